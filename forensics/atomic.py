@@ -1,0 +1,83 @@
+"""Atomic writes: a file is either absent or complete, never half-written (temporary file + rename)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_text(path: str | Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def _jsonable(x: object) -> object:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "item") and callable(x.item):  # numpy scalar
+        return _jsonable(x.item())
+    return x
+
+
+def write_json(path: str | Path, obj: object) -> None:
+    """Sorted keys, NaN as null: the same object always gives the same bytes."""
+    write_text(path, json.dumps(_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def format_cell(v: object) -> str:
+    if isinstance(v, (bool,)) or type(v).__name__ == "bool_":
+        return "true" if v else "false"
+    if isinstance(v, float) or type(v).__name__ in ("float64", "float32"):
+        f = float(v)
+        if math.isnan(f):
+            return ""
+        if f.is_integer() and abs(f) < 2**53:
+            return repr(f)
+        return repr(f)
+    return str(v)
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([format_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    write_text(path, csv_text(header, rows))
+
+
+def write_columns_csv(path: str | Path, columns: dict[str, Sequence[object]], order: Sequence[str]) -> None:
+    cols = [columns[c] for c in order]
+    n = len(cols[0]) if cols else 0
+    write_csv(path, order, ([c[i] for c in cols] for i in range(n)))

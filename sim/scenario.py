@@ -1,0 +1,371 @@
+"""The scenario: one TOML schema shared by the simulator and the real lab.
+
+Validated once, at the boundary, by pydantic models that forbid unknown keys (a typo must never
+fall back to a default silently) and are frozen afterwards: the rest of the code trusts them.
+``load_scenario`` turns every validation problem into a ``ScenarioError`` whose message names the
+file, the key path, the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from .distributions import Dist, parse_dist
+from .units import RATE_HELP, SIZE_HELP, parse_rate, parse_size
+
+BLOCK_BYTES = 16 * 1024
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message is meant for the user, verbatim."""
+
+
+def _size(v: object) -> int:
+    return parse_size(v)
+
+
+def _rate(v: object) -> int:
+    return parse_rate(v)
+
+
+def _seconds(v: object) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError("expected a number of seconds")
+    return float(v)
+
+
+Size = Annotated[int, BeforeValidator(_size), Field(ge=1)]
+Rate = Annotated[int, BeforeValidator(_rate), Field(ge=0)]
+RateDist = Annotated[Dist, BeforeValidator(lambda v: parse_dist(v, parse_rate, RATE_HELP))]
+SecondsDist = Annotated[Dist, BeforeValidator(lambda v: parse_dist(v, _seconds, "a number of seconds"))]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class FileEntry(_Strict):
+    path: str = Field(min_length=1)
+    size: Size
+
+
+class Torrent(_Strict):
+    """The content: a total size (one file) or a list of files, cut into pieces."""
+
+    piece_size: Size = 256 * 1024
+    total_size: Size | None = None
+    files: tuple[FileEntry, ...] | None = None
+    name: str = "payload"
+
+    @model_validator(mode="after")
+    def _check(self) -> "Torrent":
+        if (self.total_size is None) == (self.files is None):
+            raise ValueError("give exactly one of 'total_size' or 'files'")
+        ps = self.piece_size
+        if ps < BLOCK_BYTES or ps & (ps - 1):
+            raise ValueError(f"piece_size must be a power of two >= 16KiB, got {ps}")
+        if self.files is not None:
+            if not self.files:
+                raise ValueError("'files' must not be empty")
+            paths = [f.path for f in self.files]
+            if len(set(paths)) != len(paths):
+                raise ValueError("file paths must be unique")
+        return self
+
+    @property
+    def file_sizes(self) -> tuple[int, ...]:
+        return tuple(f.size for f in self.files) if self.files else (int(self.total_size),)
+
+    @property
+    def file_paths(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.files) if self.files else (self.name,)
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(self.file_sizes)
+
+    @property
+    def num_pieces(self) -> int:
+        return -(-self.size_bytes // self.piece_size)
+
+
+class LibtorrentSettings(_Strict):
+    """The settings_pack fields the model honours, with libtorrent's own defaults and names."""
+
+    upload_rate_limit: Rate = 0  # 0 = unlimited
+    download_rate_limit: Rate = 0
+    unchoke_slots_limit: int = Field(8, ge=1, le=1000)
+    num_optimistic_unchoke_slots: int = Field(0, ge=0, le=1000)  # 0 = automatic: max(1, slots/5)
+    connections_limit: int = Field(200, ge=2, le=100_000)
+    choking_algorithm: Literal["fixed_slots_choker", "rate_based_choker"] = "fixed_slots_choker"
+    seed_choking_algorithm: Literal["round_robin", "fastest_upload", "anti_leech"] = "round_robin"
+    seeding_piece_quota: int = Field(20, ge=1)
+    unchoke_interval: int = Field(15, ge=1, le=3600)
+    optimistic_unchoke_interval: int = Field(30, ge=1, le=3600)
+
+    @property
+    def optimistic_slots(self) -> int:
+        n = self.num_optimistic_unchoke_slots
+        return n if n > 0 else max(1, self.unchoke_slots_limit // 5)
+
+
+class Seeds(_Strict):
+    count: int = Field(1, ge=0, le=100_000)
+    upload: RateDist = Dist.fixed(1_000_000)
+
+
+class Leechers(_Strict):
+    """Who downloads besides the subject, and when they arrive."""
+
+    arrival: Literal["flash_crowd", "poisson", "list"] = "flash_crowd"
+    count: int | None = Field(None, ge=0, le=1_000_000)  # flash_crowd: how many; poisson: optional cap
+    at_s: float = Field(0.0, ge=0)  # flash_crowd: when
+    spread_s: float = Field(0.0, ge=0)  # flash_crowd: joins spread uniformly over [at_s, at_s + spread_s]
+    rate_per_s: float | None = Field(None, gt=0)  # poisson
+    window_s: tuple[float, float] | None = None  # poisson: [start, end)
+    join_s: tuple[float, ...] | None = None  # list
+    upload: RateDist = Dist.fixed(1_000_000)
+    download: RateDist = Dist.fixed(10_000_000)
+    seed_time: Annotated[Dist, BeforeValidator(lambda v: _seed_time(v))] = Dist.fixed(0.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Leechers":
+        if self.arrival == "flash_crowd":
+            if self.count is None:
+                raise ValueError("arrival 'flash_crowd' needs 'count'")
+            self._forbid("rate_per_s", "window_s", "join_s")
+        elif self.arrival == "poisson":
+            if self.rate_per_s is None or self.window_s is None:
+                raise ValueError("arrival 'poisson' needs 'rate_per_s' and 'window_s' = [start, end]")
+            if not 0 <= self.window_s[0] < self.window_s[1]:
+                raise ValueError(f"window_s must be [start, end] with 0 <= start < end, got {list(self.window_s)}")
+            self._forbid("join_s", "at_s", "spread_s")
+        else:
+            if self.join_s is None:
+                raise ValueError("arrival 'list' needs 'join_s' = [t1, t2, ...]")
+            if any(t < 0 for t in self.join_s):
+                raise ValueError("join_s times must be >= 0")
+            self._forbid("count", "rate_per_s", "window_s", "at_s", "spread_s")
+        return self
+
+    def _forbid(self, *keys: str) -> None:
+        # A key counts as given when it differs from its default, so a resolved scenario
+        # (which spells out every default) parses back to the same thing.
+        defaults = {k: type(self).model_fields[k].default for k in keys}
+        given = [k for k in keys if getattr(self, k) != defaults[k]]
+        if given:
+            raise ValueError(f"key(s) {given} do not apply to arrival '{self.arrival}'")
+
+
+def _seed_time(v: object) -> Dist:
+    """How long a leecher keeps seeding after completion: 'leave', 'forever', seconds or a dist."""
+    if v == "leave":
+        return Dist.fixed(0.0)
+    if v == "forever":
+        return Dist.fixed(float("inf"))
+    return parse_dist(v, _seconds, "'leave', 'forever' or a number of seconds")
+
+
+class Swarm(_Strict):
+    seeds: Seeds = Seeds()
+    leechers: Leechers = Leechers(count=4)
+    connectable_share: float = Field(1.0, ge=0, le=1)
+    peer_list_size: int = Field(50, ge=1, le=1000)  # the tracker's numwant answer size
+    announce_interval_s: float = Field(1800.0, gt=0)
+    libtorrent: LibtorrentSettings = LibtorrentSettings()
+
+
+class Subject(_Strict):
+    """The client under examination."""
+
+    join_s: float = Field(0.0, ge=0)
+    upload: Rate = 10_000_000  # link capacity; the libtorrent limit applies on top
+    download: Rate = 10_000_000
+    connectable: bool = True
+    profile: Literal["libtorrent", "free_rider"] = "libtorrent"
+    on_complete: Literal["stop", "seed_for", "seed_until_ratio", "never_stop"] = "stop"
+    seed_for_s: float | None = Field(None, ge=0)
+    seed_until_ratio: float | None = Field(None, gt=0)
+    libtorrent: LibtorrentSettings = LibtorrentSettings()
+
+    @model_validator(mode="after")
+    def _check(self) -> "Subject":
+        if self.on_complete == "seed_for" and self.seed_for_s is None:
+            raise ValueError("on_complete 'seed_for' needs 'seed_for_s'")
+        if self.on_complete == "seed_until_ratio" and self.seed_until_ratio is None:
+            raise ValueError("on_complete 'seed_until_ratio' needs 'seed_until_ratio'")
+        if self.seed_for_s is not None and self.on_complete != "seed_for":
+            raise ValueError("'seed_for_s' only applies with on_complete = 'seed_for'")
+        if self.seed_until_ratio is not None and self.on_complete != "seed_until_ratio":
+            raise ValueError("'seed_until_ratio' only applies with on_complete = 'seed_until_ratio'")
+        if self.download == 0:
+            raise ValueError("subject download capacity must be > 0")
+        return self
+
+    @property
+    def upload_bps(self) -> int:
+        """Effective upload: link capacity, then the libtorrent limit; a free rider uploads nothing."""
+        if self.profile == "free_rider":
+            return 0
+        lim = self.libtorrent.upload_rate_limit
+        return min(self.upload, lim) if lim else self.upload
+
+    @property
+    def download_bps(self) -> int:
+        lim = self.libtorrent.download_rate_limit
+        return min(self.download, lim) if lim else self.download
+
+
+class Simulation(_Strict):
+    horizon_s: float = Field(6 * 3600.0, gt=0, le=365 * 86400)
+    replications: int = Field(100, ge=1, le=1_000_000)
+    seed: int = Field(1, ge=0, lt=2**63)
+    tick_s: float = Field(1.0, gt=0, le=60)
+    sample_interval_s: float = Field(5.0, gt=0)
+
+
+class Meta(_Strict):
+    name: str = "unnamed"
+    description: str = ""
+
+
+class Scenario(_Strict):
+    scenario: Meta = Meta()
+    torrent: Torrent
+    swarm: Swarm = Swarm()
+    subject: Subject = Subject()
+    simulation: Simulation = Simulation()
+
+    @model_validator(mode="after")
+    def _check(self) -> "Scenario":
+        if self.subject.join_s >= self.simulation.horizon_s:
+            raise ValueError("subject.join_s must be before simulation.horizon_s")
+        return self
+
+    def with_changes(self, **changes: Any) -> "Scenario":
+        """A validated copy with dotted-path overrides, e.g. ``{'subject.on_complete': 'stop'}``."""
+        data = self.to_dict()
+        for path, value in changes.items():
+            set_path(data, path, value)
+        return parse_scenario(data, "<override>")
+
+    def to_dict(self) -> dict:
+        return _dump(self)
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+
+def _dump(model: BaseModel) -> dict:
+    out: dict = {}
+    for key in type(model).model_fields:
+        v = getattr(model, key)
+        if v is None:
+            continue
+        if isinstance(v, BaseModel):
+            out[key] = _dump(v)
+        elif isinstance(v, Dist):
+            out[key] = v.to_toml(lambda x: x if x != float("inf") else "forever")
+        elif isinstance(v, tuple):
+            out[key] = [(_dump(x) if isinstance(x, BaseModel) else x) for x in v]
+        else:
+            out[key] = v
+    return out
+
+
+def set_path(data: dict, path: str, value: Any) -> None:
+    node = data
+    parts = path.split(".")
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ScenarioError(f"override '{path}': '{p}' is not a table")
+    node[parts[-1]] = value
+
+
+def _lookup(data: Any, loc: tuple) -> Any:
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def format_validation_error(err: ValidationError, data: dict, source: str) -> str:
+    lines = [f"{source}: invalid scenario ({err.error_count()} problem{'s' if err.error_count() > 1 else ''})"]
+    for e in err.errors(include_url=False):
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            parent = _lookup(data, loc[:-1])
+            model = _model_at(loc[:-1])
+            allowed = sorted(model.model_fields) if model else []
+            msg = f"unknown key; allowed keys here: {', '.join(allowed)}"
+            lines.append(f"  - {path}: {msg}")
+            continue
+        value = _lookup(data, loc)
+        shown = f" (got {value!r})" if value is not None and not isinstance(value, dict) else ""
+        lines.append(f"  - {path or '<top level>'}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            return None
+        ann = field.annotation
+        for cand in getattr(ann, "__args__", (ann,)):
+            inner = getattr(cand, "__args__", (cand,))
+            found = next((c for c in (cand, *inner) if isinstance(c, type) and issubclass(c, BaseModel)), None)
+            if found:
+                model = found
+                break
+        else:
+            return None
+    return model
+
+
+def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(format_validation_error(err, data, source)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; every failure is a ScenarioError naming the file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file") from None
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read scenario file ({e.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not UTF-8 text; a scenario is a TOML file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{path}: not valid TOML: {e}") from None
+    return parse_scenario(data, str(path))
+
+
+def scenario_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def default_scenario_path() -> Path:
+    return Path(__file__).parent / "scenarios" / "default.toml"
