@@ -109,7 +109,12 @@ def summarize_replication(
     timeseries: dict[str, np.ndarray],
     end_s: float,
 ) -> ReplicationResult:
-    """Compute every reported quantity from the raw evidence; used by the simulator and the lab."""
+    """Compute every reported quantity from the raw evidence; used by the simulator and the lab.
+
+    ``peers`` holds one array per PEER_COLUMNS entry except ``from_subject_bytes`` (computed here),
+    indexed by peer number: the subject is peer 0, then the initial seeds, then the leechers.
+    ``timeseries`` holds the TIMESERIES_COLUMNS arrays. Times are seconds from the swarm's start.
+    """
     piece_len = layout.piece_lengths()
     completed = not np.isnan(subject_complete_s)
     # A block stamped at the completion instant was sent while the subject was still leeching.
@@ -133,6 +138,8 @@ def summarize_replication(
     peers_piece = len(np.unique(uniq_pairs[pair_complete, 0]))
 
     files = _file_exposure(layout, log, uniq_pairs, pair_complete)
+    peers = dict(peers)
+    peers["from_subject_bytes"] = np.bincount(log.peer, weights=log.bytes, minlength=len(peers["role"])).astype(np.int64)
 
     complete_s = peers["complete_s"]
     leech_rows = role == ROLE_LEECHER

@@ -1,0 +1,3 @@
+from .main import entry_point
+
+entry_point()
