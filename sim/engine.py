@@ -1,0 +1,225 @@
+"""The swarm engine: SimPy drives the discrete events, numba kernels do the per-tick work.
+
+Events (SimPy processes): peer arrivals, tracker announces (on join, every announce interval, on
+completion), departures after the seeding time, the subject's completion policy, and the
+one-second tick. Each tick runs the fused kernel (choke rounds, bandwidth sharing, block
+transfer) over the state arrays and hands back the peers that completed, which the engine turns
+into events. The engine does no file I/O.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import simpy
+
+from .kernels import topology
+from .kernels.tick import swarm_tick
+from .layout import BLOCK_BYTES, Layout
+from .policies import CompletionPolicy
+from .population import Population, draw_population
+from .results import ROLE_SEED, ReplicationResult, TransferLog, summarize_replication
+from .scenario import Scenario
+from .state import new_edges, new_peers, new_pieces
+from .tracker import Tracker
+
+SUBJECT = 0
+
+
+def layout_of(sc: Scenario) -> Layout:
+    return Layout.of(sc.torrent.piece_size, sc.torrent.file_sizes, sc.torrent.file_paths)
+
+
+class SwarmRun:
+    """One replication of a scenario."""
+
+    def __init__(self, sc: Scenario, replication: int, seed: np.random.SeedSequence, keep_state: bool = False) -> None:
+        self.sc = sc
+        self.keep_state = keep_state
+        self.replication = replication
+        self.rng = np.random.default_rng(seed)
+        self.layout = layout_of(sc)
+        self.pop: Population = draw_population(sc, self.rng)
+        n = self.pop.size
+        k = int(min(n - 1, self.pop.conn_limit.max())) if n > 1 else 1
+        self.dt = sc.simulation.tick_s
+        blocks = self.layout.piece_blocks()
+        last_block = self.layout.total_bytes - (self.layout.total_bytes - 1) // BLOCK_BYTES * BLOCK_BYTES
+        self.pa = new_peers(n)
+        self.ea = new_edges(n, max(k, 1))
+        self.pc = new_pieces(n, blocks, last_block)
+        self.pa.up_cap[:] = self.pop.up_bps
+        self.pa.down_cap[:] = self.pop.down_bps
+        self.pa.slots[:] = self.pop.slots
+        self.pa.opt_slots[:] = self.pop.opt_slots
+        self.pa.seed_algo[:] = self.pop.seed_algo
+        self.pa.rate_based[:] = self.pop.rate_based
+        self.pa.quota_bytes[:] = self.pop.quota_pieces * self.layout.piece_bytes
+        self.pa.interval_s[:] = self.pop.interval_s
+        self.pa.opt_interval_s[:] = self.pop.opt_interval_s
+        self.tracker = Tracker(sc.swarm.peer_list_size)
+        self.policy = CompletionPolicy.of(sc.subject)
+        self.complete_s = np.full(n, np.nan)
+        self.leave_s = np.full(n, np.nan)
+        self.joined = np.zeros(n, dtype=bool)
+        self.pending_arrivals = n
+        self.incomplete_active = 0
+        self._alloc_buffers(n, max(k, 1))
+        self._log_parts: list[tuple[np.ndarray, ...]] = []
+        self._samples: list[tuple[float, int, int]] = []
+        self.env = simpy.Environment()
+
+    def _alloc_buffers(self, n: int, k: int) -> None:
+        fmax = n * k
+        self.src = np.zeros(fmax, np.int64)
+        self.dst = np.zeros(fmax, np.int64)
+        self.slot = np.zeros(fmax, np.int64)
+        self.rate = np.zeros(fmax, np.float64)
+        self.frozen = np.zeros(fmax, np.bool_)
+        self.rem_up = np.zeros(n)
+        self.rem_dn = np.zeros(n)
+        self.n_up = np.zeros(n, np.int64)
+        self.n_dn = np.zeros(n, np.int64)
+        # Rows per tick <= blocks the subject can send in a tick + one partial block per transfer.
+        cap = int(self.pop.up_bps[SUBJECT] * self.dt // BLOCK_BYTES) + 2 * k + 16
+        self.log_bufs = (np.zeros(cap), np.zeros(cap, np.int64), np.zeros(cap, np.int64),
+                         np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int64))
+        self.completed = np.zeros(n, np.int64)
+
+    # ----- peer life cycle ---------------------------------------------------------------
+    def _peer(self, u: int):
+        yield self.env.timeout(self.pop.join_s[u])
+        self._join(u)
+        interval = self.sc.swarm.announce_interval_s
+        while self.pa.active[u]:
+            yield self.env.timeout(interval)
+            if self.pa.active[u]:
+                self._announce(u)
+
+    def _join(self, u: int) -> None:
+        now = self.env.now
+        self.pending_arrivals -= 1
+        self.joined[u] = True
+        self.pa.active[u] = True
+        self.pa.next_round_t[u] = now
+        self.pa.next_opt_t[u] = now
+        if self.pop.role[u] == ROLE_SEED:
+            topology.give_all_pieces(self.pa, self.pc, u)
+        else:
+            self.incomplete_active += 1
+        self._announce(u)
+
+    def _announce(self, u: int) -> None:
+        for v in self.tracker.announce(u, self.rng):
+            self._try_connect(u, int(v))
+
+    def _try_connect(self, u: int, v: int) -> None:
+        pa = self.pa
+        if not (pa.active[u] and pa.active[v]) or (pa.is_seed[u] and pa.is_seed[v]):
+            return
+        if not self.pop.connectable[v]:  # the outgoing connection u -> v cannot be accepted
+            return
+        if pa.deg[u] >= self.pop.conn_limit[u] or pa.deg[v] >= self.pop.conn_limit[v]:
+            return
+        if (self.ea.nbr[u] == v).any():
+            return
+        topology.connect(pa, self.ea, self.pc, u, v)
+
+    def _leave(self, u: int) -> None:
+        if not self.pa.active[u]:
+            return
+        topology.disconnect_all(self.pa, self.ea, self.pc, u, self.env.now, self.dt)
+        self.pa.active[u] = False
+        self.tracker.stop(u)
+        self.leave_s[u] = self.env.now
+
+    def _leave_after(self, u: int, delay: float):
+        yield self.env.timeout(delay)
+        self._leave(u)
+
+    def _on_complete(self, u: int) -> None:
+        now = self.env.now
+        self.complete_s[u] = now
+        self.incomplete_active -= 1
+        delay = self.policy.leave_delay_s() if u == SUBJECT else float(self.pop.seed_time_s[u])
+        if delay == 0.0:
+            self._leave(u)
+            return
+        topology.disconnect_seeds(self.pa, self.ea, self.pc, u, now, self.dt)
+        self._announce(u)  # event=completed: a new peer list, to find leechers
+        if math.isfinite(delay):
+            self.env.process(self._leave_after(u, delay))
+
+    # ----- the tick ------------------------------------------------------------------------
+    def _ticker(self):
+        horizon = self.sc.simulation.horizon_s
+        sample_every = max(1, int(round(self.sc.simulation.sample_interval_s / self.dt)))
+        tick = 0
+        pb, tb = self.layout.piece_bytes, self.layout.total_bytes
+        while True:
+            yield self.env.timeout(self.dt)
+            tick += 1
+            now = self.env.now
+            salts = self.rng.integers(0, 2**63, size=2, dtype=np.int64).astype(np.uint64)
+            _, n_log, n_done, overflow = swarm_tick(
+                self.pa, self.ea, self.pc, now, self.dt, salts[0], salts[1], pb, tb, SUBJECT,
+                self.src, self.dst, self.slot, self.rate, self.rem_up, self.rem_dn, self.n_up, self.n_dn,
+                self.frozen, *self.log_bufs, self.completed)
+            if overflow:
+                raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
+            if n_log:
+                self._log_parts.append(tuple(b[:n_log].copy() for b in self.log_bufs))
+            for u in self.completed[:n_done]:
+                self._on_complete(int(u))
+            if (self.pa.active[SUBJECT] and not math.isnan(self.complete_s[SUBJECT])
+                    and self.policy.leave_now(int(self.pa.total_up[SUBJECT]), int(self.pa.total_down[SUBJECT]))):
+                self._leave(SUBJECT)
+            if tick % sample_every == 0:
+                self._sample(now)
+            if now >= horizon - 1e-9 or (self.pending_arrivals == 0 and self.incomplete_active == 0):
+                if tick % sample_every:
+                    self._sample(now)
+                return
+
+    def _sample(self, now: float) -> None:
+        self._samples.append((now, int(self.pa.total_up[SUBJECT]), int(self.pa.total_down[SUBJECT])))
+
+    # ----- run -----------------------------------------------------------------------------
+    def run(self) -> ReplicationResult:
+        for u in range(self.pop.size):
+            self.env.process(self._peer(u))
+        ticker = self.env.process(self._ticker())
+        self.env.run(until=ticker)
+        end = float(self.env.now)
+        if self._log_parts:
+            cols = [np.concatenate(c) for c in zip(*self._log_parts)]
+        else:
+            cols = [np.zeros(0)] * 6
+        log = TransferLog.from_columns(*cols)
+        pop = self.pop
+        peers = {
+            "peer": np.arange(pop.size, dtype=np.int64),
+            "role": pop.role,
+            "join_s": np.where(self.joined, pop.join_s, np.nan),
+            "complete_s": self.complete_s,
+            "leave_s": self.leave_s,
+            "upload_bps": pop.up_bps,
+            "download_bps": pop.down_bps,
+            "connectable": pop.connectable,
+            "uploaded_bytes": self.pa.total_up.copy(),
+            "downloaded_bytes": self.pa.total_down.copy(),
+        }
+        ts = np.array(self._samples, dtype=np.float64).reshape(-1, 3)
+        timeseries = {"t_s": ts[:, 0], "subject_uploaded_bytes": ts[:, 1].astype(np.int64),
+                      "subject_downloaded_bytes": ts[:, 2].astype(np.int64)}
+        result = summarize_replication(
+            self.replication, self.layout, log, float(pop.join_s[SUBJECT]), float(self.complete_s[SUBJECT]),
+            peers, timeseries, end)
+        if self.keep_state:  # for tests of invariants over the final arrays
+            result.extra["state"] = (self.pa, self.ea, self.pc)
+        return result
+
+
+def simulate_replication(sc: Scenario, replication: int, seed: np.random.SeedSequence) -> ReplicationResult:
+    return SwarmRun(sc, replication, seed).run()

@@ -1,0 +1,243 @@
+"""The choker, per peer session, once per one-second tick (libtorrent src/choker.cpp, session_impl).
+
+Per tick, for each active peer u:
+1. A peer that is no longer interested in u is choked at once; that frees a slot, which makes
+   the next tick run a regular round (libtorrent's ``trigger_unchoke``).
+2. Preemptive unchoke (fixed-slots choker): a peer that has just become interested is unchoked
+   immediately while fewer than ``unchoke_slots_limit`` peers are unchoked.
+3. Every ``unchoke_interval``: the interested peers are ranked — bytes they sent u during the last
+   round first (tit-for-tat), then the seeding algorithm (round_robin, fastest_upload or
+   anti_leech) breaks ties, exactly in libtorrent's comparator order — and the top
+   ``slots - optimistic`` are unchoked; an optimistic peer ranked in that set becomes regular and
+   a new optimistic round is forced. Round counters are reset for every peer.
+4. Every ``optimistic_unchoke_interval``: among interested peers that are choked or optimistic,
+   those optimistically unchoked longest ago (ties at random) get the optimistic slots; previous
+   optimistic peers not chosen again are choked. Too many unchoked afterwards forces a regular
+   round at the next tick.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .hashing import mix64
+
+RR, FASTEST, ANTI_LEECH = 0, 1, 2
+QUOTA_MIN_UNCHOKED_S = 60.0  # round robin: a quota only counts after a minute unchoked
+RATE_CHOKER_INITIAL_THRESHOLD = 1024
+RATE_CHOKER_STEP = 2048
+
+
+@njit(cache=True)
+def _unchoke(ea, u, k, now, optimistic):
+    ea.unchoked[u, k] = True
+    ea.optimistic[u, k] = optimistic
+    ea.last_unchoke_t[u, k] = now
+    ea.up_since_unchoke[u, k] = 0
+    if optimistic:
+        ea.last_opt_t[u, k] = now
+
+
+@njit(cache=True)
+def _choke(ea, u, k):
+    ea.unchoked[u, k] = False
+    ea.optimistic[u, k] = False
+
+
+@njit(cache=True)
+def anti_leech_score(up_conn_total, n_have_v, piece_bytes, total_bytes):
+    """libtorrent's anti-leech score: high for peers that just started or are nearly done."""
+    have_size = max(up_conn_total, piece_bytes * n_have_v)
+    x = (have_size - total_bytes // 2) * 2000
+    return abs(x) // total_bytes
+
+
+@njit(cache=True)
+def ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
+    """True if u's connection in slot a is preferred for an upload slot over slot b."""
+    da = ea.down_round[u, a]
+    db = ea.down_round[u, b]
+    if da != db:
+        return da > db
+    algo = pa.seed_algo[u]
+    if algo == RR:
+        quota = pa.quota_bytes[u]
+        qa = ea.unchoked[u, a] and ea.up_since_unchoke[u, a] > quota and now - ea.last_unchoke_t[u, a] > QUOTA_MIN_UNCHOKED_S
+        qb = ea.unchoked[u, b] and ea.up_since_unchoke[u, b] > quota and now - ea.last_unchoke_t[u, b] > QUOTA_MIN_UNCHOKED_S
+        if qa != qb:
+            return qb
+        ca = ea.up_round[u, a] if ea.unchoked[u, a] else 0
+        cb = ea.up_round[u, b] if ea.unchoked[u, b] else 0
+        if ca != cb:
+            return ca > cb
+    elif algo == FASTEST:
+        ca = ea.up_round[u, a]
+        cb = ea.up_round[u, b]
+        if ca != cb:
+            return ca > cb
+    else:
+        sa = anti_leech_score(ea.up_conn_total[u, a], pa.n_have[ea.nbr[u, a]], piece_bytes, total_bytes)
+        sb = anti_leech_score(ea.up_conn_total[u, b], pa.n_have[ea.nbr[u, b]], piece_bytes, total_bytes)
+        if sa != sb:
+            return sa > sb
+    la = ea.last_unchoke_t[u, a]
+    lb = ea.last_unchoke_t[u, b]
+    if la != lb:
+        return la < lb
+    # libtorrent's nth_element leaves the order of full ties unspecified: break them at random.
+    return mix64(salt, u, ea.nbr[u, a]) < mix64(salt, u, ea.nbr[u, b])
+
+
+@njit(cache=True)
+def _opt_before(ea, u, a, b, salt):
+    la = ea.last_opt_t[u, a]
+    lb = ea.last_opt_t[u, b]
+    if la != lb:
+        return la < lb
+    return mix64(salt, u, ea.nbr[u, a]) < mix64(salt, u, ea.nbr[u, b])
+
+
+@njit(cache=True)
+def _rate_based_slots(ea, u, cand, n, interval_s, scratch):
+    """rate_based_choker: slots = peers we upload to faster than a threshold rising 2 KiB/s each, + 1."""
+    for i in range(n):
+        scratch[i] = ea.up_round[u, cand[i]]
+    vals = np.sort(scratch[:n])[::-1]
+    threshold = RATE_CHOKER_INITIAL_THRESHOLD
+    slots = 0
+    for i in range(n):
+        rate = vals[i] * 1000 // int(interval_s * 1000)
+        if rate < threshold:
+            break
+        slots += 1
+        threshold += RATE_CHOKER_STEP
+    return slots + 1
+
+
+@njit(cache=True)
+def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch):
+    K = ea.nbr.shape[1]
+    slots = pa.slots[u]
+    # 1. interest changes
+    n_unchoked = 0
+    n_new = 0
+    for k in range(K):
+        v = ea.nbr[u, k]
+        if v < 0:
+            continue
+        interested = ea.wants[v, ea.rev[u, k]] > 0
+        if not interested and ea.unchoked[u, k]:
+            if ea.optimistic[u, k] and pa.next_opt_t[u] > now + dt:
+                pa.next_opt_t[u] = now + dt
+            _choke(ea, u, k)
+            if pa.next_round_t[u] > now + dt:
+                pa.next_round_t[u] = now + dt
+        if interested and not ea.was_interested[u, k] and not ea.unchoked[u, k]:
+            cand[n_new] = k
+            n_new += 1
+        ea.was_interested[u, k] = interested
+        if ea.unchoked[u, k]:
+            n_unchoked += 1
+    if slots <= 0:
+        return
+    # 2. preemptive unchoke of newly interested peers, in random order
+    if not pa.rate_based[u] and n_new > 0 and n_unchoked < slots:
+        for i in range(1, n_new):  # insertion sort by random key
+            x = cand[i]
+            j = i - 1
+            while j >= 0 and mix64(salt, u, ea.nbr[u, x]) < mix64(salt, u, ea.nbr[u, cand[j]]):
+                cand[j + 1] = cand[j]
+                j -= 1
+            cand[j + 1] = x
+        for i in range(n_new):
+            if n_unchoked >= slots:
+                break
+            _unchoke(ea, u, cand[i], now, False)
+            n_unchoked += 1
+    # 3. regular round
+    if now >= pa.next_round_t[u]:
+        pa.next_round_t[u] = now + pa.interval_s[u]
+        n = 0
+        n_opt = 0
+        for k in range(K):
+            if ea.nbr[u, k] < 0:
+                continue
+            if ea.optimistic[u, k]:
+                n_opt += 1
+            if ea.was_interested[u, k]:
+                cand[n] = k
+                n += 1
+        allowed = slots
+        if pa.rate_based[u]:
+            allowed = _rate_based_slots(ea, u, cand, n, pa.interval_s[u], scratch)
+        for i in range(1, n):
+            x = cand[i]
+            j = i - 1
+            while j >= 0 and ranks_before(pa, ea, u, x, cand[j], now, salt, piece_bytes, total_bytes):
+                cand[j + 1] = cand[j]
+                j -= 1
+            cand[j + 1] = x
+        for k in range(K):
+            ea.down_round[u, k] = 0
+            ea.up_round[u, k] = 0
+        size = allowed - (n_opt if n_opt > 0 else pa.opt_slots[u])
+        for i in range(n):
+            k = cand[i]
+            if size > 0:
+                if not ea.unchoked[u, k]:
+                    _unchoke(ea, u, k, now, False)
+                size -= 1
+                if ea.optimistic[u, k]:  # promoted to a regular slot: pick a new optimistic peer
+                    ea.optimistic[u, k] = False
+                    pa.next_opt_t[u] = now
+            elif ea.unchoked[u, k] and not ea.optimistic[u, k]:
+                _choke(ea, u, k)
+    # 4. optimistic round (after the regular one, as in session_impl::second_tick)
+    if now >= pa.next_opt_t[u]:
+        pa.next_opt_t[u] = now + pa.opt_interval_s[u]
+        n = 0
+        for k in range(K):
+            v = ea.nbr[u, k]
+            if v >= 0 and ea.was_interested[u, k] and (not ea.unchoked[u, k] or ea.optimistic[u, k]):
+                cand[n] = k
+                n += 1
+        for i in range(1, n):
+            x = cand[i]
+            j = i - 1
+            while j >= 0 and _opt_before(ea, u, x, cand[j], salt):
+                cand[j + 1] = cand[j]
+                j -= 1
+            cand[j + 1] = x
+        keep = min(n, pa.opt_slots[u])
+        for i in range(keep):
+            k = cand[i]
+            if not ea.optimistic[u, k]:
+                _unchoke(ea, u, k, now, True)
+            else:
+                cand[i] = -1 - k  # kept for another round: mark it so the loop below leaves it
+        for k in range(K):  # the previous optimistic peers not kept are choked again
+            if ea.nbr[u, k] >= 0 and ea.optimistic[u, k] and ea.last_opt_t[u, k] != now:
+                kept = False
+                for i in range(keep):
+                    if cand[i] == -1 - k:
+                        kept = True
+                if not kept:
+                    _choke(ea, u, k)
+        n_unchoked = 0
+        for k in range(K):
+            if ea.unchoked[u, k]:
+                n_unchoked += 1
+        if n_unchoked > slots and pa.next_round_t[u] > now + dt:
+            pa.next_round_t[u] = now + dt
+
+
+@njit(cache=True)
+def choke_all(pa, ea, now, dt, salt, piece_bytes, total_bytes):
+    """Run every active peer's choker for this tick."""
+    N, K = ea.nbr.shape
+    cand = np.empty(K, dtype=np.int64)
+    scratch = np.empty(K, dtype=np.int64)
+    for u in range(N):
+        if pa.active[u]:
+            choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch)

@@ -1,0 +1,156 @@
+"""Connections and piece bookkeeping: opening and closing a connection, and a piece completing.
+
+These keep three derived quantities consistent, incrementally, so the hot kernels never rescan:
+``avail[u, p]`` (how many of u's connected peers have piece p: rarest-first's input),
+``wants[u, k]`` (how many pieces peer nbr[u, k] has that u lacks: u is interested iff > 0) and
+``deg[u]``.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from ..state import NEVER
+
+
+@njit(cache=True)
+def _reset_slot(ea, u, k):
+    ea.nbr[u, k] = -1
+    ea.rev[u, k] = -1
+    ea.wants[u, k] = 0
+    ea.unchoked[u, k] = False
+    ea.optimistic[u, k] = False
+    ea.was_interested[u, k] = False
+    ea.down_round[u, k] = 0
+    ea.up_round[u, k] = 0
+    ea.up_since_unchoke[u, k] = 0
+    ea.up_conn_total[u, k] = 0
+    ea.last_unchoke_t[u, k] = NEVER
+    ea.last_opt_t[u, k] = NEVER
+    ea.credit[u, k] = 0.0
+    ea.cur_piece[u, k] = -1
+
+
+@njit(cache=True)
+def _free_slot(ea, u):
+    K = ea.nbr.shape[1]
+    for k in range(K):
+        if ea.nbr[u, k] < 0:
+            return k
+    return -1
+
+
+@njit(cache=True)
+def connect(pa, ea, pc, u, v):
+    """Open a connection u <-> v; return False (and change nothing) if either has no free slot."""
+    ku = _free_slot(ea, u)
+    kv = _free_slot(ea, v)
+    if ku < 0 or kv < 0 or u == v:
+        return False
+    _reset_slot(ea, u, ku)
+    _reset_slot(ea, v, kv)
+    ea.nbr[u, ku] = v
+    ea.rev[u, ku] = kv
+    ea.nbr[v, kv] = u
+    ea.rev[v, kv] = ku
+    P = pc.have.shape[1]
+    wu = 0
+    wv = 0
+    for p in range(P):
+        hu = pc.have[u, p]
+        hv = pc.have[v, p]
+        if hv:
+            pc.avail[u, p] += 1
+            if not hu:
+                wu += 1
+        if hu:
+            pc.avail[v, p] += 1
+            if not hv:
+                wv += 1
+    ea.wants[u, ku] = wu
+    ea.wants[v, kv] = wv
+    pa.deg[u] += 1
+    pa.deg[v] += 1
+    return True
+
+
+@njit(cache=True)
+def _trigger_round(pa, u, now, dt):
+    # libtorrent's trigger_unchoke(): a freed upload slot makes the next tick run a regular round.
+    if pa.next_round_t[u] > now + dt:
+        pa.next_round_t[u] = now + dt
+
+
+@njit(cache=True)
+def disconnect(pa, ea, pc, u, k, now, dt):
+    """Close the connection in u's slot k; both ends forget it and freed upload slots are refilled."""
+    v = ea.nbr[u, k]
+    if v < 0:
+        return
+    kv = ea.rev[u, k]
+    P = pc.have.shape[1]
+    for p in range(P):
+        if pc.have[v, p]:
+            pc.avail[u, p] -= 1
+        if pc.have[u, p]:
+            pc.avail[v, p] -= 1
+    if ea.unchoked[u, k]:
+        _trigger_round(pa, u, now, dt)
+        if ea.optimistic[u, k] and pa.next_opt_t[u] > now + dt:
+            pa.next_opt_t[u] = now + dt
+    if ea.unchoked[v, kv]:
+        _trigger_round(pa, v, now, dt)
+        if ea.optimistic[v, kv] and pa.next_opt_t[v] > now + dt:
+            pa.next_opt_t[v] = now + dt
+    _reset_slot(ea, u, k)
+    _reset_slot(ea, v, kv)
+    pa.deg[u] -= 1
+    pa.deg[v] -= 1
+
+
+@njit(cache=True)
+def disconnect_all(pa, ea, pc, u, now, dt):
+    K = ea.nbr.shape[1]
+    for k in range(K):
+        if ea.nbr[u, k] >= 0:
+            disconnect(pa, ea, pc, u, k, now, dt)
+
+
+@njit(cache=True)
+def disconnect_seeds(pa, ea, pc, u, now, dt):
+    """libtorrent's close_redundant_connections: a new seed drops connections to other seeds."""
+    K = ea.nbr.shape[1]
+    for k in range(K):
+        v = ea.nbr[u, k]
+        if v >= 0 and pa.is_seed[v]:
+            disconnect(pa, ea, pc, u, k, now, dt)
+
+
+@njit(cache=True)
+def piece_complete(pa, ea, pc, v, p):
+    """v now has piece p: update its neighbours' availability and both sides' interest counts."""
+    pc.have[v, p] = True
+    pa.n_have[v] += 1
+    K = ea.nbr.shape[1]
+    for j in range(K):
+        w = ea.nbr[v, j]
+        if w < 0:
+            continue
+        pc.avail[w, p] += 1
+        if pc.have[w, p]:
+            ea.wants[v, j] -= 1
+        else:
+            ea.wants[w, ea.rev[v, j]] += 1
+    if pa.n_have[v] == pc.have.shape[1]:
+        pa.is_seed[v] = True
+
+
+@njit(cache=True)
+def give_all_pieces(pa, pc, v):
+    """Make v an initial seed (before it connects to anyone)."""
+    P = pc.have.shape[1]
+    for p in range(P):
+        pc.have[v, p] = True
+        pc.recv[v, p] = pc.blocks[p]
+    pa.n_have[v] = P
+    pa.is_seed[v] = True

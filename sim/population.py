@@ -1,0 +1,108 @@
+"""Who is in the swarm: one replication's draw of peers from the scenario's distributions.
+
+Row 0 is the subject, then the initial seeds, then the leechers in order of arrival. Every random
+quantity is drawn here, in a fixed order, from the replication's generator — never in a kernel.
+Initial seeds are present from t = 0, accept connections and never leave; the connectable share
+applies to the leechers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .results import ROLE_LEECHER, ROLE_SEED, ROLE_SUBJECT
+from .scenario import LibtorrentSettings, Scenario
+
+SEED_ALGO = {"round_robin": 0, "fastest_upload": 1, "anti_leech": 2}
+
+
+@dataclass(frozen=True)
+class Population:
+    role: np.ndarray  # i8
+    join_s: np.ndarray  # f8
+    up_bps: np.ndarray  # f8 effective upload (link capacity, then libtorrent's limit)
+    down_bps: np.ndarray  # f8 effective download
+    seed_time_s: np.ndarray  # f8 seconds a leecher keeps seeding after completion (inf: forever)
+    connectable: np.ndarray  # bool accepts incoming connections
+    slots: np.ndarray  # i8
+    opt_slots: np.ndarray  # i8
+    seed_algo: np.ndarray  # i8
+    rate_based: np.ndarray  # bool
+    quota_pieces: np.ndarray  # i8
+    interval_s: np.ndarray  # f8
+    opt_interval_s: np.ndarray  # f8
+    conn_limit: np.ndarray  # i8
+
+    @property
+    def size(self) -> int:
+        return len(self.role)
+
+
+def leecher_join_times(sc: Scenario, rng: np.random.Generator) -> np.ndarray:
+    lee = sc.swarm.leechers
+    if lee.arrival == "flash_crowd":
+        n = int(lee.count or 0)
+        if lee.spread_s > 0:
+            return np.sort(lee.at_s + rng.uniform(0.0, lee.spread_s, size=n))
+        return np.full(n, lee.at_s)
+    if lee.arrival == "poisson":
+        start, end = lee.window_s
+        times = []
+        t = start
+        while True:
+            t += rng.exponential(1.0 / lee.rate_per_s)
+            if t >= end or (lee.count is not None and len(times) >= lee.count):
+                break
+            times.append(t)
+        return np.asarray(times, dtype=np.float64)
+    return np.sort(np.asarray(lee.join_s, dtype=np.float64))
+
+
+def _limited(cap: np.ndarray, limit: int) -> np.ndarray:
+    return np.minimum(cap, float(limit)) if limit > 0 else cap
+
+
+def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
+    S = sc.swarm.seeds.count
+    seed_up = sc.swarm.seeds.upload.sample(rng, S)
+    join = leecher_join_times(sc, rng)
+    L = len(join)
+    lee = sc.swarm.leechers
+    lee_up = lee.upload.sample(rng, L)
+    lee_down = lee.download.sample(rng, L)
+    seed_time = lee.seed_time.sample(rng, L)
+    connectable = rng.random(L) < sc.swarm.connectable_share
+
+    lt_swarm = sc.swarm.libtorrent
+    subj = sc.subject
+    role = np.concatenate(([ROLE_SUBJECT], np.full(S, ROLE_SEED), np.full(L, ROLE_LEECHER))).astype(np.int64)
+    n = len(role)
+
+    def per_peer(getter) -> np.ndarray:
+        return np.array([getter(subj.libtorrent)] + [getter(lt_swarm)] * (n - 1))
+
+    slots = per_peer(lambda s: s.unchoke_slots_limit).astype(np.int64)
+    opt_slots = per_peer(LibtorrentSettings.optimistic_slots.fget).astype(np.int64)
+    if subj.profile == "free_rider":
+        slots[0] = 0
+        opt_slots[0] = 0
+    return Population(
+        role=role,
+        join_s=np.concatenate(([subj.join_s], np.zeros(S), join)),
+        up_bps=np.concatenate(([float(subj.upload_bps)], _limited(seed_up, lt_swarm.upload_rate_limit),
+                               _limited(lee_up, lt_swarm.upload_rate_limit))),
+        down_bps=np.concatenate(([float(subj.download_bps)], np.zeros(S),
+                                 _limited(lee_down, lt_swarm.download_rate_limit))),
+        seed_time_s=np.concatenate(([np.inf], np.full(S, np.inf), seed_time)),
+        connectable=np.concatenate(([subj.connectable], np.ones(S, dtype=bool), connectable)),
+        slots=slots,
+        opt_slots=opt_slots,
+        seed_algo=per_peer(lambda s: SEED_ALGO[s.seed_choking_algorithm]).astype(np.int64),
+        rate_based=per_peer(lambda s: s.choking_algorithm == "rate_based_choker").astype(np.bool_),
+        quota_pieces=per_peer(lambda s: s.seeding_piece_quota).astype(np.int64),
+        interval_s=per_peer(lambda s: s.unchoke_interval).astype(np.float64),
+        opt_interval_s=per_peer(lambda s: s.optimistic_unchoke_interval).astype(np.float64),
+        conn_limit=per_peer(lambda s: s.connections_limit).astype(np.int64),
+    )
