@@ -19,6 +19,7 @@ def main(args: list[str] | None = None, env: Environment | None = None) -> ExitS
         ns = parser.parse_args(args)
     except SystemExit as e:  # argparse already printed usage and the problem
         return ExitStatus.SUCCESS if e.code == 0 else ExitStatus.BAD_INPUT
+    ns.command_line = ["leechsim", *(sys.argv[1:] if args is None else args)]
     try:
         return ns.run(ns, env)
     except (ScenarioError, RunDirError, UserError) as e:

@@ -1,0 +1,61 @@
+"""Monte Carlo replications, in one process or spread over worker processes.
+
+Replication i always draws from ``SeedSequence(master_seed).spawn(n)[i]`` and depends on nothing
+else, so the results are bit-identical whatever the number of workers and whatever order the
+workers finish in; results are returned in replication order.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Callable
+
+import numpy as np
+
+from .engine import simulate_replication
+from .results import ReplicationResult
+from .scenario import Scenario
+
+SEED_RULE = "replication i uses numpy.random.SeedSequence(master_seed).spawn(replications)[i]"
+
+
+def replication_seeds(master_seed: int, n: int) -> list[np.random.SeedSequence]:
+    return np.random.SeedSequence(master_seed).spawn(n)
+
+
+def default_workers(n_replications: int) -> int:
+    return max(1, min(os.cpu_count() or 1, n_replications))
+
+
+def _one(args: tuple[Scenario, int, np.random.SeedSequence]) -> ReplicationResult:
+    sc, i, seed = args
+    return simulate_replication(sc, i, seed)
+
+
+def run_replications(
+    sc: Scenario,
+    n: int | None = None,
+    master_seed: int | None = None,
+    workers: int = 1,
+    on_done: Callable[[int], None] | None = None,
+) -> list[ReplicationResult]:
+    """Run ``n`` replications (default: the scenario's) with ``master_seed`` (default: the scenario's)."""
+    n = sc.simulation.replications if n is None else n
+    master_seed = sc.simulation.seed if master_seed is None else master_seed
+    seeds = replication_seeds(master_seed, n)
+    tasks = [(sc, i, seeds[i]) for i in range(n)]
+    results: list[ReplicationResult | None] = [None] * n
+    if workers <= 1 or n == 1:
+        for i, t in enumerate(tasks):
+            results[i] = _one(t)
+            if on_done:
+                on_done(1)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_one, t): t[1] for t in tasks}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                if on_done:
+                    on_done(1)
+    return results  # type: ignore[return-value]

@@ -1,0 +1,90 @@
+"""Slow, obvious pure-Python twins of the numba kernels (as STUMPY's tests/naive.py).
+
+Each twin is written from the behaviour it models, not translated from the kernel, so a test
+that compares the two can catch a kernel that computes the wrong thing, not only one that
+compiles differently.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.kernels.hashing import mix64_py
+
+
+def maxmin_fair(src, dst, up_cap, down_cap):
+    """Max-min fairness by its definition: repeatedly find the tightest peer, fix its flows' rates."""
+    flows = list(range(len(src)))
+    rate = [0.0] * len(src)
+    cap = {("up", i): float(c) for i, c in enumerate(up_cap)}
+    cap.update({("dn", i): float(c) for i, c in enumerate(down_cap)})
+    members = {}
+    for f in flows:
+        members.setdefault(("up", int(src[f])), set()).add(f)
+        members.setdefault(("dn", int(dst[f])), set()).add(f)
+    level = 0.0
+    unfrozen = set(flows)
+    while unfrozen:
+        shares = {node: (cap[node] - sum(rate[f] for f in fs if f not in unfrozen)) / len(fs & unfrozen)
+                  for node, fs in members.items() if fs & unfrozen}
+        tight = min(shares.values())
+        level = max(level, tight)
+        done = set()
+        for node, s in shares.items():
+            if s <= tight * (1 + 1e-12) + 1e-12:
+                done |= members[node] & unfrozen
+        for f in unfrozen:
+            rate[f] = level
+        unfrozen -= done
+    return np.array(rate)
+
+
+def pick_piece(have, recv, avail, blocks, n_have_v, v, u, salt):
+    """Rarest first (random first while < 4 pieces), partial pieces before fresh ones at equal rarity."""
+    candidates = [p for p in range(have.shape[1]) if have[u, p] and not have[v, p] and recv[v, p] < blocks[p]]
+    if not candidates:
+        return -1
+    initial = n_have_v < 4
+
+    def key(p):
+        rarity = 0 if initial else int(avail[v, p])
+        fresh = 0 if recv[v, p] > 0 else 1
+        return (rarity, fresh, mix64_py(int(salt), v, p))
+
+    return min(candidates, key=key)
+
+
+def rank_for_unchoke(conns, now, quota_bytes, algo, salt, u, piece_bytes, total_bytes):
+    """Order connections for the regular unchoke round with libtorrent's comparator, via sort keys.
+
+    ``conns`` is a list of dicts with: nbr, down_round, up_round, unchoked, up_since_unchoke,
+    last_unchoke_t, up_conn_total, n_have.
+    """
+    def key(c):
+        k = [-c["down_round"]]
+        if algo == 0:
+            quota_done = c["unchoked"] and c["up_since_unchoke"] > quota_bytes and now - c["last_unchoke_t"] > 60
+            k += [int(quota_done), -(c["up_round"] if c["unchoked"] else 0)]
+        elif algo == 1:
+            k += [-c["up_round"]]
+        else:
+            have_size = max(c["up_conn_total"], piece_bytes * c["n_have"])
+            k += [-(abs((have_size - total_bytes // 2) * 2000) // total_bytes)]
+        k += [c["last_unchoke_t"], mix64_py(int(salt), u, c["nbr"])]
+        return tuple(k)
+
+    return sorted(conns, key=key)
+
+
+def availability_and_interest(have, nbr):
+    """Recompute avail[u, p] and wants[u, k] from scratch from the have matrix and neighbour lists."""
+    N, K = nbr.shape
+    avail = np.zeros(have.shape, dtype=np.int64)
+    wants = np.zeros((N, K), dtype=np.int64)
+    for u in range(N):
+        for k in range(K):
+            v = nbr[u, k]
+            if v >= 0:
+                avail[u] += have[v]
+                wants[u, k] = int(np.sum(have[v] & ~have[u]))
+    return avail, wants

@@ -1,0 +1,71 @@
+"""Whole-run conservation: every byte uploaded is a byte downloaded; no piece is fetched twice."""
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_scenario, run_one, example
+from sim.scenario import load_scenario
+from sim.kernels.transfer import BLOCK_BYTES
+from tests import naive
+
+
+SCENARIOS = {
+    "small": lambda: make_scenario(),
+    "poisson-churn": lambda: make_scenario(**{
+        "swarm.leechers": {"arrival": "poisson", "rate_per_s": 0.05, "window_s": [0, 200],
+                           "upload": {"classes": [{"share": 0.5, "value": "100kB/s"}, {"share": 0.5, "value": "400kB/s"}]},
+                           "download": "800kB/s", "seed_time": {"dist": "exponential", "mean": 60}},
+        "swarm.connectable_share": 0.6}),
+    "multi-file": lambda: make_scenario(**{"torrent.total_size": None, "torrent.files": [
+        {"path": f"book{i}.epub", "size": s} for i, s in enumerate([300_000, 1_000_000, 77_777, 2_500_000])]}),
+    "subject-seeds": lambda: make_scenario(**{"subject.on_complete": "seed_for", "subject.seed_for_s": 120}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bytes_and_pieces_are_conserved(name, seed):
+    sc = SCENARIOS[name]()
+    r = run_one(sc, seed, keep_state=True)
+    pa, ea, pc = r.extra["state"]
+    size = sc.torrent.size_bytes
+    up, down = r.peers["uploaded_bytes"], r.peers["downloaded_bytes"]
+    assert up.sum() == down.sum() > 0
+    # nobody downloads more than the torrent, and a completed peer downloaded exactly the torrent
+    assert (down <= size).all()
+    done = ~np.isnan(r.peers["complete_s"])
+    leechers = r.peers["role"] != 1
+    assert (down[done & leechers] == size).all()
+    # per piece: received blocks never exceed the piece's blocks; have == all blocks received
+    assert (pc.recv <= pc.blocks[None, :]).all()
+    np.testing.assert_array_equal(pc.have, pc.recv == pc.blocks[None, :])
+    # per peer, bytes downloaded equal the bytes of the blocks it holds (no block counted twice)
+    held = (pc.recv.astype(np.int64) * BLOCK_BYTES).sum(axis=1)
+    last_short = BLOCK_BYTES - pc.last_block_bytes
+    held -= np.where(pc.recv[:, -1] == pc.blocks[-1], last_short, 0)
+    seeds = r.peers["role"] == 1
+    np.testing.assert_array_equal(held[~seeds], down[~seeds])
+    # the subject's log adds up to the subject's upload
+    assert r.log.bytes.sum() == up[0]
+    assert r.headline["subject_upload_total_bytes"] == up[0]
+    # derived counts are still consistent with the final state
+    avail, wants = naive.availability_and_interest(pc.have, ea.nbr)
+    np.testing.assert_array_equal(pc.avail, avail)
+    np.testing.assert_array_equal(ea.wants, wants)
+
+
+def test_per_file_bytes_add_up():
+    """Per-file uploaded bytes add up to the subject's total upload, in a multi-file torrent."""
+    sc = SCENARIOS["multi-file"]()
+    r = run_one(sc, 5)
+    assert r.files["bytes_uploaded"].sum() == r.headline["subject_upload_total_bytes"]
+    assert (r.files["bytes_uploaded"] <= r.files["size_bytes"] * sc.swarm.leechers.count).all()
+
+
+@pytest.mark.parametrize("path", ["examples/lab-small.toml", "sim/scenarios/default.toml"])
+def test_shipped_scenarios_conserve(path):
+    from tests.conftest import ROOT
+    sc = load_scenario(ROOT / path)
+    r = run_one(sc, 11)
+    assert r.peers["uploaded_bytes"].sum() == r.peers["downloaded_bytes"].sum()
+    assert r.headline["subject_completed"] == 1

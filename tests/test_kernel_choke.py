@@ -1,0 +1,106 @@
+"""Choker kernel: ranking against the twin, 7 + 1 slots, optimistic rotation, preemptive unchoke."""
+
+import numpy as np
+import pytest
+
+from sim.kernels import topology
+from sim.kernels.choke import choke_peer
+from sim.state import new_edges, new_peers, new_pieces
+from tests import naive
+
+
+def star(n_peers, slots=8, opt_slots=1, algo=0, pieces=8):
+    """Peer 0 is a seed connected to n_peers leechers that have nothing (all interested in 0)."""
+    N = n_peers + 1
+    pa, ea = new_peers(N), new_edges(N, n_peers)
+    pc = new_pieces(N, np.ones(pieces, np.int32), 16384)
+    pa.active[:] = True
+    pa.slots[:] = slots
+    pa.opt_slots[:] = opt_slots
+    pa.seed_algo[:] = algo
+    pa.quota_bytes[:] = 20 * 16384
+    topology.give_all_pieces(pa, pc, 0)
+    for v in range(1, N):
+        assert topology.connect(pa, ea, pc, 0, v)
+    return pa, ea, pc
+
+
+def unchoked(ea, u=0):
+    return {int(ea.nbr[u, k]) for k in range(ea.nbr.shape[1]) if ea.nbr[u, k] >= 0 and ea.unchoked[u, k]}
+
+
+@pytest.mark.parametrize("algo", [0, 1, 2])
+@pytest.mark.parametrize("seed", range(15))
+def test_regular_round_matches_twin_ranking(algo, seed):
+    """The regular round unchokes exactly the twin's top (slots - optimistic) peers."""
+    rng = np.random.default_rng(seed)
+    n = 20
+    pa, ea, pc = star(n, algo=algo)
+    K = ea.nbr.shape[1]
+    ea.was_interested[0, :n] = True
+    ea.down_round[0, :n] = rng.choice([0, 0, 16384, 32768, 65536], n)
+    ea.up_round[0, :n] = rng.choice([0, 16384, 50000], n)
+    ea.unchoked[0, :n] = rng.random(n) < 0.4
+    ea.up_since_unchoke[0, :n] = rng.choice([0, 10**6], n)
+    ea.up_conn_total[0, :n] = rng.choice([0, 10**5, 10**6], n)
+    ea.last_unchoke_t[0, :n] = rng.choice([-1e300, 10.0, 50.0, 100.0], n)
+    pa.n_have[1:] = rng.integers(0, 8, n)
+    now, salt = 200.0, np.uint64(rng.integers(0, 2**63))
+    pa.next_round_t[0] = now
+    pa.next_opt_t[0] = 1e9
+    conns = [dict(nbr=int(ea.nbr[0, k]), down_round=int(ea.down_round[0, k]), up_round=int(ea.up_round[0, k]),
+                  unchoked=bool(ea.unchoked[0, k]), up_since_unchoke=int(ea.up_since_unchoke[0, k]),
+                  last_unchoke_t=float(ea.last_unchoke_t[0, k]), up_conn_total=int(ea.up_conn_total[0, k]),
+                  n_have=int(pa.n_have[ea.nbr[0, k]])) for k in range(K)]
+    expected = naive.rank_for_unchoke(conns, now, 20 * 16384, algo, salt, 0, 16384, 8 * 16384)
+    choke_peer(pa, ea, 0, now, 1.0, salt, 16384, 8 * 16384, np.empty(K, np.int64), np.empty(K, np.int64))
+    assert unchoked(ea) == {c["nbr"] for c in expected[:7]}
+    assert (ea.down_round[0] == 0).all(), "round counters are reset"
+
+
+def test_seven_regular_plus_one_optimistic():
+    """Default settings: 7 regular unchokes and 1 optimistic, 8 in all."""
+    pa, ea, pc = star(20)
+    K = ea.nbr.shape[1]
+    cand, scratch = np.empty(K, np.int64), np.empty(K, np.int64)
+    for t in range(0, 100):
+        choke_peer(pa, ea, 0, float(t), 1.0, np.uint64(t), 16384, 8 * 16384, cand, scratch)
+        if t >= 2:
+            assert len(unchoked(ea)) == 8
+            assert int(ea.optimistic[0].sum()) == 1
+
+
+def test_optimistic_unchoke_is_fair_over_time():
+    """libtorrent's test_optimistic_unchoke: 20 idle interested peers, 1 slot, 1 optimistic slot:
+    every peer gets (nearly) the same unchoked time."""
+    n = 20
+    pa, ea, pc = star(n, slots=1, opt_slots=1)
+    K = ea.nbr.shape[1]
+    cand, scratch = np.empty(K, np.int64), np.empty(K, np.int64)
+    time_unchoked = np.zeros(n + 1)
+    T = 30 * n * 5  # five full rotations
+    for t in range(T):
+        choke_peer(pa, ea, 0, float(t), 1.0, np.uint64(7 * t + 1), 16384, 8 * 16384, cand, scratch)
+        for v in unchoked(ea):
+            time_unchoked[v] += 1
+    share = time_unchoked[1:]
+    assert share.sum() == pytest.approx(T, abs=2)
+    assert share.max() - share.min() <= 31, share  # at most one optimistic period apart
+
+
+def test_preemptive_unchoke_fills_free_slots_at_once():
+    """A peer that becomes interested is unchoked in the same tick while slots are free."""
+    pa, ea, pc = star(3)
+    K = ea.nbr.shape[1]
+    pa.next_round_t[0] = pa.next_opt_t[0] = 1e9  # no rounds: only preemptive unchoke can act
+    choke_peer(pa, ea, 0, 5.0, 1.0, np.uint64(3), 16384, 8 * 16384, np.empty(K, np.int64), np.empty(K, np.int64))
+    assert unchoked(ea) == {1, 2, 3}
+
+
+def test_free_rider_never_unchokes():
+    """slots = 0 (the free-rider profile): nobody is ever unchoked."""
+    pa, ea, pc = star(5, slots=0, opt_slots=0)
+    K = ea.nbr.shape[1]
+    for t in range(100):
+        choke_peer(pa, ea, 0, float(t), 1.0, np.uint64(t), 16384, 8 * 16384, np.empty(K, np.int64), np.empty(K, np.int64))
+    assert unchoked(ea) == set()

@@ -1,0 +1,53 @@
+"""Connections and piece completion keep availability and interest equal to a from-scratch count."""
+
+import numpy as np
+import pytest
+
+from sim.kernels import topology
+from sim.state import new_edges, new_peers, new_pieces
+from tests import naive
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_incremental_counts_match_recount(seed):
+    """Random connects, disconnects and completed pieces; avail and wants always match the twin."""
+    rng = np.random.default_rng(seed)
+    N, K, P = 8, 5, 30
+    pa, ea = new_peers(N), new_edges(N, K)
+    pc = new_pieces(N, np.ones(P, np.int32), 16384)
+    pa.active[:] = True
+    topology.give_all_pieces(pa, pc, 0)
+    for step in range(300):
+        action = rng.integers(0, 3)
+        u, v = rng.integers(0, N, 2)
+        if action == 0 and u != v and not (ea.nbr[u] == v).any():
+            topology.connect(pa, ea, pc, u, v)
+        elif action == 1:
+            ks = np.flatnonzero(ea.nbr[u] >= 0)
+            if len(ks):
+                topology.disconnect(pa, ea, pc, u, rng.choice(ks), float(step), 1.0)
+        else:
+            missing = np.flatnonzero(~pc.have[u])
+            if len(missing):
+                topology.piece_complete(pa, ea, pc, u, rng.choice(missing))
+        avail, wants = naive.availability_and_interest(pc.have, ea.nbr)
+        np.testing.assert_array_equal(pc.avail, avail)
+        np.testing.assert_array_equal(ea.wants, wants)
+        assert (pa.deg == (ea.nbr >= 0).sum(axis=1)).all()
+        assert (pa.n_have == pc.have.sum(axis=1)).all()
+    # both ends of every connection point at each other
+    for u in range(N):
+        for k in range(K):
+            v = ea.nbr[u, k]
+            if v >= 0:
+                assert ea.nbr[v, ea.rev[u, k]] == u
+
+
+def test_no_connection_beyond_slots():
+    """connect() refuses when a peer has no free slot and changes nothing."""
+    pa, ea = new_peers(3), new_edges(3, 1)
+    pc = new_pieces(3, np.ones(4, np.int32), 16384)
+    assert topology.connect(pa, ea, pc, 0, 1)
+    before = ea.nbr.copy()
+    assert not topology.connect(pa, ea, pc, 0, 2)
+    np.testing.assert_array_equal(ea.nbr, before)
