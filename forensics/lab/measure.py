@@ -1,0 +1,103 @@
+"""From the peers' raw files to a ``ReplicationResult`` in the simulator's schema.
+
+The subject's transfer log is built from ``block_uploaded_alert``s, one row per block (the alert
+fires when the block is placed in a send buffer; a block still buffered when a connection closes
+was never received — the cross-checks in ``extra`` show how much that was).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from sim.layout import BLOCK_BYTES, Layout
+from sim.results import PEER_COLUMNS, ROLE_SEED, ReplicationResult, TransferLog, summarize_replication
+
+from .plan import RunPlan
+
+
+def _nan(x) -> float:
+    return math.nan if x is None else float(x)
+
+
+def read_peer(raw_dir: Path, i: int) -> dict:
+    return json.loads((raw_dir / f"peer-{i:04d}.json").read_text())
+
+
+def read_samples(raw_dir: Path, i: int) -> np.ndarray:
+    with open(raw_dir / f"peer-{i:04d}-samples.csv", newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    return np.array([[float(r[0]), int(r[1]), int(r[2])] for r in rows], dtype=np.float64).reshape(-1, 3)
+
+
+def subject_log(raw_dir: Path, plan: RunPlan, layout: Layout) -> tuple[TransferLog, int]:
+    """The subject's per-block upload log; also the count of blocks sent to an unknown address."""
+    ip_index = {p.ip: p.index for p in plan.peers}
+    piece_len = layout.piece_lengths()
+    t, peer, piece, block, nbytes = [], [], [], [], []
+    unknown = 0
+    with open(raw_dir / "subject-blocks.csv", newline="") as f:
+        for row in list(csv.reader(f))[1:]:
+            idx = ip_index.get(row[1])
+            if idx is None:
+                unknown += 1
+                continue
+            pc, bk = int(row[2]), int(row[3])
+            t.append(float(row[0]))
+            peer.append(idx)
+            piece.append(pc)
+            block.append(bk)
+            nbytes.append(int(min(BLOCK_BYTES, piece_len[pc] - bk * BLOCK_BYTES)))
+    order = np.argsort(np.asarray(t, dtype=np.float64), kind="stable")
+    cols = [np.asarray(c)[order] if len(c) else c for c in (t, peer, piece, block)]
+    n = np.asarray(nbytes, dtype=np.int64)[order] if nbytes else nbytes
+    return TransferLog.from_columns(cols[0], cols[1], cols[2], cols[3], np.ones(len(t), dtype=np.int64), n), unknown
+
+
+def collect_replication(plan: RunPlan, layout: Layout, raw_dir: Path, end_s: float) -> ReplicationResult:
+    pop = plan.population
+    recs = [read_peer(raw_dir, p.index) for p in plan.peers]
+    role = pop.role.astype(np.int64)
+    complete = np.array([_nan(r["complete_s"]) for r in recs])
+    complete[role == ROLE_SEED] = math.nan  # an initial seed never completes a download
+    peers = {
+        "peer": np.arange(len(recs), dtype=np.int64),
+        "role": role,
+        "join_s": np.array([_nan(r["join_s"]) for r in recs]),
+        "complete_s": complete,
+        "leave_s": np.array([_nan(r["leave_s"]) for r in recs]),
+        "upload_bps": pop.up_bps.copy(),
+        "download_bps": pop.down_bps.copy(),
+        "connectable": pop.connectable.copy(),
+        "uploaded_bytes": np.array([int(r["uploaded_bytes"]) for r in recs], dtype=np.int64),
+        "downloaded_bytes": np.array([int(r["downloaded_bytes"]) for r in recs], dtype=np.int64),
+    }
+    if "uploaded_at_completion_bytes" in PEER_COLUMNS:
+        peers["uploaded_at_completion_bytes"] = np.array(
+            [_nan(r["uploaded_at_complete_bytes"]) for r in recs], dtype=np.float64)
+    log, unknown = subject_log(raw_dir, plan, layout)
+    s = read_samples(raw_dir, 0)
+    timeseries = {"t_s": s[:, 0], "subject_uploaded_bytes": s[:, 1].astype(np.int64),
+                  "subject_downloaded_bytes": s[:, 2].astype(np.int64)}
+    subj = recs[0]
+    result = summarize_replication(plan.replication, layout, log, float(peers["join_s"][0]),
+                                   float(complete[0]), peers, timeseries, float(end_s))
+    up, down = int(peers["uploaded_bytes"].sum()), int(peers["downloaded_bytes"].sum())
+    result.extra.update({
+        "conservation": {"uploaded_bytes": up, "downloaded_bytes": down, "difference_bytes": up - down},
+        "subject_check": {
+            "status_uploaded_bytes": int(subj["uploaded_bytes"]),
+            "status_uploaded_at_complete_bytes": subj["uploaded_at_complete_bytes"],
+            "log_bytes": int(log.bytes.sum()),
+            "blocks_to_unknown_address": unknown,
+        },
+        "incoming_connections": {str(r["index"]): sum(r["incoming_connections"].values()) for r in recs},
+        "max_sample_gap_s": max((r["max_sample_gap_s"] or 0.0) for r in recs),
+        "clocks": sorted({r["clock"] for r in recs}),
+        "tracker_errors": {str(r["index"]): r["tracker_errors"] for r in recs if r["tracker_errors"]},
+    })
+    return result

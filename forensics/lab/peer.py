@@ -1,0 +1,280 @@
+"""One lab peer: a real libtorrent session in its own process (``python -m forensics.lab.peer SPEC``).
+
+Protocol with the coordinator (swarm.py), one JSON object per line:
+- stdout: ``ready`` (with the listen port), ``joined``, ``progress`` (about once a second),
+  ``completed``, ``left``, ``done`` (raw files written), ``error``.
+- stdin: first line ``{"t0": <unix time of swarm start>, "peers": [[ip, port, connectable], ...]}``;
+  then ``stop`` — or end of file, which also means stop (the coordinator is gone).
+
+Measurements are written to the replication's ``raw/`` directory: ``peer-NNNN.json`` (times,
+totals, the exact settings the session ran with, connection counts) and
+``peer-NNNN-samples.csv`` (payload up/down every 0.5 s); the subject also writes
+``subject-blocks.csv``, one row per ``block_uploaded_alert``.
+
+Times are seconds since t0 on the wall clock, which all processes share; alert times are
+libtorrent's own alert timestamps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+SAMPLE_INTERVAL_S = 0.5
+DRAIN_AFTER_PAUSE_S = 1.0
+
+
+def emit(event: str, **fields) -> None:
+    sys.stdout.write(json.dumps({"ev": event, **fields}) + "\n")
+    sys.stdout.flush()
+
+
+class Peer:
+    def __init__(self, spec: dict) -> None:
+        import libtorrent as lt
+
+        self.lt = lt
+        self.spec = spec
+        self.index = spec["index"]
+        self.is_subject = spec["role"] == 0
+        self.is_seed = spec["role"] == 1
+        settings = dict(spec["settings"])
+        cat = lt.alert_category
+        mask = cat.status | cat.error | cat.tracker | cat.connect
+        if self.is_subject:
+            mask |= cat.upload
+        settings["alert_mask"] = int(mask)
+        self.ses = lt.session(settings)
+        # The localhost trap: 127/8 peers land in libtorrent's "local" peer class, which ignores
+        # rate limits and unchoke slots. Map every address to the global class instead.
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        self.ses.set_peer_class_filter(f)
+        self.applied_settings = {k: v for k, v in self.ses.get_settings().items() if not isinstance(v, bytes)}
+        self.stop = threading.Event()
+        self.handle = None
+        self.active = False
+        self.t0 = 0.0
+        self.join_s = self.complete_s = self.leave_s = math.nan
+        self.samples: list[tuple[float, int, int]] = []
+        self.blocks: list[tuple[float, str, int, int]] = []
+        self.last_up = self.last_down = 0
+        self.up_at_complete = self.down_at_complete = None
+        self.incoming: dict[str, int] = {}
+        self.tracker_replies = 0
+        self.tracker_errors: list[str] = []
+        self.errors: list[str] = []
+        self.clock = "alert"
+        self.policy = spec["policy"]
+
+    # ----- time -----------------------------------------------------------------------------
+    def now(self) -> float:
+        return time.time() - self.t0
+
+    def alert_t(self, a) -> float:
+        if self.clock == "alert":
+            t = a.timestamp().timestamp() - self.t0
+            if abs(t - self.now()) < 5.0:
+                return t
+            self.clock = "pop"  # alert clock not comparable (time zone?): fall back, and say so
+        return self.now()
+
+    # ----- lifecycle ------------------------------------------------------------------------
+    def run(self) -> None:
+        deadline = time.monotonic() + 10.0
+        while self.ses.listen_port() == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the listen socket opens asynchronously
+        emit("ready", port=self.ses.listen_port())
+        go = json.loads(sys.stdin.readline() or "null")
+        if go is None:
+            return
+        self.t0 = float(go["t0"])
+        self.peer_addrs = [tuple(p) for p in go.get("peers", [])]
+        threading.Thread(target=self._watch_stdin, daemon=True).start()
+        while not self.stop.is_set() and self.now() < self.spec["join_s"]:
+            self.stop.wait(min(0.05, max(0.0, self.spec["join_s"] - self.now())))
+        if not self.stop.is_set():
+            self._join()
+            self._loop()
+        self._finish()
+
+    def _watch_stdin(self) -> None:
+        for line in sys.stdin:
+            if line.strip() == "stop":
+                break
+        self.stop.set()
+
+    def _join(self) -> None:
+        lt = self.lt
+        p = lt.add_torrent_params()
+        p.ti = lt.torrent_info(self.spec["torrent"])
+        p.save_path = self.spec["save_path"]
+        if self.spec["announce_url"]:
+            p.trackers = [self.spec["announce_url"]]
+        flags = p.flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
+        if self.is_seed:
+            flags |= lt.torrent_flags.seed_mode
+        p.flags = flags
+        self.handle = self.ses.add_torrent(p)
+        self.active = True
+        self.join_s = self.now()
+        self.next_announce = self.join_s + self.spec["announce_interval_s"]
+        self._direct_connect()
+        emit("joined", t=self.join_s)
+
+    def _direct_connect(self) -> None:
+        """--tracker none: connect to (at most peer_list_size) connectable peers directly."""
+        if self.spec["tracker"] or not self.peer_addrs:
+            return
+        cands = [(ip, port) for ip, port, conn in self.peer_addrs if conn and ip != self.spec["ip"]]
+        rnd = random.Random(self.spec["direct_seed"])
+        rnd.shuffle(cands)
+        for ip, port in cands[: self.spec["peer_list_size"]]:
+            self.handle.connect_peer((ip, int(port)))
+
+    def _loop(self) -> None:
+        next_sample = self.now()
+        next_progress = self.now()
+        while not self.stop.is_set():
+            self.ses.wait_for_alert(100)
+            self._alerts()
+            t = self.now()
+            if self.active and t >= next_sample:
+                self._sample()
+                next_sample += SAMPLE_INTERVAL_S
+                if next_sample < t:  # fell behind (never by design): do not burst
+                    next_sample = t + SAMPLE_INTERVAL_S
+                self._policy()
+            if self.active and t >= self.next_announce:
+                self.next_announce += self.spec["announce_interval_s"]
+                if self.spec["tracker"]:
+                    self.handle.force_reannounce(0, -1, self.lt.torrent_handle.ignore_min_interval)
+                else:
+                    self._direct_connect()
+            if t >= next_progress:
+                emit("progress", t=t, up=self.last_up, down=self.last_down)
+                next_progress += 1.0
+            if not self.active:
+                break
+
+    def _sample(self) -> None:
+        st = self.handle.status()
+        self.last_up, self.last_down = int(st.total_payload_upload), int(st.total_payload_download)
+        self.samples.append((self.now(), self.last_up, self.last_down))
+
+    def _alerts(self) -> None:
+        lt = self.lt
+        for a in self.ses.pop_alerts():
+            if isinstance(a, lt.block_uploaded_alert):
+                self.blocks.append((self.alert_t(a), a.ip[0], int(a.piece_index), int(a.block_index)))
+            elif isinstance(a, lt.torrent_finished_alert):
+                if not self.is_seed and math.isnan(self.complete_s):
+                    self._on_finished(self.alert_t(a))
+            elif isinstance(a, lt.incoming_connection_alert):
+                ip = a.ip[0]
+                if ip != self.spec["ip"]:  # a self-connection (own address from the tracker) is not a peer
+                    self.incoming[ip] = self.incoming.get(ip, 0) + 1
+            elif isinstance(a, lt.tracker_reply_alert):
+                self.tracker_replies += 1
+            elif isinstance(a, lt.tracker_error_alert):
+                self.tracker_errors.append(a.message())
+            elif isinstance(a, (lt.torrent_error_alert, lt.file_error_alert, lt.listen_failed_alert)):
+                self.errors.append(a.message())
+                emit("error", msg=a.message())
+
+    def _on_finished(self, t: float) -> None:
+        self.complete_s = t
+        st = self.handle.status()
+        self.up_at_complete, self.down_at_complete = int(st.total_payload_upload), int(st.total_payload_download)
+        self.last_up, self.last_down = self.up_at_complete, self.down_at_complete
+        self.samples.append((self.now(), self.last_up, self.last_down))
+        emit("completed", t=t)
+        if self.spec["seed_time_s"] == 0:
+            self._leave()  # "stop at completion": the application pauses on torrent_finished_alert
+
+    def _policy(self) -> None:
+        if math.isnan(self.complete_s):
+            return
+        seed_time = self.spec["seed_time_s"]
+        if seed_time is not None and self.now() >= self.complete_s + seed_time:
+            self._leave()
+        elif (self.policy["kind"] == "seed_until_ratio" and self.last_down > 0
+              and self.last_up >= self.policy["ratio"] * self.last_down):
+            self._leave()
+
+    def _leave(self) -> None:
+        """Stop the torrent now (pause disconnects every peer at once), then drain the alerts
+        that were already queued: blocks placed in send buffers before the pause took effect."""
+        if not self.active:
+            return
+        self._sample()  # totals are reset by a pause: read them first
+        self.handle.pause()
+        self.active = False
+        self.leave_s = self.now()
+        deadline = time.monotonic() + DRAIN_AFTER_PAUSE_S
+        while time.monotonic() < deadline:
+            self.ses.wait_for_alert(100)
+            self._alerts()
+        emit("left", t=self.leave_s)
+
+    def _finish(self) -> None:
+        if self.active:
+            self._alerts()
+            self._sample()
+        self._write_raw()
+        try:
+            self.ses.pause()
+        finally:
+            emit("done", up=self.last_up, down=self.last_down)
+
+    def _write_raw(self) -> None:
+        from ..atomic import write_csv, write_json
+
+        raw = Path(self.spec["raw_dir"])
+        name = f"peer-{self.index:04d}"
+        gaps = [b[0] - a[0] for a, b in zip(self.samples, self.samples[1:])]
+        write_json(raw / f"{name}.json", {
+            "index": self.index, "role": self.spec["role"], "ip": self.spec["ip"],
+            "listen_port": self.ses.listen_port(),
+            "planned_join_s": self.spec["join_s"], "join_s": self.join_s,
+            "complete_s": self.complete_s, "leave_s": self.leave_s,
+            "uploaded_bytes": self.last_up, "downloaded_bytes": self.last_down,
+            "uploaded_at_complete_bytes": self.up_at_complete,
+            "downloaded_at_complete_bytes": self.down_at_complete,
+            "upload_limit_bps": self.spec["settings"]["upload_rate_limit"],
+            "download_limit_bps": self.spec["settings"]["download_rate_limit"],
+            "connectable": self.spec["connectable"], "seed_time_s": self.spec["seed_time_s"],
+            "incoming_connections": self.incoming,
+            "tracker_replies": self.tracker_replies, "tracker_errors": self.tracker_errors[-20:],
+            "errors": self.errors, "clock": self.clock,
+            "max_sample_gap_s": max(gaps) if gaps else None,
+            "settings": self.applied_settings,
+        })
+        write_csv(raw / f"{name}-samples.csv", ("t_s", "uploaded_bytes", "downloaded_bytes"), self.samples)
+        if self.is_subject:
+            write_csv(raw / "subject-blocks.csv", ("t_s", "peer_ip", "piece", "block"), self.blocks)
+
+
+def main(argv: list[str]) -> int:
+    # The coordinator stops us (stdin "stop"/EOF, or SIGTERM); a terminal Ctrl-C is its business.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
+    spec = json.loads(Path(argv[0]).read_text())
+    try:
+        Peer(spec).run()
+    except SystemExit:
+        raise
+    except BaseException as e:  # report, then fail: the coordinator turns it into a run error
+        emit("error", msg=f"{type(e).__name__}: {e}")
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
