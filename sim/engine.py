@@ -62,6 +62,7 @@ class SwarmRun:
         self.policy = CompletionPolicy.of(sc.subject)
         self.complete_s = np.full(n, np.nan)
         self.leave_s = np.full(n, np.nan)
+        self.up_at_complete = np.full(n, np.nan)
         self.joined = np.zeros(n, dtype=bool)
         self.pending_arrivals = n
         self.incomplete_active = 0
@@ -141,6 +142,7 @@ class SwarmRun:
     def _on_complete(self, u: int) -> None:
         now = self.env.now
         self.complete_s[u] = now
+        self.up_at_complete[u] = self.pa.total_up[u]
         self.incomplete_active -= 1
         delay = self.policy.leave_delay_s() if u == SUBJECT else float(self.pop.seed_time_s[u])
         if delay == 0.0:
@@ -209,6 +211,7 @@ class SwarmRun:
             "connectable": pop.connectable,
             "uploaded_bytes": self.pa.total_up.copy(),
             "downloaded_bytes": self.pa.total_down.copy(),
+            "uploaded_at_completion_bytes": self.up_at_complete,
         }
         ts = np.array(self._samples, dtype=np.float64).reshape(-1, 3)
         timeseries = {"t_s": ts[:, 0], "subject_uploaded_bytes": ts[:, 1].astype(np.int64),

@@ -45,7 +45,7 @@ HEADLINE_FIELDS: tuple[str, ...] = (
 LOG_COLUMNS = ("t_s", "peer", "piece", "first_block", "blocks", "bytes")
 PEER_COLUMNS = (
     "peer", "role", "join_s", "complete_s", "leave_s", "upload_bps", "download_bps",
-    "connectable", "uploaded_bytes", "downloaded_bytes", "from_subject_bytes",
+    "connectable", "uploaded_bytes", "downloaded_bytes", "uploaded_at_completion_bytes", "from_subject_bytes",
 )
 FILE_COLUMNS = (
     "file", "path", "size_bytes", "first_piece", "last_piece", "bytes_uploaded",
@@ -139,6 +139,8 @@ def summarize_replication(
 
     files = _file_exposure(layout, log, uniq_pairs, pair_complete)
     peers = dict(peers)
+    if "uploaded_at_completion_bytes" not in peers:  # optional for producers that cannot tell
+        peers["uploaded_at_completion_bytes"] = np.full(len(peers["role"]), np.nan)
     peers["from_subject_bytes"] = np.bincount(log.peer, weights=log.bytes, minlength=len(peers["role"])).astype(np.int64)
 
     complete_s = peers["complete_s"]
