@@ -20,30 +20,31 @@ INITIAL_PICKER_THRESHOLD = 4
 
 @njit(cache=True)
 def pick_piece(have, recv, avail, blocks, n_have_v, v, u, salt):
-    """Return the piece v should download from u next, or -1 if u has nothing v still needs."""
+    """Return the piece v should download from u next, or -1 if u has nothing v still needs.
+
+    Order: (availability, fresh-after-partial, random key), smallest first. The random key is
+    hashed only for pieces that tie with the best so far: most pieces lose on availability.
+    """
     P = have.shape[1]
     initial = n_have_v < INITIAL_PICKER_THRESHOLD
     best = -1
-    best_avail = 0
-    best_cls = 0
+    best_rank = 0
     best_key = np.uint64(0)
+    key_known = False
     for p in range(P):
-        if not have[u, p] or have[v, p] or recv[v, p] >= blocks[p]:
+        if not have[u, p] or have[v, p]:
             continue
-        cls = 0 if recv[v, p] > 0 else 1
-        a = 0 if initial else avail[v, p]
-        key = mix64(salt, v, p)
-        if best < 0:
-            better = True
-        elif a != best_avail:
-            better = a < best_avail
-        elif cls != best_cls:
-            better = cls < best_cls
-        else:
-            better = key < best_key
-        if better:
+        rank = (0 if initial else 2 * np.int64(avail[v, p])) + (1 if recv[v, p] == 0 else 0)
+        if best < 0 or rank < best_rank:
             best = p
-            best_avail = a
-            best_cls = cls
-            best_key = key
+            best_rank = rank
+            key_known = False
+        elif rank == best_rank:
+            if not key_known:
+                best_key = mix64(salt, v, best)
+                key_known = True
+            key = mix64(salt, v, p)
+            if key < best_key:
+                best = p
+                best_key = key
     return best
