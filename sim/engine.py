@@ -48,7 +48,7 @@ class SwarmRun:
         last_block = self.layout.total_bytes - (self.layout.total_bytes - 1) // BLOCK_BYTES * BLOCK_BYTES
         self.pa = new_peers(n)
         self.ea = new_edges(n, max(k, 1))
-        self.pc = new_pieces(n, blocks, last_block)
+        self.pc = new_pieces(n, blocks, last_block, max(k, 1))
         self.pa.up_cap[:] = self.pop.up_bps
         self.pa.down_cap[:] = self.pop.down_bps
         self.pa.slots[:] = self.pop.slots
@@ -108,6 +108,7 @@ class SwarmRun:
         if self.pop.role[u] == ROLE_SEED:
             topology.give_all_pieces(self.pa, self.pc, u)
         else:
+            topology.shuffle_pieces(self.pc, u, self.rng.permutation(self.layout.num_pieces).astype(np.int32))
             self.incomplete_active += 1
         self._announce(u)
 

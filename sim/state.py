@@ -58,6 +58,9 @@ class PieceArrays(NamedTuple):
     avail: np.ndarray  # i4 [N,P] connected peers that have the piece, as u sees them
     blocks: np.ndarray  # i4 [P] blocks per piece
     last_block_bytes: int  # size of the torrent's final block (<= 16 KiB)
+    order: np.ndarray  # i4 [N,P] u's pieces ordered by picker priority bucket (see kernels/picker.py)
+    pos: np.ndarray  # i4 [N,P] inverse of order
+    bound: np.ndarray  # i4 [N,NB+1] start of each priority bucket in order
 
 
 def new_peers(n: int) -> PeerArrays:
@@ -75,7 +78,16 @@ def new_edges(n: int, k: int) -> EdgeArrays:
     return EdgeArrays(i(-1), i(-1), i(), b(), b(), b(), i(), i(), i(), i(), f(NEVER), f(NEVER), f(), i(-1))
 
 
-def new_pieces(n: int, blocks: np.ndarray, last_block_bytes: int) -> PieceArrays:
+def num_buckets(k: int) -> int:
+    """Picker priority buckets for peers with at most k connections: have, then 2 per availability."""
+    return 2 * k + 3
+
+
+def new_pieces(n: int, blocks: np.ndarray, last_block_bytes: int, k: int) -> PieceArrays:
     p = len(blocks)
+    order = np.tile(np.arange(p, dtype=np.int32), (n, 1))
+    bound = np.zeros((n, num_buckets(k) + 1), np.int32)
+    bound[:, 3:] = p  # every piece starts fresh with availability 0: bucket 2
     return PieceArrays(np.zeros((n, p), np.bool_), np.zeros((n, p), np.int32), np.zeros((n, p), np.int32),
-                       np.ascontiguousarray(blocks, dtype=np.int32), int(last_block_bytes))
+                       np.ascontiguousarray(blocks, dtype=np.int32), int(last_block_bytes),
+                       order, order.copy(), bound)

@@ -39,19 +39,32 @@ def maxmin_fair(src, dst, up_cap, down_cap):
     return np.array(rate)
 
 
-def pick_piece(have, recv, avail, blocks, n_have_v, v, u, salt):
-    """Rarest first (random first while < 4 pieces), partial pieces before fresh ones at equal rarity."""
-    candidates = [p for p in range(have.shape[1]) if have[u, p] and not have[v, p] and recv[v, p] < blocks[p]]
+def acceptable_picks(have, recv, avail, n_have_v, v, u, salt):
+    """The pieces libtorrent's picker may choose for v from u: in the initial mode (< 4 pieces) the
+    random one (partial pieces first, then the smallest random key); afterwards any of the rarest
+    pieces u has and v lacks, a partial one if there is one at that rarity."""
+    candidates = [p for p in range(have.shape[1]) if have[u, p] and not have[v, p]]
     if not candidates:
-        return -1
-    initial = n_have_v < 4
+        return {-1}
+    if n_have_v < 4:
+        return {min(candidates, key=lambda p: (recv[v, p] == 0, mix64_py(int(salt), v, p)))}
+    best = min((int(avail[v, p]), recv[v, p] == 0) for p in candidates)
+    return {p for p in candidates if (int(avail[v, p]), recv[v, p] == 0) == best}
 
-    def key(p):
-        rarity = 0 if initial else int(avail[v, p])
-        fresh = 0 if recv[v, p] > 0 else 1
-        return (rarity, fresh, mix64_py(int(salt), v, p))
 
-    return min(candidates, key=key)
+def picker_order_is_consistent(have, recv, avail, order, pos, bound, v):
+    """order[v] is a permutation, pos its inverse, and every piece sits inside its priority bucket."""
+    P = have.shape[1]
+    if sorted(order[v]) != list(range(P)):
+        return False
+    if any(pos[v, order[v, i]] != i for i in range(P)):
+        return False
+    for i in range(P):
+        p = order[v, i]
+        b = 0 if have[v, p] else 1 + 2 * int(avail[v, p]) + (1 if recv[v, p] == 0 else 0)
+        if not bound[v, b] <= i < bound[v, b + 1]:
+            return False
+    return True
 
 
 def rank_for_unchoke(conns, now, quota_bytes, algo, salt, u, piece_bytes, total_bytes):

@@ -52,6 +52,8 @@ def test_bytes_and_pieces_are_conserved(name, seed):
     avail, wants = naive.availability_and_interest(pc.have, ea.nbr)
     np.testing.assert_array_equal(pc.avail, avail)
     np.testing.assert_array_equal(ea.wants, wants)
+    for v in range(pc.have.shape[0]):
+        assert naive.picker_order_is_consistent(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, v)
 
 
 def test_per_file_bytes_add_up():

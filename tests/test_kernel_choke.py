@@ -13,7 +13,7 @@ def star(n_peers, slots=8, opt_slots=1, algo=0, pieces=8):
     """Peer 0 is a seed connected to n_peers leechers that have nothing (all interested in 0)."""
     N = n_peers + 1
     pa, ea = new_peers(N), new_edges(N, n_peers)
-    pc = new_pieces(N, np.ones(pieces, np.int32), 16384)
+    pc = new_pieces(N, np.ones(pieces, np.int32), 16384, n_peers)
     pa.active[:] = True
     pa.slots[:] = slots
     pa.opt_slots[:] = opt_slots

@@ -1,54 +1,71 @@
-"""Piece picker kernel against its twin: rarest first, random start, partial pieces first."""
+"""Piece picker kernel against its twin: random first pieces, then rarest first, partials first."""
 
 import numpy as np
 import pytest
 
-from sim.kernels.picker import pick_piece
+from sim.kernels.picker import pick_piece, rebuild_order
+from sim.state import num_buckets
 from tests import naive
 
 
-def random_state(rng, n=5, p=40):
+def random_state(rng, n=5, p=40, k=4):
     have = rng.random((n, p)) < 0.5
     blocks = rng.integers(1, 5, p).astype(np.int32)
     recv = np.where(have, blocks, 0).astype(np.int32)
     partial = (~have) & (rng.random((n, p)) < 0.2)
-    recv[partial] = np.minimum(blocks[np.nonzero(partial)[1]] - 1, rng.integers(0, 3, partial.sum()))
-    avail = rng.integers(0, 4, (n, p)).astype(np.int32)
-    return have, recv, avail, blocks
+    recv[partial] = np.maximum(1, np.minimum(blocks[np.nonzero(partial)[1]] - 1, rng.integers(1, 3, partial.sum())))
+    recv[partial & (blocks[None, :] == 1)] = 0
+    avail = rng.integers(0, k + 1, (n, p)).astype(np.int32)
+    order = np.array([rng.permutation(p) for _ in range(n)], dtype=np.int32)
+    pos = np.zeros_like(order)
+    bound = np.zeros((n, num_buckets(k) + 1), np.int32)
+    scratch = np.empty(bound.shape[1] + p, np.int32)
+    for v in range(n):
+        rebuild_order(have, recv, avail, order, pos, bound, v, scratch)
+    return have, recv, avail, order, pos, bound
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_kernel_matches_twin(seed):
-    """Kernel and twin pick the same piece on random states, in both picker modes."""
+def test_kernel_picks_what_the_twin_allows(seed):
+    """On random states, in both modes, the kernel's pick is one the twin accepts."""
     rng = np.random.default_rng(seed)
-    have, recv, avail, blocks = random_state(rng)
+    have, recv, avail, order, pos, bound = random_state(rng)
     salt = np.uint64(rng.integers(0, 2**63))
-    for n_have_v in (0, 10):
-        for v in range(have.shape[0]):
+    for v in range(have.shape[0]):
+        assert naive.picker_order_is_consistent(have, recv, avail, order, pos, bound, v)
+        for n_have_v in (0, 10):
             for u in range(have.shape[0]):
                 if u != v:
-                    assert pick_piece(have, recv, avail, blocks, n_have_v, v, u, salt) == \
-                        naive.pick_piece(have, recv, avail, blocks, n_have_v, v, u, salt)
+                    got = pick_piece(have, recv, avail, order, bound, n_have_v, v, u, salt)
+                    assert got in naive.acceptable_picks(have, recv, avail, n_have_v, v, u, salt)
 
 
 def test_nothing_to_pick():
     """-1 when the uploader has nothing the downloader still needs."""
-    have = np.array([[True, False], [True, False]])
-    z = np.zeros((2, 2), np.int32)
-    assert pick_piece(have, z, z, np.ones(2, np.int32), 1, 0, 1, np.uint64(1)) == -1
+    rng = np.random.default_rng(0)
+    have, recv, avail, order, pos, bound = random_state(rng, n=2, p=6)
+    have[1] = have[0]
+    for v in range(2):
+        rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + 6, np.int32))
+    assert pick_piece(have, recv, avail, order, bound, 10, 0, 1, np.uint64(1)) == -1
 
 
 def test_rarest_first_after_four_pieces():
-    """With 4+ pieces the rarest piece wins regardless of the random key."""
+    """With 4+ pieces the rarest piece wins whatever the order inside buckets."""
     P = 10
-    have = np.zeros((2, P), bool)
-    have[1] = True
-    have[0, :4] = True
-    avail = np.full((2, P), 5, np.int32)
-    avail[0, 7] = 1
-    recv = np.where(have, 1, 0).astype(np.int32)
-    for salt in range(20):
-        assert pick_piece(have, recv, avail, np.ones(P, np.int32), 4, 0, 1, np.uint64(salt)) == 7
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        have = np.zeros((2, P), bool)
+        have[1] = True
+        have[0, :4] = True
+        avail = np.full((2, P), 3, np.int32)
+        avail[0, 7] = 1
+        recv = np.where(have, 1, 0).astype(np.int32)
+        order = np.array([rng.permutation(P), rng.permutation(P)], dtype=np.int32)
+        pos, bound = np.zeros_like(order), np.zeros((2, num_buckets(4) + 1), np.int32)
+        for v in range(2):
+            rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + P, np.int32))
+        assert pick_piece(have, recv, avail, order, bound, 4, 0, 1, np.uint64(seed)) == 7
 
 
 def test_random_first_pieces_are_spread():
@@ -56,7 +73,8 @@ def test_random_first_pieces_are_spread():
     P = 50
     have = np.zeros((2, P), bool)
     have[1] = True
-    avail = np.zeros((2, P), np.int32)
-    recv = np.zeros((2, P), np.int32)
-    picks = {pick_piece(have, recv, avail, np.ones(P, np.int32), 0, 0, 1, np.uint64(s)) for s in range(40)}
+    z = np.zeros((2, P), np.int32)
+    order = np.tile(np.arange(P, dtype=np.int32), (2, 1))
+    bound = np.zeros((2, num_buckets(2) + 1), np.int32)
+    picks = {pick_piece(have, z, z, order, bound, 0, 0, 1, np.uint64(s)) for s in range(40)}
     assert len(picks) > 20

@@ -14,7 +14,7 @@ def test_incremental_counts_match_recount(seed):
     rng = np.random.default_rng(seed)
     N, K, P = 8, 5, 30
     pa, ea = new_peers(N), new_edges(N, K)
-    pc = new_pieces(N, np.ones(P, np.int32), 16384)
+    pc = new_pieces(N, np.ones(P, np.int32), 16384, K)
     pa.active[:] = True
     topology.give_all_pieces(pa, pc, 0)
     for step in range(300):
@@ -35,6 +35,8 @@ def test_incremental_counts_match_recount(seed):
         np.testing.assert_array_equal(ea.wants, wants)
         assert (pa.deg == (ea.nbr >= 0).sum(axis=1)).all()
         assert (pa.n_have == pc.have.sum(axis=1)).all()
+        for w in range(N):
+            assert naive.picker_order_is_consistent(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, w)
     # both ends of every connection point at each other
     for u in range(N):
         for k in range(K):
@@ -46,7 +48,7 @@ def test_incremental_counts_match_recount(seed):
 def test_no_connection_beyond_slots():
     """connect() refuses when a peer has no free slot and changes nothing."""
     pa, ea = new_peers(3), new_edges(3, 1)
-    pc = new_pieces(3, np.ones(4, np.int32), 16384)
+    pc = new_pieces(3, np.ones(4, np.int32), 16384, 1)
     assert topology.connect(pa, ea, pc, 0, 1)
     before = ea.nbr.copy()
     assert not topology.connect(pa, ea, pc, 0, 2)

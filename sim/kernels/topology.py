@@ -8,9 +8,22 @@ These keep three derived quantities consistent, incrementally, so the hot kernel
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from ..state import NEVER
+from .picker import bucket_of, move_piece, rebuild_order
+
+
+@njit(cache=True)
+def _avail_change(pc, u, p, delta):
+    """avail[u, p] += delta (+-1), keeping u's picker order in step."""
+    if pc.have[u, p]:
+        pc.avail[u, p] += delta
+        return
+    b = bucket_of(pc.have, pc.recv, pc.avail, u, p)
+    pc.avail[u, p] += delta
+    move_piece(pc.order, pc.pos, pc.bound, u, p, b, b + 2 * delta)
 
 
 @njit(cache=True)
@@ -60,11 +73,11 @@ def connect(pa, ea, pc, u, v):
         hu = pc.have[u, p]
         hv = pc.have[v, p]
         if hv:
-            pc.avail[u, p] += 1
+            _avail_change(pc, u, p, 1)
             if not hu:
                 wu += 1
         if hu:
-            pc.avail[v, p] += 1
+            _avail_change(pc, v, p, 1)
             if not hv:
                 wv += 1
     ea.wants[u, ku] = wu
@@ -91,9 +104,9 @@ def disconnect(pa, ea, pc, u, k, now, dt):
     P = pc.have.shape[1]
     for p in range(P):
         if pc.have[v, p]:
-            pc.avail[u, p] -= 1
+            _avail_change(pc, u, p, -1)
         if pc.have[u, p]:
-            pc.avail[v, p] -= 1
+            _avail_change(pc, v, p, -1)
     if ea.unchoked[u, k]:
         _trigger_round(pa, u, now, dt)
         if ea.optimistic[u, k] and pa.next_opt_t[u] > now + dt:
@@ -129,6 +142,8 @@ def disconnect_seeds(pa, ea, pc, u, now, dt):
 @njit(cache=True)
 def piece_complete(pa, ea, pc, v, p):
     """v now has piece p: update its neighbours' availability and both sides' interest counts."""
+    b = bucket_of(pc.have, pc.recv, pc.avail, v, p)
+    move_piece(pc.order, pc.pos, pc.bound, v, p, b, 0)
     pc.have[v, p] = True
     pa.n_have[v] += 1
     K = ea.nbr.shape[1]
@@ -136,7 +151,7 @@ def piece_complete(pa, ea, pc, v, p):
         w = ea.nbr[v, j]
         if w < 0:
             continue
-        pc.avail[w, p] += 1
+        _avail_change(pc, w, p, 1)
         if pc.have[w, p]:
             ea.wants[v, j] -= 1
         else:
@@ -154,3 +169,15 @@ def give_all_pieces(pa, pc, v):
         pc.recv[v, p] = pc.blocks[p]
     pa.n_have[v] = P
     pa.is_seed[v] = True
+    rebuild_order(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, v,
+                  np.empty(pc.bound.shape[1] + P, dtype=np.int32))
+
+
+@njit(cache=True)
+def shuffle_pieces(pc, v, permutation):
+    """A joining peer's initial piece order (a random permutation drawn in Python), then bucketed."""
+    P = pc.have.shape[1]
+    for i in range(P):
+        pc.order[v, i] = permutation[i]
+    rebuild_order(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, v,
+                  np.empty(pc.bound.shape[1] + P, dtype=np.int32))

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from .hashing import mix64
-from .picker import pick_piece
+from .picker import bucket_of, move_piece, pick_piece
 from .topology import piece_complete
 
 BLOCK_BYTES = 16 * 1024
@@ -67,7 +67,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject,
         while True:
             p = ea.cur_piece[v, k]
             if p < 0 or pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]:
-                p = pick_piece(pc.have, pc.recv, pc.avail, pc.blocks, pa.n_have[v], v, u, salt)
+                p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.bound, pa.n_have[v], v, u, salt)
                 ea.cur_piece[v, k] = p
                 if p < 0:
                     ea.credit[v, k] = 0.0
@@ -80,6 +80,9 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject,
             nbytes = take * BLOCK_BYTES
             if p == P - 1 and first + take == pc.blocks[p]:
                 nbytes -= BLOCK_BYTES - pc.last_block_bytes
+            if first == 0:  # fresh -> partial: one bucket earlier in v's picker order
+                b = bucket_of(pc.have, pc.recv, pc.avail, v, p)
+                move_piece(pc.order, pc.pos, pc.bound, v, p, b, b - 1)
             pc.recv[v, p] += take
             ea.credit[v, k] -= take * BLOCK_BYTES
             pa.total_up[u] += nbytes
