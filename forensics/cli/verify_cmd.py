@@ -1,0 +1,103 @@
+"""``leechsim verify RUN_DIR [--workers N] [--keep DIR]``
+
+Checks the run directory against its hash list, then re-runs it from its manifest and compares
+every deterministic output byte for byte. Exit 0: intact and reproduced; exit 1: a mismatch (the
+first differing file is named); exit 2: not a usable run directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..errors import UserError
+from ..provenance import HASH_FILE, sha256_file
+from ..verify import (
+    MANIFEST, compare_runs, integrity_problems, report_files, report_problems, rerun, rerun_command,
+    software_differences,
+)
+from .env import Environment, ExitStatus
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("verify", help="check a run directory's hashes and re-run it to check identical results",
+                       description="Check SHA256SUMS, re-run the simulation from the manifest and compare "
+                                   "every output byte for byte.")
+    p.add_argument("run_dir", type=Path, help="run directory written by 'leechsim simulate'")
+    p.add_argument("--workers", type=int, help="worker processes for the re-run (default: all cores; "
+                                                "results do not depend on it)")
+    p.add_argument("--keep", type=Path, metavar="DIR", help="keep the re-run in DIR (default: a temporary directory)")
+    p.set_defaults(run=run)
+
+
+def _load_manifest(root: Path) -> dict:
+    if not root.is_dir():
+        raise UserError(f"{root}: no such run directory")
+    try:
+        return json.loads((root / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise UserError(f"{root}: not a leechsim run directory ({MANIFEST} missing)") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"{root / MANIFEST}: not valid JSON ({e})") from None
+
+
+def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
+    root: Path = ns.run_dir
+    man = _load_manifest(root)
+    out = env.console()
+
+    problems = integrity_problems(root)
+    if problems:
+        env.error(f"verify FAILED: {root}: {problems[0]}"
+                  + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""))
+        for p in problems[1:]:
+            env.stderr.write(f"  - {p}\n")
+        return ExitStatus.ERROR
+    n_listed = sum(1 for line in (root / HASH_FILE).read_text().splitlines() if line.strip())
+    out.print(f"{HASH_FILE}: all {n_listed} files match")
+    rp = report_problems(root)
+    if rp:
+        env.error(f"verify FAILED: {root}: {rp[0]}")
+        return ExitStatus.ERROR
+    if report_files(root):
+        out.print(f"report.SHA256SUMS: all {len(report_files(root))} report files match")
+
+    if man.get("kind") != "simulate":
+        out.print(f"kind '{man.get('kind')}': a real swarm cannot be re-run identically; hashes checked only")
+        return ExitStatus.SUCCESS
+    scenario = root / "scenario.toml"
+    if not scenario.is_file() or sha256_file(scenario) != man.get("scenario_sha256"):
+        env.error(f"verify FAILED: {scenario}: does not match the manifest's scenario_sha256")
+        return ExitStatus.ERROR
+
+    tmp = Path(tempfile.mkdtemp(prefix="leechsim-verify-"))
+    target = ns.keep or tmp / "rerun"
+    try:
+        shown = " ".join(rerun_command(man, scenario, target, ns.workers))
+        out.print(f"re-running: leechsim {shown}")
+        code, err = rerun(root, target, ns.workers)
+        if code != 0:
+            env.error(f"verify FAILED: the re-run did not complete (exit {code}): {err.strip()}")
+            return ExitStatus.ERROR
+        diffs = compare_runs(root, target)
+        notes = software_differences(root, target)
+        for note in notes:
+            out.print(f"note: software differs — {note}")
+        if diffs:
+            env.error(f"verify FAILED: {root / diffs[0].path}: {diffs[0].what}"
+                      + (f" (and {len(diffs) - 1} more difference(s))" if len(diffs) > 1 else ""))
+            for d in diffs[1:20]:
+                env.stderr.write(f"  - {d}\n")
+            if notes:
+                env.stderr.write("  The software differs between the run and the re-run (see the notes above); "
+                                 "re-run with the recorded versions and git commit to tell a code change from tampering.\n")
+            return ExitStatus.ERROR
+        n = sum(1 for p in target.rglob("*") if p.is_file()) - 2  # manifest and hash list compared by field
+        out.print(f"verified: {n} output files identical to the re-run, byte for byte "
+                  f"({man['replications']} replications, master seed {man['master_seed']})")
+        return ExitStatus.SUCCESS
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

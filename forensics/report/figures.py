@@ -1,0 +1,146 @@
+"""The report's figures, drawn with matplotlib (Agg) and returned as PNG bytes.
+
+Every function takes plain arrays or the report's computed objects and returns the PNG, so the
+same figure goes into ``figures/*.png``, the HTML (base64) and the notebooks.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+MIB = 1024 * 1024
+_BLUE, _ORANGE, _GREY, _RED = "#1f77b4", "#ff7f0e", "#7f7f7f", "#d62728"
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    # No timestamps in the metadata: the same data gives the same bytes.
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def upload_distribution(leech_bytes: np.ndarray, seed_bytes: np.ndarray) -> bytes:
+    """Histogram over replications of the subject's upload, while leeching and in total."""
+    total = (leech_bytes + seed_bytes) / MIB
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    hi = max(float(total.max()) if len(total) else 1.0, 1e-9)
+    bins = np.linspace(0, hi * 1.05, 31)
+    ax.hist(leech_bytes / MIB, bins=bins, color=_BLUE, alpha=0.75, label="while leeching")
+    if np.any(seed_bytes > 0):
+        ax.hist(total, bins=bins, histtype="step", color=_ORANGE, linewidth=2, label="total (incl. after completion)")
+    p5, med, p95 = np.percentile(total, [5, 50, 95])
+    ax.axvline(med, color="k", linewidth=1.5, label=f"median total {med:.2f} MiB")
+    ax.axvspan(p5, p95, color=_GREY, alpha=0.15, label="90% interval of total")
+    ax.set_xlabel("bytes uploaded by the subject (MiB)")
+    ax.set_ylabel("replications")
+    ax.set_title(f"Subject upload over {len(total)} replications")
+    ax.legend(fontsize=8, loc="upper left")
+    return _png(fig)
+
+
+def cumulative(series: list[dict], highlight: int, torrent_bytes: int) -> bytes:
+    """Cumulative upload and download of the subject over time, every replication, one highlighted."""
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    for i, ts in enumerate(series):
+        if i == highlight:
+            continue
+        ax.plot(ts["t_s"], ts["subject_uploaded_bytes"] / MIB, color=_BLUE, alpha=0.15, linewidth=0.8)
+        ax.plot(ts["t_s"], ts["subject_downloaded_bytes"] / MIB, color=_ORANGE, alpha=0.15, linewidth=0.8)
+    ts = series[highlight]
+    ax.plot(ts["t_s"], ts["subject_uploaded_bytes"] / MIB, color=_BLUE, linewidth=2, label=f"uploaded (replication {highlight})")
+    ax.plot(ts["t_s"], ts["subject_downloaded_bytes"] / MIB, color=_ORANGE, linewidth=2, label=f"downloaded (replication {highlight})")
+    ax.axhline(torrent_bytes / MIB, color=_GREY, linestyle=":", linewidth=1, label="torrent size")
+    ax.set_xlabel("time since the swarm started (s)")
+    ax.set_ylabel("MiB")
+    ax.set_title("Subject's cumulative upload and download (thin lines: other replications)")
+    ax.legend(fontsize=8, loc="upper left")
+    return _png(fig)
+
+
+def recipients(by_rank: np.ndarray, representative: np.ndarray, rep_index: int) -> bytes:
+    """Bytes each receiving peer got from the subject, largest first: one replication and the spread."""
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    k = int(max(np.count_nonzero(by_rank, axis=1).max() if by_rank.size else 0, 1))
+    ranks = np.arange(1, k + 1)
+    ax.bar(np.arange(1, len(representative) + 1), representative / MIB, color=_BLUE, alpha=0.7,
+           label=f"replication {rep_index} (median total upload)")
+    if by_rank.size:
+        med = np.median(by_rank[:, :k], axis=0) / MIB
+        lo, hi = np.percentile(by_rank[:, :k], [5, 95], axis=0) / MIB
+        ax.plot(ranks, med, color="k", marker="o", markersize=3, linewidth=1, label="median over replications")
+        ax.fill_between(ranks, lo, hi, color=_GREY, alpha=0.25, label="90% interval")
+    ax.set_xlabel("receiving peer, ranked by bytes received from the subject")
+    ax.set_ylabel("MiB from the subject")
+    ax.set_title("Uploads per receiving peer")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def counterfactuals(labels: list[str], upload: list, time: list) -> bytes:
+    """Median (and 90% interval) of total upload and of download time for each variant."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 0.5 * len(labels) + 1.4), sharey=True)
+    y = np.arange(len(labels))[::-1]
+    for ax, stats, scale, xlabel, color in ((a1, upload, MIB, "subject upload, total (MiB)", _BLUE),
+                                            (a2, time, 1.0, "subject download time (s)", _ORANGE)):
+        med = np.array([s.median for s in stats]) / scale
+        lo = np.array([s.p5 for s in stats]) / scale
+        hi = np.array([s.p95 for s in stats]) / scale
+        ok = ~np.isnan(med)
+        ax.barh(y[ok], med[ok], color=color, alpha=0.7)
+        ax.errorbar(med[ok], y[ok], xerr=[med[ok] - lo[ok], hi[ok] - med[ok]], fmt="none", ecolor="k", capsize=3, linewidth=1)
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="x", alpha=0.3)
+    a1.set_yticks(y, labels)
+    fig.suptitle("What the settings change (median, 90% interval)", fontsize=11)
+    return _png(fig)
+
+
+def tornado(labels: list[str], low: np.ndarray, high: np.ndarray, low_text: list[str], high_text: list[str],
+            baseline: float, quantity: str) -> bytes:
+    """One bar per parameter from the median at the low end to the median at the high end of its range."""
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(labels) + 1.3))
+    y = np.arange(len(labels))[::-1]
+    b = baseline / MIB
+    for yi, lo, hi, lt, ht in zip(y, low / MIB, high / MIB, low_text, high_text):
+        ax.barh(yi, lo - b, left=b, color=_BLUE, alpha=0.75)
+        ax.barh(yi, hi - b, left=b, color=_ORANGE, alpha=0.75)
+        ax.annotate(lt, (lo, yi), xytext=(-4 if lo <= b else 4, 0), textcoords="offset points",
+                    ha="right" if lo <= b else "left", va="center", fontsize=7)
+        ax.annotate(ht, (hi, yi), xytext=(4 if hi >= b else -4, 0), textcoords="offset points",
+                    ha="left" if hi >= b else "right", va="center", fontsize=7)
+    ax.axvline(b, color="k", linewidth=1)
+    ax.set_yticks(y, labels)
+    lo_all = min([b, *list(low / MIB), *list(high / MIB)])
+    hi_all = max([b, *list(low / MIB), *list(high / MIB)])
+    pad = 0.25 * (hi_all - lo_all or 1.0)
+    ax.set_xlim(max(0.0, lo_all - pad) if lo_all >= 0 else lo_all - pad, hi_all + pad)
+    ax.set_xlabel(f"median {quantity} (MiB); line: as run = {b:.2f} MiB")
+    ax.set_title("Sensitivity: blue = low end of the range, orange = high end")
+    ax.grid(axis="x", alpha=0.3)
+    return _png(fig)
+
+
+def sweep(x_labels: list[str], x_key: str, lines: dict[str, list], quantity: str) -> bytes:
+    """Median (and 90% interval) of a quantity across a sweep: x = first varied key, one line per rest."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    x = np.arange(len(x_labels))
+    for n, (label, stats) in enumerate(lines.items()):
+        med = np.array([s.median for s in stats]) / MIB
+        lo = np.array([s.p5 for s in stats]) / MIB
+        hi = np.array([s.p95 for s in stats]) / MIB
+        off = (n - (len(lines) - 1) / 2) * 0.06
+        ax.errorbar(x + off, med, yerr=[med - lo, hi - med], marker="o", capsize=3, label=label or "median")
+    ax.set_xticks(x, x_labels)
+    ax.set_xlabel(x_key)
+    ax.set_ylabel(f"{quantity} (MiB)")
+    ax.set_title(f"{quantity}: median and 90% interval per cell")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
