@@ -27,6 +27,27 @@ def _avail_change(pc, u, p, delta):
 
 
 @njit(cache=True)
+def _avail_change_all(pa, pc, u, delta):
+    """avail[u, :] += delta for every piece (the other end is a seed). Every piece u lacks moves
+    two buckets, so the order stays as it is and only the bucket boundaries shift: O(buckets)."""
+    P = pc.have.shape[1]
+    for p in range(P):
+        pc.avail[u, p] += delta
+    if pa.n_have[u] == P:
+        return
+    NB = pc.bound.shape[1] - 1
+    if delta > 0:
+        for b in range(NB - 1, 2, -1):
+            pc.bound[u, b] = pc.bound[u, b - 2]
+        pc.bound[u, 2] = pc.bound[u, 1]
+    else:
+        for b in range(1, NB - 2):
+            pc.bound[u, b] = pc.bound[u, b + 2]
+        pc.bound[u, NB - 2] = P
+        pc.bound[u, NB - 1] = P
+
+
+@njit(cache=True)
 def _reset_slot(ea, u, k):
     ea.nbr[u, k] = -1
     ea.rev[u, k] = -1
@@ -42,6 +63,19 @@ def _reset_slot(ea, u, k):
     ea.last_opt_t[u, k] = NEVER
     ea.credit[u, k] = 0.0
     ea.cur_piece[u, k] = -1
+
+
+@njit(cache=True)
+def _count_pair(pa, pc, u, v, delta):
+    """A connection u <-> v opens (+1) or closes (-1): each side's availability counts change."""
+    P = pc.have.shape[1]
+    for a, b in ((u, v), (v, u)):
+        if pa.n_have[b] == P:
+            _avail_change_all(pa, pc, a, delta)
+        else:
+            for p in range(P):
+                if pc.have[b, p]:
+                    _avail_change(pc, a, p, delta)
 
 
 @njit(cache=True)
@@ -66,20 +100,15 @@ def connect(pa, ea, pc, u, v):
     ea.rev[u, ku] = kv
     ea.nbr[v, kv] = u
     ea.rev[v, kv] = ku
+    _count_pair(pa, pc, u, v, 1)
     P = pc.have.shape[1]
     wu = 0
     wv = 0
     for p in range(P):
         hu = pc.have[u, p]
         hv = pc.have[v, p]
-        if hv:
-            _avail_change(pc, u, p, 1)
-            if not hu:
-                wu += 1
-        if hu:
-            _avail_change(pc, v, p, 1)
-            if not hv:
-                wv += 1
+        wu += hv and not hu
+        wv += hu and not hv
     ea.wants[u, ku] = wu
     ea.wants[v, kv] = wv
     pa.deg[u] += 1
@@ -101,12 +130,7 @@ def disconnect(pa, ea, pc, u, k, now, dt):
     if v < 0:
         return
     kv = ea.rev[u, k]
-    P = pc.have.shape[1]
-    for p in range(P):
-        if pc.have[v, p]:
-            _avail_change(pc, u, p, -1)
-        if pc.have[u, p]:
-            _avail_change(pc, v, p, -1)
+    _count_pair(pa, pc, u, v, -1)
     if ea.unchoked[u, k]:
         _trigger_round(pa, u, now, dt)
         if ea.optimistic[u, k] and pa.next_opt_t[u] > now + dt:
