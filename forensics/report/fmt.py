@@ -87,4 +87,4 @@ def interval(lo: float | None, hi: float | None, kind: str) -> str:
     k = "bytes" if kind == "bytes_exact" else kind
     if _missing(lo) or _missing(hi):
         return "—"
-    return f"{value(lo, k)} – {value(hi, k)}"
+    return f"{value(lo, k).split(' (')[0]} – {value(hi, k).split(' (')[0]}"
