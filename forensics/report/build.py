@@ -76,6 +76,14 @@ def _inline(text: str) -> Markup:
     return Markup(s)
 
 
+def _num(text: object) -> Markup:
+    """'149.35 MiB (156,606,464 B)' -> the short form, and the exact count on a second, smaller line."""
+    short, sep, exact = str(text).partition(" (")
+    if not sep:
+        return Markup(escape(short))
+    return Markup(f'{escape(short)}<br><span class="exact">({escape(exact)}</span>')
+
+
 def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -84,6 +92,7 @@ def _env(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(autoescape=autoescape, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["inline"] = _inline
     env.filters["cell"] = _cell
+    env.filters["num"] = _num
     return env
 
 

@@ -105,18 +105,14 @@ def counterfactuals(labels: list[str], upload: list, time: list) -> bytes:
 def tornado(labels: list[str], low: np.ndarray, high: np.ndarray, low_text: list[str], high_text: list[str],
             baseline: float, quantity: str) -> bytes:
     """One bar per parameter from the median at the low end to the median at the high end of its range."""
-    fig, ax = plt.subplots(figsize=(9, 0.55 * len(labels) + 1.3))
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(labels) + 1.3))
     y = np.arange(len(labels))[::-1]
     b = baseline / MIB
-    for yi, lo, hi, lt, ht in zip(y, low / MIB, high / MIB, low_text, high_text):
+    for yi, lo, hi in zip(y, low / MIB, high / MIB):
         ax.barh(yi, lo - b, left=b, color=_BLUE, alpha=0.75)
         ax.barh(yi, hi - b, left=b, color=_ORANGE, alpha=0.75)
-        ax.annotate(lt, (lo, yi), xytext=(-4 if lo <= b else 4, 0), textcoords="offset points",
-                    ha="right" if lo <= b else "left", va="center", fontsize=7)
-        ax.annotate(ht, (hi, yi), xytext=(4 if hi >= b else -4, 0), textcoords="offset points",
-                    ha="left" if hi >= b else "right", va="center", fontsize=7)
     ax.axvline(b, color="k", linewidth=1)
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, [f"{lab}\n{lt} – {ht}" for lab, lt, ht in zip(labels, low_text, high_text)], fontsize=8)
     lo_all = min([b, *list(low / MIB), *list(high / MIB)])
     hi_all = max([b, *list(low / MIB), *list(high / MIB)])
     pad = 0.25 * (hi_all - lo_all or 1.0)

@@ -148,7 +148,9 @@ HTML = r"""<!DOCTYPE html>
   .meta { color: #555; font-size: 13px; }
   .answer { background: #f3f7fb; border-left: 4px solid #1f77b4; padding: 10px 16px; }
   table { border-collapse: collapse; margin: 12px 0; font-size: 13px; max-width: 100%; }
-  td code { word-break: break-all; }
+  td code { overflow-wrap: break-word; }
+  .scroll { overflow-x: auto; max-width: 100%; }
+  .exact { color: #666; font-size: 11.5px; }
   th, td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }
   th { background: #f0f0f0; text-align: left; }
   td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
@@ -170,19 +172,19 @@ report generated {{ generated_utc }} by leechsim {{ tool_version }}</p>
 <h2 id="answer">1. Question and answer</h2>
 <p><strong>Question.</strong> {{ question|inline }}</p>
 <div class="answer"><p><strong>Answer.</strong> {{ answer|inline }}</p></div>
-<table>
+<div class="scroll"><table>
 <tr><th>Quantity</th><th>Median</th><th>90% interval (p5 – p95)</th><th>Mean</th><th>n</th></tr>
-{% for r in headline %}<tr><td>{{ r.label }}</td><td class="num">{{ r.median }}</td><td class="num">{{ r.interval }}</td><td class="num">{{ r.mean }}</td><td class="num">{{ r.n }}</td></tr>
-{% endfor %}</table>
+{% for r in headline %}<tr><td>{{ r.label }}</td><td class="num">{{ r.median|num }}</td><td class="num">{{ r.interval|num }}</td><td class="num">{{ r.mean|num }}</td><td class="num">{{ r.n|num }}</td></tr>
+{% endfor %}</table></div>
 <p class="note">{{ interval_note|inline }}</p>
 
 <h2 id="scenario">2. Scenario and assumptions</h2>
 <p>Scenario <strong>{{ scenario_name }}</strong>{% if description %}: {{ description }}{% endif %}. Scenario file SHA-256 <code>{{ scenario_sha256 }}</code>.</p>
 <p class="note">{{ sources_note|inline }}</p>
-<table>
+<div class="scroll"><table>
 <tr><th>Parameter</th><th>Value</th><th>Source</th><th>Note</th></tr>
 {% for p in parameters %}<tr><td><code>{{ p.key }}</code></td><td>{{ p.value }}</td><td class="src-{{ p.source|replace(' ', '-') }}">{{ p.source }}</td><td>{{ p.note }}</td></tr>
-{% endfor %}</table>
+{% endfor %}</table></div>
 
 <h2 id="method">3. Method</h2>
 {% for para in method %}<p>{{ para }}</p>
@@ -197,51 +199,51 @@ report generated {{ generated_utc }} by leechsim {{ tool_version }}</p>
 <h3>4.3 Uploads per receiving peer</h3>
 <figure><img alt="Uploads per receiving peer" src="data:image/png;base64,{{ figures.recipients.b64 }}"></figure>
 <p class="note">{{ recipients_note|inline }}</p>
-<table>
+<div class="scroll"><table>
 <tr><th>Peer</th><th>Role</th><th>Joined</th><th>Completed</th><th>Upload capacity</th><th>Bytes from the subject</th></tr>
-{% for r in recipients %}<tr><td class="num">{{ r.peer }}</td><td>{{ r.role }}</td><td class="num">{{ r.join }}</td><td class="num">{{ r.complete }}</td><td class="num">{{ r.capacity }}</td><td class="num">{{ r.bytes }}</td></tr>
-{% endfor %}</table>
+{% for r in recipients %}<tr><td class="num">{{ r.peer|num }}</td><td>{{ r.role }}</td><td class="num">{{ r.join|num }}</td><td class="num">{{ r.complete|num }}</td><td class="num">{{ r.capacity|num }}</td><td class="num">{{ r.bytes|num }}</td></tr>
+{% endfor %}</table></div>
 <h3>4.4 Which files: per-file exposure</h3>
 <p class="note">{{ files_note|inline }}</p>
-<table>
+<div class="scroll"><table>
 <tr><th>File</th><th>Size</th><th>Pieces</th><th>Bytes uploaded (median)</th><th>90% interval</th><th>Pieces sent whole (median)</th><th>Complete copy to one peer (share of replications)</th></tr>
-{% for f in files %}<tr><td><code>{{ f.path }}</code></td><td class="num">{{ f.size }}</td><td class="num">{{ f.pieces }}</td><td class="num">{{ f.bytes }}</td><td class="num">{{ f.interval }}</td><td class="num">{{ f.pieces_complete }}</td><td class="num">{{ f.copy_share }}</td></tr>
-{% endfor %}</table>
+{% for f in files %}<tr><td><code>{{ f.path }}</code></td><td class="num">{{ f.size|num }}</td><td class="num">{{ f.pieces|num }}</td><td class="num">{{ f.bytes|num }}</td><td class="num">{{ f.interval|num }}</td><td class="num">{{ f.pieces_complete|num }}</td><td class="num">{{ f.copy_share|num }}</td></tr>
+{% endfor %}</table></div>
 <h3>4.5 Exposure to a monitoring peer</h3>
 <p class="note">{{ monitor_note|inline }}</p>
-<table>
+<div class="scroll"><table>
 <tr><th>A leecher present while the subject was in the swarm received from the subject …</th><th>Probability (pooled)</th><th>90% interval over replications</th><th>Replications where at least one did</th></tr>
-{% for m in monitor %}<tr><td>{{ m.label }}</td><td class="num">{{ m.pooled }}</td><td class="num">{{ m.interval }}</td><td class="num">{{ m.any }}</td></tr>
-{% endfor %}</table>
+{% for m in monitor %}<tr><td>{{ m.label }}</td><td class="num">{{ m.pooled|num }}</td><td class="num">{{ m.interval|num }}</td><td class="num">{{ m.any|num }}</td></tr>
+{% endfor %}</table></div>
 
 <h2 id="counterfactuals">5. Counterfactuals: what did the settings change?</h2>
 <p class="note">{{ counterfactuals.note|inline }}</p>
-{% if counterfactuals.rows %}<table>
+{% if counterfactuals.rows %}<div class="scroll"><table>
 <tr><th>Subject</th><th>Upload while leeching (median)</th><th>After completion (median)</th><th>Total (median)</th><th>Total, 90% interval</th><th>Change in median total</th><th>Download time (median)</th><th>Completed</th></tr>
-{% for r in counterfactuals.rows %}<tr><td>{{ r.label }}</td><td class="num">{{ r.leech }}</td><td class="num">{{ r.seed }}</td><td class="num">{{ r.total }}</td><td class="num">{{ r.total_interval }}</td><td class="num">{{ r.change }}</td><td class="num">{{ r.time }}</td><td class="num">{{ r.completed }}</td></tr>
-{% endfor %}</table>
+{% for r in counterfactuals.rows %}<tr><td>{{ r.label }}</td><td class="num">{{ r.leech|num }}</td><td class="num">{{ r.seed|num }}</td><td class="num">{{ r.total|num }}</td><td class="num">{{ r.total_interval|num }}</td><td class="num">{{ r.change|num }}</td><td class="num">{{ r.time|num }}</td><td class="num">{{ r.completed|num }}</td></tr>
+{% endfor %}</table></div>
 <figure><img alt="Counterfactuals" src="data:image/png;base64,{{ figures.counterfactuals.b64 }}"></figure>{% endif %}
 
 <h2 id="sensitivity">6. Sensitivity</h2>
 <p class="note">{{ sensitivity.note|inline }}</p>
-{% if sensitivity.rows %}<table>
+{% if sensitivity.rows %}<div class="scroll"><table>
 <tr><th>Parameter</th><th>Range (low – high)</th><th>Median at low end</th><th>Median at high end</th><th>Swing</th><th>Why this range</th></tr>
-{% for r in sensitivity.rows %}<tr><td>{{ r.label }} (<code>{{ r.key }}</code>)</td><td>{{ r.range }}</td><td class="num">{{ r.low }}</td><td class="num">{{ r.high }}</td><td class="num">{{ r.swing }}</td><td>{{ r.why }}</td></tr>
-{% endfor %}</table>
+{% for r in sensitivity.rows %}<tr><td>{{ r.label }} (<code>{{ r.key }}</code>)</td><td>{{ r.range }}</td><td class="num">{{ r.low|num }}</td><td class="num">{{ r.high|num }}</td><td class="num">{{ r.swing|num }}</td><td>{{ r.why }}</td></tr>
+{% endfor %}</table></div>
 <figure><img alt="Sensitivity tornado" src="data:image/png;base64,{{ figures.tornado.b64 }}"></figure>{% endif %}
 
 <h2 id="error-rate">7. Error rate</h2>
 <p>{{ error_rate.text|inline }}</p>
-{% if error_rate.rows %}<table>
+{% if error_rate.rows %}<div class="scroll"><table>
 <tr>{% for h in error_rate.header %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in error_rate.rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>
-{% endfor %}</table>{% endif %}
+{% endfor %}</table></div>{% endif %}
 
 <h2 id="reproducibility">8. Reproducibility</h2>
-<table>
+<div class="scroll"><table>
 <tr><th>Manifest field</th><th>Value</th></tr>
 {% for k, v in manifest_rows %}<tr><td>{{ k }}</td><td><code>{{ v }}</code></td></tr>
-{% endfor %}</table>
+{% endfor %}</table></div>
 <p>Re-run and check every output byte for byte:</p>
 <pre>{{ verify_command }}</pre>
 <p>The same simulation by hand (writes a new run directory):</p>
