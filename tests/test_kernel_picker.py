@@ -36,7 +36,7 @@ def test_kernel_picks_what_the_twin_allows(seed):
         for n_have_v in (0, 10):
             for u in range(have.shape[0]):
                 if u != v:
-                    got = pick_piece(have, recv, avail, order, bound, n_have_v, v, u, salt)
+                    got = pick_piece(have, recv, avail, order, pos, bound, n_have_v, v, u, salt)
                     assert got in naive.acceptable_picks(have, recv, avail, n_have_v, v, u, salt)
 
 
@@ -47,7 +47,7 @@ def test_nothing_to_pick():
     have[1] = have[0]
     for v in range(2):
         rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + 6, np.int32))
-    assert pick_piece(have, recv, avail, order, bound, 10, 0, 1, np.uint64(1)) == -1
+    assert pick_piece(have, recv, avail, order, pos, bound, 10, 0, 1, np.uint64(1)) == -1
 
 
 def test_rarest_first_after_four_pieces():
@@ -65,7 +65,7 @@ def test_rarest_first_after_four_pieces():
         pos, bound = np.zeros_like(order), np.zeros((2, num_buckets(4) + 1), np.int32)
         for v in range(2):
             rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + P, np.int32))
-        assert pick_piece(have, recv, avail, order, bound, 4, 0, 1, np.uint64(seed)) == 7
+        assert pick_piece(have, recv, avail, order, pos, bound, 4, 0, 1, np.uint64(seed)) == 7
 
 
 def test_random_first_pieces_are_spread():
@@ -76,5 +76,21 @@ def test_random_first_pieces_are_spread():
     z = np.zeros((2, P), np.int32)
     order = np.tile(np.arange(P, dtype=np.int32), (2, 1))
     bound = np.zeros((2, num_buckets(2) + 1), np.int32)
-    picks = {pick_piece(have, z, z, order, bound, 0, 0, 1, np.uint64(s)) for s in range(40)}
+    picks = {pick_piece(have, z, z, order, order.copy(), bound, 0, 0, 1, np.uint64(s)) for s in range(40)}
     assert len(picks) > 20
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_rarest_mode_takes_the_first_piece_in_order(seed):
+    """After the initial mode the pick is exactly the uploader's piece that comes first in the
+    downloader's bucket order, whichever of the kernel's two scans finds it."""
+    rng = np.random.default_rng(1000 + seed)
+    have, recv, avail, order, pos, bound = random_state(rng, n=6, p=60)
+    have[0, :] = rng.random(60) < 0.05  # an uploader with few pieces: the kernel walks u's list
+    for v in range(6):
+        rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + 60, np.int32))
+    for v in range(6):
+        for u in range(6):
+            if u != v:
+                expected = next((int(p) for p in order[v] if have[u, p] and not have[v, p]), -1)
+                assert pick_piece(have, recv, avail, order, pos, bound, 10, v, u, np.uint64(1)) == expected

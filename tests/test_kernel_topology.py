@@ -34,6 +34,8 @@ def test_incremental_counts_match_recount(seed):
         np.testing.assert_array_equal(pc.avail, avail)
         np.testing.assert_array_equal(ea.wants, wants)
         assert (pa.deg == (ea.nbr >= 0).sum(axis=1)).all()
+        for w in range(N):  # slots are compact: occupied first
+            assert (ea.nbr[w, :pa.deg[w]] >= 0).all() and (ea.nbr[w, pa.deg[w]:] == -1).all()
         assert (pa.n_have == pc.have.sum(axis=1)).all()
         for w in range(N):
             assert naive.picker_order_is_consistent(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, w)

@@ -117,15 +117,12 @@ def _rate_based_slots(ea, u, cand, n, interval_s, scratch):
 
 @njit(cache=True)
 def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch):
-    K = ea.nbr.shape[1]
     slots = pa.slots[u]
     # 1. interest changes
     n_unchoked = 0
     n_new = 0
-    for k in range(K):
+    for k in range(pa.deg[u]):
         v = ea.nbr[u, k]
-        if v < 0:
-            continue
         interested = ea.wants[v, ea.rev[u, k]] > 0
         if not interested and ea.unchoked[u, k]:
             if ea.optimistic[u, k] and pa.next_opt_t[u] > now + dt:
@@ -160,9 +157,7 @@ def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch
         pa.next_round_t[u] = now + pa.interval_s[u]
         n = 0
         n_opt = 0
-        for k in range(K):
-            if ea.nbr[u, k] < 0:
-                continue
+        for k in range(pa.deg[u]):
             if ea.optimistic[u, k]:
                 n_opt += 1
             if ea.was_interested[u, k]:
@@ -178,7 +173,7 @@ def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch
                 cand[j + 1] = cand[j]
                 j -= 1
             cand[j + 1] = x
-        for k in range(K):
+        for k in range(pa.deg[u]):
             ea.down_round[u, k] = 0
             ea.up_round[u, k] = 0
         size = allowed - (n_opt if n_opt > 0 else pa.opt_slots[u])
@@ -197,9 +192,8 @@ def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch
     if now >= pa.next_opt_t[u]:
         pa.next_opt_t[u] = now + pa.opt_interval_s[u]
         n = 0
-        for k in range(K):
-            v = ea.nbr[u, k]
-            if v >= 0 and ea.was_interested[u, k] and (not ea.unchoked[u, k] or ea.optimistic[u, k]):
+        for k in range(pa.deg[u]):
+            if ea.was_interested[u, k] and (not ea.unchoked[u, k] or ea.optimistic[u, k]):
                 cand[n] = k
                 n += 1
         for i in range(1, n):
@@ -216,8 +210,8 @@ def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch
                 _unchoke(ea, u, k, now, True)
             else:
                 cand[i] = -1 - k  # kept for another round: mark it so the loop below leaves it
-        for k in range(K):  # the previous optimistic peers not kept are choked again
-            if ea.nbr[u, k] >= 0 and ea.optimistic[u, k] and ea.last_opt_t[u, k] != now:
+        for k in range(pa.deg[u]):  # the previous optimistic peers not kept are choked again
+            if ea.optimistic[u, k] and ea.last_opt_t[u, k] != now:
                 kept = False
                 for i in range(keep):
                     if cand[i] == -1 - k:
@@ -225,7 +219,7 @@ def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch
                 if not kept:
                     _choke(ea, u, k)
         n_unchoked = 0
-        for k in range(K):
+        for k in range(pa.deg[u]):
             if ea.unchoked[u, k]:
                 n_unchoked += 1
         if n_unchoked > slots and pa.next_round_t[u] > now + dt:

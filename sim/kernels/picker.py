@@ -86,7 +86,7 @@ def rebuild_order(have, recv, avail, order, pos, bound, v, scratch):
 
 
 @njit(cache=True)
-def pick_piece(have, recv, avail, order, bound, n_have_v, v, u, salt):
+def pick_piece(have, recv, avail, order, pos, bound, n_have_v, v, u, salt):
     """Return the piece v should download from u next, or -1 if u has nothing v still needs."""
     P = have.shape[1]
     if n_have_v < INITIAL_PICKER_THRESHOLD:
@@ -102,6 +102,20 @@ def pick_piece(have, recv, avail, order, bound, n_have_v, v, u, salt):
                 best = p
                 best_partial = partial
                 best_key = key
+        return best
+    # The answer is the piece u has that comes first in v's order. Find it by scanning v's order
+    # until u has the piece, or — when u has few pieces — by scanning u's own pieces (u's bucket
+    # 0) for the one earliest in v's order. Both give the same piece; pick the shorter walk.
+    v_missing = P - bound[v, 1]
+    u_have = bound[u, 1]
+    if u_have * 4 < v_missing:
+        best = -1
+        best_pos = P
+        for i in range(u_have):
+            p = order[u, i]
+            if not have[v, p] and pos[v, p] < best_pos:
+                best = p
+                best_pos = pos[v, p]
         return best
     for i in range(bound[v, 1], P):
         p = order[v, i]

@@ -79,19 +79,46 @@ def _count_pair(pa, pc, u, v, delta):
 
 
 @njit(cache=True)
-def _free_slot(ea, u):
-    K = ea.nbr.shape[1]
-    for k in range(K):
-        if ea.nbr[u, k] < 0:
-            return k
-    return -1
+def _free_slot(pa, ea, u):
+    """Slots are kept compact — occupied 0..deg-1 — so every per-connection loop runs to deg."""
+    return pa.deg[u] if pa.deg[u] < ea.nbr.shape[1] else -1
+
+
+@njit(cache=True)
+def _move_slot(ea, u, src, dst):
+    """Move u's connection state from slot src to the free slot dst and tell the other end."""
+    ea.nbr[u, dst] = ea.nbr[u, src]
+    ea.rev[u, dst] = ea.rev[u, src]
+    ea.wants[u, dst] = ea.wants[u, src]
+    ea.unchoked[u, dst] = ea.unchoked[u, src]
+    ea.optimistic[u, dst] = ea.optimistic[u, src]
+    ea.was_interested[u, dst] = ea.was_interested[u, src]
+    ea.down_round[u, dst] = ea.down_round[u, src]
+    ea.up_round[u, dst] = ea.up_round[u, src]
+    ea.up_since_unchoke[u, dst] = ea.up_since_unchoke[u, src]
+    ea.up_conn_total[u, dst] = ea.up_conn_total[u, src]
+    ea.last_unchoke_t[u, dst] = ea.last_unchoke_t[u, src]
+    ea.last_opt_t[u, dst] = ea.last_opt_t[u, src]
+    ea.credit[u, dst] = ea.credit[u, src]
+    ea.cur_piece[u, dst] = ea.cur_piece[u, src]
+    ea.rev[ea.nbr[u, dst], ea.rev[u, dst]] = dst
+    _reset_slot(ea, u, src)
+
+
+@njit(cache=True)
+def _release_slot(pa, ea, u, k):
+    last = pa.deg[u] - 1
+    _reset_slot(ea, u, k)
+    if k != last:
+        _move_slot(ea, u, last, k)
+    pa.deg[u] -= 1
 
 
 @njit(cache=True)
 def connect(pa, ea, pc, u, v):
     """Open a connection u <-> v; return False (and change nothing) if either has no free slot."""
-    ku = _free_slot(ea, u)
-    kv = _free_slot(ea, v)
+    ku = _free_slot(pa, ea, u)
+    kv = _free_slot(pa, ea, v)
     if ku < 0 or kv < 0 or u == v:
         return False
     _reset_slot(ea, u, ku)
@@ -139,27 +166,21 @@ def disconnect(pa, ea, pc, u, k, now, dt):
         _trigger_round(pa, v, now, dt)
         if ea.optimistic[v, kv] and pa.next_opt_t[v] > now + dt:
             pa.next_opt_t[v] = now + dt
-    _reset_slot(ea, u, k)
-    _reset_slot(ea, v, kv)
-    pa.deg[u] -= 1
-    pa.deg[v] -= 1
+    _release_slot(pa, ea, u, k)
+    _release_slot(pa, ea, v, kv)
 
 
 @njit(cache=True)
 def disconnect_all(pa, ea, pc, u, now, dt):
-    K = ea.nbr.shape[1]
-    for k in range(K):
-        if ea.nbr[u, k] >= 0:
-            disconnect(pa, ea, pc, u, k, now, dt)
+    while pa.deg[u] > 0:
+        disconnect(pa, ea, pc, u, pa.deg[u] - 1, now, dt)
 
 
 @njit(cache=True)
 def disconnect_seeds(pa, ea, pc, u, now, dt):
     """libtorrent's close_redundant_connections: a new seed drops connections to other seeds."""
-    K = ea.nbr.shape[1]
-    for k in range(K):
-        v = ea.nbr[u, k]
-        if v >= 0 and pa.is_seed[v]:
+    for k in range(pa.deg[u] - 1, -1, -1):  # backwards: a closed slot is refilled from the end
+        if pa.is_seed[ea.nbr[u, k]]:
             disconnect(pa, ea, pc, u, k, now, dt)
 
 
@@ -170,11 +191,8 @@ def piece_complete(pa, ea, pc, v, p):
     move_piece(pc.order, pc.pos, pc.bound, v, p, b, 0)
     pc.have[v, p] = True
     pa.n_have[v] += 1
-    K = ea.nbr.shape[1]
-    for j in range(K):
+    for j in range(pa.deg[v]):
         w = ea.nbr[v, j]
-        if w < 0:
-            continue
         _avail_change(pc, w, p, 1)
         if pc.have[w, p]:
             ea.wants[v, j] -= 1

@@ -25,14 +25,14 @@ BLOCK_BYTES = 16 * 1024
 @njit(cache=True)
 def collect_flows(pa, ea, src, dst, slot):
     """List the active transfers: v is interested in u and u unchokes v. Returns their count."""
-    N, K = ea.nbr.shape
+    N = ea.nbr.shape[0]
     F = 0
     for v in range(N):
         if not pa.active[v] or pa.is_seed[v]:
             continue
-        for k in range(K):
+        for k in range(pa.deg[v]):
             u = ea.nbr[v, k]
-            if u < 0 or ea.wants[v, k] <= 0 or pa.up_cap[u] <= 0.0:
+            if ea.wants[v, k] <= 0 or pa.up_cap[u] <= 0.0:
                 continue
             if ea.unchoked[u, ea.rev[v, k]]:
                 src[F] = u
@@ -67,7 +67,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject,
         while True:
             p = ea.cur_piece[v, k]
             if p < 0 or pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]:
-                p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.bound, pa.n_have[v], v, u, salt)
+                p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pa.n_have[v], v, u, salt)
                 ea.cur_piece[v, k] = p
                 if p < 0:
                     ea.credit[v, k] = 0.0
