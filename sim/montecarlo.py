@@ -39,14 +39,21 @@ def run_replications(
     master_seed: int | None = None,
     workers: int = 1,
     on_done: Callable[[int], None] | None = None,
+    scheduler: str | None = None,
 ) -> list[ReplicationResult]:
-    """Run ``n`` replications (default: the scenario's) with ``master_seed`` (default: the scenario's)."""
+    """Run ``n`` replications (default: the scenario's) with ``master_seed`` (default: the scenario's).
+
+    ``scheduler`` (``tcp://host:port``): run them on that Dask distributed cluster instead of
+    local processes; every worker needs the same leechsim installed.
+    """
     n = sc.simulation.replications if n is None else n
     master_seed = sc.simulation.seed if master_seed is None else master_seed
     seeds = replication_seeds(master_seed, n)
     tasks = [(sc, i, seeds[i]) for i in range(n)]
     results: list[ReplicationResult | None] = [None] * n
-    if workers <= 1 or n == 1:
+    if scheduler:
+        _run_on_dask(scheduler, tasks, results, on_done)
+    elif workers <= 1 or n == 1:
         for i, t in enumerate(tasks):
             results[i] = _one(t)
             if on_done:
@@ -59,3 +66,15 @@ def run_replications(
                 if on_done:
                     on_done(1)
     return results  # type: ignore[return-value]
+
+
+def _run_on_dask(scheduler: str, tasks: list, results: list, on_done: Callable[[int], None] | None) -> None:
+    from distributed import Client, as_completed as dask_completed  # optional dependency
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = client.map(_one, tasks, pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        for fut in dask_completed(futures):
+            results[index[fut.key]] = fut.result()
+            if on_done:
+                on_done(1)

@@ -28,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=_seed, help="master seed (default: the scenario's simulation.seed)")
     p.add_argument("--out", type=Path, help="run directory to write (default: runs/<name>-<UTC time>)")
     p.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
+    p.add_argument("--scheduler", type=_scheduler, metavar="tcp://HOST:PORT",
+                   help="run the replications on this Dask distributed scheduler instead of local workers")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario value, e.g. --set subject.on_complete=never_stop (repeatable)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
@@ -52,6 +54,13 @@ def _seed(text: str) -> int:
     if not 0 <= v < 2**63:
         raise argparse.ArgumentTypeError(f"expected a whole number in [0, 2**63), got {text!r}")
     return v
+
+
+def _scheduler(text: str) -> str:
+    import re
+    if not re.fullmatch(r"(tcp|tls)://[A-Za-z0-9_.\-\[\]:]+:[0-9]{1,5}", text):
+        raise argparse.ArgumentTypeError(f"expected tcp://HOST:PORT (or tls://HOST:PORT), got {text!r}")
+    return text
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -95,7 +104,11 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
                       TimeElapsedColumn(), TimeRemainingColumn(), console=env.err_console(),
                       disable=not env.show_progress(), transient=True) as progress:
             task = progress.add_task(sc.name, total=n)
-            results = run_replications(sc, n, seed, workers, on_done=lambda k: progress.advance(task, k))
+            try:
+                results = run_replications(sc, n, seed, workers, on_done=lambda k: progress.advance(task, k),
+                                           scheduler=ns.scheduler)
+            except OSError as e:
+                raise UserError(f"cannot reach the Dask scheduler {ns.scheduler}: {e}") from None
         rundir.write_scenario(w.stage, sc, scenario_bytes)
         for r in results:
             rundir.write_replication(w.stage, r)
@@ -104,7 +117,8 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
             "simulate", ns.command_line,
             scenario_sha256(scenario_path), started,
             scenario_file=str(scenario_path), scenario_name=sc.name, overrides=list(ns.overrides),
-            replications=n, master_seed=seed, seed_rule=SEED_RULE, workers=workers,
+            replications=n, master_seed=seed, seed_rule=SEED_RULE,
+            workers=None if ns.scheduler else workers, scheduler=ns.scheduler,
         )
         write_json(w.stage / "manifest.json", manifest)
         published = w.publish()

@@ -1,0 +1,42 @@
+"""Replications on a Dask distributed cluster (a local one on loopback) are bit-identical to a
+single-process run."""
+
+import io
+
+import pytest
+
+from forensics.cli.env import Environment
+from forensics.cli.main import main
+from sim.montecarlo import run_replications
+from tests.conftest import make_scenario
+from tests.test_determinism import digest
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, protocol="tcp") as c:
+        yield c
+
+
+def test_dask_results_equal_single_process(cluster):
+    sc = make_scenario(**{"simulation.replications": 6})
+    assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+    on_cluster = run_replications(sc, scheduler=cluster.scheduler_address)
+    local = run_replications(sc, workers=1)
+    assert digest(on_cluster) == digest(local)
+
+
+def test_cli_scheduler_option(cluster, tmp_path):
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
+    code = main(["simulate", "--runs", "3", "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "r")], env)
+    assert code == 0, env.stderr.getvalue()
+    assert (tmp_path / "r" / "results.csv").is_file()
+
+
+def test_bad_scheduler_address_is_refused():
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
+    assert main(["simulate", "--scheduler", "localhost"], env) == 2
+    assert "tcp://HOST:PORT" in env.stderr.getvalue()
