@@ -299,7 +299,7 @@ def _lookup(data: Any, loc: tuple) -> Any:
     return node
 
 
-def format_validation_error(err: ValidationError, data: dict, source: str) -> str:
+def format_validation_error(err: ValidationError, data: dict, source: str, root: type[BaseModel] | None = None) -> str:
     lines = [f"{source}: invalid scenario ({err.error_count()} problem{'s' if err.error_count() > 1 else ''})"]
     for e in err.errors(include_url=False):
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -307,7 +307,7 @@ def format_validation_error(err: ValidationError, data: dict, source: str) -> st
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             parent = _lookup(data, loc[:-1])
-            model = _model_at(loc[:-1])
+            model = _model_at(loc[:-1], root or Scenario)
             allowed = sorted(model.model_fields) if model else []
             msg = f"unknown key; allowed keys here: {', '.join(allowed)}"
             lines.append(f"  - {path}: {msg}")
@@ -318,8 +318,8 @@ def format_validation_error(err: ValidationError, data: dict, source: str) -> st
     return "\n".join(lines)
 
 
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    model: Any = Scenario
+def _model_at(loc: tuple, root: type[BaseModel]) -> type[BaseModel] | None:
+    model: Any = root
     for part in loc:
         if isinstance(part, int):
             continue
