@@ -189,11 +189,18 @@ class SwarmRun:
         self._samples.append((now, int(self.pa.total_up[SUBJECT]), int(self.pa.total_down[SUBJECT])))
 
     # ----- run -----------------------------------------------------------------------------
-    def run(self) -> ReplicationResult:
+    def start(self) -> simpy.Process:
+        """Schedule every peer and the ticker; ``env.run(until=t)`` then advances the swarm to t."""
         for u in range(self.pop.size):
             self.env.process(self._peer(u))
-        ticker = self.env.process(self._ticker())
+        return self.env.process(self._ticker())
+
+    def run(self) -> ReplicationResult:
+        ticker = self.start()
         self.env.run(until=ticker)
+        return self.result()
+
+    def result(self) -> ReplicationResult:
         end = float(self.env.now)
         if self._log_parts:
             cols = [np.concatenate(c) for c in zip(*self._log_parts)]

@@ -1,0 +1,66 @@
+"""One whole replication of a benchmark scenario, measured in this process; prints one JSON line.
+
+Run: python -m benchmarks.scaling benchmarks/scenarios/peers-1000.toml
+Wall time excludes numba compilation (a warm-up replication of a tiny scenario runs first).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+
+import sim.engine as engine
+from sim.engine import SwarmRun
+from sim.kernels.bandwidth import _maxmin_fair
+from sim.kernels.choke import choke_all
+from sim.kernels.transfer import collect_flows, transfer_blocks
+from sim.scenario import load_scenario, parse_scenario
+
+BREAKDOWN = {"choke": 0.0, "collect": 0.0, "bandwidth": 0.0, "transfer": 0.0}
+
+
+def timed_tick(pa, ea, pc, now, dt, salt_choke, salt_pick, piece_bytes, total_bytes, subject,
+               src, dst, slot, rate, rem_up, rem_dn, n_up, n_dn, frozen, *logs_and_completed):
+    """The fused tick's steps called one by one, each timed (same results as swarm_tick)."""
+    t0 = time.perf_counter()
+    choke_all(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
+    t1 = time.perf_counter()
+    F = collect_flows(pa, ea, src, dst, slot)
+    t2 = time.perf_counter()
+    _maxmin_fair(src[:F], dst[:F], pa.up_cap, pa.down_cap, rate[:F], rem_up, rem_dn, n_up, n_dn, frozen[:F])
+    t3 = time.perf_counter()
+    out = transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt_pick, subject, *logs_and_completed)
+    t4 = time.perf_counter()
+    for key, a, b in (("choke", t0, t1), ("collect", t1, t2), ("bandwidth", t2, t3), ("transfer", t3, t4)):
+        BREAKDOWN[key] += b - a
+    return (F, *out)
+
+
+def main(path: str, breakdown: bool = False) -> dict:
+    warm = parse_scenario({"torrent": {"total_size": "1MiB", "piece_size": "64KiB"},
+                           "simulation": {"horizon_s": 60}})
+    SwarmRun(warm, 0, np.random.SeedSequence(0)).run()
+    if breakdown:
+        engine.swarm_tick = timed_tick
+    sc = load_scenario(path)
+    run = SwarmRun(sc, 0, np.random.SeedSequence(sc.simulation.seed))
+    t0 = time.perf_counter()
+    r = run.run()
+    wall = time.perf_counter() - t0
+    ticks = r.headline["end_s"] / sc.simulation.tick_s
+    return {
+        "scenario": sc.name, "peers": r.headline["swarm_peers"], "pieces": sc.torrent.num_pieces,
+        "simulated_s": r.headline["end_s"], "wall_s": wall, "ticks": ticks, "ticks_per_s": ticks / wall,
+        "sim_s_per_wall_s": r.headline["end_s"] / wall,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "leechers_completed": r.headline["swarm_leechers_completed"],
+        "breakdown": dict(BREAKDOWN),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], "--breakdown" in sys.argv[2:])))
