@@ -1,11 +1,16 @@
 """Each numba kernel against its pure-Python twin on realistic array sizes (pytest-benchmark).
 
-Run: python -m pytest benchmarks/test_kernels.py --benchmark-only
-The speed-up (twin time / kernel time) is computed by benchmarks/report.py from the JSON output.
+Run: python -m pytest benchmarks/test_kernels.py --benchmark-only -k kernel
+     NUMBA_DISABLE_JIT=1 python -m pytest benchmarks/test_kernels.py --benchmark-only -k twin
+The picker and bandwidth twins are the hand-written ones in tests/naive.py. The choke and transfer
+twins are the kernels' own code run by the interpreter (NUMBA_DISABLE_JIT=1, nested kernels
+included): a pure-Python step doing exactly the same work. benchmarks/report.py runs both and
+computes the speed-ups.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
@@ -17,8 +22,12 @@ from sim.kernels.transfer import collect_flows, transfer_blocks
 from tests import naive
 
 
-def _flows(run):
-    pa, ea, pc = snapshot(run)
+needs_interpreter = pytest.mark.skipif(not numba.config.DISABLE_JIT,
+                                       reason="the interpreted twin needs NUMBA_DISABLE_JIT=1")
+
+
+def _flows(state):
+    pa, ea, pc = snapshot(state)
     n = len(pa.active)
     k = ea.nbr.shape[1]
     src, dst, slot = (np.zeros(n * k, np.int64) for _ in range(3))
@@ -42,8 +51,8 @@ def test_bandwidth_twin(benchmark, mid_swarm):
 
 
 # ---- piece picking ------------------------------------------------------------------------------
-def _pairs(run, n=500):
-    pa, ea, pc, src, dst, slot = _flows(run)
+def _pairs(state, n=500):
+    pa, ea, pc, src, dst, slot = _flows(state)
     return pc, pa, list(zip(dst[:n].tolist(), src[:n].tolist()))
 
 
@@ -71,40 +80,27 @@ def test_picker_twin(benchmark, mid_swarm):
 
 
 # ---- choke ranking ---------------------------------------------------------------------------
-def _choke_round(run, fn):
-    pa, ea, pc = snapshot(run)
+def _choke_round(state):
+    pa, ea, pc = snapshot(state)
     pa.next_round_t[:] = 0.0  # every peer runs its regular round now
     pa.next_opt_t[:] = 0.0
-    return (pa, ea, 3601.0, 1.0, np.uint64(5), 262144, 1 << 30), fn
+    return (pa, ea, 3601.0, 1.0, np.uint64(5), 262144, 1 << 30), {}
 
 
 @pytest.mark.benchmark(group="choke")
 def test_choke_kernel(benchmark, mid_swarm):
-    def setup():
-        args, _ = _choke_round(mid_swarm, None)
-        return args, {}
-    benchmark.pedantic(choke_all, setup=setup, rounds=20, iterations=1)
+    benchmark.pedantic(choke_all, setup=lambda: _choke_round(mid_swarm), rounds=20, iterations=1)
 
 
+@needs_interpreter
 @pytest.mark.benchmark(group="choke")
 def test_choke_twin(benchmark, mid_swarm):
-    """The twin ranks every active peer's interested connections with libtorrent's comparator."""
-    pa, ea, pc = snapshot(mid_swarm)
-
-    def rank_everyone():
-        for u in np.flatnonzero(pa.active):
-            conns = [dict(nbr=int(ea.nbr[u, k]), down_round=int(ea.down_round[u, k]), up_round=int(ea.up_round[u, k]),
-                          unchoked=bool(ea.unchoked[u, k]), up_since_unchoke=int(ea.up_since_unchoke[u, k]),
-                          last_unchoke_t=float(ea.last_unchoke_t[u, k]), up_conn_total=int(ea.up_conn_total[u, k]),
-                          n_have=int(pa.n_have[ea.nbr[u, k]]))
-                     for k in range(pa.deg[u]) if ea.was_interested[u, k]]
-            naive.rank_for_unchoke(conns, 3601.0, int(pa.quota_bytes[u]), int(pa.seed_algo[u]), 5, int(u), 262144, 1 << 30)
-    benchmark.pedantic(rank_everyone, rounds=3, iterations=1)
+    benchmark.pedantic(choke_all, setup=lambda: _choke_round(mid_swarm), rounds=2, iterations=1)
 
 
 # ---- the transfer step -------------------------------------------------------------------------
-def _transfer_args(run):
-    pa, ea, pc, src, dst, slot = _flows(run)
+def _transfer_args(state):
+    pa, ea, pc, src, dst, slot = _flows(state)
     rate = maxmin_fair(src, dst, pa.up_cap, pa.down_cap)
     cap = 100_000
     logs = (np.zeros(cap), *(np.zeros(cap, np.int64) for _ in range(5)))
@@ -116,8 +112,7 @@ def test_transfer_kernel(benchmark, mid_swarm):
     benchmark.pedantic(transfer_blocks, setup=lambda: (_transfer_args(mid_swarm), {}), rounds=20, iterations=1)
 
 
+@needs_interpreter
 @pytest.mark.benchmark(group="transfer")
 def test_transfer_twin(benchmark, mid_swarm):
-    """The twin is the same step run as plain Python (numba's py_func, nested kernels interpreted
-    too when NUMBA_DISABLE_JIT=1; here the nested calls stay compiled, so this is a lower bound)."""
-    benchmark.pedantic(transfer_blocks.py_func, setup=lambda: (_transfer_args(mid_swarm), {}), rounds=3, iterations=1)
+    benchmark.pedantic(transfer_blocks, setup=lambda: (_transfer_args(mid_swarm), {}), rounds=2, iterations=1)

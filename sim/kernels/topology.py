@@ -15,7 +15,7 @@ from ..state import NEVER
 from .picker import bucket_of, move_piece, rebuild_order
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _avail_change(pc, u, p, delta):
     """avail[u, p] += delta (+-1), keeping u's picker order in step."""
     if pc.have[u, p]:
@@ -184,7 +184,7 @@ def disconnect_seeds(pa, ea, pc, u, now, dt):
             disconnect(pa, ea, pc, u, k, now, dt)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def piece_complete(pa, ea, pc, v, p):
     """v now has piece p: update its neighbours' availability and both sides' interest counts."""
     b = bucket_of(pc.have, pc.recv, pc.avail, v, p)
