@@ -32,7 +32,9 @@ def mid_swarm():
     """The state arrays (pa, ea, pc) of the 1,000-peer benchmark swarm after 1 simulated hour
     (about 200 active peers, 4,096 pieces). Built with the compiled kernels once and kept in
     .benchmarks/, so the twins (run with NUMBA_DISABLE_JIT=1) start from the very same state."""
-    cache = HERE.parent / ".benchmarks" / "mid_swarm-peers-1000-3600.pkl"
+    import hashlib
+    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((HERE.parent / "sim").rglob("*.py")))).hexdigest()[:12]
+    cache = HERE.parent / ".benchmarks" / f"mid_swarm-peers-1000-3600-{code}.pkl"  # rebuilt when sim/ changes
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     run = swarm_at("peers-1000", 3600.0)
