@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
+
 
 def write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
@@ -52,15 +54,11 @@ def write_json(path: str | Path, obj: object) -> None:
 
 
 def format_cell(v: object) -> str:
-    if isinstance(v, (bool,)) or type(v).__name__ == "bool_":
+    """CSV cell text: booleans as true/false, NaN as empty, floats as their shortest exact repr."""
+    if isinstance(v, (bool, np.bool_)):
         return "true" if v else "false"
-    if isinstance(v, float) or type(v).__name__ in ("float64", "float32"):
-        f = float(v)
-        if math.isnan(f):
-            return ""
-        if f.is_integer() and abs(f) < 2**53:
-            return repr(f)
-        return repr(f)
+    if isinstance(v, (float, np.floating)):
+        return "" if math.isnan(v) else repr(float(v))
     return str(v)
 
 
