@@ -174,7 +174,9 @@ def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], 
                        + (f" (the first 15 of {len(rec.table)})." if len(rec.table) > 15 else "."))
 
     file_rows_all = exposure.file_exposure(run)
-    order = sorted(range(len(file_rows_all)), key=lambda j: (-file_rows_all[j]["bytes_uploaded"].median, j))
+    # Complete copies first (a whole work went out), then by bytes uploaded.
+    order = sorted(range(len(file_rows_all)), key=lambda j: (-file_rows_all[j]["complete_copy_share"],
+                                                             -file_rows_all[j]["bytes_uploaded"].median, j))
     shown = order[: opts.max_files]
     files = [{"path": file_rows_all[j]["path"], "size": fmt.nbytes_exact(file_rows_all[j]["size_bytes"]),
               "pieces": file_rows_all[j]["pieces"], "bytes": fmt.nbytes_exact(file_rows_all[j]["bytes_uploaded"].median),
@@ -188,12 +190,13 @@ def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], 
         files_note = ("Single-file torrent: the file is the whole torrent. A complete copy means one peer received every "
                       "piece of it from the subject alone.")
     else:
-        files_note = (f"{n_files} files; in the median replication the subject uploaded bytes of {touched} of them. "
+        files_note = (f"{n_files} files; the subject uploaded bytes of {touched} of them in at least half of the replications. "
                       f"{ever_copy} file(s) went out as a complete copy (every piece of the file, from the subject alone, "
                       f"to one peer) in at least one replication. Pieces straddle file boundaries, so a piece counts for every "
                       f"file it overlaps. "
-                      + (f"Shown: the {len(shown)} files with the most bytes uploaded; all {n_files} are in "
-                         f"`report-data/files.csv`." if len(shown) < n_files else "All files are shown."))
+                      + (f"Shown: {len(shown)} files, those most often sent as a complete copy first, then by bytes uploaded; all {n_files} are in "
+                         f"`report-data/files.csv`." if len(shown) < n_files
+                         else "All files are shown, those most often sent as a complete copy first, then by bytes uploaded."))
     data["files.csv"] = atomic.csv_text(
         ("file", "path", "size_bytes", "pieces", "bytes_uploaded_median", "bytes_uploaded_p5", "bytes_uploaded_p95",
          "pieces_touched_median", "pieces_complete_median", "complete_copy_share"),

@@ -8,28 +8,32 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 MIB = 1024 * 1024
 _BLUE, _ORANGE, _GREY, _RED = "#1f77b4", "#ff7f0e", "#7f7f7f", "#d62728"
 
 
-def _png(fig) -> bytes:
+def png_bytes(fig: Figure) -> bytes:
+    """A figure as PNG bytes. Figures are made without pyplot, so no global backend is touched
+    (notebooks keep their inline backend) and nothing stays open."""
     buf = io.BytesIO()
     # No timestamps in the metadata: the same data gives the same bytes.
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
     return buf.getvalue()
+
+
+def _subplots(nrows: int = 1, ncols: int = 1, **kw):
+    fig = Figure(figsize=kw.pop("figsize"))
+    axes = fig.subplots(nrows, ncols, **kw)
+    return fig, axes
 
 
 def upload_distribution(leech_bytes: np.ndarray, seed_bytes: np.ndarray) -> bytes:
     """Histogram over replications of the subject's upload, while leeching and in total."""
     total = (leech_bytes + seed_bytes) / MIB
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = _subplots(figsize=(8, 3.6))
     hi = max(float(total.max()) if len(total) else 1.0, 1e-9)
     bins = np.linspace(0, hi * 1.05, 31)
     ax.hist(leech_bytes / MIB, bins=bins, color=_BLUE, alpha=0.75, label="while leeching")
@@ -42,12 +46,12 @@ def upload_distribution(leech_bytes: np.ndarray, seed_bytes: np.ndarray) -> byte
     ax.set_ylabel("replications")
     ax.set_title(f"Subject upload over {len(total)} replications")
     ax.legend(fontsize=8, loc="upper left")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def cumulative(series: list[dict], highlight: int, torrent_bytes: int) -> bytes:
     """Cumulative upload and download of the subject over time, every replication, one highlighted."""
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, ax = _subplots(figsize=(8, 3.8))
     for i, ts in enumerate(series):
         if i == highlight:
             continue
@@ -61,12 +65,12 @@ def cumulative(series: list[dict], highlight: int, torrent_bytes: int) -> bytes:
     ax.set_ylabel("MiB")
     ax.set_title("Subject's cumulative upload and download (thin lines: other replications)")
     ax.legend(fontsize=8, loc="upper left")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def recipients(by_rank: np.ndarray, representative: np.ndarray, rep_index: int) -> bytes:
     """Bytes each receiving peer got from the subject, largest first: one replication and the spread."""
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = _subplots(figsize=(8, 3.6))
     k = int(max(np.count_nonzero(by_rank, axis=1).max() if by_rank.size else 0, 1))
     ranks = np.arange(1, k + 1)
     ax.bar(np.arange(1, len(representative) + 1), representative / MIB, color=_BLUE, alpha=0.7,
@@ -80,12 +84,12 @@ def recipients(by_rank: np.ndarray, representative: np.ndarray, rep_index: int) 
     ax.set_ylabel("MiB from the subject")
     ax.set_title("Uploads per receiving peer")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def counterfactuals(labels: list[str], upload: list, time: list) -> bytes:
     """Median (and 90% interval) of total upload and of download time for each variant."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 0.5 * len(labels) + 1.4), sharey=True)
+    fig, (a1, a2) = _subplots(1, 2, figsize=(9, 0.5 * len(labels) + 1.4), sharey=True)
     y = np.arange(len(labels))[::-1]
     for ax, stats, scale, xlabel, color in ((a1, upload, MIB, "subject upload, total (MiB)", _BLUE),
                                             (a2, time, 1.0, "subject download time (s)", _ORANGE)):
@@ -99,13 +103,13 @@ def counterfactuals(labels: list[str], upload: list, time: list) -> bytes:
         ax.grid(axis="x", alpha=0.3)
     a1.set_yticks(y, labels)
     fig.suptitle("What the settings change (median, 90% interval)", fontsize=11)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def tornado(labels: list[str], low: np.ndarray, high: np.ndarray, low_text: list[str], high_text: list[str],
             baseline: float, quantity: str) -> bytes:
     """One bar per parameter from the median at the low end to the median at the high end of its range."""
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(labels) + 1.3))
+    fig, ax = _subplots(figsize=(9, 0.6 * len(labels) + 1.3))
     y = np.arange(len(labels))[::-1]
     b = baseline / MIB
     for yi, lo, hi in zip(y, low / MIB, high / MIB):
@@ -120,12 +124,12 @@ def tornado(labels: list[str], low: np.ndarray, high: np.ndarray, low_text: list
     ax.set_xlabel(f"median {quantity} (MiB); line: as run = {b:.2f} MiB")
     ax.set_title("Sensitivity: blue = low end of the range, orange = high end")
     ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def sweep(x_labels: list[str], x_key: str, lines: dict[str, list], quantity: str) -> bytes:
     """Median (and 90% interval) of a quantity across a sweep: x = first varied key, one line per rest."""
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = _subplots(figsize=(8, 4))
     x = np.arange(len(x_labels))
     for n, (label, stats) in enumerate(lines.items()):
         med = np.array([s.median for s in stats]) / MIB
@@ -139,4 +143,4 @@ def sweep(x_labels: list[str], x_key: str, lines: dict[str, list], quantity: str
     ax.set_title(f"{quantity}: median and 90% interval per cell")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
