@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,13 +95,31 @@ class Cell:
 
     def set_args(self) -> list[str]:
         """``--set`` arguments for simulate, as TOML, so the cell's manifest records them exactly."""
-        import tomli_w
-
         out = []
         for k, v in self.values.items():
-            text = tomli_w.dumps({"v": v}).strip()[len("v = "):]
-            out += ["--set", f"{k}={text}"]
+            out += ["--set", f"{k}={toml_inline(v)}"]
         return out
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def toml_inline(v: object) -> str:
+    """One TOML value on one line (inline tables and arrays), as ``--set`` reads it back."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return "inf" if v == float("inf") else "-inf" if v == float("-inf") else "nan" if v != v else repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a JSON string is a valid TOML basic string
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_inline(x) for x in v) + "]"
+    if isinstance(v, dict):
+        keys = (k if _BARE_KEY.match(str(k)) else json.dumps(str(k)) for k in v)
+        return "{" + ", ".join(f"{k} = {toml_inline(x)}" for k, x in zip(keys, v.values())) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} as TOML")
 
 
 def grid(varies: list[tuple[str, list[str], list[object]]]) -> list[Cell]:
@@ -112,6 +131,16 @@ def grid(varies: list[tuple[str, list[str], list[object]]]) -> list[Cell]:
     for i, combo in enumerate(itertools.product(*[list(zip(g, v)) for _, g, v in varies])):
         cells.append(Cell(i, {k: g for k, (g, _) in zip(keys, combo)}, {k: v for k, (_, v) in zip(keys, combo)}))
     return cells
+
+
+def check_cells(sc: Scenario, cells: list[Cell]) -> None:
+    """Every combination must be a valid scenario before any cell runs (values can clash)."""
+    for c in cells:
+        try:
+            sc.with_changes(**c.values)
+        except ScenarioError as e:
+            raise UserError(f"sweep cell {c.name} ({', '.join(f'{k}={v}' for k, v in c.given.items())}) is not a valid "
+                            f"scenario: {str(e).split(chr(10), 1)[-1].strip()}") from None
 
 
 def run_cell(scenario_path: Path, cell: Cell, out: Path, runs: int | None, seed: int | None,

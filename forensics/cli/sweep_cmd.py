@@ -22,7 +22,7 @@ from ..provenance import software_stack, utc_now
 from ..report import figures
 from ..report.fmt import interval, nbytes, seconds
 from ..report.stats import describe
-from ..sweep import Cell, grid, parse_vary, run_cell, summary_rows
+from ..sweep import Cell, check_cells, grid, parse_vary, run_cell, summary_rows
 from .env import Environment, ExitStatus
 from .simulate_cmd import _positive_int, _seed, default_out, load_with_overrides
 
@@ -53,6 +53,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     cells = grid(varies)
     if len(cells) > MAX_CELLS:
         raise UserError(f"--vary: the grid has {len(cells)} cells; at most {MAX_CELLS} are allowed in one sweep")
+    check_cells(sc, cells)
     out: Path = ns.out or default_out(f"sweep-{sc.name}")
     started = utc_now()
     console = env.console()

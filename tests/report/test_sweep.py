@@ -74,3 +74,14 @@ def test_bad_vary_exits_2_without_writing(tmp_path):
     """Through the CLI: exit 2, nothing written."""
     code, _, err = run_cli("sweep", SCENARIO, "--vary", "swarm.leechers.count=two", "--out", tmp_path / "s")
     assert code == 2 and "swarm.leechers.count" in err and not (tmp_path / "s").exists()
+
+
+def test_cell_values_reach_simulate_as_toml():
+    """A table value goes to simulate as an inline TOML table that --set reads back unchanged."""
+    from forensics.cli.simulate_cmd import parse_override
+    from forensics.sweep import Cell, toml_inline
+
+    value = {"dist": "uniform", "low": "500kB/s", "high": 2_000_000, "x y": [1.5, True, float("inf")]}
+    args = Cell(0, {"k": "given"}, {"swarm.seeds.upload": value}).set_args()
+    assert args[0] == "--set" and parse_override(args[1]) == ("swarm.seeds.upload", value)
+    assert toml_inline("a\"b") == '"a\\"b"'
