@@ -36,7 +36,7 @@ def read_samples(raw_dir: Path, i: int) -> np.ndarray:
 
 def subject_log(raw_dir: Path, plan: RunPlan, layout: Layout) -> tuple[TransferLog, int]:
     """The subject's per-block upload log; also the count of blocks sent to an unknown address."""
-    ip_index = {p.ip: p.index for p in plan.peers}
+    ip_index = {p.ip: p.index for p in plan.peers} | {p.out_ip: p.index for p in plan.peers}
     piece_len = layout.piece_lengths()
     t, peer, piece, block, nbytes = [], [], [], [], []
     unknown = 0

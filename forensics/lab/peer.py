@@ -46,7 +46,7 @@ class Peer:
         self.is_seed = spec["role"] == 1
         settings = dict(spec["settings"])
         cat = lt.alert_category
-        mask = cat.status | cat.error | cat.tracker | cat.connect
+        mask = cat.status | cat.error | cat.tracker | cat.connect | cat.peer  # peer: incoming_connection_alert
         if self.is_subject:
             mask |= cat.upload
         settings["alert_mask"] = int(mask)
@@ -178,7 +178,7 @@ class Peer:
                     self._on_finished(self.alert_t(a))
             elif isinstance(a, lt.incoming_connection_alert):
                 ip = a.ip[0]
-                if ip != self.spec["ip"]:  # a self-connection (own address from the tracker) is not a peer
+                if ip not in (self.spec["ip"], self.spec["out_ip"]):  # a self-connection (own address from the tracker) is not a peer
                     self.incoming[ip] = self.incoming.get(ip, 0) + 1
             elif isinstance(a, lt.tracker_reply_alert):
                 self.tracker_replies += 1

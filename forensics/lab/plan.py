@@ -42,7 +42,8 @@ class PeerPlan:
 
     index: int
     role: int
-    ip: str
+    ip: str  # listen address (and the address the tracker sees)
+    out_ip: str  # source address of its outgoing connections: == ip unless not connectable
     join_s: float
     upload_bps: int  # effective limit given to libtorrent (0 = unlimited)
     download_bps: int
@@ -56,9 +57,10 @@ class PeerPlan:
         return self.role == ROLE_SUBJECT
 
 
-def peer_ip(base_octet: int, index: int) -> str:
-    """Peer ``index``'s own loopback address; every peer has a distinct one (127.B.x.y)."""
-    return f"127.{base_octet}.{index // 250}.{index % 250 + 2}"
+def peer_ip(base_octet: int, index: int, outgoing: bool = False) -> str:
+    """Peer ``index``'s own loopback address; every peer has a distinct one (127.B.x.y).
+    A non-connectable peer connects out from a second address, 127.B.(128+x).y."""
+    return f"127.{base_octet}.{index // 250 + (128 if outgoing else 0)}.{index % 250 + 2}"
 
 
 def expected_duration_s(sc: Scenario, pop: Population) -> float:
@@ -123,7 +125,7 @@ def scenario_settings(lts: LibtorrentSettings) -> dict:
     return out
 
 
-def session_settings(sc: Scenario, pop: Population, i: int, ip: str) -> dict:
+def session_settings(sc: Scenario, pop: Population, i: int, ip: str, out_ip: str) -> dict:
     """The settings_pack one peer's session runs with (recorded verbatim in the raw files)."""
     lts = sc.subject.libtorrent if pop.role[i] == ROLE_SUBJECT else sc.swarm.libtorrent
     s = scenario_settings(lts)
@@ -131,7 +133,7 @@ def session_settings(sc: Scenario, pop: Population, i: int, ip: str) -> dict:
         # the peer's own loopback address, for listening AND for outgoing connections: without
         # the latter every peer would connect from 127.0.0.1 and look like one IP to the others
         "listen_interfaces": f"{ip}:0",
-        "outgoing_interfaces": ip,
+        "outgoing_interfaces": out_ip,
         "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
         # TCP only: uTP's own congestion control on loopback is not what the model describes
         "enable_outgoing_utp": False, "enable_incoming_utp": False,
@@ -144,10 +146,11 @@ def session_settings(sc: Scenario, pop: Population, i: int, ip: str) -> dict:
         "user_agent": "leechsim-lab",
     })
     if not pop.connectable[i]:
-        # Firewalled/NATed client: announce port 1 (nothing listens there, connects are refused)
-        # and never reveal the real listen port in the extension handshake, so no peer can learn
-        # how to reach it; it still connects out. See docs/lab.md.
-        s["anonymous_mode"] = True
+        # Firewalled/NATed client, as a peer sees it: the tracker hands out port 1 of its listen
+        # address (nothing listens there: refused), and the listen port it reveals in its extension
+        # handshake (and so via PEX) belongs to the address it connects out from, where nothing
+        # listens either. It still connects out normally. See docs/lab.md.
+        s["announce_port"] = 1
     if pop.role[i] == ROLE_SUBJECT and sc.subject.profile == "free_rider":
         # A free rider serves no request: no regular upload slot, every incoming request dropped
         # (this also stops the one optimistic unchoke libtorrent always keeps), no allowed-fast set.
@@ -175,14 +178,15 @@ def plan_run(sc: Scenario, replication: int, seed: np.random.SeedSequence, base_
     peers = []
     for i in range(pop.size):
         ip = peer_ip(base_octet, i)
+        out_ip = ip if pop.connectable[i] else peer_ip(base_octet, i, outgoing=True)
         role = int(pop.role[i])
         seed_time = policy.leave_delay_s() if role == ROLE_SUBJECT else float(pop.seed_time_s[i])
         peers.append(PeerPlan(
-            index=i, role=role, ip=ip, join_s=float(pop.join_s[i]),
+            index=i, role=role, ip=ip, out_ip=out_ip, join_s=float(pop.join_s[i]),
             upload_bps=int(pop.up_bps[i]), download_bps=int(pop.down_bps[i]),
             seed_time_s=seed_time, connectable=bool(pop.connectable[i]),
             free_rider=role == ROLE_SUBJECT and sc.subject.profile == "free_rider",
-            settings=session_settings(sc, pop, i, ip),
+            settings=session_settings(sc, pop, i, ip, out_ip),
         ))
     return RunPlan(replication, pop, tuple(peers), payload_seed)
 

@@ -174,7 +174,7 @@ class _PeerProcs:
         for p in self.plan.peers:
             save = self.seed_dir if p.role == ROLE_SEED else self.work / f"peer-{p.index:04d}"
             spec = {
-                "index": p.index, "role": p.role, "ip": p.ip, "join_s": p.join_s,
+                "index": p.index, "role": p.role, "ip": p.ip, "out_ip": p.out_ip, "join_s": p.join_s,
                 "seed_time_s": finite_or_none(p.seed_time_s), "connectable": p.connectable,
                 "settings": p.settings, "torrent": str(self.work / "payload.torrent"), "save_path": str(save),
                 "raw_dir": str(self.raw_dir), "tracker": self.announce_url is not None,
