@@ -4,6 +4,7 @@ made by libtorrent itself (v1 only, no pad files, so pieces straddle file bounda
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,9 @@ def make_torrent(sc: Scenario, root: Path, announce_url: str | None) -> bytes:
     fs = lt.file_storage()
     for rel, size in zip(_rel_paths(sc), sc.torrent.file_sizes):
         fs.add_file(rel, int(size))
-    ct = lt.create_torrent(fs, sc.torrent.piece_size, flags=lt.create_torrent.v1_only)
+    with warnings.catch_warnings():  # the file_storage constructor is deprecated in 2.1, still the portable one
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ct = lt.create_torrent(fs, sc.torrent.piece_size, flags=lt.create_torrent.v1_only)
     if announce_url:
         ct.add_tracker(announce_url)
     ct.set_creator("leechsim lab")
@@ -54,7 +57,9 @@ def check_layout(torrent_bytes: bytes, layout: Layout) -> str:
     import libtorrent as lt
 
     ti = lt.torrent_info(lt.bdecode(torrent_bytes))
-    files = ti.files()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        files = ti.files()
     sizes = [files.file_size(k) for k in range(files.num_files())]
     if (ti.piece_length() != layout.piece_bytes or ti.num_pieces() != layout.num_pieces
             or sizes != [int(x) for x in layout.file_bytes]):

@@ -1,0 +1,132 @@
+"""Fixtures for the real-swarm tests: small scenarios written to TOML files, one lab run per scenario
+shared by every test that reads it (a real swarm costs real seconds), and probes for leftovers."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from forensics.cli.env import Environment
+from forensics.cli.main import main
+
+pytestmark = pytest.mark.lab
+
+# 1 seed capped at 1 MB/s, 3 leechers, the subject stops at completion; a two-file torrent whose
+# pieces straddle the file boundary. About 10 s of real time.
+STOP_SCENARIO = {
+    "scenario": {"name": "lab-test-stop"},
+    "torrent": {"piece_size": "256KiB",
+                "files": [{"path": "book/part1.bin", "size": 2_500_000}, {"path": "book/part2.bin", "size": "2MiB"}]},
+    "swarm": {"seeds": {"count": 1, "upload": "1MB/s"},
+              "leechers": {"count": 3, "spread_s": 1, "upload": "300kB/s", "download": "4MB/s", "seed_time": "leave"},
+              "announce_interval_s": 5},
+    "subject": {"join_s": 0.5, "upload": "600kB/s", "download": "4MB/s", "on_complete": "stop"},
+    "simulation": {"horizon_s": 90, "replications": 1, "seed": 11},
+}
+
+# The subject is a non-connectable free rider that never stops; half the others are not connectable.
+FREE_RIDER_SCENARIO = {
+    "scenario": {"name": "lab-test-free-rider"},
+    "torrent": {"piece_size": "256KiB", "total_size": "3MiB"},
+    "swarm": {"seeds": {"count": 1, "upload": "1MB/s"}, "connectable_share": 0.5,
+              "leechers": {"count": 4, "upload": "400kB/s", "download": "4MB/s", "seed_time": "forever"},
+              "announce_interval_s": 3},
+    "subject": {"upload": "1MB/s", "download": "4MB/s", "connectable": False, "profile": "free_rider",
+                "on_complete": "never_stop"},
+    "simulation": {"horizon_s": 90, "replications": 1, "seed": 4},
+}
+
+# Never finishes within a few seconds: for the interrupt and timeout tests.
+SLOW_SCENARIO = {
+    "scenario": {"name": "lab-test-slow"},
+    "torrent": {"piece_size": "256KiB", "total_size": "8MiB"},
+    "swarm": {"seeds": {"count": 1, "upload": "100kB/s"},
+              "leechers": {"count": 2, "upload": "50kB/s", "download": "1MB/s"}},
+    "subject": {"upload": "100kB/s", "download": "1MB/s"},
+    "simulation": {"horizon_s": 300, "replications": 1, "seed": 1},
+}
+
+
+def write_scenario(tmp: Path, data: dict) -> Path:
+    path = tmp / f"{data['scenario']['name']}.toml"
+    path.write_text(tomli_w.dumps(data))
+    return path
+
+
+def run_cli(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in args], Environment(stdout=out, stderr=err, progress=False))
+    return int(code), out.getvalue(), err.getvalue()
+
+
+def _lab_run(tmp_path_factory, data: dict, *extra: str) -> Path:
+    if shutil.which("opentracker") is None and "none" not in extra:
+        pytest.skip("opentracker is not installed (apt-get install opentracker)")
+    tmp = tmp_path_factory.mktemp(data["scenario"]["name"])
+    out = tmp / "run"
+    code, stdout, stderr = run_cli(["lab", write_scenario(tmp, data), "--runs", "1", "--out", out, *extra])
+    assert code == 0, f"lab exited {code}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def stop_run(tmp_path_factory) -> Path:
+    return _lab_run(tmp_path_factory, STOP_SCENARIO)
+
+
+@pytest.fixture(scope="session")
+def free_rider_run(tmp_path_factory) -> Path:
+    return _lab_run(tmp_path_factory, FREE_RIDER_SCENARIO)
+
+
+# ----- leftovers -----------------------------------------------------------------------------------
+def lab_processes() -> set[int]:
+    """PIDs of peer processes and trackers started by a lab."""
+    found = set()
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"forensics.lab.peer" in cmd or cmd.startswith(b"/usr/bin/opentracker") or cmd.startswith(b"opentracker"):
+            found.add(int(d.name))
+    return found
+
+
+def listening_loopback_ports() -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket in LISTEN state on 127.0.0.0/8 except 127.0.0.1."""
+    out = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state = fields[1], fields[3]
+        if state != "0A":
+            continue
+        hexip, hexport = local.split(":")
+        ip = ".".join(str(int(hexip[i:i + 2], 16)) for i in (6, 4, 2, 0))
+        if ip.startswith("127.") and ip != "127.0.0.1":
+            out.add((ip, int(hexport, 16)))
+    return out
+
+
+def lab_temp_dirs() -> set[str]:
+    import tempfile
+    return {p.name for p in Path(tempfile.gettempdir()).glob("leechsim-lab-*")}
+
+
+@pytest.fixture
+def leftovers():
+    """Snapshot before; the test calls the returned function to get what is new afterwards."""
+    before = (lab_processes(), listening_loopback_ports(), lab_temp_dirs())
+
+    def new() -> tuple[set, set, set]:
+        now = (lab_processes(), listening_loopback_ports(), lab_temp_dirs())
+        return tuple(a - b for a, b in zip(now, before))
+
+    return new

@@ -1,0 +1,151 @@
+"""A real swarm: libtorrent sessions and opentracker on loopback, measured like the simulator."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.layout import BLOCK_BYTES
+from sim.results import FILE_COLUMNS, HEADLINE_FIELDS, LOG_COLUMNS, PEER_COLUMNS, TIMESERIES_COLUMNS
+
+from .conftest import STOP_SCENARIO, run_cli, write_scenario
+
+pytestmark = pytest.mark.lab
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def lab_json(run: Path) -> dict:
+    return json.loads((run / "replications" / "0000" / "raw" / "lab.json").read_text())
+
+
+def headline(run: Path) -> dict:
+    return {k: float(v) if v != "" else float("nan") for k, v in read_csv(run / "results.csv")[0].items()}
+
+
+def test_conservation(stop_run):
+    """All payload uploaded equals all payload downloaded, within 4 blocks per peer.
+
+    The residual is blocks in flight when a peer's totals are read and the peer pauses: the
+    sender has counted them, the receiver not (or the other way round, when the receiver's
+    final read comes later). Nothing else can create or destroy payload bytes."""
+    c = lab_json(stop_run)["conservation"]
+    peers = read_csv(stop_run / "replications" / "0000" / "peers.csv")
+    assert c["downloaded_bytes"] > 4 * 4_597_152 * 0.99  # every downloader got (about) everything
+    assert abs(c["difference_bytes"]) <= 4 * BLOCK_BYTES * len(peers), c
+
+
+def test_everyone_completed_and_subject_stopped_at_completion(stop_run):
+    """Every downloader completed; the subject left the swarm at its torrent_finished_alert."""
+    peers = read_csv(stop_run / "replications" / "0000" / "peers.csv")
+    for p in peers:
+        if p["role"] != "seed":
+            assert p["complete_s"] != "", p
+    subj = peers[0]
+    assert subj["role"] == "subject"
+    assert float(subj["leave_s"]) - float(subj["complete_s"]) < 0.5
+
+
+def test_stop_at_completion_uploads_nothing_afterwards(stop_run):
+    """A subject that stops at completion sends (almost) nothing after it: at most one block per
+    connected peer may be stamped after the finish — blocks placed in send buffers between the
+    alert and the pause taking effect, which the pause then discards (the status counter, which
+    counts bytes actually sent, shows whether they left)."""
+    h = headline(stop_run)
+    n_peers = int(h["swarm_peers"])
+    assert h["subject_completed"] == 1
+    assert h["subject_upload_leech_bytes"] > 0  # it did upload while leeching: the point of the lab
+    assert h["subject_upload_seed_bytes"] <= BLOCK_BYTES * (n_peers - 1)
+    check = lab_json(stop_run)["subject_check"]
+    sent_after = check["status_uploaded_bytes"] - check["status_uploaded_at_complete_bytes"]
+    assert 0 <= sent_after <= BLOCK_BYTES * (n_peers - 1)
+    # the log (send-buffer placements) and the payload counter agree within that residual
+    assert abs(check["log_bytes"] - check["status_uploaded_bytes"]) <= BLOCK_BYTES * (n_peers - 1)
+    assert check["blocks_to_unknown_address"] == 0
+
+
+def test_seed_upload_cap_is_honoured(stop_run):
+    """The seed's 1 MB/s cap holds within -20 % / +5 % while every downloader wants its data.
+
+    Without mapping loopback peers to the global peer class, libtorrent would ignore the cap on
+    127/8 and the seed would send at memory speed (hundreds of MB/s): this test would fail."""
+    s = np.loadtxt(stop_run / "replications" / "0000" / "raw" / "peer-0001-samples.csv", delimiter=",", skiprows=1)
+    peers = read_csv(stop_run / "replications" / "0000" / "peers.csv")
+    first_done = min(float(p["complete_s"]) for p in peers if p["role"] != "seed")
+    window = s[(s[:, 0] >= 1.0) & (s[:, 0] <= first_done)]
+    assert len(window) >= 4, "the swarm finished too fast to measure a rate"
+    rate = (window[-1, 1] - window[0, 1]) / (window[-1, 0] - window[0, 0])
+    cap = 1_000_000
+    assert 0.80 * cap <= rate <= 1.05 * cap, f"seed uploaded at {rate:.0f} B/s with a {cap} B/s cap"
+
+
+def test_samples_at_least_once_per_second(stop_run):
+    """Every peer's payload counters were sampled at least once per second."""
+    assert lab_json(stop_run)["max_sample_gap_s"] <= 1.0
+
+
+def test_run_dir_has_the_simulate_schema(stop_run, tmp_path):
+    """The lab writes the same files and columns as `simulate` (plus raw/), and a complete run dir."""
+    sim_out = tmp_path / "sim"
+    code, _, err = run_cli(["simulate", write_scenario(tmp_path, STOP_SCENARIO), "--runs", "1", "--out", sim_out])
+    assert code == 0, err
+
+    def files(root: Path) -> set[str]:
+        return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and "raw" not in p.parts}
+
+    assert files(stop_run) == files(sim_out)
+    assert not (stop_run / "INCOMPLETE").exists()
+    for name in ("results.csv", "replications/0000/transfer_log.csv", "replications/0000/peers.csv",
+                 "replications/0000/files.csv", "replications/0000/timeseries.csv"):
+        with open(stop_run / name) as a, open(sim_out / name) as b:
+            assert a.readline() == b.readline(), name
+    rep = stop_run / "replications" / "0000"
+    assert tuple(read_csv(rep / "transfer_log.csv")[0]) == LOG_COLUMNS
+    assert tuple(read_csv(rep / "peers.csv")[0]) == PEER_COLUMNS
+    assert tuple(read_csv(rep / "files.csv")[0]) == FILE_COLUMNS
+    assert tuple(read_csv(rep / "timeseries.csv")[0]) == TIMESERIES_COLUMNS
+    assert tuple(read_csv(stop_run / "results.csv")[0])[1:] == HEADLINE_FIELDS
+    man = json.loads((stop_run / "manifest.json").read_text())
+    assert man["kind"] == "lab"
+    assert man["lab"]["versions"]["libtorrent"].startswith("2.")
+    settings = json.loads((rep / "raw" / "peer-0000.json").read_text())["settings"]
+    assert settings["enable_dht"] is False and settings["upload_rate_limit"] == 600_000
+
+
+def test_multi_file_exposure(stop_run):
+    """The two files of the torrent get per-file figures from the per-block log."""
+    rows = read_csv(stop_run / "replications" / "0000" / "files.csv")
+    assert [r["path"] for r in rows] == ["book/part1.bin", "book/part2.bin"]
+    assert sum(int(r["bytes_uploaded"]) for r in rows) == int(headline(stop_run)["subject_upload_total_bytes"])
+
+
+def test_free_rider_uploads_nothing(free_rider_run):
+    """A free-rider subject downloads everything and uploads not one byte, never stopping."""
+    h = headline(free_rider_run)
+    assert h["subject_completed"] == 1
+    assert h["subject_upload_total_bytes"] == 0
+    check = lab_json(free_rider_run)["subject_check"]
+    assert check["status_uploaded_bytes"] == 0 and check["log_bytes"] == 0
+
+
+def test_non_connectable_peers_accept_no_connection(free_rider_run):
+    """Non-connectable peers (the subject and about half the others) never get an incoming
+    connection, yet complete by connecting out; connectable ones do get incoming connections."""
+    lab = lab_json(free_rider_run)
+    incoming = lab["incoming_connections"]
+    conn = {p["index"]: p["connectable"] for p in lab["peers"]}
+    assert not conn[0]
+    assert any(not c for c in conn.values()) and any(c for c in conn.values())
+    for i, c in conn.items():
+        if not c:
+            assert incoming[str(i)] == 0, f"peer {i} is not connectable but accepted {incoming[str(i)]}"
+    assert sum(incoming[str(i)] for i, c in conn.items() if c) > 0
+    peers = read_csv(free_rider_run / "replications" / "0000" / "peers.csv")
+    assert all(p["complete_s"] != "" for p in peers if p["role"] != "seed")
