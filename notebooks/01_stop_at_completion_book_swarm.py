@@ -42,7 +42,7 @@ from IPython.display import Image, Markdown, display
 from forensics.cli.env import Environment
 from forensics.cli.main import main
 from forensics.report import exposure, figures, fmt
-from forensics.report.counterfactuals import default_variants, outcome_from_results, run_variant
+from forensics.report.counterfactuals import default_variants, outcome_from_results, run_counterfactuals
 from forensics.report.rundata import load_run
 from forensics.report.stats import describe
 
@@ -158,7 +158,7 @@ table(["received from the subject", "probability (pooled)", "90% interval over r
 # %%
 sc, seed, n = run.scenario, int(run.manifest["master_seed"]), run.replications
 outcomes = [outcome_from_results("as_run", "as run (stop at completion)", R, n, seed)]
-outcomes += [run_variant(sc, v, n, seed, WORKERS) for v in default_variants(sc)]
+outcomes += run_counterfactuals(sc, default_variants(sc), n, seed, WORKERS)
 base = outcomes[0].stats["subject_upload_total_bytes"].median
 table(["subject", "upload while leeching", "after completion", "total (median)", "change", "download time"],
       [[o.label, fmt.nbytes_exact(o.stats["subject_upload_leech_bytes"].median),

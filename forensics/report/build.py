@@ -25,7 +25,7 @@ from .. import __version__, atomic
 from ..provenance import sha256_file, utc_now
 from ..verify import REPORT_HASH_FILE, report_files
 from . import exposure, figures, fmt
-from .counterfactuals import CF_QUANTITIES, Outcome, default_variants, outcome_from_results, run_variant
+from .counterfactuals import CF_QUANTITIES, Outcome, default_variants, outcome_from_results, run_counterfactuals
 from .method import METHOD_PARAGRAPHS, SIMPLIFICATIONS
 from .rundata import RunData, load_run
 from .sensitivity import SENSITIVITY_QUANTITY, TornadoBar, default_ranges, parse_ranges, run_tornado
@@ -309,7 +309,7 @@ def _counterfactuals(run: RunData, sc, variants, nv: int, seed: int, opts: Repor
         return {"rows": [], "note": "Counterfactuals were not computed for this report (`--no-counterfactuals`)."}
     outcomes: list[Outcome] = [outcome_from_results("as_run", f"as run ({sc.subject.on_complete}, {sc.subject.profile})",
                                                     run.results, nv, seed)]
-    outcomes += [run_variant(sc, v, nv, seed, opts.workers, opts.on_done) for v in variants]
+    outcomes += run_counterfactuals(sc, variants, nv, seed, opts.workers, opts.on_done)
     base = outcomes[0].stats["subject_upload_total_bytes"].median
     rows = []
     for o in outcomes:

@@ -13,7 +13,6 @@ from typing import Callable
 
 import numpy as np
 
-from sim.montecarlo import run_replications
 from sim.scenario import Scenario
 
 from .stats import Stat, describe
@@ -61,9 +60,19 @@ def outcome_from_results(key: str, label: str, results: dict[str, np.ndarray], n
     return Outcome(key, label, {}, n, seed, {q: describe(results[q][:n]) for q in CF_QUANTITIES})
 
 
+def run_counterfactuals(sc: Scenario, variants: list[Variant], n: int, master_seed: int, workers: int,
+                        on_done: Callable[[int], None] | None = None) -> list[Outcome]:
+    """Every variant on the run's first ``n`` seeds, on one process pool."""
+    from .variants import run_variants
+
+    per_variant = run_variants([sc.with_changes(**v.changes) for v in variants], n, master_seed, workers, on_done)
+    outcomes = []
+    for v, heads in zip(variants, per_variant):
+        cols = {q: np.array([h[q] for h in heads], dtype=np.float64) for q in CF_QUANTITIES}
+        outcomes.append(Outcome(v.key, v.label, v.changes, n, master_seed, {q: describe(cols[q]) for q in CF_QUANTITIES}))
+    return outcomes
+
+
 def run_variant(sc: Scenario, v: Variant, n: int, master_seed: int, workers: int,
                 on_done: Callable[[int], None] | None = None) -> Outcome:
-    variant = sc.with_changes(**v.changes)
-    results = run_replications(variant, n, master_seed, workers, on_done=on_done)
-    cols = {q: np.array([r.headline[q] for r in results], dtype=np.float64) for q in CF_QUANTITIES}
-    return Outcome(v.key, v.label, v.changes, n, master_seed, {q: describe(cols[q]) for q in CF_QUANTITIES})
+    return run_counterfactuals(sc, [v], n, master_seed, workers, on_done)[0]

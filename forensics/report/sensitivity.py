@@ -13,7 +13,6 @@ from typing import Callable
 
 import numpy as np
 
-from sim.montecarlo import run_replications
 from sim.scenario import Scenario
 
 from . import fmt
@@ -135,13 +134,16 @@ class TornadoBar:
 
 def run_tornado(sc: Scenario, ranges: list[Range], n: int, master_seed: int, workers: int,
                 on_done: Callable[[int], None] | None = None) -> list[TornadoBar]:
-    bars = []
-    for r in ranges:
-        ends = []
-        for value in (r.low, r.high):
-            res = run_replications(sc.with_changes(**{r.key: value}), n, master_seed, workers, on_done=on_done)
-            total = np.array([x.headline[SENSITIVITY_QUANTITY] for x in res], dtype=np.float64)
-            leech = np.array([x.headline["subject_upload_leech_bytes"] for x in res], dtype=np.float64)
-            ends.append((describe(total).median, describe(leech).median))
-        bars.append(TornadoBar(r, ends[0][0], ends[1][0], ends[0][1], ends[1][1]))
+    """Both ends of every range on the run's first ``n`` seeds, on one process pool; sorted by swing."""
+    from .variants import run_variants
+
+    scenarios = [sc.with_changes(**{r.key: value}) for r in ranges for value in (r.low, r.high)]
+    heads = run_variants(scenarios, n, master_seed, workers, on_done)
+
+    def med(h: list[dict], q: str) -> float:
+        return describe(np.array([x[q] for x in h], dtype=np.float64)).median
+
+    bars = [TornadoBar(r, med(heads[2 * k], SENSITIVITY_QUANTITY), med(heads[2 * k + 1], SENSITIVITY_QUANTITY),
+                       med(heads[2 * k], "subject_upload_leech_bytes"), med(heads[2 * k + 1], "subject_upload_leech_bytes"))
+            for k, r in enumerate(ranges)]
     return sorted(bars, key=lambda b: -b.swing)
