@@ -239,7 +239,7 @@ def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], 
         "title": f"leechsim report — scenario '{sc.name}'",
         "run_name": run.root.name, "replications": n, "master_seed": seed,
         "generated_utc": utc_now(), "tool_version": __version__,
-        "question": _question(sc), "answer": _answer(S, sc, size, n, R),
+        "question": _question(sc), "answer": _answer(S, sc, size, n, R, man.get("kind", "simulate")),
         "headline": headline,
         "interval_note": (f"Intervals are the 5th–95th percentiles over the {n} replications: the spread of each quantity "
                           f"over what is unknown about the swarm (arrival times, other peers' capacities and seeding times), "
@@ -282,7 +282,7 @@ def _question(sc) -> str:
             f"what it downloaded — and how sure are we?")
 
 
-def _answer(S, sc, size: int, n: int, R) -> str:
+def _answer(S, sc, size: int, n: int, R, kind: str) -> str:
     def med(q, kind):
         return f"**{fmt.value(S[q].median, 'bytes' if kind == 'bytes_exact' else kind)}**"
 
@@ -290,7 +290,8 @@ def _answer(S, sc, size: int, n: int, R) -> str:
         return f"90% interval {fmt.interval(S[q].p5, S[q].p95, kind)}"
 
     done = int(np.nansum(R["subject_completed"]))
-    return (f"Over {n} simulated replications of this swarm, the subject uploaded a median of "
+    what = "simulated replications of this swarm" if kind != "lab" else "real libtorrent swarms run in the lab (loopback)"
+    return (f"Over {n} {what}, the subject uploaded a median of "
             f"{med('subject_upload_leech_bytes', 'bytes')} ({iv('subject_upload_leech_bytes', 'bytes')}) while it was still "
             f"downloading, and {med('subject_upload_seed_bytes', 'bytes')} ({iv('subject_upload_seed_bytes', 'bytes')}) after "
             f"its download completed; {med('subject_upload_total_bytes', 'bytes')} in total "
@@ -333,7 +334,9 @@ def _counterfactuals(run: RunData, sc, variants, nv: int, seed: int, opts: Repor
         [o.key, o.label, json.dumps(o.changes, sort_keys=True), o.replications, o.master_seed]
         + [x for q in CF_QUANTITIES for x in (o.stats[q].median, o.stats[q].p5, o.stats[q].p95, o.stats[q].n)]
         for o in outcomes])
-    note = (f"The same scenario and the same seeds (master seed {seed}, replications 0–{nv - 1}: replication i of every "
+    lab = ("This run is a real lab swarm; the counterfactuals are simulated with the model, and the first row "
+           "is the lab's own result. " if run.manifest.get("kind") == "lab" else "")
+    note = lab + (f"The same scenario and the same seeds (master seed {seed}, replications 0–{nv - 1}: replication i of every "
             f"variant sees the same draw of the swarm), with one setting of the subject changed. Download time is the cost "
             f"of the setting to the subject (tit-for-tat: a peer that uploads less is unchoked less). "
             f"Variant definitions and all statistics: `report-data/counterfactuals.csv`.")
