@@ -72,10 +72,13 @@ def test_stop_at_completion_uploads_nothing_afterwards(stop_run):
 
 
 def test_seed_upload_cap_is_honoured(stop_run):
-    """The seed's 1 MB/s cap holds within -20 % / +5 % while every downloader wants its data.
+    """The seed's 1 MB/s cap holds within -20 % / +10 % while every downloader wants its data.
 
     Without mapping loopback peers to the global peer class, libtorrent would ignore the cap on
-    127/8 and the seed would send at memory speed (hundreds of MB/s): this test would fail."""
+    127/8 and the seed would send at memory speed (hundreds of MB/s): this test would fail.
+    The band: the cap counts payload plus protocol messages (so payload sits a little below it),
+    libtorrent hands out quota in 500 ms rounds, and the window is cut at 0.5 s samples; on
+    examples/lab-small.toml the seed's payload rate came out at 1.6 % above its cap (docs/lab.md)."""
     s = np.loadtxt(stop_run / "replications" / "0000" / "raw" / "peer-0001-samples.csv", delimiter=",", skiprows=1)
     peers = read_csv(stop_run / "replications" / "0000" / "peers.csv")
     first_done = min(float(p["complete_s"]) for p in peers if p["role"] != "seed")
@@ -83,7 +86,7 @@ def test_seed_upload_cap_is_honoured(stop_run):
     assert len(window) >= 4, "the swarm finished too fast to measure a rate"
     rate = (window[-1, 1] - window[0, 1]) / (window[-1, 0] - window[0, 0])
     cap = 1_000_000
-    assert 0.80 * cap <= rate <= 1.05 * cap, f"seed uploaded at {rate:.0f} B/s with a {cap} B/s cap"
+    assert 0.80 * cap <= rate <= 1.10 * cap, f"seed uploaded at {rate:.0f} B/s with a {cap} B/s cap"
 
 
 def test_samples_at_least_once_per_second(stop_run):
