@@ -17,23 +17,39 @@ from numba import njit
 
 @njit(cache=True)
 def _maxmin_fair(src, dst, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen):
-    """Write max-min fair rates of flows src[f] -> dst[f] into rate[f]; scratch arrays given."""
+    """Write max-min fair rates of flows src[f] -> dst[f] into rate[f]; scratch arrays given.
+
+    Only the peers and flows still in play are visited: the peers with a flow are listed once,
+    and frozen flows are swapped out of the working list, so a round costs O(live peers + live
+    flows) however large the swarm arrays are.
+    """
     F = src.shape[0]
     N = up_cap.shape[0]
-    for i in range(N):
-        rem_up[i] = up_cap[i]
-        rem_dn[i] = down_cap[i]
-        n_up[i] = 0
-        n_dn[i] = 0
+    live = np.empty(F, dtype=np.int64)  # unfrozen flows, compacted
+    peers = np.empty(min(N, 2 * F) + 1, dtype=np.int64)
+    n_peers = 0
+    for f in range(F):  # counters of the peers in play start at zero
+        n_up[src[f]] = 0
+        n_dn[src[f]] = 0
+        n_up[dst[f]] = 0
+        n_dn[dst[f]] = 0
     for f in range(F):
         rate[f] = 0.0
         frozen[f] = False
+        live[f] = f
+        for i in (src[f], dst[f]):
+            if n_up[i] == 0 and n_dn[i] == 0:
+                peers[n_peers] = i
+                n_peers += 1
+                rem_up[i] = up_cap[i]
+                rem_dn[i] = down_cap[i]
         n_up[src[f]] += 1
         n_dn[dst[f]] += 1
     left = F
     while left > 0:
         delta = np.inf
-        for i in range(N):
+        for j in range(n_peers):
+            i = peers[j]
             if n_up[i] > 0:
                 s = rem_up[i] / n_up[i]
                 if s < delta:
@@ -45,7 +61,8 @@ def _maxmin_fair(src, dst, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, f
         if delta == np.inf:  # every remaining flow is unconstrained: cannot happen with finite caps
             break
         # Peers whose fair share equals delta are the bottlenecks of this round.
-        for i in range(N):
+        for j in range(n_peers):
+            i = peers[j]
             if n_up[i] > 0:
                 if rem_up[i] / n_up[i] == delta:
                     rem_up[i] = -1.0  # mark saturated
@@ -56,20 +73,27 @@ def _maxmin_fair(src, dst, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, f
                     rem_dn[i] = -1.0
                 else:
                     rem_dn[i] = max(rem_dn[i] - delta * n_dn[i], 0.0)
-        for f in range(F):
-            if frozen[f]:
-                continue
+        j = 0
+        while j < left:
+            f = live[j]
             rate[f] += delta
             if rem_up[src[f]] == -1.0 or rem_dn[dst[f]] == -1.0:
                 frozen[f] = True
-                left -= 1
                 n_up[src[f]] -= 1
                 n_dn[dst[f]] -= 1
-        for i in range(N):
+                left -= 1
+                live[j] = live[left]
+            else:
+                j += 1
+        for j in range(n_peers):
+            i = peers[j]
             if rem_up[i] == -1.0:
                 rem_up[i] = 0.0
             if rem_dn[i] == -1.0:
                 rem_dn[i] = 0.0
+    for j in range(n_peers):  # leave the scratch counters at zero for the next call
+        n_up[peers[j]] = 0
+        n_dn[peers[j]] = 0
 
 
 def maxmin_fair(src: np.ndarray, dst: np.ndarray, up_cap: np.ndarray, down_cap: np.ndarray) -> np.ndarray:
