@@ -55,7 +55,7 @@ class EdgeArrays(NamedTuple):
 class PieceArrays(NamedTuple):
     have: np.ndarray  # bool [N,P]
     recv: np.ndarray  # i4 [N,P] blocks received of each piece
-    avail: np.ndarray  # i4 [N,P] connected peers that have the piece, as u sees them
+    avail: np.ndarray  # i4 [N,P] connected peers that have the piece, as u sees them (frozen once u is a seed)
     blocks: np.ndarray  # i4 [P] blocks per piece
     last_block_bytes: int  # size of the torrent's final block (<= 16 KiB)
     order: np.ndarray  # i4 [N,P] u's pieces ordered by picker priority bucket (see kernels/picker.py)

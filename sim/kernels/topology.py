@@ -16,8 +16,11 @@ from .picker import bucket_of, move_piece, rebuild_order
 
 
 @njit(cache=True, inline="always")
-def _avail_change(pc, u, p, delta):
-    """avail[u, p] += delta (+-1), keeping u's picker order in step."""
+def _avail_change(pa, pc, u, p, delta):
+    """avail[u, p] += delta (+-1), keeping u's picker order in step. A seed never picks again,
+    so its availability row is left as it was when it completed (not kept up to date)."""
+    if pa.is_seed[u]:
+        return
     if pc.have[u, p]:
         pc.avail[u, p] += delta
         return
@@ -28,13 +31,13 @@ def _avail_change(pc, u, p, delta):
 
 @njit(cache=True)
 def _avail_change_all(pa, pc, u, delta):
-    """avail[u, :] += delta for every piece (the other end is a seed). Every piece u lacks moves
+    """avail[u, :] += delta for every piece (the other end is a seed); nothing for a seed. Every piece u lacks moves
     two buckets, so the order stays as it is and only the bucket boundaries shift: O(buckets)."""
     P = pc.have.shape[1]
+    if pa.is_seed[u]:
+        return
     for p in range(P):
         pc.avail[u, p] += delta
-    if pa.n_have[u] == P:
-        return
     NB = pc.bound.shape[1] - 1
     if delta > 0:
         for b in range(NB - 1, 2, -1):
@@ -75,7 +78,7 @@ def _count_pair(pa, pc, u, v, delta):
         else:
             for p in range(P):
                 if pc.have[b, p]:
-                    _avail_change(pc, a, p, delta)
+                    _avail_change(pa, pc, a, p, delta)
 
 
 @njit(cache=True)
@@ -193,7 +196,7 @@ def piece_complete(pa, ea, pc, v, p):
     pa.n_have[v] += 1
     for j in range(pa.deg[v]):
         w = ea.nbr[v, j]
-        _avail_change(pc, w, p, 1)
+        _avail_change(pa, pc, w, p, 1)
         if pc.have[w, p]:
             ea.wants[v, j] -= 1
         else:
