@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SLOW_SCENARIO, lab_processes, listening_loopback_ports, run_cli, write_scenario
+from .conftest import SLOW_SCENARIO, lab_processes, listening_loopback_ports, require_opentracker, run_cli, write_scenario
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +70,7 @@ def _assert_clean(leftovers) -> None:
 
 def test_ctrl_c_cleans_up_and_marks_incomplete(tmp_path, leftovers):
     """SIGINT mid-run: exit 130, <out>.incomplete says why, no process/port/temp dir is left."""
+    require_opentracker()
     proc, out = _start_lab(tmp_path)
     _wait_for_peers(4 + 1)  # 4 peers + opentracker
     time.sleep(2.0)

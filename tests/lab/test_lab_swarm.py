@@ -66,8 +66,12 @@ def test_stop_at_completion_uploads_nothing_afterwards(stop_run):
     check = lab_json(stop_run)["subject_check"]
     sent_after = check["status_uploaded_bytes"] - check["status_uploaded_at_complete_bytes"]
     assert 0 <= sent_after <= BLOCK_BYTES * (n_peers - 1)
-    # the log (send-buffer placements) and the payload counter agree within that residual
-    assert abs(check["log_bytes"] - check["status_uploaded_bytes"]) <= BLOCK_BYTES * (n_peers - 1)
+    # The log counts blocks placed in send buffers, the counter bytes that left: they differ by
+    # what sat in the send buffers when the torrent paused. libtorrent keeps about half a second
+    # of a connection's upload rate buffered (send_buffer_watermark_factor 50 %), at least one
+    # block: allow two blocks per peer plus one second of the subject's upload cap.
+    buffered = 2 * BLOCK_BYTES * (n_peers - 1) + 600_000
+    assert 0 <= check["log_bytes"] - check["status_uploaded_bytes"] <= buffered, check
     assert check["blocks_to_unknown_address"] == 0
 
 
