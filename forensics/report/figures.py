@@ -10,9 +10,16 @@ import io
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 MIB = 1024 * 1024
+GIB = 1024 * MIB
 _BLUE, _ORANGE, _GREY, _RED = "#1f77b4", "#ff7f0e", "#7f7f7f", "#d62728"
+
+
+def _byte_unit(max_bytes: float) -> tuple[float, str]:
+    """MiB for axes up to 10 GiB, GiB above (so tick labels stay short and do not collide)."""
+    return (GIB, "GiB") if max_bytes > 10 * GIB else (MIB, "MiB")
 
 
 def png_bytes(fig: Figure) -> bytes:
@@ -32,17 +39,18 @@ def _subplots(nrows: int = 1, ncols: int = 1, **kw):
 
 def upload_distribution(leech_bytes: np.ndarray, seed_bytes: np.ndarray) -> bytes:
     """Histogram over replications of the subject's upload, while leeching and in total."""
-    total = (leech_bytes + seed_bytes) / MIB
+    U, unit = _byte_unit(float(np.max(leech_bytes + seed_bytes)) if len(leech_bytes) else 0.0)
+    total = (leech_bytes + seed_bytes) / U
     fig, ax = _subplots(figsize=(8, 3.6))
     hi = max(float(total.max()) if len(total) else 1.0, 1e-9)
     bins = np.linspace(0, hi * 1.05, 31)
-    ax.hist(leech_bytes / MIB, bins=bins, color=_BLUE, alpha=0.75, label="while leeching")
+    ax.hist(leech_bytes / U, bins=bins, color=_BLUE, alpha=0.75, label="while leeching")
     if np.any(seed_bytes > 0):
         ax.hist(total, bins=bins, histtype="step", color=_ORANGE, linewidth=2, label="total (incl. after completion)")
     p5, med, p95 = np.percentile(total, [5, 50, 95])
-    ax.axvline(med, color="k", linewidth=1.5, label=f"median total {med:.2f} MiB")
+    ax.axvline(med, color="k", linewidth=1.5, label=f"median total {med:.2f} {unit}")
     ax.axvspan(p5, p95, color=_GREY, alpha=0.15, label="90% interval of total")
-    ax.set_xlabel("bytes uploaded by the subject (MiB)")
+    ax.set_xlabel(f"bytes uploaded by the subject ({unit})")
     ax.set_ylabel("replications")
     ax.set_title(f"Subject upload over {len(total)} replications")
     ax.legend(fontsize=8, loc="upper left")
@@ -52,17 +60,18 @@ def upload_distribution(leech_bytes: np.ndarray, seed_bytes: np.ndarray) -> byte
 def cumulative(series: list[dict], highlight: int, torrent_bytes: int) -> bytes:
     """Cumulative upload and download of the subject over time, every replication, one highlighted."""
     fig, ax = _subplots(figsize=(8, 3.8))
+    U, unit = _byte_unit(max(float(np.max(ts["subject_uploaded_bytes"], initial=0)) for ts in series))
     for i, ts in enumerate(series):
         if i == highlight:
             continue
-        ax.plot(ts["t_s"], ts["subject_uploaded_bytes"] / MIB, color=_BLUE, alpha=0.15, linewidth=0.8)
-        ax.plot(ts["t_s"], ts["subject_downloaded_bytes"] / MIB, color=_ORANGE, alpha=0.15, linewidth=0.8)
+        ax.plot(ts["t_s"], ts["subject_uploaded_bytes"] / U, color=_BLUE, alpha=0.15, linewidth=0.8)
+        ax.plot(ts["t_s"], ts["subject_downloaded_bytes"] / U, color=_ORANGE, alpha=0.15, linewidth=0.8)
     ts = series[highlight]
-    ax.plot(ts["t_s"], ts["subject_uploaded_bytes"] / MIB, color=_BLUE, linewidth=2, label=f"uploaded (replication {highlight})")
-    ax.plot(ts["t_s"], ts["subject_downloaded_bytes"] / MIB, color=_ORANGE, linewidth=2, label=f"downloaded (replication {highlight})")
-    ax.axhline(torrent_bytes / MIB, color=_GREY, linestyle=":", linewidth=1, label="torrent size")
+    ax.plot(ts["t_s"], ts["subject_uploaded_bytes"] / U, color=_BLUE, linewidth=2, label=f"uploaded (replication {highlight})")
+    ax.plot(ts["t_s"], ts["subject_downloaded_bytes"] / U, color=_ORANGE, linewidth=2, label=f"downloaded (replication {highlight})")
+    ax.axhline(torrent_bytes / U, color=_GREY, linestyle=":", linewidth=1, label="torrent size")
     ax.set_xlabel("time since the swarm started (s)")
-    ax.set_ylabel("MiB")
+    ax.set_ylabel(unit)
     ax.set_title("Subject's cumulative upload and download (thin lines: other replications)")
     ax.legend(fontsize=8, loc="upper left")
     return png_bytes(fig)
@@ -71,17 +80,18 @@ def cumulative(series: list[dict], highlight: int, torrent_bytes: int) -> bytes:
 def recipients(by_rank: np.ndarray, representative: np.ndarray, rep_index: int) -> bytes:
     """Bytes each receiving peer got from the subject, largest first: one replication and the spread."""
     fig, ax = _subplots(figsize=(8, 3.6))
+    U, unit = _byte_unit(float(by_rank.max()) if by_rank.size else 0.0)
     k = int(max(np.count_nonzero(by_rank, axis=1).max() if by_rank.size else 0, 1))
     ranks = np.arange(1, k + 1)
-    ax.bar(np.arange(1, len(representative) + 1), representative / MIB, color=_BLUE, alpha=0.7,
+    ax.bar(np.arange(1, len(representative) + 1), representative / U, color=_BLUE, alpha=0.7,
            label=f"replication {rep_index} (median total upload)")
     if by_rank.size:
-        med = np.median(by_rank[:, :k], axis=0) / MIB
-        lo, hi = np.percentile(by_rank[:, :k], [5, 95], axis=0) / MIB
+        med = np.median(by_rank[:, :k], axis=0) / U
+        lo, hi = np.percentile(by_rank[:, :k], [5, 95], axis=0) / U
         ax.plot(ranks, med, color="k", marker="o", markersize=3, linewidth=1, label="median over replications")
         ax.fill_between(ranks, lo, hi, color=_GREY, alpha=0.25, label="90% interval")
     ax.set_xlabel("receiving peer, ranked by bytes received from the subject")
-    ax.set_ylabel("MiB from the subject")
+    ax.set_ylabel(f"{unit} from the subject")
     ax.set_title("Uploads per receiving peer")
     ax.legend(fontsize=8)
     return png_bytes(fig)
@@ -91,7 +101,8 @@ def counterfactuals(labels: list[str], upload: list, time: list) -> bytes:
     """Median (and 90% interval) of total upload and of download time for each variant."""
     fig, (a1, a2) = _subplots(1, 2, figsize=(9, 0.5 * len(labels) + 1.4), sharey=True)
     y = np.arange(len(labels))[::-1]
-    for ax, stats, scale, xlabel, color in ((a1, upload, MIB, "subject upload, total (MiB)", _BLUE),
+    scale_b, unit = _byte_unit(max([s.p95 for s in upload if s.n] or [0]))
+    for ax, stats, scale, xlabel, color in ((a1, upload, scale_b, f"subject upload, total ({unit})", _BLUE),
                                             (a2, time, 1.0, "subject download time (s)", _ORANGE)):
         med = np.array([s.median for s in stats]) / scale
         lo = np.array([s.p5 for s in stats]) / scale
@@ -100,6 +111,7 @@ def counterfactuals(labels: list[str], upload: list, time: list) -> bytes:
         ax.barh(y[ok], med[ok], color=color, alpha=0.7)
         ax.errorbar(med[ok], y[ok], xerr=[med[ok] - lo[ok], hi[ok] - med[ok]], fmt="none", ecolor="k", capsize=3, linewidth=1)
         ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.grid(axis="x", alpha=0.3)
     a1.set_yticks(y, labels)
     fig.suptitle("What the settings change (median, 90% interval)", fontsize=11)
@@ -111,17 +123,18 @@ def tornado(labels: list[str], low: np.ndarray, high: np.ndarray, low_text: list
     """One bar per parameter from the median at the low end to the median at the high end of its range."""
     fig, ax = _subplots(figsize=(9, 0.6 * len(labels) + 1.3))
     y = np.arange(len(labels))[::-1]
-    b = baseline / MIB
-    for yi, lo, hi in zip(y, low / MIB, high / MIB):
+    U, unit = _byte_unit(max([baseline, *list(low), *list(high)]))
+    b = baseline / U
+    for yi, lo, hi in zip(y, low / U, high / U):
         ax.barh(yi, lo - b, left=b, color=_BLUE, alpha=0.75)
         ax.barh(yi, hi - b, left=b, color=_ORANGE, alpha=0.75)
     ax.axvline(b, color="k", linewidth=1)
     ax.set_yticks(y, [f"{lab}\n{lt} – {ht}" for lab, lt, ht in zip(labels, low_text, high_text)], fontsize=8)
-    lo_all = min([b, *list(low / MIB), *list(high / MIB)])
-    hi_all = max([b, *list(low / MIB), *list(high / MIB)])
+    lo_all = min([b, *list(low / U), *list(high / U)])
+    hi_all = max([b, *list(low / U), *list(high / U)])
     pad = 0.25 * (hi_all - lo_all or 1.0)
     ax.set_xlim(max(0.0, lo_all - pad) if lo_all >= 0 else lo_all - pad, hi_all + pad)
-    ax.set_xlabel(f"median {quantity} (MiB); line: as run = {b:.2f} MiB")
+    ax.set_xlabel(f"median {quantity} ({unit}); line: as run = {b:.2f} {unit}")
     ax.set_title("Sensitivity: blue = low end of the range, orange = high end")
     ax.grid(axis="x", alpha=0.3)
     return png_bytes(fig)
@@ -131,15 +144,16 @@ def sweep(x_labels: list[str], x_key: str, lines: dict[str, list], quantity: str
     """Median (and 90% interval) of a quantity across a sweep: x = first varied key, one line per rest."""
     fig, ax = _subplots(figsize=(8, 4))
     x = np.arange(len(x_labels))
+    U, unit = _byte_unit(max([st.p95 for stats in lines.values() for st in stats if st.n] or [0]))
     for n, (label, stats) in enumerate(lines.items()):
-        med = np.array([s.median for s in stats]) / MIB
-        lo = np.array([s.p5 for s in stats]) / MIB
-        hi = np.array([s.p95 for s in stats]) / MIB
+        med = np.array([s.median for s in stats]) / U
+        lo = np.array([s.p5 for s in stats]) / U
+        hi = np.array([s.p95 for s in stats]) / U
         off = (n - (len(lines) - 1) / 2) * 0.06
         ax.errorbar(x + off, med, yerr=[med - lo, hi - med], marker="o", capsize=3, label=label or "median")
     ax.set_xticks(x, x_labels)
     ax.set_xlabel(x_key)
-    ax.set_ylabel(f"{quantity} (MiB)")
+    ax.set_ylabel(f"{quantity} ({unit})")
     ax.set_title(f"{quantity}: median and 90% interval per cell")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -78,11 +78,12 @@ def default_ranges(sc: Scenario) -> list[Range]:
     if sc.swarm.seeds.count > 0:
         raw = _get(sc, "swarm.seeds.upload")
         out.append(Range("swarm.seeds.upload", "seeds' upload capacity", scale_value(raw, 0.5), scale_value(raw, 2),
-                         "×½: " + _dist_text(scale_value(raw, 0.5), "rate"), "×2: " + _dist_text(scale_value(raw, 2), "rate"),
-                         "home seeds' capacity is not observed; half to double"))
+                         "×½", "×2", "home seeds' capacity is not observed; half to double: "
+                         f"{_dist_text(scale_value(raw, 0.5), 'rate')} to {_dist_text(scale_value(raw, 2), 'rate')}"))
     raw = _get(sc, "swarm.leechers.upload")
     out.append(Range("swarm.leechers.upload", "other leechers' upload capacity", scale_value(raw, 0.5), scale_value(raw, 2),
-                     "×½", "×2", "other peers' capacities are not observed; half to double"))
+                     "×½", "×2", "other peers' capacities are not observed; half to double: "
+                     f"{_dist_text(scale_value(raw, 0.5), 'rate')} to {_dist_text(scale_value(raw, 2), 'rate')}"))
     raw = _get(sc, "swarm.leechers.seed_time")
     if raw == 0 or raw == 0.0:
         out.append(Range("swarm.leechers.seed_time", "other leechers' seeding time", 0.0, 600.0, "leave", "600 s",
