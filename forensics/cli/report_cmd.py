@@ -36,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--range", dest="ranges", action="append", default=[], metavar="KEY=LOW,HIGH",
                    help="a sensitivity range (values read like --set; repeatable; replaces the default ranges)")
     p.add_argument("--cap", default="50kB/s", help="upload cap of the 'capped' counterfactual (default 50kB/s)")
+    p.add_argument("--validation", type=Path, metavar="FILE",
+                   help="validation.json from 'leechsim validate' for the error-rate section "
+                        "(default: RUN_DIR/validation.json, then docs/validation.json)")
     p.add_argument("--workers", type=_positive_int, help="worker processes for re-simulations (default: all cores)")
     p.set_defaults(run=run)
 
@@ -53,7 +56,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
         opts = ReportOptions(
             counterfactuals=ns.counterfactuals, sensitivity=ns.sensitivity, variant_runs=ns.variant_runs,
             workers=ns.workers or default_workers(ns.variant_runs or 64), cap_bps=cap, ranges=list(ns.ranges),
-            command_line=ns.command_line,
+            command_line=ns.command_line, validation=ns.validation,
             on_plan=lambda total: progress.update(task, total=total),
             on_done=lambda k: progress.advance(task, k))
         written = build_report(ns.run_dir, opts)

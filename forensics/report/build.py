@@ -25,6 +25,7 @@ from .. import __version__, atomic
 from ..provenance import sha256_file, utc_now
 from ..verify import REPORT_HASH_FILE, report_files
 from . import exposure, figures, fmt
+from .error_rate import error_rate_section
 from .counterfactuals import CF_QUANTITIES, Outcome, default_variants, outcome_from_results, run_counterfactuals
 from .method import METHOD_PARAGRAPHS, SIMPLIFICATIONS
 from .rundata import RunData, load_run
@@ -32,8 +33,6 @@ from .sensitivity import SENSITIVITY_QUANTITY, TornadoBar, default_ranges, parse
 from .sources import parameter_table
 from .stats import describe
 from .templates import HTML, MARKDOWN
-
-VALIDATION_FILE = Path(__file__).resolve().parents[2] / "docs" / "validation.json"
 
 # (label, quantity, kind): the answer table, in the order the arguments run.
 HEADLINE_ROWS = (
@@ -63,6 +62,7 @@ class ReportOptions:
     cap_bps: int = 50_000
     ranges: list[str] = field(default_factory=list)  # --range KEY=LOW,HIGH (replaces the defaults)
     max_files: int = 25
+    validation: Path | None = None  # validation.json from 'leechsim validate' (default: looked for)
     command_line: list[str] = field(default_factory=list)
     on_plan: Callable[[int], None] | None = None  # told the number of variant replications to come
     on_done: Callable[[int], None] | None = None
@@ -257,7 +257,7 @@ def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], 
         "files": files, "files_note": files_note,
         "monitor": monitor, "monitor_note": monitor_note,
         "counterfactuals": counterfactuals, "sensitivity": sensitivity,
-        "error_rate": _error_rate(run),
+        "error_rate": error_rate_section(run.root, opts.validation),
         "manifest_rows": _manifest_rows(man),
         "verify_command": f"leechsim verify {shlex.quote(str(run.root))}",
         "rerun_command": _rerun_command(run),
@@ -364,26 +364,6 @@ def _sensitivity(run: RunData, sc, ranges, nv: int, seed: int, opts: ReportOptio
             f"{fmt.nbytes_exact(baseline)}. Bars are sorted by swing. Ranges are the defaults stated in the table unless "
             f"given with `--range`.")
     return {"rows": rows, "note": note}
-
-
-def _error_rate(run: RunData) -> dict:
-    for path in (run.root / "validation.json", VALIDATION_FILE):
-        if path.is_file():
-            try:
-                v = json.loads(path.read_text())
-            except json.JSONDecodeError:
-                return {"text": f"A validation file exists ({path.name}) but is not valid JSON; no error rate is stated.",
-                        "header": [], "rows": []}
-            rows = v.get("rows", []) if isinstance(v, dict) else v
-            header = sorted({k for r in rows for k in r}) if rows and isinstance(rows[0], dict) else v.get("header", [])
-            table = [[r.get(h, "") for h in header] for r in rows] if rows and isinstance(rows[0], dict) else rows
-            text = v.get("summary", "") if isinstance(v, dict) else ""
-            return {"text": f"From {path.name} (sha256 {sha256_file(path)[:16]}…). {text}", "header": header, "rows": table}
-    return {"text": ("Validation results are not yet available. The model has not yet been measured against real "
-                     "libtorrent swarms in this version of leechsim (the lab comparison is in progress), so no error rate "
-                     "can be stated for it. Until then the figures above are model estimates whose error against real "
-                     "clients is unknown; docs/model.md lists the model's known simplifications and the analytic checks "
-                     "it passes."), "header": [], "rows": []}
 
 
 def _manifest_rows(man: dict) -> list[tuple[str, str]]:

@@ -23,6 +23,12 @@ SECTIONS = ("1. Question and answer", "2. Scenario and assumptions", "3. Method"
 FIGURES = ("upload_distribution", "cumulative", "recipients")
 
 
+@pytest.fixture(autouse=True)
+def _no_repo_validation_file(monkeypatch, tmp_path):
+    """The golden report must not change when docs/validation.json appears in the source tree."""
+    monkeypatch.setattr("forensics.report.error_rate.DOCS_VALIDATION", tmp_path / "no-validation.json")
+
+
 def _results(run: Path) -> dict[str, np.ndarray]:
     rows = list(csv.DictReader(open(run / "results.csv")))
     return {k: np.array([float(r[k]) if r[k] else np.nan for r in rows]) for k in rows[0]}
@@ -162,3 +168,20 @@ def test_refuses_a_missing_run(tmp_path):
     """A directory that does not exist: exit 2 with a one-line message."""
     code, _, err = run_cli("report", tmp_path / "nope")
     assert code == 2 and "no such run directory" in err
+
+
+def test_error_rate_from_a_validation_file(fixed_run, tmp_path):
+    """With --validation, the section cites the file (and its SHA-256) and tabulates the error per quantity."""
+    v = tmp_path / "validation.json"
+    v.write_text(json.dumps({"summary": "2 of 2 comparisons within target over 1 scenario(s).", "rows": [],
+                             "error_rate": {"subject_upload_leech_bytes": {
+                                 "scenarios": 1, "met": 1, "median_abs_rel_error": 0.125, "max_abs_rel_error": 0.125,
+                                 "lab_runs_inside_interval": "3/3"}}}))
+    code, _, err = run_cli("report", fixed_run, "--no-counterfactuals", "--no-sensitivity", "--validation", v)
+    assert code == 0, err
+    section = (fixed_run / "report.md").read_text().split("## 7. Error rate")[1].split("## 8.")[0]
+    assert "validation.json (SHA-256 " in section and "2 of 2 comparisons" in section
+    assert "| upload_leech_bytes | 1 | 1 | 12.5% | 12.5% | 3/3 |" in section
+    v.write_text("{}")
+    code, _, err = run_cli("report", fixed_run, "--no-counterfactuals", "--no-sensitivity", "--validation", v)
+    assert code == 2 and "no 'error_rate' table" in err
