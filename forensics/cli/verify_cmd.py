@@ -46,6 +46,29 @@ def _load_manifest(root: Path) -> dict:
 
 def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     root: Path = ns.run_dir
+    if root.is_dir() and not (root / MANIFEST).exists() and (root / "sweep.json").is_file():
+        return _verify_sweep(root, ns, env)
+    return _verify_run(root, ns, env)
+
+
+def _verify_sweep(root: Path, ns: argparse.Namespace, env: Environment) -> ExitStatus:
+    """A sweep directory: its own hash list, then every cell as a run."""
+    problems = integrity_problems(root)
+    if problems:
+        env.error(f"verify FAILED: {root}: {problems[0]}")
+        return ExitStatus.ERROR
+    cells = json.loads((root / "sweep.json").read_text()).get("cells", [])
+    env.console().print(f"{root}: sweep hash list matches; verifying {len(cells)} cells")
+    for c in cells:
+        env.console().print(f"— {c['cell']}: {c['given']}")
+        code = _verify_run(root / "cells" / c["cell"], ns, env)
+        if code != ExitStatus.SUCCESS:
+            return code
+    env.console().print(f"verified: all {len(cells)} cells of the sweep")
+    return ExitStatus.SUCCESS
+
+
+def _verify_run(root: Path, ns: argparse.Namespace, env: Environment) -> ExitStatus:
     man = _load_manifest(root)
     out = env.console()
 
@@ -74,7 +97,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
         return ExitStatus.ERROR
 
     tmp = Path(tempfile.mkdtemp(prefix="leechsim-verify-"))
-    target = ns.keep or tmp / "rerun"
+    target = (ns.keep / root.name if ns.keep and root.parent.name == "cells" else ns.keep) or tmp / "rerun"
     try:
         shown = " ".join(rerun_command(man, scenario, target, ns.workers))
         out.print(f"re-running: leechsim {shown}")

@@ -85,3 +85,17 @@ def test_cell_values_reach_simulate_as_toml():
     args = Cell(0, {"k": "given"}, {"swarm.seeds.upload": value}).set_args()
     assert args[0] == "--set" and parse_override(args[1]) == ("swarm.seeds.upload", value)
     assert toml_inline("a\"b") == '"a\\"b"'
+
+
+def test_verify_checks_every_cell_of_a_sweep(tmp_path):
+    """verify on a sweep directory re-runs each cell; a changed cell output is named."""
+    out = tmp_path / "sweep"
+    code, _, err = run_cli("sweep", SCENARIO, "--vary", "swarm.leechers.count=2,3", "--runs", "1", "--workers", "1",
+                           "--out", out)
+    assert code == 0, err
+    code, stdout, err = run_cli("verify", out, "--workers", "1")
+    assert code == 0 and "all 2 cells" in stdout, err
+    f = out / "cells" / "cell-001" / "results.csv"
+    f.write_bytes(f.read_bytes().replace(b",", b";", 1))
+    code, _, err = run_cli("verify", out, "--workers", "1")
+    assert code == 1 and "cells/cell-001/results.csv" in err
