@@ -84,18 +84,21 @@ class _Failed(Exception):
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
-    """SIGTERM unwinds like Ctrl-C, so every child and temporary file is cleaned up."""
+    """SIGTERM and SIGHUP (terminal closed) unwind like Ctrl-C: every child and temporary file is
+    cleaned up and the run directory is marked incomplete."""
     def handler(signum, frame):
         raise KeyboardInterrupt
+    old = {}
     try:
-        old = signal.signal(signal.SIGTERM, handler)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            old[sig] = signal.signal(sig, handler)
     except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 def lab_versions() -> dict:

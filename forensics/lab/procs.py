@@ -1,9 +1,9 @@
 """Child processes that cannot outlive the lab.
 
 Each child runs in its own session (so a Ctrl-C on the terminal reaches only the lab, which then
-stops its children in order) and asks the kernel to SIGKILL it if the lab dies (PR_SET_PDEATHSIG;
-a child that drops privileges, like opentracker, loses that flag, so the lab also stops it
-explicitly in every exit path).
+stops its children in order) and asks the kernel to signal it if the lab dies (PR_SET_PDEATHSIG),
+even by SIGKILL. A program that drops privileges, like opentracker, loses that flag: it runs under
+a tiny shell guard that keeps the flag and takes the program down with it (``guarded``).
 """
 
 from __future__ import annotations
@@ -16,16 +16,26 @@ import subprocess
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except OSError:
-        pass
+def _death_signal(sig: int):
+    def set_it() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        except OSError:
+            pass
+    return set_it
 
 
-def popen_child(cmd: list[str], **kw) -> subprocess.Popen:
-    return subprocess.Popen(cmd, start_new_session=True, preexec_fn=_die_with_parent, close_fds=True, **kw)
+def popen_child(cmd: list[str], death_signal: int = signal.SIGKILL, **kw) -> subprocess.Popen:
+    return subprocess.Popen(cmd, start_new_session=True, preexec_fn=_death_signal(death_signal), close_fds=True, **kw)
+
+
+_GUARD = 'trap \'kill "$child" 2>/dev/null; exit 0\' TERM INT; "$@" & child=$!; wait "$child"'
+
+
+def popen_guarded(cmd: list[str], **kw) -> subprocess.Popen:
+    """Run ``cmd`` under /bin/sh that gets SIGTERM when the lab dies and then kills ``cmd``."""
+    return popen_child(["/bin/sh", "-c", _GUARD, "lab-guard", *cmd], death_signal=signal.SIGTERM, **kw)
 
 
 def stop_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:

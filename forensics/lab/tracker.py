@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
-from .procs import popen_child, stop_process
+from .procs import popen_guarded, stop_process
 
 OPENTRACKER = "opentracker"
 
@@ -68,7 +68,7 @@ class Opentracker:
             self.command = [exe, "-i", self.ip, "-p", str(self.port), "-P", str(self.port),
                             "-w", "whitelist", "-u", "nobody", "-d", str(self.dir)]
             with open(self.stderr_path, "ab") as err:
-                self.proc = popen_child(self.command, stdout=subprocess.DEVNULL, stderr=err)
+                self.proc = popen_guarded(self.command, stdout=subprocess.DEVNULL, stderr=err)
             if self._wait_ready(5.0):
                 return self
             stop_process(self.proc)

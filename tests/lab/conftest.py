@@ -104,7 +104,8 @@ def lab_processes() -> set[int]:
             cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        if b"forensics.lab.peer" in cmd or cmd.startswith(b"/usr/bin/opentracker") or cmd.startswith(b"opentracker"):
+        if (b"forensics.lab.peer" in cmd or b"lab-guard" in cmd or cmd.startswith(b"/usr/bin/opentracker")
+                or cmd.startswith(b"opentracker")):
             found.add(int(d.name))
     return found
 

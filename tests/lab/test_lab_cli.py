@@ -100,3 +100,26 @@ def test_listening_probe_sees_a_listener():
         s.bind(("127.45.0.9", 0))
         s.listen()
         assert ("127.45.0.9", s.getsockname()[1]) in listening_loopback_ports()
+
+
+def test_sigkill_of_the_lab_takes_its_children_along(tmp_path, leftovers):
+    """Even a SIGKILL of the lab (no cleanup code runs) leaves no peer or tracker process and no
+    listening socket: the kernel signals the children (PR_SET_PDEATHSIG). Only the temporary
+    directory stays, which this test removes itself."""
+    require_opentracker()
+    import shutil
+    import tempfile
+
+    proc, out = _start_lab(tmp_path)
+    _wait_for_peers(4 + 2)  # 4 peers + opentracker and its guard
+    time.sleep(1.0)
+    proc.kill()
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 15
+    while (leftovers()[0] or leftovers()[1]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    procs, ports, tmps = leftovers()
+    for name in tmps:
+        shutil.rmtree(Path(tempfile.gettempdir()) / name, ignore_errors=True)
+    assert not procs, f"processes left behind: {procs}"
+    assert not ports, f"listening sockets left behind: {ports}"

@@ -156,3 +156,13 @@ def test_non_connectable_peers_accept_no_connection(free_rider_run):
     assert sum(incoming[str(i)] for i, c in conn.items() if c) > 0
     peers = read_csv(free_rider_run / "replications" / "0000" / "peers.csv")
     assert all(p["complete_s"] != "" for p in peers if p["role"] != "seed")
+
+
+def test_a_finished_run_leaves_nothing_running(stop_run):
+    """After a successful run none of its peers' addresses is still listening and no lab process is left."""
+    from .conftest import lab_processes, lab_temp_dirs, listening_loopback_ports
+
+    ips = {p["ip"] for p in lab_json(stop_run)["peers"]}
+    assert not {ip for ip, _ in listening_loopback_ports()} & ips
+    assert not lab_processes()
+    assert not lab_temp_dirs()
