@@ -34,6 +34,7 @@
 # %%
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,8 @@ from forensics.report.rundata import load_run
 from forensics.report.stats import describe
 
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "pyproject.toml").is_file())
-BUILD = ROOT / "notebooks" / "_build" / "01-book-swarm"
+# Where the run directory goes: notebooks/_build/ (gitignored), or elsewhere when a test says so.
+BUILD = Path(os.environ.get("LEECHSIM_NOTEBOOK_BUILD", ROOT / "notebooks" / "_build")) / "01-book-swarm"
 SCENARIO = ROOT / "examples" / "book-corpus.toml"
 REPLICATIONS = 16  # enough for a readable median here; a report for court uses the scenario's own count (50)
 WORKERS = 2
@@ -78,7 +80,7 @@ def table(header, rows):
 RUN = BUILD / "run"
 out = leechsim("simulate", SCENARIO, "--runs", REPLICATIONS, "--workers", WORKERS, "--out", RUN, "--force")
 run = load_run(RUN)
-print(f"run directory: {RUN.relative_to(ROOT)}  ({run.replications} replications, master seed {run.manifest['master_seed']})")
+print(f"run directory: {RUN}  ({run.replications} replications, master seed {run.manifest['master_seed']})")
 print(f"torrent: {len(run.scenario.torrent.files)} files, {fmt.nbytes_exact(run.layout.total_bytes)}, "
       f"{run.layout.num_pieces} pieces of {fmt.nbytes(run.layout.piece_bytes)}")
 
@@ -186,4 +188,4 @@ print(json.dumps({k: man[k] for k in ("command", "scenario_file", "scenario_sha2
                                       "replications", "workers", "started_utc")}, indent=1))
 print(json.dumps(man["software"], indent=1))
 print("counterfactual seeds: master seed", seed, "replications 0 ..", n - 1)
-print(f"check it:  leechsim verify {RUN.relative_to(ROOT)}")
+print(f"check it:  leechsim verify {RUN}")

@@ -24,9 +24,11 @@ def _execute_module():
 
 @pytest.mark.skipif(bool(MISSING), reason=f"notebook tools not installed: {MISSING} (pip install jupytext nbclient ipykernel)")
 @pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.py")))
-def test_notebook_executes(name, tmp_path):
+def test_notebook_executes(name, tmp_path, monkeypatch):
     """Every cell runs; the last cell prints the provenance."""
     import nbformat
+
+    monkeypatch.setenv("LEECHSIM_NOTEBOOK_BUILD", str(tmp_path / "build"))  # the kernel inherits it
 
     out = _execute_module().execute(NOTEBOOKS / name, tmp_path)
     nb = nbformat.read(out, as_version=4)
