@@ -29,7 +29,6 @@
 # chart shows how much the answer moves over plausible ranges of the *unknown* swarm parameters.
 
 # %%
-import io
 import json
 
 from matplotlib.figure import Figure

@@ -126,6 +126,8 @@ def format_value(key: str, v: object) -> str:
     if name == "files" and isinstance(v, list):
         total = sum(int(f["size"]) for f in v)
         return f"{len(v)} files, {fmt.nbytes_exact(total)} in total (full list in scenario.resolved.toml)"
+    if name == "rate_per_s" and isinstance(v, (int, float)):
+        return f"{v:g} arrivals per second (one every {1 / v:,.0f} s)" if v else "0 arrivals per second"
     one = (fmt.rate if name in _RATE_KEYS else fmt.nbytes_exact if name in _SIZE_KEYS
            else fmt.seconds if (name.endswith("_s") or name == "seed_time") else None)
     if one is None or isinstance(v, bool):

@@ -95,7 +95,7 @@ def test_per_file_and_monitor_tables(fixed_run):
     copies = [row["complete_copy"] == "True"
               for i in range(6) for row in csv.DictReader(open(fixed_run / f"replications/{i:04d}/files.csv"))
               if row["path"] == "books/c.epub"]
-    assert f"| `books/c.epub` | 29.30 KiB (30,000 B) | 1 |" in md
+    assert "| `books/c.epub` | 29.30 KiB (30,000 B) | 1 |" in md
     assert re.search(rf"\| `books/c.epub` .*\| {re.escape(fmt.percent(np.mean(copies)))} \|", md)
     rows = list(csv.DictReader(open(fixed_run / "report-data" / "exposure.csv")))
     assert len(rows) == 6

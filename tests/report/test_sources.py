@@ -64,3 +64,13 @@ def test_sources_table_wins_over_comments():
     rows = _rows(SOURCES)
     assert (rows["subject.upload"].source, rows["subject.upload"].note) == ("evidence", "ISP contract")
     assert (rows["swarm.seeds.upload"].source, rows["swarm.seeds.upload"].note) == ("assumed", "overrides the comment")
+
+
+def test_values_read_as_their_units():
+    """An arrival rate is not a duration; sizes and rates carry exact counts."""
+    from forensics.report.sources import format_value
+
+    assert format_value("swarm.leechers.rate_per_s", 0.004) == "0.004 arrivals per second (one every 250 s)"
+    assert format_value("torrent.piece_size", 2097152) == "2.00 MiB (2,097,152 B)"
+    assert format_value("subject.libtorrent.upload_rate_limit", 0) == "0 (unlimited)"
+    assert format_value("swarm.leechers.seed_time", {"dist": "exponential", "mean": 300.0}) == "exponential: mean 300 s (5.0 min)"

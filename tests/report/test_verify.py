@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
 
 from forensics.provenance import hash_list
 from forensics.verify import compare_runs, integrity_problems, rerun
