@@ -336,7 +336,7 @@ def _counterfactuals(run: RunData, sc, variants, nv: int, seed: int, opts: Repor
         for o in outcomes])
     lab = ("This run is a real lab swarm; the counterfactuals are simulated with the model, and the first row "
            "is the lab's own result. " if run.manifest.get("kind") == "lab" else "")
-    note = lab + (f"The same scenario and the same seeds (master seed {seed}, replications 0–{nv - 1}: replication i of every "
+    note = lab + _software_caveat(run.manifest) + (f"The same scenario and the same seeds (master seed {seed}, replications 0–{nv - 1}: replication i of every "
             f"variant sees the same draw of the swarm), with one setting of the subject changed. Download time is the cost "
             f"of the setting to the subject (tit-for-tat: a peer that uploads less is unchoked less). "
             f"Variant definitions and all statistics: `report-data/counterfactuals.csv`.")
@@ -359,11 +359,25 @@ def _sensitivity(run: RunData, sc, ranges, nv: int, seed: int, opts: ReportOptio
          "leech_median_low", "leech_median_high", "total_median_as_run"),
         [(b.range.key, b.range.label, json.dumps(b.range.low), json.dumps(b.range.high), nv, seed, b.low_median,
           b.high_median, b.low_leech_median, b.high_leech_median, baseline) for b in bars])
-    note = (f"Median total upload of the subject when one parameter is set to the low or the high end of its range, all "
+    note = _software_caveat(run.manifest) + (f"Median total upload of the subject when one parameter is set to the low or the high end of its range, all "
             f"else as run; {nv} replications per end with the run's seeds (master seed {seed}). As run: "
             f"{fmt.nbytes_exact(baseline)}. Bars are sorted by swing. Ranges are the defaults stated in the table unless "
             f"given with `--range`.")
     return {"rows": rows, "note": note}
+
+
+def _software_caveat(man: dict) -> str:
+    """Re-simulations run on today's code; say so when the run was made with other code."""
+    from ..provenance import software_stack
+
+    then, now = man.get("software", {}), software_stack()
+    keys = ("leechsim", "git_commit", "numpy", "numba", "simpy")
+    changed = [f"{k} {then.get(k)} → {now.get(k)}" for k in keys if then.get(k) != now.get(k)]
+    if not changed:
+        return ""
+    return ("**Caution:** these re-simulations ran on different software than the run (" + "; ".join(changed) + "), "
+            "so differences from the as-run figures may partly come from the code, not the setting; re-run the case "
+            "with this version for a like-for-like comparison. ")
 
 
 def _manifest_rows(man: dict) -> list[tuple[str, str]]:
