@@ -9,6 +9,7 @@ file, the key path, the value given and what is allowed.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -240,11 +241,18 @@ class Scenario(_Strict):
     swarm: Swarm = Swarm()
     subject: Subject = Subject()
     simulation: Simulation = Simulation()
+    # Where each value comes from, for the report: dotted key or table -> "evidence: ..." | "assumed: ..."
+    sources: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> "Scenario":
         if self.subject.join_s >= self.simulation.horizon_s:
             raise ValueError("subject.join_s must be before simulation.horizon_s")
+        for key, text in self.sources.items():
+            if not _is_scenario_key(key):
+                raise ValueError(f"sources: '{key}' is not a key or table of the scenario")
+            if not _SOURCE_RE.match(text):
+                raise ValueError(f"sources.'{key}': must start with 'evidence:' or 'assumed:', got {text!r}")
         return self
 
     def with_changes(self, **changes: Any) -> "Scenario":
@@ -262,6 +270,22 @@ class Scenario(_Strict):
         return self.scenario.name
 
 
+_SOURCE_RE = re.compile(r"^\s*(evidence|assumed)\s*:\s*\S", re.IGNORECASE)
+
+
+def _is_scenario_key(dotted: str) -> bool:
+    """True if ``dotted`` names a table or a key of the scenario schema (not 'sources' itself)."""
+    parts = dotted.split(".")
+    if not all(parts) or parts[0] == "sources":
+        return False
+    model: Any = Scenario
+    for i, part in enumerate(parts):
+        if model is None or part not in model.model_fields:
+            return False
+        model = _model_at((part,), model)
+    return True
+
+
 def _dump(model: BaseModel) -> dict:
     out: dict = {}
     for key in type(model).model_fields:
@@ -272,6 +296,9 @@ def _dump(model: BaseModel) -> dict:
             out[key] = _dump(v)
         elif isinstance(v, Dist):
             out[key] = v.to_toml(lambda x: x if x != float("inf") else "forever")
+        elif isinstance(v, dict):
+            if v:
+                out[key] = dict(v)
         elif isinstance(v, tuple):
             out[key] = [(_dump(x) if isinstance(x, BaseModel) else x) for x in v]
         else:

@@ -43,6 +43,10 @@ CASES = [
     ("keys of another arrival mode", lambda s: s.replace("spread_s = 2", "spread_s = 2\nrate_per_s = 0.1"),
      ["swarm.leechers", "rate_per_s", "flash_crowd"]),
     ("unknown section", lambda s: s + "\n[subjet]\njoin_s = 1\n", ["subjet", "unknown key", "subject"]),
+    ("source of an unknown key", lambda s: s + '\n[sources]\n"swarm.seedz" = "evidence: scrape"\n',
+     ["sources", "swarm.seedz", "not a key"]),
+    ("source without its kind", lambda s: s + '\n[sources]\n"swarm.seeds.count" = "from the scrape"\n',
+     ["sources", "evidence:", "assumed:", "from the scrape"]),
 ]
 
 
