@@ -12,6 +12,7 @@ import datetime as _dt
 import platform
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -126,7 +127,6 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     octet = base_octet_for_this_process()
     seeds = replication_seeds(seed, ns.runs)
     plans = [plan_run(sc, i, seeds[i], octet) for i in range(ns.runs)]
-    import tempfile
     for plan in plans:  # refuse before anything starts, naming the first run that does not fit
         try:
             check_fits_machine(sc, plan.population, ns.max_duration_s, tempfile.gettempdir())

@@ -261,10 +261,14 @@ class Peer:
             write_csv(raw / "subject-blocks.csv", ("t_s", "peer_ip", "piece", "block"), self.blocks)
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(143)
+
+
 def main(argv: list[str]) -> int:
     # The coordinator stops us (stdin "stop"/EOF, or SIGTERM); a terminal Ctrl-C is its business.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     spec = json.loads(Path(argv[0]).read_text())
     try:
         Peer(spec).run()
