@@ -94,24 +94,24 @@ def free_rider_run(tmp_path_factory) -> Path:
 
 
 # ----- leftovers -----------------------------------------------------------------------------------
-def lab_processes() -> set[int]:
-    """PIDs of peer processes and trackers started by a lab."""
+# Probes are scoped to one lab (a tag in its environment, its own TMPDIR, its own 127.B.* range),
+# so they stay right when other labs run at the same time (pytest -n, a developer's own run).
+def processes_with(marker: bytes) -> set[int]:
+    """PIDs whose command line or environment contains ``marker`` (children inherit both)."""
     found = set()
     for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
             continue
         try:
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ")
+            if marker in (d / "cmdline").read_bytes() or marker in (d / "environ").read_bytes():
+                found.add(int(d.name))
         except OSError:
             continue
-        if (b"forensics.lab.peer" in cmd or b"lab-guard" in cmd or cmd.startswith(b"/usr/bin/opentracker")
-                or cmd.startswith(b"opentracker")):
-            found.add(int(d.name))
     return found
 
 
 def listening_loopback_ports() -> set[tuple[str, int]]:
-    """(address, port) of every TCP socket in LISTEN state on 127.0.0.0/8 except 127.0.0.1."""
+    """(address, port) of every TCP socket in LISTEN state on 127.0.0.0/8."""
     out = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
@@ -120,23 +120,11 @@ def listening_loopback_ports() -> set[tuple[str, int]]:
             continue
         hexip, hexport = local.split(":")
         ip = ".".join(str(int(hexip[i:i + 2], 16)) for i in (6, 4, 2, 0))
-        if ip.startswith("127.") and ip != "127.0.0.1":
+        if ip.startswith("127."):
             out.add((ip, int(hexport, 16)))
     return out
 
 
-def lab_temp_dirs() -> set[str]:
-    import tempfile
-    return {p.name for p in Path(tempfile.gettempdir()).glob("leechsim-lab-*")}
-
-
-@pytest.fixture
-def leftovers():
-    """Snapshot before; the test calls the returned function to get what is new afterwards."""
-    before = (lab_processes(), listening_loopback_ports(), lab_temp_dirs())
-
-    def new() -> tuple[set, set, set]:
-        now = (lab_processes(), listening_loopback_ports(), lab_temp_dirs())
-        return tuple(a - b for a, b in zip(now, before))
-
-    return new
+def lab_range_of(pid: int) -> str:
+    """The 127.B. prefix a lab process with this PID gives its peers (plan.base_octet_for_this_process)."""
+    return f"127.{100 + pid % 100}."

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
-from .conftest import SLOW_SCENARIO, lab_processes, listening_loopback_ports, require_opentracker, run_cli, write_scenario
+from .conftest import (
+    SLOW_SCENARIO, lab_range_of, listening_loopback_ports, processes_with, require_opentracker, run_cli, write_scenario,
+)
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,88 +42,104 @@ def test_expected_duration_is_checked(tmp_path):
     assert code == 2 and "expected duration" in err and "--max-duration-s" in err
 
 
-def _start_lab(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, Path]:
-    out = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "forensics.cli", "lab", str(write_scenario(tmp_path, SLOW_SCENARIO)),
-                             "--out", str(out), *extra], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return proc, out
+class LabProcess:
+    """``leechsim lab`` on SLOW_SCENARIO in a child process, tagged so its leftovers can be found."""
+
+    def __init__(self, tmp_path: Path, *extra: str) -> None:
+        self.out = tmp_path / "run"
+        self.tmpdir = tmp_path / "tmp"
+        self.tmpdir.mkdir()
+        self.tag = f"LEECHSIM_TEST_TAG={uuid.uuid4().hex}"
+        key, value = self.tag.split("=")
+        env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(self.tmpdir), **{key: value})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "forensics.cli", "lab", str(write_scenario(tmp_path, SLOW_SCENARIO)),
+             "--out", str(self.out), *extra], cwd=tmp_path, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def children(self) -> set[int]:
+        return processes_with(self.tag.encode()) - {self.proc.pid}
+
+    def wait_for_children(self, n: int, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while len(self.children()) < n:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise AssertionError(f"the lab's processes never started: {self.proc.communicate()}")
+            time.sleep(0.2)
+
+    def leftovers(self, settle_s: float = 10.0) -> tuple[set, set, list]:
+        """(processes, listening sockets, temporary files) of this lab still there, after waiting
+        up to settle_s for them to go."""
+        deadline = time.monotonic() + settle_s
+        while True:
+            procs = self.children()
+            ports = {(ip, port) for ip, port in listening_loopback_ports() if ip.startswith(lab_range_of(self.proc.pid))}
+            tmps = sorted(p.name for p in self.tmpdir.iterdir())
+            if not (procs or ports or tmps) or time.monotonic() > deadline:
+                return procs, ports, tmps
+            time.sleep(0.2)
 
 
-def _wait_for_peers(n: int, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if len(lab_processes()) >= n:
-            return
-        time.sleep(0.2)
-    raise AssertionError("the lab's peers never started")
-
-
-def _assert_clean(leftovers) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        procs, ports, tmps = leftovers()
-        if not (procs or ports or tmps) or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+def _assert_clean(lab: LabProcess) -> None:
+    procs, ports, tmps = lab.leftovers()
     assert not procs, f"processes left behind: {procs}"
     assert not ports, f"listening sockets left behind: {ports}"
-    assert not tmps, f"temporary directories left behind: {tmps}"
+    assert not tmps, f"temporary files left behind: {tmps}"
 
 
-def test_ctrl_c_cleans_up_and_marks_incomplete(tmp_path, leftovers):
-    """SIGINT mid-run: exit 130, <out>.incomplete says why, no process/port/temp dir is left."""
+def test_ctrl_c_cleans_up_and_marks_incomplete(tmp_path):
+    """SIGINT mid-run: exit 130, <out>.incomplete says why, no process/port/temp file is left."""
     require_opentracker()
-    proc, out = _start_lab(tmp_path)
-    _wait_for_peers(4 + 1)  # 4 peers + opentracker
+    lab = LabProcess(tmp_path)
+    lab.wait_for_children(4 + 2)  # 4 peers, opentracker and its guard
     time.sleep(2.0)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert not out.exists()
-    marker = Path(str(out) + ".incomplete") / "INCOMPLETE"
+    lab.proc.send_signal(signal.SIGINT)
+    _, err = lab.proc.communicate(timeout=60)
+    assert lab.proc.returncode == 130, err
+    assert not lab.out.exists()
+    marker = Path(str(lab.out) + ".incomplete") / "INCOMPLETE"
     assert "interrupted" in marker.read_text()
-    _assert_clean(leftovers)
+    _assert_clean(lab)
 
 
-def test_timeout_cleans_up_and_marks_incomplete(tmp_path, leftovers):
+def test_timeout_cleans_up_and_marks_incomplete(tmp_path):
     """--timeout-s reached: exit 1 with a clear message, incomplete run dir, nothing left (direct connects)."""
-    proc, out = _start_lab(tmp_path, "--timeout-s", "6", "--tracker", "none")
-    _, err = proc.communicate(timeout=90)
-    assert proc.returncode == 1, err
+    lab = LabProcess(tmp_path, "--timeout-s", "6", "--tracker", "none")
+    _, err = lab.proc.communicate(timeout=90)
+    assert lab.proc.returncode == 1, err
     assert "did not finish within --timeout-s" in err and "Traceback" not in err
-    assert "did not finish" in (Path(str(out) + ".incomplete") / "INCOMPLETE").read_text()
-    _assert_clean(leftovers)
+    assert "did not finish" in (Path(str(lab.out) + ".incomplete") / "INCOMPLETE").read_text()
+    _assert_clean(lab)
 
 
-def test_listening_probe_sees_a_listener():
-    """The leftover probe can fail: it sees a socket listening on a 127/8 address."""
-    import socket
+def test_leftover_probes_can_fail(tmp_path):
+    """The leftover probes see a socket listening on a 127/8 address and a tagged process."""
+    marker = uuid.uuid4().hex
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], env=dict(os.environ, T=marker))
+    try:
+        deadline = time.monotonic() + 5
+        while sleeper.pid not in processes_with(marker.encode()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sleeper.pid in processes_with(marker.encode())
+    finally:
+        sleeper.kill()
+        sleeper.wait()
     with socket.socket() as s:
         s.bind(("127.45.0.9", 0))
         s.listen()
         assert ("127.45.0.9", s.getsockname()[1]) in listening_loopback_ports()
 
 
-def test_sigkill_of_the_lab_takes_its_children_along(tmp_path, leftovers):
+def test_sigkill_of_the_lab_takes_its_children_along(tmp_path):
     """Even a SIGKILL of the lab (no cleanup code runs) leaves no peer or tracker process and no
-    listening socket: the kernel signals the children (PR_SET_PDEATHSIG). Only the temporary
-    directory stays, which this test removes itself."""
+    listening socket: the kernel signals the children (PR_SET_PDEATHSIG). Only its temporary
+    directory stays."""
     require_opentracker()
-    import shutil
-    import tempfile
-
-    proc, out = _start_lab(tmp_path)
-    _wait_for_peers(4 + 2)  # 4 peers + opentracker and its guard
+    lab = LabProcess(tmp_path)
+    lab.wait_for_children(4 + 2)
     time.sleep(1.0)
-    proc.kill()
-    proc.communicate(timeout=30)
-    deadline = time.monotonic() + 15
-    while (leftovers()[0] or leftovers()[1]) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    procs, ports, tmps = leftovers()
-    for name in tmps:
-        shutil.rmtree(Path(tempfile.gettempdir()) / name, ignore_errors=True)
+    lab.proc.kill()
+    lab.proc.communicate(timeout=30)
+    procs, ports, _ = lab.leftovers(settle_s=15.0)
     assert not procs, f"processes left behind: {procs}"
     assert not ports, f"listening sockets left behind: {ports}"

@@ -159,10 +159,14 @@ def test_non_connectable_peers_accept_no_connection(free_rider_run):
 
 
 def test_a_finished_run_leaves_nothing_running(stop_run):
-    """After a successful run none of its peers' addresses is still listening and no lab process is left."""
-    from .conftest import lab_processes, lab_temp_dirs, listening_loopback_ports
+    """After a successful run none of its peers' addresses is listening, its temporary directory is
+    gone and no process mentions it (peers and tracker were started with paths inside it)."""
+    from .conftest import listening_loopback_ports, processes_with
 
-    ips = {p["ip"] for p in lab_json(stop_run)["peers"]}
+    lab = lab_json(stop_run)
+    ips = {p["ip"] for p in lab["peers"]}
     assert not {ip for ip, _ in listening_loopback_ports()} & ips
-    assert not lab_processes()
-    assert not lab_temp_dirs()
+    workdir = Path(lab["tracker_command"][lab["tracker_command"].index("-d") + 1]).parent
+    assert workdir.name.startswith("leechsim-lab-")
+    assert not workdir.exists()
+    assert not processes_with(str(workdir).encode())
