@@ -12,6 +12,8 @@ import numpy as np
 from sim.layout import Layout
 from sim.scenario import Scenario
 
+from .errors import LabRunError
+
 CHUNK_BYTES = 4 * 1024 * 1024
 
 
@@ -63,6 +65,6 @@ def check_layout(torrent_bytes: bytes, layout: Layout) -> str:
     sizes = [files.file_size(k) for k in range(files.num_files())]
     if (ti.piece_length() != layout.piece_bytes or ti.num_pieces() != layout.num_pieces
             or sizes != [int(x) for x in layout.file_bytes]):
-        raise RuntimeError(f"libtorrent made a torrent whose layout differs from the scenario's: "
+        raise LabRunError(f"libtorrent made a torrent whose layout differs from the scenario's: "
                            f"piece {ti.piece_length()} x {ti.num_pieces()}, files {sizes}")
     return str(ti.info_hashes().v1)

@@ -31,6 +31,7 @@ from sim.results import ROLE_SEED, ReplicationResult
 from sim.scenario import Scenario
 
 from ..atomic import write_bytes, write_json
+from .errors import LabRunError, LabTimeout
 from .measure import collect_replication
 from .payload import check_layout, make_torrent, write_payload
 from .plan import RunPlan, finite_or_none
@@ -41,14 +42,6 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 END_GRACE_S = 1.0  # after the last completion: let the last samples land
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-class LabRunError(RuntimeError):
-    """The real swarm failed (a peer crashed, the tracker died, the run timed out)."""
-
-
-class LabTimeout(LabRunError):
-    pass
 
 
 @dataclass

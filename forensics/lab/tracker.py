@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
+from .errors import LabRunError
 from .procs import popen_guarded, stop_process
 
 OPENTRACKER = "opentracker"
@@ -72,7 +73,7 @@ class Opentracker:
             if self._wait_ready(5.0):
                 return self
             stop_process(self.proc)
-        raise RuntimeError(f"opentracker did not start: {self.stderr_path.read_text(errors='replace')[-500:]}")
+        raise LabRunError(f"opentracker did not start: {self.stderr_path.read_text(errors='replace')[-500:]}")
 
     def _wait_ready(self, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s

@@ -112,6 +112,20 @@ def test_timeout_cleans_up_and_marks_incomplete(tmp_path):
     _assert_clean(lab)
 
 
+def test_a_crashing_peer_fails_the_run_cleanly(tmp_path):
+    """A peer process dying mid-run: exit 1 naming the peer, incomplete run dir, nothing left."""
+    lab = LabProcess(tmp_path, "--tracker", "none")
+    lab.wait_for_children(4)
+    time.sleep(2.0)
+    peer = next(pid for pid in lab.children() if b"forensics.lab.peer" in Path(f"/proc/{pid}/cmdline").read_bytes())
+    os.kill(peer, signal.SIGKILL)
+    _, err = lab.proc.communicate(timeout=60)
+    assert lab.proc.returncode == 1, err
+    assert "exited unexpectedly" in err and "Traceback" not in err
+    assert (Path(str(lab.out) + ".incomplete") / "INCOMPLETE").exists()
+    _assert_clean(lab)
+
+
 def test_leftover_probes_can_fail(tmp_path):
     """The leftover probes see a socket listening on a 127/8 address and a tagged process."""
     marker = uuid.uuid4().hex
