@@ -66,6 +66,8 @@ class Peer:
         self.blocks: list[tuple[float, str, int, int]] = []
         self.last_up = self.last_down = 0
         self.up_at_complete = self.down_at_complete = None
+        # subject: payload bytes sent per connected peer (peer_info.total_upload), by moment
+        self.sent_per_peer: dict[str, dict[str, int]] = {}
         self.incoming: dict[str, int] = {}
         self.tracker_replies = 0
         self.tracker_errors: list[str] = []
@@ -188,8 +190,16 @@ class Peer:
                 self.errors.append(a.message())
                 emit("error", msg=a.message())
 
+    def _record_sent_per_peer(self, moment: str) -> None:
+        if self.is_subject:
+            per_ip: dict[str, int] = {}
+            for pi in self.handle.get_peer_info():
+                per_ip[pi.ip[0]] = per_ip.get(pi.ip[0], 0) + int(pi.total_upload)
+            self.sent_per_peer[moment] = per_ip
+
     def _on_finished(self, t: float) -> None:
         self.complete_s = t
+        self._record_sent_per_peer("at_complete")
         st = self.handle.status()
         self.up_at_complete, self.down_at_complete = int(st.total_payload_upload), int(st.total_payload_download)
         self.last_up, self.last_down = self.up_at_complete, self.down_at_complete
@@ -214,6 +224,7 @@ class Peer:
         if not self.active:
             return
         self._sample()  # totals are reset by a pause: read them first
+        self._record_sent_per_peer("at_leave")
         self.handle.pause()
         self.active = False
         self.leave_s = self.now()
@@ -227,6 +238,7 @@ class Peer:
         if self.active:
             self._alerts()
             self._sample()
+            self._record_sent_per_peer("at_end")
         self._write_raw()
         try:
             self.ses.pause()
@@ -251,6 +263,7 @@ class Peer:
             "download_limit_bps": self.spec["settings"]["download_rate_limit"],
             "connectable": self.spec["connectable"], "seed_time_s": self.spec["seed_time_s"],
             "incoming_connections": self.incoming,
+            "sent_per_connected_peer_bytes": self.sent_per_peer,
             "tracker_replies": self.tracker_replies, "tracker_errors": self.tracker_errors[-20:],
             "errors": self.errors, "clock": self.clock,
             "max_sample_gap_s": max(gaps) if gaps else None,
