@@ -73,12 +73,13 @@ def _count_pair(pa, pc, u, v, delta):
     """A connection u <-> v opens (+1) or closes (-1): each side's availability counts change."""
     P = pc.have.shape[1]
     for a, b in ((u, v), (v, u)):
+        if pa.is_seed[a]:
+            continue
         if pa.n_have[b] == P:
             _avail_change_all(pa, pc, a, delta)
-        else:
-            for p in range(P):
-                if pc.have[b, p]:
-                    _avail_change(pa, pc, a, p, delta)
+        else:  # b's pieces are its picker's bucket 0: order[b, :bound[b, 1]]
+            for i in range(pc.bound[b, 1]):
+                _avail_change(pa, pc, a, pc.order[b, i], delta)
 
 
 @njit(cache=True)
@@ -131,16 +132,13 @@ def connect(pa, ea, pc, u, v):
     ea.nbr[v, kv] = u
     ea.rev[v, kv] = ku
     _count_pair(pa, pc, u, v, 1)
-    P = pc.have.shape[1]
-    wu = 0
-    wv = 0
-    for p in range(P):
-        hu = pc.have[u, p]
-        hv = pc.have[v, p]
-        wu += hv and not hu
-        wv += hu and not hv
-    ea.wants[u, ku] = wu
-    ea.wants[v, kv] = wv
+    # pieces both have, counted over the shorter of the two have-lists (picker bucket 0)
+    a, b = (u, v) if pc.bound[u, 1] <= pc.bound[v, 1] else (v, u)
+    both = 0
+    for i in range(pc.bound[a, 1]):
+        both += pc.have[b, pc.order[a, i]]
+    ea.wants[u, ku] = pa.n_have[v] - both
+    ea.wants[v, kv] = pa.n_have[u] - both
     pa.deg[u] += 1
     pa.deg[v] += 1
     return True
