@@ -33,6 +33,7 @@ class PeerArrays(NamedTuple):
     total_up: np.ndarray  # i8 payload bytes uploaded
     total_down: np.ndarray  # i8 payload bytes downloaded
     deg: np.ndarray  # i8 open connections
+    interest_changed: np.ndarray  # bool some connected peer became or stopped being interested in u
 
 
 class EdgeArrays(NamedTuple):
@@ -68,7 +69,7 @@ def new_peers(n: int) -> PeerArrays:
     i = lambda v=0: np.full(n, v, dtype=np.int64)  # noqa: E731
     b = lambda: np.zeros(n, dtype=np.bool_)  # noqa: E731
     return PeerArrays(b(), b(), f(), f(), i(), i(), i(), i(), b(), i(), f(15.0), f(30.0),
-                      f(), f(), i(), i(), i())
+                      f(), f(), i(), i(), i(), b())
 
 
 def new_edges(n: int, k: int) -> EdgeArrays:

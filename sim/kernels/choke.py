@@ -118,6 +118,9 @@ def _rate_based_slots(ea, u, cand, n, interval_s, scratch):
 @njit(cache=True)
 def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch):
     slots = pa.slots[u]
+    if not pa.interest_changed[u] and now < pa.next_round_t[u] and now < pa.next_opt_t[u]:
+        return  # nothing to do: no connected peer changed its interest and no round is due
+    pa.interest_changed[u] = False
     # 1. interest changes
     n_unchoked = 0
     n_new = 0

@@ -139,6 +139,8 @@ def connect(pa, ea, pc, u, v):
         both += pc.have[b, pc.order[a, i]]
     ea.wants[u, ku] = pa.n_have[v] - both
     ea.wants[v, kv] = pa.n_have[u] - both
+    pa.interest_changed[u] = True  # each may now be interested in the other: their chokers look
+    pa.interest_changed[v] = True
     pa.deg[u] += 1
     pa.deg[v] += 1
     return True
@@ -197,8 +199,12 @@ def piece_complete(pa, ea, pc, v, p):
         _avail_change(pa, pc, w, p, 1)
         if pc.have[w, p]:
             ea.wants[v, j] -= 1
+            if ea.wants[v, j] == 0:  # v no longer interested in w: w's choker must see it
+                pa.interest_changed[w] = True
         else:
             ea.wants[w, ea.rev[v, j]] += 1
+            if ea.wants[w, ea.rev[v, j]] == 1:  # w now interested in v
+                pa.interest_changed[v] = True
     if pa.n_have[v] == pc.have.shape[1]:
         pa.is_seed[v] = True
 
