@@ -30,6 +30,7 @@ from ..lab.errors import LabRunError
 from ..lab.swarm import LabOptions, SwarmProgress, run_swarm
 from ..lab.tracker import opentracker_path, opentracker_version
 from ..provenance import utc_now
+from .argtypes import positive_float, positive_int, seed
 from .env import Environment, ExitStatus
 
 
@@ -38,46 +39,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Run the scenario as a real swarm (libtorrent + opentracker on 127.0.0.0/8) "
                                    "and measure it the way the simulator reports.")
     p.add_argument("scenario", help="scenario TOML file (lab-sized, e.g. examples/lab-small.toml)")
-    p.add_argument("--runs", type=_positive_int, default=1, help="real swarms to run, one after another (default 1)")
+    p.add_argument("--runs", type=positive_int, default=1, help="real swarms to run, one after another (default 1)")
     p.add_argument("--out", type=Path, help="run directory to write (default: runs/lab-<name>-<UTC time>)")
     p.add_argument("--tracker", choices=("opentracker", "none"), default="opentracker",
                    help="peer discovery: a real opentracker (default) or direct connects (explicit only)")
-    p.add_argument("--seed", type=_seed, help="master seed (default: the scenario's simulation.seed)")
+    p.add_argument("--seed", type=seed, help="master seed (default: the scenario's simulation.seed)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
-    p.add_argument("--timeout-s", type=_positive_float, help="wall-clock limit per run (default: horizon + 120 s)")
-    p.add_argument("--max-duration-s", type=_positive_float, default=MAX_EXPECTED_S,
+    p.add_argument("--timeout-s", type=positive_float, help="wall-clock limit per run (default: horizon + 120 s)")
+    p.add_argument("--max-duration-s", type=positive_float, default=MAX_EXPECTED_S,
                    help=f"refuse scenarios expected to run longer than this per run (default {MAX_EXPECTED_S:.0f})")
     p.set_defaults(run=_run_wrapper)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return v
 
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = 0.0
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return v
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = -1
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"expected a whole number in [0, 2**63), got {text!r}")
-    return v
 
 
 class _Failed(Exception):

@@ -18,7 +18,7 @@ from sim.units import parse_rate
 from ..errors import UserError
 from ..report.build import ReportOptions, build_report
 from .env import Environment, ExitStatus
-from .simulate_cmd import _positive_int
+from .argtypes import positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="skip the counterfactual re-simulations")
     p.add_argument("--no-sensitivity", dest="sensitivity", action="store_false",
                    help="skip the sensitivity re-simulations (the slowest part)")
-    p.add_argument("--variant-runs", type=_positive_int, metavar="N",
+    p.add_argument("--variant-runs", type=positive_int, metavar="N",
                    help="replications per counterfactual / sensitivity variant: the run's first N seeds "
                         "(default: all of the run's replications)")
     p.add_argument("--range", dest="ranges", action="append", default=[], metavar="KEY=LOW,HIGH",
@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--validation", type=Path, metavar="FILE",
                    help="validation.json from 'leechsim validate' for the error-rate section "
                         "(default: RUN_DIR/validation.json, then docs/validation.json)")
-    p.add_argument("--workers", type=_positive_int, help="worker processes for re-simulations (default: all cores)")
+    p.add_argument("--workers", type=positive_int, help="worker processes for re-simulations (default: all cores)")
     p.set_defaults(run=run)
 
 

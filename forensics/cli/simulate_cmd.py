@@ -17,6 +17,7 @@ from ..atomic import write_json
 from ..errors import UserError
 from ..present import headline_table
 from ..provenance import utc_now
+from .argtypes import positive_int, scheduler, seed
 from .env import Environment, ExitStatus
 
 
@@ -24,11 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="Monte Carlo simulation of a scenario (default: the built-in one)",
                        description="Simulate a swarm and report how much the subject client uploaded.")
     p.add_argument("scenario", nargs="?", help="scenario TOML file (default: the built-in default scenario)")
-    p.add_argument("--runs", type=_positive_int, help="replications (default: the scenario's simulation.replications)")
-    p.add_argument("--seed", type=_seed, help="master seed (default: the scenario's simulation.seed)")
+    p.add_argument("--runs", type=positive_int, help="replications (default: the scenario's simulation.replications)")
+    p.add_argument("--seed", type=seed, help="master seed (default: the scenario's simulation.seed)")
     p.add_argument("--out", type=Path, help="run directory to write (default: runs/<name>-<UTC time>)")
-    p.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
-    p.add_argument("--scheduler", type=_scheduler, metavar="tcp://HOST:PORT",
+    p.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    p.add_argument("--scheduler", type=scheduler, metavar="tcp://HOST:PORT",
                    help="run the replications on this Dask distributed scheduler instead of local workers")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario value, e.g. --set subject.on_complete=never_stop (repeatable)")
@@ -36,31 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return v
 
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number in [0, 2**63), got {text!r}") from None
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"expected a whole number in [0, 2**63), got {text!r}")
-    return v
-
-
-def _scheduler(text: str) -> str:
-    import re
-    if not re.fullmatch(r"(tcp|tls)://[A-Za-z0-9_.\-\[\]:]+:[0-9]{1,5}", text):
-        raise argparse.ArgumentTypeError(f"expected tcp://HOST:PORT (or tls://HOST:PORT), got {text!r}")
-    return text
 
 
 def parse_override(text: str) -> tuple[str, object]:

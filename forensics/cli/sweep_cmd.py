@@ -24,7 +24,8 @@ from ..report.fmt import interval, nbytes, seconds
 from ..report.stats import describe
 from ..sweep import Cell, check_cells, grid, parse_vary, run_cell, summary_rows
 from .env import Environment, ExitStatus
-from .simulate_cmd import _positive_int, _seed, default_out, load_with_overrides
+from .argtypes import positive_int, seed
+from .simulate_cmd import default_out, load_with_overrides
 
 MAX_CELLS = 1000
 
@@ -37,9 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...", required=True,
                    help="values of one scenario key, read like --set; rate shorthand 50k = 50kB/s (repeatable: "
                         "the grid is the cartesian product)")
-    p.add_argument("--runs", type=_positive_int, help="replications per cell (default: the scenario's)")
-    p.add_argument("--seed", type=_seed, help="master seed of every cell (default: the scenario's)")
-    p.add_argument("--workers", type=_positive_int, help="worker processes per cell (default: all cores)")
+    p.add_argument("--runs", type=positive_int, help="replications per cell (default: the scenario's)")
+    p.add_argument("--seed", type=seed, help="master seed of every cell (default: the scenario's)")
+    p.add_argument("--workers", type=positive_int, help="worker processes per cell (default: all cores)")
     p.add_argument("--out", type=Path, help="sweep directory (default: runs/sweep-<name>-<UTC time>)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario value in every cell (repeatable)")

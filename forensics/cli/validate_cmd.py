@@ -26,7 +26,7 @@ from ..errors import UserError
 from ..rundir import RunDirWriter
 from ..validate import QUANTITIES, compare_runs, error_rate
 from .env import Environment, ExitStatus
-from .simulate_cmd import _positive_int
+from .argtypes import positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,8 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Run a scenario in the real lab and the simulator and compare them.")
     p.add_argument("scenario", nargs="?", type=Path, help="a scenario TOML file (or use --matrix)")
     p.add_argument("--matrix", type=Path, help="a directory of scenarios: the calibration matrix")
-    p.add_argument("--lab-runs", type=_positive_int, default=3, help="lab runs per scenario (default 3)")
-    p.add_argument("--sim-runs", type=_positive_int, default=200, help="simulator replications (default 200)")
+    p.add_argument("--lab-runs", type=positive_int, default=3, help="lab runs per scenario (default 3)")
+    p.add_argument("--sim-runs", type=positive_int, default=200, help="simulator replications (default 200)")
     p.add_argument("--live", action="store_true", help="with --matrix: run the lab now instead of using recordings")
     p.add_argument("--record", action="store_true", help="with --matrix: run the lab and store the recordings")
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="with --matrix: only these scenarios")
