@@ -41,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="with --matrix: only these scenarios")
     p.add_argument("--out", type=Path, help="output directory (default: runs/validation)")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
+    p.add_argument("--doc", type=Path, help="also write the table as Markdown to this file (docs/validation.md)")
     p.set_defaults(run=run)
 
 
@@ -120,6 +121,8 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
             "recipient_shares": {r["scenario"]: r["recipient_shares"] for r in results}})
         _figure(w.stage / "validation.png", results)
         published = w.publish()
+    if ns.doc:
+        atomic.write_text(ns.doc, _markdown(results, summary, rate, ns.command_line))
     env.console().print(_table(results))
     env.console().print(summary)
     env.console().print(f"Output: {published}")
@@ -169,3 +172,28 @@ def _figure(path: Path, results: list[dict]) -> None:
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp)
     tmp.replace(path)
+
+
+def _markdown(results: list[dict], summary: str, rate: dict, command: list[str]) -> str:
+    L = ["# Validation: the simulator against the real lab", "",
+         f"Produced by `{' '.join(command)}`; re-run it after changing the model or the lab. "
+         "Lab runs: real libtorrent sessions and opentracker on loopback (docs/lab.md); simulator: "
+         "the same scenario files and seeds. Targets: upload while leeching within ±10% of the lab "
+         "median with every lab run inside the simulator's 90% interval; download time and upload "
+         "after completion within ±15%.", "", f"**{summary}.**", "",
+         "| scenario | quantity | lab median [min–max] | simulator median [p5–p95] | error | lab runs inside | target |",
+         "|---|---|---|---|---:|---:|---|"]
+    for r in results:
+        for c in r["comparisons"]:
+            err = f"{c.rel_error:+.1%}" if c.rel_error is not None else f"{_fmt(c.quantity, c.abs_error)} (abs.)"
+            L.append(f"| {r['scenario']} | {c.quantity.replace('subject_', '')} | {_fmt(c.quantity, c.lab_median)} "
+                     f"[{_fmt(c.quantity, c.lab_min)}–{_fmt(c.quantity, c.lab_max)}] | {_fmt(c.quantity, c.sim_median)} "
+                     f"[{_fmt(c.quantity, c.sim_p5)}–{_fmt(c.quantity, c.sim_p95)}] | {err} | {c.lab_inside}/{c.lab_runs} | "
+                     f"{'met' if c.met else '**missed**'} (±{c.tolerance:.0%}) |")
+    L += ["", "## Error rate by quantity", "", "| quantity | scenarios | within target | median abs. error | max abs. error | lab runs inside interval |",
+          "|---|---:|---:|---:|---:|---:|"]
+    for q, e in rate.items():
+        med = "—" if e["median_abs_rel_error"] is None else f"{e['median_abs_rel_error']:.1%}"
+        mx = "—" if e["max_abs_rel_error"] is None else f"{e['max_abs_rel_error']:.1%}"
+        L.append(f"| {q} | {e['scenarios']} | {e['met']} | {med} | {mx} | {e['lab_runs_inside_interval']} |")
+    return "\n".join(L) + "\n"
