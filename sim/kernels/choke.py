@@ -53,7 +53,7 @@ def anti_leech_score(up_conn_total, n_have_v, piece_bytes, total_bytes):
     return abs(x) // total_bytes
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
     """True if u's connection in slot a is preferred for an upload slot over slot b."""
     da = ea.down_round[u, a]
@@ -89,7 +89,7 @@ def ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
     return mix64(salt, u, ea.nbr[u, a]) < mix64(salt, u, ea.nbr[u, b])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _opt_before(ea, u, a, b, salt):
     la = ea.last_opt_t[u, a]
     lb = ea.last_opt_t[u, b]
