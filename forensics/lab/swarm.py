@@ -64,6 +64,7 @@ class LabOptions:
 
 def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: LabOptions,
               on_progress: Callable[[SwarmProgress], None] = lambda p: None) -> ReplicationResult:
+    raw_dir = raw_dir.resolve()  # the peers run in their own working directory: give them an absolute path
     raw_dir.mkdir(parents=True, exist_ok=True)
     timeout_s = opts.timeout_s if opts.timeout_s is not None else sc.simulation.horizon_s + 120.0
     wall_deadline = time.monotonic() + timeout_s
@@ -91,6 +92,9 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
         peers.go(t0, [[p.ip, ports[p.index], p.connectable] for p in plan.peers])
         end_s = _watch(sc, plan, peers, tracker, t0, wall_deadline, on_progress)
         peers.stop_all()
+        missing = [p.index for p in plan.peers if not (raw_dir / f"peer-{p.index:04d}.json").is_file()]
+        if missing:
+            raise LabRunError(f"peer(s) {missing} wrote no measurements into {raw_dir}")
         result = collect_replication(plan, layout, raw_dir, end_s)
         write_json(raw_dir / "lab.json", {
             "replication": plan.replication, "t0_unix": t0, "end_s": end_s, "info_hash_v1": info_hash,

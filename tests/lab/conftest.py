@@ -3,6 +3,7 @@ shared by every test that reads it (a real swarm costs real seconds), and probes
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -77,10 +78,11 @@ def _lab_run(tmp_path_factory, data: dict, *extra: str) -> Path:
     if "none" not in extra:
         require_opentracker()
     tmp = tmp_path_factory.mktemp(data["scenario"]["name"])
-    out = tmp / "run"
-    code, stdout, stderr = run_cli(["lab", write_scenario(tmp, data), "--runs", "1", "--out", out, *extra])
+    scenario = write_scenario(tmp, data)
+    with contextlib.chdir(tmp):  # a relative --out, as users type it (the peers run in another directory)
+        code, stdout, stderr = run_cli(["lab", scenario.name, "--runs", "1", "--out", "run", *extra])
     assert code == 0, f"lab exited {code}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    return out
+    return tmp / "run"
 
 
 @pytest.fixture(scope="session")
