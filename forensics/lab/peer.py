@@ -172,12 +172,15 @@ class Peer:
 
     def _alerts(self) -> None:
         lt = self.lt
+        finished_at = None
+        # Alerts are only valid until libtorrent pops alerts again, which acting on completion
+        # (pausing the torrent) may do: read the whole batch first, act on completion after it.
         for a in self.ses.pop_alerts():
             if isinstance(a, lt.block_uploaded_alert):
                 self.blocks.append((self.alert_t(a), a.ip[0], int(a.piece_index), int(a.block_index)))
             elif isinstance(a, lt.torrent_finished_alert):
-                if not self.is_seed and math.isnan(self.complete_s):
-                    self._on_finished(self.alert_t(a))
+                if not self.is_seed and math.isnan(self.complete_s) and finished_at is None:
+                    finished_at = self.alert_t(a)
             elif isinstance(a, lt.incoming_connection_alert):
                 ip = a.ip[0]
                 if ip not in (self.spec["ip"], self.spec["out_ip"]):  # a self-connection (own address from the tracker) is not a peer
@@ -189,6 +192,8 @@ class Peer:
             elif isinstance(a, (lt.torrent_error_alert, lt.file_error_alert, lt.listen_failed_alert)):
                 self.errors.append(a.message())
                 emit("error", msg=a.message())
+        if finished_at is not None:
+            self._on_finished(finished_at)
 
     def _record_sent_per_peer(self, moment: str) -> None:
         if self.is_subject:
