@@ -70,22 +70,33 @@ def hash_list(root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_hash_list(root: Path) -> list[str]:
-    """Problems found comparing files with the hash list; empty when everything matches."""
-    listing = root / HASH_FILE
-    if not listing.exists():
-        return [f"{listing}: missing hash list"]
-    problems = []
-    listed = set()
-    for line in listing.read_text().splitlines():
+def read_hash_list(root: Path) -> dict[str, str]:
+    """{relative path: SHA-256} from root's SHA256SUMS."""
+    out = {}
+    for line in (root / HASH_FILE).read_text().splitlines():
         digest, _, name = line.partition("  ")
-        listed.add(name)
+        if name:
+            out[name] = digest
+    return out
+
+
+def check_hash_list(root: Path, also_allowed: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Problems found comparing files with the hash list; empty when everything matches.
+
+    ``also_allowed``: files that may exist without being listed (derived files with their own list).
+    """
+    if not (root / HASH_FILE).is_file():
+        return [f"{HASH_FILE}: missing, so no file of this run can be checked"]
+    listed = read_hash_list(root)
+    problems = []
+    for name, digest in listed.items():
         f = root / name
-        if not f.exists():
+        if not f.is_file():
             problems.append(f"{name}: listed in {HASH_FILE} but missing")
         elif sha256_file(f) != digest:
             problems.append(f"{name}: content differs from its SHA-256 in {HASH_FILE}")
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.name != HASH_FILE and p.relative_to(root).as_posix() not in listed:
-            problems.append(f"{p.relative_to(root).as_posix()}: not in {HASH_FILE}")
+        rel = p.relative_to(root).as_posix()
+        if p.is_file() and p.name != HASH_FILE and rel not in listed and rel not in also_allowed:
+            problems.append(f"{rel}: not in {HASH_FILE} (added after the run was written)")
     return problems

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .provenance import HASH_FILE, sha256_file
+from .provenance import HASH_FILE, check_hash_list, sha256_file
 from .rundir import INCOMPLETE
 
 REPORT_HASH_FILE = "report.SHA256SUMS"
@@ -54,15 +54,6 @@ def report_files(root: Path) -> dict[str, str]:
     return out
 
 
-def _listed(root: Path) -> dict[str, str]:
-    out = {}
-    for line in (root / HASH_FILE).read_text().splitlines():
-        digest, _, name = line.partition("  ")
-        if name:
-            out[name] = digest
-    return out
-
-
 def integrity_problems(root: Path) -> list[str]:
     """Why this run directory cannot be trusted as evidence; empty when it can.
 
@@ -73,22 +64,7 @@ def integrity_problems(root: Path) -> list[str]:
     if (root / INCOMPLETE).exists():
         reason = (root / INCOMPLETE).read_text().strip() or "no reason recorded"
         return [f"{INCOMPLETE}: the run is marked incomplete ({reason})"]
-    if not (root / HASH_FILE).is_file():
-        return [f"{HASH_FILE}: missing, so no file of this run can be checked"]
-    listed = _listed(root)
-    derived = set(report_files(root)) | {REPORT_HASH_FILE}
-    problems = []
-    for name, digest in listed.items():
-        f = root / name
-        if not f.is_file():
-            problems.append(f"{name}: listed in {HASH_FILE} but missing")
-        elif sha256_file(f) != digest:
-            problems.append(f"{name}: content differs from its SHA-256 in {HASH_FILE}")
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(root).as_posix()
-        if p.is_file() and p.name != HASH_FILE and rel not in listed and rel not in derived:
-            problems.append(f"{rel}: not in {HASH_FILE} (added after the run was written)")
-    return problems
+    return check_hash_list(root, set(report_files(root)) | {REPORT_HASH_FILE})
 
 
 def report_problems(root: Path) -> list[str]:
