@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks.conftest import snapshot
-from sim.kernels.bandwidth import _maxmin_fair, maxmin_fair
+from sim.kernels.bandwidth import maxmin_fair
 from sim.kernels.choke import choke_all
 from sim.kernels.picker import pick_piece
 from sim.kernels.transfer import collect_flows, transfer_blocks

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .distributions import Dist, parse_dist
-from .units import RATE_HELP, SIZE_HELP, parse_rate, parse_size
+from .units import RATE_HELP, parse_rate, parse_size
 
 BLOCK_BYTES = 16 * 1024
 
@@ -333,7 +333,6 @@ def format_validation_error(err: ValidationError, data: dict, source: str, root:
         path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            parent = _lookup(data, loc[:-1])
             model = _model_at(loc[:-1], root or Scenario)
             allowed = sorted(model.model_fields) if model else []
             msg = f"unknown key; allowed keys here: {', '.join(allowed)}"

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import copy
-import tomllib
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from sim.engine import SwarmRun
 from sim.scenario import Scenario, parse_scenario
@@ -37,16 +35,3 @@ def make_scenario(**changes) -> Scenario:
 
 def run_one(sc: Scenario, seed: int = 0, keep_state: bool = False):
     return SwarmRun(sc, 0, np.random.SeedSequence(seed), keep_state=keep_state).run()
-
-
-def example(name: str) -> Path:
-    return ROOT / "examples" / name
-
-
-@pytest.fixture
-def small() -> Scenario:
-    return make_scenario()
-
-
-def load_toml(path: Path) -> dict:
-    return tomllib.loads(path.read_text())

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.conftest import make_scenario, run_one, example
+from tests.conftest import make_scenario, run_one
 from sim.scenario import load_scenario
 from sim.kernels.transfer import BLOCK_BYTES
 from tests import naive
