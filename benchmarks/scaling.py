@@ -29,11 +29,12 @@ def timed_tick(pa, ea, pc, now, dt, salt_choke, salt_pick, piece_bytes, total_by
     t0 = time.perf_counter()
     choke_all(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
     t1 = time.perf_counter()
-    F = collect_flows(pa, ea, src, dst, slot)
+    F = collect_flows(pa, ea, pc, src, dst, slot, dt)
     t2 = time.perf_counter()
     _maxmin_fair(src[:F], dst[:F], pa.up_cap, pa.down_cap, rate[:F], rem_up, rem_dn, n_up, n_dn, frozen[:F])
     t3 = time.perf_counter()
-    out = transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt_pick, subject, *logs_and_completed)
+    out = transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt_pick, subject, piece_bytes,
+                          *logs_and_completed)
     t4 = time.perf_counter()
     for key, a, b in (("choke", t0, t1), ("collect", t1, t2), ("bandwidth", t2, t3), ("transfer", t3, t4)):
         BREAKDOWN[key] += b - a

@@ -31,7 +31,7 @@ def _flows(state):
     n = len(pa.active)
     k = ea.nbr.shape[1]
     src, dst, slot = (np.zeros(n * k, np.int64) for _ in range(3))
-    F = collect_flows(pa, ea, src, dst, slot)
+    F = collect_flows(pa, ea, pc, src, dst, slot, 1.0)
     return pa, ea, pc, src[:F], dst[:F], slot[:F]
 
 
@@ -57,13 +57,15 @@ def _pairs(state, n=500):
 
 
 def _pick_all_kernel(pc, pa, pairs):
-    return [pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, 10, v, u, np.uint64(1)) for v, u in pairs]
+    return [pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner, 10, v, u, np.uint64(1), False)
+            for v, u in pairs]
 
 
 def _pick_all_twin(pc, pa, pairs):
     out = []
     for v, u in pairs:
-        out.append(next((int(p) for p in pc.order[v] if pc.have[u, p] and not pc.have[v, p]), -1))
+        out.append(next((int(p) for p in pc.order[v] if pc.have[u, p] and not pc.have[v, p] and not pc.owner[v, p]),
+                        next((int(p) for p in pc.order[v] if pc.have[u, p] and not pc.have[v, p]), -1)))
     return out
 
 
@@ -104,7 +106,7 @@ def _transfer_args(state):
     rate = maxmin_fair(src, dst, pa.up_cap, pa.down_cap)
     cap = 100_000
     logs = (np.zeros(cap), *(np.zeros(cap, np.int64) for _ in range(5)))
-    return (pa, ea, pc, dst, slot, rate, len(dst), 1.0, 3601.0, np.uint64(9), 0, *logs, np.zeros(len(pa.active), np.int64))
+    return (pa, ea, pc, dst, slot, rate, len(dst), 1.0, 3601.0, np.uint64(9), 0, int(pc.blocks[0]) * 16384, *logs, np.zeros(len(pa.active), np.int64))
 
 
 @pytest.mark.benchmark(group="transfer")

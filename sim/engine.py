@@ -58,6 +58,7 @@ class SwarmRun:
         self.pa.quota_bytes[:] = self.pop.quota_pieces * self.layout.piece_bytes
         self.pa.interval_s[:] = self.pop.interval_s
         self.pa.opt_interval_s[:] = self.pop.opt_interval_s
+        self.pa.whole_s[:] = self.pop.whole_s
         self.tracker = Tracker(sc.swarm.peer_list_size)
         self.policy = CompletionPolicy.of(sc.subject)
         self.complete_s = np.full(n, np.nan)
@@ -77,6 +78,7 @@ class SwarmRun:
         self.dst = np.zeros(fmax, np.int64)
         self.slot = np.zeros(fmax, np.int64)
         self.rate = np.zeros(fmax, np.float64)
+        self.flow_cap = np.zeros(fmax, np.float64)
         self.frozen = np.zeros(fmax, np.bool_)
         self.rem_up = np.zeros(n)
         self.rem_dn = np.zeros(n)
@@ -167,8 +169,8 @@ class SwarmRun:
             salts = self.rng.integers(0, 2**63, size=2, dtype=np.int64).astype(np.uint64)
             _, n_log, n_done, overflow = swarm_tick(
                 self.pa, self.ea, self.pc, now, self.dt, salts[0], salts[1], pb, tb, SUBJECT,
-                self.src, self.dst, self.slot, self.rate, self.rem_up, self.rem_dn, self.n_up, self.n_dn,
-                self.frozen, *self.log_bufs, self.completed)
+                self.src, self.dst, self.slot, self.flow_cap, self.rate, self.rem_up, self.rem_dn, self.n_up,
+                self.n_dn, self.frozen, *self.log_bufs, self.completed)
             if overflow:
                 raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
             if n_log:

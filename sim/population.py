@@ -33,6 +33,7 @@ class Population:
     quota_pieces: np.ndarray  # i8
     interval_s: np.ndarray  # f8
     opt_interval_s: np.ndarray  # f8
+    whole_s: np.ndarray  # f8 whole_pieces_threshold
     conn_limit: np.ndarray  # i8
 
     @property
@@ -104,5 +105,6 @@ def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
         quota_pieces=per_peer(lambda s: s.seeding_piece_quota).astype(np.int64),
         interval_s=per_peer(lambda s: s.unchoke_interval).astype(np.float64),
         opt_interval_s=per_peer(lambda s: s.optimistic_unchoke_interval).astype(np.float64),
+        whole_s=per_peer(lambda s: s.whole_pieces_threshold).astype(np.float64),
         conn_limit=per_peer(lambda s: s.connections_limit).astype(np.int64),
     )

@@ -108,6 +108,7 @@ class LibtorrentSettings(_Strict):
     seeding_piece_quota: int = Field(20, ge=1)
     unchoke_interval: int = Field(15, ge=1, le=3600)
     optimistic_unchoke_interval: int = Field(30, ge=1, le=3600)
+    whole_pieces_threshold: int = Field(20, ge=0, le=3600)  # 0: never ask for whole pieces
 
     @property
     def optimistic_slots(self) -> int:

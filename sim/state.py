@@ -34,6 +34,13 @@ class PeerArrays(NamedTuple):
     total_down: np.ndarray  # i8 payload bytes downloaded
     deg: np.ndarray  # i8 open connections
     interest_changed: np.ndarray  # bool some connected peer became or stopped being interested in u
+    whole_s: np.ndarray  # f8 whole_pieces_threshold (0: never ask for whole pieces)
+    up_quota: np.ndarray  # f8 upload quota left (bytes; at most 3 s of the limit, negative when over-used)
+    dn_quota: np.ndarray  # f8 download quota left over (bytes)
+    up_avail: np.ndarray  # f8 upload rate this tick may use: limit plus quota left over (bytes/s)
+    dn_avail: np.ndarray  # f8 download rate this tick may use (bytes/s)
+    up_tick: np.ndarray  # i8 bytes uploaded this tick
+    dn_tick: np.ndarray  # i8 bytes downloaded this tick
 
 
 class EdgeArrays(NamedTuple):
@@ -51,6 +58,9 @@ class EdgeArrays(NamedTuple):
     last_opt_t: np.ndarray  # f8
     credit: np.ndarray  # f8 bytes u may still receive from nbr (fraction of a block carried over)
     cur_piece: np.ndarray  # i8 piece u is downloading from nbr (-1: pick one)
+    run_end: np.ndarray  # i8 end (exclusive) of the run of whole pieces u asked nbr for, from cur_piece on
+    rate_avg: np.ndarray  # f8 u's download rate from nbr, libtorrent's 5-second average (bytes/s)
+    tick_bytes: np.ndarray  # i8 bytes u received from nbr in the current tick
 
 
 class PieceArrays(NamedTuple):
@@ -62,6 +72,7 @@ class PieceArrays(NamedTuple):
     order: np.ndarray  # i4 [N,P] u's pieces ordered by picker priority bucket (see kernels/picker.py)
     pos: np.ndarray  # i4 [N,P] inverse of order
     bound: np.ndarray  # i4 [N,NB+1] start of each priority bucket in order
+    owner: np.ndarray  # i4 [N,P] u asked peer owner-1 for every block of the piece (0: nobody)
 
 
 def new_peers(n: int) -> PeerArrays:
@@ -69,14 +80,14 @@ def new_peers(n: int) -> PeerArrays:
     i = lambda v=0: np.full(n, v, dtype=np.int64)  # noqa: E731
     b = lambda: np.zeros(n, dtype=np.bool_)  # noqa: E731
     return PeerArrays(b(), b(), f(), f(), i(), i(), i(), i(), b(), i(), f(15.0), f(30.0),
-                      f(), f(), i(), i(), i(), b())
+                      f(), f(), i(), i(), i(), b(), f(20.0), f(), f(), f(), f(), i(), i())
 
 
 def new_edges(n: int, k: int) -> EdgeArrays:
     i = lambda v=0: np.full((n, k), v, dtype=np.int64)  # noqa: E731
     b = lambda: np.zeros((n, k), dtype=np.bool_)  # noqa: E731
     f = lambda v=0.0: np.full((n, k), v, dtype=np.float64)  # noqa: E731
-    return EdgeArrays(i(-1), i(-1), i(), b(), b(), b(), i(), i(), i(), i(), f(NEVER), f(NEVER), f(), i(-1))
+    return EdgeArrays(i(-1), i(-1), i(), b(), b(), b(), i(), i(), i(), i(), f(NEVER), f(NEVER), f(), i(-1), i(-1), f(), i())
 
 
 def num_buckets(k: int) -> int:
@@ -91,4 +102,4 @@ def new_pieces(n: int, blocks: np.ndarray, last_block_bytes: int, k: int) -> Pie
     bound[:, 3:] = p  # every piece starts fresh with availability 0: bucket 2
     return PieceArrays(np.zeros((n, p), np.bool_), np.zeros((n, p), np.int32), np.zeros((n, p), np.int32),
                        np.ascontiguousarray(blocks, dtype=np.int32), int(last_block_bytes),
-                       order, order.copy(), bound)
+                       order, order.copy(), bound, np.zeros((n, p), np.int32))

@@ -12,8 +12,9 @@ import numpy as np
 from sim.kernels.hashing import mix64_py
 
 
-def maxmin_fair(src, dst, up_cap, down_cap):
-    """Max-min fairness by its definition: repeatedly find the tightest peer, fix its flows' rates."""
+def maxmin_fair(src, dst, up_cap, down_cap, flow_cap=None):
+    """Max-min fairness by its definition: repeatedly find the tightest constraint — a peer's
+    capacity shared by its unfrozen flows, or one flow's own cap — and fix the rates through it."""
     flows = list(range(len(src)))
     rate = [0.0] * len(src)
     cap = {("up", i): float(c) for i, c in enumerate(up_cap)}
@@ -22,6 +23,9 @@ def maxmin_fair(src, dst, up_cap, down_cap):
     for f in flows:
         members.setdefault(("up", int(src[f])), set()).add(f)
         members.setdefault(("dn", int(dst[f])), set()).add(f)
+        if flow_cap is not None and np.isfinite(flow_cap[f]):
+            cap[("flow", f)] = float(flow_cap[f])
+            members[("flow", f)] = {f}
     level = 0.0
     unfrozen = set(flows)
     while unfrozen:
@@ -39,17 +43,42 @@ def maxmin_fair(src, dst, up_cap, down_cap):
     return np.array(rate)
 
 
-def acceptable_picks(have, recv, avail, n_have_v, v, u, salt):
-    """The pieces libtorrent's picker may choose for v from u: in the initial mode (< 4 pieces) the
-    random one (partial pieces first, then the smallest random key); afterwards any of the rarest
-    pieces u has and v lacks, a partial one if there is one at that rarity."""
+def acceptable_picks(have, recv, avail, owner, n_have_v, v, u, salt, whole=False):
+    """The pieces libtorrent's picker may choose for v from u. Pieces whose every block v already
+    asked of another peer come last (end-game only); when v asks u for whole pieces, pieces
+    already partly downloaded come after untouched ones. Within the best of those tiers: in the
+    initial mode (< 4 pieces) the random one (partial pieces first, then the smallest random key);
+    afterwards any of the rarest pieces, a partial one if there is one at that rarity."""
     candidates = [p for p in range(have.shape[1]) if have[u, p] and not have[v, p]]
     if not candidates:
         return {-1}
+
+    def tier(p):
+        if owner[v, p] != 0:
+            return 2
+        return 1 if whole and recv[v, p] > 0 else 0
+
+    top = min(tier(p) for p in candidates)
+    candidates = [p for p in candidates if tier(p) == top]
     if n_have_v < 4:
         return {min(candidates, key=lambda p: (recv[v, p] == 0, mix64_py(int(salt), v, p)))}
     best = min((int(avail[v, p]), recv[v, p] == 0) for p in candidates)
     return {p for p in candidates if (int(avail[v, p]), recv[v, p] == 0) == best}
+
+
+def whole_piece_run(have, recv, owner, v, u, x, n):
+    """The run of whole pieces v asks u for around piece x (libtorrent's expand_piece): the
+    longest stretch of adjacent pieces u has that nobody downloads for v, at most n long, reaching
+    as far down as it can (but never below x - n + 1) and then up."""
+    def free(q):
+        return 0 <= q < have.shape[1] and have[u, q] and not have[v, q] and recv[v, q] == 0 and owner[v, q] == 0
+    lo = x
+    while lo - 1 >= max(0, x - n + 1) and free(lo - 1):
+        lo -= 1
+    hi = x + 1
+    while hi < lo + n and free(hi):
+        hi += 1
+    return lo, hi
 
 
 def picker_order_is_consistent(have, recv, avail, order, pos, bound, v):

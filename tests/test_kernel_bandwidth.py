@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from sim.kernels.bandwidth import maxmin_fair
+from sim.kernels.bandwidth import close_quota, maxmin_fair, open_quota, share_bandwidth
+from sim.state import new_peers
 from tests import naive
 
 
@@ -52,6 +53,55 @@ def test_result_is_max_min_fair(seed):
         if used_dn[v] >= dn[v] * (1 - 1e-9) - 1e-6 and r[f] >= r[dst == v].max() * (1 - 1e-9):
             bottlenecks.append("dn")
         assert bottlenecks, f"flow {f} has no bottleneck"
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_capped_flows_match_twin(seed):
+    """With per-flow caps, kernel and twin agree; no flow exceeds its cap."""
+    rng = np.random.default_rng(300 + seed)
+    src, dst, up, dn = random_case(rng)
+    caps = np.where(rng.random(len(src)) < 0.5, rng.choice([2e4, 1e5, 6e5], len(src)), np.inf)
+    r = maxmin_fair(src, dst, up, dn, caps)
+    np.testing.assert_allclose(r, naive.maxmin_fair(src, dst, up, dn, caps), rtol=1e-9, atol=1e-6)
+    assert (r <= caps * (1 + 1e-9)).all()
+
+
+def _share(src, dst, caps, up, dn):
+    n, f = len(up), len(src)
+    rate = np.zeros(f)
+    caps = np.array(caps, dtype=np.float64)
+    share_bandwidth(np.array(src), np.array(dst), caps, np.array(up, float), np.array(dn, float), rate,
+                    np.zeros(n), np.zeros(n), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(f, np.bool_))
+    return rate
+
+
+def test_caps_bind_only_at_a_contended_uploader():
+    """A newcomer's cap holds back its share of a busy uploader (the rest goes to the older
+    connection), but not at an uploader with one connection, nor at one with capacity to spare."""
+    # uploader 0 (1 MB/s) serves an old connection (to 1) and a newcomer (to 2, cap 32 KiB/s)
+    assert _share([0, 0], [1, 2], [2e6, 32768.0], [1e6, 0, 0], [0, 1e7, 1e7]).tolist() == [1e6 - 32768.0, 32768.0]
+    # the newcomer alone: the whole uploader
+    assert _share([0], [2], [32768.0], [1e6, 0, 0], [0, 1e7, 1e7]).tolist() == [1e6]
+    # both held back by their downloaders: the uploader has capacity to spare, caps do not apply
+    assert _share([0, 0], [1, 2], [2e6, 32768.0], [1e6, 0, 0], [0, 1e5, 1e5]).tolist() == [1e5, 1e5]
+
+
+def test_rate_limiter_keeps_at_most_three_seconds_of_quota():
+    """An idle peer's quota grows to 3 s of its limit and no further (a burst of 3x the limit);
+    what a tick over-uses is repaid from the next tick's quota."""
+    pa = new_peers(1)
+    pa.active[0] = True
+    pa.up_cap[0] = 1000.0
+    pa.down_cap[0] = 5000.0
+    for _ in range(5):  # idle
+        open_quota(pa, 1.0)
+        close_quota(pa, 1.0)
+    open_quota(pa, 1.0)
+    assert pa.up_avail[0] == 3000.0 and pa.dn_avail[0] == 15000.0
+    pa.up_tick[0] = 3500  # whole blocks bought with credit carried over: 500 over
+    close_quota(pa, 1.0)
+    open_quota(pa, 1.0)
+    assert pa.up_avail[0] == 500.0  # this tick's 1000, less the 500 over-used
 
 
 def test_bad_input_is_refused():

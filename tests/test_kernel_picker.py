@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.kernels.picker import pick_piece, rebuild_order
+from sim.kernels.picker import expand_run, pick_piece, rebuild_order
 from sim.state import num_buckets
 from tests import naive
 
@@ -16,38 +16,40 @@ def random_state(rng, n=5, p=40, k=4):
     recv[partial] = np.maximum(1, np.minimum(blocks[np.nonzero(partial)[1]] - 1, rng.integers(1, 3, partial.sum())))
     recv[partial & (blocks[None, :] == 1)] = 0
     avail = rng.integers(0, k + 1, (n, p)).astype(np.int32)
+    owner = np.where((~have) & (rng.random((n, p)) < 0.15), rng.integers(1, n + 1, (n, p)), 0).astype(np.int32)
     order = np.array([rng.permutation(p) for _ in range(n)], dtype=np.int32)
     pos = np.zeros_like(order)
     bound = np.zeros((n, num_buckets(k) + 1), np.int32)
     scratch = np.empty(bound.shape[1] + p, np.int32)
     for v in range(n):
         rebuild_order(have, recv, avail, order, pos, bound, v, scratch)
-    return have, recv, avail, order, pos, bound
+    return have, recv, avail, order, pos, bound, owner
 
 
 @pytest.mark.parametrize("seed", range(40))
 def test_kernel_picks_what_the_twin_allows(seed):
     """On random states, in both modes, the kernel's pick is one the twin accepts."""
     rng = np.random.default_rng(seed)
-    have, recv, avail, order, pos, bound = random_state(rng)
+    have, recv, avail, order, pos, bound, owner = random_state(rng)
     salt = np.uint64(rng.integers(0, 2**63))
     for v in range(have.shape[0]):
         assert naive.picker_order_is_consistent(have, recv, avail, order, pos, bound, v)
         for n_have_v in (0, 10):
-            for u in range(have.shape[0]):
-                if u != v:
-                    got = pick_piece(have, recv, avail, order, pos, bound, n_have_v, v, u, salt)
-                    assert got in naive.acceptable_picks(have, recv, avail, n_have_v, v, u, salt)
+            for whole in (False, True):
+                for u in range(have.shape[0]):
+                    if u != v:
+                        got = pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt, whole)
+                        assert got in naive.acceptable_picks(have, recv, avail, owner, n_have_v, v, u, salt, whole)
 
 
 def test_nothing_to_pick():
     """-1 when the uploader has nothing the downloader still needs."""
     rng = np.random.default_rng(0)
-    have, recv, avail, order, pos, bound = random_state(rng, n=2, p=6)
+    have, recv, avail, order, pos, bound, owner = random_state(rng, n=2, p=6)
     have[1] = have[0]
     for v in range(2):
         rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + 6, np.int32))
-    assert pick_piece(have, recv, avail, order, pos, bound, 10, 0, 1, np.uint64(1)) == -1
+    assert pick_piece(have, recv, avail, order, pos, bound, owner, 10, 0, 1, np.uint64(1), True) == -1
 
 
 def test_rarest_first_after_four_pieces():
@@ -65,7 +67,8 @@ def test_rarest_first_after_four_pieces():
         pos, bound = np.zeros_like(order), np.zeros((2, num_buckets(4) + 1), np.int32)
         for v in range(2):
             rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + P, np.int32))
-        assert pick_piece(have, recv, avail, order, pos, bound, 4, 0, 1, np.uint64(seed)) == 7
+        owner = np.zeros((2, P), np.int32)
+        assert pick_piece(have, recv, avail, order, pos, bound, owner, 4, 0, 1, np.uint64(seed), False) == 7
 
 
 def test_random_first_pieces_are_spread():
@@ -76,7 +79,7 @@ def test_random_first_pieces_are_spread():
     z = np.zeros((2, P), np.int32)
     order = np.tile(np.arange(P, dtype=np.int32), (2, 1))
     bound = np.zeros((2, num_buckets(2) + 1), np.int32)
-    picks = {pick_piece(have, z, z, order, order.copy(), bound, 0, 0, 1, np.uint64(s)) for s in range(40)}
+    picks = {pick_piece(have, z, z, order, order.copy(), bound, z, 0, 0, 1, np.uint64(s), False) for s in range(40)}
     assert len(picks) > 20
 
 
@@ -85,12 +88,31 @@ def test_rarest_mode_takes_the_first_piece_in_order(seed):
     """After the initial mode the pick is exactly the uploader's piece that comes first in the
     downloader's bucket order, whichever of the kernel's two scans finds it."""
     rng = np.random.default_rng(1000 + seed)
-    have, recv, avail, order, pos, bound = random_state(rng, n=6, p=60)
+    have, recv, avail, order, pos, bound, owner = random_state(rng, n=6, p=60)
     have[0, :] = rng.random(60) < 0.05  # an uploader with few pieces: the kernel walks u's list
     for v in range(6):
         rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + 60, np.int32))
     for v in range(6):
         for u in range(6):
             if u != v:
-                expected = next((int(p) for p in order[v] if have[u, p] and not have[v, p]), -1)
-                assert pick_piece(have, recv, avail, order, pos, bound, 10, v, u, np.uint64(1)) == expected
+                for whole in (False, True):
+                    wanted = [int(p) for p in order[v] if have[u, p] and not have[v, p]]
+                    tier = [2 if owner[v, p] else (1 if whole and recv[v, p] > 0 else 0) for p in wanted]
+                    expected = wanted[tier.index(min(tier))] if wanted else -1
+                    got = pick_piece(have, recv, avail, order, pos, bound, owner, 10, v, u, np.uint64(1), whole)
+                    assert got == expected
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_whole_piece_run_matches_the_twin(seed):
+    """A picked piece grows into the run of adjacent pieces libtorrent's expand_piece asks for."""
+    rng = np.random.default_rng(2000 + seed)
+    have, recv, avail, order, pos, bound, owner = random_state(rng, n=4, p=40)
+    have[1] = rng.random(40) < 0.8  # an uploader with long stretches of pieces
+    for v in (0, 2, 3):
+        for x in range(40):
+            if have[1, x] and not have[v, x] and recv[v, x] == 0 and owner[v, x] == 0:
+                for n in (1, 2, 4, 7):
+                    got = tuple(int(i) for i in expand_run(have, recv, owner, v, 1, x, n))
+                    assert got == naive.whole_piece_run(have, recv, owner, v, 1, x, n)
+                    assert got[0] <= x < got[1] and got[1] - got[0] <= n

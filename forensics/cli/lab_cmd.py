@@ -46,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed, help="master seed (default: the scenario's simulation.seed)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.add_argument("--timeout-s", type=positive_float, help="wall-clock limit per run (default: horizon + 120 s)")
+    p.add_argument("--all-blocks", action="store_true",
+                   help="every peer logs the blocks it uploads (raw/peer-NNNN-blocks.csv), not only the "
+                        "subject: who served whom, for analysis (python -m forensics.lab.shares RUN_DIR)")
     p.add_argument("--max-duration-s", type=positive_float, default=MAX_EXPECTED_S,
                    help=f"refuse scenarios expected to run longer than this per run (default {MAX_EXPECTED_S:.0f})")
     p.set_defaults(run=_run_wrapper)
@@ -110,7 +113,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     if ns.tracker == "opentracker":
         opentracker_path()
     out = ns.out or Path("runs") / f"lab-{sc.name}-{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%SZ}"
-    opts = LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s)
+    opts = LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s, all_blocks=ns.all_blocks)
     started = utc_now()
     command = getattr(ns, "command_line", ["leechsim", "lab", *sys.argv[2:]])
     results = []

@@ -122,7 +122,9 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
         _figure(w.stage / "validation.png", results)
         published = w.publish()
     if ns.doc:
-        atomic.write_text(ns.doc, _markdown(results, summary, rate, ns.command_line))
+        analysis = ns.matrix / "ANALYSIS.md" if ns.matrix else None
+        atomic.write_text(ns.doc, _markdown(results, summary, rate, ns.command_line,
+                                            analysis.read_text() if analysis and analysis.is_file() else None))
     env.console().print(_table(results))
     env.console().print(summary)
     env.console().print(f"Output: {published}")
@@ -174,7 +176,7 @@ def _figure(path: Path, results: list[dict]) -> None:
     tmp.replace(path)
 
 
-def _markdown(results: list[dict], summary: str, rate: dict, command: list[str]) -> str:
+def _markdown(results: list[dict], summary: str, rate: dict, command: list[str], analysis: str | None = None) -> str:
     L = ["# Validation: the simulator against the real lab", "",
          f"Produced by `{' '.join(command)}`; re-run it after changing the model or the lab. "
          "Lab runs: real libtorrent sessions and opentracker on loopback (docs/lab.md); simulator: "
@@ -196,4 +198,6 @@ def _markdown(results: list[dict], summary: str, rate: dict, command: list[str])
         med = "—" if e["median_abs_rel_error"] is None else f"{e['median_abs_rel_error']:.1%}"
         mx = "—" if e["max_abs_rel_error"] is None else f"{e['max_abs_rel_error']:.1%}"
         L.append(f"| {q} | {e['scenarios']} | {e['met']} | {med} | {mx} | {e['lab_runs_inside_interval']} |")
+    if analysis:  # the matrix's own analysis of the misses (validation/ANALYSIS.md), kept with the table
+        L += ["", analysis.strip()]
     return "\n".join(L) + "\n"

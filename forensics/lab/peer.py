@@ -9,7 +9,8 @@ Protocol with the coordinator (swarm.py), one JSON object per line:
 Measurements are written to the replication's ``raw/`` directory: ``peer-NNNN.json`` (times,
 totals, the exact settings the session ran with, connection counts) and
 ``peer-NNNN-samples.csv`` (payload up/down every 0.5 s); the subject also writes
-``subject-blocks.csv``, one row per ``block_uploaded_alert``.
+``subject-blocks.csv``, one row per ``block_uploaded_alert`` — and, with ``--all-blocks``, every
+other peer the same as ``peer-NNNN-blocks.csv``.
 
 Times are seconds since t0 on the wall clock, which all processes share; alert times are
 libtorrent's own alert timestamps.
@@ -47,7 +48,8 @@ class Peer:
         settings = dict(spec["settings"])
         cat = lt.alert_category
         mask = cat.status | cat.error | cat.tracker | cat.connect | cat.peer  # peer: incoming_connection_alert
-        if self.is_subject:
+        self.log_blocks = self.is_subject or bool(spec.get("all_blocks"))
+        if self.log_blocks:
             mask |= cat.upload
         settings["alert_mask"] = int(mask)
         self.ses = lt.session(settings)
@@ -257,7 +259,7 @@ class Peer:
         name = f"peer-{self.index:04d}"
         gaps = [b[0] - a[0] for a, b in zip(self.samples, self.samples[1:])]
         write_json(raw / f"{name}.json", {
-            "index": self.index, "role": self.spec["role"], "ip": self.spec["ip"],
+            "index": self.index, "role": self.spec["role"], "ip": self.spec["ip"], "out_ip": self.spec["out_ip"],
             "listen_port": self.ses.listen_port(),
             "planned_join_s": self.spec["join_s"], "join_s": self.join_s,
             "complete_s": self.complete_s, "leave_s": self.leave_s,
@@ -277,6 +279,8 @@ class Peer:
         write_csv(raw / f"{name}-samples.csv", ("t_s", "uploaded_bytes", "downloaded_bytes"), self.samples)
         if self.is_subject:
             write_csv(raw / "subject-blocks.csv", ("t_s", "peer_ip", "piece", "block"), self.blocks)
+        elif self.log_blocks:
+            write_csv(raw / f"{name}-blocks.csv", ("t_s", "peer_ip", "piece", "block"), self.blocks)
 
 
 def _exit_on_sigterm(signum, frame) -> None:

@@ -60,6 +60,7 @@ class SwarmProgress:
 class LabOptions:
     tracker: str = "opentracker"  # or "none": direct connects, explicitly asked for
     timeout_s: float | None = None  # wall-clock limit per run; default horizon + 120 s
+    all_blocks: bool = False  # every peer logs the blocks it uploads (raw/peer-NNNN-blocks.csv)
 
 
 def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: LabOptions,
@@ -84,7 +85,7 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
             tracker = stack.enter_context(Opentracker(work, plan.peers[0].ip.rsplit(".", 2)[0] + ".255.1", info_hash))
             announce_url = tracker.announce_url
 
-        peers = _PeerProcs(work, plan, raw_dir, sc, announce_url, seed_dir)
+        peers = _PeerProcs(work, plan, raw_dir, sc, announce_url, seed_dir, opts.all_blocks)
         stack.callback(peers.kill_all)
         peers.start()
         ports = peers.wait_ready(min(READY_TIMEOUT_S, max(1.0, wall_deadline - time.monotonic())))
@@ -158,8 +159,9 @@ class _PeerProcs:
     """The peer processes of one run and their stdout event stream."""
 
     def __init__(self, work: Path, plan: RunPlan, raw_dir: Path, sc: Scenario, announce_url: str | None,
-                 seed_dir: Path) -> None:
+                 seed_dir: Path, all_blocks: bool = False) -> None:
         self.work, self.plan, self.raw_dir, self.sc = work, plan, raw_dir, sc
+        self.all_blocks = all_blocks
         self.announce_url, self.seed_dir = announce_url, seed_dir
         self.procs: list[subprocess.Popen] = []
         self.events: queue.Queue = queue.Queue()
@@ -180,6 +182,7 @@ class _PeerProcs:
                 "peer_list_size": int(self.sc.swarm.peer_list_size),
                 "direct_seed": self.plan.payload_seed + p.index,
                 "policy": _policy(self.sc) if p.role == 0 else {"kind": "seed_time"},
+                "all_blocks": self.all_blocks,
             }
             spec_path = self.work / f"peer-{p.index:04d}.spec.json"
             spec_path.write_text(json.dumps(spec))

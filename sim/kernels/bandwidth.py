@@ -1,12 +1,14 @@
-"""Bandwidth sharing: max-min fair rates of the active transfers, given each peer's upload and
-download capacity.
+"""Bandwidth sharing: the rates of the active transfers, given each peer's rate limits.
 
-This is what a per-peer rate limiter (libtorrent hands out quota every 500 ms, split evenly over
-the connections waiting for it) plus TCP's fair sharing converge to: every transfer gets an equal
-share of its uploader's and its downloader's capacity, and capacity one transfer cannot use (it is
-held back at its other end) flows to the others. Computed exactly by progressive filling: raise
-all unfrozen rates together until a peer's capacity is used up, freeze the transfers through that
-peer, repeat. Each round saturates at least one peer, so there are at most 2N rounds.
+libtorrent's rate limiter (bandwidth_manager / bandwidth_channel) adds the limit's quota every
+500 ms, keeps what is not used up to 3 s of the limit (``open_quota``/``close_quota``: an idle
+peer can burst), and, when short of quota, splits it evenly over the connections waiting for it,
+each getting at most what it asked for (``kernels/transfer.flow_cap``). Over a tick this converges
+to max-min fair rates: every transfer gets an equal share of its uploader's and its downloader's
+capacity, capacity one transfer cannot use (held back at its other end, or by its own cap) flows
+to the others. Computed exactly by progressive filling: raise all unfrozen rates together until
+a peer's capacity or a flow's cap is reached, freeze the transfers through it, repeat; each round
+freezes at least one flow. Caps apply only at contended uploaders (``share_bandwidth``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from numba import njit
 
 
 @njit(cache=True)
-def _maxmin_fair(src, dst, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen):
+def _maxmin_fair(src, dst, flow_cap, use_caps, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen):
     """Write max-min fair rates of flows src[f] -> dst[f] into rate[f]; scratch arrays given.
+    With ``use_caps``, a flow never exceeds its own cap ``flow_cap[f]``: it freezes there like at
+    a saturated peer.
 
     Only the peers and flows still in play are visited: the peers with a flow are listed once,
     and frozen flows are swapped out of the working list, so a round costs O(live peers + live
@@ -58,6 +62,12 @@ def _maxmin_fair(src, dst, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, f
                 s = rem_dn[i] / n_dn[i]
                 if s < delta:
                     delta = s
+        if use_caps:
+            level = rate[live[0]]  # every live flow sits at the same level
+            for j in range(left):
+                s = flow_cap[live[j]] - level
+                if s < delta:
+                    delta = max(s, 0.0)
         if delta == np.inf:  # every remaining flow is unconstrained: cannot happen with finite caps
             break
         # Peers whose fair share equals delta are the bottlenecks of this round.
@@ -77,7 +87,7 @@ def _maxmin_fair(src, dst, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, f
         while j < left:
             f = live[j]
             rate[f] += delta
-            if rem_up[src[f]] == -1.0 or rem_dn[dst[f]] == -1.0:
+            if rem_up[src[f]] == -1.0 or rem_dn[dst[f]] == -1.0 or (use_caps and rate[f] >= flow_cap[f] * (1.0 - 1e-12)):
                 frozen[f] = True
                 n_up[src[f]] -= 1
                 n_dn[dst[f]] -= 1
@@ -96,8 +106,73 @@ def _maxmin_fair(src, dst, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, f
         n_dn[peers[j]] = 0
 
 
-def maxmin_fair(src: np.ndarray, dst: np.ndarray, up_cap: np.ndarray, down_cap: np.ndarray) -> np.ndarray:
-    """Max-min fair rates (bytes/s) for transfers ``src[f] -> dst[f]``; validates and allocates."""
+@njit(cache=True)
+def _contended(src, rate, up_cap, flow_cap, used, count):
+    """Lift the cap of every flow whose uploader is not contended — it serves one flow only, or
+    still has capacity to spare: libtorrent's rate limiter grants a request at once while its
+    quota lasts, and splits quota between waiting connections (so caps bind) only when it is
+    short of it."""
+    F = src.shape[0]
+    for f in range(F):
+        used[src[f]] = 0.0
+        count[src[f]] = 0
+    for f in range(F):
+        used[src[f]] += rate[f]
+        count[src[f]] += 1
+    for f in range(F):
+        u = src[f]
+        if count[u] < 2 or used[u] < up_cap[u] * (1.0 - 1e-9):
+            flow_cap[f] = np.inf
+    for f in range(F):
+        count[src[f]] = 0
+
+
+@njit(cache=True)
+def share_bandwidth(src, dst, flow_cap, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen):
+    """The rates of one tick: max-min fair, each flow out of a contended uploader capped."""
+    _maxmin_fair(src, dst, flow_cap, False, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen)
+    _contended(src, rate, up_cap, flow_cap, rem_up, n_up)
+    _maxmin_fair(src, dst, flow_cap, True, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen)
+
+
+QUOTA_BURST_S = 3.0  # libtorrent's bandwidth_channel keeps at most 3 s of its limit as quota
+
+
+@njit(cache=True)
+def open_quota(pa, dt):
+    """Each peer's rate limiter at the start of a tick: the limit's quota for this tick is added
+    to what is left over — at most 3 s of the limit (bandwidth_channel::update_quota), so an idle
+    or under-used peer can send (receive) in a burst of up to 3x its limit; or less, if it
+    over-used its quota before (whole blocks bought with credit carried from earlier ticks)."""
+    for i in range(pa.up_cap.shape[0]):
+        if not pa.active[i]:
+            continue
+        pa.up_quota[i] = min(pa.up_quota[i] + pa.up_cap[i] * dt, QUOTA_BURST_S * pa.up_cap[i])
+        pa.dn_quota[i] = min(pa.dn_quota[i] + pa.down_cap[i] * dt, QUOTA_BURST_S * pa.down_cap[i])
+        pa.up_avail[i] = max(pa.up_quota[i], 0.0) / dt
+        pa.dn_avail[i] = max(pa.dn_quota[i], 0.0) / dt
+        pa.up_tick[i] = 0
+        pa.dn_tick[i] = 0
+
+
+@njit(cache=True)
+def close_quota(pa, dt):
+    """What a peer's rate limiter has left after the tick's transfers (negative: over-used,
+    repaid from the next ticks' quota, as libtorrent's m_quota_left)."""
+    for i in range(pa.up_cap.shape[0]):
+        if not pa.active[i]:
+            continue
+        pa.up_quota[i] -= pa.up_tick[i]
+        pa.dn_quota[i] -= pa.dn_tick[i]
+
+
+def maxmin_fair(src: np.ndarray, dst: np.ndarray, up_cap: np.ndarray, down_cap: np.ndarray,
+                flow_cap: np.ndarray | None = None) -> np.ndarray:
+    """Max-min fair rates (bytes/s) for transfers ``src[f] -> dst[f]``, each at most its
+    ``flow_cap`` (default: none); validates and allocates."""
+    flow_cap = np.full(len(src), np.inf) if flow_cap is None else np.ascontiguousarray(flow_cap, dtype=np.float64)
+    if flow_cap.shape != np.shape(src) or (len(flow_cap) and flow_cap.min() < 0):
+        raise ValueError("flow caps must be >= 0 and one per flow")
     src = np.ascontiguousarray(src, dtype=np.int64)
     dst = np.ascontiguousarray(dst, dtype=np.int64)
     up_cap = np.ascontiguousarray(up_cap, dtype=np.float64)
@@ -110,6 +185,6 @@ def maxmin_fair(src: np.ndarray, dst: np.ndarray, up_cap: np.ndarray, down_cap: 
     if (up_cap < 0).any() or (down_cap < 0).any() or not np.isfinite(up_cap).all() or not np.isfinite(down_cap).all():
         raise ValueError("capacities must be finite and >= 0")
     rate = np.zeros(len(src), dtype=np.float64)
-    _maxmin_fair(src, dst, up_cap, down_cap, rate, np.empty(n), np.empty(n),
+    _maxmin_fair(src, dst, flow_cap, True, up_cap, down_cap, rate, np.empty(n), np.empty(n),
                  np.empty(n, np.int64), np.empty(n, np.int64), np.empty(len(src), np.bool_))
     return rate

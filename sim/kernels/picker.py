@@ -5,6 +5,13 @@
 - Afterwards, rarest first by v's view of availability (connected peers that have the piece);
   among equally rare pieces a partial one first (libtorrent gives downloading pieces a better
   priority within the same availability).
+- Whole pieces (libtorrent's ``whole_pieces_threshold``, request_blocks.cpp): when v's download
+  rate from u would bring a whole piece within the threshold (20 s), v asks u for whole pieces —
+  ``floor(rate * threshold / piece size)`` of them, the picked piece grown into a run of adjacent
+  pieces (``expand_run``, libtorrent's ``expand_piece``) whatever their rarity — and pieces other
+  connections are downloading become a fall-back. Every block of such a run is asked of u, so v's
+  other connections leave those pieces alone (``owner``) until the run is done, u chokes v or the
+  connection closes; only when nothing else is left do they join in (end-game).
 
 Like libtorrent's picker, each peer keeps its pieces in one array ordered by priority bucket
 (``order[v]``, with ``pos[v]`` its inverse and ``bound[v]`` the bucket starts). A priority change
@@ -85,40 +92,88 @@ def rebuild_order(have, recv, avail, order, pos, bound, v, scratch):
         pos[v, tmp[i]] = i
 
 
+@njit(cache=True, inline="always")
+def _tier(recv, owner, v, p, whole):
+    """0: free; 1: partial, a backup when asking for whole pieces; 2: every block already asked of
+    another peer (taken only in end-game)."""
+    if owner[v, p] != 0:
+        return 2
+    if whole and recv[v, p] > 0:
+        return 1
+    return 0
+
+
 @njit(cache=True)
-def pick_piece(have, recv, avail, order, pos, bound, n_have_v, v, u, salt):
-    """Return the piece v should download from u next, or -1 if u has nothing v still needs."""
+def pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt, whole):
+    """Return the piece v should download from u next, or -1 if u has nothing v still needs.
+
+    ``whole``: v asks u for whole pieces (libtorrent's prefer_contiguous_blocks), so pieces other
+    connections are already downloading are only a fall-back. Pieces whose blocks v has all asked
+    of another peer are picked only when nothing else is left (end-game).
+    """
     P = have.shape[1]
     if n_have_v < INITIAL_PICKER_THRESHOLD:
         best = -1
-        best_partial = False
+        best_rank = 0
         best_key = np.uint64(0)
         for p in range(P):
             if not have[u, p] or have[v, p]:
                 continue
-            partial = recv[v, p] > 0
+            rank = 2 * _tier(recv, owner, v, p, whole) + (1 if recv[v, p] == 0 else 0)
             key = mix64(salt, v, p)
-            if best < 0 or (partial and not best_partial) or (partial == best_partial and key < best_key):
+            if best < 0 or rank < best_rank or (rank == best_rank and key < best_key):
                 best = p
-                best_partial = partial
+                best_rank = rank
                 best_key = key
         return best
-    # The answer is the piece u has that comes first in v's order. Find it by scanning v's order
-    # until u has the piece, or — when u has few pieces — by scanning u's own pieces (u's bucket
-    # 0) for the one earliest in v's order. Both give the same piece; pick the shorter walk.
+    # The answer is the piece u has that comes first in v's order (in the best tier). Find it by
+    # scanning v's order, or — when u has few pieces — by scanning u's own pieces (u's bucket 0)
+    # for the one earliest in v's order. Both give the same piece; pick the shorter walk.
     v_missing = P - bound[v, 1]
     u_have = bound[u, 1]
     if u_have * 4 < v_missing:
         best = -1
-        best_pos = P
+        best_rank = 0
         for i in range(u_have):
             p = order[u, i]
-            if not have[v, p] and pos[v, p] < best_pos:
+            if have[v, p]:
+                continue
+            rank = _tier(recv, owner, v, p, whole) * P + pos[v, p]
+            if best < 0 or rank < best_rank:
                 best = p
-                best_pos = pos[v, p]
+                best_rank = rank
         return best
+    backup1 = -1
+    backup2 = -1
     for i in range(bound[v, 1], P):
         p = order[v, i]
         if have[u, p]:
-            return p
-    return -1
+            t = _tier(recv, owner, v, p, whole)
+            if t == 0:
+                return p
+            if t == 1 and backup1 < 0:
+                backup1 = p
+            elif t == 2 and backup2 < 0:
+                backup2 = p
+    return backup1 if backup1 >= 0 else backup2
+
+
+@njit(cache=True)
+def _can_extend(have, recv, owner, v, u, q):
+    return have[u, q] and not have[v, q] and recv[v, q] == 0 and owner[v, q] == 0
+
+
+@njit(cache=True)
+def expand_run(have, recv, owner, v, u, x, whole_pieces):
+    """libtorrent's expand_piece: grow piece x into a run of up to ``whole_pieces`` adjacent pieces
+    that u has and nobody is downloading for v — first downwards, then upwards. Returns [start, end)."""
+    P = have.shape[1]
+    lower = max(x - whole_pieces + 1, 0)
+    start = x
+    while start > lower and _can_extend(have, recv, owner, v, u, start - 1):
+        start -= 1
+    upper = min(start + whole_pieces, P)
+    end = x + 1
+    while end < upper and _can_extend(have, recv, owner, v, u, end):
+        end += 1
+    return start, end

@@ -66,6 +66,9 @@ def _reset_slot(ea, u, k):
     ea.last_opt_t[u, k] = NEVER
     ea.credit[u, k] = 0.0
     ea.cur_piece[u, k] = -1
+    ea.run_end[u, k] = -1
+    ea.rate_avg[u, k] = 0.0
+    ea.tick_bytes[u, k] = 0
 
 
 @njit(cache=True)
@@ -105,8 +108,25 @@ def _move_slot(ea, u, src, dst):
     ea.last_opt_t[u, dst] = ea.last_opt_t[u, src]
     ea.credit[u, dst] = ea.credit[u, src]
     ea.cur_piece[u, dst] = ea.cur_piece[u, src]
+    ea.run_end[u, dst] = ea.run_end[u, src]
+    ea.rate_avg[u, dst] = ea.rate_avg[u, src]
+    ea.tick_bytes[u, dst] = ea.tick_bytes[u, src]
     ea.rev[ea.nbr[u, dst], ea.rev[u, dst]] = dst
     _reset_slot(ea, u, src)
+
+
+@njit(cache=True)
+def release_run(pc, ea, v, k):
+    """v gives back the whole pieces it had asked of the peer in slot k but not yet received:
+    they become free for v's other connections."""
+    if ea.run_end[v, k] < 0:
+        return
+    mark = ea.nbr[v, k] + 1
+    for q in range(max(ea.cur_piece[v, k], 0), ea.run_end[v, k]):
+        if pc.owner[v, q] == mark:
+            pc.owner[v, q] = 0
+    ea.cur_piece[v, k] = -1
+    ea.run_end[v, k] = -1
 
 
 @njit(cache=True)
@@ -169,6 +189,8 @@ def disconnect(pa, ea, pc, u, k, now, dt):
         _trigger_round(pa, v, now, dt)
         if ea.optimistic[v, kv] and pa.next_opt_t[v] > now + dt:
             pa.next_opt_t[v] = now + dt
+    release_run(pc, ea, u, k)
+    release_run(pc, ea, v, kv)
     _release_slot(pa, ea, u, k)
     _release_slot(pa, ea, v, kv)
 

@@ -2,9 +2,11 @@
 
 A transfer v <- u exists when u unchokes v and v is interested in u. Each gets ``rate * dt`` bytes
 of credit (rates from the bandwidth kernel); whole blocks are moved while the credit lasts, the
-remainder (less than a block) carries over to the next tick. Blocks of one piece may come from
-several uploaders. Transfers are served in an order drawn at random each tick (a hash of a salt),
-so no peer is systematically first to claim the blocks of a shared partial piece.
+remainder (less than a block) carries over to the next tick. What v asks u for comes from the
+picker (kernels/picker.py): a run of whole pieces when v's download rate from u would bring a
+piece within whole_pieces_threshold, otherwise the next blocks of one piece, which several
+uploaders may then share. Transfers are served in an order drawn at random each tick (a hash of
+a salt), so no peer is systematically first to claim the blocks of a shared partial piece.
 
 Every block the subject uploads is written to the transfer log: (tick time, receiving peer,
 piece, first block, blocks, bytes) — the evidence-grade record the reports are built on.
@@ -16,34 +18,80 @@ import numpy as np
 from numba import njit
 
 from .hashing import mix64
-from .picker import bucket_of, move_piece, pick_piece
-from .topology import piece_complete
+from .picker import bucket_of, expand_run, move_piece, pick_piece
+from .topology import piece_complete, release_run
 
 BLOCK_BYTES = 16 * 1024
+MAX_CONTIGUOUS_BYTES = 8 * 1024 * 1024  # libtorrent caps rate * whole_pieces_threshold at 8 MiB
+RATE_KEEP_PER_S = 0.8  # libtorrent's stat_channel: 5-second average, average = 4/5 average + 1/5 sample
+QUOTA_TICKS_PER_S = 2  # libtorrent hands out upload quota every 500 ms (tick_interval)
+
+
+@njit(cache=True, inline="always")
+def flow_cap(rate_avg):
+    """The most u can send v in a second (bytes/s) while u is short of upload quota.
+
+    A contended rate limiter splits each 500 ms quota round evenly over the connections waiting
+    for it, each getting at most what it asked for: max(its send buffer, 2 x 500 ms of its
+    5-second average upload rate) (peer_connection::wanted_transfer). A new connection has one
+    16 KiB block buffered, so it starts at two blocks a second — what the lab's block logs show
+    for newcomers at a contended seed (26-36 kB/s) — and then works its way up, faster here than
+    in the lab (docs/model.md, "Known differences")."""
+    return QUOTA_TICKS_PER_S * max(float(BLOCK_BYTES), rate_avg)
+
+
+@njit(cache=True, inline="always")
+def whole_pieces(rate_avg, threshold_s, piece_bytes):
+    """How many whole pieces v asks for at once (0: single blocks), as request_blocks.cpp computes it."""
+    if threshold_s <= 0.0:
+        return 0
+    return int(min(np.floor(rate_avg) * threshold_s, MAX_CONTIGUOUS_BYTES) // piece_bytes)
 
 
 @njit(cache=True)
-def collect_flows(pa, ea, src, dst, slot):
-    """List the active transfers: v is interested in u and u unchokes v. Returns their count."""
+def next_in_run(pc, ea, v, k, u):
+    """v's current piece from u is done: the next piece of its run it still needs, or -1."""
+    q = ea.cur_piece[v, k] + 1
+    while q < ea.run_end[v, k]:
+        if pc.owner[v, q] == u + 1 and not pc.have[v, q]:
+            ea.cur_piece[v, k] = q
+            return q
+        q += 1
+    ea.cur_piece[v, k] = -1
+    ea.run_end[v, k] = -1
+    return -1
+
+
+@njit(cache=True)
+def collect_flows(pa, ea, pc, src, dst, slot, cap, dt):
+    """List the active transfers: v is interested in u and u unchokes v. Returns their count.
+
+    Also ages each connection's download-rate average by one tick, and gives back the whole
+    pieces v had asked of a peer that no longer serves it (choked: libtorrent rejects the queued
+    requests; or v lost interest)."""
     N = ea.nbr.shape[0]
+    keep = RATE_KEEP_PER_S ** dt
     F = 0
     for v in range(N):
         if not pa.active[v] or pa.is_seed[v]:
             continue
         for k in range(pa.deg[v]):
             u = ea.nbr[v, k]
-            if ea.wants[v, k] <= 0 or pa.up_cap[u] <= 0.0:
-                continue
-            if ea.unchoked[u, ea.rev[v, k]]:
+            ea.rate_avg[v, k] = keep * ea.rate_avg[v, k] + (1.0 - keep) * ea.tick_bytes[v, k] / dt
+            ea.tick_bytes[v, k] = 0
+            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and ea.unchoked[u, ea.rev[v, k]]:
                 src[F] = u
                 dst[F] = v
                 slot[F] = k
+                cap[F] = flow_cap(ea.rate_avg[v, k])
                 F += 1
+            elif ea.run_end[v, k] >= 0:
+                release_run(pc, ea, v, k)
     return F
 
 
 @njit(cache=True)
-def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject,
+def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject, piece_bytes,
                     log_t, log_peer, log_piece, log_first, log_blocks, log_bytes, completed):
     """Move blocks for one tick. Returns (log rows written, peers completed, log overflowed)."""
     P = pc.have.shape[1]
@@ -66,12 +114,24 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject,
         ea.credit[v, k] += rate[f] * dt
         while True:
             p = ea.cur_piece[v, k]
-            if p < 0 or pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]:
-                p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pa.n_have[v], v, u, salt)
+            if p >= 0 and (pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]):
+                p = next_in_run(pc, ea, v, k, u) if ea.run_end[v, k] >= 0 else -1
+            if p < 0:
+                n_whole = whole_pieces(ea.rate_avg[v, k], pa.whole_s[v], piece_bytes)
+                p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner,
+                               pa.n_have[v], v, u, salt, n_whole > 0)
                 ea.cur_piece[v, k] = p
+                ea.run_end[v, k] = -1
                 if p < 0:
                     ea.credit[v, k] = 0.0
                     break
+                if n_whole > 0 and pc.owner[v, p] == 0 and pc.recv[v, p] == 0:
+                    start, end = expand_run(pc.have, pc.recv, pc.owner, v, u, p, n_whole)
+                    for q in range(start, end):
+                        pc.owner[v, q] = u + 1
+                    p = start
+                    ea.cur_piece[v, k] = start
+                    ea.run_end[v, k] = end
             affordable = int(ea.credit[v, k] // BLOCK_BYTES)
             if affordable <= 0:
                 break
@@ -91,6 +151,9 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject,
             ea.up_round[u, ku] += nbytes
             ea.up_since_unchoke[u, ku] += nbytes
             ea.up_conn_total[u, ku] += nbytes
+            ea.tick_bytes[v, k] += nbytes
+            pa.up_tick[u] += nbytes
+            pa.dn_tick[v] += nbytes
             if u == subject:
                 if n_log < cap:
                     log_t[n_log] = now
@@ -104,7 +167,6 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject,
                     overflow = True
             if pc.recv[v, p] == pc.blocks[p]:
                 piece_complete(pa, ea, pc, v, p)
-                ea.cur_piece[v, k] = -1
                 if pa.is_seed[v]:
                     completed[n_done] = v
                     n_done += 1

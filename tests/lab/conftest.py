@@ -87,7 +87,7 @@ def _lab_run(tmp_path_factory, data: dict, *extra: str) -> Path:
 
 @pytest.fixture(scope="session")
 def stop_run(tmp_path_factory) -> Path:
-    return _lab_run(tmp_path_factory, STOP_SCENARIO)
+    return _lab_run(tmp_path_factory, STOP_SCENARIO, "--all-blocks")
 
 
 @pytest.fixture(scope="session")

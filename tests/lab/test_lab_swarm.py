@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -170,3 +171,27 @@ def test_a_finished_run_leaves_nothing_running(stop_run):
     assert workdir.name.startswith("leechsim-lab-")
     assert not workdir.exists()
     assert not processes_with(str(workdir).encode())
+
+
+def test_all_blocks_accounts_for_every_download(stop_run):
+    """With --all-blocks every peer logs what it uploads; summed per receiver, the logs account
+    for what each peer downloaded (within blocks in flight at a pause), and the seed's row for
+    what the seed uploaded."""
+    from forensics.lab.shares import load_uploads, main as shares_main
+
+    raw = stop_run / "replications" / "0000" / "raw"
+    up = load_uploads(raw)
+    m = up.matrix_bytes()
+    peers = read_csv(stop_run / "replications" / "0000" / "peers.csv")
+    assert len(peers) == m.shape[0]
+    for i, p in enumerate(peers):
+        assert m[i, i] == 0  # nobody uploads to itself
+        assert abs(m[:, i].sum() - float(p["downloaded_bytes"])) <= 4 * BLOCK_BYTES, (i, m[:, i].sum(), p)
+        if p["role"] == "seed":
+            assert abs(m[i].sum() - float(p["uploaded_bytes"])) <= 4 * BLOCK_BYTES
+    seed = next(i for i, p in enumerate(peers) if p["role"] == "seed")
+    starts, rates = up.rates(seed, 1.0)
+    assert rates.sum() == pytest.approx(m[seed].sum(), rel=1e-12)  # 1 s windows: bytes/s sum to bytes
+    out = io.StringIO()
+    assert shares_main([str(stop_run), "--window-s", "2"], out=out) == 0
+    assert f"peer {seed} (seed): upload to each receiver" in out.getvalue()
