@@ -175,8 +175,9 @@ def test_a_finished_run_leaves_nothing_running(stop_run):
 
 def test_all_blocks_accounts_for_every_download(stop_run):
     """With --all-blocks every peer logs what it uploads; summed per receiver, the logs account
-    for what each peer downloaded (within blocks in flight at a pause), and the seed's row for
-    what the seed uploaded."""
+    for what each peer downloaded, and the seed's row for what the seed uploaded. The logs may
+    hold more: libtorrent reports a block when it is queued for sending, so blocks still in the
+    senders' buffers when a receiver leaves are logged but never arrive (a few per connection)."""
     from forensics.lab.shares import load_uploads, main as shares_main
 
     raw = stop_run / "replications" / "0000" / "raw"
@@ -186,9 +187,10 @@ def test_all_blocks_accounts_for_every_download(stop_run):
     assert len(peers) == m.shape[0]
     for i, p in enumerate(peers):
         assert m[i, i] == 0  # nobody uploads to itself
-        assert abs(m[:, i].sum() - float(p["downloaded_bytes"])) <= 4 * BLOCK_BYTES, (i, m[:, i].sum(), p)
+        extra = m[:, i].sum() - float(p["downloaded_bytes"])
+        assert -4 * BLOCK_BYTES <= extra <= 8 * BLOCK_BYTES * len(peers), (i, m[:, i].sum(), p)
         if p["role"] == "seed":
-            assert abs(m[i].sum() - float(p["uploaded_bytes"])) <= 4 * BLOCK_BYTES
+            assert abs(m[i].sum() - float(p["uploaded_bytes"])) <= 8 * BLOCK_BYTES * len(peers)
     seed = next(i for i, p in enumerate(peers) if p["role"] == "seed")
     starts, rates = up.rates(seed, 1.0)
     assert rates.sum() == pytest.approx(m[seed].sum(), rel=1e-12)  # 1 s windows: bytes/s sum to bytes
