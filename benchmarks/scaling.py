@@ -15,7 +15,7 @@ import numpy as np
 
 import sim.engine as engine
 from sim.engine import SwarmRun
-from sim.kernels.bandwidth import _maxmin_fair
+from sim.kernels.bandwidth import close_quota, open_quota, share_bandwidth
 from sim.kernels.choke import choke_all
 from sim.kernels.transfer import collect_flows, transfer_blocks
 from sim.scenario import load_scenario, parse_scenario
@@ -24,17 +24,20 @@ BREAKDOWN = {"choke": 0.0, "collect": 0.0, "bandwidth": 0.0, "transfer": 0.0}
 
 
 def timed_tick(pa, ea, pc, now, dt, salt_choke, salt_pick, piece_bytes, total_bytes, subject,
-               src, dst, slot, rate, rem_up, rem_dn, n_up, n_dn, frozen, *logs_and_completed):
+               src, dst, slot, flow_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen, *logs_and_completed):
     """The fused tick's steps called one by one, each timed (same results as swarm_tick)."""
     t0 = time.perf_counter()
     choke_all(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
     t1 = time.perf_counter()
-    F = collect_flows(pa, ea, pc, src, dst, slot, dt)
+    open_quota(pa, dt)
+    F = collect_flows(pa, ea, pc, src, dst, slot, flow_cap, dt)
     t2 = time.perf_counter()
-    _maxmin_fair(src[:F], dst[:F], pa.up_cap, pa.down_cap, rate[:F], rem_up, rem_dn, n_up, n_dn, frozen[:F])
+    share_bandwidth(src[:F], dst[:F], flow_cap[:F], pa.up_avail, pa.dn_avail, rate[:F], rem_up, rem_dn, n_up, n_dn,
+                    frozen[:F])
     t3 = time.perf_counter()
     out = transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt_pick, subject, piece_bytes,
                           *logs_and_completed)
+    close_quota(pa, dt)
     t4 = time.perf_counter()
     for key, a, b in (("choke", t0, t1), ("collect", t1, t2), ("bandwidth", t2, t3), ("transfer", t3, t4)):
         BREAKDOWN[key] += b - a

@@ -31,7 +31,7 @@ def _flows(state):
     n = len(pa.active)
     k = ea.nbr.shape[1]
     src, dst, slot = (np.zeros(n * k, np.int64) for _ in range(3))
-    F = collect_flows(pa, ea, pc, src, dst, slot, 1.0)
+    F = collect_flows(pa, ea, pc, src, dst, slot, np.zeros(n * k), 1.0)
     return pa, ea, pc, src[:F], dst[:F], slot[:F]
 
 
@@ -118,3 +118,23 @@ def test_transfer_kernel(benchmark, mid_swarm):
 @pytest.mark.benchmark(group="transfer")
 def test_transfer_twin(benchmark, mid_swarm):
     benchmark.pedantic(transfer_blocks, setup=lambda: (_transfer_args(mid_swarm), {}), rounds=2, iterations=1)
+
+
+# ---- the per-kernel breakdown ---------------------------------------------------------------------
+def test_breakdown_tick_gives_the_fused_ticks_results(monkeypatch):
+    """benchmarks/scaling.py times the tick's steps one by one; it must run the same steps as the
+    fused swarm_tick, or the breakdown would describe another model."""
+    import sim.engine as engine
+    from benchmarks.scaling import timed_tick
+    from sim.engine import SwarmRun
+    from sim.scenario import parse_scenario
+
+    sc = parse_scenario({"torrent": {"total_size": "2MiB", "piece_size": "64KiB"},
+                         "swarm": {"leechers": {"count": 6, "spread_s": 5}}, "simulation": {"horizon_s": 300}})
+    fused = SwarmRun(sc, 0, np.random.SeedSequence(3)).run()
+    monkeypatch.setattr(engine, "swarm_tick", timed_tick)
+    stepped = SwarmRun(sc, 0, np.random.SeedSequence(3)).run()
+    assert fused.headline == stepped.headline
+    assert fused.log.columns().keys() == stepped.log.columns().keys()
+    for k, v in fused.log.columns().items():
+        np.testing.assert_array_equal(v, stepped.log.columns()[k])
