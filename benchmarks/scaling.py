@@ -32,8 +32,8 @@ def timed_tick(pa, ea, pc, now, dt, salt_choke, salt_pick, piece_bytes, total_by
     open_quota(pa, dt)
     F = collect_flows(pa, ea, pc, src, dst, slot, flow_cap, dt)
     t2 = time.perf_counter()
-    share_bandwidth(src[:F], dst[:F], flow_cap[:F], pa.up_avail, pa.dn_avail, rate[:F], rem_up, rem_dn, n_up, n_dn,
-                    frozen[:F])
+    share_bandwidth(src[:F], dst[:F], flow_cap[:F], pa.up_cap, pa.down_cap, pa.up_avail, pa.dn_avail, rate[:F],
+                    rem_up, rem_dn, n_up, n_dn, frozen[:F])
     t3 = time.perf_counter()
     out = transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt_pick, subject, piece_bytes,
                           *logs_and_completed)

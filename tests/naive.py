@@ -12,9 +12,8 @@ import numpy as np
 from sim.kernels.hashing import mix64_py
 
 
-def maxmin_fair(src, dst, up_cap, down_cap, flow_cap=None):
-    """Max-min fairness by its definition: repeatedly find the tightest constraint — a peer's
-    capacity shared by its unfrozen flows, or one flow's own cap — and fix the rates through it."""
+def maxmin_fair(src, dst, up_cap, down_cap):
+    """Max-min fairness by its definition: repeatedly find the tightest peer, fix its flows' rates."""
     flows = list(range(len(src)))
     rate = [0.0] * len(src)
     cap = {("up", i): float(c) for i, c in enumerate(up_cap)}
@@ -23,9 +22,6 @@ def maxmin_fair(src, dst, up_cap, down_cap, flow_cap=None):
     for f in flows:
         members.setdefault(("up", int(src[f])), set()).add(f)
         members.setdefault(("dn", int(dst[f])), set()).add(f)
-        if flow_cap is not None and np.isfinite(flow_cap[f]):
-            cap[("flow", f)] = float(flow_cap[f])
-            members[("flow", f)] = {f}
     level = 0.0
     unfrozen = set(flows)
     while unfrozen:
@@ -40,6 +36,36 @@ def maxmin_fair(src, dst, up_cap, down_cap, flow_cap=None):
         for f in unfrozen:
             rate[f] = level
         unfrozen -= done
+    return np.array(rate)
+
+
+def tick_rates(src, dst, up_cap, down_cap, up_avail, dn_avail, flow_cap):
+    """One tick's rates: max-min fair on the rate limits; then, uploader by uploader in index
+    order, the uploader's quota of the tick (up_avail) shared out again: each connection at most
+    what its downloader can still take (its download quota less what it receives from the others)
+    and — when the uploader is contended, two or more connections that could take all of it — at
+    most its cap; the others share what is left equally."""
+    rate = list(maxmin_fair(src, dst, up_cap, down_cap))
+    n = len(up_cap)
+    for u in range(n):
+        mine = [f for f in range(len(src)) if src[f] == u]
+        if not mine:
+            continue
+        inflow = {v: sum(rate[g] for g in range(len(src)) if dst[g] == v) for v in range(n)}
+        limit = {f: rate[f] + max(dn_avail[dst[f]] - inflow[dst[f]], 0.0) for f in mine}
+        if len(mine) >= 2 and sum(limit.values()) >= up_avail[u] * (1 - 1e-9):
+            limit = {f: min(limit[f], flow_cap[f]) for f in mine}
+        left, todo = float(up_avail[u]), sorted(mine, key=lambda f: limit[f])
+        while todo:  # the most limited first: each takes its limit or an equal share of what is left
+            share = left / len(todo)
+            if limit[todo[0]] <= share:
+                f = todo.pop(0)
+                rate[f] = limit[f]
+                left -= limit[f]
+            else:
+                for f in todo:
+                    rate[f] = share
+                todo = []
     return np.array(rate)
 
 

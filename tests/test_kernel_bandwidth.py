@@ -56,21 +56,26 @@ def test_result_is_max_min_fair(seed):
 
 
 @pytest.mark.parametrize("seed", range(30))
-def test_capped_flows_match_twin(seed):
-    """With per-flow caps, kernel and twin agree; no flow exceeds its cap."""
+def test_tick_rates_match_twin(seed):
+    """share_bandwidth (max-min on the limits, then each uploader's quota shared out again with
+    the caps of contended connections) against its twin; no peer exceeds its quota, no capped
+    connection of a contended uploader its cap."""
     rng = np.random.default_rng(300 + seed)
     src, dst, up, dn = random_case(rng)
-    caps = np.where(rng.random(len(src)) < 0.5, rng.choice([2e4, 1e5, 6e5], len(src)), np.inf)
-    r = maxmin_fair(src, dst, up, dn, caps)
-    np.testing.assert_allclose(r, naive.maxmin_fair(src, dst, up, dn, caps), rtol=1e-9, atol=1e-6)
-    assert (r <= caps * (1 + 1e-9)).all()
+    caps = rng.choice([2e4, 1e5, 6e5, 5e6], len(src))
+    up_avail, dn_avail = up * rng.choice([0.5, 1.0, 1.0, 3.0], len(up)), dn * rng.choice([1.0, 3.0], len(dn))
+    got = _share(src, dst, caps, up, dn, up_avail, dn_avail)
+    np.testing.assert_allclose(got, naive.tick_rates(src, dst, up, dn, up_avail, dn_avail, caps), rtol=1e-9, atol=1e-6)
+    assert (np.bincount(src, got, minlength=len(up)) <= up_avail * (1 + 1e-9) + 1e-6).all()
 
 
-def _share(src, dst, caps, up, dn):
+def _share(src, dst, caps, up, dn, up_avail=None, dn_avail=None):
     n, f = len(up), len(src)
     rate = np.zeros(f)
-    caps = np.array(caps, dtype=np.float64)
-    share_bandwidth(np.array(src), np.array(dst), caps, np.array(up, float), np.array(dn, float), rate,
+    up, dn = np.array(up, float), np.array(dn, float)
+    up_avail = up if up_avail is None else np.array(up_avail, float)
+    dn_avail = dn if dn_avail is None else np.array(dn_avail, float)
+    share_bandwidth(np.array(src), np.array(dst), np.array(caps, dtype=np.float64), up, dn, up_avail, dn_avail, rate,
                     np.zeros(n), np.zeros(n), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(f, np.bool_))
     return rate
 
@@ -84,6 +89,13 @@ def test_caps_bind_only_at_a_contended_uploader():
     assert _share([0], [2], [32768.0], [1e6, 0, 0], [0, 1e7, 1e7]).tolist() == [1e6]
     # both held back by their downloaders: the uploader has capacity to spare, caps do not apply
     assert _share([0, 0], [1, 2], [2e6, 32768.0], [1e6, 0, 0], [0, 1e5, 1e5]).tolist() == [1e5, 1e5]
+
+
+def test_a_burst_is_limited_by_the_downloader():
+    """An uploader with 3 s of quota saved sends up to 3x its limit — as much as the downloader's
+    own quota lets in."""
+    assert _share([0], [1], [np.inf], [1e6, 0], [0, 2e6], [3e6, 0], [0, 2e6]).tolist() == [2e6]
+    assert _share([0], [1], [np.inf], [1e6, 0], [0, 2e6], [3e6, 0], [0, 6e6]).tolist() == [3e6]
 
 
 def test_rate_limiter_keeps_at_most_three_seconds_of_quota():

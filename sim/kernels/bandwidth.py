@@ -3,12 +3,14 @@
 libtorrent's rate limiter (bandwidth_manager / bandwidth_channel) adds the limit's quota every
 500 ms, keeps what is not used up to 3 s of the limit (``open_quota``/``close_quota``: an idle
 peer can burst), and, when short of quota, splits it evenly over the connections waiting for it,
-each getting at most what it asked for (``kernels/transfer.flow_cap``). Over a tick this converges
-to max-min fair rates: every transfer gets an equal share of its uploader's and its downloader's
-capacity, capacity one transfer cannot use (held back at its other end, or by its own cap) flows
-to the others. Computed exactly by progressive filling: raise all unfrozen rates together until
-a peer's capacity or a flow's cap is reached, freeze the transfers through it, repeat; each round
-freezes at least one flow. Caps apply only at contended uploaders (``share_bandwidth``).
+each getting at most what it asked for (``kernels/transfer.flow_cap``). A tick is computed in two
+steps (``share_bandwidth``): max-min fair rates — every transfer gets an equal share of its
+uploader's and its downloader's capacity, capacity one transfer cannot use (held back at its other
+end) flowing to the others, computed exactly by progressive filling: raise all unfrozen rates
+together until a peer's capacity is used up, freeze the transfers through that peer, repeat, at
+most 2N rounds (on the limits themselves, so peers of one class saturate together) — then each
+uploader's quota of this tick shared out again over its connections, with the caps at a
+contended uploader (``_resplit``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,8 @@ from numba import njit
 
 
 @njit(cache=True)
-def _maxmin_fair(src, dst, flow_cap, use_caps, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen):
+def _maxmin_fair(src, dst, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen):
     """Write max-min fair rates of flows src[f] -> dst[f] into rate[f]; scratch arrays given.
-    With ``use_caps``, a flow never exceeds its own cap ``flow_cap[f]``: it freezes there like at
-    a saturated peer.
 
     Only the peers and flows still in play are visited: the peers with a flow are listed once,
     and frozen flows are swapped out of the working list, so a round costs O(live peers + live
@@ -62,12 +62,6 @@ def _maxmin_fair(src, dst, flow_cap, use_caps, up_cap, down_cap, rate, rem_up, r
                 s = rem_dn[i] / n_dn[i]
                 if s < delta:
                     delta = s
-        if use_caps:
-            level = rate[live[0]]  # every live flow sits at the same level
-            for j in range(left):
-                s = flow_cap[live[j]] - level
-                if s < delta:
-                    delta = max(s, 0.0)
         if delta == np.inf:  # every remaining flow is unconstrained: cannot happen with finite caps
             break
         # Peers whose fair share equals delta are the bottlenecks of this round.
@@ -87,7 +81,7 @@ def _maxmin_fair(src, dst, flow_cap, use_caps, up_cap, down_cap, rate, rem_up, r
         while j < left:
             f = live[j]
             rate[f] += delta
-            if rem_up[src[f]] == -1.0 or rem_dn[dst[f]] == -1.0 or (use_caps and rate[f] >= flow_cap[f] * (1.0 - 1e-12)):
+            if rem_up[src[f]] == -1.0 or rem_dn[dst[f]] == -1.0:
                 frozen[f] = True
                 n_up[src[f]] -= 1
                 n_dn[dst[f]] -= 1
@@ -107,32 +101,78 @@ def _maxmin_fair(src, dst, flow_cap, use_caps, up_cap, down_cap, rate, rem_up, r
 
 
 @njit(cache=True)
-def _contended(src, rate, up_cap, flow_cap, used, count):
-    """Lift the cap of every flow whose uploader is not contended — it serves one flow only, or
-    still has capacity to spare: libtorrent's rate limiter grants a request at once while its
-    quota lasts, and splits quota between waiting connections (so caps bind) only when it is
-    short of it."""
-    F = src.shape[0]
-    for f in range(F):
-        used[src[f]] = 0.0
-        count[src[f]] = 0
-    for f in range(F):
-        used[src[f]] += rate[f]
-        count[src[f]] += 1
-    for f in range(F):
-        u = src[f]
-        if count[u] < 2 or used[u] < up_cap[u] * (1.0 - 1e-9):
-            flow_cap[f] = np.inf
-    for f in range(F):
-        count[src[f]] = 0
+def _split_evenly(cap_total, bound, out):
+    """Water-fill: out[j] = min(bound[j], level) with sum(out) = cap_total (or every bound, if
+    they add up to less)."""
+    k = bound.shape[0]
+    order = np.argsort(bound)
+    left = cap_total
+    for i in range(k):
+        j = order[i]
+        share = left / (k - i)
+        if bound[j] <= share:
+            out[j] = bound[j]
+            left -= bound[j]
+        else:
+            for ii in range(i, k):
+                out[order[ii]] = share
+            return
 
 
 @njit(cache=True)
-def share_bandwidth(src, dst, flow_cap, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen):
-    """The rates of one tick: max-min fair, each flow out of a contended uploader capped."""
-    _maxmin_fair(src, dst, flow_cap, False, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen)
-    _contended(src, rate, up_cap, flow_cap, rem_up, n_up)
-    _maxmin_fair(src, dst, flow_cap, True, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen)
+def _resplit(src, dst, flow_cap, up_avail, dn_avail, rate):
+    """Each uploader, in index order, shares out what its rate limiter has this tick (its quota,
+    which may hold a burst or be short after over-use) over its connections: each connection at
+    most what its downloader can still take (download quota less what arrives from elsewhere)
+    and, if the uploader is contended — two or more connections that could take all of it — at
+    most its cap; the others share what is left equally. libtorrent's rate limiter grants
+    requests at once while it has quota to spare, and splits it evenly, each at most what it
+    asked for, when short (bandwidth_manager, bandwidth_channel)."""
+    F = src.shape[0]
+    N = up_avail.shape[0]
+    inflow = np.zeros(N)
+    start = np.zeros(N + 1, dtype=np.int64)
+    for f in range(F):
+        inflow[dst[f]] += rate[f]
+        start[src[f] + 1] += 1
+    for i in range(N):
+        start[i + 1] += start[i]
+    by_src = np.empty(F, dtype=np.int64)
+    fill = start[:N].copy()
+    for f in range(F):
+        by_src[fill[src[f]]] = f
+        fill[src[f]] += 1
+    kmax = 0
+    for u in range(N):
+        kmax = max(kmax, start[u + 1] - start[u])
+    bound = np.empty(kmax)
+    new = np.empty(kmax)
+    for u in range(N):
+        k = start[u + 1] - start[u]
+        if k == 0:
+            continue
+        total = 0.0
+        for j in range(k):
+            f = by_src[start[u] + j]
+            bound[j] = rate[f] + max(dn_avail[dst[f]] - inflow[dst[f]], 0.0)
+            total += bound[j]
+        if k >= 2 and total >= up_avail[u] * (1.0 - 1e-9):  # contended: the caps apply
+            for j in range(k):
+                bound[j] = min(bound[j], flow_cap[by_src[start[u] + j]])
+        _split_evenly(up_avail[u], bound[:k], new[:k])
+        for j in range(k):
+            f = by_src[start[u] + j]
+            inflow[dst[f]] += new[j] - rate[f]
+            rate[f] = new[j]
+
+
+@njit(cache=True)
+def share_bandwidth(src, dst, flow_cap, up_cap, down_cap, up_avail, dn_avail, rate, rem_up, rem_dn, n_up, n_dn,
+                    frozen):
+    """The rates of one tick: max-min fair on the peers' rate limits, then each uploader's
+    quota of this tick shared out again with the caps of contended connections (``_resplit``)."""
+    _maxmin_fair(src, dst, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen)
+    _resplit(src, dst, flow_cap, up_avail, dn_avail, rate)
 
 
 QUOTA_BURST_S = 3.0  # libtorrent's bandwidth_channel keeps at most 3 s of its limit as quota
@@ -166,13 +206,8 @@ def close_quota(pa, dt):
         pa.dn_quota[i] -= pa.dn_tick[i]
 
 
-def maxmin_fair(src: np.ndarray, dst: np.ndarray, up_cap: np.ndarray, down_cap: np.ndarray,
-                flow_cap: np.ndarray | None = None) -> np.ndarray:
-    """Max-min fair rates (bytes/s) for transfers ``src[f] -> dst[f]``, each at most its
-    ``flow_cap`` (default: none); validates and allocates."""
-    flow_cap = np.full(len(src), np.inf) if flow_cap is None else np.ascontiguousarray(flow_cap, dtype=np.float64)
-    if flow_cap.shape != np.shape(src) or (len(flow_cap) and flow_cap.min() < 0):
-        raise ValueError("flow caps must be >= 0 and one per flow")
+def maxmin_fair(src: np.ndarray, dst: np.ndarray, up_cap: np.ndarray, down_cap: np.ndarray) -> np.ndarray:
+    """Max-min fair rates (bytes/s) for transfers ``src[f] -> dst[f]``; validates and allocates."""
     src = np.ascontiguousarray(src, dtype=np.int64)
     dst = np.ascontiguousarray(dst, dtype=np.int64)
     up_cap = np.ascontiguousarray(up_cap, dtype=np.float64)
@@ -185,6 +220,6 @@ def maxmin_fair(src: np.ndarray, dst: np.ndarray, up_cap: np.ndarray, down_cap: 
     if (up_cap < 0).any() or (down_cap < 0).any() or not np.isfinite(up_cap).all() or not np.isfinite(down_cap).all():
         raise ValueError("capacities must be finite and >= 0")
     rate = np.zeros(len(src), dtype=np.float64)
-    _maxmin_fair(src, dst, flow_cap, True, up_cap, down_cap, rate, np.empty(n), np.empty(n),
+    _maxmin_fair(src, dst, up_cap, down_cap, rate, np.empty(n), np.empty(n),
                  np.empty(n, np.int64), np.empty(n, np.int64), np.empty(len(src), np.bool_))
     return rate
