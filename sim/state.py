@@ -36,7 +36,7 @@ class PeerArrays(NamedTuple):
     interest_changed: np.ndarray  # bool some connected peer became or stopped being interested in u
     whole_s: np.ndarray  # f8 whole_pieces_threshold (0: never ask for whole pieces)
     up_quota: np.ndarray  # f8 upload quota left (bytes; at most 3 s of the limit, negative when over-used)
-    dn_quota: np.ndarray  # f8 download quota left over (bytes)
+    dn_quota: np.ndarray  # f8 download quota left (bytes; likewise)
     up_avail: np.ndarray  # f8 upload rate this tick may use: limit plus quota left over (bytes/s)
     dn_avail: np.ndarray  # f8 download rate this tick may use (bytes/s)
     up_tick: np.ndarray  # i8 bytes uploaded this tick

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.layout import BLOCK_BYTES
+from sim.results import ROLE_NAMES, ROLE_SEED, ROLE_SUBJECT
+
 from ..cli.argtypes import positive_float
 from ..errors import UserError
-
-BLOCK_BYTES = 16 * 1024
-ROLE_NAMES = {0: "subject", 1: "seed", 2: "leecher"}
 
 
 @dataclass(frozen=True)
@@ -59,23 +59,33 @@ def load_uploads(raw_dir: Path) -> Uploads:
         raise UserError(f"{raw_dir}: no peer-NNNN.json files (a lab replication's raw/ directory is needed)")
     peers = {}
     for m in metas:
-        d = json.loads(m.read_text())
-        peers[int(d["index"])] = d
+        try:
+            d = json.loads(m.read_text())
+            peers[int(d["index"])] = d
+            d["ip"], d["role"], d["join_s"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise UserError(f"{m}: not a lab peer record ({type(e).__name__}: {e})") from None
     by_ip = {d["ip"]: i for i, d in peers.items()}
     by_ip.update({d.get("out_ip"): i for i, d in peers.items() if d.get("out_ip")})
     t, src, dst = [], [], []
     for i, d in peers.items():
-        path = raw_dir / ("subject-blocks.csv" if d["role"] == 0 else f"peer-{i:04d}-blocks.csv")
+        path = raw_dir / ("subject-blocks.csv" if d["role"] == ROLE_SUBJECT else f"peer-{i:04d}-blocks.csv")
         if not path.is_file():
-            if d["role"] == 0:
+            if d["role"] == ROLE_SUBJECT:
                 raise UserError(f"{path}: missing (the subject always logs its blocks)")
             raise UserError(f"{path}: missing — record the run with 'leechsim lab --all-blocks'")
         with open(path, newline="") as f:
-            for row in csv.DictReader(f):
-                ip = row["peer_ip"]
+            reader = csv.DictReader(f)
+            if not {"t_s", "peer_ip"} <= set(reader.fieldnames or ()):
+                raise UserError(f"{path}: expected a header with columns t_s and peer_ip, got {reader.fieldnames}")
+            for line, row in enumerate(reader, start=2):
+                try:
+                    ip, when = row["peer_ip"], float(row["t_s"])
+                except (KeyError, TypeError, ValueError):
+                    raise UserError(f"{path}, line {line}: expected columns t_s (seconds) and peer_ip") from None
                 if ip not in by_ip:
-                    raise UserError(f"{path}: block sent to {ip}, which is no peer of this run")
-                t.append(float(row["t_s"]))
+                    raise UserError(f"{path}, line {line}: block sent to {ip}, which is no peer of this run")
+                t.append(when)
                 src.append(i)
                 dst.append(by_ip[ip])
     return Uploads(np.array(t, dtype=np.float64), np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64), peers)
@@ -102,8 +112,8 @@ def main(argv: list[str] | None = None, out=None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    uploaders = [ns.uploader] if ns.uploader is not None else [i for i, d in up.peers.items() if d["role"] == 1]
-    receivers = [i for i, d in sorted(up.peers.items()) if d["role"] != 1]
+    uploaders = [ns.uploader] if ns.uploader is not None else [i for i, d in up.peers.items() if d["role"] == ROLE_SEED]
+    receivers = [i for i, d in sorted(up.peers.items()) if d["role"] != ROLE_SEED]
     for u in uploaders:
         if u not in up.peers:
             print(f"error: --uploader {u}: no such peer (0..{max(up.peers)})", file=sys.stderr)
