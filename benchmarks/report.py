@@ -144,7 +144,7 @@ def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dic
         L.append(f"| {k['kernel']} | {k['kernel_ms']:.3f} | {k['twin_ms']:.1f} | {k['speedup']:.0f}x | "
                  f"{verdict(k['speedup'] >= TARGETS['kernel_speedup'])} |")
     L += ["", "Inputs: the 1,000-peer benchmark swarm after one simulated hour (`benchmarks/conftest.py`). "
-          "Picker and bandwidth twins: the hand-written ones in `tests/naive.py`; choke and transfer twins: "
+          "Picker twin: the hand-written one in `tests/naive.py`; bandwidth, choke and transfer twins: "
           "the kernels' own code run by the Python interpreter (`NUMBA_DISABLE_JIT=1`), doing the same work.",
           "", "## Whole replications", "",
           "| scenario | peers | pieces | simulated s | wall s | ticks/s | simulated s per wall s | peak memory (MiB) |",

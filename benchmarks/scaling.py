@@ -15,7 +15,8 @@ import numpy as np
 
 import sim.engine as engine
 from sim.engine import SwarmRun
-from sim.kernels.bandwidth import close_quota, open_quota, share_bandwidth
+from sim.kernels.bandwidth import (close_download_quota, grant_sends, open_download_quota, second_tick,
+                                   upload_quota_tick)
 from sim.kernels.choke import choke_all
 from sim.kernels.transfer import collect_flows, transfer_blocks
 from sim.scenario import load_scenario, parse_scenario
@@ -23,21 +24,22 @@ from sim.scenario import load_scenario, parse_scenario
 BREAKDOWN = {"choke": 0.0, "collect": 0.0, "bandwidth": 0.0, "transfer": 0.0}
 
 
-def timed_tick(pa, ea, pc, now, dt, salt_choke, salt_pick, piece_bytes, total_bytes, subject,
-               src, dst, slot, flow_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen, *logs_and_completed):
+def timed_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes,
+               subject):
     """The fused tick's steps called one by one, each timed (same results as swarm_tick)."""
     t0 = time.perf_counter()
     choke_all(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
     t1 = time.perf_counter()
-    open_quota(pa, dt)
-    F = collect_flows(pa, ea, pc, src, dst, slot, flow_cap, dt)
+    F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
     t2 = time.perf_counter()
-    share_bandwidth(src[:F], dst[:F], flow_cap[:F], pa.up_cap, pa.down_cap, pa.up_avail, pa.dn_avail, rate[:F],
-                    rem_up, rem_dn, n_up, n_dn, frozen[:F])
+    open_download_quota(pa, dt)
+    upload_quota_tick(pa, ea, dt)
+    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, dt, fb.rate, fb.want, fb.bound, fb.share)
     t3 = time.perf_counter()
-    out = transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt_pick, subject, piece_bytes,
-                          *logs_and_completed)
-    close_quota(pa, dt)
+    out = transfer_blocks(pa, ea, pc, fb.dst, fb.slot, fb.rate, F, dt, now, salt_pick, subject, piece_bytes,
+                          lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, fb.completed)
+    close_download_quota(pa)
+    second_tick(pa, ea, tick, ticks_per_s)
     t4 = time.perf_counter()
     for key, a, b in (("choke", t0, t1), ("collect", t1, t2), ("bandwidth", t2, t3), ("transfer", t3, t4)):
         BREAKDOWN[key] += b - a

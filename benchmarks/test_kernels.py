@@ -2,7 +2,7 @@
 
 Run: python -m pytest benchmarks/test_kernels.py --benchmark-only -k kernel
      NUMBA_DISABLE_JIT=1 python -m pytest benchmarks/test_kernels.py --benchmark-only -k twin
-The picker and bandwidth twins are the hand-written ones in tests/naive.py. The choke and transfer
+The picker twin is the hand-written one in tests/naive.py. The bandwidth, choke and transfer
 twins are the kernels' own code run by the interpreter (NUMBA_DISABLE_JIT=1, nested kernels
 included): a pure-Python step doing exactly the same work. benchmarks/report.py runs both and
 computes the speed-ups.
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks.conftest import snapshot
-from sim.kernels.bandwidth import maxmin_fair
+from sim.kernels.bandwidth import grant_sends, upload_quota_tick
 from sim.kernels.choke import choke_all
 from sim.kernels.picker import pick_piece
 from sim.kernels.transfer import collect_flows, transfer_blocks
@@ -31,23 +31,35 @@ def _flows(state):
     n = len(pa.active)
     k = ea.nbr.shape[1]
     src, dst, slot = (np.zeros(n * k, np.int64) for _ in range(3))
-    F = collect_flows(pa, ea, pc, src, dst, slot, np.zeros(n * k), 1.0)
+    F = collect_flows(pa, ea, pc, src, dst, slot, 0.5)
     return pa, ea, pc, src[:F], dst[:F], slot[:F]
 
 
 # ---- bandwidth sharing ------------------------------------------------------------------------
+def _limiter_step(pa, ea, src, dst, slot):
+    """One quota tick of every rate limiter: the uploaders' queues, then the transfers' sends."""
+    k = ea.nbr.shape[1]
+    rate, want = np.zeros(len(src)), np.zeros(len(src))
+    upload_quota_tick(pa, ea, 0.5)
+    grant_sends(pa, ea, src, dst, slot, len(src), 0.5, rate, want, np.zeros(k), np.zeros(k))
+    return rate
+
+
+def _limiter_args(state):
+    pa, ea, pc, src, dst, slot = _flows(state)
+    return (pa, ea, src, dst, slot), {}
+
+
 @pytest.mark.benchmark(group="bandwidth")
 def test_bandwidth_kernel(benchmark, mid_swarm):
-    pa, ea, pc, src, dst, slot = _flows(mid_swarm)
-    rates = benchmark(maxmin_fair, src, dst, pa.up_cap, pa.down_cap)
-    assert len(rates) == len(src) > 100
+    rates = benchmark.pedantic(_limiter_step, setup=lambda: _limiter_args(mid_swarm), rounds=20, iterations=1)
+    assert len(rates) > 100
 
 
+@needs_interpreter
 @pytest.mark.benchmark(group="bandwidth")
 def test_bandwidth_twin(benchmark, mid_swarm):
-    pa, ea, pc, src, dst, slot = _flows(mid_swarm)
-    rates = benchmark.pedantic(naive.maxmin_fair, args=(src, dst, pa.up_cap, pa.down_cap), rounds=1, iterations=1)
-    np.testing.assert_allclose(rates, maxmin_fair(src, dst, pa.up_cap, pa.down_cap), rtol=1e-9, atol=1e-6)
+    benchmark.pedantic(_limiter_step, setup=lambda: _limiter_args(mid_swarm), rounds=2, iterations=1)
 
 
 # ---- piece picking ------------------------------------------------------------------------------
@@ -103,10 +115,10 @@ def test_choke_twin(benchmark, mid_swarm):
 # ---- the transfer step -------------------------------------------------------------------------
 def _transfer_args(state):
     pa, ea, pc, src, dst, slot = _flows(state)
-    rate = maxmin_fair(src, dst, pa.up_cap, pa.down_cap)
+    rate = _limiter_step(pa, ea, src, dst, slot)
     cap = 100_000
     logs = (np.zeros(cap), *(np.zeros(cap, np.int64) for _ in range(5)))
-    return (pa, ea, pc, dst, slot, rate, len(dst), 1.0, 3601.0, np.uint64(9), 0, int(pc.blocks[0]) * 16384, *logs, np.zeros(len(pa.active), np.int64))
+    return (pa, ea, pc, dst, slot, rate, len(dst), 0.5, 3601.0, np.uint64(9), 0, int(pc.blocks[0]) * 16384, *logs, np.zeros(len(pa.active), np.int64))
 
 
 @pytest.mark.benchmark(group="transfer")

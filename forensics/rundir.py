@@ -24,7 +24,7 @@ from pathlib import Path
 import tomli_w
 
 from sim.results import (
-    FILE_COLUMNS, HEADLINE_FIELDS, LOG_COLUMNS, PEER_COLUMNS, ROLE_NAMES, SCHEMA_VERSION,
+    CONNECTION_COLUMNS, FILE_COLUMNS, HEADLINE_FIELDS, LOG_COLUMNS, PEER_COLUMNS, ROLE_NAMES, SCHEMA_VERSION,
     TIMESERIES_COLUMNS, ReplicationResult, aggregate,
 )
 from sim.scenario import Scenario
@@ -92,6 +92,8 @@ def write_replication(root: Path, r: ReplicationResult) -> None:
     peers["role"] = [ROLE_NAMES[int(x)] for x in peers["role"]]
     atomic.write_columns_csv(d / "peers.csv", peers, PEER_COLUMNS)
     atomic.write_columns_csv(d / "timeseries.csv", r.timeseries, TIMESERIES_COLUMNS)
+    if "connections" in r.extra:
+        atomic.write_columns_csv(d / "connections.csv", r.extra["connections"], CONNECTION_COLUMNS)
 
 
 def write_results(root: Path, results: list[ReplicationResult]) -> dict:

@@ -28,9 +28,9 @@ def default_workers(n_replications: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_replications))
 
 
-def _one(args: tuple[Scenario, int, np.random.SeedSequence]) -> ReplicationResult:
-    sc, i, seed = args
-    return simulate_replication(sc, i, seed)
+def _one(args: tuple[Scenario, int, np.random.SeedSequence, bool]) -> ReplicationResult:
+    sc, i, seed, trace = args
+    return simulate_replication(sc, i, seed, trace_connections=trace)
 
 
 def run_replications(
@@ -40,16 +40,18 @@ def run_replications(
     workers: int = 1,
     on_done: Callable[[int], None] | None = None,
     scheduler: str | None = None,
+    trace_connections: bool = False,
 ) -> list[ReplicationResult]:
     """Run ``n`` replications (default: the scenario's) with ``master_seed`` (default: the scenario's).
 
     ``scheduler`` (``tcp://host:port``): run them on that Dask distributed cluster instead of
-    local processes; every worker needs the same leechsim installed.
+    local processes; every worker needs the same leechsim installed. ``trace_connections``: each
+    result carries every connection's state at every tick (``extra["connections"]``).
     """
     n = sc.simulation.replications if n is None else n
     master_seed = sc.simulation.seed if master_seed is None else master_seed
     seeds = replication_seeds(master_seed, n)
-    tasks = [(sc, i, seeds[i]) for i in range(n)]
+    tasks = [(sc, i, seeds[i], trace_connections) for i in range(n)]
     results: list[ReplicationResult | None] = [None] * n
     if scheduler:
         _run_on_dask(scheduler, tasks, results, on_done)

@@ -52,6 +52,18 @@ FILE_COLUMNS = (
     "pieces_touched", "pieces_complete", "complete_copy", "complete_copy_peers",
 )
 TIMESERIES_COLUMNS = ("t_s", "subject_uploaded_bytes", "subject_downloaded_bytes")
+
+# connections.csv: one row per (sample, connection), from the local peer's side. The lab samples
+# libtorrent's peer_info every 100 ms (forensics/lab/trace.py); the model writes the same columns
+# at every quota tick, leaving empty what it does not model.
+CONNECTION_COLUMNS = (
+    "t_s", "local", "remote",
+    "payload_up_bps", "payload_down_bps", "total_up_bytes", "total_down_bytes",
+    "send_buffer_size", "used_send_buffer", "queue_bytes",
+    "download_queue_length", "target_dl_queue_length", "upload_queue_length",
+    "send_quota", "receive_quota", "read_state", "write_state",
+    "choked", "interesting", "remote_choked", "remote_interested", "optimistic_unchoke", "snubbed", "endgame",
+)
 ROLE_SUBJECT, ROLE_SEED, ROLE_LEECHER = 0, 1, 2
 ROLE_NAMES = {ROLE_SUBJECT: "subject", ROLE_SEED: "seed", ROLE_LEECHER: "leecher"}
 

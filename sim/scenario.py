@@ -227,8 +227,17 @@ class Simulation(_Strict):
     horizon_s: float = Field(6 * 3600.0, gt=0, le=365 * 86400)
     replications: int = Field(100, ge=1, le=1_000_000)
     seed: int = Field(1, ge=0, lt=2**63)
-    tick_s: float = Field(1.0, gt=0, le=60)
+    # libtorrent's tick_interval: the rate limiter's quota tick (500 ms); the once-a-second tick
+    # runs every 1/tick_s quota ticks, so 1/tick_s must be a whole number.
+    tick_s: float = Field(0.5, gt=0, le=1)
     sample_interval_s: float = Field(5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _whole_ticks_per_second(self):
+        per_s = 1.0 / self.tick_s
+        if abs(per_s - round(per_s)) > 1e-9:
+            raise ValueError(f"tick_s = {self.tick_s}: must divide one second evenly (0.5, 0.25, 0.1, 1, ...)")
+        return self
 
 
 class Meta(_Strict):

@@ -35,12 +35,10 @@ class PeerArrays(NamedTuple):
     deg: np.ndarray  # i8 open connections
     interest_changed: np.ndarray  # bool some connected peer became or stopped being interested in u
     whole_s: np.ndarray  # f8 whole_pieces_threshold (0: never ask for whole pieces)
-    up_quota: np.ndarray  # f8 upload quota left (bytes; at most 3 s of the limit, negative when over-used)
-    dn_quota: np.ndarray  # f8 download quota left (bytes; likewise)
-    up_avail: np.ndarray  # f8 upload rate this tick may use: limit plus quota left over (bytes/s)
-    dn_avail: np.ndarray  # f8 download rate this tick may use (bytes/s)
-    up_tick: np.ndarray  # i8 bytes uploaded this tick
+    up_quota: np.ndarray  # f8 upload channel's quota left (m_quota_left; at most 3 s of the limit)
+    dn_quota: np.ndarray  # f8 download quota left (bytes; at most 3 s of the limit, negative when over-used)
     dn_tick: np.ndarray  # i8 bytes downloaded this tick
+    sec_phase: np.ndarray  # i8 which quota tick of each second runs the session's second tick
 
 
 class EdgeArrays(NamedTuple):
@@ -61,6 +59,14 @@ class EdgeArrays(NamedTuple):
     run_end: np.ndarray  # i8 end (exclusive) of the run of whole pieces u asked nbr for, from cur_piece on
     rate_avg: np.ndarray  # f8 u's download rate from nbr, libtorrent's 5-second average (bytes/s)
     tick_bytes: np.ndarray  # i8 bytes u received from nbr in the current tick
+    # u's rate limiter, for what u sends nbr (kernels/bandwidth.py; libtorrent's names in brackets)
+    up_avg: np.ndarray  # f8 upload rate of the connection, once-a-second average (upload_rate())
+    up_sec: np.ndarray  # f8 bytes sent since u's last second tick
+    up_last_s: np.ndarray  # f8 bytes sent in u's last second (m_uploaded_last_second)
+    bw_quota: np.ndarray  # f8 quota granted and not yet sent (m_quota[upload])
+    bw_req: np.ndarray  # f8 size of the request waiting at u's channel (0: none)
+    bw_got: np.ndarray  # f8 bytes of it granted so far (bw_request::assigned)
+    bw_ttl: np.ndarray  # i8 quota ticks the request may still wait (bw_request::ttl)
 
 
 class PieceArrays(NamedTuple):
@@ -75,19 +81,38 @@ class PieceArrays(NamedTuple):
     owner: np.ndarray  # i4 [N,P] u asked peer owner-1 for every block of the piece (0: nobody)
 
 
+_F8, _I8, _B = np.float64, np.int64, np.bool_
+_PEER_FIELDS = {  # dtype and initial value of each PeerArrays field (0 unless given)
+    "active": _B, "is_seed": _B, "up_cap": _F8, "down_cap": _F8, "n_have": _I8, "slots": _I8, "opt_slots": _I8,
+    "seed_algo": _I8, "rate_based": _B, "quota_bytes": _I8, "interval_s": (_F8, 15.0),
+    "opt_interval_s": (_F8, 30.0), "next_round_t": _F8, "next_opt_t": _F8, "total_up": _I8, "total_down": _I8,
+    "deg": _I8, "interest_changed": _B, "whole_s": (_F8, 20.0), "up_quota": _F8, "dn_quota": _F8, "dn_tick": _I8,
+    "sec_phase": _I8,
+}
+_EDGE_FIELDS = {  # likewise for EdgeArrays
+    "nbr": (_I8, -1), "rev": (_I8, -1), "wants": _I8, "unchoked": _B, "optimistic": _B, "was_interested": _B,
+    "down_round": _I8, "up_round": _I8, "up_since_unchoke": _I8, "up_conn_total": _I8,
+    "last_unchoke_t": (_F8, NEVER), "last_opt_t": (_F8, NEVER), "credit": _F8, "cur_piece": (_I8, -1),
+    "run_end": (_I8, -1), "rate_avg": _F8, "tick_bytes": _I8, "up_avg": _F8, "up_sec": _F8, "up_last_s": _F8,
+    "bw_quota": _F8, "bw_req": _F8, "bw_got": _F8, "bw_ttl": _I8,
+}
+
+
+def _filled(cls, fields, shape):
+    assert tuple(fields) == cls._fields, "field table out of step with the NamedTuple"
+    out = {}
+    for name, spec in fields.items():
+        dtype, value = spec if isinstance(spec, tuple) else (spec, 0)
+        out[name] = np.full(shape, value, dtype=dtype)
+    return cls(**out)
+
+
 def new_peers(n: int) -> PeerArrays:
-    f = lambda v=0.0: np.full(n, v, dtype=np.float64)  # noqa: E731
-    i = lambda v=0: np.full(n, v, dtype=np.int64)  # noqa: E731
-    b = lambda: np.zeros(n, dtype=np.bool_)  # noqa: E731
-    return PeerArrays(b(), b(), f(), f(), i(), i(), i(), i(), b(), i(), f(15.0), f(30.0),
-                      f(), f(), i(), i(), i(), b(), f(20.0), f(), f(), f(), f(), i(), i())
+    return _filled(PeerArrays, _PEER_FIELDS, n)
 
 
 def new_edges(n: int, k: int) -> EdgeArrays:
-    i = lambda v=0: np.full((n, k), v, dtype=np.int64)  # noqa: E731
-    b = lambda: np.zeros((n, k), dtype=np.bool_)  # noqa: E731
-    f = lambda v=0.0: np.full((n, k), v, dtype=np.float64)  # noqa: E731
-    return EdgeArrays(i(-1), i(-1), i(), b(), b(), b(), i(), i(), i(), i(), f(NEVER), f(NEVER), f(), i(-1), i(-1), f(), i())
+    return _filled(EdgeArrays, _EDGE_FIELDS, (n, k))
 
 
 def num_buckets(k: int) -> int:

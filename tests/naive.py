@@ -12,61 +12,61 @@ import numpy as np
 from sim.kernels.hashing import mix64_py
 
 
-def maxmin_fair(src, dst, up_cap, down_cap):
-    """Max-min fairness by its definition: repeatedly find the tightest peer, fix its flows' rates."""
-    flows = list(range(len(src)))
-    rate = [0.0] * len(src)
-    cap = {("up", i): float(c) for i, c in enumerate(up_cap)}
-    cap.update({("dn", i): float(c) for i, c in enumerate(down_cap)})
-    members = {}
-    for f in flows:
-        members.setdefault(("up", int(src[f])), set()).add(f)
-        members.setdefault(("dn", int(dst[f])), set()).add(f)
-    level = 0.0
-    unfrozen = set(flows)
-    while unfrozen:
-        shares = {node: (cap[node] - sum(rate[f] for f in fs if f not in unfrozen)) / len(fs & unfrozen)
-                  for node, fs in members.items() if fs & unfrozen}
-        tight = min(shares.values())
-        level = max(level, tight)
-        done = set()
-        for node, s in shares.items():
-            if s <= tight * (1 + 1e-12) + 1e-12:
-                done |= members[node] & unfrozen
-        for f in unfrozen:
-            rate[f] = level
-        unfrozen -= done
-    return np.array(rate)
+def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
+    """One uploader's rate limiter as libtorrent's source describes it, written as a plain loop:
+    connection j starts wanting data at quota tick join_tick[j] and always has data to send, its
+    downloader takes everything. Returns bytes sent per tick and connection.
 
+    Each quota tick (only while a request waits) the channel gains limit*dt, keeps at most 3 s of
+    limit, and gives every waiting request an equal part of what it holds, at most what the request
+    still lacks; a fully granted request becomes the connection's quota, which it sends. After
+    sending, a connection asks for max(send buffer, 2 x its rate x dt); the channel grants at once
+    while it holds over a second of limit beyond the request, else the request waits. The rate is
+    the once-a-second average avg*4/5 + last second/5; the send buffer is whole blocks up to half
+    of the last second's bytes, at least 10 KiB."""
+    import math
+    n = len(join_tick)
+    bank = 0.0
+    conn = [dict(avg=0.0, sec=0.0, last=0.0, quota=0.0, req=0.0, got=0.0, ttl=0) for _ in range(n)]
+    out = np.zeros((ticks, n))
+    per_s = round(1 / dt)
 
-def tick_rates(src, dst, up_cap, down_cap, up_avail, dn_avail, flow_cap):
-    """One tick's rates: max-min fair on the rate limits; then, uploader by uploader in index
-    order, the uploader's quota of the tick (up_avail) shared out again: each connection at most
-    what its downloader can still take (its download quota less what it receives from the others)
-    and — when the uploader is contended, two or more connections that could take all of it — at
-    most its cap; the others share what is left equally."""
-    rate = list(maxmin_fair(src, dst, up_cap, down_cap))
-    n = len(up_cap)
-    for u in range(n):
-        mine = [f for f in range(len(src)) if src[f] == u]
-        if not mine:
-            continue
-        inflow = {v: sum(rate[g] for g in range(len(src)) if dst[g] == v) for v in range(n)}
-        limit = {f: rate[f] + max(dn_avail[dst[f]] - inflow[dst[f]], 0.0) for f in mine}
-        if len(mine) >= 2 and sum(limit.values()) >= up_avail[u] * (1 - 1e-9):
-            limit = {f: min(limit[f], flow_cap[f]) for f in mine}
-        left, todo = float(up_avail[u]), sorted(mine, key=lambda f: limit[f])
-        while todo:  # the most limited first: each takes its limit or an equal share of what is left
-            share = left / len(todo)
-            if limit[todo[0]] <= share:
-                f = todo.pop(0)
-                rate[f] = limit[f]
-                left -= limit[f]
-            else:
-                for f in todo:
-                    rate[f] = share
-                todo = []
-    return np.array(rate)
+    def want(c):
+        wm = min(max(0.5 * c["last"], 10 * 1024), 500 * 1024)
+        return max(math.ceil(wm / block) * block, math.floor(2 * c["avg"] * dt))
+
+    for t in range(1, ticks + 1):
+        waiting = [c for c in conn if c["req"] > 0]
+        if waiting:
+            bank = min(bank + math.floor(limit * dt + 0.5), 3 * limit)
+            share = math.floor(max(bank, 0) / len(waiting))
+            for c in waiting:
+                a = min(share, c["req"] - c["got"])
+                c["got"] += a
+                bank -= a
+                c["ttl"] -= 1
+                if c["got"] >= c["req"] or (c["ttl"] <= 0 and c["got"] > 0):
+                    c["quota"] += c["got"]
+                    c["req"] = c["got"] = 0.0
+        for j, c in enumerate(conn):
+            if t < join_tick[j]:
+                continue
+            if c["req"] <= 0:  # it has just sent: it asks again, and a rich channel grants at once
+                w = want(c)
+                while bank - w >= limit:
+                    bank -= w
+                    c["quota"] += w
+            out[t - 1, j] = c["quota"]
+            c["sec"] += c["quota"]
+            c["quota"] = 0.0
+            if c["req"] <= 0:
+                c["req"], c["got"], c["ttl"] = want(c), 0.0, 20
+        if (t + phase) % per_s == 0:
+            for c in conn:
+                c["last"] = c["sec"]
+                c["avg"] = c["avg"] * 4 // 5 + c["sec"] // 5  # integer arithmetic, as stat.cpp
+                c["sec"] = 0.0
+    return out
 
 
 def acceptable_picks(have, recv, avail, owner, n_have_v, v, u, salt, whole=False):

@@ -34,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario value, e.g. --set subject.on_complete=never_stop (repeatable)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
+    p.add_argument("--trace-connections", action="store_true",
+                   help="also write replications/NNNN/connections.csv: every connection at every quota tick "
+                        "(the lab's columns; for small scenarios)")
     p.set_defaults(run=run)
 
 
@@ -83,7 +86,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
             task = progress.add_task(sc.name, total=n)
             try:
                 results = run_replications(sc, n, seed, workers, on_done=lambda k: progress.advance(task, k),
-                                           scheduler=ns.scheduler)
+                                           scheduler=ns.scheduler, trace_connections=ns.trace_connections)
             except OSError as e:
                 raise UserError(f"cannot reach the Dask scheduler {ns.scheduler}: {e}") from None
         rundir.write_scenario(w.stage, sc, scenario_bytes)
@@ -96,6 +99,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
             scenario_file=str(scenario_path), scenario_name=sc.name, overrides=list(ns.overrides),
             replications=n, master_seed=seed, seed_rule=SEED_RULE,
             workers=None if ns.scheduler else workers, scheduler=ns.scheduler,
+            trace_connections=ns.trace_connections,
         )
         write_json(w.stage / "manifest.json", manifest)
         published = w.publish()

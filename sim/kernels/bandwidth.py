@@ -1,16 +1,37 @@
-"""Bandwidth sharing: the rates of the active transfers, given each peer's rate limits.
+"""Bandwidth: libtorrent's rate limiter, connection by connection, at its 500 ms quota tick.
 
-libtorrent's rate limiter (bandwidth_manager / bandwidth_channel) adds the limit's quota every
-500 ms, keeps what is not used up to 3 s of the limit (``open_quota``/``close_quota``: an idle
-peer can burst), and, when short of quota, splits it evenly over the connections waiting for it,
-each getting at most what it asked for (``kernels/transfer.flow_cap``). A tick is computed in two
-steps (``share_bandwidth``): max-min fair rates — every transfer gets an equal share of its
-uploader's and its downloader's capacity, capacity one transfer cannot use (held back at its other
-end) flowing to the others, computed exactly by progressive filling: raise all unfrozen rates
-together until a peer's capacity is used up, freeze the transfers through that peer, repeat, at
-most 2N rounds (on the limits themselves, so peers of one class saturate together) — then each
-uploader's quota of this tick shared out again over its connections, with the caps at a
-contended uploader (``_resplit``).
+Read from libtorrent's source (bandwidth_manager.cpp, bandwidth_limit.cpp, bandwidth_queue_entry.cpp,
+peer_connection.cpp ``wanted_transfer``/``request_bandwidth``/``fill_send_buffer``, stat.cpp); the
+names below are libtorrent's. A connection's share of its uploader's limit is not computed from a
+fairness rule but fed back from the connection's own history:
+
+- **The request.** A connection with data to send asks its uploader's channel for
+  ``wanted_transfer`` = max(its send buffer, 2 x its upload rate x tick_interval) bytes — about one
+  second of its *own* recent rate — and has at most one request outstanding.
+- **The send buffer.** Blocks are read while the buffer is below ``send_buffer_watermark_factor``
+  (50%) of what the connection sent in the last second, clamped to [``send_buffer_low_watermark``
+  10 KiB, ``send_buffer_watermark`` 500 KiB]: whole 16 KiB blocks, so at least one.
+- **The quota tick** (every ``tick_interval``, 500 ms, only while some request waits): the
+  channel gets ``limit x dt`` more quota, keeps at most 3 s of it, and hands every waiting request
+  an equal part of what it holds (``distribute_quota / waiting``), each at most what it still
+  needs. A request is released — the connection may send — only once fully granted (or after 20
+  ticks with something granted). What a small request does not take stays in the channel.
+- **Immediate grants.** A channel holding more than one second of its limit beyond a request
+  grants it at once (``need_queueing``): the connection sends it and asks again, so a channel
+  that saved up quota lets its connections burst until it is back to one second of its limit.
+- **The rate** a request is sized from is libtorrent's once-a-second average
+  ``avg = avg x 4/5 + bytes of the last second / 5`` (integer arithmetic), updated at each
+  session's own second tick (``sec_phase``: which quota tick of the second it falls on).
+
+So a newcomer at a busy uploader starts at one block per quota tick and its requests grow only as
+fast as its own average: early connections keep larger shares, as in the lab.
+
+Simplified here (docs/model.md): a connection asks again only after sending (libtorrent also asks,
+for what it wants beyond the quota it holds, just before each write; a lab trace shows the two
+requests alternating, docs/validation.md); a burst is not limited by the blocks the downloader has
+requested; and the downloader's side is a plain quota — each downloader's limit (at most 3 s saved)
+shared evenly among the connections sending to it, each at most what it was granted, what it
+cannot take staying granted at the uploader for the next tick.
 """
 
 from __future__ import annotations
@@ -18,90 +39,135 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+BLOCK_BYTES = 16 * 1024
+QUOTA_BURST_S = 3.0  # bandwidth_channel::update_quota keeps at most 3 s of the limit
+REQUEST_TTL_TICKS = 20  # bw_request::ttl: released after 20 quota ticks if anything was granted
+SEND_BUFFER_LOW_WATERMARK = 10 * 1024  # settings_pack::send_buffer_low_watermark (default)
+SEND_BUFFER_WATERMARK = 500 * 1024  # settings_pack::send_buffer_watermark (default)
+SEND_BUFFER_WATERMARK_FACTOR = 0.5  # settings_pack::send_buffer_watermark_factor = 50 (%)
+
+
+@njit(cache=True, inline="always")
+def send_buffer_bytes(uploaded_last_second):
+    """Bytes in a busy connection's send buffer after fill_send_buffer: whole blocks read until
+    the watermark (50% of last second's upload, clamped to [10 KiB, 500 KiB]) is reached."""
+    wm = min(max(SEND_BUFFER_WATERMARK_FACTOR * uploaded_last_second, SEND_BUFFER_LOW_WATERMARK),
+             SEND_BUFFER_WATERMARK)
+    return np.ceil(wm / BLOCK_BYTES) * BLOCK_BYTES
+
+
+@njit(cache=True, inline="always")
+def wanted_upload(uploaded_last_second, upload_rate, dt):
+    """peer_connection::wanted_transfer(upload): max(send buffer, 2 x rate x tick_interval)."""
+    return max(send_buffer_bytes(uploaded_last_second), np.floor(2.0 * upload_rate * dt))
+
 
 @njit(cache=True)
-def _maxmin_fair(src, dst, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen):
-    """Write max-min fair rates of flows src[f] -> dst[f] into rate[f]; scratch arrays given.
+def distribute_quota(limit, dt, bank, req, got, ttl, quota):
+    """One channel's quota tick (bandwidth_manager::update_quotas) over its connections' requests.
 
-    Only the peers and flows still in play are visited: the peers with a flow are listed once,
-    and frozen flows are swapped out of the working list, so a round costs O(live peers + live
-    flows) however large the swarm arrays are.
-    """
-    F = src.shape[0]
-    N = up_cap.shape[0]
-    live = np.empty(F, dtype=np.int64)  # unfrozen flows, compacted
-    peers = np.empty(min(N, 2 * F) + 1, dtype=np.int64)
-    n_peers = 0
-    for f in range(F):  # counters of the peers in play start at zero
-        n_up[src[f]] = 0
-        n_dn[src[f]] = 0
-        n_up[dst[f]] = 0
-        n_dn[dst[f]] = 0
+    ``req[j] > 0``: connection j waits for ``req[j]`` bytes of which ``got[j]`` are granted. A
+    fully granted (or expired) request moves into the connection's ``quota[j]``. Returns the
+    channel's quota left (``m_quota_left``)."""
+    n = req.shape[0]
+    waiting = 0
+    for j in range(n):
+        if req[j] > 0.0:
+            waiting += 1
+    if waiting == 0:  # update_quotas returns at once on an empty queue: nothing is added
+        return bank
+    bank = min(bank + np.floor(limit * dt + 0.5), QUOTA_BURST_S * limit)
+    share = np.floor(max(bank, 0.0) / waiting)
+    for j in range(n):
+        if req[j] <= 0.0:
+            continue
+        a = min(share, req[j] - got[j])
+        got[j] += a
+        bank -= a
+        ttl[j] -= 1
+        if got[j] >= req[j] or (ttl[j] <= 0 and got[j] > 0.0):
+            quota[j] += got[j]
+            req[j] = 0.0
+            got[j] = 0.0
+    return bank
+
+
+@njit(cache=True, inline="always")
+def granted_at_once(limit, bank, want):
+    """Bytes a connection gets at once after sending what it held: while its channel holds more
+    than a second of the limit beyond the request (need_queueing is false), each request of
+    ``want`` bytes is granted on the spot, sent, and asked again. Returns a multiple of want."""
+    if want <= 0.0 or bank - want < limit:
+        return 0.0
+    return np.floor((bank - limit) / want) * want
+
+
+@njit(cache=True)
+def upload_quota_tick(pa, ea, dt):
+    """Every uploader's quota tick over its connections (requests of choked connections stay
+    queued and keep collecting quota, as in libtorrent)."""
+    for u in range(pa.deg.shape[0]):
+        d = pa.deg[u]
+        if not pa.active[u] or d == 0:
+            continue
+        pa.up_quota[u] = distribute_quota(pa.up_cap[u], dt, pa.up_quota[u], ea.bw_req[u, :d], ea.bw_got[u, :d],
+                                          ea.bw_ttl[u, :d], ea.bw_quota[u, :d])
+
+
+@njit(cache=True)
+def grant_sends(pa, ea, src, dst, slot, F, dt, rate, want, scratch_bound, scratch_out):
+    """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
+
+    A transfer sends the quota its uploader granted it; one with no request waiting (just granted,
+    or newly unchoked) also gets what a rich channel grants at once. Transfers come grouped by
+    downloader (collect_flows lists them downloader by downloader): a downloader short of
+    download quota shares it evenly over its incoming transfers, and what it cannot take stays
+    granted at the uploader. Each transfer then asks for its next request, which waits for the
+    next quota tick."""
     for f in range(F):
-        rate[f] = 0.0
-        frozen[f] = False
-        live[f] = f
-        for i in (src[f], dst[f]):
-            if n_up[i] == 0 and n_dn[i] == 0:
-                peers[n_peers] = i
-                n_peers += 1
-                rem_up[i] = up_cap[i]
-                rem_dn[i] = down_cap[i]
-        n_up[src[f]] += 1
-        n_dn[dst[f]] += 1
-    left = F
-    while left > 0:
-        delta = np.inf
-        for j in range(n_peers):
-            i = peers[j]
-            if n_up[i] > 0:
-                s = rem_up[i] / n_up[i]
-                if s < delta:
-                    delta = s
-            if n_dn[i] > 0:
-                s = rem_dn[i] / n_dn[i]
-                if s < delta:
-                    delta = s
-        if delta == np.inf:  # every remaining flow is unconstrained: cannot happen with finite caps
-            break
-        # Peers whose fair share equals delta are the bottlenecks of this round.
-        for j in range(n_peers):
-            i = peers[j]
-            if n_up[i] > 0:
-                if rem_up[i] / n_up[i] == delta:
-                    rem_up[i] = -1.0  # mark saturated
-                else:
-                    rem_up[i] = max(rem_up[i] - delta * n_up[i], 0.0)
-            if n_dn[i] > 0:
-                if rem_dn[i] / n_dn[i] == delta:
-                    rem_dn[i] = -1.0
-                else:
-                    rem_dn[i] = max(rem_dn[i] - delta * n_dn[i], 0.0)
-        j = 0
-        while j < left:
-            f = live[j]
-            rate[f] += delta
-            if rem_up[src[f]] == -1.0 or rem_dn[dst[f]] == -1.0:
-                frozen[f] = True
-                n_up[src[f]] -= 1
-                n_dn[dst[f]] -= 1
-                left -= 1
-                live[j] = live[left]
-            else:
-                j += 1
-        for j in range(n_peers):
-            i = peers[j]
-            if rem_up[i] == -1.0:
-                rem_up[i] = 0.0
-            if rem_dn[i] == -1.0:
-                rem_dn[i] = 0.0
-    for j in range(n_peers):  # leave the scratch counters at zero for the next call
-        n_up[peers[j]] = 0
-        n_dn[peers[j]] = 0
+        u = src[f]
+        ku = ea.rev[dst[f], slot[f]]
+        if ea.bw_req[u, ku] <= 0.0:
+            extra = granted_at_once(pa.up_cap[u], pa.up_quota[u],
+                                    wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
+            pa.up_quota[u] -= extra
+            ea.bw_quota[u, ku] += extra
+        want[f] = ea.bw_quota[u, ku]
+    f0 = 0
+    while f0 < F:
+        v = dst[f0]
+        f1 = f0
+        total = 0.0
+        while f1 < F and dst[f1] == v:
+            total += want[f1]
+            f1 += 1
+        allow = max(pa.dn_quota[v], 0.0)
+        if total <= allow:
+            for f in range(f0, f1):
+                rate[f] = want[f]
+        else:
+            k = f1 - f0
+            for j in range(k):
+                scratch_bound[j] = want[f0 + j]
+            split_evenly(allow, scratch_bound[:k], scratch_out[:k])
+            for j in range(k):
+                rate[f0 + j] = np.floor(scratch_out[j])
+        f0 = f1
+    for f in range(F):
+        u = src[f]
+        ku = ea.rev[dst[f], slot[f]]
+        ea.bw_quota[u, ku] -= rate[f]
+        if ea.bw_req[u, ku] <= 0.0:
+            b = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt) - ea.bw_quota[u, ku]
+            if b > 0.0:
+                ea.bw_req[u, ku] = b
+                ea.bw_got[u, ku] = 0.0
+                ea.bw_ttl[u, ku] = REQUEST_TTL_TICKS
+        rate[f] /= dt
 
 
 @njit(cache=True)
-def _split_evenly(cap_total, bound, out):
+def split_evenly(cap_total, bound, out):
     """Water-fill: out[j] = min(bound[j], level) with sum(out) = cap_total (or every bound, if
     they add up to less)."""
     k = bound.shape[0]
@@ -120,106 +186,34 @@ def _split_evenly(cap_total, bound, out):
 
 
 @njit(cache=True)
-def _resplit(src, dst, flow_cap, up_avail, dn_avail, rate):
-    """Each uploader, in index order, shares out what its rate limiter has this tick (its quota,
-    which may hold a burst or be short after over-use) over its connections: each connection at
-    most what its downloader can still take (download quota less what arrives from elsewhere)
-    and, if the uploader is contended — two or more connections that could take all of it — at
-    most its cap; the others share what is left equally. libtorrent's rate limiter grants
-    requests at once while it has quota to spare, and splits it evenly, each at most what it
-    asked for, when short (bandwidth_manager, bandwidth_channel)."""
-    F = src.shape[0]
-    N = up_avail.shape[0]
-    inflow = np.zeros(N)
-    start = np.zeros(N + 1, dtype=np.int64)
-    for f in range(F):
-        inflow[dst[f]] += rate[f]
-        start[src[f] + 1] += 1
-    for i in range(N):
-        start[i + 1] += start[i]
-    by_src = np.empty(F, dtype=np.int64)
-    fill = start[:N].copy()
-    for f in range(F):
-        by_src[fill[src[f]]] = f
-        fill[src[f]] += 1
-    kmax = 0
-    for u in range(N):
-        kmax = max(kmax, start[u + 1] - start[u])
-    bound = np.empty(kmax)
-    new = np.empty(kmax)
-    for u in range(N):
-        k = start[u + 1] - start[u]
-        if k == 0:
+def second_tick(pa, ea, tick, ticks_per_s):
+    """Each session's once-a-second tick, at its own phase: every connection's upload rate average
+    (stat_channel::second_tick) and its bytes of the last second (send buffer watermark)."""
+    for u in range(pa.deg.shape[0]):
+        if not pa.active[u] or (tick + pa.sec_phase[u]) % ticks_per_s != 0:
             continue
-        total = 0.0
-        for j in range(k):
-            f = by_src[start[u] + j]
-            bound[j] = rate[f] + max(dn_avail[dst[f]] - inflow[dst[f]], 0.0)
-            total += bound[j]
-        if k >= 2 and total >= up_avail[u] * (1.0 - 1e-9):  # contended: the caps apply
-            for j in range(k):
-                bound[j] = min(bound[j], flow_cap[by_src[start[u] + j]])
-        _split_evenly(up_avail[u], bound[:k], new[:k])
-        for j in range(k):
-            f = by_src[start[u] + j]
-            inflow[dst[f]] += new[j] - rate[f]
-            rate[f] = new[j]
+        for k in range(pa.deg[u]):
+            b = ea.up_sec[u, k]
+            ea.up_last_s[u, k] = b
+            ea.up_avg[u, k] = np.floor(ea.up_avg[u, k] * 4.0 / 5.0) + np.floor(b / 5.0)
+            ea.up_sec[u, k] = 0.0
 
 
 @njit(cache=True)
-def share_bandwidth(src, dst, flow_cap, up_cap, down_cap, up_avail, dn_avail, rate, rem_up, rem_dn, n_up, n_dn,
-                    frozen):
-    """The rates of one tick: max-min fair on the peers' rate limits, then each uploader's
-    quota of this tick shared out again with the caps of contended connections (``_resplit``)."""
-    _maxmin_fair(src, dst, up_cap, down_cap, rate, rem_up, rem_dn, n_up, n_dn, frozen)
-    _resplit(src, dst, flow_cap, up_avail, dn_avail, rate)
-
-
-QUOTA_BURST_S = 3.0  # libtorrent's bandwidth_channel keeps at most 3 s of its limit as quota
-
-
-@njit(cache=True)
-def open_quota(pa, dt):
-    """Each peer's rate limiter at the start of a tick: the limit's quota for this tick is added
-    to what is left over — at most 3 s of the limit (bandwidth_channel::update_quota), so an idle
-    or under-used peer can send (receive) in a burst of up to 3x its limit; or less, if it
-    over-used its quota before (whole blocks bought with credit carried from earlier ticks)."""
-    for i in range(pa.up_cap.shape[0]):
+def open_download_quota(pa, dt):
+    """Each downloader's quota at the start of a tick: the limit's share of the tick added to what
+    is left, at most 3 s of the limit (a downloader that was idle can take a burst)."""
+    for i in range(pa.down_cap.shape[0]):
         if not pa.active[i]:
             continue
-        pa.up_quota[i] = min(pa.up_quota[i] + pa.up_cap[i] * dt, QUOTA_BURST_S * pa.up_cap[i])
         pa.dn_quota[i] = min(pa.dn_quota[i] + pa.down_cap[i] * dt, QUOTA_BURST_S * pa.down_cap[i])
-        pa.up_avail[i] = max(pa.up_quota[i], 0.0) / dt
-        pa.dn_avail[i] = max(pa.dn_quota[i], 0.0) / dt
-        pa.up_tick[i] = 0
         pa.dn_tick[i] = 0
 
 
 @njit(cache=True)
-def close_quota(pa, dt):
-    """What a peer's rate limiter has left after the tick's transfers (negative: over-used,
-    repaid from the next ticks' quota, as libtorrent's m_quota_left)."""
-    for i in range(pa.up_cap.shape[0]):
-        if not pa.active[i]:
-            continue
-        pa.up_quota[i] -= pa.up_tick[i]
-        pa.dn_quota[i] -= pa.dn_tick[i]
-
-
-def maxmin_fair(src: np.ndarray, dst: np.ndarray, up_cap: np.ndarray, down_cap: np.ndarray) -> np.ndarray:
-    """Max-min fair rates (bytes/s) for transfers ``src[f] -> dst[f]``; validates and allocates."""
-    src = np.ascontiguousarray(src, dtype=np.int64)
-    dst = np.ascontiguousarray(dst, dtype=np.int64)
-    up_cap = np.ascontiguousarray(up_cap, dtype=np.float64)
-    down_cap = np.ascontiguousarray(down_cap, dtype=np.float64)
-    n = up_cap.shape[0]
-    if down_cap.shape[0] != n or src.shape != dst.shape:
-        raise ValueError("shape mismatch")
-    if len(src) and (src.min() < 0 or dst.min() < 0 or src.max() >= n or dst.max() >= n):
-        raise ValueError("flow endpoint out of range")
-    if (up_cap < 0).any() or (down_cap < 0).any() or not np.isfinite(up_cap).all() or not np.isfinite(down_cap).all():
-        raise ValueError("capacities must be finite and >= 0")
-    rate = np.zeros(len(src), dtype=np.float64)
-    _maxmin_fair(src, dst, up_cap, down_cap, rate, np.empty(n), np.empty(n),
-                 np.empty(n, np.int64), np.empty(n, np.int64), np.empty(len(src), np.bool_))
-    return rate
+def close_download_quota(pa):
+    """What a downloader's quota has left after the tick's transfers (negative: whole blocks
+    bought with credit carried over, repaid from the next ticks)."""
+    for i in range(pa.down_cap.shape[0]):
+        if pa.active[i]:
+            pa.dn_quota[i] -= pa.dn_tick[i]

@@ -69,6 +69,13 @@ def _reset_slot(ea, u, k):
     ea.run_end[u, k] = -1
     ea.rate_avg[u, k] = 0.0
     ea.tick_bytes[u, k] = 0
+    ea.up_avg[u, k] = 0.0
+    ea.up_sec[u, k] = 0.0
+    ea.up_last_s[u, k] = 0.0
+    ea.bw_quota[u, k] = 0.0
+    ea.bw_req[u, k] = 0.0
+    ea.bw_got[u, k] = 0.0
+    ea.bw_ttl[u, k] = 0
 
 
 @njit(cache=True)
@@ -111,6 +118,13 @@ def _move_slot(ea, u, src, dst):
     ea.run_end[u, dst] = ea.run_end[u, src]
     ea.rate_avg[u, dst] = ea.rate_avg[u, src]
     ea.tick_bytes[u, dst] = ea.tick_bytes[u, src]
+    ea.up_avg[u, dst] = ea.up_avg[u, src]
+    ea.up_sec[u, dst] = ea.up_sec[u, src]
+    ea.up_last_s[u, dst] = ea.up_last_s[u, src]
+    ea.bw_quota[u, dst] = ea.bw_quota[u, src]
+    ea.bw_req[u, dst] = ea.bw_req[u, src]
+    ea.bw_got[u, dst] = ea.bw_got[u, src]
+    ea.bw_ttl[u, dst] = ea.bw_ttl[u, src]
     ea.rev[ea.nbr[u, dst], ea.rev[u, dst]] = dst
     _reset_slot(ea, u, src)
 
@@ -191,6 +205,9 @@ def disconnect(pa, ea, pc, u, k, now, dt):
             pa.next_opt_t[v] = now + dt
     release_run(pc, ea, u, k)
     release_run(pc, ea, v, kv)
+    # a closing connection's waiting requests give their grants back (bandwidth_manager::update_quotas)
+    pa.up_quota[u] += ea.bw_got[u, k]
+    pa.up_quota[v] += ea.bw_got[v, kv]
     _release_slot(pa, ea, u, k)
     _release_slot(pa, ea, v, kv)
 

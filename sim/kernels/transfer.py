@@ -1,7 +1,7 @@
 """The transfer step: move whole 16 KiB blocks along every active transfer for one tick.
 
 A transfer v <- u exists when u unchokes v and v is interested in u. Each gets ``rate * dt`` bytes
-of credit (rates from the bandwidth kernel); whole blocks are moved while the credit lasts, the
+of credit (what its uploader's rate limiter granted it: kernels/bandwidth.py); whole blocks are moved while the credit lasts, the
 remainder (less than a block) carries over to the next tick. What v asks u for comes from the
 picker (kernels/picker.py): a run of whole pieces when v's download rate from u would bring a
 piece within whole_pieces_threshold, otherwise the next blocks of one piece, which several
@@ -24,20 +24,6 @@ from .topology import piece_complete, release_run
 BLOCK_BYTES = 16 * 1024
 MAX_CONTIGUOUS_BYTES = 8 * 1024 * 1024  # libtorrent caps rate * whole_pieces_threshold at 8 MiB
 RATE_KEEP_PER_S = 0.8  # libtorrent's stat_channel: 5-second average, average = 4/5 average + 1/5 sample
-QUOTA_TICKS_PER_S = 2  # libtorrent hands out upload quota every 500 ms (tick_interval)
-
-
-@njit(cache=True, inline="always")
-def flow_cap(rate_avg):
-    """The most u can send v in a second (bytes/s) while u is short of upload quota.
-
-    A contended rate limiter splits each 500 ms quota round evenly over the connections waiting
-    for it, each getting at most what it asked for: max(its send buffer, 2 x 500 ms of its
-    5-second average upload rate) (peer_connection::wanted_transfer). A new connection has one
-    16 KiB block buffered, so it starts at two blocks a second — what the lab's block logs show
-    for newcomers at a contended seed (26-36 kB/s) — and then works its way up, faster here than
-    in the lab (docs/model.md, "Known differences")."""
-    return QUOTA_TICKS_PER_S * max(float(BLOCK_BYTES), rate_avg)
 
 
 @njit(cache=True, inline="always")
@@ -63,7 +49,7 @@ def next_in_run(pc, ea, v, k, u):
 
 
 @njit(cache=True)
-def collect_flows(pa, ea, pc, src, dst, slot, cap, dt):
+def collect_flows(pa, ea, pc, src, dst, slot, dt):
     """List the active transfers: v is interested in u and u unchokes v. Returns their count.
 
     Also ages each connection's download-rate average by one tick, and gives back the whole
@@ -83,7 +69,6 @@ def collect_flows(pa, ea, pc, src, dst, slot, cap, dt):
                 src[F] = u
                 dst[F] = v
                 slot[F] = k
-                cap[F] = flow_cap(ea.rate_avg[v, k])
                 F += 1
             elif ea.run_end[v, k] >= 0:
                 release_run(pc, ea, v, k)
@@ -152,7 +137,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject, piec
             ea.up_since_unchoke[u, ku] += nbytes
             ea.up_conn_total[u, ku] += nbytes
             ea.tick_bytes[v, k] += nbytes
-            pa.up_tick[u] += nbytes
+            ea.up_sec[u, ku] += nbytes
             pa.dn_tick[v] += nbytes
             if u == subject:
                 if n_log < cap:
