@@ -17,6 +17,8 @@ from .results import ROLE_LEECHER, ROLE_SEED, ROLE_SUBJECT
 from .scenario import LibtorrentSettings, Scenario
 
 
+SUBJECT_ROW = 0  # the subject's row in every per-peer array, in the model and in the lab
+
 
 @dataclass(frozen=True)
 class Population:
@@ -87,8 +89,8 @@ def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
     slots = per_peer(lambda s: s.unchoke_slots_limit).astype(np.int64)
     opt_slots = per_peer(LibtorrentSettings.optimistic_slots.fget).astype(np.int64)
     if subj.profile == "free_rider":
-        slots[0] = 0
-        opt_slots[0] = 0
+        slots[SUBJECT_ROW] = 0
+        opt_slots[SUBJECT_ROW] = 0
     return Population(
         role=role,
         join_s=np.concatenate(([subj.join_s], np.zeros(S), join)),

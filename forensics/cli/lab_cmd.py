@@ -29,6 +29,7 @@ from ..lab.plan import MAX_EXPECTED_S, base_octet_for_this_process, check_fits_m
 from ..lab.errors import LabRunError
 from ..lab.swarm import LabOptions, SwarmProgress, run_swarm
 from ..lab.tracker import opentracker_path, opentracker_version
+from ..present import headline_table
 from ..provenance import utc_now
 from .argtypes import positive_float, positive_int, seed
 from .env import Environment, ExitStatus
@@ -115,7 +116,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     out = ns.out or Path("runs") / f"lab-{sc.name}-{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%SZ}"
     opts = LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s, all_blocks=ns.all_blocks)
     started = utc_now()
-    command = getattr(ns, "command_line", ["leechsim", "lab", *sys.argv[2:]])
+    command = ns.command_line
     results = []
     with _sigterm_as_interrupt(), rundir.RunDirWriter(out, force=ns.force) as w:
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
@@ -161,12 +162,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
 
 def _print_summary(env: Environment, summary: dict, name: str, published: Path) -> None:
     console = env.console()
-    try:
-        from ..present import headline_table
-        console.print(headline_table(summary, f"Lab scenario '{name}'", runs_label="runs"))
-    except ImportError:
-        for k, v in summary["headline"].items():
-            console.print(f"{k}: median {v['median']}")
+    console.print(headline_table(summary, f"Lab scenario '{name}'", runs_label="runs"))
     console.print(f"Run directory: {published}")
 
 

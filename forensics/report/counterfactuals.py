@@ -72,7 +72,3 @@ def run_counterfactuals(sc: Scenario, variants: list[Variant], n: int, master_se
         outcomes.append(Outcome(v.key, v.label, v.changes, n, master_seed, {q: describe(cols[q]) for q in CF_QUANTITIES}))
     return outcomes
 
-
-def run_variant(sc: Scenario, v: Variant, n: int, master_seed: int, workers: int,
-                on_done: Callable[[int], None] | None = None) -> Outcome:
-    return run_counterfactuals(sc, [v], n, master_seed, workers, on_done)[0]

@@ -1,6 +1,6 @@
 """A measurement, not part of the lab: the same swarm with every session in ONE Python process.
 
-``python -m forensics.lab.one_process SCENARIO`` runs the scenario's run 0 (same plan, payload,
+``python -m benchmarks.lab_one_process SCENARIO`` runs the scenario's run 0 (same plan, payload,
 tracker and settings as ``leechsim lab``) with all libtorrent sessions driven by a single Python
 loop, and prints the largest gap between two status samples of a peer, the seed's payload rate
 and the CPU time used. It exists to answer "does the GIL spoil the measurement if all peers share
