@@ -44,12 +44,9 @@ _MASKED_NAMES = {"manifest.json", "sweep.json", "report.md", "report.html", "SHA
 
 
 def _cli(args: list[str]) -> tuple[int, str, str]:
-    try:
-        from leechsim.cli.env import Environment
-        from leechsim.cli.main import main
-    except ImportError:  # before the re-layering the CLI lived in forensics.cli
-        from forensics.cli.env import Environment
-        from forensics.cli.main import main
+    from leechsim.env import Environment
+    from leechsim.main import main
+
     env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
     code = main(args, env)
     return int(code), env.stdout.getvalue(), env.stderr.getvalue()

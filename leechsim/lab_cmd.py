@@ -22,17 +22,18 @@ from sim.montecarlo import SEED_RULE, replication_seeds
 from sim.scenario import load_scenario, scenario_sha256
 from sim.units import format_bytes
 
-from .. import rundir
-from ..atomic import write_json
-from ..errors import UserError
-from ..lab.plan import MAX_EXPECTED_S, base_octet_for_this_process, check_fits_machine, plan_run
-from ..lab.errors import LabRunError
-from ..lab.swarm import LabOptions, SwarmProgress, run_swarm
-from ..lab.tracker import opentracker_path, opentracker_version
-from ..present import headline_table
-from ..provenance import utc_now
+from forensics import rundir
+from forensics.atomic import write_json
+from forensics.errors import UserError
+from forensics.lab.plan import MAX_EXPECTED_S, base_octet_for_this_process, check_fits_machine, plan_run
+from forensics.lab.errors import LabRunError
+from forensics.lab.swarm import LabOptions, SwarmProgress, run_swarm
+from forensics.lab.tracker import opentracker_path, opentracker_version
+from forensics.provenance import utc_now
+
 from .argtypes import positive_float, positive_int, seed
 from .env import Environment, ExitStatus
+from .terminal import headline_table
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

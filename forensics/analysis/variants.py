@@ -9,13 +9,12 @@ Replication i of every variant uses ``replication_seeds(master_seed, n)[i]``, ex
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Callable
 
 import numpy as np
 
 from sim.engine import simulate_replication
-from sim.montecarlo import replication_seeds
+from sim.montecarlo import map_in_order, replication_seeds
 from sim.scenario import Scenario
 
 
@@ -28,19 +27,5 @@ def run_variants(scenarios: list[Scenario], n: int, master_seed: int, workers: i
                  on_done: Callable[[int], None] | None = None) -> list[list[dict[str, float]]]:
     """Headline dicts, per variant, in replication order."""
     seeds = replication_seeds(master_seed, n)
-    tasks = [(v, i) for v in range(len(scenarios)) for i in range(n)]
-    out: list[list[dict | None]] = [[None] * n for _ in scenarios]
-    if workers <= 1 or len(tasks) <= 1:
-        for v, i in tasks:
-            out[v][i] = _headline((scenarios[v], i, seeds[i]))
-            if on_done:
-                on_done(1)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_headline, (scenarios[v], i, seeds[i])): (v, i) for v, i in tasks}
-            for fut in as_completed(futures):
-                v, i = futures[fut]
-                out[v][i] = fut.result()
-                if on_done:
-                    on_done(1)
-    return out  # type: ignore[return-value]
+    heads = map_in_order(_headline, [(sc, i, seeds[i]) for sc in scenarios for i in range(n)], workers, on_done)
+    return [heads[v * n:(v + 1) * n] for v in range(len(scenarios))]

@@ -15,7 +15,9 @@ import numpy as np
 
 from sim.scenario import Scenario
 
+from .. import fmt
 from .stats import Stat, describe
+from .variants import run_variants
 
 CF_QUANTITIES = ("subject_upload_leech_bytes", "subject_upload_seed_bytes", "subject_upload_total_bytes",
                  "subject_download_time_s", "subject_completed", "peers_received_piece")
@@ -31,8 +33,6 @@ class Variant:
 
 def default_variants(sc: Scenario, cap_bps: int = DEFAULT_CAP_BPS) -> list[Variant]:
     """The settings an expert is asked about (forensic question 4), applied to the subject only."""
-    from . import fmt
-
     stop_fields = {"subject.seed_for_s": None, "subject.seed_until_ratio": None}
     slots = sc.subject.libtorrent.unchoke_slots_limit
     return [
@@ -63,8 +63,6 @@ def outcome_from_results(key: str, label: str, results: dict[str, np.ndarray], n
 def run_counterfactuals(sc: Scenario, variants: list[Variant], n: int, master_seed: int, workers: int,
                         on_done: Callable[[int], None] | None = None) -> list[Outcome]:
     """Every variant on the run's first ``n`` seeds, on one process pool."""
-    from .variants import run_variants
-
     per_variant = run_variants([sc.with_changes(**v.changes) for v in variants], n, master_seed, workers, on_done)
     outcomes = []
     for v, heads in zip(variants, per_variant):

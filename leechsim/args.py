@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 
 from . import corpus_cmd, lab_cmd, report_cmd, simulate_cmd, sweep_cmd, validate_cmd, verify_cmd
+from forensics import __version__
+
 from .env import Environment
 
 COMMANDS = (simulate_cmd, corpus_cmd, lab_cmd, validate_cmd, report_cmd, sweep_cmd, verify_cmd)
@@ -25,7 +27,6 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(env: Environment) -> argparse.ArgumentParser:
     _Parser.env = env
     parser = _Parser(prog="leechsim", description="BitTorrent seeding-behaviour forensic simulator.")
-    from .. import __version__
     parser.add_argument("--version", action="version", version=f"leechsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for cmd in COMMANDS:

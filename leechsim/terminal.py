@@ -1,12 +1,10 @@
-"""How headline numbers are shown to a person: the terminal table shared by simulate and lab."""
+"""The terminal table of headline numbers shared by simulate and lab (numbers written by forensics.fmt)."""
 
 from __future__ import annotations
 
-import math
-
 from rich.table import Table
 
-from sim.units import format_bytes
+from forensics import fmt as _fmt
 
 # (field, label, kind) in the order an expert reads them; kind: bytes | seconds | ratio | count
 TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -25,15 +23,8 @@ TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
 
 
 def fmt(value: float, kind: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if kind == "bytes":
-        return format_bytes(value)
-    if kind == "seconds":
-        return f"{value:,.0f} s"
-    if kind == "ratio":
-        return f"{value:.3f}"
-    return f"{value:,.1f}" if value != int(value) else f"{int(value):,}"
+    """Short forms for a terminal: bytes in binary units, whole seconds, 3-digit ratios, counts."""
+    return _fmt.value(value, "whole_seconds" if kind == "seconds" else kind)
 
 
 def headline_table(summary: dict, title: str, runs_label: str = "replications") -> Table:

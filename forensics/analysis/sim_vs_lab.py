@@ -11,14 +11,13 @@ the k-th largest recipient got) is compared as well, and reported without a targ
 
 from __future__ import annotations
 
-import csv
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .rundir import RunDirError, read_run
+from ..rundir import RunData, RunDirError, load_run
+from .exposure import ranked_recipients
 
 # (quantity, relative tolerance of the medians, must every lab run be inside the sim interval?)
 QUANTITIES: tuple[tuple[str, float, bool], ...] = (
@@ -54,8 +53,8 @@ class Comparison:
         return dict(self.__dict__)
 
 
-def _column(rows: list[dict], key: str) -> np.ndarray:
-    vals = np.array([float(r[key]) if r[key] not in ("", None) else math.nan for r in rows])
+def _column(run: RunData, key: str) -> np.ndarray:
+    vals = np.asarray(run.results[key], dtype=np.float64)
     return vals[~np.isnan(vals)]
 
 
@@ -76,38 +75,36 @@ def compare_quantity(name: str, quantity: str, lab: np.ndarray, sim: np.ndarray,
                       p5, p95, rel, sim_med - lab_med, n_in, tol, inside, bool(ok))
 
 
-def recipient_shares(run_dir: Path) -> np.ndarray:
+def recipient_shares(run: RunData) -> np.ndarray:
     """Per replication, the share of the subject's upload received by its 1st, 2nd, ... k-th largest recipient."""
     out = []
-    for peers_csv in sorted((run_dir / "replications").glob("*/peers.csv")):
-        with open(peers_csv, newline="") as f:
-            got = np.array([float(r["from_subject_bytes"]) for r in csv.DictReader(f)])
+    for i in range(run.replications):
+        got = ranked_recipients(run.peers(i))
         total = got.sum()
-        top = np.sort(got)[::-1][:TOP_K] / total if total > 0 else np.zeros(TOP_K)
+        top = got[:TOP_K] / total if total > 0 else np.zeros(TOP_K)
         out.append(np.pad(top, (0, TOP_K - len(top))))
     return np.array(out).reshape(-1, TOP_K)
 
 
-def compare_runs(name: str, lab_dir: Path, sim_dir: Path) -> dict:
+def compare_sim_with_lab(name: str, lab_dir: Path, sim_dir: Path) -> dict:
     """Compare a lab run directory with a simulate run directory of the same scenario."""
-    lab, sim = read_run(lab_dir), read_run(sim_dir)
-    if lab["manifest"].get("scenario_sha256") != sim["manifest"].get("scenario_sha256"):
+    lab, sim = load_run(lab_dir), load_run(sim_dir)
+    if lab.manifest.get("scenario_sha256") != sim.manifest.get("scenario_sha256"):
         raise RunDirError(f"{lab_dir} and {sim_dir} were made from different scenario files (SHA-256 differs)")
-    size = int(sim["scenario"]["torrent"].get("total_size") or
-               sum(f["size"] for f in sim["scenario"]["torrent"]["files"]))
+    size = sim.layout.total_bytes
     rows = []
     for quantity, tol, inside in QUANTITIES:
-        lab_vals, sim_vals = _column(lab["results"], quantity), _column(sim["results"], quantity)
+        lab_vals, sim_vals = _column(lab, quantity), _column(sim, quantity)
         if len(lab_vals) == 0 or len(sim_vals) == 0:
             raise RunDirError(f"{name}: no value of {quantity} in {'the lab' if len(lab_vals) == 0 else 'the simulator'} "
                               "runs (did the subject complete?)")
         rows.append(compare_quantity(name, quantity, lab_vals, sim_vals, tol, inside, size))
-    lab_sh, sim_sh = recipient_shares(lab_dir), recipient_shares(sim_dir)
+    lab_sh, sim_sh = recipient_shares(lab), recipient_shares(sim)
     shares = {"lab_mean": lab_sh.mean(axis=0).tolist(), "sim_median": np.median(sim_sh, axis=0).tolist(),
               "max_abs_difference": float(np.max(np.abs(lab_sh.mean(axis=0) - np.median(sim_sh, axis=0))))}
     return {"scenario": name, "comparisons": rows, "recipient_shares": shares,
-            "lab_libtorrent": lab["manifest"].get("software", {}).get("libtorrent"),
-            "lab_runs": len(lab["results"]), "sim_replications": len(sim["results"])}
+            "lab_libtorrent": lab.manifest.get("software", {}).get("libtorrent"),
+            "lab_runs": lab.replications, "sim_replications": sim.replications}
 
 
 def error_rate(results: list[dict]) -> dict:

@@ -13,12 +13,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import UserError
-from ..provenance import HASH_FILE, sha256_file
-from ..verify import (
-    MANIFEST, compare_runs, integrity_problems, report_files, report_problems, rerun, rerun_command,
-    software_differences,
-)
+from sim.scenario import ScenarioError
+
+from forensics.errors import UserError
+from forensics.provenance import HASH_FILE, sha256_file
+from forensics.reproduce import rerun_differences, software_differences
+from forensics.rundir import MANIFEST, integrity_problems, report_files, report_problems
+from forensics.runs import read_manifest, rerun, rerun_args
+
 from .env import Environment, ExitStatus
 
 
@@ -31,17 +33,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                                 "results do not depend on it)")
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep the re-run in DIR (default: a temporary directory)")
     p.set_defaults(run=run)
-
-
-def _load_manifest(root: Path) -> dict:
-    if not root.is_dir():
-        raise UserError(f"{root}: no such run directory")
-    try:
-        return json.loads((root / MANIFEST).read_text())
-    except FileNotFoundError:
-        raise UserError(f"{root}: not a leechsim run directory ({MANIFEST} missing)") from None
-    except json.JSONDecodeError as e:
-        raise UserError(f"{root / MANIFEST}: not valid JSON ({e})") from None
 
 
 def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -69,7 +60,7 @@ def _verify_sweep(root: Path, ns: argparse.Namespace, env: Environment) -> ExitS
 
 
 def _verify_run(root: Path, ns: argparse.Namespace, env: Environment) -> ExitStatus:
-    man = _load_manifest(root)
+    man = read_manifest(root)
     out = env.console()
 
     problems = integrity_problems(root)
@@ -99,13 +90,13 @@ def _verify_run(root: Path, ns: argparse.Namespace, env: Environment) -> ExitSta
     tmp = Path(tempfile.mkdtemp(prefix="leechsim-verify-"))
     target = (ns.keep / root.name if ns.keep and root.parent.name == "cells" else ns.keep) or tmp / "rerun"
     try:
-        shown = " ".join(rerun_command(man, scenario, target, ns.workers))
-        out.print(f"re-running: leechsim {shown}")
-        code, err = rerun(root, target, ns.workers)
-        if code != 0:
-            env.error(f"verify FAILED: the re-run did not complete (exit {code}): {err.strip()}")
+        out.print(f"re-running: leechsim {' '.join(rerun_args(man, scenario, target, ns.workers))}")
+        try:
+            rerun(root, target, ns.workers)
+        except (UserError, ScenarioError) as e:
+            env.error(f"verify FAILED: the re-run did not complete: {e}")
             return ExitStatus.ERROR
-        diffs = compare_runs(root, target)
+        diffs = rerun_differences(root, target)
         notes = software_differences(root, target)
         for note in notes:
             out.print(f"note: software differs — {note}")

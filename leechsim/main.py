@@ -6,8 +6,8 @@ import sys
 
 from sim.scenario import ScenarioError
 
-from ..errors import UserError
-from ..rundir import RunDirError
+from forensics.errors import UserError
+
 from .args import build_parser
 from .env import Environment, ExitStatus
 
@@ -22,7 +22,7 @@ def main(args: list[str] | None = None, env: Environment | None = None) -> ExitS
     ns.command_line = ["leechsim", *(sys.argv[1:] if args is None else args)]
     try:
         return ns.run(ns, env)
-    except (ScenarioError, RunDirError, UserError) as e:
+    except (ScenarioError, UserError) as e:
         env.error(str(e))
         return ExitStatus.BAD_INPUT
     except KeyboardInterrupt:

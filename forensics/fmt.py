@@ -1,4 +1,4 @@
-"""How the report writes numbers: one function per kind, used by every table and paragraph.
+"""How leechsim writes numbers: one function per kind, for the report, the analyses' labels and the terminal.
 
 Bytes are shown in binary units (KiB = 1024 B) with the exact byte count beside them in tables,
 rates the same per second, times in seconds (with minutes/hours when long), shares as percent.
@@ -61,6 +61,11 @@ def seconds(s: float | None) -> str:
     return text
 
 
+def whole_seconds(s: float | None) -> str:
+    """Seconds rounded to a whole number, without the minutes or hours (terminal tables)."""
+    return "—" if _missing(s) else f"{float(s):,.0f} s"
+
+
 def ratio(x: float | None) -> str:
     return "—" if _missing(x) else f"{float(x):.3f}"
 
@@ -74,7 +79,7 @@ def probability(x: float | None) -> str:
     return "—" if _missing(x) else f"{float(x):.3f}"
 
 
-KINDS = {"bytes": nbytes, "bytes_exact": nbytes_exact, "count": count, "seconds": seconds,
+KINDS = {"bytes": nbytes, "bytes_exact": nbytes_exact, "count": count, "seconds": seconds, "whole_seconds": whole_seconds,
          "ratio": ratio, "percent": percent, "probability": probability, "rate": rate}
 
 

@@ -15,8 +15,11 @@ import numpy as np
 
 from sim.scenario import Scenario
 
-from . import fmt
+from .. import fmt
+from ..errors import UserError
+from ..overrides import dotted_value, parse_vary
 from .stats import describe
+from .variants import run_variants
 
 SENSITIVITY_QUANTITY = "subject_upload_total_bytes"
 SUBJECT_CAP_LOW_BPS = 50_000
@@ -31,13 +34,6 @@ class Range:
     low_text: str
     high_text: str
     why: str
-
-
-def _get(sc: Scenario, key: str) -> object:
-    node: object = sc.to_dict()
-    for part in key.split("."):
-        node = node[part]  # type: ignore[index]
-    return node
 
 
 def scale_value(raw: object, factor: float) -> object:
@@ -76,15 +72,15 @@ def default_ranges(sc: Scenario) -> list[Range]:
         out.append(Range("swarm.leechers.rate_per_s", "leecher arrival rate", r / 2, r * 2, f"{r / 2:g}/s", f"{r * 2:g}/s",
                          "arrival rate of other leechers; half to double"))
     if sc.swarm.seeds.count > 0:
-        raw = _get(sc, "swarm.seeds.upload")
+        raw = dotted_value(sc, "swarm.seeds.upload")
         out.append(Range("swarm.seeds.upload", "seeds' upload capacity", scale_value(raw, 0.5), scale_value(raw, 2),
                          "×½", "×2", "home seeds' capacity is not observed; half to double: "
                          f"{_dist_text(scale_value(raw, 0.5), 'rate')} to {_dist_text(scale_value(raw, 2), 'rate')}"))
-    raw = _get(sc, "swarm.leechers.upload")
+    raw = dotted_value(sc, "swarm.leechers.upload")
     out.append(Range("swarm.leechers.upload", "other leechers' upload capacity", scale_value(raw, 0.5), scale_value(raw, 2),
                      "×½", "×2", "other peers' capacities are not observed; half to double: "
                      f"{_dist_text(scale_value(raw, 0.5), 'rate')} to {_dist_text(scale_value(raw, 2), 'rate')}"))
-    raw = _get(sc, "swarm.leechers.seed_time")
+    raw = dotted_value(sc, "swarm.leechers.seed_time")
     if raw == 0 or raw == 0.0:
         out.append(Range("swarm.leechers.seed_time", "other leechers' seeding time", 0.0, 600.0, "leave", "600 s",
                          "as run they leave at completion; up to 10 minutes of seeding"))
@@ -108,9 +104,6 @@ def default_ranges(sc: Scenario) -> list[Range]:
 
 def parse_ranges(sc: Scenario, texts: list[str]) -> list[Range]:
     """``--range KEY=LOW,HIGH`` (values read like --set, with rate shorthand)."""
-    from ..errors import UserError
-    from ..sweep import parse_vary
-
     out = []
     for t in texts:
         key, given, values = parse_vary(sc, t, option="--range")
@@ -136,8 +129,6 @@ class TornadoBar:
 def run_tornado(sc: Scenario, ranges: list[Range], n: int, master_seed: int, workers: int,
                 on_done: Callable[[int], None] | None = None) -> list[TornadoBar]:
     """Both ends of every range on the run's first ``n`` seeds, on one process pool; sorted by swing."""
-    from .variants import run_variants
-
     scenarios = [sc.with_changes(**{r.key: value}) for r in ranges for value in (r.low, r.high)]
     heads = run_variants(scenarios, n, master_seed, workers, on_done)
 

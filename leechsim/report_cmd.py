@@ -15,8 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sim.montecarlo import default_workers
 from sim.units import parse_rate
 
-from ..errors import UserError
-from ..report.build import ReportOptions, build_report
+from forensics.errors import UserError
+from forensics.report.build import ReportOptions, build_report
+
 from .env import Environment, ExitStatus
 from .argtypes import positive_int
 

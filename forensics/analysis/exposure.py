@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rundata import RunData
+from ..rundir import RunData
 from .stats import Stat, describe
 
 
@@ -93,12 +93,14 @@ class Recipients:
     table: list[dict]  # that replication's receiving peers, largest first
 
 
+def ranked_recipients(peers: dict[str, np.ndarray]) -> np.ndarray:
+    """Bytes each other peer received from the subject in one replication, largest first."""
+    got = peers["from_subject_bytes"][peers["role"] != "subject"]
+    return np.sort(got)[::-1]
+
+
 def recipients(run: RunData) -> Recipients:
-    per_rep = []
-    for i in range(run.replications):
-        peers = run.table(i, "peers")
-        got = peers["from_subject_bytes"][peers["role"] != "subject"]
-        per_rep.append(np.sort(got)[::-1])
+    per_rep = [ranked_recipients(run.peers(i)) for i in range(run.replications)]
     width = max((len(x) for x in per_rep), default=0)
     by_rank = np.zeros((run.replications, width))
     for i, x in enumerate(per_rep):
