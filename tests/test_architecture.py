@@ -57,3 +57,47 @@ def test_console_script_runs_the_default_scenario(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "Subject upload while leeching" in out.stdout
     assert (tmp_path / "r" / "manifest.json").is_file()
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports_within(path: Path, package: str) -> set[str]:
+    """Modules of ``package`` that a file imports, anywhere in it (function-level imports too)."""
+    me = _module_name(path)
+    base = me.split(".") if path.name == "__init__.py" else me.split(".")[:-1]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            stem = ".".join(base[: len(base) - node.level + 1]) if node.level else ""
+            mod = ".".join(x for x in (stem, node.module or "") if x)
+            names = [mod] + [f"{mod}.{a.name}" for a in node.names]
+        else:
+            continue
+        out.update(n for n in names if n == package or n.startswith(package + "."))
+    return out
+
+
+def test_the_library_has_no_import_cycles():
+    """forensics/ reads in one direction: no module reaches itself again through its imports."""
+    files = {_module_name(p): p for p in (ROOT / "forensics").rglob("*.py")}
+    graph = {m: {i for i in _imports_within(p, "forensics") if i in files and i != m and not m.startswith(i + ".")
+                 and i != "forensics"} for m, p in files.items()}
+    state: dict[str, int] = {}
+
+    def visit(m: str, path: list[str]) -> list[str] | None:
+        state[m] = 1
+        for n in sorted(graph[m]):
+            if state.get(n) == 1:
+                return path + [m, n]
+            if n not in state and (cycle := visit(n, path + [m])):
+                return cycle
+        state[m] = 2
+        return None
+
+    cycles = [c for m in sorted(graph) if m not in state and (c := visit(m, []))]
+    assert cycles == [], " -> ".join(cycles[0]) if cycles else ""
