@@ -27,24 +27,24 @@ def nbytes(x: float | None) -> str:
     return "—" if _missing(x) else format_bytes(x)
 
 
-def nbytes_exact(x: float | None) -> str:
-    """Binary units and the exact count: '156.84 MiB (164,456,448 B)' (tables)."""
+def _binary_and_exact(x: float | None, per: str) -> str:
+    """'156.84 MiB{per} (164,456,448 B{per})'; below 1 KiB the exact count alone."""
     if _missing(x):
         return "—"
     x = float(x)
-    exact = f"{int(x):,} B" if x.is_integer() else f"{x:,.1f} B"
+    exact = (f"{int(x):,} B" if x.is_integer() else f"{x:,.1f} B") + per
     short = format_bytes(x)
-    return exact if short.endswith(" B") else f"{short} ({exact})"
+    return exact if short.endswith(" B") else f"{short}{per} ({exact})"
+
+
+def nbytes_exact(x: float | None) -> str:
+    """Binary units and the exact count: '156.84 MiB (164,456,448 B)' (tables)."""
+    return _binary_and_exact(x, "")
 
 
 def rate(bps: float | None) -> str:
     """A rate in binary units with the exact bytes per second: '244.14 KiB/s (250,000 B/s)'."""
-    if _missing(bps):
-        return "—"
-    bps = float(bps)
-    exact = f"{int(bps):,} B/s" if bps.is_integer() else f"{bps:,.1f} B/s"
-    short = format_bytes(bps)
-    return exact if short.endswith(" B") else f"{short}/s ({exact})"
+    return _binary_and_exact(bps, "/s")
 
 
 def seconds(s: float | None) -> str:

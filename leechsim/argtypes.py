@@ -6,34 +6,26 @@ import argparse
 import re
 
 
-def positive_int(text: str) -> int:
+def _number(text: str, convert, allowed, expected: str):
     try:
-        v = int(text)
+        v = convert(text)
     except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+        v = None
+    if v is None or not allowed(v):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return v
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, lambda v: v >= 1, "a whole number >= 1")
 
 
 def positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = 0.0
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return v
+    return _number(text, float, lambda v: v > 0, "a number of seconds > 0")
 
 
 def seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = -1
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"expected a whole number in [0, 2**63), got {text!r}")
-    return v
+    return _number(text, int, lambda v: 0 <= v < 2**63, "a whole number in [0, 2**63)")
 
 
 def scheduler(text: str) -> str:
