@@ -25,6 +25,9 @@ from ..protocol import ANTI_LEECH, FASTEST_UPLOAD, ROUND_ROBIN  # noqa: F401 (AN
 from .hashing import mix64
 
 BY_RANDOM, BY_RANK, BY_OPTIMISTIC_AGE = 0, 1, 2  # the orders _sort_slots knows
+# The phases, the sort helper and its comparators are inlined into choke_peer at numba-IR level
+# (inline="always"): as separate calls they would pass the peer and edge arrays by value on every
+# comparison, which made a choke round about twice as slow (benchmarks/test_kernels.py).
 QUOTA_MIN_UNCHOKED_S = 60.0  # round robin: a quota only counts after a minute unchoked
 RATE_CHOKER_INITIAL_THRESHOLD = 1024
 RATE_CHOKER_STEP = 2048
@@ -54,7 +57,7 @@ def anti_leech_score(up_conn_total, n_have_v, piece_bytes, total_bytes):
     return abs(x) // total_bytes
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
     """True if u's connection in slot a is preferred for an upload slot over slot b."""
     da = ea.down_round[u, a]
@@ -90,7 +93,7 @@ def ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
     return mix64(salt, u, ea.nbr[u, a]) < mix64(salt, u, ea.nbr[u, b])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _opt_before(ea, u, a, b, salt):
     la = ea.last_opt_t[u, a]
     lb = ea.last_opt_t[u, b]
@@ -99,7 +102,7 @@ def _opt_before(ea, u, a, b, salt):
     return mix64(salt, u, ea.nbr[u, a]) < mix64(salt, u, ea.nbr[u, b])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _before(order, pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
     """True if slot a sorts before slot b in the given order."""
     if order == BY_RANK:
@@ -109,7 +112,7 @@ def _before(order, pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
     return mix64(salt, u, ea.nbr[u, a]) < mix64(salt, u, ea.nbr[u, b])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes):
     """Insertion sort of u's connection slots cand[:n] (short lists; stable, allocation-free)."""
     for i in range(1, n):
@@ -138,7 +141,7 @@ def _rate_based_slots(ea, u, cand, n, interval_s, scratch):
     return slots + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _interest_changes(pa, ea, u, now, dt, cand):
     """Phase 1: choke peers no longer interested; collect the newly interested ones in cand.
     Returns (peers unchoked now, newly interested peers)."""
@@ -162,7 +165,7 @@ def _interest_changes(pa, ea, u, now, dt, cand):
     return n_unchoked, n_new
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _preemptive_unchoke(pa, ea, u, now, salt, cand, n_new, n_unchoked, slots):
     """Phase 2: the newly interested peers in cand[:n_new], in random order, while slots are free."""
     _sort_slots(cand, n_new, BY_RANDOM, pa, ea, u, now, salt, 0, 1)
@@ -173,7 +176,7 @@ def _preemptive_unchoke(pa, ea, u, now, salt, cand, n_new, n_unchoked, slots):
         n_unchoked += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _regular_round(pa, ea, u, now, salt, piece_bytes, total_bytes, cand, scratch, slots):
     """Phase 3: rank the interested peers and unchoke the best ``slots - optimistic``."""
     pa.next_round_t[u] = now + pa.interval_s[u]
@@ -206,7 +209,7 @@ def _regular_round(pa, ea, u, now, salt, piece_bytes, total_bytes, cand, scratch
             _choke(ea, u, k)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _optimistic_round(pa, ea, u, now, dt, salt, cand, slots):
     """Phase 4: the optimistic slots go to the interested peers optimistically unchoked longest ago."""
     pa.next_opt_t[u] = now + pa.opt_interval_s[u]
