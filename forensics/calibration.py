@@ -21,6 +21,7 @@ from . import atomic
 from .analysis.sim_vs_lab import QUANTITIES, compare_sim_with_lab, error_rate
 from .errors import UserError
 from .provenance import HASH_FILE, hash_list
+from .report import figures
 from .rundir import RunDirWriter
 from .runs import simulate_run
 
@@ -65,8 +66,6 @@ def run_validation(files: list[Path], out: Path, *, sim_runs: int, lab_runs: int
 
     With ``matrix`` and no ``run_lab`` the recordings are used; otherwise ``run_lab`` runs the lab.
     """
-    from .report import figures
-
     results = []
     with RunDirWriter(out, force=force) as w:
         for path in files:

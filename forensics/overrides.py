@@ -21,6 +21,7 @@ from sim.scenario import Scenario, ScenarioError, default_scenario_path, load_sc
 
 from .errors import UserError
 
+
 def parse_override(text: str) -> tuple[str, object]:
     """``key.path=value``; the value is read as TOML (numbers, booleans, strings, arrays, tables)."""
     key, sep, raw = text.partition("=")
@@ -33,7 +34,9 @@ def parse_override(text: str) -> tuple[str, object]:
     return key.strip(), value
 
 
-def load_with_overrides(path: str | None, overrides: list[str]) -> tuple[Scenario, Path, bytes]:
+def load_with_overrides(path: str | Path | None, overrides: list[str]) -> tuple[Scenario, Path, bytes]:
+    """The scenario file (default: the built-in one) with ``KEY=VALUE`` overrides applied and validated;
+    returns (scenario, its path, the file's bytes as given)."""
     scenario_path = Path(path) if path else default_scenario_path()
     sc = load_scenario(scenario_path)
     if overrides:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from sim.results import HEADLINE_FIELDS
-from sim.scenario import Scenario, scenario_sha256
+from sim.scenario import Scenario, ScenarioError, scenario_sha256
 
 from . import rundir
 from .analysis.stats import Stat, describe
@@ -22,6 +22,7 @@ from .atomic import write_bytes, write_csv, write_json
 from .errors import UserError
 from .overrides import Cell, check_cells, dotted_value, grid, load_with_overrides, parse_vary
 from .provenance import software_stack, utc_now
+from .report import figures
 from .runs import default_out, simulate_run
 from .tables import read_columns
 
@@ -95,7 +96,7 @@ def run_cell(scenario_path: Path, cell: Cell, out: Path, runs: int | None, seed:
     try:
         simulate_run(scenario_path, out, runs=runs, seed=seed, workers=workers, overrides=cell_overrides,
                      command=["leechsim", *args])
-    except UserError as e:
+    except (UserError, ScenarioError) as e:
         raise UserError(f"sweep cell {cell.name} ({cell.given}) failed: {e}") from None
 
 
@@ -121,8 +122,6 @@ def summary_rows(out: Path, cells: list[Cell], scenario: Scenario) -> tuple[list
 
 
 def _figure(sweep: Sweep) -> bytes:
-    from .report import figures
-
     x_key, x_given, _ = sweep.varies[0]
     lines: dict[str, list] = {}
     for c in sweep.cells:
