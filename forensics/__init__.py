@@ -28,7 +28,8 @@ _API = {
     "load_run": "rundir", "RunData": "rundir", "RunDirWriter": "rundir", "RunDirError": "rundir",
     "integrity_problems": "rundir", "report_problems": "rundir",
     # does a run reproduce?
-    "rerun_differences": "reproduce", "software_differences": "reproduce",
+    "verify_run": "reproduce", "Verification": "reproduce", "rerun_differences": "reproduce",
+    "software_differences": "reproduce",
     # analysis
     "describe": "analysis.stats", "Stat": "analysis.stats",
     "recipients": "analysis.exposure", "monitor_exposure": "analysis.exposure", "file_exposure": "analysis.exposure",

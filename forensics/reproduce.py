@@ -11,11 +11,18 @@ hashes the manifest) are not compared byte for byte; the manifest's deterministi
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from .provenance import HASH_FILE
-from .rundir import MANIFEST, REPORT_HASH_FILE, report_files
+from sim.scenario import ScenarioError
+
+from .errors import UserError
+from .provenance import HASH_FILE, read_hash_list, sha256_file
+from .rundir import MANIFEST, REPORT_HASH_FILE, integrity_problems, report_files, report_problems
+from .runs import read_manifest, rerun, rerun_args
 # Manifest fields that must be equal in a faithful re-run (times, command and software may differ).
 DETERMINISTIC_MANIFEST_KEYS = (
     "manifest_version", "result_schema_version", "kind", "scenario_sha256", "scenario_name",
@@ -75,3 +82,79 @@ def software_differences(original: Path, rerun: Path) -> list[str]:
     b = json.loads((Path(rerun) / MANIFEST).read_text()).get("software", {})
     return [f"{k}: run {a.get(k)!r}, re-run {b.get(k)!r}" for k in sorted(set(a) | set(b))
             if a.get(k) != b.get(k)]
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What verifying one run directory found. ``failure`` is None when the run is intact and, for
+    a simulated run, reproduced; otherwise it names the first problem and ``more`` the others."""
+
+    root: Path
+    manifest: dict
+    failure: str | None = None
+    more: tuple[str, ...] = ()
+    hashed_files: int = 0  # files SHA256SUMS lists, all matching
+    report_files: int = 0  # files report.SHA256SUMS lists, all matching
+    rerun_command: tuple[str, ...] = ()  # empty when no re-run was made (a lab run, or a failure before it)
+    software_notes: tuple[str, ...] = ()
+    differences: tuple[Difference, ...] = ()
+    identical_files: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def verify_run(root: Path, workers: int | None = None, keep: Path | None = None,
+               on_rerun: Callable[[Verification], None] | None = None) -> Verification:
+    """Check a run directory's hashes, then (a simulated run) re-run it and compare every output.
+
+    The re-run goes to ``keep`` if given, else to a temporary directory that is removed;
+    ``on_rerun(checked)`` is told before the re-run starts (hashes checked, ``rerun_command`` set). A RunDirError if ``root`` has no
+    readable manifest.
+    """
+    root = Path(root)
+    man = read_manifest(root)
+    problems = integrity_problems(root)
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        return Verification(root, man, f"{root}: {problems[0]}{more}", tuple(problems[1:]))
+    done = {"hashed_files": len(read_hash_list(root)), "report_files": len(report_files(root))}
+    rp = report_problems(root)
+    if rp:
+        return Verification(root, man, f"{root}: {rp[0]}", **done)
+    if man.get("kind") != "simulate":
+        return Verification(root, man, **done)
+    scenario = root / "scenario.toml"
+    if not scenario.is_file() or sha256_file(scenario) != man.get("scenario_sha256"):
+        return Verification(root, man, f"{scenario}: does not match the manifest's scenario_sha256", **done)
+
+    tmp = Path(tempfile.mkdtemp(prefix="leechsim-verify-"))
+    target = Path(keep) if keep else tmp / "rerun"
+    try:
+        args = rerun_args(man, scenario, target, workers)
+        done["rerun_command"] = tuple(args)
+        if on_rerun:
+            on_rerun(Verification(root, man, **done))
+        try:
+            rerun(root, target, workers)
+        except (UserError, ScenarioError) as e:
+            return Verification(root, man, f"the re-run did not complete: {e}", **done)
+        diffs = rerun_differences(root, target)
+        notes = tuple(software_differences(root, target))
+        if diffs:
+            more = f" (and {len(diffs) - 1} more difference(s))" if len(diffs) > 1 else ""
+            return Verification(root, man, f"{root / diffs[0].path}: {diffs[0].what}{more}",
+                                tuple(str(d) for d in diffs[1:20]), software_notes=notes, differences=tuple(diffs), **done)
+        n = sum(1 for p in target.rglob("*") if p.is_file()) - 2  # manifest and hash list compared by field
+        return Verification(root, man, software_notes=notes, identical_files=n, **done)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sweep_cells(root: Path) -> list[dict] | None:
+    """The cells of a sweep directory (from sweep.json), or None if ``root`` is not one."""
+    root = Path(root)
+    if root.is_dir() and not (root / MANIFEST).exists() and (root / "sweep.json").is_file():
+        return json.loads((root / "sweep.json").read_text()).get("cells", [])
+    return None
