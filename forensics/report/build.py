@@ -1,8 +1,10 @@
-"""Assemble a report from a run directory: compute, draw, render, and write it atomically.
+"""Assemble a report from a run directory: gather, draw, render, and add it to the run directory.
 
-The numbers come only from the run directory (after its hashes are checked) and from
-re-simulations of its resolved scenario with its own master seed (counterfactuals, sensitivity),
-whose seeds and replication counts the report states.
+The numbers come only from the run directory (``rundir.load_run``, after its hashes are checked)
+and from ``analysis`` (exposure; re-simulations of its resolved scenario with its own master seed
+for the counterfactuals and the sensitivity), whose seeds and replication counts the report
+states. This module formats them, draws the figures and renders the templates; the files are
+added by ``rundir.publish_report_files``.
 """
 
 from __future__ import annotations
