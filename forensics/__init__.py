@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _API = {
     # running a scenario into a run directory, and re-running one from its manifest
-    "simulate_run": "runs", "rerun": "runs", "rerun_args": "runs", "read_manifest": "runs",
+    "simulate_run": "runs", "rerun": "runs", "rerun_args": "runs", "read_manifest": "rundir",
     "SimulatedRun": "runs",
     # scenario overrides (--set) and sweep grids (--vary)
     "load_with_overrides": "overrides", "parse_override": "overrides", "parse_vary": "overrides",

@@ -21,8 +21,8 @@ from sim.scenario import ScenarioError
 
 from .errors import UserError
 from .provenance import HASH_FILE, read_hash_list, sha256_file
-from .rundir import MANIFEST, REPORT_HASH_FILE, integrity_problems, report_files, report_problems
-from .runs import read_manifest, rerun, rerun_args
+from .rundir import MANIFEST, REPORT_HASH_FILE, integrity_problems, read_manifest, report_files, report_problems
+from .runs import rerun, rerun_args
 # Manifest fields that must be equal in a faithful re-run (times, command and software may differ).
 DETERMINISTIC_MANIFEST_KEYS = (
     "manifest_version", "result_schema_version", "kind", "scenario_sha256", "scenario_name",
@@ -68,8 +68,7 @@ def rerun_differences(original: Path, rerun: Path) -> list[Difference]:
             a, b = (original / name).read_bytes(), (rerun / name).read_bytes()
             if a != b:
                 diffs.append(Difference(name, _first_difference(a, b)))
-    man_a = json.loads((original / MANIFEST).read_text())
-    man_b = json.loads((rerun / MANIFEST).read_text())
+    man_a, man_b = read_manifest(original), read_manifest(rerun)
     for key in DETERMINISTIC_MANIFEST_KEYS:
         if man_a.get(key) != man_b.get(key):
             diffs.append(Difference(MANIFEST, f"field '{key}' is {man_a.get(key)!r}, the re-run gives {man_b.get(key)!r}"))
@@ -78,8 +77,8 @@ def rerun_differences(original: Path, rerun: Path) -> list[Difference]:
 
 def software_differences(original: Path, rerun: Path) -> list[str]:
     """Versions that differ between the run and the re-run (informative: outputs may still agree)."""
-    a = json.loads((Path(original) / MANIFEST).read_text()).get("software", {})
-    b = json.loads((Path(rerun) / MANIFEST).read_text()).get("software", {})
+    a = read_manifest(original).get("software", {})
+    b = read_manifest(rerun).get("software", {})
     return [f"{k}: run {a.get(k)!r}, re-run {b.get(k)!r}" for k in sorted(set(a) | set(b))
             if a.get(k) != b.get(k)]
 

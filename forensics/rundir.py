@@ -203,6 +203,19 @@ def report_problems(root: Path) -> list[str]:
 # Reading: the one typed view of a published run directory.
 
 
+def read_manifest(root: Path) -> dict:
+    """A run directory's manifest; a RunDirError if there is none to read."""
+    root = Path(root)
+    if not root.is_dir():
+        raise RunDirError(f"{root}: no such run directory")
+    try:
+        return json.loads((root / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise RunDirError(f"{root}: not a leechsim run directory ({MANIFEST} missing)") from None
+    except json.JSONDecodeError as e:
+        raise RunDirError(f"{root / MANIFEST}: not valid JSON ({e})") from None
+
+
 @dataclass
 class RunData:
     """A run directory's evidence: manifest, scenario, results table, and per-replication tables."""
@@ -254,7 +267,7 @@ def load_run(root: Path) -> RunData:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         raise RunDirError(f"{root}: refusing to report from this run directory: {problems[0]}{more}. "
                         f"A report may only be made from an intact run; re-run it or restore the original files.")
-    manifest = json.loads((root / "manifest.json").read_text())
+    manifest = read_manifest(root)
     summary = json.loads((root / "summary.json").read_text())
     results = read_columns(root / "results.csv")
     missing = [k for k in HEADLINE_FIELDS if k not in results]

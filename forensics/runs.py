@@ -10,7 +10,6 @@ manifests record, ``verify`` prints and reports cite.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -94,22 +93,9 @@ def rerun_args(manifest: dict, scenario: Path, out: Path, workers: int | None = 
     return args + (["--workers", str(workers)] if workers else [])
 
 
-def read_manifest(root: Path) -> dict:
-    """A run directory's manifest; a RunDirError if there is none to read."""
-    root = Path(root)
-    if not root.is_dir():
-        raise rundir.RunDirError(f"{root}: no such run directory")
-    try:
-        return json.loads((root / rundir.MANIFEST).read_text())
-    except FileNotFoundError:
-        raise rundir.RunDirError(f"{root}: not a leechsim run directory ({rundir.MANIFEST} missing)") from None
-    except json.JSONDecodeError as e:
-        raise rundir.RunDirError(f"{root / rundir.MANIFEST}: not valid JSON ({e})") from None
-
-
 def rerun(root: Path, out: Path, workers: int | None = None) -> SimulatedRun:
     """Re-simulate a run from its manifest and stored scenario into ``out``."""
-    man = read_manifest(root)
+    man = rundir.read_manifest(root)
     scenario = Path(root) / "scenario.toml"
     return simulate_run(scenario, out, runs=man["replications"], seed=man["master_seed"], workers=workers,
                         overrides=list(man.get("overrides", [])),

@@ -24,7 +24,6 @@ from .overrides import Cell, check_cells, dotted_value, grid, load_with_override
 from .provenance import software_stack, utc_now
 from .report import figures
 from .runs import default_out, simulate_run
-from .tables import read_columns
 
 SWEEP_QUANTITIES = HEADLINE_FIELDS
 MAX_CELLS = 1000
@@ -40,7 +39,7 @@ class Sweep:
 
     def stats(self, cell: Cell, quantity: str) -> Stat:
         """Median, interval, ... of one headline quantity over a cell's replications."""
-        return describe(read_columns(self.root / "cells" / cell.name / "results.csv")[quantity])
+        return describe(rundir.load_run(self.root / "cells" / cell.name).results[quantity])
 
 
 def run_sweep(scenario: str | Path, vary: list[str], out: Path | None = None, *, runs: int | None = None,
@@ -108,7 +107,7 @@ def summary_rows(out: Path, cells: list[Cell], scenario: Scenario) -> tuple[list
         header += [f"{q}_median", f"{q}_p5", f"{q}_p95"]
     rows = []
     for c in cells:
-        res = read_columns(out / "cells" / c.name / "results.csv")
+        res = rundir.load_run(out / "cells" / c.name).results
         sc = scenario.with_changes(**c.values)
         row: list[object] = [c.name, f"cells/{c.name}"]
         for k in keys:
