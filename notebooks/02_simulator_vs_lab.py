@@ -27,7 +27,7 @@
 #
 # **Method.** For every scenario and quantity: the lab's median and range over its runs, the
 # simulator's median and 90% interval over its replications, the relative error of the medians,
-# and whether each lab run falls inside the simulator's interval (`forensics/validate.py`).
+# and whether each lab run falls inside the simulator's interval (`forensics/analysis/sim_vs_lab.py`).
 
 # %%
 import json
