@@ -77,7 +77,7 @@ def lab_comparison(lab_run: Path | None, with_lab: bool) -> dict | None:
     per_rep_s, sim_end_s = map(float, sh([sys.executable, "-c", code]).split())
     if lab_run is None and with_lab:
         lab_run = Path(tempfile.mkdtemp()) / "lab"
-        sh([sys.executable, "-m", "forensics.cli", "lab", "examples/lab-small.toml", "--runs", "1", "--out", str(lab_run)])
+        sh([sys.executable, "-m", "leechsim", "lab", "examples/lab-small.toml", "--runs", "1", "--out", str(lab_run)])
     if lab_run is None:
         return {"sim_per_replication_s": per_rep_s, "sim_swarm_s": sim_end_s, "lab_swarm_s": None}
     import csv

@@ -1,9 +1,10 @@
-"""Atomic writes: a file is either absent or complete, never half-written (temporary file + rename)."""
+"""Atomic writes: a file is either absent or complete, never half-written (temporary file + rename).
+
+The text of a CSV file is made by ``tables``; this module only writes it.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -11,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
-import numpy as np
+from .tables import csv_text
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
@@ -51,24 +52,6 @@ def _jsonable(x: object) -> object:
 def write_json(path: str | Path, obj: object) -> None:
     """Sorted keys, NaN as null: the same object always gives the same bytes."""
     write_text(path, json.dumps(_jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
-
-
-def format_cell(v: object) -> str:
-    """CSV cell text: booleans as true/false, NaN as empty, floats as their shortest exact repr."""
-    if isinstance(v, (bool, np.bool_)):
-        return "true" if v else "false"
-    if isinstance(v, (float, np.floating)):
-        return "" if math.isnan(v) else repr(float(v))
-    return str(v)
-
-
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for row in rows:
-        w.writerow([format_cell(v) for v in row])
-    return buf.getvalue()
 
 
 def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

@@ -26,15 +26,21 @@ from __future__ import annotations
 
 import csv
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.results import ReplicationResult
-from sim.scenario import Scenario, ScenarioError, Size, format_validation_error, load_scenario
+from sim.montecarlo import SEED_RULE, default_workers, run_replications
+from sim.results import ReplicationResult, aggregate
+from sim.scenario import Scenario, ScenarioError, Size, format_validation_error, load_scenario, scenario_sha256
 
+from . import atomic, rundir
 from .errors import UserError
+from .provenance import utc_now
+from .runs import default_out
 
 TOTAL_FIELDS = ("subject_upload_leech_bytes", "subject_upload_seed_bytes", "subject_upload_total_bytes",
                 "subject_download_bytes", "peers_received_piece", "files_with_complete_copy")
@@ -162,3 +168,70 @@ def corpus_totals(per_torrent: list[list[ReplicationResult]]) -> dict[str, np.nd
     n = len(per_torrent[0])
     return {key: np.array([sum(float(rs[r].headline[key]) for rs in per_torrent) for r in range(n)])
             for key in TOTAL_FIELDS}
+
+
+@dataclass(frozen=True)
+class CorpusRun:
+    """A published corpus run directory: per-torrent rows (as in torrents.csv) and summary.json."""
+
+    root: Path
+    name: str
+    rows: list[list]
+    summary: dict
+
+
+def _stats(values: np.ndarray) -> dict[str, float]:
+    p5, med, p95 = np.percentile(values, [5, 50, 95])
+    return {"median": float(med), "mean": float(values.mean()), "p5": float(p5), "p95": float(p95)}
+
+
+def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: int | None = None,
+               workers: int | None = None, scheduler: str | None = None, force: bool = False,
+               command: list[str] | None = None, on_plan: Callable[[int], None] | None = None,
+               on_torrent: Callable[[str], None] | None = None,
+               on_done: Callable[[int], None] | None = None) -> CorpusRun:
+    """Simulate every torrent of a corpus file into the run directory ``out``; totals per replication."""
+    corpus_file = Path(corpus_file)
+    corpus = load_corpus(corpus_file)
+    n = runs or corpus.meta.replications
+    workers = workers or default_workers(n)
+    scenarios = [corpus.scenario_for(row) for row in corpus.torrents]
+    seeds = corpus.torrent_seeds()
+    out = Path(out) if out else default_out(corpus.meta.name)
+    command = command or ["leechsim", "corpus", str(corpus_file), "--runs", str(n), "--out", str(out)]
+    started = utc_now()
+    if on_plan:
+        on_plan(n * len(scenarios))
+    with rundir.RunDirWriter(out, force=force) as w:
+        per_torrent = []
+        for sc, seed in zip(scenarios, seeds):
+            if on_torrent:
+                on_torrent(sc.name)
+            per_torrent.append(run_replications(sc, n, seed, workers, scheduler=scheduler, on_done=on_done))
+        totals = corpus_totals(per_torrent)
+        atomic.write_bytes(w.stage / "corpus.toml", corpus_file.read_bytes())
+        atomic.write_text(w.stage / "base.resolved.toml", rundir.resolved_toml(corpus.base))
+        atomic.write_columns_csv(w.stage / "totals.csv", {"replication": list(range(n)), **totals},
+                                 ("replication",) + TOTAL_FIELDS)
+        rows, per_summary = [], {}
+        for row, sc, seed, rs in zip(corpus.torrents, scenarios, seeds, per_torrent):
+            agg = aggregate(rs)
+            per_summary[row.name] = {"master_seed": seed, "headline": agg}
+            up = agg["subject_upload_total_bytes"]
+            rows.append([row.name, sc.torrent.size_bytes, row.files, row.seeds, row.leechers, seed,
+                         up["median"], up["p5"], up["p95"], agg["subject_upload_leech_bytes"]["median"]])
+        atomic.write_csv(w.stage / "torrents.csv",
+                         ("name", "size_bytes", "files", "seeds", "leechers", "master_seed", "upload_median_bytes",
+                          "upload_p5_bytes", "upload_p95_bytes", "upload_leech_median_bytes"), rows)
+        summary = {"replications": n, "torrents": len(scenarios),
+                   "corpus_size_bytes": int(sum(sc.torrent.size_bytes for sc in scenarios)),
+                   "total": {k: _stats(v) for k, v in totals.items()}, "per_torrent": per_summary}
+        atomic.write_json(w.stage / "summary.json", summary)
+        atomic.write_json(w.stage / "manifest.json", rundir.manifest(
+            "corpus", command, scenario_sha256(corpus_file), started, corpus_file=str(corpus_file),
+            base_sha256=scenario_sha256(corpus_file.parent / corpus.meta.base), replications=n,
+            corpus_seed=corpus.meta.seed, torrent_seed_rule="torrent i uses SeedSequence(corpus.seed).spawn(T)[i]"
+            " (first 64-bit word >> 1) as its master seed; " + SEED_RULE,
+            workers=None if scheduler else workers, scheduler=scheduler))
+        published = w.publish()
+    return CorpusRun(published, corpus.meta.name, rows, summary)

@@ -70,10 +70,10 @@ def hash_list(root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_hash_list(root: Path) -> dict[str, str]:
-    """{relative path: SHA-256} from root's SHA256SUMS."""
+def read_hash_list(root: Path, listing: str = HASH_FILE) -> dict[str, str]:
+    """{relative path: SHA-256} from a ``sha256sum``-style listing in root (default: SHA256SUMS)."""
     out = {}
-    for line in (root / HASH_FILE).read_text().splitlines():
+    for line in (Path(root) / listing).read_text().splitlines():
         digest, _, name = line.partition("  ")
         if name:
             out[name] = digest

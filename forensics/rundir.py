@@ -13,29 +13,44 @@ Layout (shared by ``simulate`` and ``lab`` so that any report or comparison read
 A run is built in ``<out>.incomplete`` holding an ``INCOMPLETE`` marker and is renamed to
 ``<out>`` only when everything is written, so a directory named ``<out>`` is always complete.
 A failed run leaves ``<out>.incomplete`` with the reason in ``INCOMPLETE``.
+
+This module is the run directory's only writer (``RunDirWriter`` and the ``write_*`` functions),
+its only reader (``load_run`` -> ``RunData``, after the integrity checks) and the owner of those
+checks: the INCOMPLETE marker, ``SHA256SUMS``, and ``report.SHA256SUMS`` for files a report adds.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import tomli_w
+
+from sim.layout import Layout
 
 from sim.results import (
     CONNECTION_COLUMNS, FILE_COLUMNS, HEADLINE_FIELDS, LOG_COLUMNS, PEER_COLUMNS, ROLE_NAMES, SCHEMA_VERSION,
     TIMESERIES_COLUMNS, ReplicationResult, aggregate,
 )
-from sim.scenario import Scenario
+from sim.scenario import Scenario, ScenarioError, parse_scenario
 
 from . import atomic
-from .provenance import HASH_FILE, MANIFEST_VERSION, hash_list, software_stack, utc_now
+from .errors import UserError
+from .provenance import HASH_FILE, MANIFEST_VERSION, check_hash_list, hash_list, read_hash_list, sha256_file, software_stack, utc_now
+from .tables import read_columns
 
 INCOMPLETE = "INCOMPLETE"
+MANIFEST = "manifest.json"
+REPORT_HASH_FILE = "report.SHA256SUMS"
 
 
-class RunDirError(Exception):
+class RunDirError(UserError):
     """A run directory that cannot be written or read; the message is for the user."""
 
 
@@ -123,21 +138,146 @@ def manifest(kind: str, command: list[str], scenario_sha256: str, started: str, 
     }
 
 
-def read_run(root: Path) -> dict:
-    """Load a published run directory's manifest, summary and results table."""
+def publish_report_files(root: Path, files: dict[str, bytes]) -> dict[str, Path]:
+    """Add a report's files to a run directory; the run's own SHA256SUMS is never edited.
+
+    Every file is staged next to the run and moved in; the report's hash list is written last, as
+    the commit point: until it is written, the new files are not vouched for.
+    """
+    stage = root.with_name(f".{root.name}.report-staging")
+    if stage.exists():
+        shutil.rmtree(stage)
+    try:
+        for rel, content in files.items():
+            atomic.write_bytes(stage / rel, content)
+        old = report_files(root)
+        if (root / REPORT_HASH_FILE).exists():
+            (root / REPORT_HASH_FILE).unlink()
+        for rel in old:
+            if rel not in files and (root / rel).is_file():
+                (root / rel).unlink()
+        for rel in files:
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / rel, root / rel)
+        listing = "".join(f"{sha256_file(root / rel)}  {rel}\n" for rel in sorted(files))
+        atomic.write_text(root / REPORT_HASH_FILE, listing)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return {rel: root / rel for rel in files}
+
+
+# Integrity: may this directory be used as evidence?
+
+
+def report_files(root: Path) -> dict[str, str]:
+    """Files a report added to the run directory, with their SHA-256, from report.SHA256SUMS."""
+    if not (Path(root) / REPORT_HASH_FILE).is_file():
+        return {}
+    return read_hash_list(root, REPORT_HASH_FILE)
+
+
+def integrity_problems(root: Path) -> list[str]:
+    """Why this run directory cannot be trusted as evidence; empty when it can.
+
+    Checks the INCOMPLETE marker, then every file against SHA256SUMS (missing, changed, or not
+    listed). Files listed in report.SHA256SUMS are allowed besides the evidence.
+    """
+    root = Path(root)
+    if (root / INCOMPLETE).exists():
+        reason = (root / INCOMPLETE).read_text().strip() or "no reason recorded"
+        return [f"{INCOMPLETE}: the run is marked incomplete ({reason})"]
+    return check_hash_list(root, set(report_files(root)) | {REPORT_HASH_FILE})
+
+
+def report_problems(root: Path) -> list[str]:
+    """Report files that no longer match report.SHA256SUMS (a report edited after it was made)."""
+    root = Path(root)
+    problems = []
+    for name, digest in report_files(root).items():
+        f = root / name
+        if not f.is_file():
+            problems.append(f"{name}: listed in {REPORT_HASH_FILE} but missing")
+        elif sha256_file(f) != digest:
+            problems.append(f"{name}: content differs from its SHA-256 in {REPORT_HASH_FILE}")
+    return problems
+
+
+# Reading: the one typed view of a published run directory.
+
+
+def read_manifest(root: Path) -> dict:
+    """A run directory's manifest; a RunDirError if there is none to read."""
     root = Path(root)
     if not root.is_dir():
         raise RunDirError(f"{root}: no such run directory")
-    if (root / INCOMPLETE).exists():
-        raise RunDirError(f"{root}: marked incomplete: {(root / INCOMPLETE).read_text().strip()}")
-    import json
-    import csv
     try:
-        man = json.loads((root / "manifest.json").read_text())
-        summary = json.loads((root / "summary.json").read_text())
-        with open(root / "results.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-        scenario = tomllib.loads((root / "scenario.resolved.toml").read_text())
-    except FileNotFoundError as e:
-        raise RunDirError(f"{root}: not a leechsim run directory ({Path(e.filename).name} missing)") from None
-    return {"manifest": man, "summary": summary, "results": rows, "scenario": scenario}
+        return json.loads((root / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise RunDirError(f"{root}: not a leechsim run directory ({MANIFEST} missing)") from None
+    except json.JSONDecodeError as e:
+        raise RunDirError(f"{root / MANIFEST}: not valid JSON ({e})") from None
+
+
+@dataclass
+class RunData:
+    """A run directory's evidence: manifest, scenario, results table, and per-replication tables."""
+
+    root: Path
+    manifest: dict
+    summary: dict
+    results: dict[str, np.ndarray]  # headline field -> one value per replication
+    scenario: Scenario
+    scenario_raw: str  # scenario.toml exactly as given
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def replications(self) -> int:
+        return len(self.results["replication"])
+
+    @cached_property
+    def layout(self) -> Layout:
+        t = self.scenario.torrent
+        return Layout.of(t.piece_size, t.file_sizes, t.file_paths)
+
+    def peers(self, replication: int) -> dict[str, np.ndarray]:
+        """Every peer of a replication: role, times, capacities, bytes (peers.csv)."""
+        return self.table(replication, "peers")
+
+    def transfer_log(self, replication: int) -> dict[str, np.ndarray]:
+        """The subject's uploads in a replication: time, peer, piece, first block, blocks, bytes."""
+        return self.table(replication, "transfer_log")
+
+    def table(self, replication: int, name: str) -> dict[str, np.ndarray]:
+        """One of transfer_log, peers, files, timeseries for a replication."""
+        key = (replication, name)
+        if key not in self._cache:
+            path = self.root / "replications" / f"{replication:04d}" / f"{name}.csv"
+            self._cache[key] = read_columns(path)
+        return self._cache[key]
+
+
+def load_run(root: Path) -> RunData:
+    """Load a run directory; a UserError (naming the file and why) if it may not be used."""
+    root = Path(root)
+    if not root.is_dir():
+        hint = " (the run did not finish: see its INCOMPLETE file)" if root.with_name(root.name + ".incomplete").is_dir() else ""
+        raise RunDirError(f"{root}: no such run directory{hint}")
+    if not (root / "manifest.json").is_file():
+        raise RunDirError(f"{root}: not a leechsim run directory (manifest.json missing)")
+    problems = integrity_problems(root)
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise RunDirError(f"{root}: refusing to report from this run directory: {problems[0]}{more}. "
+                        f"A report may only be made from an intact run; re-run it or restore the original files.")
+    manifest = read_manifest(root)
+    summary = json.loads((root / "summary.json").read_text())
+    results = read_columns(root / "results.csv")
+    missing = [k for k in HEADLINE_FIELDS if k not in results]
+    if missing:
+        raise RunDirError(f"{root / 'results.csv'}: columns {missing} missing; made by an incompatible leechsim version")
+    try:
+        scenario = parse_scenario(tomllib.loads((root / "scenario.resolved.toml").read_text()),
+                                  str(root / "scenario.resolved.toml"))
+    except (ScenarioError, tomllib.TOMLDecodeError) as e:
+        raise RunDirError(f"{root / 'scenario.resolved.toml'}: cannot be read back: {e}") from None
+    return RunData(root, manifest, summary, results, scenario, (root / "scenario.toml").read_text())

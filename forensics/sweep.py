@@ -1,154 +1,88 @@
-"""Parameter grids: one run directory per cell of a cartesian product, plus a summary table.
+"""Parameter sweeps: one simulated run directory per cell of a grid, plus a summary table.
 
-``--vary KEY=V1,V2,...`` values are read exactly like ``simulate --set`` values (as TOML, a bare
-word as a string). A value written as a bare number with a unit prefix — ``50k``, ``1.5M``,
-``256Ki`` — is shorthand for a rate (``50kB/s``) or, where the key is a size, a size (``50kB``):
-the prefixes are those of ``sim.units`` (k, M, G, T = powers of 1000; Ki, Mi, Gi, Ti = powers of
-1024), and the scenario's own validation decides which of the two the key takes.
-Every cell is written by the ``simulate`` command itself, so each cell directory carries its own
-manifest (whose command line re-creates it) and can be checked with ``leechsim verify``.
+Every cell is written by ``runs.simulate_run``, so each cell directory carries its own manifest
+(whose command line re-creates it) and can be checked with ``leechsim verify``. The sweep
+directory holds ``sweep.csv`` (one row per cell: parameters, median/p5/p95 of every headline
+quantity), ``sweep.png`` (total upload per cell), ``sweep.json`` (the grid and its provenance) and
+its own ``SHA256SUMS``.
 """
 
 from __future__ import annotations
 
-import io
-import itertools
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sim.results import HEADLINE_FIELDS
-from sim.scenario import Scenario, ScenarioError
+from sim.scenario import Scenario, ScenarioError, scenario_sha256
 
+from . import rundir
+from .analysis.stats import Stat, describe
+from .atomic import write_bytes, write_csv, write_json
 from .errors import UserError
+from .overrides import Cell, check_cells, dotted_value, grid, load_with_overrides, parse_vary
+from .provenance import software_stack, utc_now
+from .report import figures
+from .runs import default_out, simulate_run
 
-_SHORTHAND = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(Ki|Mi|Gi|Ti|k|K|M|G|T)\s*$")
 SWEEP_QUANTITIES = HEADLINE_FIELDS
-
-
-def split_values(text: str) -> list[str]:
-    """Split on commas that are not inside quotes, brackets or braces (TOML arrays and tables)."""
-    parts, depth, quote, cur = [], 0, "", []
-    for ch in text:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    parts.append("".join(cur))
-    return [p.strip() for p in parts]
-
-
-def parse_value(sc: Scenario, key: str, raw: str, option: str = "--vary") -> object:
-    """One value for ``key``, as ``--set`` reads it, with rate/size shorthand; validated against ``sc``."""
-    from .cli.simulate_cmd import parse_override
-
-    _, value = parse_override(f"{key}={raw}")
-    candidates = [value]
-    m = _SHORTHAND.match(raw) if isinstance(value, str) else None
-    if m:
-        candidates = [f"{m[1]}{m[2]}B/s", f"{m[1]}{m[2]}B"]
-    first_error = None
-    for cand in candidates:
-        try:
-            sc.with_changes(**{key: cand})
-            return cand
-        except ScenarioError as e:
-            first_error = first_error or e
-    detail = str(first_error).split("\n", 1)[-1].strip()
-    hint = f" ('{raw}' was read as the rate {candidates[0]!r} or the size {candidates[1]!r})" if m else ""
-    raise UserError(f"{option} {key}={raw}: not a valid value for {key}{hint}: {detail}")
-
-
-def parse_vary(sc: Scenario, text: str, option: str = "--vary") -> tuple[str, list[str], list[object]]:
-    """``KEY=V1,V2,...`` -> (key, the values as given, the values as they go into the scenario)."""
-    key, sep, rest = text.partition("=")
-    key = key.strip()
-    if not sep or not key or not rest.strip():
-        raise UserError(f"{option} {text!r}: expected KEY=V1,V2,..., e.g. subject.libtorrent.upload_rate_limit=0,50k,1M")
-    given = split_values(rest)
-    if any(not g for g in given):
-        raise UserError(f"{option} {text!r}: empty value in the list")
-    if len(set(given)) != len(given):
-        raise UserError(f"{option} {text!r}: a value is listed twice")
-    return key, given, [parse_value(sc, key, g, option) for g in given]
+MAX_CELLS = 1000
 
 
 @dataclass(frozen=True)
-class Cell:
-    index: int
-    given: dict[str, str]  # key -> value as written on the command line
-    values: dict[str, object]  # key -> value as set into the scenario
+class Sweep:
+    """A published sweep directory and its cells, in grid order."""
 
-    @property
-    def name(self) -> str:
-        return f"cell-{self.index:03d}"
+    root: Path
+    cells: list[Cell]
+    varies: list[tuple[str, list[str], list[object]]]
 
-    def set_args(self) -> list[str]:
-        """``--set`` arguments for simulate, as TOML, so the cell's manifest records them exactly."""
-        out = []
-        for k, v in self.values.items():
-            out += ["--set", f"{k}={toml_inline(v)}"]
-        return out
+    def stats(self, cell: Cell, quantity: str) -> Stat:
+        """Median, interval, ... of one headline quantity over a cell's replications."""
+        return describe(rundir.load_run(self.root / "cells" / cell.name).results[quantity])
 
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def toml_inline(v: object) -> str:
-    """One TOML value on one line (inline tables and arrays), as ``--set`` reads it back."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return "inf" if v == float("inf") else "-inf" if v == float("-inf") else "nan" if v != v else repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)  # a JSON string is a valid TOML basic string
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(toml_inline(x) for x in v) + "]"
-    if isinstance(v, dict):
-        keys = (k if _BARE_KEY.match(str(k)) else json.dumps(str(k)) for k in v)
-        return "{" + ", ".join(f"{k} = {toml_inline(x)}" for k, x in zip(keys, v.values())) + "}"
-    raise TypeError(f"cannot write {type(v).__name__} as TOML")
-
-
-def grid(varies: list[tuple[str, list[str], list[object]]]) -> list[Cell]:
-    """The cartesian product, first ``--vary`` varying slowest."""
-    keys = [k for k, _, _ in varies]
-    if len(set(keys)) != len(keys):
-        raise UserError(f"--vary: a key is varied twice: {sorted(k for k in keys if keys.count(k) > 1)[0]}")
-    cells = []
-    for i, combo in enumerate(itertools.product(*[list(zip(g, v)) for _, g, v in varies])):
-        cells.append(Cell(i, {k: g for k, (g, _) in zip(keys, combo)}, {k: v for k, (_, v) in zip(keys, combo)}))
-    return cells
-
-
-def check_cells(sc: Scenario, cells: list[Cell]) -> None:
-    """Every combination must be a valid scenario before any cell runs (values can clash)."""
-    for c in cells:
-        try:
-            sc.with_changes(**c.values)
-        except ScenarioError as e:
-            raise UserError(f"sweep cell {c.name} ({', '.join(f'{k}={v}' for k, v in c.given.items())}) is not a valid "
-                            f"scenario: {str(e).split(chr(10), 1)[-1].strip()}") from None
+def run_sweep(scenario: str | Path, vary: list[str], out: Path | None = None, *, runs: int | None = None,
+              seed: int | None = None, workers: int | None = None, overrides: list[str] = (),
+              force: bool = False, command: list[str] | None = None,
+              on_cell: Callable[[Cell, int], None] | None = None) -> Sweep:
+    """Simulate every cell of the ``vary`` grid (``KEY=V1,V2,...`` each) into ``out``."""
+    overrides = list(overrides)
+    sc, scenario_path, _ = load_with_overrides(scenario, overrides)
+    varies = [parse_vary(sc, v) for v in vary]
+    cells = grid(varies)
+    if len(cells) > MAX_CELLS:
+        raise UserError(f"--vary: the grid has {len(cells)} cells; at most {MAX_CELLS} are allowed in one sweep")
+    check_cells(sc, cells)
+    out = Path(out) if out else default_out(f"sweep-{sc.name}")
+    command = command or ["leechsim", "sweep", str(scenario_path), *(a for v in vary for a in ("--vary", v))]
+    started = utc_now()
+    with rundir.RunDirWriter(out, force=force) as w:
+        for c in cells:
+            if on_cell:
+                on_cell(c, len(cells))
+            run_cell(scenario_path, c, w.stage / "cells" / c.name, runs, seed, workers, overrides)
+        header, rows = summary_rows(w.stage, cells, sc)
+        write_csv(w.stage / "sweep.csv", header, rows)
+        write_bytes(w.stage / "sweep.png", _figure(Sweep(w.stage, cells, varies)))
+        write_json(w.stage / "sweep.json", {
+            "sweep_version": 1, "kind": "sweep", "command": command, "started_utc": started,
+            "finished_utc": utc_now(), "scenario_file": str(scenario_path),
+            "scenario_sha256": scenario_sha256(scenario_path), "overrides": overrides,
+            "vary": [{"key": k, "given": g, "values": v} for k, g, v in varies],
+            "replications": runs or sc.simulation.replications,
+            "master_seed": sc.simulation.seed if seed is None else seed,
+            "cells": [{"cell": c.name, "given": c.given, "values": c.values} for c in cells],
+            "software": software_stack(),
+        })
+        published = w.publish()
+    return Sweep(published, cells, varies)
 
 
 def run_cell(scenario_path: Path, cell: Cell, out: Path, runs: int | None, seed: int | None,
              workers: int | None, overrides: list[str]) -> None:
-    """Write one cell's run directory with the simulate command; a UserError if it fails."""
-    from .cli.env import Environment
-    from .cli.main import main
-
+    """Write one cell's run directory; its manifest records the equivalent ``simulate`` command."""
+    cell_overrides = [*overrides, *cell.overrides()]
     args = ["simulate", str(scenario_path), "--out", str(out)]
     if runs:
         args += ["--runs", str(runs)]
@@ -156,44 +90,40 @@ def run_cell(scenario_path: Path, cell: Cell, out: Path, runs: int | None, seed:
         args += ["--seed", str(seed)]
     if workers:
         args += ["--workers", str(workers)]
-    for o in overrides:
+    for o in cell_overrides:
         args += ["--set", o]
-    args += cell.set_args()
-    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
-    code = main(args, env)
-    if code != 0:
-        raise UserError(f"sweep cell {cell.name} ({cell.given}) failed: {env.stderr.getvalue().strip()}")
-
-
-def resolved_value(sc: Scenario, key: str) -> object:
-    """The value of a dotted key in the resolved scenario (None if unset)."""
-    node: object = sc.to_dict()
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
+    try:
+        simulate_run(scenario_path, out, runs=runs, seed=seed, workers=workers, overrides=cell_overrides,
+                     command=["leechsim", *args])
+    except (UserError, ScenarioError) as e:
+        raise UserError(f"sweep cell {cell.name} ({cell.given}) failed: {e}") from None
 
 
 def summary_rows(out: Path, cells: list[Cell], scenario: Scenario) -> tuple[list[str], list[list[object]]]:
     """sweep.csv: one row per cell — its parameters (as resolved) and median/p5/p95 of each quantity."""
-    from .report.rundata import read_columns
-    from .report.stats import describe
-
     keys = list(cells[0].values)
     header = ["cell", "run_dir", *keys]
     for q in SWEEP_QUANTITIES:
         header += [f"{q}_median", f"{q}_p5", f"{q}_p95"]
     rows = []
     for c in cells:
-        res = read_columns(out / "cells" / c.name / "results.csv")
+        res = rundir.load_run(out / "cells" / c.name).results
         sc = scenario.with_changes(**c.values)
         row: list[object] = [c.name, f"cells/{c.name}"]
         for k in keys:
-            v = resolved_value(sc, k)
+            v = dotted_value(sc, k)
             row.append(v if not isinstance(v, (dict, list)) else c.given[k])
         for q in SWEEP_QUANTITIES:
             st = describe(res[q])
             row += [st.median, st.p5, st.p95]
         rows.append(row)
     return header, rows
+
+
+def _figure(sweep: Sweep) -> bytes:
+    x_key, x_given, _ = sweep.varies[0]
+    lines: dict[str, list] = {}
+    for c in sweep.cells:
+        rest = ", ".join(f"{k}={v}" for k, v in c.given.items() if k != x_key)
+        lines.setdefault(rest, []).append(sweep.stats(c, "subject_upload_total_bytes"))
+    return figures.sweep(x_given, x_key, lines, "subject_upload_total_bytes")

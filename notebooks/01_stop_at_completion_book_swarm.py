@@ -32,7 +32,6 @@
 # cell records the provenance.
 
 # %%
-import io
 import json
 import os
 from pathlib import Path
@@ -40,12 +39,9 @@ from pathlib import Path
 import numpy as np
 from IPython.display import Image, Markdown, display
 
-from forensics.cli.env import Environment
-from forensics.cli.main import main
-from forensics.report import exposure, figures, fmt
-from forensics.report.counterfactuals import default_variants, outcome_from_results, run_counterfactuals
-from forensics.report.rundata import load_run
-from forensics.report.stats import describe
+from forensics import (default_variants, describe, file_exposure, fmt, load_run, monitor_exposure, outcome_from_results,
+                       recipients, run_counterfactuals, simulate_run)
+from forensics.report import figures
 
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "pyproject.toml").is_file())
 # Where the run directory goes: notebooks/_build/ (gitignored), or elsewhere when a test says so.
@@ -53,14 +49,6 @@ BUILD = Path(os.environ.get("LEECHSIM_NOTEBOOK_BUILD", ROOT / "notebooks" / "_bu
 SCENARIO = ROOT / "examples" / "book-corpus.toml"
 REPLICATIONS = 16  # enough for a readable median here; a report for court uses the scenario's own count (50)
 WORKERS = 2
-
-
-def leechsim(*args):
-    """Run a leechsim command in-process, as a user would on the command line."""
-    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
-    code = main([str(a) for a in args], env)
-    assert code == 0, env.stderr.getvalue()
-    return env.stdout.getvalue()
 
 
 def table(header, rows):
@@ -72,13 +60,13 @@ def table(header, rows):
 # %% [markdown]
 # ## 1. Simulate the swarm
 #
-# `leechsim simulate` writes a run directory: the scenario as given and resolved, every
+# `simulate_run` (what `leechsim simulate` does) writes a run directory: the scenario as given and resolved, every
 # replication's transfer log (time, receiving peer, piece, blocks, bytes), per-peer and per-file
 # tables, a provenance manifest and a SHA-256 list of every file.
 
 # %%
 RUN = BUILD / "run"
-out = leechsim("simulate", SCENARIO, "--runs", REPLICATIONS, "--workers", WORKERS, "--out", RUN, "--force")
+simulate_run(SCENARIO, RUN, runs=REPLICATIONS, workers=WORKERS, force=True)
 run = load_run(RUN)
 print(f"run directory: {RUN}  ({run.replications} replications, master seed {run.manifest['master_seed']})")
 print(f"torrent: {len(run.scenario.torrent.files)} files, {fmt.nbytes_exact(run.layout.total_bytes)}, "
@@ -107,7 +95,7 @@ table(["quantity", "median", "90% interval"], rows)
 
 # %%
 display(Image(figures.upload_distribution(R["subject_upload_leech_bytes"], R["subject_upload_seed_bytes"])))
-rec = exposure.recipients(run)
+rec = recipients(run)
 display(Image(figures.cumulative([run.table(i, "timeseries") for i in range(run.replications)],
                                  rec.representative, run.layout.total_bytes)))
 
@@ -129,7 +117,7 @@ print(f"upload after completion: at most {fmt.nbytes(R['subject_upload_seed_byte
 
 # %%
 display(Image(figures.recipients(rec.by_rank, np.array([r["from_subject_bytes"] for r in rec.table]), rec.representative)))
-files = sorted(exposure.file_exposure(run), key=lambda f: -f["bytes_uploaded"].median)
+files = sorted(file_exposure(run), key=lambda f: -f["bytes_uploaded"].median)
 table(["book", "size", "bytes uploaded (median)", "complete copy (share of replications)"],
       [[f["path"], fmt.nbytes_exact(f["size_bytes"]), fmt.nbytes_exact(f["bytes_uploaded"].median),
         fmt.percent(f["complete_copy_share"])] for f in files[:10]])
@@ -145,7 +133,7 @@ print(f"books that went out as a complete copy to some peer: median {fmt.count(c
 # one verified piece (or a whole book) from the subject estimates the monitor's chance.
 
 # %%
-mon = exposure.monitor_exposure(run)
+mon = monitor_exposure(run)
 table(["received from the subject", "probability (pooled)", "90% interval over replications"],
       [[label, fmt.probability(mon.pooled(w)), fmt.interval(mon.per_replication(w).p5, mon.per_replication(w).p95, "probability")]
        for w, label in [("got_block", ">= 1 block"), ("got_piece", ">= 1 whole piece"), ("got_file", ">= 1 complete book")]])

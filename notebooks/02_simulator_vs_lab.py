@@ -27,10 +27,9 @@
 #
 # **Method.** For every scenario and quantity: the lab's median and range over its runs, the
 # simulator's median and 90% interval over its replications, the relative error of the medians,
-# and whether each lab run falls inside the simulator's interval (`forensics/validate.py`).
+# and whether each lab run falls inside the simulator's interval (`forensics/analysis/sim_vs_lab.py`).
 
 # %%
-import io
 import json
 import os
 from pathlib import Path
@@ -38,21 +37,12 @@ from pathlib import Path
 import numpy as np
 from IPython.display import Image, Markdown, display
 
-from forensics.cli.env import Environment
-from forensics.cli.main import main
-from forensics.rundir import read_run
-from forensics.validate import compare_runs, error_rate
+from forensics import compare_sim_with_lab, error_rate, load_run, simulate_run
 
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "pyproject.toml").is_file())
 BUILD = Path(os.environ.get("LEECHSIM_NOTEBOOK_BUILD", ROOT / "notebooks" / "_build")) / "02-sim-vs-lab"
 RECORDED = ROOT / "validation" / "recorded"
 REPLICATIONS = 60  # per scenario; `leechsim validate --matrix validation/` uses 200
-
-
-def leechsim(*args):
-    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
-    code = main([str(a) for a in args], env)
-    assert code == 0, env.stderr.getvalue()
 
 
 recorded = sorted(p for p in RECORDED.iterdir() if (p / "results.csv").is_file())
@@ -67,9 +57,8 @@ results = []
 for lab_dir in recorded:
     sim_dir = BUILD / "sim" / lab_dir.name
     if not (sim_dir / "results.csv").is_file():
-        leechsim("simulate", ROOT / "validation" / f"{lab_dir.name}.toml", "--runs", REPLICATIONS,
-                 "--out", sim_dir, "--workers", 2, "--force")
-    results.append(compare_runs(lab_dir.name, lab_dir, sim_dir))
+        simulate_run(ROOT / "validation" / f"{lab_dir.name}.toml", sim_dir, runs=REPLICATIONS, workers=2, force=True)
+    results.append(compare_sim_with_lab(lab_dir.name, lab_dir, sim_dir))
 
 
 def mib(x):
@@ -147,9 +136,9 @@ display(Image(filename=str(BUILD / "recipients.png")))
 # ## Provenance
 
 # %%
-first = read_run(recorded[0])["manifest"]
-sim_man = json.loads((BUILD / "sim" / recorded[0].name / "manifest.json").read_text())
-print("lab recordings:", {p.name: read_run(p)["manifest"].get("started_utc") for p in recorded})
+first = load_run(recorded[0]).manifest
+sim_man = load_run(BUILD / "sim" / recorded[0].name).manifest
+print("lab recordings:", {p.name: load_run(p).manifest.get("started_utc") for p in recorded})
 print("lab software:", json.dumps({k: first["software"].get(k) for k in ("libtorrent", "python", "platform")}))
 print(json.dumps({k: sim_man[k] for k in ("command", "scenario_sha256", "master_seed", "seed_rule", "replications")}, indent=1))
 print(json.dumps(sim_man["software"], indent=1))

@@ -36,9 +36,8 @@ import numpy as np
 from IPython.display import Image, Markdown, display
 
 from forensics.provenance import software_stack
-from forensics.report import figures, fmt
-from forensics.report.sensitivity import default_ranges, run_tornado
-from forensics.report.stats import describe
+from forensics import default_ranges, describe, fmt, run_tornado
+from forensics.report import figures
 from sim.montecarlo import SEED_RULE, run_replications
 from sim.scenario import default_scenario_path, load_scenario, scenario_sha256
 

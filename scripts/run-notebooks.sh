@@ -25,7 +25,7 @@ if [ $# -eq 0 ]; then set -- notebooks/[0-9][0-9]_*.py; fi
 
 run=notebooks/_build/01-book-swarm/run
 if [ -d "$run" ]; then
-  "$PY" -m forensics.cli report "$run" --variant-runs 8
+  "$PY" -m leechsim report "$run" --variant-runs 8
   profile=$(mktemp -d)
   chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
     --disable-sync --no-first-run --user-data-dir="$profile" --screenshot=notebooks/_build/report-screenshot.png \

@@ -25,7 +25,7 @@ from .scenario import Scenario
 from .state import new_edges, new_peers, new_pieces
 from .tracker import Tracker
 
-SUBJECT = 0
+from .population import SUBJECT_ROW as SUBJECT
 
 
 def layout_of(sc: Scenario) -> Layout:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BLOCK_BYTES = 16 * 1024
+from .protocol import BLOCK_BYTES
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Callable
+from typing import Callable, TypeVar
 
 import numpy as np
 
 from .engine import simulate_replication
 from .results import ReplicationResult
 from .scenario import Scenario
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 SEED_RULE = "replication i uses numpy.random.SeedSequence(master_seed).spawn(replications)[i]"
 
@@ -52,17 +55,29 @@ def run_replications(
     master_seed = sc.simulation.seed if master_seed is None else master_seed
     seeds = replication_seeds(master_seed, n)
     tasks = [(sc, i, seeds[i], trace_connections) for i in range(n)]
-    results: list[ReplicationResult | None] = [None] * n
     if scheduler:
+        results: list[ReplicationResult | None] = [None] * n
         _run_on_dask(scheduler, tasks, results, on_done)
-    elif workers <= 1 or n == 1:
+        return results  # type: ignore[return-value]
+    return map_in_order(_one, tasks, workers, on_done)
+
+
+def map_in_order(fn: Callable[[T], R], tasks: list[T], workers: int,
+                 on_done: Callable[[int], None] | None = None) -> list[R]:
+    """``fn(task)`` for every task — on a process pool when ``workers > 1`` — in task order.
+
+    ``fn`` must be a module-level function (it is pickled to the workers); ``on_done(1)`` is
+    called as each task finishes, in whatever order they finish.
+    """
+    results: list[R | None] = [None] * len(tasks)
+    if workers <= 1 or len(tasks) <= 1:
         for i, t in enumerate(tasks):
-            results[i] = _one(t)
+            results[i] = fn(t)
             if on_done:
                 on_done(1)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_one, t): t[1] for t in tasks}
+            futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()
                 if on_done:

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .protocol import CHOKING_ALGORITHM, RATE_BASED_CHOKER, SEED_CHOKING_ALGORITHM
 from .results import ROLE_LEECHER, ROLE_SEED, ROLE_SUBJECT
 from .scenario import LibtorrentSettings, Scenario
 
-SEED_ALGO = {"round_robin": 0, "fastest_upload": 1, "anti_leech": 2}
+
+SUBJECT_ROW = 0  # the subject's row in every per-peer array, in the model and in the lab
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,8 @@ def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
     slots = per_peer(lambda s: s.unchoke_slots_limit).astype(np.int64)
     opt_slots = per_peer(LibtorrentSettings.optimistic_slots.fget).astype(np.int64)
     if subj.profile == "free_rider":
-        slots[0] = 0
-        opt_slots[0] = 0
+        slots[SUBJECT_ROW] = 0
+        opt_slots[SUBJECT_ROW] = 0
     return Population(
         role=role,
         join_s=np.concatenate(([subj.join_s], np.zeros(S), join)),
@@ -100,8 +102,8 @@ def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
         connectable=np.concatenate(([subj.connectable], np.ones(S, dtype=bool), connectable)),
         slots=slots,
         opt_slots=opt_slots,
-        seed_algo=per_peer(lambda s: SEED_ALGO[s.seed_choking_algorithm]).astype(np.int64),
-        rate_based=per_peer(lambda s: s.choking_algorithm == "rate_based_choker").astype(np.bool_),
+        seed_algo=per_peer(lambda s: SEED_CHOKING_ALGORITHM[s.seed_choking_algorithm]).astype(np.int64),
+        rate_based=per_peer(lambda s: CHOKING_ALGORITHM[s.choking_algorithm] == RATE_BASED_CHOKER).astype(np.bool_),
         quota_pieces=per_peer(lambda s: s.seeding_piece_quota).astype(np.int64),
         interval_s=per_peer(lambda s: s.unchoke_interval).astype(np.float64),
         opt_interval_s=per_peer(lambda s: s.optimistic_unchoke_interval).astype(np.float64),

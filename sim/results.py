@@ -80,10 +80,6 @@ class TransferLog:
     bytes: np.ndarray
 
     @staticmethod
-    def empty() -> "TransferLog":
-        return TransferLog.from_columns([], [], [], [], [], [])
-
-    @staticmethod
     def from_columns(t_s, peer, piece, first_block, blocks, nbytes) -> "TransferLog":
         return TransferLog(
             np.asarray(t_s, dtype=np.float64), np.asarray(peer, dtype=np.int64),

@@ -19,7 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from .distributions import Dist, parse_dist
 from .units import RATE_HELP, parse_rate, parse_size
 
-BLOCK_BYTES = 16 * 1024
+from .protocol import BLOCK_BYTES
 
 
 class ScenarioError(ValueError):

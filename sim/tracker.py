@@ -21,6 +21,3 @@ class Tracker:
 
     def stop(self, peer: int) -> None:
         self._registered.pop(peer, None)
-
-    def __contains__(self, peer: int) -> bool:
-        return peer in self._registered

@@ -4,8 +4,8 @@ import csv
 import io
 import json
 
-from forensics.cli.env import Environment
-from forensics.cli.main import main
+from leechsim.env import Environment
+from leechsim.main import main
 from forensics.provenance import check_hash_list
 from sim.results import HEADLINE_FIELDS, LOG_COLUMNS
 

@@ -6,8 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-from forensics.cli.env import Environment
-from forensics.cli.main import main
+from leechsim.env import Environment
+from leechsim.main import main
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 

@@ -3,8 +3,8 @@
 import hashlib
 from pathlib import Path
 
-from forensics.cli.env import Environment
-from forensics.cli.main import main
+from leechsim.env import Environment
+from leechsim.main import main
 from sim.montecarlo import run_replications
 from tests.conftest import make_scenario
 import io

@@ -5,8 +5,8 @@ import io
 
 import pytest
 
-from forensics.cli.env import Environment
-from forensics.cli.main import main
+from leechsim.env import Environment
+from leechsim.main import main
 from sim.montecarlo import run_replications
 from tests.conftest import make_scenario
 from tests.test_determinism import digest

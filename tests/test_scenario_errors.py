@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from forensics.cli.env import Environment
-from forensics.cli.main import main
+from leechsim.env import Environment
+from leechsim.main import main
 
 GOOD = (Path(__file__).resolve().parent.parent / "examples" / "lab-small.toml").read_text()
 

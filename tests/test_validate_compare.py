@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from forensics.validate import compare_quantity, error_rate
+from forensics.analysis.sim_vs_lab import compare_quantity, error_rate
 
 MIB = 2**20
 

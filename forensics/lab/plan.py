@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.population import Population, draw_population
+from sim.protocol import CHOKING_ALGORITHM, SEED_CHOKING_ALGORITHM
 from sim.results import ROLE_LEECHER, ROLE_SEED, ROLE_SUBJECT
 from sim.scenario import LibtorrentSettings, Scenario
 
@@ -108,9 +109,8 @@ def check_fits_machine(sc: Scenario, pop: Population, max_expected_s: float = MA
         raise UserError("scenario too large to run for real on this machine: " + "; ".join(problems) + ".\nhint: " + HINT)
 
 
-# settings_pack names in LibtorrentSettings map 1:1; the two enums map to libtorrent's numbers.
-_CHOKER = {"fixed_slots_choker": 0, "rate_based_choker": 2}
-_SEED_CHOKER = {"round_robin": 0, "fastest_upload": 1, "anti_leech": 2}
+# settings_pack names in LibtorrentSettings map 1:1; the two enums map to libtorrent's numbers
+# through the model's own table (sim.protocol).
 
 
 def scenario_settings(lts: LibtorrentSettings) -> dict:
@@ -118,9 +118,9 @@ def scenario_settings(lts: LibtorrentSettings) -> dict:
     for name in type(lts).model_fields:
         v = getattr(lts, name)
         if name == "choking_algorithm":
-            v = _CHOKER[v]
+            v = CHOKING_ALGORITHM[v]
         elif name == "seed_choking_algorithm":
-            v = _SEED_CHOKER[v]
+            v = SEED_CHOKING_ALGORITHM[v]
         out[name] = int(v)
     return out
 

@@ -22,7 +22,6 @@ import numpy as np
 from sim.layout import BLOCK_BYTES
 from sim.results import ROLE_NAMES, ROLE_SEED, ROLE_SUBJECT
 
-from ..cli.argtypes import positive_float
 from ..errors import UserError
 
 
@@ -105,8 +104,10 @@ def main(argv: list[str] | None = None, out=None) -> int:
     p.add_argument("run_dir", type=Path)
     p.add_argument("--replication", type=int, default=0)
     p.add_argument("--uploader", type=int, help="peer index (default: every initial seed)")
-    p.add_argument("--window-s", type=positive_float, default=5.0)
+    p.add_argument("--window-s", type=float, default=5.0, help="window length in seconds (> 0)")
     ns = p.parse_args(argv)
+    if not ns.window_s > 0:
+        p.error(f"--window-s: expected a number of seconds > 0, got {ns.window_s!r}")
     try:
         up = load_uploads(_raw_dir(ns.run_dir, ns.replication))
     except UserError as e:

@@ -1,18 +1,18 @@
-"""Assemble a report from a run directory: compute, draw, render, and write it atomically.
+"""Assemble a report from a run directory: gather, draw, render, and add it to the run directory.
 
-The numbers come only from the run directory (after its hashes are checked) and from
-re-simulations of its resolved scenario with its own master seed (counterfactuals, sensitivity),
-whose seeds and replication counts the report states.
+The numbers come only from the run directory (``rundir.load_run``, after its hashes are checked)
+and from ``analysis`` (exposure; re-simulations of its resolved scenario with its own master seed
+for the counterfactuals and the sensitivity), whose seeds and replication counts the report
+states. This module formats them, draws the figures and renders the templates; the files are
+added by ``rundir.publish_report_files``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import shlex
-import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -21,17 +21,19 @@ import jinja2
 import numpy as np
 from markupsafe import Markup, escape
 
-from .. import __version__, atomic
-from ..provenance import sha256_file, utc_now
-from ..verify import REPORT_HASH_FILE, report_files
-from . import exposure, figures, fmt
+from .. import __version__, fmt, rundir
+from ..analysis import exposure
+from ..analysis.counterfactuals import CF_QUANTITIES, Outcome, default_variants, outcome_from_results, run_counterfactuals
+from ..analysis.sensitivity import SENSITIVITY_QUANTITY, TornadoBar, default_ranges, parse_ranges, run_tornado
+from ..analysis.stats import describe
+from ..provenance import software_stack, utc_now
+from ..rundir import RunData, load_run
+from ..runs import rerun_args
+from ..tables import csv_text
+from . import figures
 from .error_rate import error_rate_section
-from .counterfactuals import CF_QUANTITIES, Outcome, default_variants, outcome_from_results, run_counterfactuals
 from .method import METHOD_PARAGRAPHS, SIMPLIFICATIONS
-from .rundata import RunData, load_run
-from .sensitivity import SENSITIVITY_QUANTITY, TornadoBar, default_ranges, parse_ranges, run_tornado
 from .sources import parameter_table
-from .stats import describe
 from .templates import HTML, MARKDOWN
 
 # (label, quantity, kind): the answer table, in the order the arguments run.
@@ -109,34 +111,7 @@ def build_report(root: Path, options: ReportOptions | None = None) -> dict[str, 
     files.update({f"report-data/{n}": t.encode("utf-8") for n, t in data.items()})
     files["report.md"] = md.encode("utf-8")
     files["report.html"] = html.encode("utf-8")
-    return _publish(Path(root), files)
-
-
-def _publish(root: Path, files: dict[str, bytes]) -> dict[str, Path]:
-    """Stage every file next to the run, then move them in and write the report's hash list last.
-
-    The hash list is the commit point: until it is written, the new files are not vouched for.
-    """
-    stage = root.with_name(f".{root.name}.report-staging")
-    if stage.exists():
-        shutil.rmtree(stage)
-    try:
-        for rel, content in files.items():
-            atomic.write_bytes(stage / rel, content)
-        old = report_files(root)
-        if (root / REPORT_HASH_FILE).exists():
-            (root / REPORT_HASH_FILE).unlink()
-        for rel in old:
-            if rel not in files and (root / rel).is_file():
-                (root / rel).unlink()
-        for rel in files:
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(stage / rel, root / rel)
-        listing = "".join(f"{sha256_file(root / rel)}  {rel}\n" for rel in sorted(files))
-        atomic.write_text(root / REPORT_HASH_FILE, listing)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return {rel: root / rel for rel in files}
+    return rundir.publish_report_files(Path(root), files)
 
 
 def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], dict[str, str]]:
@@ -197,7 +172,7 @@ def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], 
                       + (f"Shown: {len(shown)} files, those most often sent as a complete copy first, then by bytes uploaded; all {n_files} are in "
                          f"`report-data/files.csv`." if len(shown) < n_files
                          else "All files are shown, those most often sent as a complete copy first, then by bytes uploaded."))
-    data["files.csv"] = atomic.csv_text(
+    data["files.csv"] = csv_text(
         ("file", "path", "size_bytes", "pieces", "bytes_uploaded_median", "bytes_uploaded_p5", "bytes_uploaded_p95",
          "pieces_touched_median", "pieces_complete_median", "complete_copy_share"),
         [(f["file"], f["path"], int(f["size_bytes"]), f["pieces"], f["bytes_uploaded"].median, f["bytes_uploaded"].p5,
@@ -217,7 +192,7 @@ def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], 
                     f"{n} replications). The probability is the share of all of them that received it from the subject; the "
                     f"interval is the spread of that share over replications. A real monitor that downloads only a few "
                     f"pieces and leaves early is less exposed than an ordinary leecher.")
-    data["exposure.csv"] = atomic.csv_text(("replication", "present_leechers", "got_block", "got_piece", "got_file"),
+    data["exposure.csv"] = csv_text(("replication", "present_leechers", "got_block", "got_piece", "got_file"),
                                            [(i, mon.present[i], mon.got_block[i], mon.got_piece[i], mon.got_file[i]) for i in range(n)])
 
     # Re-simulations: counterfactuals and sensitivity, same seeds.
@@ -330,7 +305,7 @@ def _counterfactuals(run: RunData, sc, variants, nv: int, seed: int, opts: Repor
     header = ["variant", "label", "changes", "replications", "master_seed"]
     for q in CF_QUANTITIES:
         header += [f"{q}_median", f"{q}_p5", f"{q}_p95", f"{q}_n"]
-    data["counterfactuals.csv"] = atomic.csv_text(header, [
+    data["counterfactuals.csv"] = csv_text(header, [
         [o.key, o.label, json.dumps(o.changes, sort_keys=True), o.replications, o.master_seed]
         + [x for q in CF_QUANTITIES for x in (o.stats[q].median, o.stats[q].p5, o.stats[q].p95, o.stats[q].n)]
         for o in outcomes])
@@ -354,7 +329,7 @@ def _sensitivity(run: RunData, sc, ranges, nv: int, seed: int, opts: ReportOptio
     rows = [{"label": b.range.label, "key": b.range.key, "range": f"{b.range.low_text} – {b.range.high_text}",
              "low": fmt.nbytes_exact(b.low_median), "high": fmt.nbytes_exact(b.high_median),
              "swing": fmt.nbytes(b.swing), "why": b.range.why} for b in bars]
-    data["sensitivity.csv"] = atomic.csv_text(
+    data["sensitivity.csv"] = csv_text(
         ("key", "label", "low", "high", "replications", "master_seed", "total_median_low", "total_median_high",
          "leech_median_low", "leech_median_high", "total_median_as_run"),
         [(b.range.key, b.range.label, json.dumps(b.range.low), json.dumps(b.range.high), nv, seed, b.low_median,
@@ -368,8 +343,6 @@ def _sensitivity(run: RunData, sc, ranges, nv: int, seed: int, opts: ReportOptio
 
 def _software_caveat(man: dict) -> str:
     """Re-simulations run on today's code; say so when the run was made with other code."""
-    from ..provenance import software_stack
-
     then, now = man.get("software", {}), software_stack()
     keys = ("leechsim", "git_commit", "numpy", "numba", "simpy")
     changed = [f"{k} {then.get(k)} → {now.get(k)}" for k in keys if then.get(k) != now.get(k)]
@@ -397,10 +370,4 @@ def _manifest_rows(man: dict) -> list[tuple[str, str]]:
 
 
 def _rerun_command(run: RunData) -> str:
-    man = run.manifest
-    args = ["leechsim", "simulate", str(run.root / "scenario.toml"), "--runs", str(man.get("replications")),
-            "--seed", str(man.get("master_seed"))]
-    for o in man.get("overrides", []):
-        args += ["--set", o]
-    args += ["--out", str(run.root) + "-rerun"]
-    return shlex.join(args)
+    return shlex.join(["leechsim", *rerun_args(run.manifest, run.root / "scenario.toml", Path(str(run.root) + "-rerun"))])

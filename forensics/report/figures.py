@@ -158,3 +158,28 @@ def sweep(x_labels: list[str], x_key: str, lines: dict[str, list], quantity: str
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return png_bytes(fig)
+
+
+def validation(results: list[dict], quantities: list[str]) -> bytes:
+    """Simulator intervals against lab runs, one panel per quantity, one row per scenario."""
+    qs = quantities
+    fig = Figure(figsize=(4 * len(qs), 0.6 * len(results) + 1.6), dpi=110)
+    axes = fig.subplots(1, len(qs), sharey=True)
+    names = [r["scenario"] for r in results]
+    for ax, q in zip(axes, qs):
+        for y, r in enumerate(results):
+            c = next(c for c in r["comparisons"] if c.quantity == q)
+            scale = 2**20 if q.endswith("_bytes") else 1.0
+            ax.plot([c.sim_p5 / scale, c.sim_p95 / scale], [y, y], color="tab:blue", lw=4, alpha=0.5)
+            ax.plot(c.sim_median / scale, y, "|", color="tab:blue", ms=14)
+            ax.plot([c.lab_min / scale, c.lab_max / scale], [y, y], "o", color="tab:red", ms=4)
+            ax.plot(c.lab_median / scale, y, "D", color="tab:red", ms=5)
+        ax.set_title(q.replace("subject_", "") + (" (MiB)" if q.endswith("_bytes") else " (s)"), fontsize=9)
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(names, fontsize=8)
+        ax.grid(True, axis="x", alpha=0.3)
+    fig.suptitle("blue: simulator 90% interval and median; red: lab runs (diamond: median)", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")  # matplotlib's defaults (dpi 110 as set above), as validation.png always was
+    return buf.getvalue()

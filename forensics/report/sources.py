@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from sim.scenario import LibtorrentSettings, Scenario
 
-from . import fmt
+from .. import fmt
 
 _MARK = re.compile(r"^\s*(evidence|assumed|assumption|source)\s*:\s*(.+?)\s*$", re.IGNORECASE)
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\s*(#.*)?$")

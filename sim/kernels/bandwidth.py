@@ -39,7 +39,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-BLOCK_BYTES = 16 * 1024
+from ..protocol import BLOCK_BYTES
+
 QUOTA_BURST_S = 3.0  # bandwidth_channel::update_quota keeps at most 3 s of the limit
 REQUEST_TTL_TICKS = 20  # bw_request::ttl: released after 20 quota ticks if anything was granted
 SEND_BUFFER_LOW_WATERMARK = 10 * 1024  # settings_pack::send_buffer_low_watermark (default)

@@ -21,9 +21,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..protocol import ANTI_LEECH, FASTEST_UPLOAD, ROUND_ROBIN  # noqa: F401 (ANTI_LEECH: the else branch)
 from .hashing import mix64
 
-RR, FASTEST, ANTI_LEECH = 0, 1, 2
+BY_RANDOM, BY_RANK, BY_OPTIMISTIC_AGE = 0, 1, 2  # the orders _sort_slots knows
+# The phases, the sort helper and its comparators are inlined into choke_peer at numba-IR level
+# (inline="always"): as separate calls they would pass the peer and edge arrays by value on every
+# comparison, which made a choke round about twice as slow (benchmarks/test_kernels.py).
 QUOTA_MIN_UNCHOKED_S = 60.0  # round robin: a quota only counts after a minute unchoked
 RATE_CHOKER_INITIAL_THRESHOLD = 1024
 RATE_CHOKER_STEP = 2048
@@ -53,7 +57,7 @@ def anti_leech_score(up_conn_total, n_have_v, piece_bytes, total_bytes):
     return abs(x) // total_bytes
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
     """True if u's connection in slot a is preferred for an upload slot over slot b."""
     da = ea.down_round[u, a]
@@ -61,7 +65,7 @@ def ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
     if da != db:
         return da > db
     algo = pa.seed_algo[u]
-    if algo == RR:
+    if algo == ROUND_ROBIN:
         quota = pa.quota_bytes[u]
         qa = ea.unchoked[u, a] and ea.up_since_unchoke[u, a] > quota and now - ea.last_unchoke_t[u, a] > QUOTA_MIN_UNCHOKED_S
         qb = ea.unchoked[u, b] and ea.up_since_unchoke[u, b] > quota and now - ea.last_unchoke_t[u, b] > QUOTA_MIN_UNCHOKED_S
@@ -71,7 +75,7 @@ def ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
         cb = ea.up_round[u, b] if ea.unchoked[u, b] else 0
         if ca != cb:
             return ca > cb
-    elif algo == FASTEST:
+    elif algo == FASTEST_UPLOAD:
         ca = ea.up_round[u, a]
         cb = ea.up_round[u, b]
         if ca != cb:
@@ -89,13 +93,35 @@ def ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
     return mix64(salt, u, ea.nbr[u, a]) < mix64(salt, u, ea.nbr[u, b])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _opt_before(ea, u, a, b, salt):
     la = ea.last_opt_t[u, a]
     lb = ea.last_opt_t[u, b]
     if la != lb:
         return la < lb
     return mix64(salt, u, ea.nbr[u, a]) < mix64(salt, u, ea.nbr[u, b])
+
+
+@njit(cache=True, inline="always")
+def _before(order, pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
+    """True if slot a sorts before slot b in the given order."""
+    if order == BY_RANK:
+        return ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes)
+    if order == BY_OPTIMISTIC_AGE:
+        return _opt_before(ea, u, a, b, salt)
+    return mix64(salt, u, ea.nbr[u, a]) < mix64(salt, u, ea.nbr[u, b])
+
+
+@njit(cache=True, inline="always")
+def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes):
+    """Insertion sort of u's connection slots cand[:n] (short lists; stable, allocation-free)."""
+    for i in range(1, n):
+        x = cand[i]
+        j = i - 1
+        while j >= 0 and _before(order, pa, ea, u, x, cand[j], now, salt, piece_bytes, total_bytes):
+            cand[j + 1] = cand[j]
+            j -= 1
+        cand[j + 1] = x
 
 
 @njit(cache=True)
@@ -115,13 +141,10 @@ def _rate_based_slots(ea, u, cand, n, interval_s, scratch):
     return slots + 1
 
 
-@njit(cache=True)
-def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch):
-    slots = pa.slots[u]
-    if not pa.interest_changed[u] and now < pa.next_round_t[u] and now < pa.next_opt_t[u]:
-        return  # nothing to do: no connected peer changed its interest and no round is due
-    pa.interest_changed[u] = False
-    # 1. interest changes
+@njit(cache=True, inline="always")
+def _interest_changes(pa, ea, u, now, dt, cand):
+    """Phase 1: choke peers no longer interested; collect the newly interested ones in cand.
+    Returns (peers unchoked now, newly interested peers)."""
     n_unchoked = 0
     n_new = 0
     for k in range(pa.deg[u]):
@@ -139,94 +162,102 @@ def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch
         ea.was_interested[u, k] = interested
         if ea.unchoked[u, k]:
             n_unchoked += 1
+    return n_unchoked, n_new
+
+
+@njit(cache=True, inline="always")
+def _preemptive_unchoke(pa, ea, u, now, salt, cand, n_new, n_unchoked, slots):
+    """Phase 2: the newly interested peers in cand[:n_new], in random order, while slots are free."""
+    _sort_slots(cand, n_new, BY_RANDOM, pa, ea, u, now, salt, 0, 1)
+    for i in range(n_new):
+        if n_unchoked >= slots:
+            break
+        _unchoke(ea, u, cand[i], now, False)
+        n_unchoked += 1
+
+
+@njit(cache=True, inline="always")
+def _regular_round(pa, ea, u, now, salt, piece_bytes, total_bytes, cand, scratch, slots):
+    """Phase 3: rank the interested peers and unchoke the best ``slots - optimistic``."""
+    pa.next_round_t[u] = now + pa.interval_s[u]
+    n = 0
+    n_opt = 0
+    for k in range(pa.deg[u]):
+        if ea.optimistic[u, k]:
+            n_opt += 1
+        if ea.was_interested[u, k]:
+            cand[n] = k
+            n += 1
+    allowed = slots
+    if pa.rate_based[u]:
+        allowed = _rate_based_slots(ea, u, cand, n, pa.interval_s[u], scratch)
+    _sort_slots(cand, n, BY_RANK, pa, ea, u, now, salt, piece_bytes, total_bytes)
+    for k in range(pa.deg[u]):
+        ea.down_round[u, k] = 0
+        ea.up_round[u, k] = 0
+    size = allowed - (n_opt if n_opt > 0 else pa.opt_slots[u])
+    for i in range(n):
+        k = cand[i]
+        if size > 0:
+            if not ea.unchoked[u, k]:
+                _unchoke(ea, u, k, now, False)
+            size -= 1
+            if ea.optimistic[u, k]:  # promoted to a regular slot: pick a new optimistic peer
+                ea.optimistic[u, k] = False
+                pa.next_opt_t[u] = now
+        elif ea.unchoked[u, k] and not ea.optimistic[u, k]:
+            _choke(ea, u, k)
+
+
+@njit(cache=True, inline="always")
+def _optimistic_round(pa, ea, u, now, dt, salt, cand, slots):
+    """Phase 4: the optimistic slots go to the interested peers optimistically unchoked longest ago."""
+    pa.next_opt_t[u] = now + pa.opt_interval_s[u]
+    n = 0
+    for k in range(pa.deg[u]):
+        if ea.was_interested[u, k] and (not ea.unchoked[u, k] or ea.optimistic[u, k]):
+            cand[n] = k
+            n += 1
+    _sort_slots(cand, n, BY_OPTIMISTIC_AGE, pa, ea, u, now, salt, 0, 1)
+    keep = min(n, pa.opt_slots[u])
+    for i in range(keep):
+        k = cand[i]
+        if not ea.optimistic[u, k]:
+            _unchoke(ea, u, k, now, True)
+        else:
+            cand[i] = -1 - k  # kept for another round: mark it so the loop below leaves it
+    for k in range(pa.deg[u]):  # the previous optimistic peers not kept are choked again
+        if ea.optimistic[u, k] and ea.last_opt_t[u, k] != now:
+            kept = False
+            for i in range(keep):
+                if cand[i] == -1 - k:
+                    kept = True
+            if not kept:
+                _choke(ea, u, k)
+    n_unchoked = 0
+    for k in range(pa.deg[u]):
+        if ea.unchoked[u, k]:
+            n_unchoked += 1
+    if n_unchoked > slots and pa.next_round_t[u] > now + dt:
+        pa.next_round_t[u] = now + dt
+
+
+@njit(cache=True)
+def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch):
+    """One tick of u's choker: the four phases of the module docstring, in libtorrent's order."""
+    slots = pa.slots[u]
+    if not pa.interest_changed[u] and now < pa.next_round_t[u] and now < pa.next_opt_t[u]:
+        return  # nothing to do: no connected peer changed its interest and no round is due
+    pa.interest_changed[u] = False
+    n_unchoked, n_new = _interest_changes(pa, ea, u, now, dt, cand)
     if slots <= 0:
         return
-    # 2. preemptive unchoke of newly interested peers, in random order
     if not pa.rate_based[u] and n_new > 0 and n_unchoked < slots:
-        for i in range(1, n_new):  # insertion sort by random key
-            x = cand[i]
-            j = i - 1
-            while j >= 0 and mix64(salt, u, ea.nbr[u, x]) < mix64(salt, u, ea.nbr[u, cand[j]]):
-                cand[j + 1] = cand[j]
-                j -= 1
-            cand[j + 1] = x
-        for i in range(n_new):
-            if n_unchoked >= slots:
-                break
-            _unchoke(ea, u, cand[i], now, False)
-            n_unchoked += 1
-    # 3. regular round
+        _preemptive_unchoke(pa, ea, u, now, salt, cand, n_new, n_unchoked, slots)
     if now >= pa.next_round_t[u]:
-        pa.next_round_t[u] = now + pa.interval_s[u]
-        n = 0
-        n_opt = 0
-        for k in range(pa.deg[u]):
-            if ea.optimistic[u, k]:
-                n_opt += 1
-            if ea.was_interested[u, k]:
-                cand[n] = k
-                n += 1
-        allowed = slots
-        if pa.rate_based[u]:
-            allowed = _rate_based_slots(ea, u, cand, n, pa.interval_s[u], scratch)
-        for i in range(1, n):
-            x = cand[i]
-            j = i - 1
-            while j >= 0 and ranks_before(pa, ea, u, x, cand[j], now, salt, piece_bytes, total_bytes):
-                cand[j + 1] = cand[j]
-                j -= 1
-            cand[j + 1] = x
-        for k in range(pa.deg[u]):
-            ea.down_round[u, k] = 0
-            ea.up_round[u, k] = 0
-        size = allowed - (n_opt if n_opt > 0 else pa.opt_slots[u])
-        for i in range(n):
-            k = cand[i]
-            if size > 0:
-                if not ea.unchoked[u, k]:
-                    _unchoke(ea, u, k, now, False)
-                size -= 1
-                if ea.optimistic[u, k]:  # promoted to a regular slot: pick a new optimistic peer
-                    ea.optimistic[u, k] = False
-                    pa.next_opt_t[u] = now
-            elif ea.unchoked[u, k] and not ea.optimistic[u, k]:
-                _choke(ea, u, k)
-    # 4. optimistic round (after the regular one, as in session_impl::second_tick)
-    if now >= pa.next_opt_t[u]:
-        pa.next_opt_t[u] = now + pa.opt_interval_s[u]
-        n = 0
-        for k in range(pa.deg[u]):
-            if ea.was_interested[u, k] and (not ea.unchoked[u, k] or ea.optimistic[u, k]):
-                cand[n] = k
-                n += 1
-        for i in range(1, n):
-            x = cand[i]
-            j = i - 1
-            while j >= 0 and _opt_before(ea, u, x, cand[j], salt):
-                cand[j + 1] = cand[j]
-                j -= 1
-            cand[j + 1] = x
-        keep = min(n, pa.opt_slots[u])
-        for i in range(keep):
-            k = cand[i]
-            if not ea.optimistic[u, k]:
-                _unchoke(ea, u, k, now, True)
-            else:
-                cand[i] = -1 - k  # kept for another round: mark it so the loop below leaves it
-        for k in range(pa.deg[u]):  # the previous optimistic peers not kept are choked again
-            if ea.optimistic[u, k] and ea.last_opt_t[u, k] != now:
-                kept = False
-                for i in range(keep):
-                    if cand[i] == -1 - k:
-                        kept = True
-                if not kept:
-                    _choke(ea, u, k)
-        n_unchoked = 0
-        for k in range(pa.deg[u]):
-            if ea.unchoked[u, k]:
-                n_unchoked += 1
-        if n_unchoked > slots and pa.next_round_t[u] > now + dt:
-            pa.next_round_t[u] = now + dt
+        _regular_round(pa, ea, u, now, salt, piece_bytes, total_bytes, cand, scratch, slots)
+    if now >= pa.next_opt_t[u]:  # after the regular round, as in session_impl::second_tick
+        _optimistic_round(pa, ea, u, now, dt, salt, cand, slots)
 
 
 @njit(cache=True)

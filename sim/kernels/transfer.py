@@ -21,7 +21,7 @@ from .hashing import mix64
 from .picker import bucket_of, expand_run, move_piece, pick_piece
 from .topology import piece_complete, release_run
 
-BLOCK_BYTES = 16 * 1024
+from ..protocol import BLOCK_BYTES
 MAX_CONTIGUOUS_BYTES = 8 * 1024 * 1024  # libtorrent caps rate * whole_pieces_threshold at 8 MiB
 RATE_KEEP_PER_S = 0.8  # libtorrent's stat_channel: 5-second average, average = 4/5 average + 1/5 sample
 

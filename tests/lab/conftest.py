@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from forensics.cli.env import Environment
-from forensics.cli.main import main
+from leechsim.env import Environment
+from leechsim.main import main
 
 pytestmark = pytest.mark.lab
 

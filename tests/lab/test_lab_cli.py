@@ -53,7 +53,7 @@ class LabProcess:
         key, value = self.tag.split("=")
         env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(self.tmpdir), **{key: value})
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "forensics.cli", "lab", str(write_scenario(tmp_path, SLOW_SCENARIO)),
+            [sys.executable, "-m", "leechsim", "lab", str(write_scenario(tmp_path, SLOW_SCENARIO)),
              "--out", str(self.out), *extra], cwd=tmp_path, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

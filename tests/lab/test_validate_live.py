@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from forensics.cli.env import Environment
-from forensics.cli.main import main
+from leechsim.env import Environment
+from leechsim.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 LIVE = ["v09-several-seeds", "v02-subject-capped"]

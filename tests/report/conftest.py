@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from forensics.cli.env import Environment
-from forensics.cli.main import main
+from leechsim.env import Environment
+from leechsim.main import main
 
 DATA = Path(__file__).resolve().parent / "data"
 FIXED_RUN = DATA / "small-run"  # made once from small-books.toml; see that file's header

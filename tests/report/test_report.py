@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forensics.report import fmt
-from forensics.report.stats import describe
-from forensics.verify import REPORT_HASH_FILE, integrity_problems, report_problems
+from forensics import fmt
+from forensics.analysis.stats import describe
+from forensics.rundir import REPORT_HASH_FILE, integrity_problems, report_problems
 
 from .conftest import DATA, run_cli
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from forensics.errors import UserError
-from forensics.sweep import grid, parse_vary, split_values
-from forensics.verify import integrity_problems
+from forensics.overrides import grid, parse_vary, split_values
+from forensics.rundir import integrity_problems
 from sim.scenario import load_scenario
 
 from .conftest import SCENARIO, run_cli
@@ -78,12 +78,11 @@ def test_bad_vary_exits_2_without_writing(tmp_path):
 
 def test_cell_values_reach_simulate_as_toml():
     """A table value goes to simulate as an inline TOML table that --set reads back unchanged."""
-    from forensics.cli.simulate_cmd import parse_override
-    from forensics.sweep import Cell, toml_inline
+    from forensics.overrides import Cell, parse_override, toml_inline
 
     value = {"dist": "uniform", "low": "500kB/s", "high": 2_000_000, "x y": [1.5, True, float("inf")]}
-    args = Cell(0, {"k": "given"}, {"swarm.seeds.upload": value}).set_args()
-    assert args[0] == "--set" and parse_override(args[1]) == ("swarm.seeds.upload", value)
+    (override,) = Cell(0, {"k": "given"}, {"swarm.seeds.upload": value}).overrides()
+    assert parse_override(override) == ("swarm.seeds.upload", value)
     assert toml_inline("a\"b") == '"a\\"b"'
 
 

@@ -1,0 +1,123 @@
+"""The simulator against the real lab: the same scenario's run directories, compared quantity by
+quantity, with the error rate an admissibility challenge asks for.
+
+For each quantity: the lab's median and range over its runs, the simulator's median and 90%
+interval (5th–95th percentile) over its replications, the relative error of the medians, and
+whether every lab run falls inside the simulator's interval. Targets (issue "Validation"): upload
+while leeching within ±10% and every lab run inside the interval; download time and upload after
+completion within ±15%. The per-peer distribution of the subject's upload (the share of it that
+the k-th largest recipient got) is compared as well, and reported without a target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..rundir import RunData, RunDirError, load_run
+from .exposure import ranked_recipients
+
+# (quantity, relative tolerance of the medians, must every lab run be inside the sim interval?)
+QUANTITIES: tuple[tuple[str, float, bool], ...] = (
+    ("subject_upload_leech_bytes", 0.10, True),
+    ("subject_upload_seed_bytes", 0.15, False),
+    ("subject_download_time_s", 0.15, False),
+)
+# A lab median this close to zero (share of the torrent) is compared in absolute terms instead.
+ZERO_FRACTION = 0.01
+TOP_K = 3
+
+
+@dataclass
+class Comparison:
+    scenario: str
+    quantity: str
+    lab_runs: int
+    lab_median: float
+    lab_min: float
+    lab_max: float
+    sim_replications: int
+    sim_median: float
+    sim_p5: float
+    sim_p95: float
+    rel_error: float | None  # (sim - lab) / lab of the medians; None when the lab median is ~0
+    abs_error: float
+    lab_inside: int  # lab runs inside the simulator's 90% interval
+    tolerance: float
+    needs_inside: bool
+    met: bool
+
+    def row(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _column(run: RunData, key: str) -> np.ndarray:
+    vals = np.asarray(run.results[key], dtype=np.float64)
+    return vals[~np.isnan(vals)]
+
+
+def compare_quantity(name: str, quantity: str, lab: np.ndarray, sim: np.ndarray, tol: float, inside: bool,
+                     torrent_bytes: int) -> Comparison:
+    lab_med, sim_med = float(np.median(lab)), float(np.median(sim))
+    p5, p95 = (float(x) for x in np.percentile(sim, [5, 95]))
+    near_zero = quantity.endswith("_bytes") and abs(lab_med) <= ZERO_FRACTION * torrent_bytes
+    rel = None if near_zero or lab_med == 0 else (sim_med - lab_med) / lab_med
+    n_in = int(np.sum((lab >= p5) & (lab <= p95)))
+    if near_zero:  # both must be ~0: within ZERO_FRACTION of the torrent
+        ok = abs(sim_med - lab_med) <= ZERO_FRACTION * torrent_bytes
+    else:
+        ok = rel is not None and abs(rel) <= tol
+    if inside:
+        ok = ok and n_in == len(lab)
+    return Comparison(name, quantity, len(lab), lab_med, float(lab.min()), float(lab.max()), len(sim), sim_med,
+                      p5, p95, rel, sim_med - lab_med, n_in, tol, inside, bool(ok))
+
+
+def recipient_shares(run: RunData) -> np.ndarray:
+    """Per replication, the share of the subject's upload received by its 1st, 2nd, ... k-th largest recipient."""
+    out = []
+    for i in range(run.replications):
+        got = ranked_recipients(run.peers(i))
+        total = got.sum()
+        top = got[:TOP_K] / total if total > 0 else np.zeros(TOP_K)
+        out.append(np.pad(top, (0, TOP_K - len(top))))
+    return np.array(out).reshape(-1, TOP_K)
+
+
+def compare_sim_with_lab(name: str, lab_dir: Path, sim_dir: Path) -> dict:
+    """Compare a lab run directory with a simulate run directory of the same scenario."""
+    lab, sim = load_run(lab_dir), load_run(sim_dir)
+    if lab.manifest.get("scenario_sha256") != sim.manifest.get("scenario_sha256"):
+        raise RunDirError(f"{lab_dir} and {sim_dir} were made from different scenario files (SHA-256 differs)")
+    size = sim.layout.total_bytes
+    rows = []
+    for quantity, tol, inside in QUANTITIES:
+        lab_vals, sim_vals = _column(lab, quantity), _column(sim, quantity)
+        if len(lab_vals) == 0 or len(sim_vals) == 0:
+            raise RunDirError(f"{name}: no value of {quantity} in {'the lab' if len(lab_vals) == 0 else 'the simulator'} "
+                              "runs (did the subject complete?)")
+        rows.append(compare_quantity(name, quantity, lab_vals, sim_vals, tol, inside, size))
+    lab_sh, sim_sh = recipient_shares(lab), recipient_shares(sim)
+    shares = {"lab_mean": lab_sh.mean(axis=0).tolist(), "sim_median": np.median(sim_sh, axis=0).tolist(),
+              "max_abs_difference": float(np.max(np.abs(lab_sh.mean(axis=0) - np.median(sim_sh, axis=0))))}
+    return {"scenario": name, "comparisons": rows, "recipient_shares": shares,
+            "lab_libtorrent": lab.manifest.get("software", {}).get("libtorrent"),
+            "lab_runs": lab.replications, "sim_replications": sim.replications}
+
+
+def error_rate(results: list[dict]) -> dict:
+    """The measured error of the model over a set of scenarios: what a report cites."""
+    by_q: dict[str, list[Comparison]] = {}
+    for r in results:
+        for c in r["comparisons"]:
+            by_q.setdefault(c.quantity, []).append(c)
+    out = {}
+    for q, cs in by_q.items():
+        rels = [abs(c.rel_error) for c in cs if c.rel_error is not None]
+        out[q] = {"scenarios": len(cs), "met": sum(c.met for c in cs),
+                  "median_abs_rel_error": float(np.median(rels)) if rels else None,
+                  "max_abs_rel_error": float(max(rels)) if rels else None,
+                  "lab_runs_inside_interval": f"{sum(c.lab_inside for c in cs)}/{sum(c.lab_runs for c in cs)}"}
+    return out

@@ -1,0 +1,98 @@
+"""The simulator against the real lab over a set of scenarios (the calibration matrix).
+
+For each scenario: a simulated run directory (``runs.simulate_run``), the lab's run directory
+(recorded, or run now by a ``run_lab`` function the caller provides), and their comparison
+(``analysis.sim_vs_lab``). The output directory holds ``sim/<name>/`` (and ``lab/<name>/`` for
+live lab runs), ``validation.csv`` (one row per comparison), ``validation.json`` (the summary,
+the error rate per quantity, the rows, the recipient shares) and ``validation.png``.
+
+A recorded lab run is ``<matrix>/recorded/<name>/``: a lab run directory without its ``raw/``
+files, re-hashed, so the measured schema stays small enough to keep in the repository.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import atomic
+from .analysis.sim_vs_lab import QUANTITIES, compare_sim_with_lab, error_rate
+from .errors import UserError
+from .provenance import HASH_FILE, hash_list
+from .report import figures
+from .rundir import RunDirWriter
+from .runs import simulate_run
+
+# run_lab(scenario_file, runs, out): writes a lab run directory to out, or raises UserError.
+RunLab = Callable[[Path, int, Path], None]
+
+
+@dataclass(frozen=True)
+class Validation:
+    root: Path
+    results: list[dict]  # per scenario: analysis.sim_vs_lab.compare_sim_with_lab
+    summary: str
+    error_rate: dict
+
+
+def recorded_dir(matrix: Path, scenario_file: Path) -> Path:
+    return Path(matrix) / "recorded" / Path(scenario_file).stem
+
+
+def record_lab_runs(matrix: Path, files: list[Path], lab_runs: int, run_lab: RunLab,
+                    on_recorded: Callable[[str, Path], None] | None = None) -> None:
+    """Run the lab for every scenario and replace its recording (without raw/ files)."""
+    for path in files:
+        dest = recorded_dir(matrix, path)
+        tmp = dest.with_name(f".{path.stem}.new")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        run_lab(path, lab_runs, tmp)
+        for raw in tmp.glob("replications/*/raw"):  # keep the recording small: the measured schema only
+            shutil.rmtree(raw)
+        atomic.write_text(tmp / HASH_FILE, hash_list(tmp))
+        if dest.exists():
+            shutil.rmtree(dest)
+        tmp.rename(dest)
+        if on_recorded:
+            on_recorded(path.stem, dest)
+
+
+def run_validation(files: list[Path], out: Path, *, sim_runs: int, lab_runs: int = 3, matrix: Path | None = None,
+                   run_lab: RunLab | None = None, force: bool = False) -> Validation:
+    """Simulate every scenario, take its lab runs (recorded in ``matrix``, or ``run_lab`` now), compare.
+
+    With ``matrix`` and no ``run_lab`` the recordings are used; otherwise ``run_lab`` runs the lab.
+    """
+    results = []
+    with RunDirWriter(out, force=force) as w:
+        for path in files:
+            name = path.stem
+            sim_dir = w.stage / "sim" / name
+            simulate_run(path, sim_dir, runs=sim_runs,
+                         command=["leechsim", "simulate", str(path), "--runs", str(sim_runs), "--out", str(sim_dir)])
+            if run_lab is None:
+                if matrix is None:
+                    raise UserError("no lab runs: give the matrix of recordings or a way to run the lab")
+                lab_dir = recorded_dir(matrix, path)
+                if not lab_dir.is_dir():
+                    raise UserError(f"{lab_dir}: no recorded lab runs for {name}; record them with "
+                                    f"'leechsim validate --matrix {matrix} --record' or pass --live")
+            else:
+                lab_dir = w.stage / "lab" / name
+                run_lab(path, lab_runs, lab_dir)
+            results.append(compare_sim_with_lab(name, lab_dir, sim_dir))
+        rows = [c.row() for r in results for c in r["comparisons"]]
+        cols = list(rows[0])
+        atomic.write_csv(w.stage / "validation.csv", cols, ([r[c] for c in cols] for r in rows))
+        rate = error_rate(results)
+        summary = (f"{sum(r['met'] for r in rows)} of {len(rows)} comparisons within target over "
+                   f"{len(results)} scenario(s); lab libtorrent {results[0]['lab_libtorrent']}")
+        atomic.write_json(w.stage / "validation.json", {
+            "summary": summary, "error_rate": rate, "rows": rows,
+            "recipient_shares": {r["scenario"]: r["recipient_shares"] for r in results}})
+        atomic.write_bytes(w.stage / "validation.png", figures.validation(results, [q for q, _, _ in QUANTITIES]))
+        published = w.publish()
+    return Validation(published, results, summary, rate)

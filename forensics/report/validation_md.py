@@ -1,0 +1,37 @@
+"""docs/validation.md: the simulator-against-lab table and error rate as Markdown."""
+
+from __future__ import annotations
+
+from sim.units import format_bytes
+
+
+def fmt_quantity(q: str, v: float) -> str:
+    """Bytes in binary units, seconds with one decimal: the units of the validated quantities."""
+    return format_bytes(v) if q.endswith("_bytes") else f"{v:,.1f} s"
+
+
+def validation_markdown(results: list[dict], summary: str, rate: dict, command: list[str], analysis: str | None = None) -> str:
+    L = ["# Validation: the simulator against the real lab", "",
+         f"Produced by `{' '.join(command)}`; re-run it after changing the model or the lab. "
+         "Lab runs: real libtorrent sessions and opentracker on loopback (docs/lab.md); simulator: "
+         "the same scenario files and seeds. Targets: upload while leeching within ±10% of the lab "
+         "median with every lab run inside the simulator's 90% interval; download time and upload "
+         "after completion within ±15%.", "", f"**{summary}.**", "",
+         "| scenario | quantity | lab median [min–max] | simulator median [p5–p95] | error | lab runs inside | target |",
+         "|---|---|---|---|---:|---:|---|"]
+    for r in results:
+        for c in r["comparisons"]:
+            err = f"{c.rel_error:+.1%}" if c.rel_error is not None else f"{fmt_quantity(c.quantity, c.abs_error)} (abs.)"
+            L.append(f"| {r['scenario']} | {c.quantity.replace('subject_', '')} | {fmt_quantity(c.quantity, c.lab_median)} "
+                     f"[{fmt_quantity(c.quantity, c.lab_min)}–{fmt_quantity(c.quantity, c.lab_max)}] | {fmt_quantity(c.quantity, c.sim_median)} "
+                     f"[{fmt_quantity(c.quantity, c.sim_p5)}–{fmt_quantity(c.quantity, c.sim_p95)}] | {err} | {c.lab_inside}/{c.lab_runs} | "
+                     f"{'met' if c.met else '**missed**'} (±{c.tolerance:.0%}) |")
+    L += ["", "## Error rate by quantity", "", "| quantity | scenarios | within target | median abs. error | max abs. error | lab runs inside interval |",
+          "|---|---:|---:|---:|---:|---:|"]
+    for q, e in rate.items():
+        med = "—" if e["median_abs_rel_error"] is None else f"{e['median_abs_rel_error']:.1%}"
+        mx = "—" if e["max_abs_rel_error"] is None else f"{e['max_abs_rel_error']:.1%}"
+        L.append(f"| {q} | {e['scenarios']} | {e['met']} | {med} | {mx} | {e['lab_runs_inside_interval']} |")
+    if analysis:  # the matrix's own analysis of the misses (validation/ANALYSIS.md), kept with the table
+        L += ["", analysis.strip()]
+    return "\n".join(L) + "\n"

@@ -1,0 +1,34 @@
+"""argparse value types shared by the commands: each says what is allowed when it refuses."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+
+def _number(text: str, convert, allowed, expected: str):
+    try:
+        v = convert(text)
+    except ValueError:
+        v = None
+    if v is None or not allowed(v):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, lambda v: v >= 1, "a whole number >= 1")
+
+
+def positive_float(text: str) -> float:
+    return _number(text, float, lambda v: v > 0, "a number of seconds > 0")
+
+
+def seed(text: str) -> int:
+    return _number(text, int, lambda v: 0 <= v < 2**63, "a whole number in [0, 2**63)")
+
+
+def scheduler(text: str) -> str:
+    if not re.fullmatch(r"(tcp|tls)://[A-Za-z0-9_.\-\[\]:]+:[0-9]{1,5}", text):
+        raise argparse.ArgumentTypeError(f"expected tcp://HOST:PORT (or tls://HOST:PORT), got {text!r}")
+    return text

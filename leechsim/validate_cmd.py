@@ -1,0 +1,109 @@
+"""``leechsim validate`` — the simulator against the real lab.
+
+    leechsim validate SCENARIO --lab-runs 3 --sim-runs 200 --out DIR      # one scenario, lab run live
+    leechsim validate --matrix validation/ --out DIR                       # the matrix, recorded lab runs
+    leechsim validate --matrix validation/ --record                        # re-record the lab runs
+
+With ``--matrix``, each scenario's lab runs come from ``<matrix>/recorded/<name>/`` (a lab run
+directory without its raw/ files) unless ``--live`` is given; ``--record`` runs the lab for every
+scenario and replaces those recordings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+
+from rich.table import Table
+
+from sim.scenario import load_scenario
+
+from forensics import atomic
+from forensics.calibration import record_lab_runs, run_validation
+from forensics.errors import UserError
+from forensics.report.validation_md import fmt_quantity as _fmt
+from forensics.report.validation_md import validation_markdown
+
+from .env import Environment, ExitStatus
+from .argtypes import positive_int
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="compare the simulator with the real lab (error rate)",
+                       description="Run a scenario in the real lab and the simulator and compare them.")
+    p.add_argument("scenario", nargs="?", type=Path, help="a scenario TOML file (or use --matrix)")
+    p.add_argument("--matrix", type=Path, help="a directory of scenarios: the calibration matrix")
+    p.add_argument("--lab-runs", type=positive_int, default=3, help="lab runs per scenario (default 3)")
+    p.add_argument("--sim-runs", type=positive_int, default=200, help="simulator replications (default 200)")
+    p.add_argument("--live", action="store_true", help="with --matrix: run the lab now instead of using recordings")
+    p.add_argument("--record", action="store_true", help="with --matrix: run the lab and store the recordings")
+    p.add_argument("--only", action="append", default=[], metavar="NAME", help="with --matrix: only these scenarios")
+    p.add_argument("--out", type=Path, help="output directory (default: runs/validation)")
+    p.add_argument("--force", action="store_true", help="replace an existing output directory")
+    p.add_argument("--doc", type=Path, help="also write the table as Markdown to this file (docs/validation.md)")
+    p.set_defaults(run=run)
+
+
+def _lab_runner(env: Environment):
+    """The lab, run by the ``lab`` command in-process (it writes its own run directory)."""
+    def run_lab(path: Path, runs: int, out: Path) -> None:
+        from .main import main
+        args = ["lab", str(path), "--runs", str(runs), "--out", str(out)]
+        quiet = Environment(stdout=io.StringIO(), stderr=env.stderr, progress=env.progress)
+        code = main(args, quiet)
+        if code != 0:
+            raise UserError(f"'leechsim {' '.join(args)}' failed (exit {int(code)}); see the messages above")
+    return run_lab
+
+
+def _scenarios(ns: argparse.Namespace) -> list[Path]:
+    if ns.matrix:
+        if ns.scenario:
+            raise UserError("give a scenario file or --matrix, not both")
+        files = sorted(p for p in ns.matrix.glob("*.toml"))
+        if ns.only:
+            files = [p for p in files if p.stem in ns.only]
+        if not files:
+            raise UserError(f"{ns.matrix}: no scenario files (*.toml){' matching --only' if ns.only else ''}")
+        return files
+    if not ns.scenario:
+        raise UserError("give a scenario file or --matrix DIR")
+    if ns.record or ns.live:
+        raise UserError("--record and --live go with --matrix")
+    return [ns.scenario]
+
+
+def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
+    files = _scenarios(ns)
+    for f in files:
+        load_scenario(f)  # every scenario valid before anything runs
+    if ns.record:
+        record_lab_runs(ns.matrix, files, ns.lab_runs, _lab_runner(env),
+                        on_recorded=lambda name, dest: env.console().print(f"recorded {name}: {dest}"))
+        return ExitStatus.SUCCESS
+    live = not ns.matrix or ns.live
+    v = run_validation(files, ns.out or Path("runs") / "validation", sim_runs=ns.sim_runs, lab_runs=ns.lab_runs,
+                       matrix=ns.matrix, run_lab=_lab_runner(env) if live else None, force=ns.force)
+    if ns.doc:
+        analysis = ns.matrix / "ANALYSIS.md" if ns.matrix else None
+        atomic.write_text(ns.doc, validation_markdown(v.results, v.summary, v.error_rate, ns.command_line,
+                                                      analysis.read_text() if analysis and analysis.is_file() else None))
+    env.console().print(_table(v.results))
+    env.console().print(v.summary)
+    env.console().print(f"Output: {v.root}")
+    return ExitStatus.SUCCESS
+
+
+def _table(results: list[dict]) -> Table:
+    t = Table(title="Simulator against the real lab", title_justify="left")
+    for col in ("Scenario", "Quantity", "Lab median [min–max]", "Sim median [p5–p95]", "Error", "Lab in interval", "Target"):
+        t.add_column(col)
+    for r in results:
+        for c in r["comparisons"]:
+            err = f"{c.rel_error:+.1%}" if c.rel_error is not None else f"{_fmt(c.quantity, c.abs_error)} abs"
+            t.add_row(r["scenario"], c.quantity.replace("subject_", ""),
+                      f"{_fmt(c.quantity, c.lab_median)} [{_fmt(c.quantity, c.lab_min)}–{_fmt(c.quantity, c.lab_max)}]",
+                      f"{_fmt(c.quantity, c.sim_median)} [{_fmt(c.quantity, c.sim_p5)}–{_fmt(c.quantity, c.sim_p95)}]",
+                      err, f"{c.lab_inside}/{c.lab_runs}", ("met" if c.met else "MISSED") + f" (±{c.tolerance:.0%})")
+    return t
