@@ -194,3 +194,59 @@ def utilisation(conns: dict[int, Connection], limit_bps: float, start_s: float =
     if not limit_bps or limit_bps <= 0 or seconds <= 0:
         return math.nan, seconds, nbytes
     return nbytes / (limit_bps * seconds), seconds, nbytes
+
+
+@dataclass(frozen=True)
+class ConnectionSummary:
+    remote: int
+    first_seen_s: float
+    first_unchoke_s: float  # first episode's start (nan: never served)
+    first_optimistic: bool
+    eventual_bps: float  # of the first episode
+    t50_s: float
+    t90_s: float
+    episodes: int
+    optimistic_episodes: int
+    window_bytes: int
+    window_share: float
+    total_bytes: int
+
+
+@dataclass(frozen=True)
+class UploaderSummary:
+    uploader: int
+    limit_bps: float
+    window_start_s: float
+    window_s: float
+    utilisation: float  # over every interval with demand
+    demand_s: float
+    window_utilisation: float  # the same, within the share window
+    connections: tuple[ConnectionSummary, ...]
+    episodes: tuple[Episode, ...]
+
+
+def summarize_uploader(table: dict[str, np.ndarray], uploader: int, limit_bps: float, window_s: float = 60.0,
+                       rate_window_s: float = 1.0, start_s: float | None = None) -> UploaderSummary:
+    """Everything above for one uploader: per connection, per episode, and its utilisation."""
+    conns = connections_of(table, uploader)
+    start = first_upload_s(conns) if start_s is None else start_s
+    window = bytes_in_window(conns, start, window_s) if math.isfinite(start) else {r: 0 for r in conns}
+    share = shares(window)
+    eps = {r: episodes(c, rate_window_s) for r, c in conns.items()}
+    rows = []
+    for r, c in conns.items():
+        first = eps[r][0] if eps[r] else None
+        rows.append(ConnectionSummary(
+            remote=r, first_seen_s=float(c.t_s[0]),
+            first_unchoke_s=first.start_s if first else math.nan,
+            first_optimistic=bool(first and first.optimistic),
+            eventual_bps=first.eventual_bps if first else math.nan,
+            t50_s=first.t50_s if first else math.nan, t90_s=first.t90_s if first else math.nan,
+            episodes=len(eps[r]), optimistic_episodes=sum(e.optimistic for e in eps[r]),
+            window_bytes=window[r], window_share=share[r], total_bytes=int(c.sent_bytes.sum())))
+    util, demand_s, _ = utilisation(conns, limit_bps)
+    wutil = utilisation(conns, limit_bps, start, start + window_s)[0] if math.isfinite(start) else math.nan
+    all_eps = sorted((e for es in eps.values() for e in es), key=lambda e: (e.start_s, e.remote))
+    return UploaderSummary(uploader=uploader, limit_bps=float(limit_bps), window_start_s=start, window_s=window_s,
+                           utilisation=util, demand_s=demand_s, window_utilisation=wutil,
+                           connections=tuple(sorted(rows, key=lambda s: s.first_seen_s)), episodes=tuple(all_eps))

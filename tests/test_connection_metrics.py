@@ -105,3 +105,16 @@ def test_utilisation_skips_no_demand_and_gaps():
     u, seconds, nbytes = cm.utilisation(cm.connections_of(table(rows), 0), 100)
     assert (seconds, nbytes) == (2.0, 200)  # t=1 and t=5; t=2 has no demand, t=4 ends a 2 s gap
     assert u == 1.0
+
+
+def test_summarize_uploader_by_hand():
+    """The per-connection table gathers the hand-worked numbers above (60 s window: everything
+    from t=1 on: remote 1 9000 B, remote 2 2700 B)."""
+    s = cm.summarize_uploader(TABLE, 0, 2000)
+    by = {c.remote: c for c in s.connections}
+    assert (by[1].first_unchoke_s, by[1].t50_s, by[1].t90_s, by[1].first_optimistic) == (1.0, 1.0, 2.0, True)
+    assert (by[1].window_bytes, by[2].window_bytes) == (9000, 2700)
+    assert by[1].window_share == pytest.approx(9000 / 11700)
+    assert (by[2].episodes, by[2].total_bytes) == (1, 2700)
+    assert (s.window_start_s, s.utilisation, s.demand_s) == (1.0, 0.975, 6.0)
+    assert [e.remote for e in s.episodes] == [2, 1]
