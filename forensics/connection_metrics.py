@@ -250,3 +250,33 @@ def summarize_uploader(table: dict[str, np.ndarray], uploader: int, limit_bps: f
     return UploaderSummary(uploader=uploader, limit_bps=float(limit_bps), window_start_s=start, window_s=window_s,
                            utilisation=util, demand_s=demand_s, window_utilisation=wutil,
                            connections=tuple(sorted(rows, key=lambda s: s.first_seen_s)), episodes=tuple(all_eps))
+
+
+def uploader_headline(s: UploaderSummary) -> dict[str, float]:
+    """The few numbers an experiment table shows for one uploader: the first connection to be
+    unchoked (ties: first seen, then lowest index) and its share of the window; the median and
+    worst t50/t90 of the later connections' first episodes; the same over every episode; and
+    the utilisation of the limit."""
+    served = sorted((c for c in s.connections if math.isfinite(c.first_unchoke_s)),
+                    key=lambda c: (c.first_unchoke_s, c.first_seen_s, c.remote))
+    later = served[1:]
+
+    def med(xs) -> float:
+        xs = [x for x in xs if math.isfinite(x)]
+        return float(np.median(xs)) if xs else math.nan
+
+    def worst(xs) -> float:
+        xs = [x for x in xs if math.isfinite(x)]
+        return float(max(xs)) if xs else math.nan
+
+    return {
+        "first_remote": served[0].remote if served else -1,
+        "first_share": served[0].window_share if served else math.nan,
+        "even_share": 1 / len(served) if served else math.nan,
+        "later_t50_median_s": med(c.t50_s for c in later), "later_t90_median_s": med(c.t90_s for c in later),
+        "later_t90_max_s": worst(c.t90_s for c in later),
+        "episodes": len(s.episodes), "optimistic_episodes": sum(e.optimistic for e in s.episodes),
+        "episode_t50_median_s": med(e.t50_s for e in s.episodes),
+        "episode_t90_median_s": med(e.t90_s for e in s.episodes),
+        "utilisation": s.utilisation, "window_utilisation": s.window_utilisation,
+    }

@@ -118,3 +118,13 @@ def test_summarize_uploader_by_hand():
     assert (by[2].episodes, by[2].total_bytes) == (1, 2700)
     assert (s.window_start_s, s.utilisation, s.demand_s) == (1.0, 0.975, 6.0)
     assert [e.remote for e in s.episodes] == [2, 1]
+
+
+def test_uploader_headline_by_hand():
+    """First unchoked is remote 2 (t=0) with 2700/11700 of the window; the later one is remote 1
+    (t50 1 s, t90 2 s); two episodes, one optimistic."""
+    h = cm.uploader_headline(cm.summarize_uploader(TABLE, 0, 2000))
+    assert (h["first_remote"], h["even_share"]) == (2, 0.5)
+    assert h["first_share"] == pytest.approx(2700 / 11700)
+    assert (h["later_t50_median_s"], h["later_t90_median_s"], h["later_t90_max_s"]) == (1.0, 2.0, 2.0)
+    assert (h["episodes"], h["optimistic_episodes"], h["utilisation"]) == (2, 1, 0.975)
