@@ -22,6 +22,8 @@ Definitions (docs/lab.md, "Connection traces"):
   start is by default the first sample at which the uploader had sent anything.
 - **utilisation**: bytes sent / (limit x time), counting only sample intervals that end with at
   least one interested remote (demand); intervals longer than 1 s (a gap) are skipped.
+- **choked bytes**: bytes of intervals that begin and end with the remote choked (allowed-fast
+  pieces, or a request already under way when the choke came).
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ class Connection:
     @property
     def cumulative_bytes(self) -> np.ndarray:
         return np.cumsum(self.sent_bytes)
+
+    def choked_bytes(self) -> int:
+        """Bytes of the intervals at both ends of which the remote was choked: served while choked
+        (allowed-fast pieces; a piece already under way when the choke came)."""
+        both = self.choked & np.concatenate(([False], self.choked[:-1]))
+        return int(self.sent_bytes[both].sum())
 
 
 @dataclass(frozen=True)
@@ -210,6 +218,7 @@ class ConnectionSummary:
     window_bytes: int
     window_share: float
     total_bytes: int
+    choked_bytes: int
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,7 @@ class UploaderSummary:
     utilisation: float  # over every interval with demand
     demand_s: float
     window_utilisation: float  # the same, within the share window
+    choked_share: float  # of all bytes sent, those sent to choked remotes (Connection.choked_bytes)
     connections: tuple[ConnectionSummary, ...]
     episodes: tuple[Episode, ...]
 
@@ -243,12 +253,15 @@ def summarize_uploader(table: dict[str, np.ndarray], uploader: int, limit_bps: f
             eventual_bps=first.eventual_bps if first else math.nan,
             t50_s=first.t50_s if first else math.nan, t90_s=first.t90_s if first else math.nan,
             episodes=len(eps[r]), optimistic_episodes=sum(e.optimistic for e in eps[r]),
-            window_bytes=window[r], window_share=share[r], total_bytes=int(c.sent_bytes.sum())))
+            window_bytes=window[r], window_share=share[r], total_bytes=int(c.sent_bytes.sum()),
+            choked_bytes=c.choked_bytes()))
     util, demand_s, _ = utilisation(conns, limit_bps)
     wutil = utilisation(conns, limit_bps, start, start + window_s)[0] if math.isfinite(start) else math.nan
+    total = sum(r.total_bytes for r in rows)
     all_eps = sorted((e for es in eps.values() for e in es), key=lambda e: (e.start_s, e.remote))
     return UploaderSummary(uploader=uploader, limit_bps=float(limit_bps), window_start_s=start, window_s=window_s,
                            utilisation=util, demand_s=demand_s, window_utilisation=wutil,
+                           choked_share=sum(r.choked_bytes for r in rows) / total if total else math.nan,
                            connections=tuple(sorted(rows, key=lambda s: s.first_seen_s)), episodes=tuple(all_eps))
 
 
@@ -279,4 +292,5 @@ def uploader_headline(s: UploaderSummary) -> dict[str, float]:
         "episode_t50_median_s": med(e.t50_s for e in s.episodes),
         "episode_t90_median_s": med(e.t90_s for e in s.episodes),
         "utilisation": s.utilisation, "window_utilisation": s.window_utilisation,
+        "choked_share": s.choked_share,
     }

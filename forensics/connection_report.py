@@ -102,6 +102,8 @@ def summary_markdown(s: cm.UploaderSummary, data: TracedReplication, run_dir: Pa
         f"over {s.demand_s:.1f} s",
         f"- share window: {s.window_s:.0f} s from t = {_num(s.window_start_s)} s (first payload sent); "
         f"utilisation in it: {_num(s.window_utilisation, '{:.1%}')}",
+        f"- sent to remotes it had choked (allowed-fast pieces, requests under way at a choke): "
+        f"{_num(s.choked_share, '{:.1%}')} of its bytes",
         "",
         "Per remote, first unchoke episode (unchoked and interested): t50/t90 = seconds from the "
         "unchoke to 50 %/90 % of its eventual rate (median of the episode's last third).",
@@ -163,9 +165,9 @@ def figure_png(s: cm.UploaderSummary, data: TracedReplication, run_dir: Path, re
         interested = c.remote_interested
         lanes.broken_barh([(t, g) for t, g, i in zip(c.t_s, gap, interested) if i], (y - 0.15, 0.3), color="0.65")
         for e in (e for e in s.episodes if e.remote == r):
-            lanes.broken_barh([(e.start_s, max(e.end_s - e.start_s, 0.1))], (y - 0.35, 0.7), color=colour[r],
-                              hatch="////" if e.optimistic else None, edgecolor="black" if e.optimistic else None,
-                              lw=0.5)
+            lanes.broken_barh([(e.start_s, max(e.end_s - e.start_s, 0.1))], (y - 0.35, 0.7), facecolor=colour[r],
+                              hatch="///" if e.optimistic else None, edgecolor="white" if e.optimistic else colour[r],
+                              lw=0.0)
     lanes.set_yticks(range(len(remotes)), [f"peer {r}" for r in remotes], fontsize=8)
     lanes.set_ylim(len(remotes) - 0.5, -0.5)
     lanes.set_xlabel("t, s (lab run's time zero)")

@@ -128,3 +128,12 @@ def test_uploader_headline_by_hand():
     assert h["first_share"] == pytest.approx(2700 / 11700)
     assert (h["later_t50_median_s"], h["later_t90_median_s"], h["later_t90_max_s"]) == (1.0, 2.0, 2.0)
     assert (h["episodes"], h["optimistic_episodes"], h["utilisation"]) == (2, 1, 0.975)
+
+
+def test_choked_bytes_by_hand():
+    """Only intervals choked at both ends count: t=1 (choked at 0 and 1) 100 B and t=2 (choked at
+    1 and 2) 150 B; t=3 ends unchoked. Total sent 300 B, so 250/300 went to a choked remote."""
+    rows = [(t, 0, 1, tot, ch, 0, 1) for t, tot, ch in [(0, 0, 1), (1, 100, 1), (2, 250, 1), (3, 300, 0)]]
+    conn = cm.connections_of(table(rows), 0)[1]
+    assert conn.choked_bytes() == 250
+    assert cm.summarize_uploader(table(rows), 0, 100).choked_share == pytest.approx(250 / 300)

@@ -22,7 +22,7 @@ from forensics.connection_report import load_traced_replication, write_trace_rep
 
 COLUMNS = ("experiment", "replication", "uploader", "limit_kBps", "first_remote", "first_share", "even_share",
            "later_t50_median_s", "later_t90_median_s", "later_t90_max_s", "episodes", "optimistic_episodes",
-           "episode_t50_median_s", "episode_t90_median_s", "utilisation", "window_utilisation")
+           "episode_t50_median_s", "episode_t90_median_s", "utilisation", "window_utilisation", "choked_share")
 
 
 def uploader_rows_gz(src: Path, dst: Path, uploader: int) -> None:
@@ -56,8 +56,8 @@ def main(argv: list[str]) -> int:
         return "—" if isinstance(x, float) and math.isnan(x) else spec.format(x)
 
     print("| experiment | run | uploader (limit kB/s) | first unchoked: share of 60 s (even) | later conns t50 / t90 median, t90 max (s) "
-          "| episodes (optimistic) | all episodes t50 / t90 median (s) | utilisation (first 60 s) |")
-    print("|---|---:|---|---|---|---|---|---|")
+          "| episodes (optimistic) | all episodes t50 / t90 median (s) | utilisation (first 60 s) | to choked |")
+    print("|---|---:|---|---|---|---|---|---|---:|")
     for r in rows:
         d = dict(zip(COLUMNS, r))
         print(f"| {d['experiment']} | {d['replication']} | {d['uploader']} ({d['limit_kBps']:.0f}) "
@@ -65,7 +65,8 @@ def main(argv: list[str]) -> int:
               f"| {f(d['later_t50_median_s'])} / {f(d['later_t90_median_s'])}, {f(d['later_t90_max_s'])} "
               f"| {d['episodes']} ({d['optimistic_episodes']}) "
               f"| {f(d['episode_t50_median_s'])} / {f(d['episode_t90_median_s'])} "
-              f"| {f(d['utilisation'], '{:.0%}')} ({f(d['window_utilisation'], '{:.0%}')}) |")
+              f"| {f(d['utilisation'], '{:.0%}')} ({f(d['window_utilisation'], '{:.0%}')}) "
+              f"| {f(d['choked_share'], '{:.0%}')} |")
     return 0
 
 
