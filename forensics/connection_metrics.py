@@ -18,6 +18,9 @@ Definitions (docs/lab.md, "Connection traces"):
 - **eventual rate**: the median rate over the samples in the last third of an episode's duration;
   **t50 / t90**: seconds from the episode's first sample to the first sample whose rate reaches
   50 % / 90 % of it. An episode's bytes are those of the intervals ending at its 2nd..last sample.
+- **even-share ramp** (t50_fair / t90_fair): the same from the episode's first sample, against
+  limit / (number of remotes in an episode at that sample) instead of the eventual rate; nan if
+  the connection never gets there during the episode.
 - **share**: a remote's part of the uploader's sent bytes in ``[start, start + window)``, where
   start is by default the first sample at which the uploader had sent anything.
 - **utilisation**: bytes sent / (limit x time), counting only sample intervals that end with at
@@ -169,6 +172,24 @@ def episodes(conn: Connection, window_s: float = 1.0) -> list[Episode]:
     return out
 
 
+def served_count(t_s: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
+    """How many episodes (start_s, end_s), ends included, cover each time."""
+    n = np.zeros(len(t_s), dtype=np.int64)
+    for a, b in spans:
+        n += (t_s >= a) & (t_s <= b)
+    return n
+
+
+def fair_ramp(t_s: np.ndarray, rate_bps: np.ndarray, fair_bps: np.ndarray, fractions=(0.5, 0.9)) -> list[float]:
+    """Seconds from the first sample until the rate first reaches each fraction of the even
+    share ``fair_bps`` (per sample); nan if it never does."""
+    out = []
+    for f in fractions:
+        hit = np.flatnonzero(rate_bps >= f * fair_bps)
+        out.append(float(t_s[hit[0]] - t_s[0]) if len(hit) else math.nan)
+    return out
+
+
 def first_upload_s(conns: dict[int, Connection]) -> float:
     """Time of the first sample at which the uploader had sent anything (nan: never)."""
     ts = [float(c.t_s[np.flatnonzero(c.sent_bytes > 0)[0]]) for c in conns.values() if (c.sent_bytes > 0).any()]
@@ -213,6 +234,8 @@ class ConnectionSummary:
     eventual_bps: float  # of the first episode
     t50_s: float
     t90_s: float
+    t50_fair_s: float  # first episode: to 50 % / 90 % of the even share, limit / remotes being served
+    t90_fair_s: float
     episodes: int
     optimistic_episodes: int
     window_bytes: int
@@ -243,15 +266,22 @@ def summarize_uploader(table: dict[str, np.ndarray], uploader: int, limit_bps: f
     window = bytes_in_window(conns, start, window_s) if math.isfinite(start) else {r: 0 for r in conns}
     share = shares(window)
     eps = {r: episodes(c, rate_window_s) for r, c in conns.items()}
+    spans = [(e.start_s, e.end_s) for es in eps.values() for e in es]
     rows = []
     for r, c in conns.items():
         first = eps[r][0] if eps[r] else None
+        fair50 = fair90 = math.nan
+        if first and limit_bps and limit_bps > 0:
+            k = (c.t_s >= first.start_s) & (c.t_s <= first.end_s)
+            rate = centred_rate_bps(c.t_s, c.cumulative_bytes, rate_window_s)[k]
+            fair50, fair90 = fair_ramp(c.t_s[k], rate, limit_bps / served_count(c.t_s[k], spans))
         rows.append(ConnectionSummary(
             remote=r, first_seen_s=float(c.t_s[0]),
             first_unchoke_s=first.start_s if first else math.nan,
             first_optimistic=bool(first and first.optimistic),
             eventual_bps=first.eventual_bps if first else math.nan,
             t50_s=first.t50_s if first else math.nan, t90_s=first.t90_s if first else math.nan,
+            t50_fair_s=fair50, t90_fair_s=fair90,
             episodes=len(eps[r]), optimistic_episodes=sum(e.optimistic for e in eps[r]),
             window_bytes=window[r], window_share=share[r], total_bytes=int(c.sent_bytes.sum()),
             choked_bytes=c.choked_bytes()))
@@ -288,6 +318,9 @@ def uploader_headline(s: UploaderSummary) -> dict[str, float]:
         "even_share": 1 / len(served) if served else math.nan,
         "later_t50_median_s": med(c.t50_s for c in later), "later_t90_median_s": med(c.t90_s for c in later),
         "later_t90_max_s": worst(c.t90_s for c in later),
+        "later_t50_fair_median_s": med(c.t50_fair_s for c in later),
+        "later_t90_fair_median_s": med(c.t90_fair_s for c in later),
+        "later_reached_90_fair": sum(math.isfinite(c.t90_fair_s) for c in later), "later": len(later),
         "episodes": len(s.episodes), "optimistic_episodes": sum(e.optimistic for e in s.episodes),
         "episode_t50_median_s": med(e.t50_s for e in s.episodes),
         "episode_t90_median_s": med(e.t90_s for e in s.episodes),

@@ -106,17 +106,18 @@ def summary_markdown(s: cm.UploaderSummary, data: TracedReplication, run_dir: Pa
         f"{_num(s.choked_share, '{:.1%}')} of its bytes",
         "",
         "Per remote, first unchoke episode (unchoked and interested): t50/t90 = seconds from the "
-        "unchoke to 50 %/90 % of its eventual rate (median of the episode's last third).",
+        "unchoke to 50 %/90 % of its eventual rate (median of the episode's last third); even share: "
+        "the same against limit / remotes being served (— = never during the episode).",
         "",
         "| remote | role | first seen s | unchoked at s | optimistic | eventual kB/s | t50 s | t90 s "
-        "| episodes (optimistic) | window share | total MB |",
-        "|---:|---|---:|---:|:-:|---:|---:|---:|---:|---:|---:|",
+        "| even share t50 / t90 s | episodes (optimistic) | window share | total MB |",
+        "|---:|---|---:|---:|:-:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in s.connections:
         lines.append(
             f"| {c.remote} | {data.roles[c.remote]} | {c.first_seen_s:.1f} | {_num(c.first_unchoke_s)} "
             f"| {'yes' if c.first_optimistic else ''} | {_num(c.eventual_bps / 1000)} | {_num(c.t50_s)} "
-            f"| {_num(c.t90_s)} | {c.episodes} ({c.optimistic_episodes}) | {_num(c.window_share, '{:.1%}')} "
+            f"| {_num(c.t90_s)} | {_num(c.t50_fair_s)} / {_num(c.t90_fair_s)} | {c.episodes} ({c.optimistic_episodes}) | {_num(c.window_share, '{:.1%}')} "
             f"| {c.total_bytes / 1e6:.2f} |")
     lines += ["", "Definitions: forensics/connection_metrics.py; files: *-connections.csv, *-episodes.csv.", ""]
     return "\n".join(lines)

@@ -137,3 +137,14 @@ def test_choked_bytes_by_hand():
     conn = cm.connections_of(table(rows), 0)[1]
     assert conn.choked_bytes() == 250
     assert cm.summarize_uploader(table(rows), 0, 100).choked_share == pytest.approx(250 / 300)
+
+
+def test_even_share_ramp_by_hand():
+    """Served: t=0 remote 2 alone, t=1..5 both, t=6 remote 1 alone: even share 2000, 1000 x5, 2000.
+    Remote 1 (rates 500, 1500, 2000, ...) reaches 500 at t=1 (0 s) and 900 at t=2 (1 s). Remote 2
+    (rates 500, 500, 500, 350, 350, 500) reaches 50 % at t=1 (1 s) and never 90 %."""
+    assert cm.served_count(np.arange(7.0), [(1, 6), (0, 5)]).tolist() == [1, 2, 2, 2, 2, 2, 1]
+    by = {c.remote: c for c in cm.summarize_uploader(TABLE, 0, 2000).connections}
+    assert (by[1].t50_fair_s, by[1].t90_fair_s) == (0.0, 1.0)
+    assert by[2].t50_fair_s == 1.0 and math.isnan(by[2].t90_fair_s)
+    assert math.isnan(cm.summarize_uploader(TABLE, 0, 0).connections[0].t50_fair_s)
