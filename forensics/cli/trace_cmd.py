@@ -41,7 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
-    out = ns.out or ns.run_dir.with_name(ns.run_dir.name + "-trace")
+    run_dir = ns.run_dir.resolve()  # "." has no name to append to
+    out = ns.out or run_dir.with_name(run_dir.name + "-trace")
     written = write_trace_report(ns.run_dir, ns.replication, ns.uploader, out, ns.window_s, ns.rate_window_s)
     for path in written:
         env.stdout.write(f"{path}\n")
