@@ -11,9 +11,11 @@ BITS = {1: "idle", 2: "limit", 4: "network", 16: "disk"}  # libtorrent 2.x value
 
 
 def test_bw_state_names():
-    """Bits as names joined by '+'; no bit is idle; an unknown bit is shown, not dropped."""
+    """Bits as names joined by '+'; the always-set idle bit only when nothing else is set (or no
+    bit at all); an unknown bit is shown, not dropped."""
     assert bw_state_name(1, BITS) == "idle"
-    assert bw_state_name(5, BITS) == "idle+network"
+    assert bw_state_name(5, BITS) == "network"
+    assert bw_state_name(1 | 2 | 4, BITS) == "limit+network"
     assert bw_state_name(0, BITS) == "idle"
     assert bw_state_name(32 | 2, BITS) == "limit+0x20"
 

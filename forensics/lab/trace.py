@@ -51,9 +51,11 @@ _FLAGS = (("choked", "choked"), ("interesting", "interesting"), ("remote_choked"
 
 
 def bw_state_name(value: int, bits: dict[int, str]) -> str:
-    """libtorrent's bandwidth-state bit set as names: ``idle``, ``limit``, ``network``, ``disk``
-    (joined by ``+`` when several are set, as libtorrent allows)."""
-    names = [name for bit, name in sorted(bits.items()) if value & bit]
+    """libtorrent's bandwidth-state bit set as names: ``limit``, ``network``, ``disk`` (joined by
+    ``+`` when several are set), ``idle`` when none of them is. libtorrent 2.x never clears its
+    ``bw_idle`` bit (bit 0, set at construction), so that bit alone says nothing and is not named
+    beside the others."""
+    names = [name for bit, name in sorted(bits.items()) if value & bit and name != "idle"]
     rest = value & ~sum(bits)
     if rest:
         names.append(f"0x{rest:x}")
