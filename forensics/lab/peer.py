@@ -245,9 +245,9 @@ class Peer:
         that were already queued: blocks placed in send buffers before the pause took effect."""
         if not self.active:
             return
+        if self.tracer is not None:  # each connection's last totals, just before the torrent's:
+            self.tracer.sample(self.now(), self.handle)  # a stats tick between them adds, never removes
         self._sample()  # totals are reset by a pause: read them first
-        if self.tracer is not None:
-            self.tracer.sample(self.now(), self.handle)  # each connection's last totals
         self._record_sent_per_peer("at_leave")
         self.handle.pause()
         self.active = False
@@ -261,9 +261,9 @@ class Peer:
     def _finish(self) -> None:
         if self.active:
             self._alerts()
-            self._sample()
             if self.tracer is not None:
                 self.tracer.sample(self.now(), self.handle)
+            self._sample()
             self._record_sent_per_peer("at_end")
         if self.tracer is not None:
             self.trace_stats = self.tracer.close()
