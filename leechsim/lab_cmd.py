@@ -51,6 +51,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all-blocks", action="store_true",
                    help="every peer logs the blocks it uploads (raw/peer-NNNN-blocks.csv), not only the "
                         "subject: who served whom, for analysis (python -m forensics.lab.shares RUN_DIR)")
+    p.add_argument("--trace-connections", action="store_true",
+                   help="every peer samples each of its connections every 100 ms (rates, byte totals, buffers, "
+                        "queues, choke/interest flags) into replications/NNNN/connections.csv; "
+                        "figures: leechsim trace RUN_DIR")
     p.add_argument("--max-duration-s", type=positive_float, default=MAX_EXPECTED_S,
                    help=f"refuse scenarios expected to run longer than this per run (default {MAX_EXPECTED_S:.0f})")
     p.set_defaults(run=_run_wrapper)
@@ -115,7 +119,8 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     if ns.tracker == "opentracker":
         opentracker_path()
     out = ns.out or Path("runs") / f"lab-{sc.name}-{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%SZ}"
-    opts = LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s, all_blocks=ns.all_blocks)
+    opts = LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s, all_blocks=ns.all_blocks,
+                      trace_connections=ns.trace_connections)
     started = utc_now()
     command = ns.command_line
     results = []
@@ -148,7 +153,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
             scenario_file=str(scenario_path), scenario_name=sc.name, overrides=[],
             replications=ns.runs, master_seed=seed, seed_rule=SEED_RULE,
             lab={
-                "tracker": ns.tracker, "timeout_s": ns.timeout_s, "max_duration_s": ns.max_duration_s,
+                "tracker": ns.tracker, "trace_connections": ns.trace_connections, "timeout_s": ns.timeout_s, "max_duration_s": ns.max_duration_s,
                 "versions": lab_versions(),
                 "peer_process_model": "one OS process and one libtorrent session per peer",
                 "settings_files": "replications/NNNN/raw/peer-NNNN.json: 'settings' is the session's "

@@ -97,6 +97,8 @@ def collect_replication(plan: RunPlan, layout: Layout, raw_dir: Path, end_s: flo
         },
         "incoming_connections": {str(r["index"]): sum(r["incoming_connections"].values()) for r in recs},
         "max_sample_gap_s": max((r["max_sample_gap_s"] or 0.0) for r in recs),
+        "peer_cpu_s": {str(r["index"]): round(r.get("cpu_user_s", 0.0) + r.get("cpu_system_s", 0.0), 3) for r in recs},
+        "connection_trace": {str(r["index"]): r["connection_trace"] for r in recs if r.get("connection_trace")},
         "clocks": sorted({r["clock"] for r in recs}),
         "tracker_errors": {str(r["index"]): r["tracker_errors"] for r in recs if r["tracker_errors"]},
     })

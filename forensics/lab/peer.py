@@ -10,7 +10,8 @@ Measurements are written to the replication's ``raw/`` directory: ``peer-NNNN.js
 totals, the exact settings the session ran with, connection counts) and
 ``peer-NNNN-samples.csv`` (payload up/down every 0.5 s); the subject also writes
 ``subject-blocks.csv``, one row per ``block_uploaded_alert`` — and, with ``--all-blocks``, every
-other peer the same as ``peer-NNNN-blocks.csv``.
+other peer the same as ``peer-NNNN-blocks.csv``. With ``trace_connections``, every peer samples
+``get_peer_info()`` every 100 ms into ``peer-NNNN-connections.csv.gz`` (trace.py).
 
 Times are seconds since t0 on the wall clock, which all processes share; alert times are
 libtorrent's own alert timestamps.
@@ -21,11 +22,14 @@ from __future__ import annotations
 import json
 import math
 import random
+import resource
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
+
+from .trace import TRACE_INTERVAL_S, ConnectionSampler
 
 SAMPLE_INTERVAL_S = 0.5
 DRAIN_AFTER_PAUSE_S = 1.0
@@ -76,6 +80,10 @@ class Peer:
         self.errors: list[str] = []
         self.clock = "alert"
         self.policy = spec["policy"]
+        self.tracer = None
+        if spec.get("trace_connections"):
+            self.tracer = ConnectionSampler(lt, Path(spec["raw_dir"]), self.index)
+        self.trace_stats = None
 
     # ----- time -----------------------------------------------------------------------------
     def now(self) -> float:
@@ -145,10 +153,17 @@ class Peer:
     def _loop(self) -> None:
         next_sample = self.now()
         next_progress = self.now()
+        next_trace = self.now()
         while not self.stop.is_set():
-            self.ses.wait_for_alert(100)
+            wait_ms = 100 if self.tracer is None else max(0, min(100, int((next_trace - self.now()) * 1000)))
+            self.ses.wait_for_alert(wait_ms)
             self._alerts()
             t = self.now()
+            if self.tracer is not None and self.active and t >= next_trace:
+                self.tracer.sample(t, self.handle)
+                next_trace += TRACE_INTERVAL_S
+                if next_trace < t:  # fell behind: do not burst
+                    next_trace = t + TRACE_INTERVAL_S
             if self.active and t >= next_sample:
                 self._sample()
                 next_sample += SAMPLE_INTERVAL_S
@@ -230,6 +245,8 @@ class Peer:
         that were already queued: blocks placed in send buffers before the pause took effect."""
         if not self.active:
             return
+        if self.tracer is not None:  # each connection's last totals, just before the torrent's:
+            self.tracer.sample(self.now(), self.handle)  # a stats tick between them adds, never removes
         self._sample()  # totals are reset by a pause: read them first
         self._record_sent_per_peer("at_leave")
         self.handle.pause()
@@ -244,8 +261,12 @@ class Peer:
     def _finish(self) -> None:
         if self.active:
             self._alerts()
+            if self.tracer is not None:
+                self.tracer.sample(self.now(), self.handle)
             self._sample()
             self._record_sent_per_peer("at_end")
+        if self.tracer is not None:
+            self.trace_stats = self.tracer.close()
         self._write_raw()
         try:
             self.ses.pause()
@@ -274,6 +295,10 @@ class Peer:
             "tracker_replies": self.tracker_replies, "tracker_errors": self.tracker_errors[-20:],
             "errors": self.errors, "clock": self.clock,
             "max_sample_gap_s": max(gaps) if gaps else None,
+            # this process's CPU (Python and libtorrent's threads) up to writing its raw files
+            "cpu_user_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
+            "cpu_system_s": resource.getrusage(resource.RUSAGE_SELF).ru_stime,
+            "connection_trace": self.trace_stats,
             "settings": self.applied_settings,
         })
         write_csv(raw / f"{name}-samples.csv", ("t_s", "uploaded_bytes", "downloaded_bytes"), self.samples)

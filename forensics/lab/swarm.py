@@ -36,6 +36,7 @@ from .measure import collect_replication
 from .payload import check_layout, make_torrent, write_payload
 from .plan import RunPlan, finite_or_none
 from .procs import popen_child, stop_process
+from .trace import merge_connection_traces
 from .tracker import Opentracker
 
 READY_TIMEOUT_S = 60.0
@@ -61,6 +62,7 @@ class LabOptions:
     tracker: str = "opentracker"  # or "none": direct connects, explicitly asked for
     timeout_s: float | None = None  # wall-clock limit per run; default horizon + 120 s
     all_blocks: bool = False  # every peer logs the blocks it uploads (raw/peer-NNNN-blocks.csv)
+    trace_connections: bool = False  # every peer samples get_peer_info() every 100 ms (trace.py)
 
 
 def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: LabOptions,
@@ -85,7 +87,7 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
             tracker = stack.enter_context(Opentracker(work, plan.peers[0].ip.rsplit(".", 2)[0] + ".255.1", info_hash))
             announce_url = tracker.announce_url
 
-        peers = _PeerProcs(work, plan, raw_dir, sc, announce_url, seed_dir, opts.all_blocks)
+        peers = _PeerProcs(work, plan, raw_dir, sc, announce_url, seed_dir, opts.all_blocks, opts.trace_connections)
         stack.callback(peers.kill_all)
         peers.start()
         ports = peers.wait_ready(min(READY_TIMEOUT_S, max(1.0, wall_deadline - time.monotonic())))
@@ -97,6 +99,9 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
         if missing:
             raise LabRunError(f"peer(s) {missing} wrote no measurements into {raw_dir}")
         result = collect_replication(plan, layout, raw_dir, end_s)
+        if opts.trace_connections:
+            merge_connection_traces(raw_dir, raw_dir.parent / "connections.csv",
+                                    {p.index: (p.ip, p.out_ip) for p in plan.peers})
         write_json(raw_dir / "lab.json", {
             "replication": plan.replication, "t0_unix": t0, "end_s": end_s, "info_hash_v1": info_hash,
             "tracker": opts.tracker, "announce_url": announce_url,
@@ -159,9 +164,9 @@ class _PeerProcs:
     """The peer processes of one run and their stdout event stream."""
 
     def __init__(self, work: Path, plan: RunPlan, raw_dir: Path, sc: Scenario, announce_url: str | None,
-                 seed_dir: Path, all_blocks: bool = False) -> None:
+                 seed_dir: Path, all_blocks: bool = False, trace_connections: bool = False) -> None:
         self.work, self.plan, self.raw_dir, self.sc = work, plan, raw_dir, sc
-        self.all_blocks = all_blocks
+        self.all_blocks, self.trace_connections = all_blocks, trace_connections
         self.announce_url, self.seed_dir = announce_url, seed_dir
         self.procs: list[subprocess.Popen] = []
         self.events: queue.Queue = queue.Queue()
@@ -183,6 +188,7 @@ class _PeerProcs:
                 "direct_seed": self.plan.payload_seed + p.index,
                 "policy": _policy(self.sc) if p.role == 0 else {"kind": "seed_time"},
                 "all_blocks": self.all_blocks,
+                "trace_connections": self.trace_connections,
             }
             spec_path = self.work / f"peer-{p.index:04d}.spec.json"
             spec_path.write_text(json.dumps(spec))
