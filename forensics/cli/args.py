@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-from . import corpus_cmd, lab_cmd, report_cmd, simulate_cmd, sweep_cmd, validate_cmd, verify_cmd
+from . import corpus_cmd, evidence_cmd, lab_cmd, report_cmd, simulate_cmd, sweep_cmd, validate_cmd, verify_cmd
 from .env import Environment
 
-COMMANDS = (simulate_cmd, corpus_cmd, lab_cmd, validate_cmd, report_cmd, sweep_cmd, verify_cmd)
+COMMANDS = (simulate_cmd, corpus_cmd, lab_cmd, validate_cmd, report_cmd, sweep_cmd, verify_cmd, evidence_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -26,6 +26,7 @@ from .. import rundir
 from ..atomic import write_json
 from ..errors import UserError
 from ..lab.plan import MAX_EXPECTED_S, base_octet_for_this_process, check_fits_machine, plan_run
+from ..lab.capture import tcpdump_path, tcpdump_version
 from ..lab.errors import LabRunError
 from ..lab.swarm import LabOptions, SwarmProgress, run_swarm
 from ..lab.tracker import opentracker_path, opentracker_version
@@ -49,6 +50,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all-blocks", action="store_true",
                    help="every peer logs the blocks it uploads (raw/peer-NNNN-blocks.csv), not only the "
                         "subject: who served whom, for analysis (python -m forensics.lab.shares RUN_DIR)")
+    p.add_argument("--pcap", action="store_true",
+                   help="capture the run's loopback traffic with tcpdump into replications/NNNN/raw/capture.pcap "
+                        "(read it with 'leechsim evidence pcap')")
+    p.add_argument("--utp", action="store_true",
+                   help="leave libtorrent's uTP transport on in every session (default: TCP only)")
     p.add_argument("--max-duration-s", type=positive_float, default=MAX_EXPECTED_S,
                    help=f"refuse scenarios expected to run longer than this per run (default {MAX_EXPECTED_S:.0f})")
     p.set_defaults(run=_run_wrapper)
@@ -113,7 +119,9 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     if ns.tracker == "opentracker":
         opentracker_path()
     out = ns.out or Path("runs") / f"lab-{sc.name}-{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%SZ}"
-    opts = LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s, all_blocks=ns.all_blocks)
+    if ns.pcap:
+        tcpdump_path()
+    opts = LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s, all_blocks=ns.all_blocks, pcap=ns.pcap, utp=ns.utp)
     started = utc_now()
     command = getattr(ns, "command_line", ["leechsim", "lab", *sys.argv[2:]])
     results = []
@@ -147,7 +155,8 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
             replications=ns.runs, master_seed=seed, seed_rule=SEED_RULE,
             lab={
                 "tracker": ns.tracker, "timeout_s": ns.timeout_s, "max_duration_s": ns.max_duration_s,
-                "versions": lab_versions(),
+                "pcap": ns.pcap, "utp": ns.utp,
+                "versions": {**lab_versions(), **({"tcpdump": tcpdump_version()} if ns.pcap else {})},
                 "peer_process_model": "one OS process and one libtorrent session per peer",
                 "settings_files": "replications/NNNN/raw/peer-NNNN.json: 'settings' is the session's "
                                   "full settings_pack as read back from libtorrent",
