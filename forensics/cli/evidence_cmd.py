@@ -58,9 +58,9 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
 def _print(env: Environment, ev, t0: float, written: Path) -> None:
     con = env.console()
     table = Table(title=f"Subject {', '.join(map(str, ev.subjects))} in {ev.capture.name}")
-    for col in ("peer", "address", "transports", "sent bytes", "blocks", "whole pieces", "received bytes",
-                "first-last sent (s)", "content verified", "unreadable streams"):
-        table.add_column(col, justify="right" if col not in ("address", "transports") else "left")
+    for col in ("peer", "address", "via", "sent bytes", "blocks", "pieces", "received bytes",
+                "sent from-to (s)", "verified", "unreadable"):
+        table.add_column(col, justify="right" if col not in ("address", "via") else "left", no_wrap=True)
     for r in peer_rows(ev, t0):
         span = "" if r["first_sent_s"] is None else f"{r['first_sent_s']:.2f}-{r['last_sent_s']:.2f}"
         unread = r["encrypted_streams"] + r["mid_stream_streams"]

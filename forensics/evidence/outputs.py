@@ -163,7 +163,8 @@ def write_evidence(ev: CaptureEvidence, out: Path, t0: float, command: list[str]
         (round(b.t - t0, 6), order[b.remote], b.remote, b.transport, b.piece, b.begin, b.length, b.content)
         for b in blocks))
     rows = peer_rows(ev, t0)
-    atomic.write_csv(stage / "peers.csv", PEER_EVIDENCE_COLUMNS, ([r[c] for c in PEER_EVIDENCE_COLUMNS] for r in rows))
+    atomic.write_csv(stage / "peers.csv", PEER_EVIDENCE_COLUMNS, (
+        ["" if r[c] is None else r[c] for c in PEER_EVIDENCE_COLUMNS] for r in rows))
     atomic.write_json(stage / "evidence.json", {
         "evidence_version": EVIDENCE_VERSION, "kind": "pcap", "tool": f"leechsim {__version__}",
         "command": command, "created_utc": utc_now(),
