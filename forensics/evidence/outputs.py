@@ -9,6 +9,7 @@ Written into one directory (staged as ``<out>.incomplete`` and renamed when comp
   sent and received by the subject, whole pieces sent, first and last transfer times, streams
   that could not be read and why, and the content check of the blocks sent;
 - ``blocks.csv`` — every block sent with its transport, byte offset and content check;
+- ``received_blocks.csv`` — every block the subject received (t_s, peer, address, piece, begin, length);
 - ``evidence.json`` — provenance (command, tool version, UTC time, capture SHA-256), the capture's
   packet counts and everything the reader could not use, stream counts by kind, totals.
 """
@@ -162,6 +163,10 @@ def write_evidence(ev: CaptureEvidence, out: Path, t0: float, command: list[str]
     atomic.write_csv(stage / "blocks.csv", BLOCK_COLUMNS, (
         (round(b.t - t0, 6), order[b.remote], b.remote, b.transport, b.piece, b.begin, b.length, b.content)
         for b in blocks))
+    received = sorted(((t, p.address, pc, b, n) for p in ev.peers.values() for t, pc, b, n in p.received),
+                      key=lambda r: r[0])  # stable: stream order within one packet
+    atomic.write_csv(stage / "received_blocks.csv", ("t_s", "peer", "address", "piece", "begin", "length"), (
+        (round(t - t0, 6), order[a], a, pc, b, n) for t, a, pc, b, n in received))
     rows = peer_rows(ev, t0)
     atomic.write_csv(stage / "peers.csv", PEER_EVIDENCE_COLUMNS, (
         ["" if r[c] is None else r[c] for c in PEER_EVIDENCE_COLUMNS] for r in rows))

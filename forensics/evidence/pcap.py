@@ -80,6 +80,7 @@ class PeerEvidence:
     info_hashes: set = field(default_factory=set)
     transports: Counter = field(default_factory=Counter)  # readable BitTorrent streams by transport
     sent: list[SentBlock] = field(default_factory=list)
+    received: list[tuple[float, int, int, int]] = field(default_factory=list)  # (t, piece, begin, length)
     received_bytes: int = 0
     received_blocks: int = 0
     first_received_t: float | None = None
@@ -105,7 +106,8 @@ class CaptureEvidence:
 
     @property
     def sent_blocks(self) -> list[SentBlock]:
-        return sorted((b for p in self.peers.values() for b in p.sent), key=lambda b: (b.t, b.remote, b.piece, b.begin))
+        # stable on time alone: blocks that ended in the same packet keep their order in the stream
+        return sorted((b for p in self.peers.values() for b in p.sent), key=lambda b: b.t)
 
 
 def read_capture(path: Path, subjects: list[SubjectAddress], torrent: TorrentMeta | None = None,
@@ -166,6 +168,7 @@ def read_capture(path: Path, subjects: list[SubjectAddress], torrent: TorrentMet
             peer.peer_ids.add(w.peer_id)
             if w.client:
                 peer.clients.add(w.client)
+            peer.received.extend((b.t, b.piece, b.begin, b.length) for b in w.blocks)
             peer.received_blocks += len(w.blocks)
             peer.received_bytes += sum(b.length for b in w.blocks)
             if w.blocks:
