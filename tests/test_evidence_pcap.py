@@ -169,6 +169,11 @@ def test_cli_writes_the_shared_transfer_log_schema(tmp_path, torrent_file):
     ev = json.loads((out / "evidence.json").read_text())
     # piece 0 is whole in the capture (its two blocks went to two peers); piece 2 is not
     assert ev["sent"]["content"] == {"verified": 2, "piece_incomplete_in_capture": 1} and ev["streams"] == {"bittorrent_tcp": 2, "bittorrent_utp": 2}
+    assert ev["exposure"]["blocks_uploaded"] == 3 and ev["exposure"]["peers_received_block"] == 2
+    assert ev["exposure"]["complete_pieces_uploaded"] == 0  # no peer got a whole piece from the subject
+    assert ev["subject_peer_ids"] == ["-LT2110-subjectsubje"]
+    files = list(csv.DictReader(open(out / "files.csv")))
+    assert files[0]["bytes_uploaded"] == str(3 * BLOCK) and files[0]["pieces_touched"] == "2"
     code, _, stderr = run_cli("evidence", "pcap", path, "--subject", SUBJECT[0], "--out", out)
     assert code == 2 and "already exists" in stderr
 

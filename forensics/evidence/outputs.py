@@ -10,6 +10,9 @@ Written into one directory (staged as ``<out>.incomplete`` and renamed when comp
   that could not be read and why, and the content check of the blocks sent;
 - ``blocks.csv`` — every block sent with its transport, byte offset and content check;
 - ``received_blocks.csv`` — every block the subject received (t_s, peer, address, piece, begin, length);
+- with ``--torrent``, ``files.csv`` — per-file exposure computed from that transfer log by the
+  simulator's own ``summarize_replication`` (bytes, pieces touched and complete, whole copies), and
+  its exposure figures in ``evidence.json`` → ``exposure``;
 - ``evidence.json`` — provenance (command, tool version, UTC time, capture SHA-256), the capture's
   packet counts and everything the reader could not use, stream counts by kind, totals.
 """
@@ -22,8 +25,10 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from sim.layout import BLOCK_BYTES
-from sim.results import LOG_COLUMNS
+from sim.results import FILE_COLUMNS, LOG_COLUMNS, ROLE_LEECHER, ROLE_SUBJECT, TransferLog, summarize_replication
 
 from .. import __version__, atomic
 from ..errors import UserError
@@ -112,6 +117,8 @@ def summary(ev: CaptureEvidence, t0: float) -> dict:
         "t0_unix": t0,
         "torrent_info_hash": ev.torrent.info_hash.hex() if ev.torrent else None,
         "info_hashes_seen": sorted({w.info_hash.hex() for w in bt}),
+        "subject_peer_ids": sorted({w.peer_id.decode("latin-1") for w in bt
+                                    if any(x.matches(w.stream.src, w.stream.sport) for x in ev.subjects)}),
         "capture": {
             "packets": st.records, "tcp_packets": st.tcp_packets, "udp_packets": st.udp_packets,
             "other_packets": st.other_packets, "ip_fragments_not_read": st.ip_fragments,
@@ -141,6 +148,23 @@ def summary(ev: CaptureEvidence, t0: float) -> dict:
     }
 
 
+# The headline quantities a capture alone determines (no completion time, no swarm-wide counters).
+EXPOSURE_FIELDS = ("subject_upload_total_bytes", "peers_received_block", "peers_received_piece",
+                   "complete_pieces_uploaded", "distinct_pieces_uploaded", "blocks_uploaded", "files_with_complete_copy")
+
+
+def exposure(ev: CaptureEvidence, log: TransferLog) -> tuple[dict, dict]:
+    """Per-file exposure and the capture-determined headline figures, by the shared code."""
+    n = len(ev.peers) + 1
+    nan = np.full(n, np.nan)
+    zero = np.zeros(n, dtype=np.int64)
+    peers = {"peer": np.arange(n), "role": np.array([ROLE_SUBJECT] + [ROLE_LEECHER] * (n - 1)),
+             "join_s": nan, "complete_s": nan, "leave_s": nan, "upload_bps": zero, "download_bps": zero,
+             "connectable": np.ones(n, dtype=bool), "uploaded_bytes": zero, "downloaded_bytes": zero}
+    r = summarize_replication(0, ev.torrent.layout(), log, np.nan, np.nan, peers, {}, np.nan)
+    return {k: r.headline[k] for k in EXPOSURE_FIELDS}, r.files
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -158,8 +182,14 @@ def write_evidence(ev: CaptureEvidence, out: Path, t0: float, command: list[str]
     stage.mkdir(parents=True)
     order = {p.address: i for i, p in enumerate(peer_order(ev), start=1)}
     blocks = ev.sent_blocks
-    atomic.write_csv(stage / "transfer_log.csv", LOG_COLUMNS, (
-        (round(b.t - t0, 6), order[b.remote], b.piece, b.begin // BLOCK_BYTES, 1, b.length) for b in blocks))
+    log = TransferLog.from_columns([round(b.t - t0, 6) for b in blocks], [order[b.remote] for b in blocks],
+                                   [b.piece for b in blocks], [b.begin // BLOCK_BYTES for b in blocks],
+                                   np.ones(len(blocks), dtype=np.int64), [b.length for b in blocks])
+    atomic.write_columns_csv(stage / "transfer_log.csv", log.columns(), LOG_COLUMNS)
+    exposure_figures = None
+    if ev.torrent is not None:
+        exposure_figures, files = exposure(ev, log)
+        atomic.write_columns_csv(stage / "files.csv", files, FILE_COLUMNS)
     atomic.write_csv(stage / "blocks.csv", BLOCK_COLUMNS, (
         (round(b.t - t0, 6), order[b.remote], b.remote, b.transport, b.piece, b.begin, b.length, b.content)
         for b in blocks))
@@ -177,6 +207,7 @@ def write_evidence(ev: CaptureEvidence, out: Path, t0: float, command: list[str]
         "capture_bytes": ev.capture.stat().st_size,
         **summary(ev, t0),
         "unaligned_blocks": sum(1 for b in blocks if b.begin % BLOCK_BYTES),
+        "exposure": exposure_figures,
     })
     if out.exists():
         shutil.rmtree(out)
