@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -160,3 +162,40 @@ def test_transports_and_times(pcap_run):
         got = [float(r["t_s"]) for r in sent if r["address"] in addrs]
         for t_log, t_wire in zip(want, got):
             assert t_log - 0.05 <= t_wire <= t_log + 3.0, (index, t_log, t_wire)
+
+
+# ----- the capture process is cleaned up like every other lab process ---------------------------
+def _tcpdumps(lab) -> set[int]:
+    return {pid for pid in lab.children() if b"tcpdump" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+
+
+def test_ctrl_c_stops_the_capture(tmp_path):
+    """SIGINT mid-run with --pcap: exit 130, and no tcpdump (nor anything else) is left."""
+    from .conftest import require_opentracker
+    from .test_lab_cli import LabProcess, _assert_clean
+    _require_tcpdump()
+    require_opentracker()
+    lab = LabProcess(tmp_path, "--pcap")
+    lab.wait_for_children(4 + 2 + 2)  # 4 peers, opentracker and tcpdump, each under its guard
+    assert _tcpdumps(lab)
+    time.sleep(1.0)
+    lab.proc.send_signal(signal.SIGINT)
+    _, err = lab.proc.communicate(timeout=60)
+    assert lab.proc.returncode == 130, err
+    _assert_clean(lab)
+
+
+def test_sigkill_of_the_lab_takes_the_capture_along(tmp_path):
+    """A SIGKILLed lab leaves no tcpdump behind: its guard gets the death signal and stops it."""
+    from .conftest import require_opentracker
+    from .test_lab_cli import LabProcess
+    _require_tcpdump()
+    require_opentracker()
+    lab = LabProcess(tmp_path, "--pcap")
+    lab.wait_for_children(4 + 2 + 2)
+    time.sleep(1.0)
+    lab.proc.kill()
+    lab.proc.communicate(timeout=30)
+    procs, ports, _ = lab.leftovers(settle_s=15.0)
+    assert not procs, f"processes left behind: {procs}"
+    assert not ports
