@@ -134,6 +134,28 @@ def test_snaplen_cut_blocks_are_counted_but_not_verified(tmp_path, torrent_file)
     assert ev.stats.snaplen_cut_packets >= 2
 
 
+def test_gaps_inside_a_block_and_across_a_header(tmp_path, torrent_file):
+    """A segment missing inside a block: the block counts, its content is not checkable, the next
+    message is still read. A segment missing across a message header: the stream is read up to
+    there and the rest is reported unread."""
+    cap = Capture()
+    conn = TcpConn(cap, PEER, SUBJECT)
+    conn.send(0, handshake(INFO_HASH, b"-XX0001-peerpeerpeer"))
+    conn.send(1, handshake(INFO_HASH, b"-LT2110-subjectsubje"))
+    n = len(cap.frames)
+    conn.send(1, piece(0, 0, blk(0, 0)), mss=1000)
+    del cap.frames[n + 5]  # inside the first block's payload
+    conn.send(1, piece(0, BLOCK, blk(0, 1)), mss=1000)
+    n = len(cap.frames)
+    conn.send(1, piece(1, 0, blk(1, 0)) + piece(1, BLOCK, blk(1, 1)), mss=1000)
+    del cap.frames[n]  # the segment holding the third message's header
+    ev = read_capture(cap.write_pcap(tmp_path / "g.pcap"), [SubjectAddress(SUBJECT[0])], read_torrent(torrent_file))
+    assert [(b.piece, b.begin, b.content) for b in ev.sent_blocks] == [(0, 0, NOT_CAPTURED), (0, BLOCK, "piece_incomplete_in_capture")]
+    w = next(w for w in ev.streams if w.stream.src == SUBJECT[0])
+    assert w.stream.hole_bytes == 2000 and w.framing_lost_at is not None and w.unread_bytes > 2 * BLOCK
+    assert ev.peers[PEER[0]].incomplete_streams == 1
+
+
 def test_wrong_content_is_a_hash_mismatch_and_port_narrows_the_subject(tmp_path, torrent_file):
     """A piece whose bytes do not hash to the torrent's is flagged; --subject IP:PORT keeps only
     connections on that port."""

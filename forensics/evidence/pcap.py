@@ -22,7 +22,6 @@ from .reassembly import Reassembler
 from .torrent import TorrentMeta
 from .wire import WireStream, parse
 
-SENT, RECEIVED = "sent", "received"
 # content check of one sent block
 VERIFIED, MISMATCH, PIECE_INCOMPLETE, NOT_CAPTURED, NO_TORRENT = (
     "verified", "hash_mismatch", "piece_incomplete_in_capture", "block_not_fully_captured", "no_torrent")
@@ -115,7 +114,7 @@ def read_capture(path: Path, subjects: list[SubjectAddress], torrent: TorrentMet
     path = Path(path)
     stats = CaptureStats()
     subject_ips = {s.ip for s in subjects}
-    seen_ips: set[str] = set()
+    kept_packets = 0
     re = Reassembler()
 
     def keep(src: str, dst: str) -> bool:
@@ -123,7 +122,7 @@ def read_capture(path: Path, subjects: list[SubjectAddress], torrent: TorrentMet
 
     tcp, udp = re.tcp_packet, re.udp_packet
     for ts, src, sport, dst, dport, proto, seq, flags, payload, missing in read_packets(path, stats, keep):
-        seen_ips.add(src)
+        kept_packets += 1
         if proto == TCP:
             tcp(ts, src, sport, dst, dport, seq, flags, payload, missing)
         else:
@@ -134,9 +133,10 @@ def read_capture(path: Path, subjects: list[SubjectAddress], torrent: TorrentMet
             f"(after {stats.records} whole packets); pass --accept-truncated to read the whole packets before the cut")
     if stats.records == 0:
         raise UserError(f"{path}: the capture holds no packets")
-    if not seen_ips & subject_ips:
-        raise UserError(f"subject {', '.join(map(str, subjects))} does not appear in {path} "
-                        f"({stats.records} packets, {stats.tcp_packets} TCP, {stats.udp_packets} UDP)")
+    if not kept_packets:
+        raise UserError(f"subject {', '.join(map(str, subjects))} does not appear in {path}: no TCP or UDP "
+                        f"packet from or to it among {stats.records} packets ({stats.tcp_packets} TCP, "
+                        f"{stats.udp_packets} UDP)")
     ev = CaptureEvidence(path, tuple(subjects), stats, {}, [], torrent=torrent,
                          truncated=stats.truncated_at_record is not None)
     for s in re.streams():
