@@ -75,8 +75,9 @@ def _print(env: Environment, ev, t0: float, written: Path) -> None:
     con.print(f"Sent: {s['sent']['bytes']:,} bytes in {s['sent']['blocks']} blocks to {s['sent']['peers_received_block']} "
               f"peers; received {s['received']['bytes']:,} bytes. Streams: "
               + ", ".join(f"{k} {v}" for k, v in s["streams"].items()))
+    unread_sent = sum(p.unreadable_sent_bytes for p in ev.peers.values())
     con.print(f"Not readable or not whole: {sum(v for k, v in s['streams'].items() if k.startswith('encrypted'))} "
-              f"encrypted, {sum(v for k, v in s['streams'].items() if k.startswith('mid_stream'))} begun before the capture; "
+              f"encrypted, {unread_sent:,} bytes sent in unreadable streams, {sum(v for k, v in s['streams'].items() if k.startswith('mid_stream'))} begun before the capture; "
               f"{g['retransmitted_packets']} retransmitted packets, {g['hole_bytes']:,} bytes missing in "
               f"{g['streams_with_holes']} streams, {g['streams_unframed']} streams not read to the end, "
               f"{c['packets_cut_by_snaplen']} packets cut by the snaplen")

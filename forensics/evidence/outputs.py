@@ -40,7 +40,7 @@ PEER_EVIDENCE_COLUMNS = (
     "peer", "address", "peer_ids", "clients", "transports", "sent_bytes", "sent_blocks", "sent_distinct_pieces",
     "sent_whole_pieces", "received_bytes", "received_blocks", "first_sent_s", "last_sent_s",
     "first_transfer_s", "last_transfer_s", "cut_off_blocks", "cut_off_bytes", "encrypted_streams",
-    "mid_stream_streams", "unframed_streams", "blocks_verified", "blocks_hash_mismatch",
+    "mid_stream_streams", "unreadable_sent_bytes", "unreadable_received_bytes", "unframed_streams", "blocks_verified", "blocks_hash_mismatch",
     "blocks_piece_incomplete", "blocks_not_fully_captured",
 )
 BLOCK_COLUMNS = ("t_s", "peer", "address", "transport", "piece", "begin", "length", "content")
@@ -98,6 +98,7 @@ def peer_rows(ev: CaptureEvidence, t0: float) -> list[dict]:
             "first_transfer_s": _t(min(times, default=None), t0), "last_transfer_s": _t(max(times, default=None), t0),
             "cut_off_blocks": len(cut), "cut_off_bytes": sum(c[3] for c in cut),
             "encrypted_streams": p.unreadable["encrypted"], "mid_stream_streams": p.unreadable["mid_stream"],
+            "unreadable_sent_bytes": p.unreadable_sent_bytes, "unreadable_received_bytes": p.unreadable_received_bytes,
             "unframed_streams": p.incomplete_streams,
             "blocks_verified": content[VERIFIED] if ev.torrent else None,
             "blocks_hash_mismatch": content[MISMATCH] if ev.torrent else None,

@@ -85,6 +85,8 @@ class PeerEvidence:
     first_received_t: float | None = None
     last_received_t: float | None = None
     unreadable: Counter = field(default_factory=Counter)  # encrypted / mid_stream / not_bittorrent streams
+    unreadable_sent_bytes: int = 0  # stream bytes of those streams, protocol and encryption included
+    unreadable_received_bytes: int = 0
     incomplete_streams: int = 0  # framing lost (holes) in a BitTorrent stream
 
     @property
@@ -153,6 +155,10 @@ def read_capture(path: Path, subjects: list[SubjectAddress], torrent: TorrentMet
         if w.kind != "bittorrent":
             ev.streams.append(w)
             peer.unreadable[w.kind] += 1
+            if src_is:
+                peer.unreadable_sent_bytes += len(s.data)
+            else:
+                peer.unreadable_received_bytes += len(s.data)
             continue
         if torrent is not None and w.info_hash != torrent.info_hash:
             ev.other_torrent_streams += 1

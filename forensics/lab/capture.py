@@ -32,6 +32,8 @@ SNAPLEN = 262144
 KERNEL_BUFFER_KIB = 65536
 DEFAULT_MAX_BYTES = 2 * 1024**3
 READY_TIMEOUT_S = 10.0
+SETTLE_QUIET_S = 0.5  # at stop: the file has stopped growing for this long
+SETTLE_MAX_S = 5.0
 
 
 def tcpdump_path() -> str:
@@ -97,9 +99,26 @@ class LoopbackCapture:
                 return
 
     def stop(self) -> None:
+        """Let tcpdump write what the kernel still holds for it, then stop it. (On SIGTERM it
+        flushes its file but drops packets not yet read from the kernel's buffer: a swarm stopped
+        a moment earlier would lose its last packets.)"""
         self._stopped.set()
+        if self.proc is not None and self.proc.poll() is None and not self.limit_reached:
+            self._settle()
         if self.proc is not None:
             stop_process(self.proc, grace_s=5.0)
+
+    def _settle(self, quiet_s: float = SETTLE_QUIET_S, max_s: float = SETTLE_MAX_S) -> None:
+        """Wait until the file has not grown for ``quiet_s`` (at most ``max_s``)."""
+        deadline = time.monotonic() + max_s
+        last, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            size = self.path.stat().st_size if self.path.exists() else 0
+            if size != last:
+                last, since = size, time.monotonic()
+            elif time.monotonic() - since >= quiet_s:
+                return
+            time.sleep(0.05)
 
     def summary(self) -> dict:
         """What the capture holds and whether it is whole (after ``stop``)."""

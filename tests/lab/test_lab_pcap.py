@@ -199,3 +199,67 @@ def test_sigkill_of_the_lab_takes_the_capture_along(tmp_path):
     procs, ports, _ = lab.leftovers(settle_s=15.0)
     assert not procs, f"processes left behind: {procs}"
     assert not ports
+
+
+# ----- encrypted streams (MSE/PE) from real libtorrent ------------------------------------------
+def test_encrypted_streams_are_counted(tmp_path):
+    """Two libtorrent sessions with encryption forced, captured like a lab run: the reader counts both
+    directions as encrypted, with their bytes, and reads no block out of them."""
+    import os
+    import warnings
+
+    import libtorrent as lt
+
+    from forensics.lab.capture import LoopbackCapture
+
+    _require_tcpdump()
+    prefix = f"127.{60 + os.getpid() % 30}"  # outside the lab's 127.100-199 ranges; ports narrow it further
+
+    def session(ip: str):
+        s = lt.session({"listen_interfaces": f"{ip}:0", "outgoing_interfaces": ip, "enable_dht": False,
+                        "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
+                        "enable_outgoing_utp": False, "enable_incoming_utp": False,
+                        "out_enc_policy": int(lt.enc_policy.forced), "in_enc_policy": int(lt.enc_policy.forced),
+                        "allowed_enc_level": int(lt.enc_level.rc4), "prefer_rc4": True})
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        s.set_peer_class_filter(f)
+        return s
+
+    seed_dir = tmp_path / "seed"
+    seed_dir.mkdir()
+    (seed_dir / "f.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    fs = lt.file_storage()
+    fs.add_file("f.bin", 2 * 1024 * 1024)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ct = lt.create_torrent(fs, 262144, flags=lt.create_torrent.v1_only)
+    lt.set_piece_hashes(ct, str(seed_dir))
+    (tmp_path / "t.torrent").write_bytes(lt.bencode(ct.generate()))
+    seed, leech = session(f"{prefix}.0.2"), session(f"{prefix}.0.3")
+    deadline = time.monotonic() + 10
+    while not (seed.listen_port() and leech.listen_port()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with LoopbackCapture(tmp_path / "mse.pcap", prefix, [seed.listen_port(), leech.listen_port()]) as cap:
+        for ses, path, flags in ((seed, seed_dir, lt.torrent_flags.seed_mode), (leech, tmp_path / "dl", 0)):
+            p = lt.add_torrent_params()
+            p.ti = lt.torrent_info(str(tmp_path / "t.torrent"))
+            p.save_path = str(path)
+            p.flags |= flags
+            h = ses.add_torrent(p)
+        h.connect_peer((f"{prefix}.0.2", seed.listen_port()))
+        deadline = time.monotonic() + 30
+        while not h.status().is_seeding and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert h.status().is_seeding
+        cap.stop()
+    seed.pause()
+    leech.pause()
+    out = tmp_path / "ev"
+    code, stdout, stderr = run_cli(["evidence", "pcap", tmp_path / "mse.pcap", "--subject", f"{prefix}.0.2",
+                                    "--out", out])
+    assert code == 0, stderr
+    row = _rows(out / "peers.csv")[0]
+    assert row["encrypted_streams"] == "2" and row["sent_blocks"] == "0"
+    assert int(row["unreadable_sent_bytes"]) > 2 * 1024 * 1024
+    assert json.loads((out / "evidence.json").read_text())["streams"] == {"encrypted_tcp": 2}
