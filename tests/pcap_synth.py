@@ -70,6 +70,21 @@ class Capture:
                 w.writepkt(frame[:snaplen] if snaplen else frame, ts=t)
         return path
 
+    def write_pcap_link(self, path: Path, linktype: int) -> Path:
+        """The same packets with another link layer: Linux cooked (113), raw IP (101) or BSD loopback (0)."""
+        with open(path, "wb") as f:
+            w = dpkt.pcap.Writer(f, linktype=linktype)
+            for t, frame in self.frames:
+                ip = frame[14:]
+                if linktype == dpkt.pcap.DLT_LINUX_SLL:
+                    frame = struct.pack(">HHH8sH", 0, 772, 6, bytes(8), 0x0800) + ip
+                elif linktype == dpkt.pcap.DLT_NULL:
+                    frame = struct.pack("<I", 2) + ip
+                else:
+                    frame = ip
+                w.writepkt(frame, ts=t)
+        return path
+
     def write_pcapng(self, path: Path) -> Path:
         with open(path, "wb") as f:
             w = dpkt.pcapng.Writer(f)

@@ -98,6 +98,16 @@ def test_pcapng_reads_like_pcap(tmp_path):
     assert len(a.sent_blocks) == 1
 
 
+@pytest.mark.parametrize("linktype", [113, 101, 0])
+def test_other_link_types(tmp_path, linktype):
+    """Linux cooked, raw IP and BSD loopback captures read like Ethernet ones."""
+    cap = Capture()
+    bt_exchange(TcpConn(cap, SUBJECT, PEER), [(0, 0), (1, 1)], subject_side=0)
+    ev = read_capture(cap.write_pcap_link(tmp_path / "c.pcap", linktype), [SubjectAddress(SUBJECT[0])])
+    assert [(b.piece, b.begin) for b in ev.sent_blocks] == [(0, 0), (1, BLOCK)]
+    assert ev.stats.linktype == linktype
+
+
 def test_encrypted_and_mid_stream_are_counted_not_dropped(tmp_path):
     """An MSE-looking stream and one begun before the capture are reported per peer, not read."""
     cap = Capture()

@@ -56,7 +56,8 @@ Packet = tuple[float, str, int, str, int, int, int, int, bytes, int]
 
 
 def _link_decoder(linktype: int) -> Callable[[bytes], object]:
-    if linktype == dpkt.pcap.DLT_EN10MB:
+    # LINKTYPE_ numbers as stored in pcap/pcapng files (dpkt's DLT_ constants follow the platform)
+    if linktype == 1:  # Ethernet
         # Untagged IPv4/IPv6 frames (all of them on loopback) go straight to dpkt's IP decoder: the
         # fixed 14-byte Ethernet header needs no object, and skipping it is a third of the time.
         # Everything else (VLAN tags, ...) takes dpkt's Ethernet decoder.
@@ -70,13 +71,13 @@ def _link_decoder(linktype: int) -> Callable[[bytes], object]:
                 return ip6(b[14:])
             return eth(b).data
         return decode
-    if linktype == dpkt.pcap.DLT_LINUX_SLL:
+    if linktype == 113:  # Linux cooked
         return lambda b: dpkt.sll.SLL(b).data
-    if linktype == getattr(dpkt.pcap, "DLT_LINUX_SLL2", 276):
+    if linktype == 276:  # Linux cooked v2
         return lambda b: dpkt.sll2.SLL2(b).data
-    if linktype in (dpkt.pcap.DLT_NULL, dpkt.pcap.DLT_LOOP):
+    if linktype in (0, 108):  # BSD loopback (NULL, LOOP)
         return lambda b: dpkt.loopback.Loopback(b).data
-    if linktype in (dpkt.pcap.DLT_RAW, 12, 14, 228, 229):  # raw IP (12/14 on some systems), IPv4, IPv6
+    if linktype in (101, 228, 229):  # raw IP, IPv4, IPv6
         return lambda b: (dpkt.ip6.IP6(b) if b and b[0] >> 4 == 6 else dpkt.ip.IP(b))
     raise CaptureError(f"link type {linktype} is not supported (Ethernet, Linux cooked, loopback, raw IP are)")
 
