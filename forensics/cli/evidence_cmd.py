@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "that port at the subject's end (its listen port: incoming TCP, and uTP)")
     c.add_argument("--torrent", type=Path, metavar="FILE.torrent",
                    help="check every block sent against the piece hashes; only this torrent's streams count")
-    c.add_argument("--out", type=Path, help="directory to write (default: evidence-<capture name>-<UTC time>)")
+    c.add_argument("--out", type=Path, help="directory to write (default: runs/evidence-<capture name>-<UTC time>)")
     c.add_argument("--t0", type=float, metavar="UNIX_S",
                    help="time zero of transfer_log.csv, in Unix seconds (default: the capture's first packet)")
     c.add_argument("--accept-truncated", action="store_true",
@@ -48,7 +48,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     torrent = read_torrent(ns.torrent) if ns.torrent else None
     ev = read_capture(ns.capture, subjects, torrent, accept_truncated=ns.accept_truncated)
     t0 = ns.t0 if ns.t0 is not None else ev.stats.first_ts
-    out = ns.out or Path(f"evidence-{ns.capture.stem}-{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%SZ}")
+    out = ns.out or Path("runs") / f"evidence-{ns.capture.stem}-{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%SZ}"
     command = getattr(ns, "command_line", ["leechsim", *sys.argv[1:]])
     written = write_evidence(ev, out, t0, command, force=ns.force)
     _print(env, ev, t0, written)
