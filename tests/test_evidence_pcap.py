@@ -88,6 +88,22 @@ def test_utp_stream_with_sequence_wraparound_and_duplicates(tmp_path, torrent_fi
     assert sum(w.stream.retransmitted_packets for w in ev.streams) == 1
 
 
+def test_missing_utp_packet_stops_the_stream_there(tmp_path):
+    """A uTP packet missing from the capture: the blocks before it are read, the message it falls in
+    is neither a block nor a block cut off by a disconnect, and the stream is reported unframed."""
+    cap = Capture()
+    conn = UtpConn(cap, PEER, SUBJECT)
+    bt_exchange(conn, [(0, 0)], subject_side=1)
+    n = len(cap.frames)
+    conn.send(1, piece(0, BLOCK, blk(0, 1)) + piece(1, 0, blk(1, 0)))
+    del cap.frames[n + 3]
+    ev = read_capture(cap.write_pcap(tmp_path / "u.pcap"), [SubjectAddress(SUBJECT[0])])
+    assert [(b.piece, b.begin) for b in ev.sent_blocks] == [(0, 0)]
+    w = next(w for w in ev.streams if w.stream.src == SUBJECT[0])
+    assert w.partial_block is None and w.framing_lost_at is not None and w.unread_bytes > BLOCK
+    assert "missing" in w.stream.notes[0]
+
+
 def test_pcapng_reads_like_pcap(tmp_path):
     """The same packets as pcapng give the same blocks."""
     cap = Capture()

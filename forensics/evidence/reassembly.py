@@ -85,6 +85,7 @@ class Stream:
     retransmitted_bytes: int = 0
     retransmitted_packets: int = 0
     stop_at: int | None = None  # framing cannot continue past this offset (a uTP packet missing)
+    bytes_past_stop: int = 0  # captured payload after stop_at, not assembled
     closed: bool = False
     reset: bool = False
     notes: list[str] = field(default_factory=list)
@@ -196,7 +197,7 @@ def assemble(flow: Flow) -> Stream:
     holes = s.holes
     if flow.transport == "tcp":
         pos = 0
-        for seq, payload, missing, ts in segs:
+        for i, (seq, payload, missing, ts) in enumerate(segs):
             off = seq - base
             end = off + len(payload) + missing
             if end <= pos:
@@ -206,6 +207,7 @@ def assemble(flow: Flow) -> Stream:
             if off > pos:
                 if off - pos > MAX_HOLE_BYTES:
                     s.stop_at = pos
+                    s.bytes_past_stop = sum(len(x[1]) for x in segs[i:])
                     s.notes.append(f"a jump of {off - pos} bytes in sequence numbers: stream not read past it")
                     break
                 holes.append((pos, off))
@@ -226,13 +228,14 @@ def assemble(flow: Flow) -> Stream:
                 pos = end
     else:
         expected = base
-        for seq, payload, missing, ts in segs:
+        for i, (seq, payload, missing, ts) in enumerate(segs):
             if seq < expected:
                 s.retransmitted_bytes += len(payload)
                 s.retransmitted_packets += 1
                 continue
             if seq > expected:
                 s.stop_at = len(out)
+                s.bytes_past_stop = sum(len(x[1]) for x in segs[i:])
                 s.notes.append(f"uTP packets {expected}..{seq - 1} (relative {expected - base}) missing: "
                                "their length is unknown, the stream is not read past them")
                 break

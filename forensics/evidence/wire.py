@@ -55,7 +55,7 @@ class WireStream:
     framing_lost_at: int | None = None
     partial_tail_bytes: int = 0  # a message cut off where the stream ends (connection closed mid-send)
     partial_block: tuple[int, int, int, int] | None = None  # that message if a piece: piece, begin, length, bytes seen
-    unread_bytes: int = 0  # bytes after framing was lost
+    unread_bytes: int = 0  # captured bytes after framing was lost (past a uTP gap too)
 
 
 def _entropy_bits(b: bytes) -> float:
@@ -115,11 +115,13 @@ def parse(s: Stream) -> WireStream:
         elif mid == 20 and n >= 2 and data[pos + 5] == 0 and w.client is None:
             w.client = _client_name(data[pos + 6:pos + 4 + n])
         pos += 4 + n
+    if w.framing_lost_at is None and s.stop_at is not None and pos < end:
+        w.framing_lost_at = pos  # the stream stops at a gap of unknown length, not at its end
     if w.framing_lost_at is not None:
-        w.unread_bytes = end - w.framing_lost_at
+        w.unread_bytes = end - w.framing_lost_at + s.bytes_past_stop
     else:
         w.partial_tail_bytes = end - pos
-        if end - pos >= 13 and data[pos + 4] == PIECE and not hole_in(pos, pos + 13):
+        if end - pos >= 13 and data[pos + 4] == PIECE and not hole_in(pos, end):
             n = int.from_bytes(data[pos:pos + 4], "big")
             w.partial_block = (int.from_bytes(data[pos + 5:pos + 9], "big"), int.from_bytes(data[pos + 9:pos + 13], "big"),
                                n - 9, end - pos - 13)
