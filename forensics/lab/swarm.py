@@ -62,7 +62,7 @@ class LabOptions:
     tracker: str = "opentracker"  # or "none": direct connects, explicitly asked for
     timeout_s: float | None = None  # wall-clock limit per run; default horizon + 120 s
     all_blocks: bool = False  # every peer logs the blocks it uploads (raw/peer-NNNN-blocks.csv)
-    pcap: bool = False  # tcpdump the run's address range into raw/capture.pcap (capture.py)
+    pcap: bool = False  # tcpdump the run's addresses and ports into raw/capture.pcap (capture.py)
     utp: bool = False  # leave libtorrent's uTP on (incoming and outgoing) in every session
 
 
@@ -92,6 +92,7 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
         if opts.tracker == "opentracker":
             tracker = stack.enter_context(Opentracker(work, plan.peers[0].ip.rsplit(".", 2)[0] + ".255.1", info_hash))
             announce_url = tracker.announce_url
+
         peers = _PeerProcs(work, plan, raw_dir, sc, announce_url, seed_dir, opts.all_blocks)
         stack.callback(peers.kill_all)
         peers.start()
