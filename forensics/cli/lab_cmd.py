@@ -26,8 +26,8 @@ from .. import rundir
 from ..atomic import write_json
 from ..errors import UserError
 from ..lab.capture import tcpdump_path, tcpdump_version
-from ..lab.errors import LabRunError
 from ..lab.plan import MAX_EXPECTED_S, base_octet_for_this_process, check_fits_machine, plan_run
+from ..lab.errors import LabRunError
 from ..lab.swarm import LabOptions, SwarmProgress, run_swarm
 from ..lab.tracker import opentracker_path, opentracker_version
 from ..provenance import utc_now
