@@ -16,7 +16,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONUNBUFFERED=1
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-pip python3-venv opentracker ca-certificates \
+ && apt-get install -y --no-install-recommends python3 python3-pip python3-venv opentracker tcpdump ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 RUN python3 -m venv /opt/leechsim

@@ -26,6 +26,7 @@ from forensics import rundir
 from forensics.atomic import write_json
 from forensics.errors import UserError
 from forensics.lab.plan import MAX_EXPECTED_S, base_octet_for_this_process, check_fits_machine, plan_run
+from forensics.lab.capture import tcpdump_path, tcpdump_version
 from forensics.lab.errors import LabRunError
 from forensics.lab.swarm import LabOptions, SwarmProgress, run_swarm
 from forensics.lab.tracker import opentracker_path, opentracker_version
@@ -55,6 +56,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="every peer samples each of its connections every 100 ms (rates, byte totals, buffers, "
                         "queues, choke/interest flags) into replications/NNNN/connections.csv; "
                         "figures: leechsim trace RUN_DIR")
+    p.add_argument("--pcap", action="store_true",
+                   help="capture the run's loopback traffic with tcpdump into replications/NNNN/raw/capture.pcap "
+                        "(read it with 'leechsim evidence pcap')")
+    p.add_argument("--utp", action="store_true",
+                   help="leave libtorrent's uTP transport on in every session (default: TCP only)")
     p.add_argument("--max-duration-s", type=positive_float, default=MAX_EXPECTED_S,
                    help=f"refuse scenarios expected to run longer than this per run (default {MAX_EXPECTED_S:.0f})")
     p.set_defaults(run=_run_wrapper)
@@ -119,8 +125,10 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     if ns.tracker == "opentracker":
         opentracker_path()
     out = ns.out or Path("runs") / f"lab-{sc.name}-{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%SZ}"
+    if ns.pcap:
+        tcpdump_path()
     opts = LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s, all_blocks=ns.all_blocks,
-                      trace_connections=ns.trace_connections)
+                      trace_connections=ns.trace_connections, pcap=ns.pcap, utp=ns.utp)
     started = utc_now()
     command = ns.command_line
     results = []
@@ -153,8 +161,9 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
             scenario_file=str(scenario_path), scenario_name=sc.name, overrides=[],
             replications=ns.runs, master_seed=seed, seed_rule=SEED_RULE,
             lab={
-                "tracker": ns.tracker, "trace_connections": ns.trace_connections, "timeout_s": ns.timeout_s, "max_duration_s": ns.max_duration_s,
-                "versions": lab_versions(),
+                "tracker": ns.tracker, "trace_connections": ns.trace_connections, "timeout_s": ns.timeout_s,
+                "max_duration_s": ns.max_duration_s, "pcap": ns.pcap, "utp": ns.utp,
+                "versions": {**lab_versions(), **({"tcpdump": tcpdump_version()} if ns.pcap else {})},
                 "peer_process_model": "one OS process and one libtorrent session per peer",
                 "settings_files": "replications/NNNN/raw/peer-NNNN.json: 'settings' is the session's "
                                   "full settings_pack as read back from libtorrent",

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +31,7 @@ from sim.results import ROLE_SEED, ReplicationResult
 from sim.scenario import Scenario
 
 from ..atomic import write_bytes, write_json
+from .capture import LoopbackCapture
 from .errors import LabRunError, LabTimeout
 from .measure import collect_replication
 from .payload import check_layout, make_torrent, write_payload
@@ -63,6 +64,11 @@ class LabOptions:
     timeout_s: float | None = None  # wall-clock limit per run; default horizon + 120 s
     all_blocks: bool = False  # every peer logs the blocks it uploads (raw/peer-NNNN-blocks.csv)
     trace_connections: bool = False  # every peer samples get_peer_info() every 100 ms (trace.py)
+    pcap: bool = False  # tcpdump the run's addresses and ports into raw/capture.pcap (capture.py)
+    utp: bool = False  # leave libtorrent's uTP on (incoming and outgoing) in every session
+
+
+UTP_ON = {"enable_outgoing_utp": True, "enable_incoming_utp": True}
 
 
 def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: LabOptions,
@@ -71,6 +77,8 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
     raw_dir.mkdir(parents=True, exist_ok=True)
     timeout_s = opts.timeout_s if opts.timeout_s is not None else sc.simulation.horizon_s + 120.0
     wall_deadline = time.monotonic() + timeout_s
+    if opts.utp:
+        plan = replace(plan, peers=tuple(replace(p, settings={**p.settings, **UTP_ON}) for p in plan.peers))
     with ExitStack() as stack:
         work = Path(tempfile.mkdtemp(prefix="leechsim-lab-"))
         stack.callback(shutil.rmtree, work, ignore_errors=True)
@@ -91,10 +99,17 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
         stack.callback(peers.kill_all)
         peers.start()
         ports = peers.wait_ready(min(READY_TIMEOUT_S, max(1.0, wall_deadline - time.monotonic())))
+        capture = None
+        if opts.pcap:  # started once the listen ports are known, before the peers are told to go
+            capture = stack.enter_context(LoopbackCapture(
+                raw_dir / "capture.pcap", plan.peers[0].ip.rsplit(".", 2)[0],
+                sorted(set(ports.values()) | ({tracker.port} if tracker else set()))))
         t0 = time.time() + 0.5
         peers.go(t0, [[p.ip, ports[p.index], p.connectable] for p in plan.peers])
         end_s = _watch(sc, plan, peers, tracker, t0, wall_deadline, on_progress)
         peers.stop_all()
+        if capture is not None:
+            capture.stop()
         missing = [p.index for p in plan.peers if not (raw_dir / f"peer-{p.index:04d}.json").is_file()]
         if missing:
             raise LabRunError(f"peer(s) {missing} wrote no measurements into {raw_dir}")
@@ -110,6 +125,7 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
             "peers": [{**asdict(p), "seed_time_s": finite_or_none(p.seed_time_s), "listen_port": ports[p.index]}
                       for p in plan.peers],
             **result.extra,
+            **({"capture": capture.summary()} if capture is not None else {}),
         })
         return result
 

@@ -1,0 +1,265 @@
+"""Proof of the capture reader against a swarm whose truth is known: ``lab --pcap --all-blocks``,
+TCP only and with uTP on; ``evidence pcap`` on the run's capture must give, per peer, exactly the
+blocks of the lab's block logs — except the blocks still in flight when the subject paused, which
+are the last ones each log holds for that peer (docs/lab.md, "Residual after a stop")."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.layout import BLOCK_BYTES
+
+from .conftest import STOP_SCENARIO, _lab_run, run_cli
+
+pytestmark = pytest.mark.lab
+
+
+def _require_tcpdump() -> None:
+    if shutil.which("tcpdump") is None and not Path("/usr/bin/tcpdump").exists():
+        pytest.skip("tcpdump is not installed (apt-get install tcpdump)")
+
+
+@pytest.fixture(scope="module", params=["tcp", "utp"])
+def pcap_run(request, tmp_path_factory) -> tuple[str, Path, Path]:
+    """One lab run with a capture, read by ``evidence pcap``: (transport, raw dir, evidence dir)."""
+    _require_tcpdump()
+    extra = ["--pcap", "--all-blocks"] + (["--utp"] if request.param == "utp" else [])
+    run = _lab_run(tmp_path_factory, {**STOP_SCENARIO, "scenario": {"name": f"lab-pcap-{request.param}"}}, *extra)
+    raw = run / "replications" / "0000" / "raw"
+    lab = json.loads((raw / "lab.json").read_text())
+    subject = lab["peers"][0]
+    out = run.parent / "evidence"
+    addrs = sorted({subject["ip"], subject["out_ip"]})
+    args = ["evidence", "pcap", raw / "capture.pcap", "--torrent", raw / "payload.torrent",
+            "--t0", repr(lab["t0_unix"]), "--out", out]
+    for a in addrs:
+        args += ["--subject", a]
+    code, stdout, stderr = run_cli(args)
+    assert code == 0, f"evidence pcap exited {code}\n{stdout}\n{stderr}"
+    return request.param, raw, out
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _lab(raw: Path) -> dict:
+    return json.loads((raw / "lab.json").read_text())
+
+
+def _addresses(lab: dict) -> dict[int, set[str]]:
+    return {p["index"]: {p["ip"], p["out_ip"]} for p in lab["peers"]}
+
+
+def _block_bytes(raw: Path) -> callable:
+    from forensics.evidence.torrent import read_torrent
+    t = read_torrent(raw / "payload.torrent")
+    return lambda piece, block: min(BLOCK_BYTES, t.piece_length(piece) - block * BLOCK_BYTES)
+
+
+def test_capture_is_whole(pcap_run):
+    """tcpdump dropped nothing and stayed under its size bound; the run's own traffic only."""
+    _, raw, _ = pcap_run
+    cap = _lab(raw)["capture"]
+    assert cap["packets_dropped_by_kernel"] == 0 and not cap["limit_reached"], cap
+    assert cap["packets_captured"] > 100 and cap["filter"].startswith("net 127.")
+
+
+def test_sent_blocks_equal_the_subject_block_log(pcap_run):
+    """Per peer, the blocks on the wire are the subject's block log in the same order; what the log
+    holds beyond them is the tail still in flight at the pause: its first block is the one cut off
+    mid-message (if any), and together they stay within the lab's documented bound (two blocks per
+    peer plus one second of the subject's upload cap)."""
+    transport, raw, ev = pcap_run
+    lab = _lab(raw)
+    log = _rows(raw / "subject-blocks.csv")
+    sent = _rows(ev / "blocks.csv")
+    peers = {r["address"]: r for r in _rows(ev / "peers.csv")}
+    size = _block_bytes(raw)
+    in_flight_bytes, total_blocks = 0, 0
+    for index, addrs in _addresses(lab).items():
+        if index == 0:
+            continue
+        want = [(int(r["piece"]), int(r["block"])) for r in log if r["peer_ip"] in addrs]
+        got = [(int(r["piece"]), int(r["begin"]) // BLOCK_BYTES) for r in sent if r["address"] in addrs]
+        assert got == want[:len(got)], f"peer {index}: the wire and the log disagree"
+        tail = want[len(got):]
+        in_flight_bytes += sum(size(*b) for b in tail)
+        total_blocks += len(got)
+        row = next((peers[a] for a in addrs if a in peers), None)
+        if row is None:
+            assert not want
+            continue
+        assert int(row["sent_blocks"]) == len(got)
+        assert int(row["sent_bytes"]) == sum(size(*b) for b in got), f"peer {index}: bytes"
+        assert int(row["cut_off_blocks"]) <= len(tail)
+    assert total_blocks > 50  # the subject did upload while leeching: something to prove
+    n_others = len(lab["peers"]) - 1
+    assert in_flight_bytes <= 2 * BLOCK_BYTES * n_others + STOP_SCENARIO_SUBJECT_CAP_BPS
+    assert {r["content"] for r in sent} == {"verified"}  # every piece is whole in the capture
+
+
+STOP_SCENARIO_SUBJECT_CAP_BPS = 600_000  # STOP_SCENARIO's subject upload cap
+
+
+def test_sent_bytes_match_the_payload_counter(pcap_run):
+    """Bytes on the wire (whole blocks + the block cut off mid-message) against libtorrent's own
+    payload counter, which counts a byte when it is handed to the transport: equal for TCP (the
+    kernel still sends what it was given when the connection closes); for uTP, bytes still in uTP's
+    own send queue at the pause never leave, so the wire may hold less, by at most 2 blocks a peer."""
+    transport, raw, ev = pcap_run
+    lab = _lab(raw)
+    peers = _rows(ev / "peers.csv")
+    wire = sum(int(r["sent_bytes"]) + int(r["cut_off_bytes"]) for r in peers)
+    counter = lab["subject_check"]["status_uploaded_bytes"]
+    if transport == "tcp":
+        assert wire == counter
+    else:
+        assert 0 <= counter - wire <= 2 * BLOCK_BYTES * (len(lab["peers"]) - 1)
+
+
+def test_received_blocks_equal_the_other_peers_logs(pcap_run):
+    """With --all-blocks every other peer logs what it uploads: what the subject received from each,
+    on the wire, is that peer's log of blocks to the subject, in order, but for an in-flight tail
+    (cut off when the subject paused and closed its connections)."""
+    transport, raw, ev = pcap_run
+    lab = _lab(raw)
+    subject = _addresses(lab)[0]
+    received = _rows(ev / "received_blocks.csv")
+    assert received
+    for index, addrs in _addresses(lab).items():
+        if index == 0:
+            continue
+        want = [(int(r["piece"]), int(r["block"])) for r in _rows(raw / f"peer-{index:04d}-blocks.csv")
+                if r["peer_ip"] in subject]
+        got = [(int(r["piece"]), int(r["begin"]) // BLOCK_BYTES) for r in received if r["address"] in addrs]
+        assert got == want[:len(got)], f"peer {index}"
+        assert len(want) - len(got) <= 2 + STOP_SCENARIO_SUBJECT_CAP_BPS // BLOCK_BYTES
+
+
+def test_transports_and_times(pcap_run):
+    """TCP-only runs hold only TCP BitTorrent streams, uTP runs uTP ones; each block is on the wire
+    no earlier than libtorrent logged it into a send buffer, and soon after."""
+    transport, raw, ev = pcap_run
+    summary = json.loads((ev / "evidence.json").read_text())
+    kinds = {k for k in summary["streams"] if k.startswith("bittorrent_")}
+    assert kinds == {f"bittorrent_{transport}"}, summary["streams"]
+    assert summary["streams_of_other_torrents"] == 0
+    assert not any(k.startswith(("encrypted", "mid_stream")) for k in summary["streams"])
+    lab = _lab(raw)
+    log = _rows(raw / "subject-blocks.csv")
+    sent = _rows(ev / "blocks.csv")
+    for index, addrs in _addresses(lab).items():
+        want = [float(r["t_s"]) for r in log if r["peer_ip"] in addrs]
+        got = [float(r["t_s"]) for r in sent if r["address"] in addrs]
+        for t_log, t_wire in zip(want, got):
+            assert t_log - 0.05 <= t_wire <= t_log + 3.0, (index, t_log, t_wire)
+
+
+# ----- the capture process is cleaned up like every other lab process ---------------------------
+def _tcpdumps(lab) -> set[int]:
+    return {pid for pid in lab.children() if b"tcpdump" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+
+
+def test_ctrl_c_stops_the_capture(tmp_path):
+    """SIGINT mid-run with --pcap: exit 130, and no tcpdump (nor anything else) is left."""
+    from .conftest import require_opentracker
+    from .test_lab_cli import LabProcess, _assert_clean
+    _require_tcpdump()
+    require_opentracker()
+    lab = LabProcess(tmp_path, "--pcap")
+    lab.wait_for_children(4 + 2 + 2)  # 4 peers, opentracker and tcpdump, each under its guard
+    assert _tcpdumps(lab)
+    time.sleep(1.0)
+    lab.proc.send_signal(signal.SIGINT)
+    _, err = lab.proc.communicate(timeout=60)
+    assert lab.proc.returncode == 130, err
+    _assert_clean(lab)
+
+
+def test_sigkill_of_the_lab_takes_the_capture_along(tmp_path):
+    """A SIGKILLed lab leaves no tcpdump behind: its guard gets the death signal and stops it."""
+    from .conftest import require_opentracker
+    from .test_lab_cli import LabProcess
+    _require_tcpdump()
+    require_opentracker()
+    lab = LabProcess(tmp_path, "--pcap")
+    lab.wait_for_children(4 + 2 + 2)
+    time.sleep(1.0)
+    lab.proc.kill()
+    lab.proc.communicate(timeout=30)
+    procs, ports, _ = lab.leftovers(settle_s=15.0)
+    assert not procs, f"processes left behind: {procs}"
+    assert not ports
+
+
+# ----- encrypted streams (MSE/PE) from real libtorrent ------------------------------------------
+def test_encrypted_streams_are_counted(tmp_path):
+    """Two libtorrent sessions with encryption forced, captured like a lab run: the reader counts both
+    directions as encrypted, with their bytes, and reads no block out of them."""
+    import os
+    import warnings
+
+    import libtorrent as lt
+
+    from forensics.lab.capture import LoopbackCapture
+
+    _require_tcpdump()
+    prefix = f"127.{60 + os.getpid() % 30}"  # outside the lab's 127.100-199 ranges; ports narrow it further
+
+    def session(ip: str):
+        s = lt.session({"listen_interfaces": f"{ip}:0", "outgoing_interfaces": ip, "enable_dht": False,
+                        "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
+                        "enable_outgoing_utp": False, "enable_incoming_utp": False,
+                        "out_enc_policy": int(lt.enc_policy.forced), "in_enc_policy": int(lt.enc_policy.forced),
+                        "allowed_enc_level": int(lt.enc_level.rc4), "prefer_rc4": True})
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        s.set_peer_class_filter(f)
+        return s
+
+    seed_dir = tmp_path / "seed"
+    seed_dir.mkdir()
+    (seed_dir / "f.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    fs = lt.file_storage()
+    fs.add_file("f.bin", 2 * 1024 * 1024)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ct = lt.create_torrent(fs, 262144, flags=lt.create_torrent.v1_only)
+    lt.set_piece_hashes(ct, str(seed_dir))
+    (tmp_path / "t.torrent").write_bytes(lt.bencode(ct.generate()))
+    seed, leech = session(f"{prefix}.0.2"), session(f"{prefix}.0.3")
+    deadline = time.monotonic() + 10
+    while not (seed.listen_port() and leech.listen_port()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with LoopbackCapture(tmp_path / "mse.pcap", prefix, [seed.listen_port(), leech.listen_port()]) as cap:
+        for ses, path, flags in ((seed, seed_dir, lt.torrent_flags.seed_mode), (leech, tmp_path / "dl", 0)):
+            p = lt.add_torrent_params()
+            p.ti = lt.torrent_info(str(tmp_path / "t.torrent"))
+            p.save_path = str(path)
+            p.flags |= flags
+            h = ses.add_torrent(p)
+        h.connect_peer((f"{prefix}.0.2", seed.listen_port()))
+        deadline = time.monotonic() + 30
+        while not h.status().is_seeding and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert h.status().is_seeding
+        cap.stop()
+    seed.pause()
+    leech.pause()
+    out = tmp_path / "ev"
+    code, stdout, stderr = run_cli(["evidence", "pcap", tmp_path / "mse.pcap", "--subject", f"{prefix}.0.2",
+                                    "--out", out])
+    assert code == 0, stderr
+    row = _rows(out / "peers.csv")[0]
+    assert row["encrypted_streams"] == "2" and row["sent_blocks"] == "0"
+    assert int(row["unreadable_sent_bytes"]) > 2 * 1024 * 1024
+    assert json.loads((out / "evidence.json").read_text())["streams"] == {"encrypted_tcp": 2}
