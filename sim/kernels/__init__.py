@@ -1,0 +1,49 @@
+"""The model's numba kernels (pure array functions; see each module).
+
+Compiled code is cached on disk, but never reused after a change: numba's own cache notices only
+an edit of the file that *defines* a function, not of a kernel it calls in another module or a
+constant it imports, which would silently give stale numbers. So the cache lives in a directory
+named by a hash of every kernel module, the modules they import from (``sim/protocol.py``,
+``sim/state.py``) and the numba and numpy versions: any edit, checkout or upgrade gets a fresh
+directory and a recompile. Set before any kernel module is imported (numba reads the cache
+directory when a function is decorated). ``NUMBA_CACHE_DIR``, if set, is the parent directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+import numpy
+
+_HERE = Path(__file__).resolve().parent
+KERNEL_SOURCES = (*sorted(_HERE.glob("*.py")), _HERE.parent / "protocol.py", _HERE.parent / "state.py")
+
+
+def kernel_source_hash() -> str:
+    """SHA-256 (first 16 hex digits) of the kernels' source files and the numba/numpy versions."""
+    h = hashlib.sha256(f"numba {numba.__version__} numpy {numpy.__version__}\n".encode())
+    for path in KERNEL_SOURCES:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _cache_dir() -> Path:
+    parent = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "leechsim")
+    return Path(parent) / f"numba-{kernel_source_hash()}"
+
+
+def _usable(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    except OSError:  # an unwritable home: a private directory for this process (compiles anew)
+        import tempfile
+        return Path(tempfile.mkdtemp(prefix="leechsim-numba-"))
+
+
+CACHE_DIR = _usable(_cache_dir())
+numba.config.CACHE_DIR = str(CACHE_DIR)

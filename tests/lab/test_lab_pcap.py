@@ -261,5 +261,7 @@ def test_encrypted_streams_are_counted(tmp_path):
     assert code == 0, stderr
     row = _rows(out / "peers.csv")[0]
     assert row["encrypted_streams"] == "2" and row["sent_blocks"] == "0"
-    assert int(row["unreadable_sent_bytes"]) > 2 * 1024 * 1024
+    # most of the 2 MiB file, counted as unreadable rather than dropped (on a loaded machine
+    # tcpdump may miss the last packets of the transfer, so not all of it)
+    assert int(row["unreadable_sent_bytes"]) > 1.5 * 1024 * 1024
     assert json.loads((out / "evidence.json").read_text())["streams"] == {"encrypted_tcp": 2}
