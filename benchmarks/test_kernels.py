@@ -2,7 +2,7 @@
 
 Run: python -m pytest benchmarks/test_kernels.py --benchmark-only -k kernel
      NUMBA_DISABLE_JIT=1 python -m pytest benchmarks/test_kernels.py --benchmark-only -k twin
-The picker twin is the hand-written one in tests/naive.py. The bandwidth, choke and transfer
+The picker twin is written out below. The bandwidth, choke and transfer
 twins are the kernels' own code run by the interpreter (NUMBA_DISABLE_JIT=1, nested kernels
 included): a pure-Python step doing exactly the same work. benchmarks/report.py runs both and
 computes the speed-ups.
@@ -19,7 +19,6 @@ from sim.kernels.bandwidth import grant_sends, upload_quota_tick
 from sim.kernels.choke import choke_all
 from sim.kernels.picker import pick_piece
 from sim.kernels.transfer import collect_flows, transfer_blocks
-from tests import naive
 
 
 needs_interpreter = pytest.mark.skipif(not numba.config.DISABLE_JIT,

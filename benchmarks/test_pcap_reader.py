@@ -30,13 +30,13 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE.parent / ".benchmarks"
 PIECE_BYTES, BLOCK = 256 * 1024, 16384
 TORRENT_BYTES = 24 * 1024**2
-SUBJECT = "10.1.0.1"
+SUBJECT = "127.11.0.1"
 TARGET_MB_S = 50.0
 
 
 def _build(kind: str) -> tuple[Path, Path]:
     CACHE.mkdir(exist_ok=True)
-    cap_path, tor_path = CACHE / f"pcap-bench-{kind}-v1.pcap", CACHE / "pcap-bench-v1.torrent"
+    cap_path, tor_path = CACHE / f"pcap-bench-{kind}-v2.pcap", CACHE / "pcap-bench-v1.torrent"
     rnd = random.Random(1)
     content = rnd.randbytes(TORRENT_BYTES)
     torrent, info_hash = make_torrent(content, PIECE_BYTES)
@@ -45,7 +45,7 @@ def _build(kind: str) -> tuple[Path, Path]:
         return cap_path, tor_path
     cap = Capture()
     mss = {"tcp-mss1448": 1448, "tcp-loopback": 65483, "utp-1400": 1400}[kind]
-    peers = [f"10.1.0.{i}" for i in (2, 3, 4, 5)]
+    peers = [f"127.11.0.{i}" for i in (2, 3, 4, 5)]
     conns = [(UtpConn(cap, (p, 40000 + i), (SUBJECT, 6881), cid=100 + 7 * i) if kind.startswith("utp")
               else TcpConn(cap, (p, 40000 + i), (SUBJECT, 6881), isn_a=rnd.getrandbits(32), isn_b=rnd.getrandbits(32)))
              for i, p in enumerate(peers)]

@@ -38,6 +38,9 @@ _API = {
     "default_ranges": "analysis.sensitivity", "parse_ranges": "analysis.sensitivity", "run_tornado": "analysis.sensitivity",
     "compare_sim_with_lab": "analysis.sim_vs_lab", "error_rate": "analysis.sim_vs_lab",
     "run_validation": "calibration", "record_lab_runs": "calibration",
+    # the lab, connection traces and packet captures
+    "run_lab": "lab.run", "LabRun": "lab.run", "LabRunFailed": "lab.run", "LabOptions": "lab.swarm",
+    "write_trace_report": "connection_report", "read_capture": "evidence.pcap",
     # rendering
     "build_report": "report.build", "ReportOptions": "report.build",
     "UserError": "errors",

@@ -12,7 +12,6 @@ scenario and replaces those recordings.
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
 
 from rich.table import Table
@@ -22,6 +21,7 @@ from sim.scenario import load_scenario
 from forensics import atomic
 from forensics.calibration import record_lab_runs, run_validation
 from forensics.errors import UserError
+from forensics.lab.run import LabRunFailed, run_lab
 from forensics.report.validation_md import fmt_quantity as _fmt
 from forensics.report.validation_md import validation_markdown
 
@@ -46,15 +46,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _lab_runner(env: Environment):
-    """The lab, run by the ``lab`` command in-process (it writes its own run directory)."""
-    def run_lab(path: Path, runs: int, out: Path) -> None:
-        from .main import main
-        args = ["lab", str(path), "--runs", str(runs), "--out", str(out)]
-        quiet = Environment(stdout=io.StringIO(), stderr=env.stderr, progress=env.progress)
-        code = main(args, quiet)
-        if code != 0:
-            raise UserError(f"'leechsim {' '.join(args)}' failed (exit {int(code)}); see the messages above")
-    return run_lab
+    """The lab (forensics.lab.run), writing its own run directory."""
+    def run_lab_quietly(path: Path, runs: int, out: Path) -> None:
+        try:
+            run_lab(path, out, runs=runs)
+        except LabRunFailed as e:
+            raise UserError(f"{path}: {e}") from None
+    return run_lab_quietly
 
 
 def _scenarios(ns: argparse.Namespace) -> list[Path]:

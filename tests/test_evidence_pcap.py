@@ -18,7 +18,7 @@ from forensics.evidence.torrent import read_torrent
 
 from .pcap_synth import Capture, TcpConn, UtpConn, handshake, make_torrent, message, piece, request
 
-SUBJECT, PEER, OTHER = ("10.0.0.1", 6881), ("10.0.0.2", 51000), ("10.0.0.3", 6881)
+SUBJECT, PEER, OTHER = ("127.10.0.1", 6881), ("127.10.0.2", 51000), ("127.10.0.3", 6881)
 PIECE_BYTES = 32768
 CONTENT = bytes((i * 7 + i // 251) % 256 for i in range(3 * PIECE_BYTES - 5000))  # last piece shorter
 TORRENT, INFO_HASH = make_torrent(CONTENT, PIECE_BYTES)
@@ -131,18 +131,18 @@ def test_encrypted_and_mid_stream_are_counted_not_dropped(tmp_path):
     enc = TcpConn(cap, OTHER, SUBJECT, isn_a=77, isn_b=99)
     enc.send(0, os.urandom(96 + 200))
     enc.send(1, os.urandom(96 + 100))
-    mid = TcpConn(cap, ("10.0.0.4", 4000), SUBJECT, syn=False)
+    mid = TcpConn(cap, ("127.10.0.4", 4000), SUBJECT, syn=False)
     mid.send(1, piece(0, 0, blk(0, 0))[5000:])
     ev = read_capture(cap.write_pcap(tmp_path / "c.pcap"), [SubjectAddress(SUBJECT[0])])
     assert ev.peers[OTHER[0]].unreadable["encrypted"] == 2
-    assert ev.peers["10.0.0.4"].unreadable["mid_stream"] == 1
+    assert ev.peers["127.10.0.4"].unreadable["mid_stream"] == 1
     assert len(ev.sent_blocks) == 1
     out = tmp_path / "ev"
     code, stdout, _ = run_cli("evidence", "pcap", tmp_path / "c.pcap", "--subject", SUBJECT[0], "--out", out)
     assert code == 0
     assert "2 encrypted" in " ".join(stdout.split())
     rows = {r["address"]: r for r in csv.DictReader(open(out / "peers.csv"))}
-    assert rows[OTHER[0]]["encrypted_streams"] == "2" and rows["10.0.0.4"]["mid_stream_streams"] == "1"
+    assert rows[OTHER[0]]["encrypted_streams"] == "2" and rows["127.10.0.4"]["mid_stream_streams"] == "1"
 
 
 def test_snaplen_cut_blocks_are_counted_but_not_verified(tmp_path, torrent_file):
@@ -231,9 +231,9 @@ def test_not_a_capture(tmp_path):
     """A file that is not a capture is refused by name."""
     f = tmp_path / "notes.txt"
     f.write_text("hello, this is not a capture\n")
-    code, _, err = run_cli("evidence", "pcap", f, "--subject", "10.0.0.1", "--out", tmp_path / "o")
+    code, _, err = run_cli("evidence", "pcap", f, "--subject", "127.10.0.1", "--out", tmp_path / "o")
     assert code == 2 and "not a packet capture" in err
-    code, _, err = run_cli("evidence", "pcap", tmp_path / "missing.pcap", "--subject", "10.0.0.1")
+    code, _, err = run_cli("evidence", "pcap", tmp_path / "missing.pcap", "--subject", "127.10.0.1")
     assert code == 2 and "cannot read" in err
 
 
@@ -255,7 +255,7 @@ def test_truncated_capture(tmp_path):
 def test_capture_without_bittorrent(tmp_path):
     """HTTP to and from the subject only: no BitTorrent traffic, exit 2."""
     cap = Capture()
-    web = TcpConn(cap, SUBJECT, ("10.0.0.9", 80))
+    web = TcpConn(cap, SUBJECT, ("127.10.0.9", 80))
     web.send(0, b"GET / HTTP/1.1\r\nHost: example\r\n\r\n")
     web.send(1, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
     code, _, err = run_cli("evidence", "pcap", cap.write_pcap(tmp_path / "w.pcap"), "--subject", SUBJECT[0],
@@ -267,7 +267,7 @@ def test_subject_absent(tmp_path):
     """A subject address that never appears in the capture: exit 2, saying so."""
     cap = Capture()
     bt_exchange(TcpConn(cap, PEER, SUBJECT), [(0, 0)])
-    code, _, err = run_cli("evidence", "pcap", cap.write_pcap(tmp_path / "c.pcap"), "--subject", "10.9.9.9",
+    code, _, err = run_cli("evidence", "pcap", cap.write_pcap(tmp_path / "c.pcap"), "--subject", "127.10.9.9",
                            "--out", tmp_path / "o")
     assert code == 2 and "does not appear" in err
     code, _, err = run_cli("evidence", "pcap", tmp_path / "c.pcap", "--subject", "not-an-ip")

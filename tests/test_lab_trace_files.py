@@ -39,7 +39,7 @@ def test_merge_maps_addresses_and_sorts(tmp_path):
     out, and rows come out ordered by time then sampling peer."""
     addresses = {0: ("127.9.0.2", "127.9.0.2"), 1: ("127.9.0.3", "127.9.128.3")}
     write_raw(tmp_path / "peer-0000-connections.csv.gz",
-              [raw_row(0.1, "127.9.128.3", 10), raw_row(0.1, "127.9.0.2", 0), raw_row(0.3, "10.0.0.1", 5)])
+              [raw_row(0.1, "127.9.128.3", 10), raw_row(0.1, "127.9.0.2", 0), raw_row(0.3, "127.10.0.1", 5)])
     write_raw(tmp_path / "peer-0001-connections.csv.gz", [raw_row(0.05, "127.9.0.2", 0), raw_row(0.2, "127.9.0.2", 7)])
     out = tmp_path / "connections.csv"
     assert merge_connection_traces(tmp_path, out, addresses) == 4

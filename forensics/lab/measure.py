@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.layout import BLOCK_BYTES, Layout
+from sim.population import SUBJECT_ROW
 from sim.results import PEER_COLUMNS, ROLE_SEED, ReplicationResult, TransferLog, summarize_replication
 
 from .plan import RunPlan
@@ -80,12 +81,12 @@ def collect_replication(plan: RunPlan, layout: Layout, raw_dir: Path, end_s: flo
         peers["uploaded_at_completion_bytes"] = np.array(
             [_nan(r["uploaded_at_complete_bytes"]) for r in recs], dtype=np.float64)
     log, unknown = subject_log(raw_dir, plan, layout)
-    s = read_samples(raw_dir, 0)
+    s = read_samples(raw_dir, SUBJECT_ROW)
     timeseries = {"t_s": s[:, 0], "subject_uploaded_bytes": s[:, 1].astype(np.int64),
                   "subject_downloaded_bytes": s[:, 2].astype(np.int64)}
-    subj = recs[0]
-    result = summarize_replication(plan.replication, layout, log, float(peers["join_s"][0]),
-                                   float(complete[0]), peers, timeseries, float(end_s))
+    subj = recs[SUBJECT_ROW]
+    result = summarize_replication(plan.replication, layout, log, float(peers["join_s"][SUBJECT_ROW]),
+                                   float(complete[SUBJECT_ROW]), peers, timeseries, float(end_s))
     up, down = int(peers["uploaded_bytes"].sum()), int(peers["downloaded_bytes"].sum())
     result.extra.update({
         "conservation": {"uploaded_bytes": up, "downloaded_bytes": down, "difference_bytes": up - down},

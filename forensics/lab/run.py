@@ -1,0 +1,154 @@
+"""Running a scenario in the lab into a run directory: what ``leechsim lab`` does, as a library call.
+
+``run_lab`` plans every run first (refusing, before anything starts, a scenario the machine cannot
+run), then runs the real swarms one after another and publishes a run directory in the simulator's
+schema with a manifest that records the lab's options and software versions. SIGTERM and SIGHUP
+unwind like Ctrl-C while it runs: every child and temporary file is cleaned up and the run
+directory is left marked incomplete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import platform
+import signal
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from sim.layout import Layout
+from sim.montecarlo import SEED_RULE, replication_seeds
+from sim.scenario import Scenario, load_scenario, scenario_sha256
+
+from .. import rundir
+from ..atomic import write_json
+from ..errors import UserError
+from ..provenance import utc_now
+from .capture import tcpdump_path, tcpdump_version
+from .errors import LabRunError
+from .plan import MAX_EXPECTED_S, base_octet_for_this_process, check_fits_machine, plan_run
+from .swarm import LabOptions, SwarmProgress, run_swarm
+from .tracker import opentracker_path, opentracker_version
+
+
+@dataclass(frozen=True)
+class LabRun:
+    """A published lab run directory."""
+
+    root: Path
+    scenario: Scenario
+    summary: dict  # summary.json
+
+
+class LabRunFailed(Exception):
+    """Lab run ``replication`` failed; the run directory stays marked incomplete."""
+
+    def __init__(self, replication: int, reason: str) -> None:
+        super().__init__(f"lab run {replication} failed: {reason}")
+        self.replication = replication
+        self.reason = reason
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM and SIGHUP (terminal closed) unwind like Ctrl-C."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    old = {}
+    try:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            old[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def lab_versions() -> dict:
+    import libtorrent as lt
+    return {"libtorrent": lt.__version__, "opentracker": opentracker_version(),
+            "python": sys.version.split()[0], "os": platform.platform(),
+            "os_release": _os_release()}
+
+
+def _os_release() -> str | None:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return None
+
+
+def default_lab_out(name: str) -> Path:
+    return Path("runs") / f"lab-{name}-{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%SZ}"
+
+
+def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 1, seed: int | None = None,
+            options: LabOptions = LabOptions(), max_duration_s: float = MAX_EXPECTED_S, force: bool = False,
+            command: list[str] | None = None,
+            on_progress: Callable[[int, SwarmProgress | None], None] | None = None) -> LabRun:
+    """Run ``scenario`` ``runs`` times as a real swarm into the run directory ``out``.
+
+    ``on_progress(replication, progress)`` is called as each swarm runs (``progress`` None once
+    the run is done). Raises UserError for a scenario or option the lab refuses, LabRunFailed when
+    a swarm fails."""
+    scenario_path = Path(scenario)
+    sc = load_scenario(scenario_path)
+    seed = sc.simulation.seed if seed is None else seed
+    layout = Layout.of(sc.torrent.piece_size, sc.torrent.file_sizes, sc.torrent.file_paths)
+    octet = base_octet_for_this_process()
+    seeds = replication_seeds(seed, runs)
+    plans = [plan_run(sc, i, seeds[i], octet) for i in range(runs)]
+    for plan in plans:  # refuse before anything starts, naming the first run that does not fit
+        try:
+            check_fits_machine(sc, plan.population, max_duration_s, tempfile.gettempdir())
+        except UserError as e:
+            raise UserError(f"{scenario_path}: run {plan.replication}: {e}") from None
+    if options.tracker == "opentracker":
+        opentracker_path()
+    if options.pcap:
+        tcpdump_path()
+    out = Path(out) if out else default_lab_out(sc.name)
+    if command is None:
+        command = ["leechsim", "lab", str(scenario_path), "--runs", str(runs), "--out", str(out)]
+    started = utc_now()
+    results = []
+    with sigterm_as_interrupt(), rundir.RunDirWriter(out, force=force) as w:
+        for plan in plans:
+            raw = w.stage / "replications" / f"{plan.replication:04d}" / "raw"
+            show = (lambda p, i=plan.replication: on_progress(i, p)) if on_progress else None
+            try:
+                r = run_swarm(sc, plan, layout, raw, options, show)
+            except LabRunError as e:
+                raise LabRunFailed(plan.replication, str(e)) from None
+            rundir.write_replication(w.stage, r)
+            results.append(r)
+            if on_progress:
+                on_progress(plan.replication, None)
+        rundir.write_scenario(w.stage, sc, scenario_path.read_bytes())
+        summary = rundir.write_results(w.stage, results)
+        manifest = rundir.manifest(
+            "lab", command, scenario_sha256(scenario_path), started,
+            scenario_file=str(scenario_path), scenario_name=sc.name, overrides=[],
+            replications=runs, master_seed=seed, seed_rule=SEED_RULE,
+            lab={
+                "tracker": options.tracker, "trace_connections": options.trace_connections,
+                "timeout_s": options.timeout_s, "max_duration_s": max_duration_s,
+                "pcap": options.pcap, "utp": options.utp,
+                "versions": {**lab_versions(), **({"tcpdump": tcpdump_version()} if options.pcap else {})},
+                "peer_process_model": "one OS process and one libtorrent session per peer",
+                "settings_files": "replications/NNNN/raw/peer-NNNN.json: 'settings' is the session's "
+                                  "full settings_pack as read back from libtorrent",
+            },
+        )
+        write_json(w.stage / "manifest.json", manifest)
+        published = w.publish()
+    return LabRun(published, sc, summary)
