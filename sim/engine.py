@@ -51,7 +51,7 @@ class SwarmRun:
         blocks = self.layout.piece_blocks()
         last_block = self.layout.total_bytes - (self.layout.total_bytes - 1) // BLOCK_BYTES * BLOCK_BYTES
         self.pa = new_peers(n)
-        self.ea = new_edges(n, max(k, 1))
+        self.ea = new_edges(n, max(k, 1), int(self.pop.fast_n.max()) if n else 1)
         self.pc = new_pieces(n, blocks, last_block, max(k, 1))
         self.pa.up_cap[:] = self.pop.up_bps
         self.pa.down_cap[:] = self.pop.down_bps
@@ -102,7 +102,11 @@ class SwarmRun:
         self.joined[u] = True
         self.pa.active[u] = True
         self.pa.next_round_t[u] = now
-        self.pa.next_opt_t[u] = now
+        # libtorrent's optimistic unchoke clock runs from the session's start, not the torrent's:
+        # the session's first round falls before it has a torrent, the next one interval later.
+        # Every peer's session starts at t = 0 (as in the lab, where all sessions start together).
+        interval = self.pa.opt_interval_s[u]
+        self.pa.next_opt_t[u] = (math.floor(now / interval) + 1) * interval
         if self.pop.role[u] == ROLE_SEED:
             topology.give_all_pieces(self.pa, self.pc, u)
         else:
@@ -124,7 +128,22 @@ class SwarmRun:
             return
         if (self.ea.nbr[u] == v).any():
             return
-        topology.connect(pa, self.ea, self.pc, u, v)
+        if topology.connect(pa, self.ea, self.pc, u, v):
+            self._allow_fast(u, v, pa.deg[u] - 1)
+            self._allow_fast(v, u, pa.deg[v] - 1)
+
+    def _allow_fast(self, u: int, v: int, k: int) -> None:
+        """The pieces u lets v request while u chokes v (libtorrent's allowed fast set, BEP 6):
+        ``allowed_fast_set_size`` pieces drawn from the torrent (libtorrent derives them from v's
+        address and the info-hash: a draw that differs from connection to connection), those v
+        already has left out; every piece v lacks if the set is as large as the torrent."""
+        a = int(self.pop.fast_n[u])
+        if a <= 0 or self.pa.is_seed[v]:
+            return
+        P = self.layout.num_pieces
+        pieces = np.arange(P) if a >= P else self.rng.choice(P, size=a, replace=False)
+        pieces = pieces[~self.pc.have[v, pieces]][: self.ea.fast.shape[2]]
+        self.ea.fast[u, k, :len(pieces)] = pieces
 
     def _leave(self, u: int) -> None:
         if not self.pa.active[u]:

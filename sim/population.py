@@ -36,6 +36,7 @@ class Population:
     interval_s: np.ndarray  # f8
     opt_interval_s: np.ndarray  # f8
     whole_s: np.ndarray  # f8 whole_pieces_threshold
+    fast_n: np.ndarray  # i8 allowed_fast_set_size
     conn_limit: np.ndarray  # i8
 
     @property
@@ -108,5 +109,6 @@ def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
         interval_s=per_peer(lambda s: s.unchoke_interval).astype(np.float64),
         opt_interval_s=per_peer(lambda s: s.optimistic_unchoke_interval).astype(np.float64),
         whole_s=per_peer(lambda s: s.whole_pieces_threshold).astype(np.float64),
+        fast_n=per_peer(lambda s: s.allowed_fast_set_size).astype(np.int64),
         conn_limit=per_peer(lambda s: s.connections_limit).astype(np.int64),
     )

@@ -109,6 +109,7 @@ class LibtorrentSettings(_Strict):
     unchoke_interval: int = Field(15, ge=1, le=3600)
     optimistic_unchoke_interval: int = Field(30, ge=1, le=3600)
     whole_pieces_threshold: int = Field(20, ge=0, le=3600)  # 0: never ask for whole pieces
+    allowed_fast_set_size: int = Field(5, ge=0, le=100)  # pieces a peer we choke may still request (BEP 6)
 
     @property
     def optimistic_slots(self) -> int:

@@ -67,6 +67,7 @@ class EdgeArrays(NamedTuple):
     bw_req: np.ndarray  # f8 size of the request waiting at u's channel (0: none)
     bw_got: np.ndarray  # f8 bytes of it granted so far (bw_request::assigned)
     bw_ttl: np.ndarray  # i8 quota ticks the request may still wait (bw_request::ttl)
+    fast: np.ndarray  # i4 [N,K,A] pieces u allows nbr to request while choked (allowed fast set; -1: none)
 
 
 class PieceArrays(NamedTuple):
@@ -94,25 +95,28 @@ _EDGE_FIELDS = {  # likewise for EdgeArrays
     "down_round": _I8, "up_round": _I8, "up_since_unchoke": _I8, "up_conn_total": _I8,
     "last_unchoke_t": (_F8, NEVER), "last_opt_t": (_F8, NEVER), "credit": _F8, "cur_piece": (_I8, -1),
     "run_end": (_I8, -1), "rate_avg": _F8, "tick_bytes": _I8, "up_avg": _F8, "up_sec": _F8, "up_last_s": _F8,
-    "bw_quota": _F8, "bw_req": _F8, "bw_got": _F8, "bw_ttl": _I8,
+    "bw_quota": _F8, "bw_req": _F8, "bw_got": _F8, "bw_ttl": _I8, "fast": (np.int32, -1),
 }
+_EDGE_3D = {"fast"}  # fields with a third axis: the allowed fast set
 
 
-def _filled(cls, fields, shape):
+def _filled(cls, fields, shape, extra_axis=(), depth=0):
     assert tuple(fields) == cls._fields, "field table out of step with the NamedTuple"
     out = {}
     for name, spec in fields.items():
         dtype, value = spec if isinstance(spec, tuple) else (spec, 0)
-        out[name] = np.full(shape, value, dtype=dtype)
+        out[name] = np.full(shape + ((depth,) if name in extra_axis else ()), value, dtype=dtype)
     return cls(**out)
 
 
 def new_peers(n: int) -> PeerArrays:
-    return _filled(PeerArrays, _PEER_FIELDS, n)
+    return _filled(PeerArrays, _PEER_FIELDS, (n,))
 
 
-def new_edges(n: int, k: int) -> EdgeArrays:
-    return _filled(EdgeArrays, _EDGE_FIELDS, (n, k))
+def new_edges(n: int, k: int, fast_depth: int = 1) -> EdgeArrays:
+    """Connection arrays for n peers of at most k connections; ``fast_depth``: the largest
+    allowed fast set any peer grants."""
+    return _filled(EdgeArrays, _EDGE_FIELDS, (n, k), _EDGE_3D, max(fast_depth, 1))
 
 
 def num_buckets(k: int) -> int:

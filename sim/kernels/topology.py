@@ -76,6 +76,7 @@ def _reset_slot(ea, u, k):
     ea.bw_req[u, k] = 0.0
     ea.bw_got[u, k] = 0.0
     ea.bw_ttl[u, k] = 0
+    ea.fast[u, k, :] = -1
 
 
 @njit(cache=True)
@@ -125,6 +126,7 @@ def _move_slot(ea, u, src, dst):
     ea.bw_req[u, dst] = ea.bw_req[u, src]
     ea.bw_got[u, dst] = ea.bw_got[u, src]
     ea.bw_ttl[u, dst] = ea.bw_ttl[u, src]
+    ea.fast[u, dst, :] = ea.fast[u, src, :]
     ea.rev[ea.nbr[u, dst], ea.rev[u, dst]] = dst
     _reset_slot(ea, u, src)
 

@@ -65,7 +65,11 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
             u = ea.nbr[v, k]
             ea.rate_avg[v, k] = keep * ea.rate_avg[v, k] + (1.0 - keep) * ea.tick_bytes[v, k] / dt
             ea.tick_bytes[v, k] = 0
-            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and ea.unchoked[u, ea.rev[v, k]]:
+            ku = ea.rev[v, k]
+            unchoked = ea.unchoked[u, ku]
+            if not unchoked and ea.run_end[v, k] >= 0:
+                release_run(pc, ea, v, k)
+            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (unchoked or pick_fast(pc, ea, u, ku, v) >= 0):
                 src[F] = u
                 dst[F] = v
                 slot[F] = k
@@ -73,6 +77,23 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
             elif ea.run_end[v, k] >= 0:
                 release_run(pc, ea, v, k)
     return F
+
+
+@njit(cache=True)
+def pick_fast(pc, ea, u, ku, v):
+    """A piece v may ask u for while u chokes it: one of u's allowed fast set for v that u has,
+    v lacks and v's other connections are not fetching, the rarest first (libtorrent's picker,
+    choked: only the allowed fast pieces). -1 if none."""
+    best = -1
+    for j in range(ea.fast.shape[2]):
+        q = ea.fast[u, ku, j]
+        if q < 0:
+            break
+        if pc.have[u, q] and not pc.have[v, q] and pc.recv[v, q] < pc.blocks[q] and \
+                (pc.owner[v, q] == 0 or pc.owner[v, q] == u + 1):
+            if best < 0 or pc.pos[v, q] < pc.pos[v, best]:
+                best = q
+    return best
 
 
 @njit(cache=True)
@@ -97,11 +118,18 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject, piec
             continue
         ku = ea.rev[v, k]
         ea.credit[v, k] += rate[f] * dt
+        choked = not ea.unchoked[u, ku]
         while True:
             p = ea.cur_piece[v, k]
             if p >= 0 and (pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]):
                 p = next_in_run(pc, ea, v, k, u) if ea.run_end[v, k] >= 0 else -1
-            if p < 0:
+            if choked:  # only the allowed fast set, one piece at a time
+                p = pick_fast(pc, ea, u, ku, v)
+                ea.cur_piece[v, k] = p
+                if p < 0:
+                    ea.credit[v, k] = 0.0
+                    break
+            elif p < 0:
                 n_whole = whole_pieces(ea.rate_avg[v, k], pa.whole_s[v], piece_bytes)
                 p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner,
                                pa.n_have[v], v, u, salt, n_whole > 0)
