@@ -19,7 +19,6 @@ Written into one directory (staged as ``<out>.incomplete`` and renamed when comp
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import shutil
 from collections import Counter
@@ -32,7 +31,7 @@ from sim.results import FILE_COLUMNS, LOG_COLUMNS, ROLE_LEECHER, ROLE_SUBJECT, T
 
 from .. import __version__, atomic
 from ..errors import UserError
-from ..provenance import utc_now
+from ..provenance import sha256_file, utc_now
 from .pcap import MISMATCH, NOT_CAPTURED, PIECE_INCOMPLETE, VERIFIED, CaptureEvidence, PeerEvidence
 
 EVIDENCE_VERSION = 1
@@ -166,14 +165,6 @@ def exposure(ev: CaptureEvidence, log: TransferLog) -> tuple[dict, dict]:
     return {k: r.headline[k] for k in EXPOSURE_FIELDS}, r.files
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def write_evidence(ev: CaptureEvidence, out: Path, t0: float, command: list[str], force: bool = False) -> Path:
     out = Path(out)
     if out.exists() and not force:
@@ -204,7 +195,7 @@ def write_evidence(ev: CaptureEvidence, out: Path, t0: float, command: list[str]
     atomic.write_json(stage / "evidence.json", {
         "evidence_version": EVIDENCE_VERSION, "kind": "pcap", "tool": f"leechsim {__version__}",
         "command": command, "created_utc": utc_now(),
-        "capture_file": str(ev.capture), "capture_sha256": _sha256(ev.capture),
+        "capture_file": str(ev.capture), "capture_sha256": sha256_file(ev.capture),
         "capture_bytes": ev.capture.stat().st_size,
         **summary(ev, t0),
         "unaligned_blocks": sum(1 for b in blocks if b.begin % BLOCK_BYTES),

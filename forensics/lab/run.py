@@ -124,7 +124,7 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
     with sigterm_as_interrupt(), rundir.RunDirWriter(out, force=force) as w:
         for plan in plans:
             raw = w.stage / "replications" / f"{plan.replication:04d}" / "raw"
-            show = (lambda p, i=plan.replication: on_progress(i, p)) if on_progress else None
+            show = (lambda p, i=plan.replication: on_progress(i, p)) if on_progress else (lambda p: None)
             try:
                 r = run_swarm(sc, plan, layout, raw, options, show)
             except LabRunError as e:
