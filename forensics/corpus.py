@@ -207,7 +207,10 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
         for sc, seed in zip(scenarios, seeds):
             if on_torrent:
                 on_torrent(sc.name)
-            per_torrent.append(run_replications(sc, n, seed, workers, scheduler=scheduler, on_done=on_done))
+            try:
+                per_torrent.append(run_replications(sc, n, seed, workers, scheduler=scheduler, on_done=on_done))
+            except ImportError as e:  # --scheduler without the distributed extra
+                raise UserError(str(e)) from None
         totals = corpus_totals(per_torrent)
         atomic.write_bytes(w.stage / "corpus.toml", corpus_file.read_bytes())
         atomic.write_text(w.stage / "base.resolved.toml", rundir.resolved_toml(corpus.base))

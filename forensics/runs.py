@@ -10,6 +10,7 @@ manifests record, ``verify`` prints and reports cite.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -33,9 +34,17 @@ class SimulatedRun:
     summary: dict  # summary.json: median, mean, p5, p95, min, max of every headline quantity
 
 
+def safe_name(name: str, limit: int = 80) -> str:
+    """A scenario name as one safe path component: letters, digits, '.', '_' and '-' kept, any
+    other run of characters (path separators, '..', NUL, spaces) as one '-', at most ``limit``
+    characters; 'run' if nothing is left."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:limit].strip("-.")
+    return slug or "run"
+
+
 def default_out(name: str) -> Path:
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return Path("runs") / f"{name}-{stamp}"
+    return Path("runs") / f"{safe_name(name)}-{stamp}"
 
 
 def simulate_run(scenario: str | Path | None = None, out: str | Path | None = None, *, runs: int | None = None,
@@ -69,6 +78,8 @@ def simulate_run(scenario: str | Path | None = None, out: str | Path | None = No
                                        trace_connections=trace_connections)
         except OSError as e:
             raise UserError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
+        except ImportError as e:  # --scheduler without the distributed extra
+            raise UserError(str(e)) from None
         rundir.write_scenario(w.stage, sc, scenario_bytes)
         for r in results:
             rundir.write_replication(w.stage, r)

@@ -86,7 +86,11 @@ def map_in_order(fn: Callable[[T], R], tasks: list[T], workers: int,
 
 
 def _run_on_dask(scheduler: str, tasks: list, results: list, on_done: Callable[[int], None] | None) -> None:
-    from distributed import Client, as_completed as dask_completed  # optional dependency
+    try:
+        from distributed import Client, as_completed as dask_completed  # optional dependency
+    except ImportError:
+        raise ImportError("running on a Dask cluster needs the 'distributed' extra: "
+                          "pip install 'leechsim[distributed]'") from None
 
     with Client(scheduler, timeout="30s") as client:
         futures = client.map(_one, tasks, pure=False)

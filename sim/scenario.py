@@ -392,7 +392,7 @@ def load_scenario(path: str | Path) -> Scenario:
     except OSError as e:
         raise ScenarioError(f"{path}: cannot read scenario file ({e.strerror})") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8").removeprefix("\ufeff"))  # a BOM some editors write
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not UTF-8 text; a scenario is a TOML file") from None
     except tomllib.TOMLDecodeError as e:

@@ -40,3 +40,15 @@ def test_bad_scheduler_address_is_refused():
     env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
     assert main(["simulate", "--scheduler", "localhost"], env) == 2
     assert "tcp://HOST:PORT" in env.stderr.getvalue()
+
+
+def test_scheduler_without_the_distributed_extra(tmp_path, monkeypatch):
+    """--scheduler on an install without 'distributed': exit 2 and how to install it, no traceback."""
+    import sys
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were not installed
+    err = io.StringIO()
+    env = Environment(stdout=io.StringIO(), stderr=err, progress=False)
+    code = main(["simulate", "--runs", "1", "--out", str(tmp_path / "r"), "--scheduler", "tcp://127.0.0.1:8786"], env)
+    assert code == 2
+    assert "leechsim[distributed]" in err.getvalue() and "Traceback" not in err.getvalue()
+    assert not (tmp_path / "r").exists()

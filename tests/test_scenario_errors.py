@@ -100,3 +100,24 @@ def test_existing_out_is_not_touched(tmp_path):
     assert code == 2 and "already exists" in err
     assert (out / "precious.txt").read_text() == "keep me"
     assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    """Some editors start a UTF-8 file with a BOM; the scenario reads the same without it."""
+    from sim.scenario import load_scenario
+    plain = tmp_path / "plain.toml"
+    plain.write_text('[scenario]\nname = "bom"\n[torrent]\ntotal_size = "1MiB"\n')
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    assert load_scenario(bom).to_dict() == load_scenario(plain).to_dict()
+
+
+def test_default_run_directory_names_are_safe():
+    """A scenario name becomes one path component under runs/: no separators, no '..', no NUL."""
+    from forensics.runs import default_out, safe_name
+    for name in ("../../x/y", "/etc/passwd", "a\0b", "..", "", "x" * 400, "book corpus (2024)"):
+        out = default_out(name)
+        assert out.parent.as_posix() == "runs" and "/" not in out.name and "\0" not in out.name
+        assert ".." not in out.name.split("-")[0] and len(out.name) < 120
+    assert safe_name("book corpus (2024)") == "book-corpus-2024"
+    assert safe_name("../../x/y") == "x-y" and safe_name("") == "run"

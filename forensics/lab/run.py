@@ -27,6 +27,7 @@ from .. import rundir
 from ..atomic import write_json
 from ..errors import UserError
 from ..provenance import utc_now
+from ..runs import safe_name
 from .capture import tcpdump_path, tcpdump_version
 from .errors import LabRunError
 from .plan import MAX_EXPECTED_S, base_octet_for_this_process, check_fits_machine, plan_run
@@ -88,7 +89,7 @@ def _os_release() -> str | None:
 
 
 def default_lab_out(name: str) -> Path:
-    return Path("runs") / f"lab-{name}-{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%SZ}"
+    return Path("runs") / f"lab-{safe_name(name)}-{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%SZ}"
 
 
 def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 1, seed: int | None = None,
