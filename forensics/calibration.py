@@ -7,11 +7,16 @@ live lab runs), ``validation.csv`` (one row per comparison), ``validation.json``
 the error rate per quantity, the rows, the recipient shares) and ``validation.png``.
 
 A recorded lab run is ``<matrix>/recorded/<name>/``: a lab run directory without its ``raw/``
-files, re-hashed, so the measured schema stays small enough to keep in the repository.
+files, re-hashed, so the measured schema stays small enough to keep in the repository. Recordings
+are made with every peer's block log and connection trace (``--all-blocks --trace-connections``);
+they are kept gzip-compressed: ``replications/NNNN/connections.csv.gz`` (``leechsim trace`` reads
+it) and ``replications/NNNN/blocks/*-blocks.csv.gz``.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +42,19 @@ class Validation:
     error_rate: dict
 
 
+def compress_file(path: Path) -> Path:
+    """``path`` -> ``path.gz`` (no name or time in the gzip header: the same bytes give the same file)."""
+    dest = path.with_name(path.name + ".gz")
+    with open(path, "rb") as src:
+        data = src.read()
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
+        gz.write(data)
+    atomic.write_bytes(dest, buf.getvalue())
+    path.unlink()
+    return dest
+
+
 def recorded_dir(matrix: Path, scenario_file: Path) -> Path:
     return Path(matrix) / "recorded" / Path(scenario_file).stem
 
@@ -50,8 +68,13 @@ def record_lab_runs(matrix: Path, files: list[Path], lab_runs: int, run_lab: Run
         if tmp.exists():
             shutil.rmtree(tmp)
         run_lab(path, lab_runs, tmp)
-        for raw in tmp.glob("replications/*/raw"):  # keep the recording small: the measured schema only
+        for raw in tmp.glob("replications/*/raw"):  # keep the recording small: the measured schema only,
+            for blocks in sorted(raw.glob("*-blocks.csv")):  # plus every peer's block log, compressed
+                (raw.parent / "blocks").mkdir(exist_ok=True)
+                compress_file(blocks.rename(raw.parent / "blocks" / blocks.name))
             shutil.rmtree(raw)
+        for trace in tmp.glob("replications/*/connections.csv"):  # traced recordings: kept, compressed
+            compress_file(trace)
         atomic.write_text(tmp / HASH_FILE, hash_list(tmp))
         if dest.exists():
             shutil.rmtree(dest)

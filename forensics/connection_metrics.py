@@ -32,6 +32,7 @@ Definitions (docs/lab.md, "Connection traces"):
 from __future__ import annotations
 
 import csv
+import gzip
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +80,8 @@ class Episode:
 def read_connections(path: str | Path, local: int | None = None) -> dict[str, np.ndarray]:
     """The columns this module needs, as arrays; only rows sampled by ``local`` if given."""
     cols: dict[str, list] = {c: [] for c in NEEDED}
-    with open(path, newline="") as f:
+    opener = gzip.open if str(path).endswith(".gz") else open  # recorded matrix traces are compressed
+    with opener(path, "rt", newline="") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or any(c not in header for c in NEEDED):

@@ -49,6 +49,8 @@ def load_traced_replication(run_dir: Path, replication: int, uploader: int) -> T
     peers_csv, conns_csv = rep / "peers.csv", rep / "connections.csv"
     if not peers_csv.is_file():
         raise UserError(f"{peers_csv}: missing (not a leechsim run directory?)")
+    if not conns_csv.is_file() and conns_csv.with_name("connections.csv.gz").is_file():
+        conns_csv = conns_csv.with_name("connections.csv.gz")  # as the validation matrix records it
     if not conns_csv.is_file():
         raise UserError(f"{conns_csv}: missing; this run was not traced "
                         "(run it with 'leechsim lab SCENARIO --trace-connections')")

@@ -45,8 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pcap", action="store_true",
                    help="capture the run's loopback traffic with tcpdump into replications/NNNN/raw/capture.pcap "
                         "(read it with 'leechsim evidence pcap')")
-    p.add_argument("--utp", action="store_true",
-                   help="leave libtorrent's uTP transport on in every session (default: TCP only)")
+    transport = p.add_mutually_exclusive_group()
+    transport.add_argument("--utp", dest="utp", action="store_const", const=True, default=None,
+                           help="uTP on in every session, whatever the scenario says (default: as the scenario's "
+                                "enable_outgoing_utp / enable_incoming_utp say; libtorrent's default is on)")
+    transport.add_argument("--tcp-only", dest="utp", action="store_const", const=False,
+                           help="uTP off in every session: TCP only")
     p.add_argument("--max-duration-s", type=positive_float, default=MAX_EXPECTED_S,
                    help=f"refuse scenarios expected to run longer than this per run (default {MAX_EXPECTED_S:.0f})")
     p.set_defaults(run=run)

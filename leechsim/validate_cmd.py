@@ -22,6 +22,7 @@ from forensics import atomic
 from forensics.calibration import record_lab_runs, run_validation
 from forensics.errors import UserError
 from forensics.lab.run import LabRunFailed, run_lab
+from forensics.lab.swarm import LabOptions
 from forensics.report.validation_md import fmt_quantity as _fmt
 from forensics.report.validation_md import validation_markdown
 
@@ -49,7 +50,8 @@ def _lab_runner(env: Environment):
     """The lab (forensics.lab.run), writing its own run directory."""
     def run_lab_quietly(path: Path, runs: int, out: Path) -> None:
         try:
-            run_lab(path, out, runs=runs)
+            # every block and every connection, so a recording can be traced afterwards (leechsim trace)
+            run_lab(path, out, runs=runs, options=LabOptions(all_blocks=True, trace_connections=True))
         except LabRunFailed as e:
             raise UserError(f"{path}: {e}") from None
     return run_lab_quietly

@@ -110,6 +110,10 @@ class LibtorrentSettings(_Strict):
     optimistic_unchoke_interval: int = Field(30, ge=1, le=3600)
     whole_pieces_threshold: int = Field(20, ge=0, le=3600)  # 0: never ask for whole pieces
     allowed_fast_set_size: int = Field(5, ge=0, le=100)  # pieces a peer we choke may still request (BEP 6)
+    # Transports (libtorrent's defaults: both on). The model does not tell TCP and uTP apart; the lab
+    # follows these (docs/lab.md, "Transport"), which is how the matrix checks that it need not.
+    enable_outgoing_utp: bool = True
+    enable_incoming_utp: bool = True
 
     @property
     def optimistic_slots(self) -> int:

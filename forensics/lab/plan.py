@@ -121,7 +121,7 @@ def scenario_settings(lts: LibtorrentSettings) -> dict:
             v = CHOKING_ALGORITHM[v]
         elif name == "seed_choking_algorithm":
             v = SEED_CHOKING_ALGORITHM[v]
-        out[name] = int(v)
+        out[name] = v if isinstance(v, bool) else int(v)
     return out
 
 
@@ -135,8 +135,6 @@ def session_settings(sc: Scenario, pop: Population, i: int, ip: str, out_ip: str
         "listen_interfaces": f"{ip}:0",
         "outgoing_interfaces": out_ip,
         "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-        # TCP only: uTP's own congestion control on loopback is not what the model describes
-        "enable_outgoing_utp": False, "enable_incoming_utp": False,
         "upload_rate_limit": int(pop.up_bps[i]),
         "download_rate_limit": int(pop.down_bps[i]),
         # the limit is on BitTorrent bytes (payload + messages), not on an IP-overhead estimate

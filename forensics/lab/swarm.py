@@ -65,10 +65,11 @@ class LabOptions:
     all_blocks: bool = False  # every peer logs the blocks it uploads (raw/peer-NNNN-blocks.csv)
     trace_connections: bool = False  # every peer samples get_peer_info() every 100 ms (trace.py)
     pcap: bool = False  # tcpdump the run's addresses and ports into raw/capture.pcap (capture.py)
-    utp: bool = False  # leave libtorrent's uTP on (incoming and outgoing) in every session
+    utp: bool | None = None  # None: each session's uTP as its scenario says; True/False: on/off for all
 
 
-UTP_ON = {"enable_outgoing_utp": True, "enable_incoming_utp": True}
+def utp_settings(on: bool) -> dict:
+    return {"enable_outgoing_utp": on, "enable_incoming_utp": on}
 
 
 def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: LabOptions,
@@ -77,8 +78,9 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
     raw_dir.mkdir(parents=True, exist_ok=True)
     timeout_s = opts.timeout_s if opts.timeout_s is not None else sc.simulation.horizon_s + 120.0
     wall_deadline = time.monotonic() + timeout_s
-    if opts.utp:
-        plan = replace(plan, peers=tuple(replace(p, settings={**p.settings, **UTP_ON}) for p in plan.peers))
+    if opts.utp is not None:
+        forced = utp_settings(opts.utp)
+        plan = replace(plan, peers=tuple(replace(p, settings={**p.settings, **forced}) for p in plan.peers))
     with ExitStack() as stack:
         work = Path(tempfile.mkdtemp(prefix="leechsim-lab-"))
         stack.callback(shutil.rmtree, work, ignore_errors=True)

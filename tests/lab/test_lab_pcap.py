@@ -30,7 +30,7 @@ def _require_tcpdump() -> None:
 def pcap_run(request, tmp_path_factory) -> tuple[str, Path, Path]:
     """One lab run with a capture, read by ``evidence pcap``: (transport, raw dir, evidence dir)."""
     _require_tcpdump()
-    extra = ["--pcap", "--all-blocks"] + (["--utp"] if request.param == "utp" else [])
+    extra = ["--pcap", "--all-blocks"] + (["--utp"] if request.param == "utp" else ["--tcp-only"])
     run = _lab_run(tmp_path_factory, {**STOP_SCENARIO, "scenario": {"name": f"lab-pcap-{request.param}"}}, *extra)
     raw = run / "replications" / "0000" / "raw"
     lab = json.loads((raw / "lab.json").read_text())
