@@ -18,7 +18,7 @@ from sim.engine import SwarmRun
 from sim.kernels.bandwidth import (close_download_quota, grant_sends, open_download_quota, second_tick,
                                    upload_quota_tick)
 from sim.kernels.choke import choke_all
-from sim.kernels.transfer import collect_flows, transfer_blocks
+from sim.kernels.transfer import collect_flows, serve_order, transfer_blocks
 from sim.scenario import load_scenario, parse_scenario
 
 BREAKDOWN = {"choke": 0.0, "collect": 0.0, "bandwidth": 0.0, "transfer": 0.0}
@@ -34,9 +34,10 @@ def timed_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_
     t2 = time.perf_counter()
     open_download_quota(pa, dt)
     upload_quota_tick(pa, ea, dt)
-    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, dt, fb.rate, fb.want, fb.bound, fb.share)
+    order = serve_order(ea, fb.dst, fb.slot, F)
+    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
     t3 = time.perf_counter()
-    out = transfer_blocks(pa, ea, pc, fb.dst, fb.slot, fb.rate, F, dt, now, salt_pick, subject, piece_bytes,
+    out = transfer_blocks(pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
                           lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, fb.completed)
     close_download_quota(pa)
     second_tick(pa, ea, tick, ticks_per_s)

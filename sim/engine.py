@@ -73,6 +73,8 @@ class SwarmRun:
         self.up_at_complete = np.full(n, np.nan)
         self.joined = np.zeros(n, dtype=bool)
         self.pending_arrivals = n
+        self.conn_seq = 0  # connections opened so far (each connection's seniority)
+        self.pending_connects: dict[int, list[int]] = {}  # peer -> peers to connect to at its next second tick
         self.incomplete_active = 0
         self._alloc_buffers(n, max(k, 1))
         self._log_parts: list[tuple[np.ndarray, ...]] = []
@@ -115,8 +117,19 @@ class SwarmRun:
         self._announce(u)
 
     def _announce(self, u: int) -> None:
-        for v in self.tracker.announce(u, self.rng):
-            self._try_connect(u, int(v))
+        # The peers the tracker names are added to u's peer list at once; u's session opens its
+        # outgoing connections only in its once-a-second tick (session_impl::on_tick calls
+        # try_connect_more_peers in the part that runs once a second), so a new peer waits up to
+        # a second, by its session's phase, before it connects: the lab's "unchoked about 1 s
+        # after joining", and who of two newcomers reaches an uploader first.
+        self.pending_connects.setdefault(u, []).extend(int(v) for v in self.tracker.announce(u, self.rng))
+
+    def _connect_pending(self, tick: int) -> None:
+        """Open the connections queued by announces, for every peer whose second tick this is."""
+        for u in sorted(self.pending_connects):
+            if (tick + int(self.pa.sec_phase[u])) % self.ticks_per_s == 0:
+                for v in self.pending_connects.pop(u):
+                    self._try_connect(u, v)
 
     def _try_connect(self, u: int, v: int) -> None:
         pa = self.pa
@@ -129,6 +142,8 @@ class SwarmRun:
         if (self.ea.nbr[u] == v).any():
             return
         if topology.connect(pa, self.ea, self.pc, u, v):
+            self.conn_seq += 1
+            self.ea.conn_seq[u, pa.deg[u] - 1] = self.ea.conn_seq[v, pa.deg[v] - 1] = self.conn_seq
             self._allow_fast(u, v, pa.deg[u] - 1)
             self._allow_fast(v, u, pa.deg[v] - 1)
 
@@ -191,6 +206,7 @@ class SwarmRun:
                 self._log_parts.append(tuple(b[:n_log].copy() for b in self.logs))
             for u in self.flows.completed[:n_done]:
                 self._on_complete(int(u))
+            self._connect_pending(tick)
             if (self.pa.active[SUBJECT] and not math.isnan(self.complete_s[SUBJECT])
                     and self.policy.leave_now(int(self.pa.total_up[SUBJECT]), int(self.pa.total_down[SUBJECT]))):
                 self._leave(SUBJECT)

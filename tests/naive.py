@@ -17,23 +17,40 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
     connection j starts wanting data at quota tick join_tick[j] and always has data to send, its
     downloader takes everything. Returns bytes sent per tick and connection.
 
-    Each quota tick (only while a request waits) the channel gains limit*dt, keeps at most 3 s of
-    limit, and gives every waiting request an equal part of what it holds, at most what the request
-    still lacks; a fully granted request becomes the connection's quota, which it sends. After
-    sending, a connection asks for max(send buffer, 2 x its rate x dt); the channel grants at once
-    while it holds over a second of limit beyond the request, else the request waits. The rate is
-    the once-a-second average avg*4/5 + last second/5; the send buffer is whole blocks up to half
-    of the last second's bytes, at least 10 KiB."""
+    The channel: each quota tick it gains limit*dt (keeping at most 3 s of limit) while a request
+    waits, and gives every waiting request an equal part of what it holds, at most what the
+    request still lacks; a fully granted request becomes the connection's quota. With no request
+    waiting it still gains limit*dt while it holds less than a second of limit (the session's
+    protocol messages queue until it does). Asking: a connection asks for max(send buffer,
+    2 x its rate x dt) less the quota it holds; the channel grants that at once while it keeps
+    over a second of limit beyond it, else the request waits for the next tick. A connection
+    with no request waiting first takes what the channel grants at once, over and over while it
+    can (those whose last quota came at once go first); it asks just before it sends its quota
+    and, if it then still has no request waiting, again after. The rate is the once-a-second
+    average avg*4/5 + last second/5; the send buffer is whole blocks up to half of the last
+    second's bytes, at least 10 KiB."""
     import math
     n = len(join_tick)
     bank = 0.0
-    conn = [dict(avg=0.0, sec=0.0, last=0.0, quota=0.0, req=0.0, got=0.0, ttl=0) for _ in range(n)]
+    conn = [dict(avg=0.0, sec=0.0, last=0.0, quota=0.0, req=0.0, got=0.0, ttl=0, burst=False) for _ in range(n)]
     out = np.zeros((ticks, n))
     per_s = round(1 / dt)
 
     def want(c):
         wm = min(max(0.5 * c["last"], 10 * 1024), 500 * 1024)
         return max(math.ceil(wm / block) * block, math.floor(2 * c["avg"] * dt))
+
+    def ask(c):
+        nonlocal bank
+        b = want(c) - c["quota"]
+        if b <= 0:
+            return
+        if bank - b >= limit:
+            bank -= b
+            c["quota"] += b
+            c["burst"] = True
+        else:
+            c["req"], c["got"], c["ttl"], c["burst"] = b, 0.0, 20, False
 
     for t in range(1, ticks + 1):
         waiting = [c for c in conn if c["req"] > 0]
@@ -48,19 +65,32 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
                 if c["got"] >= c["req"] or (c["ttl"] <= 0 and c["got"] > 0):
                     c["quota"] += c["got"]
                     c["req"] = c["got"] = 0.0
+        elif bank < limit:
+            bank = min(bank + math.floor(limit * dt + 0.5), 3 * limit)
+        on = [c for j, c in enumerate(conn) if t >= join_tick[j]]
+        for c in [c for c in on if c["burst"]] + [c for c in on if not c["burst"]]:
+            if c["req"] > 0:
+                c["burst"] = False
+                continue
+            w = want(c)
+            took = False
+            while bank - w >= limit:
+                bank -= w
+                c["quota"] += w
+                took = True
+            if took:
+                c["burst"] = True
         for j, c in enumerate(conn):
             if t < join_tick[j]:
                 continue
-            if c["req"] <= 0:  # it has just sent: it asks again, and a rich channel grants at once
-                w = want(c)
-                while bank - w >= limit:
-                    bank -= w
-                    c["quota"] += w
-            out[t - 1, j] = c["quota"]
-            c["sec"] += c["quota"]
-            c["quota"] = 0.0
+            sent = c["quota"]
             if c["req"] <= 0:
-                c["req"], c["got"], c["ttl"] = want(c), 0.0, 20
+                ask(c)  # just before the write
+            out[t - 1, j] = sent
+            c["sec"] += sent
+            c["quota"] -= sent
+            if c["req"] <= 0:
+                ask(c)  # after it
         if (t + phase) % per_s == 0:
             for c in conn:
                 c["last"] = c["sec"]
@@ -71,7 +101,8 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
 
 def acceptable_picks(have, recv, avail, owner, n_have_v, v, u, salt, whole=False):
     """The pieces libtorrent's picker may choose for v from u. Pieces whose every block v already
-    asked of another peer come last (end-game only); when v asks u for whole pieces, pieces
+    asked of another peer come last, and only in strict end-game (every piece v still needs is
+    being downloaded; otherwise nothing); when v asks u for whole pieces, pieces
     already partly downloaded come after untouched ones. Within the best of those tiers: in the
     initial mode (< 4 pieces) the random one (partial pieces first, then the smallest random key);
     afterwards any of the rarest pieces, a partial one if there is one at that rarity."""
@@ -85,6 +116,9 @@ def acceptable_picks(have, recv, avail, owner, n_have_v, v, u, salt, whole=False
         return 1 if whole and recv[v, p] > 0 else 0
 
     top = min(tier(p) for p in candidates)
+    if top == 2 and any(recv[v, p] == 0 and owner[v, p] == 0
+                        for p in range(have.shape[1]) if not have[v, p]):
+        return {-1}  # busy blocks only in strict end-game: every piece v needs is being downloaded
     candidates = [p for p in candidates if tier(p) == top]
     if n_have_v < 4:
         return {min(candidates, key=lambda p: (recv[v, p] == 0, mix64_py(int(salt), v, p)))}

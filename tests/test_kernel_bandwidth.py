@@ -34,7 +34,7 @@ def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0):
         dst = np.array([j + 1 for j in on], np.int64)
         slot = np.zeros(len(on), np.int64)
         rate, want = np.zeros(len(on)), np.zeros(len(on))
-        grant_sends(pa, ea, src, dst, slot, len(on), DT, rate, want, np.zeros(n), np.zeros(n))
+        grant_sends(pa, ea, src, dst, slot, len(on), np.arange(len(on)), DT, rate, want, np.zeros(n), np.zeros(n))
         for i, j in enumerate(on):
             out[t - 1, j] = rate[i] * DT
             ea.up_sec[0, j] += rate[i] * DT  # what transfer_blocks does with the bytes it moves
@@ -44,12 +44,19 @@ def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0):
 
 
 def test_one_connection_by_hand():
-    """A lone newcomer: one block per quota tick while the channel saves up; once it holds over a
-    second of its limit beyond the request, requests are granted at once (a burst).
-    tick 1: nothing waits yet (ask 16384); 2: +50000 quota, grant 16384 (33616 left); 3: 67232 left;
-    4: 100848 left; 5: 150848 - 16384 = 134464, then two more blocks at once (134464 - 100000 >= 2 x 16384)."""
+    """A lone newcomer (limit 100,000 B/s, 50,000 per quota tick, one 16,384-byte block wanted).
+    tick 1: no request waits, the channel holds under a second of its limit: +50,000 (protocol
+      messages); the connection has nothing yet and asks 16,384 (50,000 - 16,384 < 100,000: queued).
+    tick 2: +50,000 = 100,000; the request is granted (83,616 left); sends 16,384; before the write
+      it holds what it wants, after it asks again (queued). Its second tick: last 16,384, avg 3,276.
+    tick 3: 133,616, grant 16,384 (117,232); then at once one more block (117,232 - 16,384 >=
+      100,000; a second would not be): sends 32,768, asks again (queued), 100,848 left.
+    tick 4: 150,848, grant (134,464), two blocks at once (to 101,696): 49,152; asks (queued).
+      Second tick: last 81,920, avg 2,620 + 16,384 = 19,004, so it now wants 3 blocks (49,152).
+    tick 5: 135,312, grant 16,384 (118,928); 118,928 - 49,152 < 100,000: nothing at once; sends
+      16,384 and asks just before the write for 49,152 - 16,384 = 32,768 (queued)."""
     got = _run_kernels(L, [1], 5)[:, 0]
-    assert got.tolist() == [0.0, 16384.0, 16384.0, 16384.0, 49152.0]
+    assert got.tolist() == [0.0, 16384.0, 32768.0, 49152.0, 16384.0]
 
 
 def test_kernels_follow_the_twin():
@@ -90,3 +97,21 @@ def test_split_evenly():
     out = np.zeros(3)
     split_evenly(90.0, np.array([10.0, 100.0, 100.0]), out)
     assert out.tolist() == [10.0, 40.0, 40.0]
+
+
+def test_requests_wait_behind_the_downloaders_own_uploads():
+    """v's REQUESTs to u leave through v's send buffer behind v's own uploads to u: with v
+    uploading 4,000 B/s there and a request queue of 2 blocks (a slow connection), v can receive
+    at most 2 x 4,000 x 0.5 = 4,000 bytes from u per quota tick; nothing pending of v's own on the
+    connection, or no upload rate there: no bound."""
+    from sim.kernels.bandwidth import requests_behind_uploads_cap
+    ea = new_edges(2, 1)
+    ea.up_avg[0, 0] = 4000.0
+    ea.rate_avg[0, 0] = 1000.0  # 3 s x 1,000 B/s < 2 blocks: the minimum queue
+    assert requests_behind_uploads_cap(ea, 0, 0, DT) == np.inf  # nothing of v's own pending
+    ea.bw_req[0, 0] = 16384.0  # v's upload there waits for quota
+    assert requests_behind_uploads_cap(ea, 0, 0, DT) == 2 * 4000.0 * DT
+    ea.rate_avg[0, 0] = 100_000.0  # a fast connection keeps 3 s x 100,000 B/s = 18 blocks asked
+    assert requests_behind_uploads_cap(ea, 0, 0, DT) == 18 * 4000.0 * DT
+    ea.up_avg[0, 0] = 0.0
+    assert requests_behind_uploads_cap(ea, 0, 0, DT) == np.inf

@@ -99,6 +99,9 @@ def test_rarest_mode_takes_the_first_piece_in_order(seed):
                     wanted = [int(p) for p in order[v] if have[u, p] and not have[v, p]]
                     tier = [2 if owner[v, p] else (1 if whole and recv[v, p] > 0 else 0) for p in wanted]
                     expected = wanted[tier.index(min(tier))] if wanted else -1
+                    end_game = not any(recv[v, p] == 0 and owner[v, p] == 0 for p in order[v] if not have[v, p])
+                    if wanted and min(tier) == 2 and not end_game:
+                        expected = -1  # busy pieces only in strict end-game
                     got = pick_piece(have, recv, avail, order, pos, bound, owner, 10, v, u, np.uint64(1), whole)
                     assert got == expected
 
@@ -116,3 +119,26 @@ def test_whole_piece_run_matches_the_twin(seed):
                     got = tuple(int(i) for i in expand_run(have, recv, owner, v, 1, x, n))
                     assert got == naive.whole_piece_run(have, recv, owner, v, 1, x, n)
                     assert got[0] <= x < got[1] and got[1] - got[0] <= n
+
+
+def test_busy_pieces_only_in_strict_end_game():
+    """A piece whose blocks v asked of another peer is not picked while v still needs an untouched
+    piece elsewhere (libtorrent's strict_end_game_mode); once every needed piece is downloading, it is."""
+    P = 6
+    have = np.zeros((3, P), bool)
+    have[1, 2] = True  # u = 1 has only piece 2
+    have[2, :] = True  # peer 2 has everything
+    have[0, :2] = True  # v = 0 has pieces 0 and 1
+    recv = np.where(have, 1, 0).astype(np.int32)
+    avail = np.ones((3, P), np.int32)
+    owner = np.zeros((3, P), np.int32)
+    owner[0, 2] = 2 + 1  # v asked peer 2 for every block of piece 2
+    order = np.tile(np.arange(P, dtype=np.int32), (3, 1))
+    pos, bound = np.zeros_like(order), np.zeros((3, num_buckets(4) + 1), np.int32)
+    for v in range(3):
+        rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + P, np.int32))
+    for n_have in (2, 10):  # initial mode and rarest-first mode
+        assert pick_piece(have, recv, avail, order, pos, bound, owner, n_have, 0, 1, np.uint64(1), True) == -1
+    owner[0, 3:] = 2 + 1  # now every piece v needs is being downloaded from peer 2: end-game
+    for n_have in (2, 10):
+        assert pick_piece(have, recv, avail, order, pos, bound, owner, n_have, 0, 1, np.uint64(1), True) == 2

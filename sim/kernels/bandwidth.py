@@ -5,31 +5,39 @@ peer_connection.cpp ``wanted_transfer``/``request_bandwidth``/``fill_send_buffer
 names below are libtorrent's. A connection's share of its uploader's limit is not computed from a
 fairness rule but fed back from the connection's own history:
 
-- **The request.** A connection with data to send asks its uploader's channel for
-  ``wanted_transfer`` = max(its send buffer, 2 x its upload rate x tick_interval) bytes — about one
-  second of its *own* recent rate — and has at most one request outstanding.
+- **The request.** A connection asks its uploader's channel for ``wanted_transfer`` =
+  max(its send buffer, 2 x its upload rate x tick_interval) — about one second of its *own*
+  recent rate — less the quota it holds, and has at most one request outstanding. It asks just
+  before it writes (``setup_send`` calls ``request_bandwidth`` first) and, if it then has none
+  outstanding, again after: in steady state a connection gets its own rate once a second, in two
+  grants that alternate — its share neither grows nor shrinks (the lab's traces show exactly this).
 - **The send buffer.** Blocks are read while the buffer is below ``send_buffer_watermark_factor``
   (50%) of what the connection sent in the last second, clamped to [``send_buffer_low_watermark``
   10 KiB, ``send_buffer_watermark`` 500 KiB]: whole 16 KiB blocks, so at least one.
-- **The quota tick** (every ``tick_interval``, 500 ms, only while some request waits): the
-  channel gets ``limit x dt`` more quota, keeps at most 3 s of it, and hands every waiting request
-  an equal part of what it holds (``distribute_quota / waiting``), each at most what it still
-  needs. A request is released — the connection may send — only once fully granted (or after 20
-  ticks with something granted). What a small request does not take stays in the channel.
-- **Immediate grants.** A channel holding more than one second of its limit beyond a request
-  grants it at once (``need_queueing``): the connection sends it and asks again, so a channel
-  that saved up quota lets its connections burst until it is back to one second of its limit.
+- **The quota tick** (every ``tick_interval``, 500 ms): while some request waits, the channel gets
+  ``limit x dt`` more quota, keeps at most 3 s of it, and hands every waiting request an equal
+  part of what it holds (``distribute_quota / waiting``), each at most what it still needs. A
+  request is released — the connection may send — only once fully granted (or after 20 ticks with
+  something granted). What a small request does not take stays in the channel. With no request
+  waiting the channel still gains quota while it holds less than a second of its limit: the
+  session's protocol messages (a downloader's REQUESTs, a new connection's handshake) queue on it
+  until it does.
+- **Immediate grants.** A request the channel can grant keeping more than one second of its limit
+  (``need_queueing`` is false) is granted at once; the connection sends it and asks again, so a
+  channel with quota saved up lets a connection burst until it is back to one second of its limit.
+  A connection granted at once stays out of the queue and asks between quota ticks, so it is first
+  to take the channel's surplus at the next tick (``bw_burst``).
 - **The rate** a request is sized from is libtorrent's once-a-second average
   ``avg = avg x 4/5 + bytes of the last second / 5`` (integer arithmetic), updated at each
   session's own second tick (``sec_phase``: which quota tick of the second it falls on).
 
 So a newcomer at a busy uploader starts at one block per quota tick and its requests grow only as
-fast as its own average: early connections keep larger shares, as in the lab.
+fast as its own average, while the connection first out of the queue keeps the surplus: early
+connections keep larger shares, as in the lab.
 
-Simplified here (docs/model.md): a connection asks again only after sending (libtorrent also asks,
-for what it wants beyond the quota it holds, just before each write; a lab trace shows the two
-requests alternating, docs/validation.md); a burst is not limited by the blocks the downloader has
-requested; and the downloader's side is a plain quota — each downloader's limit (at most 3 s saved)
+Simplified here (docs/model.md): a connection asks at most before and after its one write of a
+tick; a burst is not limited by the blocks the downloader has requested; protocol messages cost no
+quota; and the downloader's side is a plain quota — each downloader's limit (at most 3 s saved)
 shared evenly among the connections sending to it, each at most what it was granted, what it
 cannot take staying granted at the uploader for the next tick.
 """
@@ -46,6 +54,8 @@ REQUEST_TTL_TICKS = 20  # bw_request::ttl: released after 20 quota ticks if anyt
 SEND_BUFFER_LOW_WATERMARK = 10 * 1024  # settings_pack::send_buffer_low_watermark (default)
 SEND_BUFFER_WATERMARK = 500 * 1024  # settings_pack::send_buffer_watermark (default)
 SEND_BUFFER_WATERMARK_FACTOR = 0.5  # settings_pack::send_buffer_watermark_factor = 50 (%)
+REQUEST_QUEUE_TIME_S = 3.0  # settings_pack::request_queue_time (default 3 s)
+REQUEST_QUEUE_MIN_BLOCKS = 2  # update_desired_queue_size's lower clamp
 
 
 @njit(cache=True, inline="always")
@@ -75,7 +85,14 @@ def distribute_quota(limit, dt, bank, req, got, ttl, quota):
     for j in range(n):
         if req[j] > 0.0:
             waiting += 1
-    if waiting == 0:  # update_quotas returns at once on an empty queue: nothing is added
+    if waiting == 0:
+        # No payload request waits. The session still sends protocol messages (a downloader's
+        # REQUESTs, HAVEs, a new connection's handshake and bitfield) through the same limiter:
+        # each queues while the channel holds less than a second of its limit beyond it
+        # (need_queueing) and so makes the quota tick add to the channel — until it holds a
+        # second of its limit, when they are granted at once and stop queueing.
+        if bank < limit:
+            bank = min(bank + np.floor(limit * dt + 0.5), QUOTA_BURST_S * limit)
         return bank
     bank = min(bank + np.floor(limit * dt + 0.5), QUOTA_BURST_S * limit)
     share = np.floor(max(bank, 0.0) / waiting)
@@ -115,8 +132,52 @@ def upload_quota_tick(pa, ea, dt):
                                           ea.bw_ttl[u, :d], ea.bw_quota[u, :d])
 
 
+@njit(cache=True, inline="always")
+def request_queue_blocks(rate_avg):
+    """Outstanding requests a downloader keeps at one peer (update_desired_queue_size):
+    request_queue_time (3 s) of its download rate from it, at least 2 blocks (slow start is not
+    modelled)."""
+    return max(REQUEST_QUEUE_MIN_BLOCKS, int(REQUEST_QUEUE_TIME_S * rate_avg // BLOCK_BYTES))
+
+
+@njit(cache=True, inline="always")
+def requests_behind_uploads_cap(ea, v, k, dt):
+    """Bytes v can receive in a tick from the peer in its slot k when v's REQUEST messages to that
+    peer wait behind v's own uploads to it. A connection's messages leave in order through one send
+    buffer, limited by v's upload rate limiter like everything v sends: while v has uploads of
+    its own pending on that connection (quota granted or asked for), each request it sends waits
+    behind about a block of them, i.e. BLOCK / (its upload rate there). With its request
+    queue of Q blocks, v then receives at most Q blocks per such wait. Unbounded otherwise."""
+    if ea.bw_req[v, k] <= 0.0 and ea.bw_quota[v, k] <= 0.0:
+        return np.inf  # nothing of v's own waits to go out on this connection
+    up = ea.up_avg[v, k]
+    if up <= 0.0:
+        return np.inf
+    return request_queue_blocks(ea.rate_avg[v, k]) * up * dt
+
+
+@njit(cache=True, inline="always")
+def request_bandwidth(pa, ea, u, ku, wanted):
+    """peer_connection::request_bandwidth: ask u's channel for what the connection wants beyond
+    the quota it holds. Granted on the spot while the channel holds more than a second of its
+    limit beyond it (need_queueing is false: the connection stays out of the queue), else queued
+    for the next quota tick."""
+    b = wanted - ea.bw_quota[u, ku]
+    if b <= 0.0:
+        return
+    if pa.up_quota[u] - b >= pa.up_cap[u]:
+        pa.up_quota[u] -= b
+        ea.bw_quota[u, ku] += b
+        ea.bw_burst[u, ku] = True
+        return
+    ea.bw_req[u, ku] = b
+    ea.bw_got[u, ku] = 0.0
+    ea.bw_ttl[u, ku] = REQUEST_TTL_TICKS
+    ea.bw_burst[u, ku] = False
+
+
 @njit(cache=True)
-def grant_sends(pa, ea, src, dst, slot, F, dt, rate, want, scratch_bound, scratch_out):
+def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound, scratch_out):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
 
     A transfer sends the quota its uploader granted it; one with no request waiting (just granted,
@@ -124,16 +185,29 @@ def grant_sends(pa, ea, src, dst, slot, F, dt, rate, want, scratch_bound, scratc
     downloader (collect_flows lists them downloader by downloader): a downloader short of
     download quota shares it evenly over its incoming transfers, and what it cannot take stays
     granted at the uploader. Each transfer then asks for its next request, which waits for the
-    next quota tick."""
-    for f in range(F):
-        u = src[f]
-        ku = ea.rev[dst[f], slot[f]]
-        if ea.bw_req[u, ku] <= 0.0:
-            extra = granted_at_once(pa.up_cap[u], pa.up_quota[u],
-                                    wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
-            pa.up_quota[u] -= extra
-            ea.bw_quota[u, ku] += extra
-        want[f] = ea.bw_quota[u, ku]
+    next quota tick. Quota granted at once goes first to the connections whose last quota also
+    came at once — in libtorrent a connection that is granted at once sends and asks again
+    between quota ticks, while one in the queue only asks again after its next tick, so the first
+    connection out of the queue keeps the channel's surplus — then to the others, each group in
+    ``order`` (serve_order: as they happen to ask, not by peer number)."""
+    for rnd in range(2):  # connections already out of the queue first (bw_burst), then the rest
+        for i in range(F):
+            f = order[i]
+            u = src[f]
+            ku = ea.rev[dst[f], slot[f]]
+            if ea.bw_burst[u, ku] != (rnd == 0):
+                continue
+            extra = 0.0
+            if ea.bw_req[u, ku] <= 0.0:
+                extra = granted_at_once(pa.up_cap[u], pa.up_quota[u],
+                                        wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
+                pa.up_quota[u] -= extra
+                ea.bw_quota[u, ku] += extra
+            if extra > 0.0:
+                ea.bw_burst[u, ku] = True
+            elif ea.bw_req[u, ku] > 0.0:
+                ea.bw_burst[u, ku] = False
+            want[f] = min(ea.bw_quota[u, ku], requests_behind_uploads_cap(ea, dst[f], slot[f], dt))
     f0 = 0
     while f0 < F:
         v = dst[f0]
@@ -154,16 +228,19 @@ def grant_sends(pa, ea, src, dst, slot, F, dt, rate, want, scratch_bound, scratc
             for j in range(k):
                 rate[f0 + j] = np.floor(scratch_out[j])
         f0 = f1
-    for f in range(F):
+    for i in range(F):
+        f = order[i]
         u = src[f]
         ku = ea.rev[dst[f], slot[f]]
-        ea.bw_quota[u, ku] -= rate[f]
         if ea.bw_req[u, ku] <= 0.0:
-            b = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt) - ea.bw_quota[u, ku]
-            if b > 0.0:
-                ea.bw_req[u, ku] = b
-                ea.bw_got[u, ku] = 0.0
-                ea.bw_ttl[u, ku] = REQUEST_TTL_TICKS
+            # request_bandwidth runs in setup_send *before* the write: the connection asks for
+            # what it wants beyond the quota it holds now, not yet spent. In steady state a
+            # connection so gets its wanted_transfer (a second of its own rate) once per second,
+            # in two grants that alternate (W - Q, Q): its rate neither grows nor shrinks.
+            request_bandwidth(pa, ea, u, ku, wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
+        ea.bw_quota[u, ku] -= rate[f]
+        if ea.bw_req[u, ku] <= 0.0:  # it held all it wanted: after the write (on_send_data) it asks again
+            request_bandwidth(pa, ea, u, ku, wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
         rate[f] /= dt
 
 

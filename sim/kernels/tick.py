@@ -12,7 +12,7 @@ from numba import njit
 
 from .bandwidth import close_download_quota, grant_sends, open_download_quota, second_tick, upload_quota_tick
 from .choke import choke_all
-from .transfer import collect_flows, transfer_blocks
+from .transfer import collect_flows, serve_order, transfer_blocks
 
 
 class FlowBuffers(NamedTuple):
@@ -55,9 +55,10 @@ def swarm_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_
     open_download_quota(pa, dt)
     upload_quota_tick(pa, ea, dt)
     F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
-    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, dt, fb.rate, fb.want, fb.bound, fb.share)
+    order = serve_order(ea, fb.dst, fb.slot, F)
+    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
     n_log, n_done, overflow = transfer_blocks(
-        pa, ea, pc, fb.dst, fb.slot, fb.rate, F, dt, now, salt_pick, subject, piece_bytes,
+        pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
         lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, fb.completed)
     close_download_quota(pa)
     second_tick(pa, ea, tick, ticks_per_s)

@@ -77,6 +77,9 @@ def _reset_slot(ea, u, k):
     ea.bw_got[u, k] = 0.0
     ea.bw_ttl[u, k] = 0
     ea.fast[u, k, :] = -1
+    ea.conn_seq[u, k] = 0
+    ea.bw_burst[u, k] = False
+    ea.fast_seen[u, k] = -1
 
 
 @njit(cache=True)
@@ -127,6 +130,9 @@ def _move_slot(ea, u, src, dst):
     ea.bw_got[u, dst] = ea.bw_got[u, src]
     ea.bw_ttl[u, dst] = ea.bw_ttl[u, src]
     ea.fast[u, dst, :] = ea.fast[u, src, :]
+    ea.conn_seq[u, dst] = ea.conn_seq[u, src]
+    ea.bw_burst[u, dst] = ea.bw_burst[u, src]
+    ea.fast_seen[u, dst] = ea.fast_seen[u, src]
     ea.rev[ea.nbr[u, dst], ea.rev[u, dst]] = dst
     _reset_slot(ea, u, src)
 

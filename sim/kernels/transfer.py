@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .bandwidth import request_queue_blocks
 from .hashing import mix64
 from .picker import bucket_of, expand_run, move_piece, pick_piece
 from .topology import piece_complete, release_run
@@ -69,7 +70,7 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
             unchoked = ea.unchoked[u, ku]
             if not unchoked and ea.run_end[v, k] >= 0:
                 release_run(pc, ea, v, k)
-            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (unchoked or pick_fast(pc, ea, u, ku, v) >= 0):
+            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (unchoked or fast_eligible(pa, pc, ea, u, ku, v)):
                 src[F] = u
                 dst[F] = v
                 slot[F] = k
@@ -77,6 +78,23 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
             elif ea.run_end[v, k] >= 0:
                 release_run(pc, ea, v, k)
     return F
+
+
+@njit(cache=True)
+def fast_eligible(pa, pc, ea, u, ku, v):
+    """pick_fast(...) >= 0, without the scan when it cannot have changed: once no piece of v's
+    allowed fast set is one u has and v lacks, that stays so until u completes a piece (v only
+    gains pieces), so the answer is kept against u's piece count (``fast_seen``)."""
+    if ea.fast_seen[u, ku] == pa.n_have[u]:
+        return False
+    for j in range(ea.fast.shape[2]):
+        q = ea.fast[u, ku, j]
+        if q < 0:
+            break
+        if pc.have[u, q] and not pc.have[v, q]:
+            return pick_fast(pc, ea, u, ku, v) >= 0
+    ea.fast_seen[u, ku] = pa.n_have[u]
+    return False
 
 
 @njit(cache=True)
@@ -96,15 +114,39 @@ def pick_fast(pc, ea, u, ku, v):
     return best
 
 
+@njit(cache=True, inline="always")
+def unused_credit_back(ea, v, k, u, ku):
+    """v has nothing (more) to ask of u this tick: the quota u's limiter granted the connection and
+    no block used stays with the connection (libtorrent's m_quota), for its next send."""
+    ea.bw_quota[u, ku] += ea.credit[v, k]
+    ea.credit[v, k] = 0.0
+
+
 @njit(cache=True)
-def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject, piece_bytes,
-                    log_t, log_peer, log_piece, log_first, log_blocks, log_bytes, completed):
-    """Move blocks for one tick. Returns (log rows written, peers completed, log overflowed)."""
-    P = pc.have.shape[1]
-    keys = np.empty(F, dtype=np.uint64)
+def serve_order(ea, dst, slot, F):
+    """The order in which this tick's transfers are served (quota granted at once, blocks claimed):
+    the fastest connection first (the downloader's rate from it), then the oldest. A downloader
+    keeps request_queue_time (3 s) of its rate from a peer in requests there and asks again as
+    blocks arrive, so a fast connection asks for a newly available piece, and gives its
+    uploader something to send, before a slow or newly unchoked one (which starts from an empty
+    queue). Never by peer number: the subject is row 0."""
+    age = np.empty(F, dtype=np.int64)
     for f in range(F):
-        keys[f] = mix64(salt, dst[f], slot[f])
-    order = np.argsort(keys)
+        age[f] = ea.conn_seq[dst[f], slot[f]]
+    by_age = np.argsort(age, kind="mergesort")
+    rate = np.empty(F)
+    for i in range(F):
+        f = by_age[i]
+        rate[i] = -ea.rate_avg[dst[f], slot[f]]
+    return by_age[np.argsort(rate, kind="mergesort")]
+
+
+@njit(cache=True)
+def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subject, piece_bytes,
+                    log_t, log_peer, log_piece, log_first, log_blocks, log_bytes, completed):
+    """Move blocks for one tick, transfers in ``order`` (serve_order). Returns (log rows written,
+    peers completed, log overflowed)."""
+    P = pc.have.shape[1]
     n_log = 0
     n_done = 0
     overflow = False
@@ -127,7 +169,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject, piec
                 p = pick_fast(pc, ea, u, ku, v)
                 ea.cur_piece[v, k] = p
                 if p < 0:
-                    ea.credit[v, k] = 0.0
+                    unused_credit_back(ea, v, k, u, ku)
                     break
             elif p < 0:
                 n_whole = whole_pieces(ea.rate_avg[v, k], pa.whole_s[v], piece_bytes)
@@ -136,7 +178,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject, piec
                 ea.cur_piece[v, k] = p
                 ea.run_end[v, k] = -1
                 if p < 0:
-                    ea.credit[v, k] = 0.0
+                    unused_credit_back(ea, v, k, u, ku)
                     break
                 if n_whole > 0 and pc.owner[v, p] == 0 and pc.recv[v, p] == 0:
                     start, end = expand_run(pc.have, pc.recv, pc.owner, v, u, p, n_whole)
@@ -145,6 +187,11 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject, piec
                     p = start
                     ea.cur_piece[v, k] = start
                     ea.run_end[v, k] = end
+                elif pc.owner[v, p] == 0 and pc.blocks[p] - pc.recv[v, p] <= request_queue_blocks(ea.rate_avg[v, k]):
+                    # v's request queue to u holds every block the piece still lacks: they are
+                    # all asked of u, so v's other connections leave the piece alone (as a run of one)
+                    pc.owner[v, p] = u + 1
+                    ea.run_end[v, k] = p + 1
             affordable = int(ea.credit[v, k] // BLOCK_BYTES)
             if affordable <= 0:
                 break
@@ -183,6 +230,6 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, dt, now, salt, subject, piec
                 if pa.is_seed[v]:
                     completed[n_done] = v
                     n_done += 1
-                    ea.credit[v, k] = 0.0
+                    unused_credit_back(ea, v, k, u, ku)
                     break
     return n_log, n_done, overflow

@@ -1,0 +1,45 @@
+"""When connections open and who is served first (sim/engine.py, kernels/transfer.serve_order)."""
+
+import numpy as np
+
+from sim.engine import SwarmRun
+from sim.kernels.transfer import serve_order
+from sim.state import new_edges
+from tests.conftest import make_scenario
+
+
+def _first_connection_s(sc, seed):
+    run = SwarmRun(sc, 0, np.random.SeedSequence(seed), trace_connections=True)
+    r = run.run()
+    conns = r.extra["connections"]
+    first = {}
+    for t, a, b in zip(conns["t_s"], conns["local"], conns["remote"]):
+        first.setdefault(int(a), float(t))
+    return run, first
+
+
+def test_a_new_peer_connects_at_its_sessions_next_second_tick():
+    """libtorrent opens outgoing connections in the once-a-second part of on_tick: a peer joining
+    at t connects at its own next second tick, never before t and at most 1 s after."""
+    sc = make_scenario(**{"subject.join_s": 3.2, "simulation.horizon_s": 60})
+    for seed in range(6):
+        run, first = _first_connection_s(sc, seed)
+        opened = first[0]  # traced at the end of the tick in which it opened
+        phase = int(run.pa.sec_phase[0])
+        tick = round(opened / run.dt)
+        assert 3.2 < opened <= 3.2 + 1.0 + 1e-9
+        assert (tick + phase) % run.ticks_per_s == 0, (seed, t, phase)
+
+
+def test_fastest_then_oldest_connection_is_served_first():
+    """The serve order: higher download rate from the uploader first; equal rates by age."""
+    ea = new_edges(4, 3)
+    # downloader 0's three connections (slots 0..2) and downloader 1's slot 0
+    ea.conn_seq[0, :3] = [5, 2, 9]
+    ea.conn_seq[1, 0] = 1
+    ea.rate_avg[0, :3] = [1000.0, 1000.0, 50_000.0]
+    ea.rate_avg[1, 0] = 0.0
+    dst = np.array([0, 0, 0, 1], np.int64)
+    slot = np.array([0, 1, 2, 0], np.int64)
+    order = serve_order(ea, dst, slot, 4)
+    assert order.tolist() == [2, 1, 0, 3]
