@@ -41,7 +41,7 @@ from sim.results import (
 from sim.scenario import Scenario, ScenarioError, parse_scenario
 
 from . import atomic
-from .errors import UserError
+from .errors import Interrupted, UserError
 from .provenance import HASH_FILE, MANIFEST_VERSION, check_hash_list, hash_list, read_hash_list, sha256_file, software_stack, utc_now
 from .tables import read_columns
 
@@ -74,7 +74,11 @@ class RunDirWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             return
-        reason = "interrupted (Ctrl-C)" if exc_type is KeyboardInterrupt else f"{exc_type.__name__}: {exc}"
+        if issubclass(exc_type, KeyboardInterrupt):
+            reason = str(exc) if isinstance(exc, Interrupted) else "interrupted (Ctrl-C)"
+            exc.add_note(f"the unfinished run is in {self.stage} (reason in its {INCOMPLETE} file)")
+        else:
+            reason = f"{exc_type.__name__}: {exc}"
         try:
             atomic.write_text(self.stage / INCOMPLETE, f"run failed at {utc_now()}: {reason}\n")
         except OSError:

@@ -1,19 +1,36 @@
-"""``leechsim`` entry point: parse, dispatch, and turn user errors into messages and exit codes."""
+"""``leechsim`` entry point: parse, dispatch, and turn user errors into messages and exit codes.
+
+Stop signals are caught before the command's (slow) imports, so that a Ctrl-C at any moment ends
+in a message and an exit code, never a traceback.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from sim.scenario import ScenarioError
+from forensics.errors import Interrupted, UserError
 
-from forensics.errors import UserError
-
-from .args import build_parser
 from .env import Environment, ExitStatus
+from .stopping import stop_on_signals
 
 
 def main(args: list[str] | None = None, env: Environment | None = None) -> ExitStatus:
     env = env or Environment()
+    try:
+        with stop_on_signals():
+            return _dispatch(args, env)
+    except KeyboardInterrupt as e:
+        stop = e if isinstance(e, Interrupted) else Interrupted()
+        notes = getattr(e, "__notes__", [])
+        env.error(f"{stop}" + (f"; {notes[-1]}" if notes else ""))
+        return ExitStatus(stop.exit_code)
+
+
+def _dispatch(args: list[str] | None, env: Environment) -> ExitStatus:
+    from sim.scenario import ScenarioError
+
+    from .args import build_parser
+
     parser = build_parser(env)
     try:
         ns = parser.parse_args(args)
@@ -25,9 +42,6 @@ def main(args: list[str] | None = None, env: Environment | None = None) -> ExitS
     except (ScenarioError, UserError) as e:
         env.error(str(e))
         return ExitStatus.BAD_INPUT
-    except KeyboardInterrupt:
-        env.error("interrupted")
-        return ExitStatus.INTERRUPTED
 
 
 def entry_point() -> None:

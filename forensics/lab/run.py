@@ -25,7 +25,7 @@ from sim.scenario import Scenario, load_scenario, scenario_sha256
 
 from .. import rundir
 from ..atomic import write_json
-from ..errors import UserError
+from ..errors import Interrupted, UserError
 from ..provenance import utc_now
 from ..runs import safe_name
 from .capture import tcpdump_path, tcpdump_version
@@ -55,9 +55,14 @@ class LabRunFailed(Exception):
 
 @contextlib.contextmanager
 def sigterm_as_interrupt():
-    """SIGTERM and SIGHUP (terminal closed) unwind like Ctrl-C."""
+    """SIGTERM and SIGHUP (terminal closed) unwind like Ctrl-C, once: a repeat never interrupts the cleanup."""
+    stopping = False
+
     def handler(signum, frame):
-        raise KeyboardInterrupt
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise Interrupted(signum)
     old = {}
     try:
         for sig in (signal.SIGTERM, signal.SIGHUP):
