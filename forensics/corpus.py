@@ -38,6 +38,7 @@ from sim.results import ReplicationResult, aggregate
 from sim.scenario import Scenario, ScenarioError, Size, format_validation_error, load_scenario, scenario_sha256
 
 from . import atomic, rundir
+from .capacity import check_run_size
 from .errors import UserError
 from .provenance import utc_now
 from .runs import default_out
@@ -197,6 +198,9 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
     workers = workers or default_workers(n)
     scenarios = [corpus.scenario_for(row) for row in corpus.torrents]
     seeds = corpus.torrent_seeds()
+    if not scheduler:
+        for row, sc in zip(corpus.torrents, scenarios):
+            check_run_size(sc, n, workers, f"{corpus_file} (torrent {row.name})")
     out = Path(out) if out else default_out(corpus.meta.name)
     command = command or ["leechsim", "corpus", str(corpus_file), "--runs", str(n), "--out", str(out)]
     started = utc_now()

@@ -10,16 +10,18 @@ manifests record, ``verify`` prints and reports cite.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from sim.montecarlo import SEED_RULE, default_workers, run_replications
-from sim.scenario import Scenario, scenario_sha256
+from sim.scenario import Scenario
 
 from . import rundir
 from .atomic import write_json
+from .capacity import check_run_size
 from .errors import UserError
 from .overrides import load_with_overrides
 from .provenance import utc_now
@@ -65,6 +67,8 @@ def simulate_run(scenario: str | Path | None = None, out: str | Path | None = No
     n = runs or sc.simulation.replications
     seed = sc.simulation.seed if seed is None else seed
     workers = workers or default_workers(n)
+    if not scheduler:  # a cluster's workers have their own memory
+        check_run_size(sc, n, workers, str(scenario_path), trace_connections)
     out = Path(out) if out else default_out(sc.name)
     if command is None:
         command = ["leechsim", *rerun_args({"replications": n, "master_seed": seed, "overrides": overrides,
@@ -86,7 +90,7 @@ def simulate_run(scenario: str | Path | None = None, out: str | Path | None = No
         summary = rundir.write_results(w.stage, results)
         manifest = rundir.manifest(
             "simulate", command,
-            scenario_sha256(scenario_path), started,
+            hashlib.sha256(scenario_bytes).hexdigest(), started,
             scenario_file=str(scenario_path), scenario_name=sc.name, overrides=overrides,
             replications=n, master_seed=seed, seed_rule=SEED_RULE,
             workers=None if scheduler else workers, scheduler=scheduler,
