@@ -16,6 +16,10 @@ The subject's transfer logs are kept too, but their length depends on the outcom
 scenario: a bound from the bytes it could send would refuse runs that need a thousandth of it
 (a book-corpus replication logs 4,000-8,000 rows, ~0.3 MB), so they are left out.
 
+Checked against a real replication by ``tests/test_footprint.py``: for 10,000 peers x 4,096 pieces
+the estimate (1.16 GiB without the process) is above the measured peak growth (0.76 GiB: pages
+numpy allocates zeroed are only counted once touched) and within 3x of it.
+
 ``sim`` does no I/O: comparing with the machine's memory is the caller's business.
 """
 
