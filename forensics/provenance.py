@@ -29,6 +29,12 @@ def git_commit() -> str | None:
     """The commit of the source tree this code runs from, if it is a git checkout."""
     here = Path(__file__).resolve().parent.parent
     try:
+        top = subprocess.run(["git", "-C", str(here), "rev-parse", "--show-toplevel"], capture_output=True, text=True,
+                             timeout=5)
+        # an installed copy can sit inside some other repository (a venv in a checkout): only a
+        # checkout whose top is this source tree has the commit of this code
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != here:
+            return None
         out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
         if out.returncode != 0:
             return None
