@@ -14,8 +14,9 @@ MANIFEST_VERSION = 1
 HASH_FILE = "SHA256SUMS"
 
 
-def utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def utc_now(microseconds: bool = True) -> str:
+    """UTC time in ISO 8601; manifests keep microseconds (they order events), reports show whole seconds."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ" if microseconds else "%Y-%m-%dT%H:%M:%SZ")
 
 
 def _version(dist: str) -> str | None:
