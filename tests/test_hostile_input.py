@@ -202,3 +202,16 @@ def test_hostile_scenario_in_a_real_process_gives_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "leechsim", "simulate", str(path), "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert proc.returncode == 2 and "nested too deeply" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("x = " + "[" * 50_000 + "]" * 50_000 + "\n", "nested too deeply"),
+    (None, "larger than 10.00 MiB"),
+], ids=["deeply-nested", "dev-zero"])
+def test_hostile_corpus_file_is_refused(tmp_path, content, fragment):
+    path = Path("/dev/zero") if content is None else tmp_path / "corpus.toml"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = run_cli(["corpus", str(path), "--runs", "1", "--out", str(tmp_path / "out")])
+    assert code == 2 and fragment in err and str(path) in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.incomplete").exists()
