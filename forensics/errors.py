@@ -15,9 +15,13 @@ class Interrupted(KeyboardInterrupt):
     """
 
     def __init__(self, signum: int = signal.SIGINT) -> None:
+        # args is the signal number alone: SimPy (and pickle) re-create an exception as type(e)(*e.args)
+        super().__init__(int(signum))
         self.signum = int(signum)
+
+    def __str__(self) -> str:
         name = signal.Signals(self.signum).name
-        super().__init__(f"interrupted by {name}{' (Ctrl-C)' if self.signum == signal.SIGINT else ''}")
+        return f"interrupted by {name}{' (Ctrl-C)' if self.signum == signal.SIGINT else ''}"
 
     @property
     def exit_code(self) -> int:

@@ -93,6 +93,33 @@ def test_a_stop_signal_ends_simulate_and_its_workers(tmp_path, signals, code, na
     assert _gone(children) == []
 
 
+def test_ctrl_c_inside_a_replication_on_one_worker(tmp_path):
+    """With --workers 1 the signal lands inside the SimPy loop in the main process (which re-raises
+    exceptions by re-creating them): still exit 130, no traceback, the run left incomplete."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "leechsim", *_simulate_args()[:-4], "--workers", "1", "--out", "run"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("*.incomplete")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.0)  # inside the replications by now
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc.send_signal(sig)
+        time.sleep(0.05)
+    out, err = proc.communicate(timeout=STOP_WITHIN_S)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert "interrupted by SIGINT (Ctrl-C)" in (tmp_path / "run.incomplete" / "INCOMPLETE").read_text()
+
+
+def test_the_stop_exception_survives_being_re_created():
+    """SimPy and pickle re-create exceptions from their args; the signal must survive that."""
+    import pickle
+    from forensics.errors import Interrupted
+    e = Interrupted(signal.SIGTERM)
+    for again in (type(e)(*e.args), pickle.loads(pickle.dumps(e))):
+        assert again.signum == signal.SIGTERM and str(again) == "interrupted by SIGTERM" and again.exit_code == 143
+
+
 def test_kill_9_of_the_parent_leaves_no_worker(tmp_path):
     """SIGKILL cannot be caught: the workers die with the parent (PR_SET_PDEATHSIG), the run stays incomplete."""
     proc, children = _start(_simulate_args(), tmp_path)
