@@ -32,7 +32,7 @@ def parse_override(text: str) -> tuple[str, object]:
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word: take it as a string
     except RecursionError:
-        raise UserError(f"--set {key.strip()}=...: the value is nested too deeply to read") from None
+        raise UserError(f"{key.strip()}=...: the value is nested too deeply to read") from None
     return key.strip(), value
 
 

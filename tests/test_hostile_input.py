@@ -215,3 +215,23 @@ def test_hostile_corpus_file_is_refused(tmp_path, content, fragment):
     code, out, err = run_cli(["corpus", str(path), "--runs", "1", "--out", str(tmp_path / "out")])
     assert code == 2 and fragment in err and str(path) in err and "Traceback" not in err, err
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.incomplete").exists()
+
+
+@pytest.mark.parametrize("field, value", [("replications", "abc"), ("replications", 1.5), ("replications", True),
+                                          ("replications", 10**11), ("master_seed", -1), ("overrides", "x=1"),
+                                          ("trace_connections", "yes")])
+def test_a_forged_manifest_field_fails_verify_without_a_traceback(tmp_path, field, value):
+    """A manifest edited and re-hashed (so only the re-run can judge it): verify fails naming the field."""
+    import hashlib
+    import json
+    run = tmp_path / "run"
+    assert run_cli(["simulate", "--runs", "1", "--workers", "1", "--out", str(run)])[0] == 0
+    man = json.loads((run / "manifest.json").read_text())
+    man[field] = value
+    (run / "manifest.json").write_text(json.dumps(man))
+    digest = hashlib.sha256((run / "manifest.json").read_bytes()).hexdigest()
+    sums = [(digest + "  manifest.json") if line.endswith("  manifest.json") else line
+            for line in (run / "SHA256SUMS").read_text().splitlines()]
+    (run / "SHA256SUMS").write_text("\n".join(sums) + "\n")
+    code, out, err = run_cli(["verify", str(run), "--workers", "1"])
+    assert code == 1 and f"field '{field}' is {value!r}" in err and "Traceback" not in err, err
