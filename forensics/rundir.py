@@ -47,6 +47,7 @@ from .tables import read_columns
 
 INCOMPLETE = "INCOMPLETE"
 MANIFEST = "manifest.json"
+MANIFEST_KINDS = frozenset({"simulate", "lab", "corpus"})  # what wrote the run directory
 REPORT_HASH_FILE = "report.SHA256SUMS"
 
 
@@ -273,11 +274,16 @@ def read_manifest(root: Path) -> dict:
     if not root.is_dir():
         raise RunDirError(f"{root}: no such run directory")
     try:
-        return json.loads((root / MANIFEST).read_text())
+        man = json.loads((root / MANIFEST).read_text())
     except FileNotFoundError:
         raise RunDirError(f"{root}: not a leechsim run directory ({MANIFEST} missing)") from None
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise RunDirError(f"{root / MANIFEST}: not valid JSON ({e})") from None
+    if not isinstance(man, dict) or man.get("kind") not in MANIFEST_KINDS:
+        kind = man.get("kind") if isinstance(man, dict) else None
+        raise RunDirError(f"{root / MANIFEST}: not a leechsim manifest (its 'kind' is {kind!r}; one of "
+                          f"{', '.join(sorted(MANIFEST_KINDS))} was expected)")
+    return man
 
 
 @dataclass
@@ -314,8 +320,16 @@ class RunData:
         key = (replication, name)
         if key not in self._cache:
             path = self.root / "replications" / f"{replication:04d}" / f"{name}.csv"
-            self._cache[key] = read_columns(path)
+            table = read_columns(path)
+            missing = [c for c in _TABLE_COLUMNS.get(name, ()) if c not in table]
+            if missing:
+                raise RunDirError(f"{path}: columns {missing} missing; not a table this leechsim version wrote")
+            self._cache[key] = table
         return self._cache[key]
+
+
+_TABLE_COLUMNS = {"transfer_log": LOG_COLUMNS, "peers": PEER_COLUMNS, "files": FILE_COLUMNS,
+                  "timeseries": TIMESERIES_COLUMNS}
 
 
 def load_run(root: Path) -> RunData:
@@ -332,7 +346,15 @@ def load_run(root: Path) -> RunData:
         raise RunDirError(f"{root}: refusing to report from this run directory: {problems[0]}{more}. "
                         f"A report may only be made from an intact run; re-run it or restore the original files.")
     manifest = read_manifest(root)
-    summary = json.loads((root / "summary.json").read_text())
+    stored = root / "scenario.toml"
+    if manifest["kind"] in ("simulate", "lab") and (not stored.is_file()
+                                                    or sha256_file(stored) != manifest.get("scenario_sha256")):
+        raise RunDirError(f"{stored}: does not match the manifest's scenario_sha256; the run directory was "
+                          f"altered (and re-hashed) after it was written")
+    try:
+        summary = json.loads((root / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RunDirError(f"{root / 'summary.json'}: cannot be read ({e})") from None
     results = read_columns(root / "results.csv")
     missing = [k for k in HEADLINE_FIELDS if k not in results]
     if missing:

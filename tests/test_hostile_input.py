@@ -235,3 +235,30 @@ def test_a_forged_manifest_field_fails_verify_without_a_traceback(tmp_path, fiel
     (run / "SHA256SUMS").write_text("\n".join(sums) + "\n")
     code, out, err = run_cli(["verify", str(run), "--workers", "1"])
     assert code == 1 and f"field '{field}' is {value!r}" in err and "Traceback" not in err, err
+
+
+FORGED = [  # (file, new content): each re-hashed into SHA256SUMS, so only the content can give it away
+    ("manifest.json", "[]", "not a leechsim manifest"),
+    ("manifest.json", "{}", "not a leechsim manifest"),
+    ("summary.json", "[1", "summary.json: cannot be read"),
+    ("results.csv", "", "results.csv: empty"),
+    ("results.csv", "replication\n1,2\n", "line 2 has 2 cells"),
+    ("replications/0000/peers.csv", "peer\n0\n", "columns ["),
+    ("replications/0000/transfer_log.csv", "t_s,peer,piece,first_block,blocks,bytes\n1,x,2,3,4,5\n", "column 'peer'"),
+    ("scenario.toml", "x = 1\n", "does not match the manifest's scenario_sha256"),
+]
+
+
+@pytest.mark.parametrize("rel, content, fragment", FORGED, ids=[f"{r}:{c[:8]!r}" for r, c, _ in FORGED])
+def test_a_forged_run_directory_is_refused_by_report_without_a_traceback(tmp_path, rel, content, fragment):
+    import hashlib
+    run = tmp_path / "run"
+    assert run_cli(["simulate", "--runs", "1", "--workers", "1", "--out", str(run)])[0] == 0
+    (run / rel).write_text(content)
+    digest = hashlib.sha256((run / rel).read_bytes()).hexdigest()
+    sums = [(f"{digest}  {rel}") if line.endswith(f"  {rel}") else line
+            for line in (run / "SHA256SUMS").read_text().splitlines()]
+    (run / "SHA256SUMS").write_text("\n".join(sums) + "\n")
+    code, out, err = run_cli(["report", str(run), "--no-counterfactuals", "--no-sensitivity"])
+    assert code == 2 and fragment in err and "Traceback" not in err, err
+    assert not (run / "report.md").exists()
