@@ -25,6 +25,7 @@ replication r of every torrent, and the intervals of the total come from those s
 from __future__ import annotations
 
 import csv
+import hashlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +36,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.montecarlo import SEED_RULE, default_workers, run_replications
 from sim.results import ReplicationResult, aggregate
-from sim.scenario import Scenario, ScenarioError, Size, format_validation_error, load_scenario, scenario_sha256
+from sim.scenario import (Scenario, ScenarioError, Size, format_validation_error, load_scenario, read_scenario_bytes,
+                          scenario_sha256)
 
 from . import atomic, rundir
+from .capacity import check_run_size
 from .errors import UserError
 from .provenance import utc_now
 from .runs import default_out
@@ -72,8 +75,10 @@ class CorpusFile(BaseModel):
 
 
 class Corpus:
-    def __init__(self, meta: CorpusMeta, base: Scenario, torrents: list[TorrentRow], source: Path) -> None:
+    def __init__(self, meta: CorpusMeta, base: Scenario, torrents: list[TorrentRow], source: Path,
+                 raw: bytes | None = None) -> None:
         self.meta, self.base, self.torrents, self.source = meta, base, torrents, source
+        self.raw = raw  # the corpus file's bytes as read (once: it may be a pipe)
 
     def scenario_for(self, row: TorrentRow) -> Scenario:
         """The base scenario with this torrent's content and swarm size."""
@@ -114,11 +119,15 @@ def _format(err: ValidationError, data: dict, source: str) -> str:
 def load_corpus(path: str | Path) -> Corpus:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such corpus file") from None
+        raw = read_scenario_bytes(path)  # the same size cap and single read as a scenario file
+    except ScenarioError as e:
+        raise UserError(str(e).replace("scenario file", "corpus file")) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{path}: not a valid TOML file: {e}") from None
+    except RecursionError:
+        raise UserError(f"{path}: arrays or tables nested too deeply to read") from None
     try:
         parsed = CorpusFile.model_validate(data)
     except ValidationError as err:
@@ -136,7 +145,7 @@ def load_corpus(path: str | Path) -> Corpus:
         base = load_scenario(path.parent / parsed.corpus.base)
     except ScenarioError as e:
         raise UserError(f"{path}: corpus.base: {e}") from None
-    return Corpus(parsed.corpus, base, rows, path)
+    return Corpus(parsed.corpus, base, rows, path, raw)
 
 
 def _read_csv(csv_path: Path) -> list[TorrentRow]:
@@ -197,6 +206,9 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
     workers = workers or default_workers(n)
     scenarios = [corpus.scenario_for(row) for row in corpus.torrents]
     seeds = corpus.torrent_seeds()
+    if not scheduler:
+        for row, sc in zip(corpus.torrents, scenarios):
+            check_run_size(sc, n, workers, f"{corpus_file} (torrent {row.name})")
     out = Path(out) if out else default_out(corpus.meta.name)
     command = command or ["leechsim", "corpus", str(corpus_file), "--runs", str(n), "--out", str(out)]
     started = utc_now()
@@ -212,7 +224,7 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
             except ImportError as e:  # --scheduler without the distributed extra
                 raise UserError(str(e)) from None
         totals = corpus_totals(per_torrent)
-        atomic.write_bytes(w.stage / "corpus.toml", corpus_file.read_bytes())
+        atomic.write_bytes(w.stage / "corpus.toml", corpus.raw)
         atomic.write_text(w.stage / "base.resolved.toml", rundir.resolved_toml(corpus.base))
         atomic.write_columns_csv(w.stage / "totals.csv", {"replication": list(range(n)), **totals},
                                  ("replication",) + TOTAL_FIELDS)
@@ -231,7 +243,7 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
                    "total": {k: _stats(v) for k, v in totals.items()}, "per_torrent": per_summary}
         atomic.write_json(w.stage / "summary.json", summary)
         atomic.write_json(w.stage / "manifest.json", rundir.manifest(
-            "corpus", command, scenario_sha256(corpus_file), started, corpus_file=str(corpus_file),
+            "corpus", command, hashlib.sha256(corpus.raw).hexdigest(), started, corpus_file=str(corpus_file),
             base_sha256=scenario_sha256(corpus_file.parent / corpus.meta.base), replications=n,
             corpus_seed=corpus.meta.seed, torrent_seed_rule="torrent i uses SeedSequence(corpus.seed).spawn(T)[i]"
             " (first 64-bit word >> 1) as its master seed; " + SEED_RULE,

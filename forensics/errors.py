@@ -1,5 +1,28 @@
-"""Errors whose message is meant for the user as it is (no traceback): exit code 2."""
+"""Errors whose message is meant for the user as it is (no traceback): exit code 2; and a stop request."""
+
+import signal
 
 
 class UserError(Exception):
     pass
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was asked to stop by a signal (Ctrl-C's SIGINT, SIGTERM, SIGHUP): unwind, clean up, exit.
+
+    A KeyboardInterrupt, so every ``except Exception`` lets it through and cleanup code that already
+    handles Ctrl-C handles it too.
+    """
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        # args is the signal number alone: SimPy (and pickle) re-create an exception as type(e)(*e.args)
+        super().__init__(int(signum))
+        self.signum = int(signum)
+
+    def __str__(self) -> str:
+        name = signal.Signals(self.signum).name
+        return f"interrupted by {name}{' (Ctrl-C)' if self.signum == signal.SIGINT else ''}"
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM

@@ -16,6 +16,15 @@ def _missing(x: object) -> bool:
 
 
 def count(x: float | None) -> str:
+    """A count as a whole number: a median or percentile of counts (interpolated between
+    replications, e.g. 82.3) is shown rounded, as nobody received 0.3 of a piece."""
+    if _missing(x):
+        return "—"
+    return f"{math.floor(float(x) + 0.5):,}"  # half up: 105.5 -> 106, 104.5 -> 105 (not to even)
+
+
+def count_mean(x: float | None) -> str:
+    """The mean of a count keeps one decimal: it is labelled as a mean wherever it is shown."""
     if _missing(x):
         return "—"
     x = float(x)
@@ -79,12 +88,17 @@ def probability(x: float | None) -> str:
     return "—" if _missing(x) else f"{float(x):.3f}"
 
 
-KINDS = {"bytes": nbytes, "bytes_exact": nbytes_exact, "count": count, "seconds": seconds, "whole_seconds": whole_seconds,
+KINDS = {"bytes": nbytes, "bytes_exact": nbytes_exact, "count": count, "count_mean": count_mean, "seconds": seconds, "whole_seconds": whole_seconds,
          "ratio": ratio, "percent": percent, "probability": probability, "rate": rate}
 
 
 def value(x: float | None, kind: str) -> str:
     return KINDS[kind](x)
+
+
+def mean_value(x: float | None, kind: str) -> str:
+    """A mean in a 'Mean' column: counts keep their decimal, exact bytes are shown short."""
+    return value(x, {"count": "count_mean", "bytes_exact": "bytes"}.get(kind, kind))
 
 
 def interval(lo: float | None, hi: float | None, kind: str) -> str:

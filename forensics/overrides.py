@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.scenario import Scenario, ScenarioError, default_scenario_path, load_scenario
+from sim.scenario import Scenario, ScenarioError, default_scenario_path, read_scenario_bytes, scenario_from_bytes
 
 from .errors import UserError
 
@@ -31,6 +31,8 @@ def parse_override(text: str) -> tuple[str, object]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word: take it as a string
+    except RecursionError:
+        raise UserError(f"{key.strip()}=...: the value is nested too deeply to read") from None
     return key.strip(), value
 
 
@@ -38,14 +40,15 @@ def load_with_overrides(path: str | Path | None, overrides: list[str]) -> tuple[
     """The scenario file (default: the built-in one) with ``KEY=VALUE`` overrides applied and validated;
     returns (scenario, its path, the file's bytes as given)."""
     scenario_path = Path(path) if path else default_scenario_path()
-    sc = load_scenario(scenario_path)
+    raw = read_scenario_bytes(scenario_path)  # once: a pipe gives its bytes only once
+    sc = scenario_from_bytes(raw, str(scenario_path))
     if overrides:
         changes = dict(parse_override(o) for o in overrides)
         try:
             sc = sc.with_changes(**changes)
         except ScenarioError as e:
             raise ScenarioError(str(e).replace("<override>", f"{scenario_path} with --set {' '.join(overrides)}")) from None
-    return sc, scenario_path, scenario_path.read_bytes()
+    return sc, scenario_path, raw
 
 
 _SHORTHAND = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(Ki|Mi|Gi|Ti|k|K|M|G|T)\s*$")

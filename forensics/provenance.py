@@ -14,8 +14,9 @@ MANIFEST_VERSION = 1
 HASH_FILE = "SHA256SUMS"
 
 
-def utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def utc_now(microseconds: bool = True) -> str:
+    """UTC time in ISO 8601; manifests keep microseconds (they order events), reports show whole seconds."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ" if microseconds else "%Y-%m-%dT%H:%M:%SZ")
 
 
 def _version(dist: str) -> str | None:
@@ -29,6 +30,12 @@ def git_commit() -> str | None:
     """The commit of the source tree this code runs from, if it is a git checkout."""
     here = Path(__file__).resolve().parent.parent
     try:
+        top = subprocess.run(["git", "-C", str(here), "rev-parse", "--show-toplevel"], capture_output=True, text=True,
+                             timeout=5)
+        # an installed copy can sit inside some other repository (a venv in a checkout): only a
+        # checkout whose top is this source tree has the commit of this code
+        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != here:
+            return None
         out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
         if out.returncode != 0:
             return None

@@ -41,12 +41,13 @@ from sim.results import (
 from sim.scenario import Scenario, ScenarioError, parse_scenario
 
 from . import atomic
-from .errors import UserError
+from .errors import Interrupted, UserError
 from .provenance import HASH_FILE, MANIFEST_VERSION, check_hash_list, hash_list, read_hash_list, sha256_file, software_stack, utc_now
 from .tables import read_columns
 
 INCOMPLETE = "INCOMPLETE"
 MANIFEST = "manifest.json"
+MANIFEST_KINDS = frozenset({"simulate", "lab", "corpus"})  # what wrote the run directory
 REPORT_HASH_FILE = "report.SHA256SUMS"
 
 
@@ -55,26 +56,40 @@ class RunDirError(UserError):
 
 
 class RunDirWriter:
-    """Stage a run directory, publish it atomically on success, mark it incomplete on failure."""
+    """Stage a run directory, publish it atomically on success, mark it incomplete on failure.
+
+    Entering checks the output path before anything is written (``check_out``); ``force``
+    replaces only a previous run directory of leechsim's, never another file or folder.
+    """
 
     def __init__(self, out: Path, force: bool = False) -> None:
         self.out = Path(out)
-        self.stage = self.out.with_name(self.out.name + ".incomplete")
         self.force = force
+        check_out(self.out, force)
+        self.stage = self.out.with_name(self.out.name + ".incomplete")
 
     def __enter__(self) -> "RunDirWriter":
-        if self.out.exists() and not self.force:
-            raise RunDirError(f"{self.out}: run directory already exists; choose another --out or pass --force")
-        if self.stage.exists():
-            shutil.rmtree(self.stage)
-        self.stage.mkdir(parents=True)
-        atomic.write_text(self.stage / INCOMPLETE, f"started {utc_now()}\n")
+        if os.path.lexists(self.stage):
+            if self.stage.is_symlink() or not self.stage.is_dir() or not (self.stage / INCOMPLETE).is_file():
+                raise RunDirError(f"{self.stage}: exists and is not an unfinished leechsim run (no {INCOMPLETE} "
+                                  f"file in it); move it away or choose another --out")
+            shutil.rmtree(self.stage)  # a previous attempt at this run that did not finish
+        try:
+            self.stage.mkdir(parents=True)
+            atomic.write_text(self.stage / INCOMPLETE, f"started {utc_now()}\n")
+        except OSError as e:
+            shutil.rmtree(self.stage, ignore_errors=True)
+            raise RunDirError(f"{self.out}: cannot create the run directory here ({e.strerror or e})") from None
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             return
-        reason = "interrupted (Ctrl-C)" if exc_type is KeyboardInterrupt else f"{exc_type.__name__}: {exc}"
+        if issubclass(exc_type, KeyboardInterrupt):
+            reason = str(exc) if isinstance(exc, Interrupted) else "interrupted (Ctrl-C)"
+            exc.add_note(f"the unfinished run is in {self.stage} (reason in its {INCOMPLETE} file)")
+        else:
+            reason = f"{exc_type.__name__}: {exc}"
         try:
             atomic.write_text(self.stage / INCOMPLETE, f"run failed at {utc_now()}: {reason}\n")
         except OSError:
@@ -83,9 +98,10 @@ class RunDirWriter:
     def publish(self) -> Path:
         (self.stage / INCOMPLETE).unlink()
         atomic.write_text(self.stage / HASH_FILE, hash_list(self.stage))
-        if self.out.exists():
+        if os.path.lexists(self.out):
+            check_out(self.out, self.force)  # still a run directory we may replace
             trash = self.out.with_name(self.out.name + ".replaced")
-            if trash.exists():
+            if trash.is_dir() and not trash.is_symlink():
                 shutil.rmtree(trash)
             self.out.rename(trash)
             self.stage.rename(self.out)
@@ -93,6 +109,39 @@ class RunDirWriter:
         else:
             self.stage.rename(self.out)
         return self.out
+
+
+_SUFFIXES = (".incomplete", ".replaced")  # names made beside the run directory
+
+
+def check_out(out: Path, force: bool = False) -> None:
+    """Refuse, with a message, an output path that cannot become a run directory."""
+    text = str(out)
+    name = out.name
+    if text in ("", ".", "/") or name in ("", ".", "..") or out.resolve() == Path(out.anchor or "/"):
+        raise RunDirError(f"--out {text!r}: must name a new directory, e.g. runs/case-1 (not '.', '..' or '/')")
+    longest = len(os.fsencode(name)) + max(len(s) for s in _SUFFIXES)
+    if longest > 255:
+        raise RunDirError(f"--out: the directory name is {len(os.fsencode(name))} bytes long; at most "
+                          f"{255 - max(len(s) for s in _SUFFIXES)} are allowed (255 with the '.incomplete' suffix)")
+    for parent in reversed(out.parents):
+        if os.path.lexists(parent) and not parent.is_dir():
+            raise RunDirError(f"--out {text}: {parent} is a file, not a directory")
+    if not os.path.lexists(out):
+        return
+    if not force:
+        raise RunDirError(f"{out}: run directory already exists; choose another --out or pass --force")
+    if not is_leechsim_output(out):
+        raise RunDirError(f"{out}: exists and is not a leechsim run directory (no {HASH_FILE} beside a "
+                          f"{MANIFEST}, sweep.json or validation.json); --force replaces only a previous run, "
+                          f"never another file or folder")
+
+
+def is_leechsim_output(path: Path) -> bool:
+    """A directory (not a link) that a leechsim command published: its hash list and its record."""
+    path = Path(path)
+    return (path.is_dir() and not path.is_symlink() and (path / HASH_FILE).is_file()
+            and any((path / record).is_file() for record in (MANIFEST, "sweep.json", "validation.json")))
 
 
 def resolved_toml(scenario: Scenario) -> str:
@@ -179,14 +228,28 @@ def report_files(root: Path) -> dict[str, str]:
 def integrity_problems(root: Path) -> list[str]:
     """Why this run directory cannot be trusted as evidence; empty when it can.
 
-    Checks the INCOMPLETE marker, then every file against SHA256SUMS (missing, changed, or not
-    listed). Files listed in report.SHA256SUMS are allowed besides the evidence.
+    Refuses symbolic links anywhere inside, checks the INCOMPLETE marker, then every file against
+    SHA256SUMS (missing, changed, or not listed). Files listed in report.SHA256SUMS are allowed besides the evidence.
     """
     root = Path(root)
+    links = symlinks_inside(root)
+    if links:  # a link can point anywhere, and its target can change after it was hashed
+        return [f"{rel}: a symbolic link; a run directory holds only regular files" for rel in links]
     if (root / INCOMPLETE).exists():
         reason = (root / INCOMPLETE).read_text().strip() or "no reason recorded"
         return [f"{INCOMPLETE}: the run is marked incomplete ({reason})"]
     return check_hash_list(root, set(report_files(root)) | {REPORT_HASH_FILE})
+
+
+def symlinks_inside(root: Path) -> list[str]:
+    """Every symbolic link below root (not followed), as paths relative to it."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            if p.is_symlink():
+                found.append(p.relative_to(root).as_posix())
+    return sorted(found)
 
 
 def report_problems(root: Path) -> list[str]:
@@ -211,11 +274,16 @@ def read_manifest(root: Path) -> dict:
     if not root.is_dir():
         raise RunDirError(f"{root}: no such run directory")
     try:
-        return json.loads((root / MANIFEST).read_text())
+        man = json.loads((root / MANIFEST).read_text())
     except FileNotFoundError:
         raise RunDirError(f"{root}: not a leechsim run directory ({MANIFEST} missing)") from None
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise RunDirError(f"{root / MANIFEST}: not valid JSON ({e})") from None
+    if not isinstance(man, dict) or man.get("kind") not in MANIFEST_KINDS:
+        kind = man.get("kind") if isinstance(man, dict) else None
+        raise RunDirError(f"{root / MANIFEST}: not a leechsim manifest (its 'kind' is {kind!r}; one of "
+                          f"{', '.join(sorted(MANIFEST_KINDS))} was expected)")
+    return man
 
 
 @dataclass
@@ -252,8 +320,16 @@ class RunData:
         key = (replication, name)
         if key not in self._cache:
             path = self.root / "replications" / f"{replication:04d}" / f"{name}.csv"
-            self._cache[key] = read_columns(path)
+            table = read_columns(path)
+            missing = [c for c in _TABLE_COLUMNS.get(name, ()) if c not in table]
+            if missing:
+                raise RunDirError(f"{path}: columns {missing} missing; not a table this leechsim version wrote")
+            self._cache[key] = table
         return self._cache[key]
+
+
+_TABLE_COLUMNS = {"transfer_log": LOG_COLUMNS, "peers": PEER_COLUMNS, "files": FILE_COLUMNS,
+                  "timeseries": TIMESERIES_COLUMNS}
 
 
 def load_run(root: Path) -> RunData:
@@ -270,7 +346,15 @@ def load_run(root: Path) -> RunData:
         raise RunDirError(f"{root}: refusing to report from this run directory: {problems[0]}{more}. "
                         f"A report may only be made from an intact run; re-run it or restore the original files.")
     manifest = read_manifest(root)
-    summary = json.loads((root / "summary.json").read_text())
+    stored = root / "scenario.toml"
+    if manifest["kind"] in ("simulate", "lab") and (not stored.is_file()
+                                                    or sha256_file(stored) != manifest.get("scenario_sha256")):
+        raise RunDirError(f"{stored}: does not match the manifest's scenario_sha256; the run directory was "
+                          f"altered (and re-hashed) after it was written")
+    try:
+        summary = json.loads((root / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RunDirError(f"{root / 'summary.json'}: cannot be read ({e})") from None
     results = read_columns(root / "results.csv")
     missing = [k for k in HEADLINE_FIELDS if k not in results]
     if missing:

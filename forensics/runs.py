@@ -10,16 +10,19 @@ manifests record, ``verify`` prints and reports cite.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from sim.limits import MAX_REPLICATIONS
 from sim.montecarlo import SEED_RULE, default_workers, run_replications
-from sim.scenario import Scenario, scenario_sha256
+from sim.scenario import Scenario
 
 from . import rundir
 from .atomic import write_json
+from .capacity import check_run_size
 from .errors import UserError
 from .overrides import load_with_overrides
 from .provenance import utc_now
@@ -65,6 +68,8 @@ def simulate_run(scenario: str | Path | None = None, out: str | Path | None = No
     n = runs or sc.simulation.replications
     seed = sc.simulation.seed if seed is None else seed
     workers = workers or default_workers(n)
+    if not scheduler:  # a cluster's workers have their own memory
+        check_run_size(sc, n, workers, str(scenario_path), trace_connections)
     out = Path(out) if out else default_out(sc.name)
     if command is None:
         command = ["leechsim", *rerun_args({"replications": n, "master_seed": seed, "overrides": overrides,
@@ -86,7 +91,7 @@ def simulate_run(scenario: str | Path | None = None, out: str | Path | None = No
         summary = rundir.write_results(w.stage, results)
         manifest = rundir.manifest(
             "simulate", command,
-            scenario_sha256(scenario_path), started,
+            hashlib.sha256(scenario_bytes).hexdigest(), started,
             scenario_file=str(scenario_path), scenario_name=sc.name, overrides=overrides,
             replications=n, master_seed=seed, seed_rule=SEED_RULE,
             workers=None if scheduler else workers, scheduler=scheduler,
@@ -109,9 +114,30 @@ def rerun_args(manifest: dict, scenario: Path, out: Path, workers: int | None = 
     return args + (["--workers", str(workers)] if workers else [])
 
 
+def _check_rerun_fields(root: Path, man: dict) -> None:
+    """The manifest fields a re-run takes, each of the type and range ``simulate`` would have written."""
+    def bad(field: str, allowed: str) -> rundir.RunDirError:
+        return rundir.RunDirError(f"{Path(root) / rundir.MANIFEST}: field '{field}' is {man.get(field)!r}; "
+                                  f"a re-run needs {allowed}")
+
+    def whole(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if not whole(man.get("replications")) or not 1 <= man["replications"] <= MAX_REPLICATIONS:
+        raise bad("replications", f"a whole number from 1 to {MAX_REPLICATIONS:,}")
+    if not whole(man.get("master_seed")) or not 0 <= man["master_seed"] < 2**63:
+        raise bad("master_seed", "a whole number in [0, 2**63)")
+    overrides = man.get("overrides", [])
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        raise bad("overrides", "a list of KEY=VALUE strings")
+    if not isinstance(man.get("trace_connections", False), bool):
+        raise bad("trace_connections", "true or false")
+
+
 def rerun(root: Path, out: Path, workers: int | None = None) -> SimulatedRun:
     """Re-simulate a run from its manifest and stored scenario into ``out``."""
     man = rundir.read_manifest(root)
+    _check_rerun_fields(root, man)
     scenario = Path(root) / "scenario.toml"
     return simulate_run(scenario, out, runs=man["replications"], seed=man["master_seed"], workers=workers,
                         overrides=list(man.get("overrides", [])),

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from sim.montecarlo import default_workers
 from sim.results import HEADLINE_FIELDS
 from sim.scenario import Scenario, ScenarioError, scenario_sha256
 
 from . import rundir
 from .analysis.stats import Stat, describe
 from .atomic import write_bytes, write_csv, write_json
+from .capacity import check_run_size
 from .errors import UserError
 from .overrides import Cell, check_cells, dotted_value, grid, load_with_overrides, parse_vary
 from .provenance import software_stack, utc_now
@@ -49,11 +51,18 @@ def run_sweep(scenario: str | Path, vary: list[str], out: Path | None = None, *,
     """Simulate every cell of the ``vary`` grid (``KEY=V1,V2,...`` each) into ``out``."""
     overrides = list(overrides)
     sc, scenario_path, _ = load_with_overrides(scenario, overrides)
+    if not scenario_path.is_file():  # every cell reads the file again, and records its path
+        raise UserError(f"{scenario_path}: not a regular file; a sweep reads the scenario once per cell, so save "
+                        f"it to a file first")
     varies = [parse_vary(sc, v) for v in vary]
     cells = grid(varies)
     if len(cells) > MAX_CELLS:
         raise UserError(f"--vary: the grid has {len(cells)} cells; at most {MAX_CELLS} are allowed in one sweep")
     check_cells(sc, cells)
+    for c in cells:  # every cell must fit in memory before the first one runs
+        cell_sc = sc.with_changes(**c.values)
+        n = runs or cell_sc.simulation.replications
+        check_run_size(cell_sc, n, workers or default_workers(n), f"{scenario_path} ({c.name})")
     out = Path(out) if out else default_out(f"sweep-{sc.name}")
     command = command or ["leechsim", "sweep", str(scenario_path), *(a for v in vary for a in ("--vary", v))]
     started = utc_now()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import re
 
+from forensics.capacity import MAX_WORKERS
+from sim.limits import MAX_REPLICATIONS
+
 
 def _number(text: str, convert, allowed, expected: str):
     try:
@@ -18,6 +21,14 @@ def _number(text: str, convert, allowed, expected: str):
 
 def positive_int(text: str) -> int:
     return _number(text, int, lambda v: v >= 1, "a whole number >= 1")
+
+
+def replications(text: str) -> int:
+    return _number(text, int, lambda v: 1 <= v <= MAX_REPLICATIONS, f"a whole number from 1 to {MAX_REPLICATIONS:,}")
+
+
+def workers(text: str) -> int:
+    return _number(text, int, lambda v: 1 <= v <= MAX_WORKERS, f"a whole number from 1 to {MAX_WORKERS:,}")
 
 
 def positive_float(text: str) -> float:

@@ -12,7 +12,7 @@ from sim.units import format_bytes
 
 from forensics.corpus import run_corpus
 
-from .argtypes import positive_int, scheduler
+from .argtypes import replications, scheduler, workers
 from .env import Environment, ExitStatus
 
 
@@ -20,9 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("corpus", help="simulate a list of torrents and total the subject's upload",
                        description="Simulate every torrent of a corpus and aggregate the subject's upload.")
     p.add_argument("corpus", type=Path, help="corpus TOML file")
-    p.add_argument("--runs", type=positive_int, help="replications per torrent (default: corpus.replications)")
+    p.add_argument("--runs", type=replications, help="replications per torrent (default: corpus.replications)")
     p.add_argument("--out", type=Path, help="run directory (default: runs/<name>-<UTC time>)")
-    p.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=workers, help="worker processes (default: all cores)")
     p.add_argument("--scheduler", type=scheduler, metavar="tcp://HOST:PORT", help="Dask distributed scheduler")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.set_defaults(run=run)

@@ -14,7 +14,9 @@ class ExitStatus(IntEnum):
     SUCCESS = 0
     ERROR = 1  # the run itself failed (e.g. a lab peer crashed); details on stderr
     BAD_INPUT = 2  # the user's input is wrong: bad scenario, bad option, existing --out
-    INTERRUPTED = 130
+    HANGUP = 129  # the terminal closed (SIGHUP)
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM
 
 
 @dataclass

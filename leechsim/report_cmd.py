@@ -19,7 +19,7 @@ from forensics.errors import UserError
 from forensics.report.build import ReportOptions, build_report
 
 from .env import Environment, ExitStatus
-from .argtypes import positive_int
+from .argtypes import replications, workers
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="skip the counterfactual re-simulations")
     p.add_argument("--no-sensitivity", dest="sensitivity", action="store_false",
                    help="skip the sensitivity re-simulations (the slowest part)")
-    p.add_argument("--variant-runs", type=positive_int, metavar="N",
+    p.add_argument("--variant-runs", type=replications, metavar="N",
                    help="replications per counterfactual / sensitivity variant: the run's first N seeds "
                         "(default: all of the run's replications)")
     p.add_argument("--range", dest="ranges", action="append", default=[], metavar="KEY=LOW,HIGH",
@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--validation", type=Path, metavar="FILE",
                    help="validation.json from 'leechsim validate' for the error-rate section "
                         "(default: RUN_DIR/validation.json, then docs/validation.json)")
-    p.add_argument("--workers", type=positive_int, help="worker processes for re-simulations (default: all cores)")
+    p.add_argument("--workers", type=workers, help="worker processes for re-simulations (default: all cores)")
     p.set_defaults(run=run)
 
 

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from forensics.runs import simulate_run
 
-from .argtypes import positive_int, scheduler, seed
+from .argtypes import replications, scheduler, seed, workers
 from .env import Environment, ExitStatus
 from .terminal import headline_table
 
@@ -18,10 +18,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="Monte Carlo simulation of a scenario (default: the built-in one)",
                        description="Simulate a swarm and report how much the subject client uploaded.")
     p.add_argument("scenario", nargs="?", help="scenario TOML file (default: the built-in default scenario)")
-    p.add_argument("--runs", type=positive_int, help="replications (default: the scenario's simulation.replications)")
+    p.add_argument("--runs", type=replications, help="replications (default: the scenario's simulation.replications)")
     p.add_argument("--seed", type=seed, help="master seed (default: the scenario's simulation.seed)")
     p.add_argument("--out", type=Path, help="run directory to write (default: runs/<name>-<UTC time>)")
-    p.add_argument("--workers", type=positive_int, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=workers, help="worker processes (default: all cores)")
     p.add_argument("--scheduler", type=scheduler, metavar="tcp://HOST:PORT",
                    help="run the replications on this Dask distributed scheduler instead of local workers")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -14,7 +14,7 @@ from rich.table import Table
 from forensics.fmt import interval, nbytes, seconds
 from forensics.sweep import Sweep, run_sweep
 
-from .argtypes import positive_int, seed
+from .argtypes import replications, seed, workers
 from .env import Environment, ExitStatus
 
 
@@ -26,9 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...", required=True,
                    help="values of one scenario key, read like --set; rate shorthand 50k = 50kB/s (repeatable: "
                         "the grid is the cartesian product)")
-    p.add_argument("--runs", type=positive_int, help="replications per cell (default: the scenario's)")
+    p.add_argument("--runs", type=replications, help="replications per cell (default: the scenario's)")
     p.add_argument("--seed", type=seed, help="master seed of every cell (default: the scenario's)")
-    p.add_argument("--workers", type=positive_int, help="worker processes per cell (default: all cores)")
+    p.add_argument("--workers", type=workers, help="worker processes per cell (default: all cores)")
     p.add_argument("--out", type=Path, help="sweep directory (default: runs/sweep-<name>-<UTC time>)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario value in every cell (repeatable)")

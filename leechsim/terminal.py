@@ -22,9 +22,13 @@ TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _kind(kind: str) -> str:
+    return "whole_seconds" if kind == "seconds" else kind
+
+
 def fmt(value: float, kind: str) -> str:
-    """Short forms for a terminal: bytes in binary units, whole seconds, 3-digit ratios, counts."""
-    return _fmt.value(value, "whole_seconds" if kind == "seconds" else kind)
+    """Short forms for a terminal: bytes in binary units, whole seconds, 3-digit ratios, whole counts."""
+    return _fmt.value(value, _kind(kind))
 
 
 def headline_table(summary: dict, title: str, runs_label: str = "replications") -> Table:
@@ -38,5 +42,5 @@ def headline_table(summary: dict, title: str, runs_label: str = "replications") 
     for key, label, kind in TABLE_ROWS:
         s = summary["headline"][key]
         interval = f"{fmt(s['p5'], kind)} – {fmt(s['p95'], kind)}" if s["n"] else "—"
-        table.add_row(label, fmt(s["median"], kind), interval, fmt(s["mean"], kind), str(s["n"]))
+        table.add_row(label, fmt(s["median"], kind), interval, _fmt.mean_value(s["mean"], _kind(kind)), str(s["n"]))
     return table

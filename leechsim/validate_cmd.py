@@ -27,7 +27,7 @@ from forensics.report.validation_md import fmt_quantity as _fmt
 from forensics.report.validation_md import validation_markdown
 
 from .env import Environment, ExitStatus
-from .argtypes import positive_int
+from .argtypes import positive_int, replications
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", nargs="?", type=Path, help="a scenario TOML file (or use --matrix)")
     p.add_argument("--matrix", type=Path, help="a directory of scenarios: the calibration matrix")
     p.add_argument("--lab-runs", type=positive_int, default=3, help="lab runs per scenario (default 3)")
-    p.add_argument("--sim-runs", type=positive_int, default=200, help="simulator replications (default 200)")
+    p.add_argument("--sim-runs", type=replications, default=200, help="simulator replications (default 200)")
     p.add_argument("--live", action="store_true", help="with --matrix: run the lab now instead of using recordings")
     p.add_argument("--record", action="store_true", help="with --matrix: run the lab and store the recordings")
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="with --matrix: only these scenarios")

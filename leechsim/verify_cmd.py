@@ -14,6 +14,7 @@ from forensics.provenance import HASH_FILE
 from forensics.reproduce import Verification, sweep_cells, verify_run
 from forensics.rundir import REPORT_HASH_FILE, integrity_problems
 
+from .argtypes import workers
 from .env import Environment, ExitStatus
 
 
@@ -22,7 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Check SHA256SUMS, re-run the simulation from the manifest and compare "
                                    "every output byte for byte.")
     p.add_argument("run_dir", type=Path, help="run directory written by 'leechsim simulate'")
-    p.add_argument("--workers", type=int, help="worker processes for the re-run (default: all cores; "
+    p.add_argument("--workers", type=workers, help="worker processes for the re-run (default: all cores; "
                                                 "results do not depend on it)")
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep the re-run in DIR (default: a temporary directory)")
     p.set_defaults(run=run)

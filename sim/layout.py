@@ -47,10 +47,14 @@ class Layout:
         return np.concatenate(([0], np.cumsum(self.file_bytes))).astype(np.int64)
 
     def file_piece_ranges(self) -> tuple[np.ndarray, np.ndarray]:
-        """First and last (inclusive) piece index that each file overlaps."""
+        """First and last (inclusive) piece index that each file overlaps.
+
+        An empty file (real torrents hold them: placeholders, ``.nomedia``) overlaps no piece: its
+        range is empty, ``last == first - 1``, with ``first`` the piece at its offset.
+        """
         off = self.file_offsets()
         first = off[:-1] // self.piece_bytes
-        last = (off[1:] - 1) // self.piece_bytes
+        last = np.where(self.file_bytes > 0, (off[1:] - 1) // self.piece_bytes, first - 1)
         return first.astype(np.int64), last.astype(np.int64)
 
 

@@ -8,17 +8,16 @@ workers finish in; results are returned in replication order.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Callable, TypeVar
+from typing import Callable
 
 import numpy as np
 
 from .engine import simulate_replication
 from .results import ReplicationResult
 from .scenario import Scenario
+from .worker_pool import map_in_order
 
-T = TypeVar("T")
-R = TypeVar("R")
+__all__ = ["SEED_RULE", "default_workers", "map_in_order", "replication_seeds", "run_replications"]
 
 SEED_RULE = "replication i uses numpy.random.SeedSequence(master_seed).spawn(replications)[i]"
 
@@ -62,29 +61,6 @@ def run_replications(
     return map_in_order(_one, tasks, workers, on_done)
 
 
-def map_in_order(fn: Callable[[T], R], tasks: list[T], workers: int,
-                 on_done: Callable[[int], None] | None = None) -> list[R]:
-    """``fn(task)`` for every task — on a process pool when ``workers > 1`` — in task order.
-
-    ``fn`` must be a module-level function (it is pickled to the workers); ``on_done(1)`` is
-    called as each task finishes, in whatever order they finish.
-    """
-    results: list[R | None] = [None] * len(tasks)
-    if workers <= 1 or len(tasks) <= 1:
-        for i, t in enumerate(tasks):
-            results[i] = fn(t)
-            if on_done:
-                on_done(1)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                if on_done:
-                    on_done(1)
-    return results  # type: ignore[return-value]
-
-
 def _run_on_dask(scheduler: str, tasks: list, results: list, on_done: Callable[[int], None] | None) -> None:
     try:
         from distributed import Client, as_completed as dask_completed  # optional dependency
@@ -95,7 +71,11 @@ def _run_on_dask(scheduler: str, tasks: list, results: list, on_done: Callable[[
     with Client(scheduler, timeout="30s") as client:
         futures = client.map(_one, tasks, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
-        for fut in dask_completed(futures):
-            results[index[fut.key]] = fut.result()
-            if on_done:
-                on_done(1)
+        try:
+            for fut in dask_completed(futures):
+                results[index[fut.key]] = fut.result()
+                if on_done:
+                    on_done(1)
+        except BaseException:  # Ctrl-C or SIGTERM: the cluster's workers drop what is left of this run
+            client.cancel(futures, force=True)
+            raise

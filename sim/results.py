@@ -205,7 +205,7 @@ def _file_exposure(layout: Layout, log: TransferLog, pairs: np.ndarray, pair_com
         got = np.zeros(P, dtype=np.int64)
         got[pairs[pair_complete & (pairs[:, 0] == peer), 1]] = 1
         cs = np.concatenate(([0], np.cumsum(got)))
-        copy_peers += (cs[last + 1] - cs[first]) == need
+        copy_peers += ((cs[last + 1] - cs[first]) == need) & (need > 0)  # nobody copies an empty file
     return {
         "file": np.arange(layout.num_files, dtype=np.int64),
         "path": np.asarray(layout.file_paths, dtype=object),

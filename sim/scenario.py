@@ -1,7 +1,9 @@
 """The scenario: one TOML schema shared by the simulator and the real lab.
 
 Validated once, at the boundary, by pydantic models that forbid unknown keys (a typo must never
-fall back to a default silently) and are frozen afterwards: the rest of the code trusts them.
+fall back to a default silently), take no lenient coercions (``connectable = "yes"`` and
+``count = "3"`` are refused, not guessed), refuse ``inf`` and ``nan`` and every number outside
+its documented range (``sim.limits``), and are frozen afterwards: the rest of the code trusts them.
 ``load_scenario`` turns every validation problem into a ``ScenarioError`` whose message names the
 file, the key path, the value given and what is allowed.
 """
@@ -9,15 +11,19 @@ file, the key path, the value given and what is allowed.
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from . import limits
 from .distributions import Dist, parse_dist
-from .units import RATE_HELP, parse_rate, parse_size
+from .units import RATE_HELP, format_bytes, parse_rate, parse_size
 
 from .protocol import BLOCK_BYTES
 
@@ -31,36 +37,49 @@ def _size(v: object) -> int:
 
 
 def _rate(v: object) -> int:
-    return parse_rate(v)
+    bps = parse_rate(v)
+    if not 0 <= bps <= limits.MAX_RATE_BPS:
+        raise ValueError(f"a rate must be in [0, {limits.MAX_RATE_BPS:,}] bytes/s (100 GB/s)")
+    return bps
 
 
 def _seconds(v: object) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ValueError("expected a number of seconds")
+    if not math.isfinite(v) or not 0 <= v <= limits.MAX_TIME_S:
+        raise ValueError(f"a time must be a finite number of seconds in [0, {limits.MAX_TIME_S:.0f}] (ten years), "
+                         f"got {v!r}")
     return float(v)
 
 
-Size = Annotated[int, BeforeValidator(_size), Field(ge=1)]
-Rate = Annotated[int, BeforeValidator(_rate), Field(ge=0)]
-RateDist = Annotated[Dist, BeforeValidator(lambda v: parse_dist(v, parse_rate, RATE_HELP))]
+_SIZE_RANGE = f"at most {limits.MAX_SIZE_BYTES:,} bytes ({format_bytes(limits.MAX_SIZE_BYTES)})"
+RATE_RANGE_HELP = f"{RATE_HELP}, at most 100 GB/s"
+Size = Annotated[int, BeforeValidator(_size), Field(ge=1, le=limits.MAX_SIZE_BYTES)]
+FileSize = Annotated[int, BeforeValidator(_size), Field(ge=0, le=limits.MAX_SIZE_BYTES)]  # real torrents hold empty files
+Rate = Annotated[int, BeforeValidator(_rate), Field(ge=0, le=limits.MAX_RATE_BPS)]
+Seconds = Annotated[float, Field(ge=0, le=limits.MAX_TIME_S)]
+RateDist = Annotated[Dist, BeforeValidator(lambda v: parse_dist(v, _rate, RATE_RANGE_HELP))]
 SecondsDist = Annotated[Dist, BeforeValidator(lambda v: parse_dist(v, _seconds, "a number of seconds"))]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    # strict: a string is never a number or a boolean, a number never a boolean; allow_inf_nan: off
+    # for every float field (the helpers above check their own values).
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, strict=True,
+                              allow_inf_nan=False)
 
 
 class FileEntry(_Strict):
-    path: str = Field(min_length=1)
-    size: Size
+    path: str = Field(min_length=1, max_length=4096)
+    size: FileSize
 
 
 class Torrent(_Strict):
     """The content: a total size (one file) or a list of files, cut into pieces."""
 
-    piece_size: Size = 256 * 1024
+    piece_size: Annotated[Size, Field(le=limits.MAX_PIECE_BYTES)] = 256 * 1024
     total_size: Size | None = None
-    files: tuple[FileEntry, ...] | None = None
+    files: tuple[FileEntry, ...] | None = Field(None, strict=False, max_length=1_000_000)  # a TOML array
     name: str = "payload"
 
     @model_validator(mode="after")
@@ -76,6 +95,9 @@ class Torrent(_Strict):
             paths = [f.path for f in self.files]
             if len(set(paths)) != len(paths):
                 raise ValueError("file paths must be unique")
+        if not 0 < self.size_bytes <= limits.MAX_SIZE_BYTES:
+            raise ValueError(f"the torrent's size (the files' sum) must be > 0 and {_SIZE_RANGE}, "
+                             f"got {self.size_bytes:,}")
         return self
 
     @property
@@ -122,7 +144,7 @@ class LibtorrentSettings(_Strict):
 
 
 class Seeds(_Strict):
-    count: int = Field(1, ge=0, le=100_000)
+    count: int = Field(1, ge=0, le=limits.MAX_SEEDS)
     upload: RateDist = Dist.fixed(1_000_000)
 
 
@@ -130,12 +152,12 @@ class Leechers(_Strict):
     """Who downloads besides the subject, and when they arrive."""
 
     arrival: Literal["flash_crowd", "poisson", "list"] = "flash_crowd"
-    count: int | None = Field(None, ge=0, le=1_000_000)  # flash_crowd: how many; poisson: optional cap
-    at_s: float = Field(0.0, ge=0)  # flash_crowd: when
-    spread_s: float = Field(0.0, ge=0)  # flash_crowd: joins spread uniformly over [at_s, at_s + spread_s]
-    rate_per_s: float | None = Field(None, gt=0)  # poisson
-    window_s: tuple[float, float] | None = None  # poisson: [start, end)
-    join_s: tuple[float, ...] | None = None  # list
+    count: int | None = Field(None, ge=0, le=limits.MAX_LEECHERS)  # flash_crowd: how many; poisson: optional cap
+    at_s: Seconds = 0.0  # flash_crowd: when
+    spread_s: Seconds = 0.0  # flash_crowd: joins spread uniformly over [at_s, at_s + spread_s]
+    rate_per_s: float | None = Field(None, gt=0, le=limits.MAX_LEECHERS)  # poisson
+    window_s: tuple[Seconds, Seconds] | None = Field(None, strict=False)  # poisson: [start, end)
+    join_s: tuple[Seconds, ...] | None = Field(None, strict=False, max_length=limits.MAX_LEECHERS)  # list
     upload: RateDist = Dist.fixed(1_000_000)
     download: RateDist = Dist.fixed(10_000_000)
     seed_time: Annotated[Dist, BeforeValidator(lambda v: _seed_time(v))] = Dist.fixed(0.0)
@@ -151,6 +173,11 @@ class Leechers(_Strict):
                 raise ValueError("arrival 'poisson' needs 'rate_per_s' and 'window_s' = [start, end]")
             if not 0 <= self.window_s[0] < self.window_s[1]:
                 raise ValueError(f"window_s must be [start, end] with 0 <= start < end, got {list(self.window_s)}")
+            expected = self.rate_per_s * (self.window_s[1] - self.window_s[0])
+            if self.count is None and expected > limits.MAX_LEECHERS:
+                raise ValueError(f"rate_per_s x window = {expected:.3g} expected arrivals; at most "
+                                 f"{limits.MAX_LEECHERS:,} leechers: shorten window_s, lower rate_per_s or cap "
+                                 f"them with 'count'")
             self._forbid("join_s", "at_s", "spread_s")
         else:
             if self.join_s is None:
@@ -183,21 +210,21 @@ class Swarm(_Strict):
     leechers: Leechers = Leechers(count=4)
     connectable_share: float = Field(1.0, ge=0, le=1)
     peer_list_size: int = Field(50, ge=1, le=1000)  # the tracker's numwant answer size
-    announce_interval_s: float = Field(1800.0, gt=0)
+    announce_interval_s: float = Field(1800.0, ge=limits.MIN_ANNOUNCE_INTERVAL_S, le=limits.MAX_TIME_S)
     libtorrent: LibtorrentSettings = LibtorrentSettings()
 
 
 class Subject(_Strict):
     """The client under examination."""
 
-    join_s: float = Field(0.0, ge=0)
+    join_s: Seconds = 0.0
     upload: Rate = 10_000_000  # link capacity; the libtorrent limit applies on top
     download: Rate = 10_000_000
     connectable: bool = True
     profile: Literal["libtorrent", "free_rider"] = "libtorrent"
     on_complete: Literal["stop", "seed_for", "seed_until_ratio", "never_stop"] = "stop"
-    seed_for_s: float | None = Field(None, ge=0)
-    seed_until_ratio: float | None = Field(None, gt=0)
+    seed_for_s: Seconds | None = None
+    seed_until_ratio: float | None = Field(None, gt=0, le=1e6)
     libtorrent: LibtorrentSettings = LibtorrentSettings()
 
     @model_validator(mode="after")
@@ -229,19 +256,24 @@ class Subject(_Strict):
 
 
 class Simulation(_Strict):
-    horizon_s: float = Field(6 * 3600.0, gt=0, le=365 * 86400)
-    replications: int = Field(100, ge=1, le=1_000_000)
+    horizon_s: float = Field(6 * 3600.0, ge=limits.MIN_HORIZON_S, le=limits.MAX_HORIZON_S)
+    replications: int = Field(100, ge=1, le=limits.MAX_REPLICATIONS)
     seed: int = Field(1, ge=0, lt=2**63)
     # libtorrent's tick_interval: the rate limiter's quota tick (500 ms); the once-a-second tick
     # runs every 1/tick_s quota ticks, so 1/tick_s must be a whole number.
-    tick_s: float = Field(0.5, gt=0, le=1)
-    sample_interval_s: float = Field(5.0, gt=0)
+    tick_s: float = Field(0.5, ge=limits.MIN_TICK_S, le=1)
+    # the time series is sampled every so many ticks: a whole number of them, within the horizon
+    sample_interval_s: float = Field(5.0, ge=limits.MIN_TICK_S, le=limits.MAX_HORIZON_S)
 
     @model_validator(mode="after")
     def _whole_ticks_per_second(self):
         per_s = 1.0 / self.tick_s
         if abs(per_s - round(per_s)) > 1e-9:
             raise ValueError(f"tick_s = {self.tick_s}: must divide one second evenly (0.5, 0.25, 0.1, 1, ...)")
+        ticks = self.sample_interval_s / self.tick_s
+        if ticks < 1 - 1e-9 or abs(ticks - round(ticks)) > 1e-9:
+            raise ValueError(f"sample_interval_s = {self.sample_interval_s}: must be a whole number of ticks "
+                             f"(tick_s = {self.tick_s}), at least one")
         return self
 
 
@@ -354,9 +386,18 @@ def format_validation_error(err: ValidationError, data: dict, source: str, root:
             lines.append(f"  - {path}: {msg}")
             continue
         value = _lookup(data, loc)
-        shown = f" (got {value!r})" if value is not None and not isinstance(value, dict) else ""
+        shown = f" (got {_short_repr(value)})" if value is not None and not isinstance(value, dict) else ""
         lines.append(f"  - {path or '<top level>'}: {msg}{shown}")
     return "\n".join(lines)
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    """A value as the message shows it: a 200,000-entry list must not become a 2 MB message."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = "<nested too deeply to show>"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _model_at(loc: tuple, root: type[BaseModel]) -> type[BaseModel] | None:
@@ -386,22 +427,52 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(format_validation_error(err, data, source)) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; every failure is a ScenarioError naming the file."""
+def read_scenario_bytes(path: str | Path) -> bytes:
+    """The scenario file's bytes, read once (a pipe such as ``<(cat case.toml)`` cannot be read twice)
+    and at most ``limits.MAX_SCENARIO_FILE_BYTES`` of them: ``/dev/zero`` or a huge file is refused
+    by its size, before it is read."""
     path = Path(path)
+    cap = limits.MAX_SCENARIO_FILE_BYTES
+    too_big = (f"{path}: larger than {format_bytes(cap)}, the most a scenario file may hold; "
+               f"is this a scenario (a TOML file)?")
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if stat.S_ISDIR(st.st_mode):
+                raise ScenarioError(f"{path}: is a directory, not a scenario file")
+            if stat.S_ISREG(st.st_mode) and st.st_size > cap:
+                raise ScenarioError(too_big)
+            raw = f.read(cap + 1)  # a pipe or device has no size: read one byte past the cap
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: is a directory, not a scenario file") from None
     except OSError as e:
-        raise ScenarioError(f"{path}: cannot read scenario file ({e.strerror})") from None
+        raise ScenarioError(f"{path}: cannot read scenario file ({e.strerror or e})") from None
+    if len(raw) > cap:
+        raise ScenarioError(too_big)
+    return raw
+
+
+def scenario_from_bytes(raw: bytes, source: str) -> Scenario:
+    """Parse and validate a scenario file's bytes; ``source`` names it in every message."""
     try:
         data = tomllib.loads(raw.decode("utf-8").removeprefix("\ufeff"))  # a BOM some editors write
     except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not UTF-8 text; a scenario is a TOML file") from None
+        raise ScenarioError(f"{source}: not UTF-8 text; a scenario is a TOML file") from None
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: not valid TOML: {e}") from None
-    return parse_scenario(data, str(path))
+        raise ScenarioError(f"{source}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: arrays or tables nested too deeply to read; a scenario nests a few levels") from None
+    try:
+        return parse_scenario(data, source)
+    except RecursionError:
+        raise ScenarioError(f"{source}: values nested too deeply to check; a scenario nests a few levels") from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; every failure is a ScenarioError naming the file."""
+    return scenario_from_bytes(read_scenario_bytes(path), str(path))
 
 
 def scenario_sha256(path: str | Path) -> str:

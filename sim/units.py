@@ -6,6 +6,7 @@ Decimal prefixes (k, M, G, T) are powers of 1000 and binary prefixes (Ki, Mi, Gi
 
 from __future__ import annotations
 
+import math
 import re
 
 _PREFIX = {
@@ -47,6 +48,8 @@ def parse_rate(value: object) -> int:
     """Return bytes/s from a number or a unit string; raise ValueError naming what is allowed."""
     if isinstance(value, bool):
         raise ValueError(f"expected {RATE_HELP}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected {RATE_HELP} (a finite number)")
     if isinstance(value, (int, float)):
         return int(round(value))
     if isinstance(value, str):

@@ -61,3 +61,18 @@ def test_overrides_are_applied_and_recorded(tmp_path):
     man = json.loads((out / "manifest.json").read_text())
     assert man["overrides"] == ["subject.profile=free_rider"]
     assert 'profile = "free_rider"' in (out / "scenario.resolved.toml").read_text()
+
+
+def test_first_run_compile_notice_is_on_stderr_without_a_terminal(tmp_path):
+    """A cold kernel cache (an empty directory here) gets the notice on a plain stream; a warm one none."""
+    from leechsim.notices import compile_notice
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
+    compile_notice("simulate", env, tmp_path / "cold")
+    assert "compiling the model's kernels (about 40 s, once" in env.stderr.getvalue()
+    warm = tmp_path / "warm" / "sub"
+    warm.mkdir(parents=True)
+    (warm / "engine.tick-1.py311.nbi").write_bytes(b"")
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
+    compile_notice("simulate", env, tmp_path / "warm")
+    compile_notice("trace", env, tmp_path / "cold")  # a command that compiles nothing
+    assert env.stderr.getvalue() == ""

@@ -52,3 +52,39 @@ def test_scheduler_without_the_distributed_extra(tmp_path, monkeypatch):
     assert code == 2
     assert "leechsim[distributed]" in err.getvalue() and "Traceback" not in err.getvalue()
     assert not (tmp_path / "r").exists()
+
+
+def test_ctrl_c_stops_a_run_on_the_cluster(cluster, tmp_path):
+    """A real `leechsim simulate --scheduler` process gets SIGINT: exit 130 without a traceback, the
+    run left incomplete, and the scheduler holds none of its tasks afterwards."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "leechsim", "simulate", str(root / "examples" / "book-corpus.toml"),
+                             "--runs", "300", "--scheduler", cluster.scheduler_address, "--out", "run"],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+    def scheduler_tasks() -> int:
+        with distributed.Client(cluster.scheduler_address, timeout="10s") as c:
+            return c.run_on_scheduler(lambda dask_scheduler: sum(
+                1 for k in dask_scheduler.tasks if "_one" in str(k)))
+
+    deadline = time.monotonic() + 120
+    while scheduler_tasks() == 0 and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert "interrupted by SIGINT" in (tmp_path / "run.incomplete" / "INCOMPLETE").read_text()
+    deadline = time.monotonic() + 30
+    while scheduler_tasks() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert scheduler_tasks() == 0

@@ -76,7 +76,7 @@ def monitor_exposure(run: RunData) -> MonitorExposure:
             have = np.zeros(P + 1, np.int64)
             have[w_piece[w_peer == p]] = 1
             cs = np.concatenate(([0], np.cumsum(have[:P])))
-            got_file[p] = bool(np.any(cs[last + 1] - cs[first] == need))
+            got_file[p] = bool(np.any((cs[last + 1] - cs[first] == need) & (need > 0)))  # not an empty file
         got_piece = np.zeros(len(peers["role"]), bool)
         got_piece[w_peer] = True
         out["present"][i] = len(ids)

@@ -8,21 +8,16 @@ a tiny shell guard that keeps the flag and takes the program down with it (``gua
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
 
-_PR_SET_PDEATHSIG = 1
+from sim.worker_pool import die_with_parent
 
 
 def _death_signal(sig: int):
     def set_it() -> None:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
-        except OSError:
-            pass
+        die_with_parent(sig)
     return set_it
 
 

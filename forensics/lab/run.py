@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import platform
 import signal
 import sys
@@ -21,11 +22,11 @@ from typing import Callable
 
 from sim.layout import Layout
 from sim.montecarlo import SEED_RULE, replication_seeds
-from sim.scenario import Scenario, load_scenario, scenario_sha256
+from sim.scenario import Scenario, read_scenario_bytes, scenario_from_bytes
 
 from .. import rundir
 from ..atomic import write_json
-from ..errors import UserError
+from ..errors import Interrupted, UserError
 from ..provenance import utc_now
 from ..runs import safe_name
 from .capture import tcpdump_path, tcpdump_version
@@ -55,9 +56,14 @@ class LabRunFailed(Exception):
 
 @contextlib.contextmanager
 def sigterm_as_interrupt():
-    """SIGTERM and SIGHUP (terminal closed) unwind like Ctrl-C."""
+    """SIGTERM and SIGHUP (terminal closed) unwind like Ctrl-C, once: a repeat never interrupts the cleanup."""
+    stopping = False
+
     def handler(signum, frame):
-        raise KeyboardInterrupt
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise Interrupted(signum)
     old = {}
     try:
         for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -102,7 +108,8 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
     the run is done). Raises UserError for a scenario or option the lab refuses, LabRunFailed when
     a swarm fails."""
     scenario_path = Path(scenario)
-    sc = load_scenario(scenario_path)
+    scenario_bytes = read_scenario_bytes(scenario_path)  # read once: a pipe gives its bytes only once
+    sc = scenario_from_bytes(scenario_bytes, str(scenario_path))
     seed = sc.simulation.seed if seed is None else seed
     layout = Layout.of(sc.torrent.piece_size, sc.torrent.file_sizes, sc.torrent.file_paths)
     octet = base_octet_for_this_process()
@@ -134,10 +141,10 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
             results.append(r)
             if on_progress:
                 on_progress(plan.replication, None)
-        rundir.write_scenario(w.stage, sc, scenario_path.read_bytes())
+        rundir.write_scenario(w.stage, sc, scenario_bytes)
         summary = rundir.write_results(w.stage, results)
         manifest = rundir.manifest(
-            "lab", command, scenario_sha256(scenario_path), started,
+            "lab", command, hashlib.sha256(scenario_bytes).hexdigest(), started,
             scenario_file=str(scenario_path), scenario_name=sc.name, overrides=[],
             replications=runs, master_seed=seed, seed_rule=SEED_RULE,
             lab={

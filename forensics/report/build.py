@@ -128,7 +128,7 @@ def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], 
     data: dict[str, str] = {}
 
     headline = [{"label": label, "median": fmt.value(S[q].median, kind), "interval": fmt.interval(S[q].p5, S[q].p95, kind),
-                 "mean": fmt.value(S[q].mean, "bytes" if kind == "bytes_exact" else kind), "n": S[q].n}
+                 "mean": fmt.mean_value(S[q].mean, kind), "n": S[q].n}
                 for label, q, kind in HEADLINE_ROWS]
 
     # Results figures and tables.
@@ -213,7 +213,7 @@ def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], 
     context = {
         "title": f"leechsim report — scenario '{sc.name}'",
         "run_name": run.root.name, "replications": n, "master_seed": seed,
-        "generated_utc": utc_now(), "tool_version": __version__,
+        "generated_utc": utc_now(microseconds=False), "tool_version": __version__,
         "question": _question(sc), "answer": _answer(S, sc, size, n, R, man.get("kind", "simulate")),
         "headline": headline,
         "interval_note": (f"Intervals are the 5th–95th percentiles over the {n} replications: the spread of each quantity "

@@ -2,8 +2,11 @@
 
 Reads the ``validation.json`` that ``leechsim validate`` writes (``summary``, ``error_rate`` per
 quantity, ``rows`` per comparison). Looked for, in order: the file given with
-``report --validation``, ``validation.json`` in the run directory, ``docs/validation.json`` in the
-source tree. Without one the section says that no error rate can be stated.
+``report --validation``, ``validation.json`` in the run directory, and the validation table that
+ships with the package (``forensics/data/validation.json``: in the source tree a link to
+``docs/validation.json``, copied into the wheel when it is built, so an installed leechsim states
+the error rate of its own model version). Without one the section says that no error rate can be
+stated.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..provenance import sha256_file
 
-DOCS_VALIDATION = Path(__file__).resolve().parents[2] / "docs" / "validation.json"
+PACKAGED_VALIDATION = Path(__file__).resolve().parents[1] / "data" / "validation.json"
 ABSENT = ("Validation results are not yet available. The model has not yet been measured against real libtorrent "
           "swarms for this report (no validation.json was found: pass `--validation FILE` with the output of "
           "`leechsim validate`), so no error rate can be stated for it. Until then the figures above are model "
@@ -27,7 +30,7 @@ def _pct(x: object) -> str:
 
 
 def error_rate_section(run_root: Path, given: Path | None = None) -> dict:
-    candidates = [given] if given else [run_root / "validation.json", DOCS_VALIDATION]
+    candidates = [given] if given else [run_root / "validation.json", PACKAGED_VALIDATION]
     path = next((p for p in candidates if p is not None and p.is_file()), None)
     if given and path is None:
         raise UserError(f"--validation {given}: no such file")

@@ -115,7 +115,10 @@ Scenario **{{ scenario_name }}**{% if description %}: {{ description }}{% endif 
 {% for k, v in manifest_rows %}| {{ k }} | {{ v|cell }} |
 {% endfor %}
 
-Re-run and check every output byte for byte:
+The hash list (`SHA256SUMS`) proves only that no file changed by accident since the run was
+written: anyone who edits a file can also re-hash it, and nothing here is signed. That the results
+follow from the manifest's inputs is shown only by re-running them. Re-run and check every output
+byte for byte:
 
 ```
 {{ verify_command }}
@@ -244,7 +247,9 @@ report generated {{ generated_utc }} by leechsim {{ tool_version }}</p>
 <tr><th>Manifest field</th><th>Value</th></tr>
 {% for k, v in manifest_rows %}<tr><td>{{ k }}</td><td><code>{{ v }}</code></td></tr>
 {% endfor %}</table></div>
-<p>Re-run and check every output byte for byte:</p>
+<p>The hash list (<code>SHA256SUMS</code>) proves only that no file changed by accident since the run was
+written: anyone who edits a file can also re-hash it, and nothing here is signed. That the results follow
+from the manifest's inputs is shown only by re-running them. Re-run and check every output byte for byte:</p>
 <pre>{{ verify_command }}</pre>
 <p>The same simulation by hand (writes a new run directory):</p>
 <pre>{{ rerun_command }}</pre>

@@ -26,7 +26,7 @@ FIGURES = ("upload_distribution", "cumulative", "recipients")
 @pytest.fixture(autouse=True)
 def _no_repo_validation_file(monkeypatch, tmp_path):
     """The golden report must not change when docs/validation.json appears in the source tree."""
-    monkeypatch.setattr("forensics.report.error_rate.DOCS_VALIDATION", tmp_path / "no-validation.json")
+    monkeypatch.setattr("forensics.report.error_rate.PACKAGED_VALIDATION", tmp_path / "no-validation.json")
 
 
 def _results(run: Path) -> dict[str, np.ndarray]:
