@@ -174,9 +174,59 @@ def _seed_time(v: object) -> Dist:
     return parse_dist(v, _seconds, "'leave', 'forever' or a number of seconds")
 
 
+class ExplicitPeer(_Strict):
+    """One peer given by hand or from evidence (``[[swarm.peer]]``), next to or instead of the
+    generated population. ``leave_s`` is absolute: the peer leaves then, complete or not;
+    ``seed_time`` (leechers only) counts from its completion, as for generated leechers."""
+
+    id: str = ""  # an opaque label (e.g. from a monitoring log); never an address
+    role: Literal["seed", "leecher"]
+    join_s: float = Field(0.0, ge=0)
+    leave_s: float | None = Field(None, gt=0)
+    seed_time: Annotated[float, BeforeValidator(lambda v: _seed_time_s(v))] | None = None
+    upload: Rate = 1_000_000
+    download: Rate = 10_000_000
+    connectable: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> "ExplicitPeer":
+        if self.leave_s is not None and self.seed_time is not None:
+            raise ValueError("give 'leave_s' (absolute) or 'seed_time' (after completion), not both")
+        if self.leave_s is not None and self.leave_s <= self.join_s:
+            raise ValueError(f"leave_s ({self.leave_s}) must be after join_s ({self.join_s})")
+        if self.role == "seed" and self.seed_time is not None:
+            raise ValueError("'seed_time' applies to leechers; a seed leaves at 'leave_s' or never")
+        if self.role == "leecher" and self.download == 0:
+            raise ValueError("a leecher's download capacity must be > 0")
+        return self
+
+    @property
+    def seed_time_s(self) -> float:
+        """Seconds it seeds after completing: a leecher's default is to leave (0); a seed: never leaves."""
+        if self.role == "seed":
+            return float("inf")
+        return 0.0 if self.seed_time is None else float(self.seed_time)
+
+    @property
+    def leave_at_s(self) -> float:
+        return float("inf") if self.leave_s is None else float(self.leave_s)
+
+
+def _seed_time_s(v: object) -> float:
+    if v == "leave":
+        return 0.0
+    if v == "forever":
+        return float("inf")
+    s = _seconds(v)
+    if not s >= 0:
+        raise ValueError("expected 'leave', 'forever' or a number of seconds >= 0")
+    return s
+
+
 class Swarm(_Strict):
     seeds: Seeds = Seeds()
     leechers: Leechers = Leechers(count=4)
+    peer: tuple[ExplicitPeer, ...] = ()  # [[swarm.peer]]: explicit peers, after the generated ones
     connectable_share: float = Field(1.0, ge=0, le=1)
     peer_list_size: int = Field(50, ge=1, le=1000)  # the tracker's numwant answer size
     announce_interval_s: float = Field(1800.0, gt=0)
@@ -311,6 +361,8 @@ def _dump(model: BaseModel) -> dict:
             if v:
                 out[key] = dict(v)
         elif isinstance(v, tuple):
+            if not v and type(model).model_fields[key].default == ():
+                continue  # an empty list that is the default (no [[swarm.peer]]) is left out
             out[key] = [(_dump(x) if isinstance(x, BaseModel) else x) for x in v]
         else:
             out[key] = v

@@ -164,6 +164,10 @@ class Peer:
                 next_trace += TRACE_INTERVAL_S
                 if next_trace < t:  # fell behind: do not burst
                     next_trace = t + TRACE_INTERVAL_S
+            leave_at = self.spec.get("leave_at_s")
+            if self.active and leave_at is not None and t >= leave_at:
+                self._leave()  # an absolute leave time (explicit peers): whatever its state
+                break
             if self.active and t >= next_sample:
                 self._sample()
                 next_sample += SAMPLE_INTERVAL_S

@@ -6,7 +6,7 @@ coordinator owns everything it starts — the temporary directory, opentracker, 
 in one ``ExitStack``, so success, an error, Ctrl-C and a timeout all unwind the same way.
 
 The swarm ends, like the simulator's, at the horizon or as soon as no arrival is pending and every
-downloader has completed (nothing the subject could still upload to).
+downloader has completed or left (nothing the subject could still upload to).
 """
 
 from __future__ import annotations
@@ -122,7 +122,8 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
             "tracker": opts.tracker, "announce_url": announce_url,
             "tracker_command": tracker.command if tracker else None,
             "payload_seed": plan.payload_seed,
-            "peers": [{**asdict(p), "seed_time_s": finite_or_none(p.seed_time_s), "listen_port": ports[p.index]}
+            "peers": [{**asdict(p), "seed_time_s": finite_or_none(p.seed_time_s),
+                       "leave_at_s": finite_or_none(p.leave_at_s), "listen_port": ports[p.index]}
                       for p in plan.peers],
             **result.extra,
             **({"capture": capture.summary()} if capture is not None else {}),
@@ -163,7 +164,8 @@ def _watch(sc: Scenario, plan: RunPlan, peers: "_PeerProcs", tracker: Opentracke
         if time.monotonic() > wall_deadline:
             raise LabTimeout(f"run {plan.replication} did not finish within --timeout-s "
                              f"(at t = {now:.0f} s of a {horizon:.0f} s horizon)")
-        if all_done_at is None and downloaders <= completed:
+        # as in the model: a downloader that left before completing is no longer waited for
+        if all_done_at is None and downloaders <= completed | left:
             all_done_at = now
         if now - last_report >= 0.25 or ev in ("joined", "completed"):
             prog.joined, prog.completed, prog.left = len(joined), len(completed & downloaders), len(left)
@@ -195,7 +197,8 @@ class _PeerProcs:
             save = self.seed_dir if p.role == ROLE_SEED else self.work / f"peer-{p.index:04d}"
             spec = {
                 "index": p.index, "role": p.role, "ip": p.ip, "out_ip": p.out_ip, "join_s": p.join_s,
-                "seed_time_s": finite_or_none(p.seed_time_s), "connectable": p.connectable,
+                "seed_time_s": finite_or_none(p.seed_time_s), "leave_at_s": finite_or_none(p.leave_at_s),
+                "connectable": p.connectable,
                 "settings": p.settings, "torrent": str(self.work / "payload.torrent"), "save_path": str(save),
                 "raw_dir": str(self.raw_dir), "tracker": self.announce_url is not None,
                 "announce_url": self.announce_url,
