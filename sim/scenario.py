@@ -291,6 +291,21 @@ class Simulation(_Strict):
         return self
 
 
+class ObservedEvidence(_Strict):
+    """``[evidence]``: what the client's own counters (or other evidence) say happened, to be set
+    against the simulated distribution of the same headline quantity. Names are headline names."""
+
+    subject_upload_total_bytes: int | None = Field(None, ge=0)
+    subject_upload_leech_bytes: int | None = Field(None, ge=0)  # upload at completion
+    subject_download_bytes: int | None = Field(None, ge=0)
+    subject_download_time_s: float | None = Field(None, ge=0)
+    peers_received_block: int | None = Field(None, ge=0)
+
+    def observed(self) -> dict[str, float]:
+        """The values given, by headline name, in field order."""
+        return {k: getattr(self, k) for k in type(self).model_fields if getattr(self, k) is not None}
+
+
 class Meta(_Strict):
     name: str = "unnamed"
     description: str = ""
@@ -302,6 +317,7 @@ class Scenario(_Strict):
     swarm: Swarm = Swarm()
     subject: Subject = Subject()
     simulation: Simulation = Simulation()
+    evidence: ObservedEvidence | None = None  # observed values to test against the simulation
     # Where each value comes from, for the report: dotted key or table -> "evidence: ..." | "assumed: ..."
     sources: dict[str, str] = Field(default_factory=dict)
 

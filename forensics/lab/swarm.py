@@ -66,6 +66,7 @@ class LabOptions:
     trace_connections: bool = False  # every peer samples get_peer_info() every 100 ms (trace.py)
     pcap: bool = False  # tcpdump the run's addresses and ports into raw/capture.pcap (capture.py)
     utp: bool = False  # leave libtorrent's uTP on (incoming and outgoing) in every session
+    save_resume: bool = False  # every peer writes raw/peer-NNNN.fastresume at the end (write_resume_data)
 
 
 UTP_ON = {"enable_outgoing_utp": True, "enable_incoming_utp": True}
@@ -95,7 +96,8 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
             tracker = stack.enter_context(Opentracker(work, plan.peers[0].ip.rsplit(".", 2)[0] + ".255.1", info_hash))
             announce_url = tracker.announce_url
 
-        peers = _PeerProcs(work, plan, raw_dir, sc, announce_url, seed_dir, opts.all_blocks, opts.trace_connections)
+        peers = _PeerProcs(work, plan, raw_dir, sc, announce_url, seed_dir, opts.all_blocks, opts.trace_connections,
+                           opts.save_resume)
         stack.callback(peers.kill_all)
         peers.start()
         ports = peers.wait_ready(min(READY_TIMEOUT_S, max(1.0, wall_deadline - time.monotonic())))
@@ -182,9 +184,11 @@ class _PeerProcs:
     """The peer processes of one run and their stdout event stream."""
 
     def __init__(self, work: Path, plan: RunPlan, raw_dir: Path, sc: Scenario, announce_url: str | None,
-                 seed_dir: Path, all_blocks: bool = False, trace_connections: bool = False) -> None:
+                 seed_dir: Path, all_blocks: bool = False, trace_connections: bool = False,
+                 save_resume: bool = False) -> None:
         self.work, self.plan, self.raw_dir, self.sc = work, plan, raw_dir, sc
         self.all_blocks, self.trace_connections = all_blocks, trace_connections
+        self.save_resume = save_resume
         self.announce_url, self.seed_dir = announce_url, seed_dir
         self.procs: list[subprocess.Popen] = []
         self.events: queue.Queue = queue.Queue()
@@ -208,6 +212,7 @@ class _PeerProcs:
                 "policy": _policy(self.sc) if p.role == 0 else {"kind": "seed_time"},
                 "all_blocks": self.all_blocks,
                 "trace_connections": self.trace_connections,
+                "save_resume": self.save_resume,
             }
             spec_path = self.work / f"peer-{p.index:04d}.spec.json"
             spec_path.write_text(json.dumps(spec))
