@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from sim.montecarlo import SEED_RULE, default_workers, run_replications
 from sim.scenario import Scenario, scenario_sha256
 
 from . import rundir
+from .analysis.observed import observed_rows
 from .atomic import write_json
 from .errors import UserError
 from .overrides import load_with_overrides
@@ -84,6 +87,9 @@ def simulate_run(scenario: str | Path | None = None, out: str | Path | None = No
         for r in results:
             rundir.write_replication(w.stage, r)
         summary = rundir.write_results(w.stage, results)
+        if sc.evidence is not None:
+            heads = {q: np.array([r.headline[q] for r in results], dtype=np.float64) for q in sc.evidence.observed()}
+            rundir.write_observed(w.stage, observed_rows(sc, heads))
         manifest = rundir.manifest(
             "simulate", command,
             scenario_sha256(scenario_path), started,

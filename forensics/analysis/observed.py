@@ -71,12 +71,15 @@ def validated_errors(path: Path | None = None) -> dict[str, ModelError]:
         table = json.loads(path.read_text())["error_rate"]
     except (OSError, ValueError, KeyError, TypeError):
         return {}
-    out = {q: ModelError(float(e["median_abs_rel_error"]), f"median |relative error| {path.name}")
+    import hashlib
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    out = {q: ModelError(float(e["median_abs_rel_error"]), f"median |relative error|, {path.name} sha256 {sha}")
            for q, e in table.items() if isinstance(e, dict) and e.get("median_abs_rel_error") is not None}
     for q, parts in ERROR_FROM_PARTS.items():
         if q not in out and all(p in out for p in parts):
             out[q] = ModelError(max(out[p].rel_error for p in parts),
-                                f"the larger of {', '.join(parts)} ({path.name}): a sum's relative error is at most its parts'")
+                                f"the larger of {', '.join(parts)} ({path.name} sha256 {sha}): a sum's relative error "
+                                "is at most its parts'")
     return out
 
 
@@ -138,6 +141,19 @@ def compare(observed: dict[str, float], policy: str, label: str, samples: dict[s
         out.append(Comparison(policy, label, q, float(x), int(len(ok)), percentile_of(float(x), v), p5, p95, low, high,
                               e, bool(low <= x <= high), log_density(float(x), v, e, GRANULARITY.get(q, 1.0))))
     return out
+
+
+def observed_rows(sc: Scenario, results: dict[str, np.ndarray], errors: dict[str, ModelError] | None = None,
+                  validation: Path | None = None) -> list[dict]:
+    """The [evidence] values against one run's replications, as rows of observed.csv."""
+    if sc.evidence is None:
+        return []
+    observed = sc.evidence.observed()
+    errors = validated_errors(validation) if errors is None else errors
+    comps = compare(observed, "as_run", f"as run ({sc.subject.on_complete})", results, errors)
+    return [{**{k: v for k, v in c.as_row().items() if k not in ("policy", "label")},
+             "model_error_source": errors[c.quantity].source if c.quantity in errors else "not validated"}
+            for c in comps]
 
 
 def likelihood_ratio(a: Comparison, base: Comparison) -> float:

@@ -1,0 +1,52 @@
+"""simulate and report with an [evidence] table: known answers for the observed-against-simulated section."""
+
+from __future__ import annotations
+
+import csv
+
+import tomli_w
+
+from .conftest import run_cli
+
+# The subject alone with one seed: nobody to upload to, whatever the policy (0 bytes in every
+# replication of every policy), and it downloads exactly the 2 MiB torrent.
+ALONE = {
+    "scenario": {"name": "alone-with-evidence"},
+    "torrent": {"piece_size": "64KiB", "total_size": 2 * 1024**2},
+    "swarm": {"seeds": {"count": 0}, "leechers": {"count": 0},
+              "peer": [{"id": "P001", "role": "seed", "upload": 500_000}]},
+    "subject": {"on_complete": "stop"},
+    "simulation": {"horizon_s": 200, "replications": 3, "seed": 2},
+    "evidence": {"subject_upload_total_bytes": 0, "subject_download_bytes": 2 * 1024**2},
+    "sources": {"evidence.subject_upload_total_bytes": "evidence: test, the counter"},
+}
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_observed_zero_upload_when_nobody_can_receive(tmp_path):
+    """0 B observed, 0 B in every replication of every policy: the 50th percentile (ties count
+    half), inside every interval, likelihood ratio 1 between policies; the download (always the
+    whole torrent) likewise."""
+    case = tmp_path / "case.toml"
+    case.write_text(tomli_w.dumps(ALONE))
+    run = tmp_path / "run"
+    code, out, err = run_cli("simulate", case, "--out", run, "--workers", "1")
+    assert code == 0, err
+    sim_rows = rows(run / "observed.csv")
+    assert [r["quantity"] for r in sim_rows] == ["subject_upload_total_bytes", "subject_download_bytes"]
+    assert all(float(r["percentile"]) == 50.0 and r["inside"] == "true" for r in sim_rows)
+    assert "Evidence against the simulation" in out
+    code, _, err = run_cli("report", run, "--no-sensitivity", "--variant-runs", "2")
+    assert code == 0, err
+    report = rows(run / "report-data" / "observed.csv")
+    assert {r["policy"] for r in report} == {"as_run", "stop", "seed_for", "seed_until_ratio", "never_stop", "capped"}
+    for r in report:
+        assert float(r["percentile"]) == 50.0 and r["inside"] == "true", r
+        assert float(r["likelihood_ratio_vs_as_run"]) == 1.0, r
+    md = (run / "report.md").read_text()
+    assert "### Observed against simulated" in md and "**50.0th percentile**" in md
+    assert (run / "figures" / "observed.png").is_file()
