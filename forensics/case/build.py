@@ -174,6 +174,8 @@ def _subject(case: Case, settings: Reading | None, state: Reading | None, log: M
         join = state.added_unix - log.case_start.timestamp()
         last = max(p.last_seen_s for p in log.peers)
         added = _dt.datetime.fromtimestamp(state.added_unix, _dt.timezone.utc).isoformat()
+        if -1.0 < join < 0:  # the client stores whole seconds: up to 1 s before the first sighting is t = 0
+            join = 0.0
         if not 0 <= join <= last:
             case.notes.append((state.source.name, f"the client added the torrent at {added}, outside the monitoring "
                                                   f"log's window (t = 0 .. {last:.0f} s from {log.case_start.isoformat()}): "

@@ -40,6 +40,8 @@ _QBT_NOT_MAPPED = {
     "Session\\uTPRateLimited": "uTP's share of the rate limit; the model has no uTP",
     "Session\\AlternativeGlobalUPSpeedLimit": "the alternative limit applies only while switched on or scheduled; "
                                               "the model has one limit for the whole run",
+    "Session\\UseAlternativeGlobalSpeedLimit": "the alternative limits replace the global ones while switched on; "
+                                                "the model has one limit for the whole run",
     "Session\\BandwidthSchedulerEnabled": "a schedule of limits; the model has one limit for the whole run",
     "Session\\QueueingSystemEnabled": "queueing among many torrents; the model's subject runs one torrent",
     "Session\\GlobalMaxInactiveSeedingMinutes": "stops after N idle minutes; the model has no idle-time policy",

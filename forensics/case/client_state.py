@@ -17,6 +17,8 @@ from .torrent_file import TorrentEvidence
 
 ALLOWED = "a libtorrent/qBittorrent .fastresume or a Transmission .resume file (bencoded dictionary)"
 UNLIMITED = 16777215  # libtorrent's "no limit" for max_uploads / max_connections
+NOT_COMPARED_DOWNLOAD = ("not compared with the model: the counter includes blocks received twice (end game) or "
+                         "discarded (failed hash checks), the model receives each byte of the torrent once")
 ONE_TORRENT = "exact while this is the client's only active torrent (the model's subject runs one torrent)"
 
 
@@ -67,7 +69,8 @@ def _fastresume(ev: EvidenceFile, top: dict, torrent: TorrentEvidence | None) ->
             raise ev.error("info-hash", "no info-hash in common with " + torrent.source.name,
                            f"the resume file of {torrent.source.name}")
     r.observe("subject_upload_total_bytes", int(params.total_uploaded), "total_uploaded")
-    r.observe("subject_download_bytes", int(params.total_downloaded), "total_downloaded")
+    r.counters = {"total_uploaded": int(params.total_uploaded), "total_downloaded": int(params.total_downloaded)}
+    r.notes.append(f"total_downloaded = {params.total_downloaded}: {NOT_COMPARED_DOWNLOAD}")
     added, completed = int(params.added_time), int(params.completed_time)
     if added > 0:
         r.added_unix = float(added)
@@ -139,8 +142,10 @@ def _transmission(ev: EvidenceFile, top: dict, torrent: TorrentEvidence | None) 
     up, down = _int(ev, top, b"uploaded"), _int(ev, top, b"downloaded")
     if up is not None:
         r.observe("subject_upload_total_bytes", up, "uploaded")
+        r.counters["uploaded"] = up
     if down is not None:
-        r.observe("subject_download_bytes", down, "downloaded")
+        r.counters["downloaded"] = down
+        r.notes.append(f"downloaded = {down}: {NOT_COMPARED_DOWNLOAD}")
     added, done = _int(ev, top, b"added-date"), _int(ev, top, b"done-date")
     if added:
         r.added_unix = float(added)

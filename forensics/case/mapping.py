@@ -17,6 +17,7 @@ class Reading:
     assumed: dict[str, tuple[object, str]] = field(default_factory=dict)  # the client's documented defaults
     unmapped: list[tuple[str, object, str]] = field(default_factory=list)  # (field, value, why it does not map)
     notes: list[str] = field(default_factory=list)  # read, reported, not used
+    counters: dict[str, int] = field(default_factory=dict)  # the client's byte counters as read (field -> bytes)
     added_unix: float | None = None  # when the client added the torrent (wall clock)
     no_seeding_limit: bool = False  # the torrent's own setting overrides any global ratio/time limit with none
 
