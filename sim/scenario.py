@@ -300,10 +300,13 @@ class ObservedEvidence(_Strict):
     subject_download_bytes: int | None = Field(None, ge=0)
     subject_download_time_s: float | None = Field(None, ge=0)
     peers_received_block: int | None = Field(None, ge=0)
+    # the client's own seeding-time counter: not a headline quantity, it sets T of the "seeds for T" policy
+    subject_seeding_time_s: float | None = Field(None, ge=0)
 
     def observed(self) -> dict[str, float]:
-        """The values given, by headline name, in field order."""
-        return {k: getattr(self, k) for k in type(self).model_fields if getattr(self, k) is not None}
+        """The values given that are headline quantities, by name, in field order."""
+        return {k: getattr(self, k) for k in type(self).model_fields
+                if getattr(self, k) is not None and k != "subject_seeding_time_s"}
 
 
 class Meta(_Strict):

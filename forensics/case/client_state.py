@@ -77,6 +77,8 @@ def _fastresume(ev: EvidenceFile, top: dict, torrent: TorrentEvidence | None) ->
     if added > 0 and completed >= added:
         r.observe("subject_download_time_s", float(completed - added),
                   "completed_time - added_time (wall clock; includes any time paused)")
+    if params.seeding_time > 0:
+        r.observe("subject_seeding_time_s", float(params.seeding_time), "seeding_time (seconds seeding while running)")
     r.notes.append(f"active_time {params.active_time} s, finished_time {params.finished_time} s, "
                    f"seeding_time {params.seeding_time} s (libtorrent's own clocks, seconds while running)")
     flags = params.flags
@@ -151,6 +153,9 @@ def _transmission(ev: EvidenceFile, top: dict, torrent: TorrentEvidence | None) 
         r.added_unix = float(added)
     if added and done and done >= added:
         r.observe("subject_download_time_s", float(done - added), "done-date - added-date (wall clock; includes any time paused)")
+    seeding = _int(ev, top, b"seeding-time-seconds")
+    if seeding:
+        r.observe("subject_seeding_time_s", float(seeding), "seeding-time-seconds")
     for key in (b"downloading-time-seconds", b"seeding-time-seconds", b"activity-date", b"paused", b"corrupt"):
         if key in top:
             r.notes.append(f"{key.decode()} = {top[key]}")

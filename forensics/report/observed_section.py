@@ -32,7 +32,8 @@ def observed_section(run, sc, nv: int, seed: int, workers: int, with_variants: b
     errors = validated_errors()
     policies = [("as_run", f"as run ({sc.subject.on_complete})", {q: np.asarray(run.results[q][:nv]) for q in observed})]
     if with_variants:
-        variants = policy_variants(sc)
+        t = sc.evidence.subject_seeding_time_s
+        variants = policy_variants(sc, seed_for_s=t) if t else policy_variants(sc)
         heads = run_variants([sc.with_changes(**v.changes) for v in variants], nv, seed, workers, on_done)
         policies += [(v.key, v.label, {q: np.array([h[q] for h in hs], dtype=np.float64) for q in observed})
                      for v, hs in zip(variants, heads)]

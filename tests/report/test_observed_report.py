@@ -17,7 +17,8 @@ ALONE = {
               "peer": [{"id": "P001", "role": "seed", "upload": 500_000}]},
     "subject": {"on_complete": "stop"},
     "simulation": {"horizon_s": 200, "replications": 3, "seed": 2},
-    "evidence": {"subject_upload_total_bytes": 0, "subject_download_bytes": 2 * 1024**2},
+    "evidence": {"subject_upload_total_bytes": 0, "subject_download_bytes": 2 * 1024**2,
+                 "subject_seeding_time_s": 123},
     "sources": {"evidence.subject_upload_total_bytes": "evidence: test, the counter"},
 }
 
@@ -44,6 +45,7 @@ def test_observed_zero_upload_when_nobody_can_receive(tmp_path):
     assert code == 0, err
     report = rows(run / "report-data" / "observed.csv")
     assert {r["policy"] for r in report} == {"as_run", "stop", "seed_for", "seed_until_ratio", "never_stop", "capped"}
+    assert {r["label"] for r in report if r["policy"] == "seed_for"} == {"seeds for 123 s"}  # T from the evidence
     for r in report:
         assert float(r["percentile"]) == 50.0 and r["inside"] == "true", r
         assert float(r["likelihood_ratio_vs_as_run"]) == 1.0, r
