@@ -58,7 +58,7 @@ def build_case(torrent: str | Path, peers: str | Path | None = None, client_stat
     settings = read_client_settings(read_evidence(client_settings, "client settings")) if client_settings else None
     case = Case(data={}, sources={})
     _torrent(case, t)
-    _swarm(case, t, log)
+    _swarm(case, log)
     _subject(case, settings, state, log)
     _evidence(case, state)
     _horizon(case, log)
@@ -102,7 +102,7 @@ def _torrent(case: Case, t: TorrentEvidence) -> None:
     case.sources["torrent"] = t.source.cite(what)
 
 
-def _swarm(case: Case, t: TorrentEvidence, log: MonitorLog | None) -> None:
+def _swarm(case: Case, log: MonitorLog | None) -> None:
     if log is None:
         case.sources["swarm"] = ("assumed: leechsim's default swarm (1 seed at 1 MB/s, a flash crowd of 4 leechers); "
                                  "no monitoring log given")

@@ -56,3 +56,27 @@ def run_cli(args: list) -> tuple[int, str, str]:
 @pytest.fixture
 def v1_torrent(tmp_path) -> Path:
     return make_torrent(tmp_path, "v1")
+
+
+def libtorrent_fastresume(torrent: Path, content_root: Path, out: Path) -> Path:
+    """A real .fastresume: libtorrent's own session adds the torrent (as a seed of files on disk,
+    no network) and its own writer (write_resume_data_buf) saves the state."""
+    import libtorrent as lt
+
+    ses = lt.session({"listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
+                      "enable_upnp": False, "enable_natpmp": False})
+    p = lt.add_torrent_params()
+    p.ti = lt.torrent_info(str(torrent))
+    p.save_path = str(content_root)
+    p.flags |= lt.torrent_flags.seed_mode
+    h = ses.add_torrent(p)
+    h.save_resume_data(lt.torrent_handle.save_info_dict)
+    import time
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ses.wait_for_alert(200)
+        for a in ses.pop_alerts():
+            if isinstance(a, lt.save_resume_data_alert):
+                out.write_bytes(lt.write_resume_data_buf(a.params))
+                return out
+    raise AssertionError("libtorrent wrote no resume data within 10 s")

@@ -6,7 +6,7 @@ import pytest
 
 from sim.scenario import load_scenario
 
-from .conftest import edit_torrent, make_torrent, run_cli
+from .conftest import edit_torrent, libtorrent_fastresume, make_torrent, run_cli
 
 LOG = ("peer,first_seen,last_seen,role,rate_bps\n"
        "198.51.100.7:6881,2026-03-01T12:00:00Z,2026-03-01T13:00:00Z,seed,200000\n"
@@ -76,3 +76,18 @@ def test_bad_input_exit_2_and_nothing_written(tmp_path, make, args, words):
     assert err.startswith("leechsim: error: ") and words in err and "allowed" in err, err
     assert not out.exists() and not list(tmp_path.glob(".case.toml*"))
     assert "Traceback" not in err
+
+
+def test_resume_of_another_torrent_is_refused(tmp_path):
+    """A real fastresume (libtorrent's own writer) of torrent A given with torrent B: exit 2,
+    naming the file, the info-hash field and what is allowed; nothing written."""
+    a = make_torrent(tmp_path, "v1")
+    b = make_torrent(tmp_path, "hybrid")
+    resume = libtorrent_fastresume(a, tmp_path / "content-v1", tmp_path / "a.fastresume")
+    out = tmp_path / "case.toml"
+    code, _, err = run_cli(["case", "new", out, "--torrent", b, "--client-state", resume])
+    assert code == 2 and not out.exists()
+    assert f"{resume}: info-hash: " in err and "is another torrent than hybrid.torrent" in err
+    assert "allowed: the resume file of hybrid.torrent" in err
+    code, _, err = run_cli(["case", "new", out, "--torrent", a, "--client-state", resume])
+    assert code == 0, err  # the right torrent: accepted

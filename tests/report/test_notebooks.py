@@ -28,9 +28,6 @@ def test_notebook_executes(name, tmp_path, monkeypatch):
     """Every cell runs; the last cell prints the provenance."""
     import nbformat
 
-    if name.startswith("04_"):  # runs a real lab swarm first
-        from tests.lab.conftest import require_opentracker
-        require_opentracker()
     monkeypatch.setenv("LEECHSIM_NOTEBOOK_BUILD", str(tmp_path / "build"))  # the kernel inherits it
 
     out = _execute_module().execute(NOTEBOOKS / name, tmp_path)
