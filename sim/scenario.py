@@ -183,7 +183,8 @@ class ExplicitPeer(_Strict):
     role: Literal["seed", "leecher"]
     join_s: float = Field(0.0, ge=0)
     leave_s: float | None = Field(None, gt=0)
-    seed_time: Annotated[float, BeforeValidator(lambda v: _seed_time_s(v))] | None = None
+    # seconds after its completion, "leave" (0) or "forever"; kept as given (no inf in the schema)
+    seed_time: Annotated[Literal["leave", "forever"] | float, BeforeValidator(lambda v: _seed_time_value(v))] | None = None
     upload: Rate = 1_000_000
     download: Rate = 10_000_000
     connectable: bool = True
@@ -205,22 +206,22 @@ class ExplicitPeer(_Strict):
         """Seconds it seeds after completing: a leecher's default is to leave (0); a seed: never leaves."""
         if self.role == "seed":
             return float("inf")
-        return 0.0 if self.seed_time is None else float(self.seed_time)
+        if self.seed_time in (None, "leave"):
+            return 0.0
+        return float("inf") if self.seed_time == "forever" else float(self.seed_time)
 
     @property
     def leave_at_s(self) -> float:
         return float("inf") if self.leave_s is None else float(self.leave_s)
 
 
-def _seed_time_s(v: object) -> float:
-    if v == "leave":
-        return 0.0
-    if v == "forever":
-        return float("inf")
-    s = _seconds(v)
-    if not s >= 0:
+def _seed_time_value(v: object) -> object:
+    """An explicit peer's seed_time as given: 'leave', 'forever' or seconds >= 0."""
+    if v in ("leave", "forever"):
+        return v
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
         raise ValueError("expected 'leave', 'forever' or a number of seconds >= 0")
-    return s
+    return float(v)
 
 
 class Swarm(_Strict):
