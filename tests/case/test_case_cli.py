@@ -91,3 +91,17 @@ def test_resume_of_another_torrent_is_refused(tmp_path):
     assert "allowed: the resume file of hybrid.torrent" in err
     code, _, err = run_cli(["case", "new", out, "--torrent", a, "--client-state", resume])
     assert code == 0, err  # the right torrent: accepted
+
+
+def test_v2_torrent_keeps_pad_files_and_says_so(tmp_path):
+    """A v2 torrent: the interior pad file stays in the case's files (pieces stay aligned), the
+    final one is dropped, and [sources].torrent says how many pad bytes the model moves."""
+    out = tmp_path / "case.toml"
+    code, _, err = run_cli(["case", "new", out, "--torrent", make_torrent(tmp_path, "v2")])
+    assert code == 0, err
+    sc = load_scenario(out)
+    pad = -300_000 % 32768
+    assert sc.torrent.file_sizes == (300_000, pad, 70_000)
+    assert sc.torrent.file_paths[1] == f"book/.pad/{pad}"
+    src = tomllib.loads(out.read_text())["sources"]["torrent"]
+    assert f"1 pad file(s) of {pad} bytes kept" in src and f"final pad file of {-70_000 % 32768} bytes dropped" in src

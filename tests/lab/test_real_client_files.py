@@ -9,6 +9,7 @@ size, and zero upload (the only other peer is a seed, which takes nothing).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -21,6 +22,7 @@ from forensics.case.client_state import read_client_state
 from forensics.case.evidence_file import read_evidence
 from forensics.case.torrent_file import read_torrent_file
 from forensics.errors import UserError
+from sim.scenario import load_scenario
 
 from .conftest import _lab_run, run_cli
 from .real_clients import lab_torrent, libtorrent_seed, qbittorrent, serve_until_done, stop_client, transmission
@@ -32,6 +34,19 @@ SIZE_BYTES = 1_300_000
 
 def torrent_of(path: Path):
     return read_torrent_file(read_evidence(path, ".torrent"))
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def case_from(tmp: Path, torrent: Path, state: Path, settings: Path):
+    """leechsim case new with the client's files; the case as a validated scenario."""
+    out = tmp / "case.toml"
+    code, _, err = run_cli(["case", "new", out, "--torrent", torrent, "--client-state", state,
+                            "--client-settings", settings])
+    assert code == 0, err
+    return load_scenario(out)
 
 
 def test_transmission_resume_and_settings(tmp_path):
@@ -67,6 +82,12 @@ def test_transmission_resume_and_settings(tmp_path):
     assert {f for f, _, _ in settings.unmapped} >= {"upload-slots-per-torrent", "peer-limit-global"}
     with pytest.raises(UserError, match="is another torrent than other.torrent"):
         read_client_state(read_evidence(resume, "client state"), torrent_of(other))
+    case = case_from(tmp_path, torrent, resume, cfg / "settings.json")
+    assert case.subject.libtorrent.upload_rate_limit == 50_000
+    assert (case.subject.on_complete, case.subject.seed_until_ratio) == ("seed_until_ratio", 2.0)
+    assert case.evidence.subject_upload_total_bytes == 0
+    assert case.sources["subject.libtorrent.upload_rate_limit"].startswith(
+        f"evidence: settings.json, sha256 {sha256(cfg / 'settings.json')}")
 
 
 def test_qbittorrent_fastresume_and_config(tmp_path):
@@ -95,6 +116,15 @@ def test_qbittorrent_fastresume_and_config(tmp_path):
                    "subject.seed_until_ratio": 1.5}
     with pytest.raises(UserError, match="info-hash: .* is another torrent than other.torrent"):
         read_client_state(read_evidence(fastresume, "client state"), torrent_of(other))
+    case = case_from(tmp_path, torrent, fastresume, conf)
+    lts = case.subject.libtorrent
+    assert (lts.upload_rate_limit, lts.unchoke_slots_limit, lts.connections_limit) == (40_960, 5, 150)
+    assert (case.subject.on_complete, case.subject.seed_until_ratio) == ("seed_until_ratio", 1.5)
+    assert case.evidence.subject_upload_total_bytes == 0
+    assert case.sources["subject.libtorrent.unchoke_slots_limit"].startswith(
+        f"evidence: qBittorrent.conf, sha256 {sha256(conf)}")
+    assert case.sources["subject.libtorrent.seed_choking_algorithm"].startswith("assumed: qBittorrent's default")
+    assert lts.seed_choking_algorithm == "fastest_upload"  # qBittorrent's default, not libtorrent's
 
 
 SAVE_RESUME_SCENARIO = {
@@ -125,7 +155,6 @@ def test_lab_save_resume_into_a_case(resume_run, tmp_path):
     code, _, err = run_cli(["case", "new", out, "--torrent", raw / "payload.torrent",
                             "--client-state", raw / "peer-0000.fastresume"])
     assert code == 0, err
-    from sim.scenario import load_scenario
     ev = load_scenario(out).evidence
     # libtorrent folds a torrent's byte counts into its all-time (resume) counter once a second
     # (torrent::second_tick); a paused torrent gets no more ticks, so the resume counter may miss
