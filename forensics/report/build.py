@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 from .. import __version__, fmt, rundir
 from ..analysis import exposure
 from ..analysis.counterfactuals import CF_QUANTITIES, Outcome, default_variants, outcome_from_results, run_counterfactuals
+from ..analysis.observed import policy_variants
 from ..analysis.sensitivity import SENSITIVITY_QUANTITY, TornadoBar, default_ranges, parse_ranges, run_tornado
 from ..analysis.stats import describe
 from ..provenance import software_stack, utc_now
@@ -200,7 +201,8 @@ def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], 
     nv = min(opts.variant_runs or n, n)
     variants = default_variants(sc, opts.cap_bps) if opts.counterfactuals else []
     ranges = (parse_ranges(sc, opts.ranges) if opts.ranges else default_ranges(sc)) if opts.sensitivity else []
-    n_observed = 5 if opts.counterfactuals and sc.evidence is not None and sc.evidence.observed() else 0
+    n_observed = (len(policy_variants(sc)) if opts.counterfactuals and sc.evidence is not None
+                  and sc.evidence.observed() else 0)
     if opts.on_plan:
         opts.on_plan(nv * (len(variants) + 2 * len(ranges) + n_observed))
     observed = observed_section(run, sc, nv, seed, opts.workers, bool(n_observed), pngs, data, opts.on_done)
