@@ -52,3 +52,16 @@ def test_observed_zero_upload_when_nobody_can_receive(tmp_path):
     md = (run / "report.md").read_text()
     assert "### Observed against simulated" in md and "**50.0th percentile**" in md
     assert (run / "figures" / "observed.png").is_file()
+
+
+def test_parameter_table_summarises_explicit_peers_and_omits_the_sources_table(tmp_path):
+    """The report's parameter table: [[swarm.peer]] as a count, not a list dump; the [sources]
+    table's own entries are the rows' sources, never parameter rows."""
+    from forensics.report.sources import parameter_table
+    from sim.scenario import parse_scenario
+
+    sc = parse_scenario(ALONE)
+    rows = {p.key: p for p in parameter_table(sc, tomli_w.dumps(ALONE), [])}
+    assert rows["swarm.peer"].value == "1 explicit peers (1 seeds, 0 leechers; full list in scenario.resolved.toml)"
+    assert not [k for k in rows if k.startswith("sources")]
+    assert rows["evidence.subject_upload_total_bytes"].source == "evidence"
