@@ -60,6 +60,9 @@ def _traversal(tmp_path):
     (lambda t: make_torrent(t, "v1"), ["--peers", "log"], "unknown column(s) ['ip']"),
     (lambda t: make_torrent(t, "v1"), ["--client-state", "state"], "truncated or corrupt"),
     (lambda t: make_torrent(t, "v1"), ["--client-settings", "settings"], "no such section"),
+    (lambda t: make_torrent(t, "v1"), ["--client-settings", "qbt-bad"], "[BitTorrent] Session\\MaxUploads: 'many'"),
+    (lambda t: make_torrent(t, "v1"), ["--client-settings", "tr-bad"], "speed-limit-up: 'fast'"),
+    (lambda t: make_torrent(t, "v1"), ["--client-settings", "tr-broken"], "<json>: not valid JSON"),
 ])
 def test_bad_input_exit_2_and_nothing_written(tmp_path, make, args, words):
     """Each bad input: 'leechsim: error:' naming the file and field and what is allowed, exit 2,
@@ -69,7 +72,10 @@ def test_bad_input_exit_2_and_nothing_written(tmp_path, make, args, words):
     (tmp_path / "log").write_text("ip,first_seen,last_seen\n1.2.3.4,0,1\n")
     (tmp_path / "state").write_bytes(b"d4:infod6:lengthi12")
     (tmp_path / "settings").write_text("[Preferences]\nGeneral\\Locale=en\n")
-    args = [a if not a in ("log", "state", "settings") else tmp_path / a for a in args]
+    (tmp_path / "qbt-bad").write_text("[BitTorrent]\nSession\\MaxUploads=many\n")
+    (tmp_path / "tr-bad").write_text('{"speed-limit-up": "fast", "speed-limit-up-enabled": true}')
+    (tmp_path / "tr-broken").write_text('{"speed-limit-up": ')
+    args = [tmp_path / a if a in ("log", "state", "settings", "qbt-bad", "tr-bad", "tr-broken") else a for a in args]
     out = tmp_path / "case.toml"
     code, stdout, err = run_cli(["case", "new", out, "--torrent", make(tmp_path), *args])
     assert code == 2, (stdout, err)
