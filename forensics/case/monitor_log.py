@@ -12,7 +12,8 @@ Columns (header row required, any order; docs/evidence.md):
   ``connectable`` (``true``/``false``/``yes``/``no``/``1``/``0`` or empty).
 
 Several rows for one peer are merged: first sighting, last sighting, largest rate, summed bytes;
-it is a seed only if every row says so (a leecher that completed is seen first as a leecher).
+it is a seed only if every row that gives a role says so (a leecher that completed is seen first
+as a leecher).
 """
 
 from __future__ import annotations
@@ -119,8 +120,8 @@ def read_monitor_log(ev: EvidenceFile, case_start: _dt.datetime | None = None) -
     peers = []
     for n, key in enumerate(order, start=1):
         m = merged[key]
-        roles = m["roles"]
-        role = "seed" if roles and all(x == "seed" for x in roles) else ("leecher" if any(roles) else None)
+        known = [x for x in m["roles"] if x]  # a row of unknown role says nothing either way
+        role = ("seed" if all(x == "seed" for x in known) else "leecher") if known else None
         peers.append(SeenPeer(f"P{n:0{width}d}", role, m["first"], m["last"], m["rate"], m["bytes"], m["conn"]))
     return MonitorLog(ev, tuple(peers), start, len(raw))
 

@@ -39,6 +39,8 @@ def test_rows_of_one_peer_merge():
     m = log("peer,first_seen,last_seen,role,bytes\nx,50,60,leecher,100\nx,10,20,seed,50\n")
     (p,) = m.peers
     assert (p.first_seen_s, p.last_seen_s, p.role, p.bytes_received) == (10.0, 60.0, "leecher", 150)
+    seed, unknown = log("peer,first_seen,last_seen,role\ns,0,5,seed\ns,6,9,\nu,1,2,\n").peers
+    assert (seed.role, unknown.role) == ("seed", None)  # a row without a role does not demote a seed
 
 
 def test_addresses_never_survive():
