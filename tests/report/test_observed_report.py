@@ -52,6 +52,9 @@ def test_observed_zero_upload_when_nobody_can_receive(tmp_path):
     md = (run / "report.md").read_text()
     assert "### Observed against simulated" in md and "**50.0th percentile**" in md
     assert (run / "figures" / "observed.png").is_file()
+    html = (run / "report.html").read_text()
+    assert '<h3 id="observed">Observed against simulated</h3>' in html
+    assert '<img alt="Observed against simulated" src="data:image/png;base64,' in html
 
 
 def test_parameter_table_summarises_explicit_peers_and_omits_the_sources_table(tmp_path):
