@@ -53,7 +53,7 @@ def policy_variants(sc: Scenario, seed_for_s: float = DEFAULT_SEED_FOR_S, ratio:
         Variant("seed_until_ratio", f"seeds until ratio {ratio:g}", {**clear, "subject.on_complete": "seed_until_ratio",
                                                                      "subject.seed_until_ratio": ratio}),
         Variant("never_stop", "never stops", {"subject.on_complete": "never_stop", **clear}),
-        Variant("capped", f"never stops, upload capped at {cap_bps:,} B/s",
+        Variant("capped", f"never stops with upload capped at {cap_bps:,} B/s",
                 {"subject.on_complete": "never_stop", **clear, "subject.libtorrent.upload_rate_limit": cap_bps}),
     ]
 

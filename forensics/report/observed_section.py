@@ -85,14 +85,15 @@ def _plain_words(observed, policies, comps, base, nv, seed, errors) -> str:
             f"**{b.percentile:.1f}th percentile** of {b.n} simulated replications and "
             f"**{'inside' if b.inside else 'outside'}** their 90% interval widened by {widen}. ")
     if len(policies) > 1:
-        text += (f"It lies inside the widened interval under: {', '.join(within) or 'none of the policies'}; outside "
-                 f"under: {', '.join(outside) or 'none'}. ")
+        text += (f"It lies inside the widened interval under: {'; '.join(within) or 'none of the policies'} — and "
+                 f"outside it under: {'; '.join(outside) or 'none'}. ")
         best_key, best_label, _ = max(policies, key=lambda p: next(c for c in comps[p[0]] if c.quantity == main).log_density)
         if best_key != "as_run":
             best = next(c for c in comps[best_key] if c.quantity == main)
             text += (f"Of the policies simulated, the observation is most probable under '{best_label}': "
                      f"{_lr(likelihood_ratio(best, b))} times more probable than under the policy as run. ")
-    text += (f"Policies are simulated on the run's seeds (master seed {seed}, {nv} replications each). A likelihood "
+    text += (f"The likelihood ratio of one policy against another is the ratio of their entries in the table. "
+             f"Policies are simulated on the run's seeds (master seed {seed}, {nv} replications each). A likelihood "
              f"ratio compares policies within the model; it is not the probability that a party did something, and it "
              f"rests on the case's assumptions (section 2).")
     return text
