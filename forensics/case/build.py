@@ -144,7 +144,9 @@ def _subject(case: Case, settings: Reading | None, state: Reading | None, log: M
         case.files.append((reading.kind, reading.source.name, reading.source.sha256))
         case.unmapped += [(reading.source.name, f, v, why) for f, v, why in reading.unmapped]
         case.notes += [(reading.source.name, n) for n in reading.notes]
-        if reading is state and reading.no_seeding_limit:
+        if reading is state and reading.no_seeding_limit and "subject.on_complete" in values:
+            case.notes.append((reading.source.name, "this torrent's own setting is 'no ratio or seeding-time limit': "
+                                                    "the settings file's global limit does not apply to it"))
             for k in ("subject.on_complete", "subject.seed_until_ratio", "subject.seed_for_s"):
                 values.pop(k, None)
         for key, (value, what) in reading.assumed.items():
