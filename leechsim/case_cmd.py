@@ -10,8 +10,7 @@ import argparse
 import datetime as _dt
 from pathlib import Path
 
-from forensics.case.build import build_case, write_case
-from forensics.errors import UserError
+from forensics.case.build import build_case, check_case_path, write_case
 
 from .env import Environment, ExitStatus
 
@@ -34,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c = kinds.add_parser("new", help="a new case file from evidence files (docs/evidence.md)",
                          description="Read the evidence and write a scenario file with [sources] for every value.")
     c.add_argument("out", type=Path, help="case file to write (TOML; refused if it exists, unless --force)")
-    c.add_argument("--torrent", required=True, help="the .torrent file (v1, v2 or hybrid); a magnet link is refused")
+    c.add_argument("--torrent", required=True, metavar="FILE.torrent", help="the .torrent file (v1, v2 or hybrid); a magnet link is refused")
     c.add_argument("--peers", type=Path, metavar="LOG.csv",
                    help="monitoring log: peer, first_seen, last_seen[, role, rate_bps, bytes, connectable]")
     c.add_argument("--client-state", type=Path, metavar="FILE",
@@ -48,8 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
-    if ns.out.exists() and not ns.force:
-        raise UserError(f"{ns.out}: exists; allowed: a new file name, or --force to replace it")
+    check_case_path(ns.out, ns.force)
     case = build_case(ns.torrent, ns.peers, ns.client_state, ns.client_settings, ns.case_start)
     written = write_case(case, ns.out, force=ns.force)
     con = env.console()

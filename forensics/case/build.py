@@ -71,10 +71,22 @@ def build_case(torrent: str | Path, peers: str | Path | None = None, client_stat
 
 def write_case(case: Case, out: str | Path, force: bool = False) -> Path:
     out = Path(out)
+    check_case_path(out, force)
+    try:
+        write_text(out, case.toml())
+    except OSError as e:
+        raise UserError(f"{out}: cannot write the case file ({e.strerror}); allowed: a writable file path") from None
+    return out
+
+
+def check_case_path(out: Path, force: bool) -> None:
+    """Refuse, before any evidence is read, a case path that cannot or must not be written."""
+    if out.is_dir():
+        raise UserError(f"{out}: is a directory; allowed: a file name for the case (e.g. my-case.toml)")
+    if not out.parent.is_dir():
+        raise UserError(f"{out}: no directory {out.parent}; allowed: a file in an existing directory")
     if out.exists() and not force:
         raise UserError(f"{out}: exists; allowed: a new file name, or --force to replace it")
-    write_text(out, case.toml())
-    return out
 
 
 def _torrent(case: Case, t: TorrentEvidence) -> None:

@@ -111,3 +111,14 @@ def test_v2_torrent_keeps_pad_files_and_says_so(tmp_path):
     assert sc.torrent.file_paths[1] == f"book/.pad/{pad}"
     src = tomllib.loads(out.read_text())["sources"]["torrent"]
     assert f"1 pad file(s) of {pad} bytes kept" in src and f"final pad file of {-70_000 % 32768} bytes dropped" in src
+
+
+@pytest.mark.parametrize("where", ["dir", "missing-parent"])
+def test_unwritable_case_path_exit_2_nothing_created(tmp_path, where):
+    """A directory, or a file in a directory that does not exist: exit 2, no directory created."""
+    out = tmp_path / "d" if where == "dir" else tmp_path / "no" / "such" / "case.toml"
+    if where == "dir":
+        out.mkdir()
+    code, _, err = run_cli(["case", "new", out, "--torrent", make_torrent(tmp_path, "v1"), "--force"])
+    assert code == 2 and err.startswith("leechsim: error: ") and "allowed" in err, err
+    assert not (tmp_path / "no").exists()
