@@ -41,6 +41,10 @@ _API = {
     # the lab, connection traces and packet captures
     "run_lab": "lab.run", "LabRun": "lab.run", "LabRunFailed": "lab.run", "LabOptions": "lab.swarm",
     "write_trace_report": "connection_report", "read_capture": "evidence.pcap",
+    # a case from the evidence, and observed values against the simulation
+    "build_case": "case.build", "write_case": "case.build",
+    "policy_variants": "analysis.observed", "validated_errors": "analysis.observed", "compare": "analysis.observed",
+    "likelihood_ratio": "analysis.observed",
     # rendering
     "build_report": "report.build", "ReportOptions": "report.build",
     "UserError": "errors",

@@ -7,6 +7,7 @@ Layout (shared by ``simulate`` and ``lab`` so that any report or comparison read
     scenario.resolved.toml   every parameter with its value, defaults spelled out
     results.csv              one row per replication: the headline quantities
     summary.json             median, mean, p5, p95 of each headline quantity
+    observed.csv             only with an [evidence] table: each observed value against the replications
     replications/NNNN/       transfer_log.csv, files.csv, peers.csv, timeseries.csv (+ raw/ for lab)
     SHA256SUMS               hash of every file above
 
@@ -166,6 +167,12 @@ def write_results(root: Path, results: list[ReplicationResult]) -> dict:
     summary = {"schema_version": SCHEMA_VERSION, "replications": len(results), "headline": aggregate(results)}
     atomic.write_json(root / "summary.json", summary)
     return summary
+
+
+def write_observed(root: Path, rows: list[dict]) -> None:
+    """observed.csv: the scenario's [evidence] values against this run's replications (analysis.observed)."""
+    if rows:
+        atomic.write_csv(root / "observed.csv", tuple(rows[0]), [tuple(r.values()) for r in rows])
 
 
 def write_scenario(root: Path, scenario: Scenario, scenario_bytes: bytes) -> None:

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from sim.limits import MAX_REPLICATIONS
 from sim.montecarlo import SEED_RULE, default_workers, run_replications
 from sim.scenario import Scenario
 
 from . import rundir
+from .analysis.observed import observed_rows
 from .atomic import write_json
 from .capacity import check_run_size
 from .errors import UserError
@@ -89,6 +92,9 @@ def simulate_run(scenario: str | Path | None = None, out: str | Path | None = No
         for r in results:
             rundir.write_replication(w.stage, r)
         summary = rundir.write_results(w.stage, results)
+        if sc.evidence is not None:
+            heads = {q: np.array([r.headline[q] for r in results], dtype=np.float64) for q in sc.evidence.observed()}
+            rundir.write_observed(w.stage, observed_rows(sc, heads))
         manifest = rundir.manifest(
             "simulate", command,
             hashlib.sha256(scenario_bytes).hexdigest(), started,

@@ -51,6 +51,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                 "enable_outgoing_utp / enable_incoming_utp say; libtorrent's default is on)")
     transport.add_argument("--tcp-only", dest="utp", action="store_const", const=False,
                            help="uTP off in every session: TCP only")
+    p.add_argument("--save-resume", action="store_true",
+                   help="at the end of each run every peer saves its resume data with libtorrent's own writer "
+                        "(write_resume_data) into replications/NNNN/raw/peer-NNNN.fastresume, as a client would: "
+                        "real client-state evidence for 'leechsim case new --client-state'")
     p.add_argument("--max-duration-s", type=positive_float, default=MAX_EXPECTED_S,
                    help=f"refuse scenarios expected to run longer than this per run (default {MAX_EXPECTED_S:.0f})")
     p.set_defaults(run=run)
@@ -61,7 +65,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     opts = LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s, all_blocks=ns.all_blocks,
-                      trace_connections=ns.trace_connections, pcap=ns.pcap, utp=ns.utp)
+                      trace_connections=ns.trace_connections, pcap=ns.pcap, utp=ns.utp,
+                      save_resume=ns.save_resume)
     horizon = load_scenario(ns.scenario).simulation.horizon_s
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),
                   TimeElapsedColumn(), console=env.err_console(), disable=not env.show_progress(),

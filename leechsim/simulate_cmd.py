@@ -11,7 +11,7 @@ from forensics.runs import simulate_run
 
 from .argtypes import replications, scheduler, seed, workers
 from .env import Environment, ExitStatus
-from .terminal import headline_table
+from .terminal import headline_table, observed_table
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,5 +46,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
                            on_done=lambda k: progress.advance(task, k))
     console = env.console()
     console.print(headline_table(run.summary, f"Scenario '{run.scenario.name}'"))
+    if (run.root / "observed.csv").is_file():
+        console.print(observed_table(run.root / "observed.csv"))
     console.print(f"Run directory: {run.root}")
     return ExitStatus.SUCCESS

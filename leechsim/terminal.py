@@ -44,3 +44,19 @@ def headline_table(summary: dict, title: str, runs_label: str = "replications") 
         interval = f"{fmt(s['p5'], kind)} – {fmt(s['p95'], kind)}" if s["n"] else "—"
         table.add_row(label, fmt(s["median"], kind), interval, _fmt.mean_value(s["mean"], _kind(kind)), str(s["n"]))
     return table
+
+
+def observed_table(path) -> Table:
+    """observed.csv as written by simulate: each [evidence] value against the replications."""
+    import csv
+    table = Table(title="Evidence against the simulation (policy as run; all policies: leechsim report)")
+    for col in ("evidence", "observed", "percentile", "90% interval", "widened by model error", "inside"):
+        table.add_column(col, justify="left" if col == "evidence" else "right", no_wrap=True)
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            e = float(r["rel_error"])
+            table.add_row(r["quantity"], f"{float(r['observed']):,.0f}", f"{float(r['percentile']):.1f}",
+                          f"{float(r['p5']):,.0f} – {float(r['p95']):,.0f}",
+                          f"{float(r['low']):,.0f} – {float(r['high']):,.0f}" + (f" (±{e:.0%})" if e else " (not validated)"),
+                          "yes" if r["inside"] == "true" else "no")
+    return table

@@ -1,7 +1,8 @@
 """The swarm engine: SimPy drives the discrete events, numba kernels do the per-tick work.
 
 Events (SimPy processes): peer arrivals, tracker announces (on join, every announce interval, on
-completion), departures after the seeding time, the subject's completion policy, and the
+completion), departures after the seeding time or at an absolute leave time, the subject's
+completion policy, and the
 one-second tick. Each tick runs the fused kernel (choke rounds, bandwidth sharing, block
 transfer) over the state arrays and hands back the peers that completed, which the engine turns
 into events. The engine does no file I/O.
@@ -92,6 +93,8 @@ class SwarmRun:
     def _peer(self, u: int):
         yield self.env.timeout(self.pop.join_s[u])
         self._join(u)
+        if math.isfinite(self.pop.leave_at_s[u]):  # an absolute leave time: whatever its state then
+            self.env.process(self._leave_after(u, self.pop.leave_at_s[u] - self.env.now))
         interval = self.sc.swarm.announce_interval_s
         while self.pa.active[u]:
             yield self.env.timeout(interval)
@@ -163,6 +166,8 @@ class SwarmRun:
     def _leave(self, u: int) -> None:
         if not self.pa.active[u]:
             return
+        if self.pop.role[u] != ROLE_SEED and math.isnan(self.complete_s[u]):
+            self.incomplete_active -= 1  # left before completing: nothing more to wait for from it
         topology.disconnect_all(self.pa, self.ea, self.pc, u, self.env.now, self.dt)
         self.pa.active[u] = False
         self.tracker.stop(u)

@@ -1,9 +1,11 @@
 """Who is in the swarm: one replication's draw of peers from the scenario's distributions.
 
-Row 0 is the subject, then the initial seeds, then the leechers in order of arrival. Every random
-quantity is drawn here, in a fixed order, from the replication's generator — never in a kernel.
-Initial seeds are present from t = 0, accept connections and never leave; the connectable share
-applies to the leechers.
+Row 0 is the subject, then the initial seeds, then the leechers in order of arrival, then the
+explicit peers (``[[swarm.peer]]``) in the order given. Every random quantity is drawn here, in a
+fixed order, from the replication's generator — never in a kernel. Initial seeds are present from
+t = 0, accept connections and never leave; the connectable share applies to the generated
+leechers. Explicit peers draw nothing (everything about them is given), so adding them never
+changes the draw of the generated population.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Population:
     up_bps: np.ndarray  # f8 effective upload (link capacity, then libtorrent's limit)
     down_bps: np.ndarray  # f8 effective download
     seed_time_s: np.ndarray  # f8 seconds a leecher keeps seeding after completion (inf: forever)
+    leave_at_s: np.ndarray  # f8 absolute time the peer leaves, complete or not (inf: no such time)
     connectable: np.ndarray  # bool accepts incoming connections
     slots: np.ndarray  # i8
     opt_slots: np.ndarray  # i8
@@ -78,10 +81,12 @@ def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
     lee_down = lee.download.sample(rng, L)
     seed_time = lee.seed_time.sample(rng, L)
     connectable = rng.random(L) < sc.swarm.connectable_share
+    x = sc.swarm.peer
+    x_role = np.array([ROLE_SEED if p.role == "seed" else ROLE_LEECHER for p in x], dtype=np.int64)
 
     lt_swarm = sc.swarm.libtorrent
     subj = sc.subject
-    role = np.concatenate(([ROLE_SUBJECT], np.full(S, ROLE_SEED), np.full(L, ROLE_LEECHER))).astype(np.int64)
+    role = np.concatenate(([ROLE_SUBJECT], np.full(S, ROLE_SEED), np.full(L, ROLE_LEECHER), x_role)).astype(np.int64)
     n = len(role)
 
     def per_peer(getter) -> np.ndarray:
@@ -94,13 +99,19 @@ def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
         opt_slots[SUBJECT_ROW] = 0
     return Population(
         role=role,
-        join_s=np.concatenate(([subj.join_s], np.zeros(S), join)),
+        join_s=np.concatenate(([subj.join_s], np.zeros(S), join, [p.join_s for p in x])),
         up_bps=np.concatenate(([float(subj.upload_bps)], _limited(seed_up, lt_swarm.upload_rate_limit),
-                               _limited(lee_up, lt_swarm.upload_rate_limit))),
+                               _limited(lee_up, lt_swarm.upload_rate_limit),
+                               _limited(np.array([p.upload for p in x], dtype=np.float64), lt_swarm.upload_rate_limit))),
         down_bps=np.concatenate(([float(subj.download_bps)], np.zeros(S),
-                                 _limited(lee_down, lt_swarm.download_rate_limit))),
-        seed_time_s=np.concatenate(([np.inf], np.full(S, np.inf), seed_time)),
-        connectable=np.concatenate(([subj.connectable], np.ones(S, dtype=bool), connectable)),
+                                 _limited(lee_down, lt_swarm.download_rate_limit),
+                                 # a seed downloads nothing: 0 as for the generated seeds
+                                 _limited(np.array([0.0 if p.role == "seed" else p.download for p in x],
+                                                   dtype=np.float64), lt_swarm.download_rate_limit))),
+        seed_time_s=np.concatenate(([np.inf], np.full(S, np.inf), seed_time, [p.seed_time_s for p in x])),
+        leave_at_s=np.concatenate(([np.inf], np.full(S + L, np.inf), [p.leave_at_s for p in x])),
+        connectable=np.concatenate(([subj.connectable], np.ones(S, dtype=bool), connectable,
+                                    np.array([p.connectable for p in x], dtype=bool))),
         slots=slots,
         opt_slots=opt_slots,
         seed_algo=per_peer(lambda s: SEED_CHOKING_ALGORITHM[s.seed_choking_algorithm]).astype(np.int64),

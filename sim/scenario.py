@@ -205,9 +205,60 @@ def _seed_time(v: object) -> Dist:
     return parse_dist(v, _seconds, "'leave', 'forever' or a number of seconds")
 
 
+class ExplicitPeer(_Strict):
+    """One peer given by hand or from evidence (``[[swarm.peer]]``), next to or instead of the
+    generated population. ``leave_s`` is absolute: the peer leaves then, complete or not;
+    ``seed_time`` (leechers only) counts from its completion, as for generated leechers."""
+
+    id: str = ""  # an opaque label (e.g. from a monitoring log); never an address
+    role: Literal["seed", "leecher"]
+    join_s: float = Field(0.0, ge=0)
+    leave_s: float | None = Field(None, gt=0)
+    # seconds after its completion, "leave" (0) or "forever"; kept as given (no inf in the schema)
+    seed_time: Annotated[Literal["leave", "forever"] | float, BeforeValidator(lambda v: _seed_time_value(v))] | None = None
+    upload: Rate = 1_000_000
+    download: Rate = 10_000_000
+    connectable: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> "ExplicitPeer":
+        if self.leave_s is not None and self.seed_time is not None:
+            raise ValueError("give 'leave_s' (absolute) or 'seed_time' (after completion), not both")
+        if self.leave_s is not None and self.leave_s <= self.join_s:
+            raise ValueError(f"leave_s ({self.leave_s}) must be after join_s ({self.join_s})")
+        if self.role == "seed" and self.seed_time is not None:
+            raise ValueError("'seed_time' applies to leechers; a seed leaves at 'leave_s' or never")
+        if self.role == "leecher" and self.download == 0:
+            raise ValueError("a leecher's download capacity must be > 0")
+        return self
+
+    @property
+    def seed_time_s(self) -> float:
+        """Seconds it seeds after completing: a leecher's default is to leave (0); a seed: never leaves."""
+        if self.role == "seed":
+            return float("inf")
+        if self.seed_time in (None, "leave"):
+            return 0.0
+        return float("inf") if self.seed_time == "forever" else float(self.seed_time)
+
+    @property
+    def leave_at_s(self) -> float:
+        return float("inf") if self.leave_s is None else float(self.leave_s)
+
+
+def _seed_time_value(v: object) -> object:
+    """An explicit peer's seed_time as given: 'leave', 'forever' or seconds >= 0."""
+    if v in ("leave", "forever"):
+        return v
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
+        raise ValueError("expected 'leave', 'forever' or a number of seconds >= 0")
+    return float(v)
+
+
 class Swarm(_Strict):
     seeds: Seeds = Seeds()
     leechers: Leechers = Leechers(count=4)
+    peer: tuple[ExplicitPeer, ...] = ()  # [[swarm.peer]]: explicit peers, after the generated ones
     connectable_share: float = Field(1.0, ge=0, le=1)
     peer_list_size: int = Field(50, ge=1, le=1000)  # the tracker's numwant answer size
     announce_interval_s: float = Field(1800.0, ge=limits.MIN_ANNOUNCE_INTERVAL_S, le=limits.MAX_TIME_S)
@@ -277,6 +328,24 @@ class Simulation(_Strict):
         return self
 
 
+class ObservedEvidence(_Strict):
+    """``[evidence]``: what the client's own counters (or other evidence) say happened, to be set
+    against the simulated distribution of the same headline quantity. Names are headline names."""
+
+    subject_upload_total_bytes: int | None = Field(None, ge=0)
+    subject_upload_leech_bytes: int | None = Field(None, ge=0)  # upload at completion
+    subject_download_bytes: int | None = Field(None, ge=0)
+    subject_download_time_s: float | None = Field(None, ge=0)
+    peers_received_block: int | None = Field(None, ge=0)
+    # the client's own seeding-time counter: not a headline quantity, it sets T of the "seeds for T" policy
+    subject_seeding_time_s: float | None = Field(None, ge=0)
+
+    def observed(self) -> dict[str, float]:
+        """The values given that are headline quantities, by name, in field order."""
+        return {k: getattr(self, k) for k in type(self).model_fields
+                if getattr(self, k) is not None and k != "subject_seeding_time_s"}
+
+
 class Meta(_Strict):
     name: str = "unnamed"
     description: str = ""
@@ -288,6 +357,7 @@ class Scenario(_Strict):
     swarm: Swarm = Swarm()
     subject: Subject = Subject()
     simulation: Simulation = Simulation()
+    evidence: ObservedEvidence | None = None  # observed values to test against the simulation
     # Where each value comes from, for the report: dotted key or table -> "evidence: ..." | "assumed: ..."
     sources: dict[str, str] = Field(default_factory=dict)
 
@@ -347,6 +417,8 @@ def _dump(model: BaseModel) -> dict:
             if v:
                 out[key] = dict(v)
         elif isinstance(v, tuple):
+            if not v and type(model).model_fields[key].default == ():
+                continue  # an empty list that is the default (no [[swarm.peer]]) is left out
             out[key] = [(_dump(x) if isinstance(x, BaseModel) else x) for x in v]
         else:
             out[key] = v

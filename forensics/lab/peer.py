@@ -11,7 +11,9 @@ totals, the exact settings the session ran with, connection counts) and
 ``peer-NNNN-samples.csv`` (payload up/down every 0.5 s); the subject also writes
 ``subject-blocks.csv``, one row per ``block_uploaded_alert`` — and, with ``--all-blocks``, every
 other peer the same as ``peer-NNNN-blocks.csv``. With ``trace_connections``, every peer samples
-``get_peer_info()`` every 100 ms into ``peer-NNNN-connections.csv.gz`` (trace.py).
+``get_peer_info()`` every 100 ms into ``peer-NNNN-connections.csv.gz`` (trace.py). With
+``save_resume``, every peer asks libtorrent for its resume data at the end and writes it with
+libtorrent's own ``write_resume_data_buf`` as ``peer-NNNN.fastresume``, as a client would.
 
 Times are seconds since t0 on the wall clock, which all processes share; alert times are
 libtorrent's own alert timestamps.
@@ -84,6 +86,8 @@ class Peer:
         if spec.get("trace_connections"):
             self.tracer = ConnectionSampler(lt, Path(spec["raw_dir"]), self.index)
         self.trace_stats = None
+        self.resume_data: bytes | None = None
+        self.resume_error: str | None = None
 
     # ----- time -----------------------------------------------------------------------------
     def now(self) -> float:
@@ -164,6 +168,10 @@ class Peer:
                 next_trace += TRACE_INTERVAL_S
                 if next_trace < t:  # fell behind: do not burst
                     next_trace = t + TRACE_INTERVAL_S
+            leave_at = self.spec.get("leave_at_s")
+            if self.active and leave_at is not None and t >= leave_at:
+                self._leave()  # an absolute leave time (explicit peers): whatever its state
+                break
             if self.active and t >= next_sample:
                 self._sample()
                 next_sample += SAMPLE_INTERVAL_S
@@ -202,6 +210,10 @@ class Peer:
                 ip = a.ip[0]
                 if ip not in (self.spec["ip"], self.spec["out_ip"]):  # a self-connection (own address from the tracker) is not a peer
                     self.incoming[ip] = self.incoming.get(ip, 0) + 1
+            elif isinstance(a, lt.save_resume_data_alert):
+                self.resume_data = lt.write_resume_data_buf(a.params)
+            elif isinstance(a, lt.save_resume_data_failed_alert):
+                self.resume_error = a.message()
             elif isinstance(a, lt.tracker_reply_alert):
                 self.tracker_replies += 1
             elif isinstance(a, lt.tracker_error_alert):
@@ -267,11 +279,26 @@ class Peer:
             self._record_sent_per_peer("at_end")
         if self.tracer is not None:
             self.trace_stats = self.tracer.close()
+        if self.spec.get("save_resume") and self.handle is not None:
+            self._save_resume()
         self._write_raw()
         try:
             self.ses.pause()
         finally:
             emit("done", up=self.last_up, down=self.last_down)
+
+    def _save_resume(self) -> None:
+        """What a client does on exit: ask for the resume data, wait for it, write it as libtorrent does."""
+        self.handle.save_resume_data(self.lt.torrent_handle.save_info_dict)
+        deadline = time.monotonic() + 10.0
+        while self.resume_data is None and self.resume_error is None and time.monotonic() < deadline:
+            self.ses.wait_for_alert(100)
+            self._alerts()
+        if self.resume_data is None:
+            self.errors.append(f"save_resume_data: {self.resume_error or 'no answer within 10 s'}")
+            return
+        from ..atomic import write_bytes
+        write_bytes(Path(self.spec["raw_dir"]) / f"peer-{self.index:04d}.fastresume", self.resume_data)
 
     def _write_raw(self) -> None:
         from ..atomic import write_csv, write_json

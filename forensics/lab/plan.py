@@ -49,6 +49,7 @@ class PeerPlan:
     upload_bps: int  # effective limit given to libtorrent (0 = unlimited)
     download_bps: int
     seed_time_s: float  # after completion; inf = until the end; subject: its policy's delay
+    leave_at_s: float  # absolute leave time, complete or not (inf: none; explicit peers only)
     connectable: bool
     free_rider: bool
     settings: dict = field(default_factory=dict)
@@ -182,7 +183,7 @@ def plan_run(sc: Scenario, replication: int, seed: np.random.SeedSequence, base_
         peers.append(PeerPlan(
             index=i, role=role, ip=ip, out_ip=out_ip, join_s=float(pop.join_s[i]),
             upload_bps=int(pop.up_bps[i]), download_bps=int(pop.down_bps[i]),
-            seed_time_s=seed_time, connectable=bool(pop.connectable[i]),
+            seed_time_s=seed_time, leave_at_s=float(pop.leave_at_s[i]), connectable=bool(pop.connectable[i]),
             free_rider=role == ROLE_SUBJECT and sc.subject.profile == "free_rider",
             settings=session_settings(sc, pop, i, ip, out_ip),
         ))

@@ -150,7 +150,7 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
             lab={
                 "tracker": options.tracker, "trace_connections": options.trace_connections,
                 "timeout_s": options.timeout_s, "max_duration_s": max_duration_s,
-                "pcap": options.pcap, "utp": options.utp,
+                "pcap": options.pcap, "utp": options.utp, "save_resume": options.save_resume,
                 "versions": {**lab_versions(), **({"tcpdump": tcpdump_version()} if options.pcap else {})},
                 "peer_process_model": "one OS process and one libtorrent session per peer",
                 "settings_files": "replications/NNNN/raw/peer-NNNN.json: 'settings' is the session's "

@@ -6,7 +6,7 @@ coordinator owns everything it starts — the temporary directory, opentracker, 
 in one ``ExitStack``, so success, an error, Ctrl-C and a timeout all unwind the same way.
 
 The swarm ends, like the simulator's, at the horizon or as soon as no arrival is pending and every
-downloader has completed (nothing the subject could still upload to).
+downloader has completed or left (nothing the subject could still upload to).
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ class LabOptions:
     trace_connections: bool = False  # every peer samples get_peer_info() every 100 ms (trace.py)
     pcap: bool = False  # tcpdump the run's addresses and ports into raw/capture.pcap (capture.py)
     utp: bool | None = None  # None: each session's uTP as its scenario says; True/False: on/off for all
+    save_resume: bool = False  # every peer writes raw/peer-NNNN.fastresume at the end (write_resume_data)
 
 
 def utp_settings(on: bool) -> dict:
@@ -97,7 +98,8 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
             tracker = stack.enter_context(Opentracker(work, plan.peers[0].ip.rsplit(".", 2)[0] + ".255.1", info_hash))
             announce_url = tracker.announce_url
 
-        peers = _PeerProcs(work, plan, raw_dir, sc, announce_url, seed_dir, opts.all_blocks, opts.trace_connections)
+        peers = _PeerProcs(work, plan, raw_dir, sc, announce_url, seed_dir, opts.all_blocks, opts.trace_connections,
+                           opts.save_resume)
         stack.callback(peers.kill_all)
         peers.start()
         ports = peers.wait_ready(min(READY_TIMEOUT_S, max(1.0, wall_deadline - time.monotonic())))
@@ -124,7 +126,8 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
             "tracker": opts.tracker, "announce_url": announce_url,
             "tracker_command": tracker.command if tracker else None,
             "payload_seed": plan.payload_seed,
-            "peers": [{**asdict(p), "seed_time_s": finite_or_none(p.seed_time_s), "listen_port": ports[p.index]}
+            "peers": [{**asdict(p), "seed_time_s": finite_or_none(p.seed_time_s),
+                       "leave_at_s": finite_or_none(p.leave_at_s), "listen_port": ports[p.index]}
                       for p in plan.peers],
             **result.extra,
             **({"capture": capture.summary()} if capture is not None else {}),
@@ -165,7 +168,8 @@ def _watch(sc: Scenario, plan: RunPlan, peers: "_PeerProcs", tracker: Opentracke
         if time.monotonic() > wall_deadline:
             raise LabTimeout(f"run {plan.replication} did not finish within --timeout-s "
                              f"(at t = {now:.0f} s of a {horizon:.0f} s horizon)")
-        if all_done_at is None and downloaders <= completed:
+        # as in the model: a downloader that left before completing is no longer waited for
+        if all_done_at is None and downloaders <= completed | left:
             all_done_at = now
         if now - last_report >= 0.25 or ev in ("joined", "completed"):
             prog.joined, prog.completed, prog.left = len(joined), len(completed & downloaders), len(left)
@@ -182,9 +186,11 @@ class _PeerProcs:
     """The peer processes of one run and their stdout event stream."""
 
     def __init__(self, work: Path, plan: RunPlan, raw_dir: Path, sc: Scenario, announce_url: str | None,
-                 seed_dir: Path, all_blocks: bool = False, trace_connections: bool = False) -> None:
+                 seed_dir: Path, all_blocks: bool = False, trace_connections: bool = False,
+                 save_resume: bool = False) -> None:
         self.work, self.plan, self.raw_dir, self.sc = work, plan, raw_dir, sc
         self.all_blocks, self.trace_connections = all_blocks, trace_connections
+        self.save_resume = save_resume
         self.announce_url, self.seed_dir = announce_url, seed_dir
         self.procs: list[subprocess.Popen] = []
         self.events: queue.Queue = queue.Queue()
@@ -197,7 +203,8 @@ class _PeerProcs:
             save = self.seed_dir if p.role == ROLE_SEED else self.work / f"peer-{p.index:04d}"
             spec = {
                 "index": p.index, "role": p.role, "ip": p.ip, "out_ip": p.out_ip, "join_s": p.join_s,
-                "seed_time_s": finite_or_none(p.seed_time_s), "connectable": p.connectable,
+                "seed_time_s": finite_or_none(p.seed_time_s), "leave_at_s": finite_or_none(p.leave_at_s),
+                "connectable": p.connectable,
                 "settings": p.settings, "torrent": str(self.work / "payload.torrent"), "save_path": str(save),
                 "raw_dir": str(self.raw_dir), "tracker": self.announce_url is not None,
                 "announce_url": self.announce_url,
@@ -207,6 +214,7 @@ class _PeerProcs:
                 "policy": _policy(self.sc) if p.role == 0 else {"kind": "seed_time"},
                 "all_blocks": self.all_blocks,
                 "trace_connections": self.trace_connections,
+                "save_resume": self.save_resume,
             }
             spec_path = self.work / f"peer-{p.index:04d}.spec.json"
             spec_path.write_text(json.dumps(spec))

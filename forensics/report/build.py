@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 from .. import __version__, fmt, rundir
 from ..analysis import exposure
 from ..analysis.counterfactuals import CF_QUANTITIES, Outcome, default_variants, outcome_from_results, run_counterfactuals
+from ..analysis.observed import policy_variants
 from ..analysis.sensitivity import SENSITIVITY_QUANTITY, TornadoBar, default_ranges, parse_ranges, run_tornado
 from ..analysis.stats import describe
 from ..provenance import software_stack, utc_now
@@ -33,6 +34,7 @@ from ..tables import csv_text
 from . import figures
 from .error_rate import error_rate_section
 from .method import METHOD_PARAGRAPHS, SIMPLIFICATIONS
+from .observed_section import observed_section
 from .sources import parameter_table
 from .templates import HTML, MARKDOWN
 
@@ -199,8 +201,11 @@ def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], 
     nv = min(opts.variant_runs or n, n)
     variants = default_variants(sc, opts.cap_bps) if opts.counterfactuals else []
     ranges = (parse_ranges(sc, opts.ranges) if opts.ranges else default_ranges(sc)) if opts.sensitivity else []
+    n_observed = (len(policy_variants(sc)) if opts.counterfactuals and sc.evidence is not None
+                  and sc.evidence.observed() else 0)
     if opts.on_plan:
-        opts.on_plan(nv * (len(variants) + 2 * len(ranges)))
+        opts.on_plan(nv * (len(variants) + 2 * len(ranges) + n_observed))
+    observed = observed_section(run, sc, nv, seed, opts.workers, bool(n_observed), pngs, data, opts.on_done)
     counterfactuals = _counterfactuals(run, sc, variants, nv, seed, opts, pngs, data)
     sensitivity = _sensitivity(run, sc, ranges, nv, seed, opts, pngs, data)
 
@@ -215,7 +220,7 @@ def compute(run: RunData, opts: ReportOptions) -> tuple[dict, dict[str, bytes], 
         "run_name": run.root.name, "replications": n, "master_seed": seed,
         "generated_utc": utc_now(microseconds=False), "tool_version": __version__,
         "question": _question(sc), "answer": _answer(S, sc, size, n, R, man.get("kind", "simulate")),
-        "headline": headline,
+        "headline": headline, "observed": observed,
         "interval_note": (f"Intervals are the 5th–95th percentiles over the {n} replications: the spread of each quantity "
                           f"over what is unknown about the swarm (arrival times, other peers' capacities and seeding times), "
                           f"not a confidence interval for the median. Bytes are payload bytes, in binary units "

@@ -183,3 +183,30 @@ def validation(results: list[dict], quantities: list[str]) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")  # matplotlib's defaults (dpi 110 as set above), as validation.png always was
     return buf.getvalue()
+
+
+def observed(labels: list[str], samples: list[np.ndarray], observed_value: float, comps: list, quantity: str,
+             kind: str) -> bytes:
+    """Each policy's simulated replications (dots), their 90% interval (bar) and the interval widened
+    by the model error (whiskers), with the observed value as a vertical line."""
+    fig, ax = _subplots(figsize=(9, 0.55 * len(labels) + 1.4))
+    y = np.arange(len(labels))[::-1]
+    top = max([float(np.nanmax(s)) for s in samples if np.isfinite(s).any()] + [observed_value, 1.0])
+    scale, unit = _byte_unit(top) if kind == "bytes" else (1.0, "s" if kind == "seconds" else "")
+    for yi, s, c in zip(y, samples, comps):
+        s = np.asarray(s, dtype=np.float64)
+        s = s[~np.isnan(s)]
+        jitter = (np.arange(len(s)) % 7 - 3) * 0.04
+        ax.scatter(s / scale, yi + jitter, s=8, color=_BLUE, alpha=0.5, linewidths=0)
+        if c.n:
+            ax.plot([c.p5 / scale, c.p95 / scale], [yi, yi], color="k", linewidth=3, alpha=0.6)
+            ax.plot([c.low / scale, c.high / scale], [yi - 0.25, yi - 0.25], color=_GREY, linewidth=1)
+    ax.axvline(observed_value / scale, color=_RED, linewidth=2, label="observed")
+    ax.set_yticks(y, labels)
+    ax.set_xlabel(f"{quantity}{f' ({unit})' if unit else ''}")
+    ax.xaxis.set_major_locator(MaxNLocator(6))
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle("Observed value on each policy's simulated distribution (bar: 90% interval; thin line: widened "
+                 "by the model error)", fontsize=10)
+    return png_bytes(fig)

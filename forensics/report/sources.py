@@ -126,9 +126,13 @@ def format_value(key: str, v: object) -> str:
     if name == "files" and isinstance(v, list):
         total = sum(int(f["size"]) for f in v)
         return f"{len(v)} files, {fmt.nbytes_exact(total)} in total (full list in scenario.resolved.toml)"
+    if name == "peer" and isinstance(v, list):
+        seeds = sum(1 for p in v if p.get("role") == "seed")
+        return (f"{len(v)} explicit peers ({seeds} seeds, {len(v) - seeds} leechers; "
+                "full list in scenario.resolved.toml)")
     if name == "rate_per_s" and isinstance(v, (int, float)):
         return f"{v:g} arrivals per second (one every {1 / v:,.0f} s)" if v else "0 arrivals per second"
-    one = (fmt.rate if name in _RATE_KEYS else fmt.nbytes_exact if name in _SIZE_KEYS
+    one = (fmt.rate if name in _RATE_KEYS else fmt.nbytes_exact if (name in _SIZE_KEYS or name.endswith("_bytes"))
            else fmt.seconds if (name.endswith("_s") or name == "seed_time") else None)
     if one is None or isinstance(v, bool):
         return str(v).lower() if isinstance(v, bool) else str(v)
@@ -152,6 +156,8 @@ def parameter_table(sc: Scenario, scenario_raw: str, overrides: list[str]) -> li
     lt_fields = set(LibtorrentSettings.model_fields)
     rows = []
     for key, v in _leaves(sc.to_dict()):
+        if key == "sources" or key.startswith("sources."):
+            continue  # the markings themselves are shown as the rows' sources, not as parameters
         mark = next((marks[p] for p in _prefixes(key) if p in marks), None)
         if mark:
             kind, _, note = mark.partition(":")

@@ -16,7 +16,19 @@ report generated {{ generated_utc }} by leechsim {{ tool_version }}
 {% for r in headline %}| {{ r.label }} | {{ r.median|cell }} | {{ r.interval|cell }} | {{ r.mean|cell }} | {{ r.n }} |
 {% endfor %}
 {{ interval_note }}
+{% if observed %}
+### Observed against simulated
 
+{{ observed.text }}
+
+| Policy | Evidence | Observed | Simulated 90% interval | Widened by the model error | Percentile | Inside | Likelihood ratio vs as run |
+|---|---|---:|---:|---:|---:|---|---:|
+{% for r in observed.rows %}| {{ r.policy|cell }} | {{ r.quantity|cell }} | {{ r.observed|cell }} | {{ r.interval|cell }} | {{ r.widened|cell }} | {{ r.percentile }} | {{ r.inside }} | {{ r.lr|cell }} |
+{% endfor %}
+![Observed against simulated](figures/{{ figures.observed.file }})
+
+Every policy's numbers: `report-data/observed.csv`.
+{% endif %}
 ## 2. Scenario and assumptions
 
 Scenario **{{ scenario_name }}**{% if description %}: {{ description }}{% endif %}. Scenario file SHA-256 `{{ scenario_sha256 }}`.
@@ -180,7 +192,15 @@ report generated {{ generated_utc }} by leechsim {{ tool_version }}</p>
 {% for r in headline %}<tr><td>{{ r.label }}</td><td class="num">{{ r.median|num }}</td><td class="num">{{ r.interval|num }}</td><td class="num">{{ r.mean|num }}</td><td class="num">{{ r.n|num }}</td></tr>
 {% endfor %}</table></div>
 <p class="note">{{ interval_note|inline }}</p>
-
+{% if observed %}<h3 id="observed">Observed against simulated</h3>
+<div class="answer"><p>{{ observed.text|inline }}</p></div>
+<div class="scroll"><table>
+<tr><th>Policy</th><th>Evidence</th><th>Observed</th><th>Simulated 90% interval</th><th>Widened by the model error</th><th>Percentile</th><th>Inside</th><th>Likelihood ratio vs as run</th></tr>
+{% for r in observed.rows %}<tr><td>{{ r.policy }}</td><td>{{ r.quantity }}</td><td class="num">{{ r.observed|num }}</td><td class="num">{{ r.interval|num }}</td><td class="num">{{ r.widened|num }}</td><td class="num">{{ r.percentile }}</td><td>{{ r.inside }}</td><td class="num">{{ r.lr }}</td></tr>
+{% endfor %}</table></div>
+<figure><img alt="Observed against simulated" src="data:image/png;base64,{{ figures.observed.b64 }}"></figure>
+<p class="note">Every policy's numbers: <code>report-data/observed.csv</code>.</p>
+{% endif %}
 <h2 id="scenario">2. Scenario and assumptions</h2>
 <p>Scenario <strong>{{ scenario_name }}</strong>{% if description %}: {{ description }}{% endif %}. Scenario file SHA-256 <code>{{ scenario_sha256 }}</code>.</p>
 <p class="note">{{ sources_note|inline }}</p>
