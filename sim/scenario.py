@@ -212,8 +212,8 @@ class ExplicitPeer(_Strict):
 
     id: str = ""  # an opaque label (e.g. from a monitoring log); never an address
     role: Literal["seed", "leecher"]
-    join_s: float = Field(0.0, ge=0)
-    leave_s: float | None = Field(None, gt=0)
+    join_s: Seconds = 0.0
+    leave_s: Seconds | None = None
     # seconds after its completion, "leave" (0) or "forever"; kept as given (no inf in the schema)
     seed_time: Annotated[Literal["leave", "forever"] | float, BeforeValidator(lambda v: _seed_time_value(v))] | None = None
     upload: Rate = 1_000_000
@@ -250,15 +250,16 @@ def _seed_time_value(v: object) -> object:
     """An explicit peer's seed_time as given: 'leave', 'forever' or seconds >= 0."""
     if v in ("leave", "forever"):
         return v
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
-        raise ValueError("expected 'leave', 'forever' or a number of seconds >= 0")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= limits.MAX_TIME_S:
+        raise ValueError(f"expected 'leave', 'forever' or a number of seconds in [0, {limits.MAX_TIME_S:.0f}]")
     return float(v)
 
 
 class Swarm(_Strict):
     seeds: Seeds = Seeds()
     leechers: Leechers = Leechers(count=4)
-    peer: tuple[ExplicitPeer, ...] = ()  # [[swarm.peer]]: explicit peers, after the generated ones
+    # [[swarm.peer]]: explicit peers, after the generated ones (a TOML array of tables)
+    peer: tuple[ExplicitPeer, ...] = Field((), strict=False, max_length=limits.MAX_LEECHERS + limits.MAX_SEEDS)
     connectable_share: float = Field(1.0, ge=0, le=1)
     peer_list_size: int = Field(50, ge=1, le=1000)  # the tracker's numwant answer size
     announce_interval_s: float = Field(1800.0, ge=limits.MIN_ANNOUNCE_INTERVAL_S, le=limits.MAX_TIME_S)
@@ -332,13 +333,13 @@ class ObservedEvidence(_Strict):
     """``[evidence]``: what the client's own counters (or other evidence) say happened, to be set
     against the simulated distribution of the same headline quantity. Names are headline names."""
 
-    subject_upload_total_bytes: int | None = Field(None, ge=0)
-    subject_upload_leech_bytes: int | None = Field(None, ge=0)  # upload at completion
-    subject_download_bytes: int | None = Field(None, ge=0)
-    subject_download_time_s: float | None = Field(None, ge=0)
-    peers_received_block: int | None = Field(None, ge=0)
+    subject_upload_total_bytes: int | None = Field(None, ge=0, le=limits.MAX_SIZE_BYTES)
+    subject_upload_leech_bytes: int | None = Field(None, ge=0, le=limits.MAX_SIZE_BYTES)  # upload at completion
+    subject_download_bytes: int | None = Field(None, ge=0, le=limits.MAX_SIZE_BYTES)
+    subject_download_time_s: Seconds | None = None
+    peers_received_block: int | None = Field(None, ge=0, le=limits.MAX_LEECHERS + limits.MAX_SEEDS)
     # the client's own seeding-time counter: not a headline quantity, it sets T of the "seeds for T" policy
-    subject_seeding_time_s: float | None = Field(None, ge=0)
+    subject_seeding_time_s: Seconds | None = None
 
     def observed(self) -> dict[str, float]:
         """The values given that are headline quantities, by name, in field order."""
