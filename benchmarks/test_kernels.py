@@ -18,7 +18,7 @@ from benchmarks.conftest import snapshot
 from sim.kernels.bandwidth import grant_sends, upload_quota_tick
 from sim.kernels.choke import choke_all
 from sim.kernels.picker import pick_piece
-from sim.kernels.transfer import collect_flows, transfer_blocks
+from sim.kernels.transfer import collect_flows, serve_order, transfer_blocks
 
 
 needs_interpreter = pytest.mark.skipif(not numba.config.DISABLE_JIT,
@@ -117,7 +117,7 @@ def _transfer_args(state):
     rate = _limiter_step(pa, ea, src, dst, slot)
     cap = 100_000
     logs = (np.zeros(cap), *(np.zeros(cap, np.int64) for _ in range(5)))
-    return (pa, ea, pc, dst, slot, rate, len(dst), 0.5, 3601.0, np.uint64(9), 0, int(pc.blocks[0]) * 16384, *logs, np.zeros(len(pa.active), np.int64))
+    return (pa, ea, pc, dst, slot, rate, len(dst), serve_order(ea, dst, slot, len(dst)), 0.5, 3601.0, np.uint64(9), 0, int(pc.blocks[0]) * 16384, *logs, np.zeros(len(pa.active), np.int64))
 
 
 @pytest.mark.benchmark(group="transfer")
