@@ -79,7 +79,6 @@ def _reset_slot(ea, u, k):
     ea.fast[u, k, :] = -1
     ea.conn_seq[u, k] = 0
     ea.bw_burst[u, k] = False
-    ea.fast_seen[u, k] = -1
 
 
 @njit(cache=True)
@@ -132,7 +131,6 @@ def _move_slot(ea, u, src, dst):
     ea.fast[u, dst, :] = ea.fast[u, src, :]
     ea.conn_seq[u, dst] = ea.conn_seq[u, src]
     ea.bw_burst[u, dst] = ea.bw_burst[u, src]
-    ea.fast_seen[u, dst] = ea.fast_seen[u, src]
     ea.rev[ea.nbr[u, dst], ea.rev[u, dst]] = dst
     _reset_slot(ea, u, src)
 

@@ -23,6 +23,7 @@ from .picker import bucket_of, expand_run, move_piece, pick_piece
 from .topology import piece_complete, release_run
 
 from ..protocol import BLOCK_BYTES
+SERVE_KEY_MAX = np.int64(2**31 - 1)  # serve_order's key parts: rates in B/s and connection numbers stay below
 MAX_CONTIGUOUS_BYTES = 8 * 1024 * 1024  # libtorrent caps rate * whole_pieces_threshold at 8 MiB
 RATE_KEEP_PER_S = 0.8  # libtorrent's stat_channel: 5-second average, average = 4/5 average + 1/5 sample
 
@@ -70,7 +71,7 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
             unchoked = ea.unchoked[u, ku]
             if not unchoked and ea.run_end[v, k] >= 0:
                 release_run(pc, ea, v, k)
-            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (unchoked or fast_eligible(pa, pc, ea, u, ku, v)):
+            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (unchoked or pick_fast(pc, ea, u, ku, v) >= 0):
                 src[F] = u
                 dst[F] = v
                 slot[F] = k
@@ -78,23 +79,6 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
             elif ea.run_end[v, k] >= 0:
                 release_run(pc, ea, v, k)
     return F
-
-
-@njit(cache=True)
-def fast_eligible(pa, pc, ea, u, ku, v):
-    """pick_fast(...) >= 0, without the scan when it cannot have changed: once no piece of v's
-    allowed fast set is one u has and v lacks, that stays so until u completes a piece (v only
-    gains pieces), so the answer is kept against u's piece count (``fast_seen``)."""
-    if ea.fast_seen[u, ku] == pa.n_have[u]:
-        return False
-    for j in range(ea.fast.shape[2]):
-        q = ea.fast[u, ku, j]
-        if q < 0:
-            break
-        if pc.have[u, q] and not pc.have[v, q]:
-            return pick_fast(pc, ea, u, ku, v) >= 0
-    ea.fast_seen[u, ku] = pa.n_have[u]
-    return False
 
 
 @njit(cache=True)
@@ -130,15 +114,11 @@ def serve_order(ea, dst, slot, F):
     blocks arrive, so a fast connection asks for a newly available piece, and gives its
     uploader something to send, before a slow or newly unchoked one (which starts from an empty
     queue). Never by peer number: the subject is row 0."""
-    age = np.empty(F, dtype=np.int64)
-    for f in range(F):
-        age[f] = ea.conn_seq[dst[f], slot[f]]
-    by_age = np.argsort(age, kind="mergesort")
-    rate = np.empty(F)
-    for i in range(F):
-        f = by_age[i]
-        rate[i] = -ea.rate_avg[dst[f], slot[f]]
-    return by_age[np.argsort(rate, kind="mergesort")]
+    keys = np.empty(F, dtype=np.int64)
+    for f in range(F):  # one sort key: whole bytes/s descending, then connection age (both < 2^31)
+        rate = min(np.int64(ea.rate_avg[dst[f], slot[f]]), SERVE_KEY_MAX)
+        keys[f] = (SERVE_KEY_MAX - rate) * SERVE_KEY_MAX + min(ea.conn_seq[dst[f], slot[f]], SERVE_KEY_MAX)
+    return np.argsort(keys)
 
 
 @njit(cache=True)
