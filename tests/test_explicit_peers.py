@@ -102,7 +102,7 @@ def test_resolved_scenario_without_explicit_peers_is_unchanged():
     ({"role": "leecher", "join_s": 10, "leave_s": 10}, "must be after join_s"),
     ({"role": "seed", "seed_time": 5}, "applies to leechers"),
     ({"role": "peer"}, "'seed' or 'leecher'"),
-    ({"role": "seed", "address": "10.0.0.1"}, "unknown key"),
+    ({"role": "seed", "address": "127.0.0.1"}, "unknown key"),
     ({"role": "leecher", "seed_time": -1}, "'leave', 'forever' or a number of seconds"),
 ])
 def test_bad_explicit_peers_are_named(peer, words):

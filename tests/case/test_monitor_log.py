@@ -17,8 +17,8 @@ def log(text: str, start=None):
 def test_iso_times_become_seconds_from_the_first_sighting():
     """Two peers, ISO times with offsets: t = 0 is the first sighting; 12:05+01:00 is 11:05Z."""
     m = log("peer,first_seen,last_seen\n"
-            "10.0.0.2:6881,2026-03-01T11:00:00Z,2026-03-01T11:30:00Z\n"
-            "10.0.0.3:51413,2026-03-01T12:05:00+01:00,2026-03-01T12:06:40+01:00\n")
+            "127.0.0.2:6881,2026-03-01T11:00:00Z,2026-03-01T11:30:00Z\n"
+            "127.0.0.3:51413,2026-03-01T12:05:00+01:00,2026-03-01T12:06:40+01:00\n")
     assert m.case_start == dt.datetime(2026, 3, 1, 11, 0, tzinfo=dt.timezone.utc)
     assert [(p.opaque_id, p.first_seen_s, p.last_seen_s) for p in m.peers] == [("P001", 0.0, 1800.0), ("P002", 300.0, 400.0)]
 
