@@ -150,6 +150,12 @@ def session_settings(sc: Scenario, pop: Population, i: int, ip: str, out_ip: str
         # handshake (and so via PEX) belongs to the address it connects out from, where nothing
         # listens either. It still connects out normally. See docs/lab.md.
         s["announce_port"] = 1
+        # ... and TCP only: uTP runs over the listen socket, so its outgoing uTP connections would
+        # leave from (and reveal) its listen address, and peers could reach it after all (a real
+        # NAT keeps uTP as unreachable as TCP). Measured: with uTP on, the free-rider lab run's
+        # non-connectable peers did not all complete (tests/lab/test_lab_swarm.py).
+        s["enable_outgoing_utp"] = False
+        s["enable_incoming_utp"] = False
     if pop.role[i] == ROLE_SUBJECT and sc.subject.profile == "free_rider":
         # A free rider serves no request: no regular upload slot, every incoming request dropped
         # (this also stops the one optimistic unchoke libtorrent always keeps), no allowed-fast set.
