@@ -500,31 +500,34 @@ def parse_scenario(data: dict, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(format_validation_error(err, data, source)) from None
 
 
-def read_scenario_bytes(path: str | Path) -> bytes:
-    """The scenario file's bytes, read once (a pipe such as ``<(cat case.toml)`` cannot be read twice)
-    and at most ``limits.MAX_SCENARIO_FILE_BYTES`` of them: ``/dev/zero`` or a huge file is refused
-    by its size, before it is read."""
+def read_capped(path: str | Path, cap: int, what: str, error: type[Exception]) -> bytes:
+    """A file's bytes, read once (a pipe such as ``<(cat case.toml)`` cannot be read twice) and at
+    most ``cap`` of them: ``/dev/zero`` or a huge file is refused by its size, before it is read.
+    ``what`` names the file in messages ("scenario file"); problems raise ``error``."""
     path = Path(path)
-    cap = limits.MAX_SCENARIO_FILE_BYTES
-    too_big = (f"{path}: larger than {format_bytes(cap)}, the most a scenario file may hold; "
-               f"is this a scenario (a TOML file)?")
+    too_big = f"{path}: larger than {format_bytes(cap)}, the most a {what} may hold; is this a {what}?"
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
             if stat.S_ISDIR(st.st_mode):
-                raise ScenarioError(f"{path}: is a directory, not a scenario file")
+                raise error(f"{path}: is a directory, not a {what}")
             if stat.S_ISREG(st.st_mode) and st.st_size > cap:
-                raise ScenarioError(too_big)
+                raise error(too_big)
             raw = f.read(cap + 1)  # a pipe or device has no size: read one byte past the cap
     except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
+        raise error(f"{path}: no such {what}") from None
     except IsADirectoryError:
-        raise ScenarioError(f"{path}: is a directory, not a scenario file") from None
+        raise error(f"{path}: is a directory, not a {what}") from None
     except OSError as e:
-        raise ScenarioError(f"{path}: cannot read scenario file ({e.strerror or e})") from None
+        raise error(f"{path}: cannot read the {what} ({e.strerror or e})") from None
     if len(raw) > cap:
-        raise ScenarioError(too_big)
+        raise error(too_big)
     return raw
+
+
+def read_scenario_bytes(path: str | Path) -> bytes:
+    """The scenario file's bytes: at most ``limits.MAX_SCENARIO_FILE_BYTES`` (read_capped)."""
+    return read_capped(path, limits.MAX_SCENARIO_FILE_BYTES, "scenario file", ScenarioError)
 
 
 def scenario_from_bytes(raw: bytes, source: str) -> Scenario:

@@ -28,7 +28,7 @@ def test_a_new_peer_connects_at_its_sessions_next_second_tick():
         phase = int(run.pa.sec_phase[0])
         tick = round(opened / run.dt)
         assert 3.2 < opened <= 3.2 + 1.0 + 1e-9
-        assert (tick + phase) % run.ticks_per_s == 0, (seed, t, phase)
+        assert (tick + phase) % run.ticks_per_s == 0, (seed, opened, phase)
 
 
 def test_fastest_then_oldest_connection_is_served_first():

@@ -6,7 +6,14 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.scenario import read_capped
+
 from ..errors import UserError
+
+# The largest evidence file read (a .torrent of a huge multi-file torrent runs to tens of MiB; a
+# monitoring log of a busy swarm to hundreds): anything larger, /dev/zero included, is refused by
+# its size before it is read.
+MAX_EVIDENCE_FILE_BYTES = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -36,11 +43,4 @@ def read_evidence(path: str | Path, kind: str) -> EvidenceFile:
     if str(path).startswith("magnet:"):
         raise UserError(f"{str(path)[:60]}...: a magnet link where a {kind} file is needed; allowed: the {kind} "
                         "file itself (a magnet link holds only the info-hash, not the files, sizes and pieces)")
-    try:
-        return EvidenceFile(path, path.read_bytes())
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such {kind} file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory; allowed: a {kind} file") from None
-    except OSError as e:
-        raise UserError(f"{path}: cannot read the {kind} file ({e.strerror})") from None
+    return EvidenceFile(path, read_capped(path, MAX_EVIDENCE_FILE_BYTES, f"{kind} file", UserError))

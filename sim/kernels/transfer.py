@@ -5,8 +5,9 @@ of credit (what its uploader's rate limiter granted it: kernels/bandwidth.py); w
 remainder (less than a block) carries over to the next tick. What v asks u for comes from the
 picker (kernels/picker.py): a run of whole pieces when v's download rate from u would bring a
 piece within whole_pieces_threshold, otherwise the next blocks of one piece, which several
-uploaders may then share. Transfers are served in an order drawn at random each tick (a hash of
-a salt), so no peer is systematically first to claim the blocks of a shared partial piece.
+uploaders may then share. Transfers are served fastest connection first, then oldest
+(serve_order), never by peer number, so the subject (row 0) is not systematically first to
+claim the blocks of a shared partial piece.
 
 Every block the subject uploads is written to the transfer log: (tick time, receiving peer,
 piece, first block, blocks, bytes) — the evidence-grade record the reports are built on.
@@ -18,7 +19,6 @@ import numpy as np
 from numba import njit
 
 from .bandwidth import request_queue_blocks
-from .hashing import mix64
 from .picker import bucket_of, expand_run, move_piece, pick_piece
 from .topology import piece_complete, release_run
 

@@ -122,3 +122,17 @@ def test_unwritable_case_path_exit_2_nothing_created(tmp_path, where):
     code, _, err = run_cli(["case", "new", out, "--torrent", make_torrent(tmp_path, "v1"), "--force"])
     assert code == 2 and err.startswith("leechsim: error: ") and "allowed" in err, err
     assert not (tmp_path / "no").exists()
+
+
+def test_an_endless_or_huge_evidence_file_is_refused_by_its_size(tmp_path, monkeypatch):
+    """/dev/zero as the .torrent, or a regular file over the cap: exit 2, named, nothing written."""
+    import forensics.case.evidence_file as ef
+    out = tmp_path / "case.toml"
+    code, _, err = run_cli(["case", "new", str(out), "--torrent", "/dev/zero"])
+    assert code == 2 and "/dev/zero" in err and "larger than" in err and "Traceback" not in err
+    monkeypatch.setattr(ef, "MAX_EVIDENCE_FILE_BYTES", 1000)
+    big = tmp_path / "big.torrent"
+    big.write_bytes(b"d" + b"0" * 2000)
+    code, _, err = run_cli(["case", "new", str(out), "--torrent", str(big)])
+    assert code == 2 and "big.torrent" in err and "larger than" in err
+    assert not out.exists()
