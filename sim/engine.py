@@ -74,6 +74,7 @@ class SwarmRun:
         self.up_at_complete = np.full(n, np.nan)
         self.joined = np.zeros(n, dtype=bool)
         self.pending_arrivals = n
+        self._fast_seq: dict[int, np.ndarray] = {}  # peer -> its allowed fast pieces, in order
         self.conn_seq = 0  # connections opened so far (each connection's seniority)
         self.pending_connects: dict[int, list[int]] = {}  # peer -> peers to connect to at its next second tick
         self.incomplete_active = 0
@@ -150,16 +151,28 @@ class SwarmRun:
             self._allow_fast(u, v, pa.deg[u] - 1)
             self._allow_fast(v, u, pa.deg[v] - 1)
 
+    def _fast_sequence(self, v: int) -> np.ndarray:
+        """The pieces v's allowed fast sets are taken from, in order. libtorrent derives them from
+        v's address and the info-hash only (send_allowed_set hashes the remote address with the
+        info-hash), so every uploader offers v the same pieces: one draw per peer, made when it
+        first connects."""
+        seq = self._fast_seq.get(v)
+        if seq is None:
+            P = self.layout.num_pieces
+            depth = min(int(self.pop.fast_n.max()), P)
+            seq = self._fast_seq[v] = self.rng.choice(P, size=depth, replace=False)
+        return seq
+
     def _allow_fast(self, u: int, v: int, k: int) -> None:
         """The pieces u lets v request while u chokes v (libtorrent's allowed fast set, BEP 6):
-        ``allowed_fast_set_size`` pieces drawn from the torrent (libtorrent derives them from v's
-        address and the info-hash: a draw that differs from connection to connection), those v
-        already has left out; every piece v lacks if the set is as large as the torrent."""
+        the first ``allowed_fast_set_size`` (u's setting) pieces of v's sequence, those v already
+        has when the connection opens left out (they use up their place: libtorrent counts them
+        as attempts); every piece v lacks if the set is as large as the torrent."""
         a = int(self.pop.fast_n[u])
         if a <= 0 or self.pa.is_seed[v]:
             return
         P = self.layout.num_pieces
-        pieces = np.arange(P) if a >= P else self.rng.choice(P, size=a, replace=False)
+        pieces = np.arange(P) if a >= P else self._fast_sequence(v)[:a]
         pieces = pieces[~self.pc.have[v, pieces]][: self.ea.fast.shape[2]]
         self.ea.fast[u, k, :len(pieces)] = pieces
 

@@ -70,6 +70,8 @@ class EdgeArrays(NamedTuple):
     fast: np.ndarray  # i4 [N,K,A] pieces u allows nbr to request while choked (allowed fast set; -1: none)
     conn_seq: np.ndarray  # i8 the connection's place in the order connections were opened (both ends)
     bw_burst: np.ndarray  # b1 the connection's last quota came at once (it is out of its channel's queue)
+    next_start: np.ndarray  # i8 start of the next run of whole pieces u has already asked nbr for (-1: none)
+    next_end: np.ndarray  # i8 its end (exclusive)
 
 
 class PieceArrays(NamedTuple):
@@ -98,7 +100,7 @@ _EDGE_FIELDS = {  # likewise for EdgeArrays
     "last_unchoke_t": (_F8, NEVER), "last_opt_t": (_F8, NEVER), "credit": _F8, "cur_piece": (_I8, -1),
     "run_end": (_I8, -1), "rate_avg": _F8, "tick_bytes": _I8, "up_avg": _F8, "up_sec": _F8, "up_last_s": _F8,
     "bw_quota": _F8, "bw_req": _F8, "bw_got": _F8, "bw_ttl": _I8, "fast": (np.int32, -1),
-    "conn_seq": _I8, "bw_burst": _B,
+    "conn_seq": _I8, "bw_burst": _B, "next_start": (_I8, -1), "next_end": (_I8, -1),
 }
 _EDGE_3D = {"fast"}  # fields with a third axis: the allowed fast set
 

@@ -24,6 +24,7 @@ def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0):
     for j in range(n):  # 0 <-> j+1: slot j at the uploader, slot 0 at the downloader
         ea.nbr[0, j], ea.rev[0, j] = j + 1, 0
         ea.nbr[j + 1, 0], ea.rev[j + 1, 0] = 0, j
+        ea.cur_piece[j + 1, 0] = 0  # the downloader has asked the uploader for a piece
         pa.deg[j + 1] = 1
     pa.deg[0] = n
     out = np.zeros((ticks, n))
@@ -75,6 +76,35 @@ def test_early_connection_keeps_a_larger_share():
     assert first > 1.2 * second
     assert out.sum() <= L * 30 + 3 * L
     assert out[20:].sum() >= 0.9 * L * 20
+
+
+def test_nothing_asked_nothing_sent_no_bandwidth_requested():
+    """A downloader that is interested and unchoked but has asked the uploader for nothing (its
+    other connections asked for all the uploader has): the uploader has nothing to send, asks its
+    channel for nothing and so takes no share of the quota from a connection that has work."""
+    n = 2
+    pa, ea = new_peers(n + 1), new_edges(n + 1, n)
+    pa.active[:] = True
+    pa.up_cap[0] = L
+    pa.down_cap[1:] = pa.dn_quota[1:] = 1e12
+    for j in range(n):
+        ea.nbr[0, j], ea.rev[0, j] = j + 1, 0
+        ea.nbr[j + 1, 0], ea.rev[j + 1, 0] = 0, j
+        pa.deg[j + 1] = 1
+    pa.deg[0] = n
+    ea.cur_piece[1, 0] = 0  # peer 1 has asked for a piece; peer 2 has asked for nothing
+    sent = np.zeros(n)
+    for t in range(1, 21):
+        upload_quota_tick(pa, ea, DT)
+        rate, want = np.zeros(n), np.zeros(n)
+        grant_sends(pa, ea, np.zeros(n, np.int64), np.array([1, 2]), np.zeros(n, np.int64), n, np.arange(n), DT,
+                    rate, want, np.zeros(n), np.zeros(n))
+        sent += rate * DT
+        ea.up_sec[0, :n] += rate * DT
+        second_tick(pa, ea, t, 2)
+    assert sent[1] == 0.0 and ea.bw_req[0, 1] == 0.0 and ea.bw_quota[0, 1] == 0.0
+    alone = _run_kernels(L, [1], 20)[:, 0].sum()  # the same connection with no idle neighbour
+    assert sent[0] == alone
 
 
 def test_download_quota_holds_back_the_sender():

@@ -41,13 +41,14 @@ def test_fast_connections_ask_for_runs_of_adjacent_pieces():
 
 
 def test_pieces_asked_for_belong_to_a_live_run():
-    """Every piece marked 'all blocks asked of u' is inside the current run of a connection to u;
-    runs are given back when u chokes, interest ends or the connection closes (no leaked marks)."""
+    """Every piece marked 'all blocks asked of u' is inside the current run of a connection to u
+    or the next run it has asked for already; runs are given back when u chokes, interest ends or
+    the connection closes (no leaked marks)."""
     sc = parse_scenario({**SCENARIO, "swarm": {**SCENARIO["swarm"], "libtorrent": {"unchoke_slots_limit": 2}},
                          "simulation": {"horizon_s": 400}})
     run = SwarmRun(sc, 0, np.random.SeedSequence(9), keep_state=True)
     run.start()
-    marks = 0
+    marks = next_marks = 0
     for t in range(2, 120, 3):
         run.env.run(until=t)
         pa, ea, pc = run.pa, run.ea, run.pc
@@ -58,6 +59,62 @@ def test_pieces_asked_for_belong_to_a_live_run():
             slots = [k for k in range(pa.deg[v]) if ea.nbr[v, k] == u]
             assert slots, (t, v, p, u)
             k = slots[0]
-            assert ea.cur_piece[v, k] <= p < ea.run_end[v, k], (t, v, p, ea.cur_piece[v, k], ea.run_end[v, k])
+            in_current = ea.cur_piece[v, k] <= p < ea.run_end[v, k]
+            in_next = ea.next_start[v, k] <= p < ea.next_end[v, k]
+            assert in_current or in_next, (t, v, p, ea.cur_piece[v, k], ea.run_end[v, k], ea.next_end[v, k])
+            assert ea.next_end[v, k] < 0 or ea.run_end[v, k] >= 0  # a next run only behind a current one
             marks += 1
+            next_marks += in_next
     assert marks > 50  # the check saw runs in progress
+    assert next_marks > 5  # and runs asked for before the current one ended
+
+
+def _one_connection(rate_avg_bps: float, recv_piece_1: int):
+    """u = 0 a seed, v = 1 with 16 pieces of 16 blocks (256 KiB) in its piece order 0, 1, 2, ...;
+    v's connection to u is slot 0 at both ends; v has piece 0 of its current run [0, 2) and
+    ``recv_piece_1`` blocks of piece 1."""
+    from sim.kernels.topology import give_all_pieces, shuffle_pieces
+    from sim.state import new_edges, new_peers, new_pieces
+    P = 16
+    pa, ea = new_peers(2), new_edges(2, 1)
+    pc = new_pieces(2, np.full(P, 16, np.int32), 16384, 1)
+    give_all_pieces(pa, pc, 0)
+    pc.have[1, 0], pc.recv[1, 0] = True, 16
+    shuffle_pieces(pc, 1, np.arange(P, dtype=np.int32))
+    pa.n_have[1] = 4  # past the random first pieces: v picks in its order
+    pa.active[:] = True
+    pa.deg[:] = 1
+    ea.nbr[0, 0], ea.nbr[1, 0] = 1, 0
+    ea.rev[0, 0] = ea.rev[1, 0] = 0
+    pc.owner[1, 0:2] = 1  # u + 1: the run asked of u
+    pc.recv[1, 1] = recv_piece_1
+    ea.cur_piece[1, 0], ea.run_end[1, 0] = 1, 2
+    ea.rate_avg[1, 0] = rate_avg_bps
+    return pa, ea, pc
+
+
+def test_next_run_is_asked_for_when_the_queue_runs_low_by_hand():
+    """libtorrent asks for more whenever a connection's queue holds fewer blocks than its desired
+    size (request_queue_time = 3 s of its rate), and in whole-piece mode it asks for whole pieces.
+    At 50,000 B/s: desired queue 3 x 50,000 // 16,384 = 9 blocks; whole pieces 50,000 x 20 s //
+    262,144 = 3. With 16 blocks of the run left: no new request. With 6 left: the next run, pieces
+    2-4 (the first free pieces in v's order, grown upwards by expand_piece), is asked for at once;
+    v moves to it when piece 1 is done; and a choke gives both runs back."""
+    from sim.kernels.topology import release_run
+    from sim.kernels.transfer import ask_next_run, next_in_run
+    pa, ea, pc = _one_connection(50_000.0, 0)
+    ask_next_run(pa, pc, ea, 1, 0, 0, np.uint64(7), 262144)
+    assert ea.next_end[1, 0] == -1 and pc.owner[1, 2:].sum() == 0
+    pa, ea, pc = _one_connection(50_000.0, 10)
+    ask_next_run(pa, pc, ea, 1, 0, 0, np.uint64(7), 262144)
+    assert (ea.next_start[1, 0], ea.next_end[1, 0]) == (2, 5)
+    assert pc.owner[1].tolist() == [1, 1, 1, 1, 1] + [0] * 11
+    ask_next_run(pa, pc, ea, 1, 0, 0, np.uint64(7), 262144)  # one next run at a time
+    assert ea.next_end[1, 0] == 5 and pc.owner[1, 5:].sum() == 0
+    pc.have[1, 1], pc.recv[1, 1] = True, 16
+    assert next_in_run(pc, ea, 1, 0, 0) == 2
+    assert (ea.cur_piece[1, 0], ea.run_end[1, 0], ea.next_end[1, 0]) == (2, 5, -1)
+    pa, ea, pc = _one_connection(50_000.0, 10)
+    ask_next_run(pa, pc, ea, 1, 0, 0, np.uint64(7), 262144)
+    release_run(pc, ea, 1, 0)
+    assert pc.owner[1, 1:].sum() == 0 and ea.run_end[1, 0] == -1 and ea.next_end[1, 0] == -1

@@ -197,6 +197,11 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
             ku = ea.rev[dst[f], slot[f]]
             if ea.bw_burst[u, ku] != (rnd == 0):
                 continue
+            if ea.cur_piece[dst[f], slot[f]] < 0:
+                # the downloader has asked u for nothing (yet): u has nothing to send and asks its
+                # channel for nothing (request_bandwidth runs from setup_send, with data to send)
+                want[f] = 0.0
+                continue
             extra = 0.0
             if ea.bw_req[u, ku] <= 0.0:
                 extra = granted_at_once(pa.up_cap[u], pa.up_quota[u],
@@ -232,6 +237,9 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
         f = order[i]
         u = src[f]
         ku = ea.rev[dst[f], slot[f]]
+        if ea.cur_piece[dst[f], slot[f]] < 0:
+            rate[f] = 0.0
+            continue
         if ea.bw_req[u, ku] <= 0.0:
             # request_bandwidth runs in setup_send *before* the write: the connection asks for
             # what it wants beyond the quota it holds now, not yet spent. In steady state a

@@ -67,6 +67,8 @@ def _reset_slot(ea, u, k):
     ea.credit[u, k] = 0.0
     ea.cur_piece[u, k] = -1
     ea.run_end[u, k] = -1
+    ea.next_start[u, k] = -1
+    ea.next_end[u, k] = -1
     ea.rate_avg[u, k] = 0.0
     ea.tick_bytes[u, k] = 0
     ea.up_avg[u, k] = 0.0
@@ -119,6 +121,8 @@ def _move_slot(ea, u, src, dst):
     ea.credit[u, dst] = ea.credit[u, src]
     ea.cur_piece[u, dst] = ea.cur_piece[u, src]
     ea.run_end[u, dst] = ea.run_end[u, src]
+    ea.next_start[u, dst] = ea.next_start[u, src]
+    ea.next_end[u, dst] = ea.next_end[u, src]
     ea.rate_avg[u, dst] = ea.rate_avg[u, src]
     ea.tick_bytes[u, dst] = ea.tick_bytes[u, src]
     ea.up_avg[u, dst] = ea.up_avg[u, src]
@@ -137,11 +141,17 @@ def _move_slot(ea, u, src, dst):
 
 @njit(cache=True)
 def release_run(pc, ea, v, k):
-    """v gives back the whole pieces it had asked of the peer in slot k but not yet received:
-    they become free for v's other connections."""
+    """v gives back the whole pieces it had asked of the peer in slot k but not yet received (its
+    current run and the next one, if asked already): they become free for v's other connections."""
+    mark = ea.nbr[v, k] + 1
+    if ea.next_end[v, k] >= 0:
+        for q in range(ea.next_start[v, k], ea.next_end[v, k]):
+            if pc.owner[v, q] == mark:
+                pc.owner[v, q] = 0
+        ea.next_start[v, k] = -1
+        ea.next_end[v, k] = -1
     if ea.run_end[v, k] < 0:
         return
-    mark = ea.nbr[v, k] + 1
     for q in range(max(ea.cur_piece[v, k], 0), ea.run_end[v, k]):
         if pc.owner[v, q] == mark:
             pc.owner[v, q] = 0

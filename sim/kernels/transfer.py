@@ -38,16 +38,56 @@ def whole_pieces(rate_avg, threshold_s, piece_bytes):
 
 @njit(cache=True)
 def next_in_run(pc, ea, v, k, u):
-    """v's current piece from u is done: the next piece of its run it still needs, or -1."""
+    """v's current piece from u is done: the next piece of its run it still needs (moving on to the
+    run it has asked for next when this one is done), or -1."""
     q = ea.cur_piece[v, k] + 1
-    while q < ea.run_end[v, k]:
-        if pc.owner[v, q] == u + 1 and not pc.have[v, q]:
-            ea.cur_piece[v, k] = q
-            return q
-        q += 1
+    while True:
+        while q < ea.run_end[v, k]:
+            if pc.owner[v, q] == u + 1 and not pc.have[v, q]:
+                ea.cur_piece[v, k] = q
+                return q
+            q += 1
+        if ea.next_end[v, k] < 0:
+            break
+        q = ea.next_start[v, k]
+        ea.run_end[v, k] = ea.next_end[v, k]
+        ea.next_start[v, k] = -1
+        ea.next_end[v, k] = -1
     ea.cur_piece[v, k] = -1
     ea.run_end[v, k] = -1
     return -1
+
+
+@njit(cache=True)
+def blocks_left_in_run(pc, ea, v, k, u):
+    """Blocks of v's current run from u not yet received: what its request queue there still holds."""
+    n = 0
+    for q in range(max(ea.cur_piece[v, k], 0), ea.run_end[v, k]):
+        if pc.owner[v, q] == u + 1 and not pc.have[v, q]:
+            n += pc.blocks[q] - pc.recv[v, q]
+    return n
+
+
+@njit(cache=True)
+def ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes):
+    """request_a_block runs whenever v's queue at u holds fewer blocks than its desired size
+    (request_queue_time of its rate), not only when it is empty: a connection asking for whole
+    pieces asks for the next run of them while the current one is still arriving. Those pieces
+    are then taken for v's other connections too (the lab's idle, interested connections)."""
+    if ea.run_end[v, k] < 0 or ea.next_end[v, k] >= 0:
+        return
+    n_whole = whole_pieces(ea.rate_avg[v, k], pa.whole_s[v], piece_bytes)
+    if n_whole <= 0 or blocks_left_in_run(pc, ea, v, k, u) >= request_queue_blocks(ea.rate_avg[v, k]):
+        return
+    p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner,
+                   pa.n_have[v], v, u, salt, True)
+    if p < 0 or pc.owner[v, p] != 0 or pc.recv[v, p] != 0:
+        return  # only partial or busy pieces left: the next pick waits for the run to end
+    start, end = expand_run(pc.have, pc.recv, pc.owner, v, u, p, n_whole)
+    for q in range(start, end):
+        pc.owner[v, q] = u + 1
+    ea.next_start[v, k] = start
+    ea.next_end[v, k] = end
 
 
 @njit(cache=True)
@@ -212,4 +252,6 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                     n_done += 1
                     unused_credit_back(ea, v, k, u, ku)
                     break
+        if not choked and not pa.is_seed[v]:
+            ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes)
     return n_log, n_done, overflow
