@@ -28,7 +28,8 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
     can (those whose last quota came at once go first); it asks just before it sends its quota
     and, if it then still has no request waiting, again after. The rate is the once-a-second
     average avg*4/5 + last second/5; the send buffer is whole blocks up to half of the last
-    second's bytes, at least 10 KiB."""
+    second's bytes, at least 10 KiB. A connection that holds neither quota nor a waiting request
+    when its downloader asks (a newcomer) asks before the quota tick, which can then grant it."""
     import math
     n = len(join_tick)
     bank = 0.0
@@ -53,6 +54,9 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
             c["req"], c["got"], c["ttl"], c["burst"] = b, 0.0, 20, False
 
     for t in range(1, ticks + 1):
+        for j, c in enumerate(conn):  # a connection just asked for data, holding nothing: it asks now
+            if t >= join_tick[j] and c["req"] <= 0 and c["quota"] <= 0:
+                ask(c)
         waiting = [c for c in conn if c["req"] > 0]
         if waiting:
             bank = min(bank + math.floor(limit * dt + 0.5), 3 * limit)

@@ -3,7 +3,7 @@ from libtorrent's bandwidth_manager / peer_connection code."""
 
 import numpy as np
 
-from sim.kernels.bandwidth import grant_sends, second_tick, split_evenly, upload_quota_tick, wanted_upload
+from sim.kernels.bandwidth import ask_when_asked, grant_sends, second_tick, split_evenly, upload_quota_tick, wanted_upload
 from sim.state import new_edges, new_peers
 from tests import naive
 
@@ -29,12 +29,13 @@ def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0):
     pa.deg[0] = n
     out = np.zeros((ticks, n))
     for t in range(1, ticks + 1):
-        upload_quota_tick(pa, ea, DT)
         on = [j for j in range(n) if t >= join_tick[j]]
         src = np.zeros(len(on), np.int64)
         dst = np.array([j + 1 for j in on], np.int64)
         slot = np.zeros(len(on), np.int64)
         rate, want = np.zeros(len(on)), np.zeros(len(on))
+        ask_when_asked(pa, ea, src, dst, slot, len(on), np.arange(len(on)), DT)  # swarm_tick's order
+        upload_quota_tick(pa, ea, DT)
         grant_sends(pa, ea, src, dst, slot, len(on), np.arange(len(on)), DT, rate, want, np.zeros(n), np.zeros(n))
         for i, j in enumerate(on):
             out[t - 1, j] = rate[i] * DT
@@ -46,18 +47,19 @@ def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0):
 
 def test_one_connection_by_hand():
     """A lone newcomer (limit 100,000 B/s, 50,000 per quota tick, one 16,384-byte block wanted).
-    tick 1: no request waits, the channel holds under a second of its limit: +50,000 (protocol
-      messages); the connection has nothing yet and asks 16,384 (50,000 - 16,384 < 100,000: queued).
-    tick 2: +50,000 = 100,000; the request is granted (83,616 left); sends 16,384; before the write
-      it holds what it wants, after it asks again (queued). Its second tick: last 16,384, avg 3,276.
-    tick 3: 133,616, grant 16,384 (117,232); then at once one more block (117,232 - 16,384 >=
-      100,000; a second would not be): sends 32,768, asks again (queued), 100,848 left.
-    tick 4: 150,848, grant (134,464), two blocks at once (to 101,696): 49,152; asks (queued).
-      Second tick: last 81,920, avg 2,620 + 16,384 = 19,004, so it now wants 3 blocks (49,152).
-    tick 5: 135,312, grant 16,384 (118,928); 118,928 - 49,152 < 100,000: nothing at once; sends
-      16,384 and asks just before the write for 49,152 - 16,384 = 32,768 (queued)."""
+    tick 1: it holds nothing and its downloader has asked: it asks 16,384 before the quota tick
+      (0 - 16,384 < 100,000: queued); the quota tick adds 50,000 and grants it (33,616 left);
+      nothing more at once (33,616 - 16,384 < 100,000); sends 16,384, asks again (queued).
+    tick 2: 83,616, grant (67,232); sends 16,384, asks again. Its second tick: last 32,768,
+      avg 6,553; it still wants one block (half of 32,768 is 16,384).
+    tick 3: 117,232, grant (100,848); 100,848 - 16,384 < 100,000: nothing at once; sends 16,384.
+    tick 4: 150,848, grant (134,464), then two blocks at once (to 118,080, then 101,696):
+      sends 49,152, asks again (queued). Second tick: last 65,536, avg 5,242 + 13,107 = 18,349,
+      so it now wants half of 65,536: 2 blocks (32,768).
+    tick 5: 151,696, grant 16,384 (135,312), then 32,768 at once (to 102,544; once more would
+      leave 69,776): sends 49,152 and asks after the write for 32,768 (queued)."""
     got = _run_kernels(L, [1], 5)[:, 0]
-    assert got.tolist() == [0.0, 16384.0, 32768.0, 49152.0, 16384.0]
+    assert got.tolist() == [16384.0, 16384.0, 16384.0, 49152.0, 49152.0]
 
 
 def test_kernels_follow_the_twin():
@@ -94,11 +96,12 @@ def test_nothing_asked_nothing_sent_no_bandwidth_requested():
     pa.deg[0] = n
     ea.cur_piece[1, 0] = 0  # peer 1 has asked for a piece; peer 2 has asked for nothing
     sent = np.zeros(n)
+    src, dst, slot = np.zeros(n, np.int64), np.array([1, 2]), np.zeros(n, np.int64)
     for t in range(1, 21):
+        ask_when_asked(pa, ea, src, dst, slot, n, np.arange(n), DT)
         upload_quota_tick(pa, ea, DT)
         rate, want = np.zeros(n), np.zeros(n)
-        grant_sends(pa, ea, np.zeros(n, np.int64), np.array([1, 2]), np.zeros(n, np.int64), n, np.arange(n), DT,
-                    rate, want, np.zeros(n), np.zeros(n))
+        grant_sends(pa, ea, src, dst, slot, n, np.arange(n), DT, rate, want, np.zeros(n), np.zeros(n))
         sent += rate * DT
         ea.up_sec[0, :n] += rate * DT
         second_tick(pa, ea, t, 2)

@@ -177,6 +177,25 @@ def request_bandwidth(pa, ea, u, ku, wanted):
 
 
 @njit(cache=True)
+def ask_when_asked(pa, ea, src, dst, slot, F, order, dt):
+    """A connection holding neither quota nor a waiting request whose downloader has just asked it
+    for blocks (newly unchoked, or with something new to ask for) asks its channel now. In
+    libtorrent the REQUEST arrives, and setup_send asks for bandwidth, at some moment between
+    two quota ticks; the request then waits for the next quota tick (or is granted at once) —
+    it does not wait a whole tick more. Runs before the quota tick; other connections keep
+    asking before and after their writes (grant_sends)."""
+    for i in range(F):
+        f = order[i]
+        u = src[f]
+        v = dst[f]
+        k = slot[f]
+        ku = ea.rev[v, k]
+        if ea.cur_piece[v, k] < 0 or ea.bw_req[u, ku] > 0.0 or ea.bw_quota[u, ku] > 0.0:
+            continue
+        request_bandwidth(pa, ea, u, ku, wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
+
+
+@njit(cache=True)
 def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound, scratch_out):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
 

@@ -10,9 +10,10 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .bandwidth import close_download_quota, grant_sends, open_download_quota, second_tick, upload_quota_tick
+from .bandwidth import (ask_when_asked, close_download_quota, grant_sends, open_download_quota, second_tick,
+                        upload_quota_tick)
 from .choke import choke_all
-from .transfer import collect_flows, serve_order, transfer_blocks
+from .transfer import ask_before_sending, collect_flows, serve_order, transfer_blocks
 
 
 class FlowBuffers(NamedTuple):
@@ -53,9 +54,11 @@ def swarm_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_
     """Returns (active transfers, log rows written, peers completed, log overflowed)."""
     choke_all(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
     open_download_quota(pa, dt)
-    upload_quota_tick(pa, ea, dt)
     F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
     order = serve_order(ea, fb.dst, fb.slot, F)
+    ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
+    ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
+    upload_quota_tick(pa, ea, dt)
     grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
     n_log, n_done, overflow = transfer_blocks(
         pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,

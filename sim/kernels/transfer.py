@@ -147,6 +147,57 @@ def unused_credit_back(ea, v, k, u, ku):
 
 
 @njit(cache=True)
+def asked_piece(pa, ea, pc, v, k, u, ku, salt, piece_bytes):
+    """The piece v is asking u for on its connection in slot k: its current piece while u still
+    has blocks of it for v, else the next of its run, else a new pick (a run of whole pieces, or
+    one piece, claimed for the connection when its request queue covers what the piece lacks);
+    only the allowed fast set while u chokes v. -1: v has nothing to ask of u."""
+    p = ea.cur_piece[v, k]
+    if p >= 0 and (pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]):
+        p = next_in_run(pc, ea, v, k, u) if ea.run_end[v, k] >= 0 else -1
+    if not ea.unchoked[u, ku]:  # only the allowed fast set, one piece at a time
+        p = pick_fast(pc, ea, u, ku, v)
+        ea.cur_piece[v, k] = p
+        return p
+    if p >= 0:
+        return p
+    n_whole = whole_pieces(ea.rate_avg[v, k], pa.whole_s[v], piece_bytes)
+    p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner,
+                   pa.n_have[v], v, u, salt, n_whole > 0)
+    ea.cur_piece[v, k] = p
+    ea.run_end[v, k] = -1
+    if p < 0:
+        return p
+    if n_whole > 0 and pc.owner[v, p] == 0 and pc.recv[v, p] == 0:
+        start, end = expand_run(pc.have, pc.recv, pc.owner, v, u, p, n_whole)
+        for q in range(start, end):
+            pc.owner[v, q] = u + 1
+        ea.cur_piece[v, k] = start
+        ea.run_end[v, k] = end
+        return start
+    if pc.owner[v, p] == 0 and pc.blocks[p] - pc.recv[v, p] <= request_queue_blocks(ea.rate_avg[v, k]):
+        # v's request queue to u holds every block the piece still lacks: they are all asked of
+        # u, so v's other connections leave the piece alone (as a run of one)
+        pc.owner[v, p] = u + 1
+        ea.run_end[v, k] = p + 1
+    return p
+
+
+@njit(cache=True)
+def ask_before_sending(pa, ea, pc, dst, slot, F, order, salt, piece_bytes):
+    """v's REQUESTs reach u as soon as u unchokes it (or it has something new to ask for), before
+    u's rate limiter is asked for bandwidth: on loopback the round trip is far below a quota
+    tick, so u can ask its channel for the bytes in the same tick. Each transfer whose
+    downloader has asked for nothing yet picks now, in serve order."""
+    for i in range(F):
+        f = order[i]
+        v = dst[f]
+        k = slot[f]
+        if ea.cur_piece[v, k] < 0 and not pa.is_seed[v]:
+            asked_piece(pa, ea, pc, v, k, ea.nbr[v, k], ea.rev[v, k], salt, piece_bytes)
+
+
+@njit(cache=True)
 def serve_order(ea, dst, slot, F):
     """The order in which this tick's transfers are served (quota granted at once, blocks claimed):
     the fastest connection first (the downloader's rate from it), then the oldest. A downloader
@@ -180,38 +231,11 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             continue
         ku = ea.rev[v, k]
         ea.credit[v, k] += rate[f] * dt
-        choked = not ea.unchoked[u, ku]
         while True:
-            p = ea.cur_piece[v, k]
-            if p >= 0 and (pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]):
-                p = next_in_run(pc, ea, v, k, u) if ea.run_end[v, k] >= 0 else -1
-            if choked:  # only the allowed fast set, one piece at a time
-                p = pick_fast(pc, ea, u, ku, v)
-                ea.cur_piece[v, k] = p
-                if p < 0:
-                    unused_credit_back(ea, v, k, u, ku)
-                    break
-            elif p < 0:
-                n_whole = whole_pieces(ea.rate_avg[v, k], pa.whole_s[v], piece_bytes)
-                p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner,
-                               pa.n_have[v], v, u, salt, n_whole > 0)
-                ea.cur_piece[v, k] = p
-                ea.run_end[v, k] = -1
-                if p < 0:
-                    unused_credit_back(ea, v, k, u, ku)
-                    break
-                if n_whole > 0 and pc.owner[v, p] == 0 and pc.recv[v, p] == 0:
-                    start, end = expand_run(pc.have, pc.recv, pc.owner, v, u, p, n_whole)
-                    for q in range(start, end):
-                        pc.owner[v, q] = u + 1
-                    p = start
-                    ea.cur_piece[v, k] = start
-                    ea.run_end[v, k] = end
-                elif pc.owner[v, p] == 0 and pc.blocks[p] - pc.recv[v, p] <= request_queue_blocks(ea.rate_avg[v, k]):
-                    # v's request queue to u holds every block the piece still lacks: they are
-                    # all asked of u, so v's other connections leave the piece alone (as a run of one)
-                    pc.owner[v, p] = u + 1
-                    ea.run_end[v, k] = p + 1
+            p = asked_piece(pa, ea, pc, v, k, u, ku, salt, piece_bytes)
+            if p < 0:
+                unused_credit_back(ea, v, k, u, ku)
+                break
             affordable = int(ea.credit[v, k] // BLOCK_BYTES)
             if affordable <= 0:
                 break
@@ -252,6 +276,6 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                     n_done += 1
                     unused_credit_back(ea, v, k, u, ku)
                     break
-        if not choked and not pa.is_seed[v]:
+        if ea.unchoked[u, ku] and not pa.is_seed[v]:
             ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes)
     return n_log, n_done, overflow
