@@ -72,6 +72,11 @@ class EdgeArrays(NamedTuple):
     bw_burst: np.ndarray  # b1 the connection's last quota came at once (it is out of its channel's queue)
     next_start: np.ndarray  # i8 start of the next run of whole pieces u has already asked nbr for (-1: none)
     next_end: np.ndarray  # i8 its end (exclusive)
+    # u's request queue at nbr (libtorrent's m_desired_queue_size, update_desired_queue_size)
+    dq_size: np.ndarray  # i8 blocks u keeps asked of nbr: 4 at first, +1 per block in slow start, then 3 s of rate
+    slow_start: np.ndarray  # b1 the connection is in slow start
+    dn_sec: np.ndarray  # i8 bytes u received from nbr since u's last second tick
+    dn_last_s: np.ndarray  # i8 ... in the second before (m_downloaded_last_second)
 
 
 class PieceArrays(NamedTuple):
@@ -101,6 +106,7 @@ _EDGE_FIELDS = {  # likewise for EdgeArrays
     "run_end": (_I8, -1), "rate_avg": _F8, "tick_bytes": _I8, "up_avg": _F8, "up_sec": _F8, "up_last_s": _F8,
     "bw_quota": _F8, "bw_req": _F8, "bw_got": _F8, "bw_ttl": _I8, "fast": (np.int32, -1),
     "conn_seq": _I8, "bw_burst": _B, "next_start": (_I8, -1), "next_end": (_I8, -1),
+    "dq_size": (_I8, 4), "slow_start": (_B, True), "dn_sec": _I8, "dn_last_s": _I8,
 }
 _EDGE_3D = {"fast"}  # fields with a third axis: the allowed fast set
 

@@ -24,7 +24,10 @@ def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0):
     for j in range(n):  # 0 <-> j+1: slot j at the uploader, slot 0 at the downloader
         ea.nbr[0, j], ea.rev[0, j] = j + 1, 0
         ea.nbr[j + 1, 0], ea.rev[j + 1, 0] = 0, j
-        ea.cur_piece[j + 1, 0] = 0  # the downloader has asked the uploader for a piece
+        ea.cur_piece[j + 1, 0] = 0  # the downloader has asked the uploader for a piece ...
+        ea.rate_avg[j + 1, 0] = 1e9  # ... and keeps asking for more than the uploader can send
+        ea.dq_size[j + 1, 0] = 500  # (the largest request queue: max_out_request_queue)
+        ea.slow_start[j + 1, 0] = False
         pa.deg[j + 1] = 1
     pa.deg[0] = n
     out = np.zeros((ticks, n))
@@ -80,6 +83,33 @@ def test_early_connection_keeps_a_larger_share():
     assert out[20:].sum() >= 0.9 * L * 20
 
 
+def test_a_burst_is_bounded_by_what_the_downloader_can_take():
+    """The channel holds 400,000 (limit 100,000): a connection with no request waiting is granted
+    at once, 16,384 at a time, while more than a second of the limit would remain: 18 blocks
+    (294,912) for a downloader that takes anything. A downloader with 40,000 of download quota
+    left can take 40,000: the connection is granted 3 blocks (the 49,152 that cover it), sends
+    40,000 and keeps 9,152; holding 49,152 already, it is granted nothing more at once. Either
+    way, after the write it asks for the 7,232 that bring it to the one block it wants, which the
+    rich channel grants at once: it keeps 16,384. (After the 18-block burst the channel is down to
+    105,088 and the next request waits for the quota tick: it keeps nothing.)"""
+    for dn_quota, held, sent, kept in ((1e12, 0.0, 294_912.0, 0.0), (40_000.0, 0.0, 40_000.0, 16_384.0),
+                                       (40_000.0, 49_152.0, 40_000.0, 16_384.0)):
+        pa, ea = new_peers(2), new_edges(2, 1)
+        pa.active[:] = True
+        pa.up_cap[0] = L
+        pa.up_quota[0] = 400_000.0
+        pa.down_cap[1], pa.dn_quota[1] = 1e12, dn_quota
+        ea.nbr[0, 0], ea.rev[0, 0], ea.nbr[1, 0], ea.rev[1, 0] = 1, 0, 0, 0
+        pa.deg[:] = 1
+        ea.cur_piece[1, 0] = 0
+        ea.bw_quota[0, 0] = held
+        rate, want = np.zeros(1), np.zeros(1)
+        grant_sends(pa, ea, np.zeros(1, np.int64), np.ones(1, np.int64), np.zeros(1, np.int64), 1, np.arange(1), DT,
+                    rate, want, np.zeros(1), np.zeros(1))
+        assert rate[0] * DT == sent, (dn_quota, held, rate[0] * DT)
+        assert ea.bw_quota[0, 0] == kept, (dn_quota, held, ea.bw_quota[0, 0])
+
+
 def test_nothing_asked_nothing_sent_no_bandwidth_requested():
     """A downloader that is interested and unchoked but has asked the uploader for nothing (its
     other connections asked for all the uploader has): the uploader has nothing to send, asks its
@@ -94,7 +124,10 @@ def test_nothing_asked_nothing_sent_no_bandwidth_requested():
         ea.nbr[j + 1, 0], ea.rev[j + 1, 0] = 0, j
         pa.deg[j + 1] = 1
     pa.deg[0] = n
-    ea.cur_piece[1, 0] = 0  # peer 1 has asked for a piece; peer 2 has asked for nothing
+    ea.cur_piece[1, 0] = 0  # peer 1 has asked for a piece (and keeps asking); peer 2 for nothing
+    ea.rate_avg[1, 0] = 1e9
+    ea.dq_size[1, 0] = 500
+    ea.slow_start[1, 0] = False
     sent = np.zeros(n)
     src, dst, slot = np.zeros(n, np.int64), np.array([1, 2]), np.zeros(n, np.int64)
     for t in range(1, 21):
@@ -140,11 +173,37 @@ def test_requests_wait_behind_the_downloaders_own_uploads():
     from sim.kernels.bandwidth import requests_behind_uploads_cap
     ea = new_edges(2, 1)
     ea.up_avg[0, 0] = 4000.0
-    ea.rate_avg[0, 0] = 1000.0  # 3 s x 1,000 B/s < 2 blocks: the minimum queue
+    ea.dq_size[0, 0] = 2  # a slow connection: the minimum queue
     assert requests_behind_uploads_cap(ea, 0, 0, DT) == np.inf  # nothing of v's own pending
     ea.bw_req[0, 0] = 16384.0  # v's upload there waits for quota
     assert requests_behind_uploads_cap(ea, 0, 0, DT) == 2 * 4000.0 * DT
-    ea.rate_avg[0, 0] = 100_000.0  # a fast connection keeps 3 s x 100,000 B/s = 18 blocks asked
+    ea.dq_size[0, 0] = 18  # a fast connection keeps 3 s x 100,000 B/s = 18 blocks asked
     assert requests_behind_uploads_cap(ea, 0, 0, DT) == 18 * 4000.0 * DT
     ea.up_avg[0, 0] = 0.0
     assert requests_behind_uploads_cap(ea, 0, 0, DT) == np.inf
+
+
+def test_slow_start_of_the_request_queue_by_hand():
+    """update_desired_queue_size and second_tick for v (peer 1) downloading from u (peer 0), who
+    unchokes it. The queue starts at 4 blocks (transfer_blocks adds one per block received while
+    in slow start: here set by hand). Second 1: 49,152 B received, nothing the second before: still
+    slow start. Second 2: 163,840 B, more than 49,152 + 5,000: still. Second 3: 165,000 B, no more
+    than 163,840 + 5,000: slow start ends and the queue becomes 3 s of the rate: 3 x 80,000 //
+    16,384 = 14 blocks; choked connections never leave slow start this way."""
+    pa, ea = new_peers(2), new_edges(2, 1)
+    pa.active[:] = True
+    pa.deg[:] = 1
+    ea.nbr[0, 0], ea.rev[0, 0], ea.nbr[1, 0], ea.rev[1, 0] = 1, 0, 0, 0
+    ea.unchoked[0, 0] = True
+    assert ea.dq_size[1, 0] == 4 and ea.slow_start[1, 0]
+    for tick, received, queue_after, slow in ((2, 49_152, 7, True), (4, 163_840, 17, True), (6, 165_000, 14, False)):
+        ea.dn_sec[1, 0] = received
+        ea.dq_size[1, 0] = queue_after if slow else 27  # what slow start's +1 per block made of it
+        ea.rate_avg[1, 0] = 80_000.0
+        second_tick(pa, ea, tick, 2)
+        assert ea.slow_start[1, 0] == slow and ea.dq_size[1, 0] == queue_after, tick
+        assert ea.dn_last_s[1, 0] == received and ea.dn_sec[1, 0] == 0
+    ea.slow_start[1, 0], ea.unchoked[0, 0], ea.dn_last_s[1, 0] = True, False, 100_000
+    ea.dn_sec[1, 0] = 0
+    second_tick(pa, ea, 8, 2)
+    assert ea.slow_start[1, 0]  # choked: no chance to ramp up, slow start goes on

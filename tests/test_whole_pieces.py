@@ -73,6 +73,7 @@ def _one_connection(rate_avg_bps: float, recv_piece_1: int):
     """u = 0 a seed, v = 1 with 16 pieces of 16 blocks (256 KiB) in its piece order 0, 1, 2, ...;
     v's connection to u is slot 0 at both ends; v has piece 0 of its current run [0, 2) and
     ``recv_piece_1`` blocks of piece 1."""
+    from sim.kernels.bandwidth import request_queue_blocks
     from sim.kernels.topology import give_all_pieces, shuffle_pieces
     from sim.state import new_edges, new_peers, new_pieces
     P = 16
@@ -90,6 +91,8 @@ def _one_connection(rate_avg_bps: float, recv_piece_1: int):
     pc.recv[1, 1] = recv_piece_1
     ea.cur_piece[1, 0], ea.run_end[1, 0] = 1, 2
     ea.rate_avg[1, 0] = rate_avg_bps
+    ea.slow_start[1, 0] = False  # out of slow start: the queue is 3 s of the rate
+    ea.dq_size[1, 0] = request_queue_blocks(rate_avg_bps)
     return pa, ea, pc
 
 

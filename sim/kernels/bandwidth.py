@@ -36,8 +36,9 @@ fast as its own average, while the connection first out of the queue keeps the s
 connections keep larger shares, as in the lab.
 
 Simplified here (docs/model.md): a connection asks at most before and after its one write of a
-tick; a burst is not limited by the blocks the downloader has requested; protocol messages cost no
-quota; and the downloader's side is a plain quota — each downloader's limit (at most 3 s saved)
+tick (plus once before the quota tick when it held nothing: ``ask_when_asked``); a burst is limited
+by what the downloader's download quota lets it take, not by its request queue (on loopback the
+queue refills as fast as blocks arrive); protocol messages cost no quota; and the downloader's side is a plain quota — each downloader's limit (at most 3 s saved)
 shared evenly among the connections sending to it, each at most what it was granted, what it
 cannot take staying granted at the uploader for the next tick.
 """
@@ -55,7 +56,10 @@ SEND_BUFFER_LOW_WATERMARK = 10 * 1024  # settings_pack::send_buffer_low_watermar
 SEND_BUFFER_WATERMARK = 500 * 1024  # settings_pack::send_buffer_watermark (default)
 SEND_BUFFER_WATERMARK_FACTOR = 0.5  # settings_pack::send_buffer_watermark_factor = 50 (%)
 REQUEST_QUEUE_TIME_S = 3.0  # settings_pack::request_queue_time (default 3 s)
-REQUEST_QUEUE_MIN_BLOCKS = 2  # update_desired_queue_size's lower clamp
+REQUEST_QUEUE_MIN_BLOCKS = 2  # update_desired_queue_size's lower clamp (min_request_queue)
+MAX_OUT_REQUEST_QUEUE = 500  # settings_pack::max_out_request_queue (default), its upper clamp
+INITIAL_QUEUE_BLOCKS = 4  # peer_connection's m_desired_queue_size at the start (slow start from there)
+SLOW_START_SLACK_BYTES = 5000  # second_tick ends slow start when a second brings < 5,000 B more than the last
 
 
 @njit(cache=True, inline="always")
@@ -134,10 +138,12 @@ def upload_quota_tick(pa, ea, dt):
 
 @njit(cache=True, inline="always")
 def request_queue_blocks(rate_avg):
-    """Outstanding requests a downloader keeps at one peer (update_desired_queue_size):
-    request_queue_time (3 s) of its download rate from it, at least 2 blocks (slow start is not
-    modelled)."""
-    return max(REQUEST_QUEUE_MIN_BLOCKS, int(REQUEST_QUEUE_TIME_S * rate_avg // BLOCK_BYTES))
+    """Outstanding requests a downloader keeps at one peer once out of slow start
+    (update_desired_queue_size): request_queue_time (3 s) of its download rate from it, within
+    [2, max_out_request_queue] blocks. In slow start the queue starts at 4 and grows by one per
+    block received (incoming_piece) instead; ea.dq_size holds the current size."""
+    return min(max(REQUEST_QUEUE_MIN_BLOCKS, int(REQUEST_QUEUE_TIME_S * rate_avg // BLOCK_BYTES)),
+               MAX_OUT_REQUEST_QUEUE)
 
 
 @njit(cache=True, inline="always")
@@ -148,12 +154,15 @@ def requests_behind_uploads_cap(ea, v, k, dt):
     its own pending on that connection (quota granted or asked for), each request it sends waits
     behind about a block of them, i.e. BLOCK / (its upload rate there). With its request
     queue of Q blocks, v then receives at most Q blocks per such wait. Unbounded otherwise."""
-    if ea.bw_req[v, k] <= 0.0 and ea.bw_quota[v, k] <= 0.0:
-        return np.inf  # nothing of v's own waits to go out on this connection
+    u = ea.nbr[v, k]
+    if ea.bw_req[v, k] <= 0.0 and (ea.bw_quota[v, k] <= 0.0 or ea.cur_piece[u, ea.rev[v, k]] < 0):
+        # nothing of v's own waits to go out on this connection: no bandwidth request (made only
+        # with data to send), and quota held with nothing asked of v is no data either
+        return np.inf
     up = ea.up_avg[v, k]
     if up <= 0.0:
         return np.inf
-    return request_queue_blocks(ea.rate_avg[v, k]) * up * dt
+    return ea.dq_size[v, k] * up * dt
 
 
 @njit(cache=True, inline="always")
@@ -223,8 +232,13 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
                 continue
             extra = 0.0
             if ea.bw_req[u, ku] <= 0.0:
-                extra = granted_at_once(pa.up_cap[u], pa.up_quota[u],
-                                        wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
+                w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
+                extra = granted_at_once(pa.up_cap[u], pa.up_quota[u], w)
+                # ... but only while it has data to send: its downloader asks for more as blocks
+                # arrive (on loopback at once), up to what the downloader's own limit lets it
+                # take. Quota it could not send stays with it and is not topped up again and again.
+                room = pa.dn_quota[dst[f]] - ea.bw_quota[u, ku]
+                extra = min(extra, max(np.ceil(room / w), 0.0) * w)
                 pa.up_quota[u] -= extra
                 ea.bw_quota[u, ku] += extra
             if extra > 0.0:
@@ -302,6 +316,16 @@ def second_tick(pa, ea, tick, ticks_per_s):
             ea.up_last_s[u, k] = b
             ea.up_avg[u, k] = np.floor(ea.up_avg[u, k] * 4.0 / 5.0) + np.floor(b / 5.0)
             ea.up_sec[u, k] = 0.0
+            # u as downloader: slow start ends once a second brings no more than the one before
+            # (+5,000 B), while unchoked; then the queue follows 3 s of the rate
+            d = ea.dn_sec[u, k]
+            if ea.slow_start[u, k] and ea.unchoked[ea.nbr[u, k], ea.rev[u, k]] and ea.dn_last_s[u, k] > 0 \
+                    and ea.dn_last_s[u, k] + SLOW_START_SLACK_BYTES >= d:
+                ea.slow_start[u, k] = False
+            ea.dn_last_s[u, k] = d
+            ea.dn_sec[u, k] = 0
+            if not ea.slow_start[u, k]:
+                ea.dq_size[u, k] = request_queue_blocks(ea.rate_avg[u, k])
 
 
 @njit(cache=True)

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from ..state import NEVER
+from .bandwidth import INITIAL_QUEUE_BLOCKS
 from .picker import bucket_of, move_piece, rebuild_order
 
 
@@ -69,6 +70,10 @@ def _reset_slot(ea, u, k):
     ea.run_end[u, k] = -1
     ea.next_start[u, k] = -1
     ea.next_end[u, k] = -1
+    ea.dq_size[u, k] = INITIAL_QUEUE_BLOCKS
+    ea.slow_start[u, k] = True
+    ea.dn_sec[u, k] = 0
+    ea.dn_last_s[u, k] = 0
     ea.rate_avg[u, k] = 0.0
     ea.tick_bytes[u, k] = 0
     ea.up_avg[u, k] = 0.0
@@ -123,6 +128,10 @@ def _move_slot(ea, u, src, dst):
     ea.run_end[u, dst] = ea.run_end[u, src]
     ea.next_start[u, dst] = ea.next_start[u, src]
     ea.next_end[u, dst] = ea.next_end[u, src]
+    ea.dq_size[u, dst] = ea.dq_size[u, src]
+    ea.slow_start[u, dst] = ea.slow_start[u, src]
+    ea.dn_sec[u, dst] = ea.dn_sec[u, src]
+    ea.dn_last_s[u, dst] = ea.dn_last_s[u, src]
     ea.rate_avg[u, dst] = ea.rate_avg[u, src]
     ea.tick_bytes[u, dst] = ea.tick_bytes[u, src]
     ea.up_avg[u, dst] = ea.up_avg[u, src]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .bandwidth import request_queue_blocks
+from .bandwidth import MAX_OUT_REQUEST_QUEUE
 from .picker import bucket_of, expand_run, move_piece, pick_piece
 from .topology import piece_complete, release_run
 
@@ -77,7 +77,7 @@ def ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes):
     if ea.run_end[v, k] < 0 or ea.next_end[v, k] >= 0:
         return
     n_whole = whole_pieces(ea.rate_avg[v, k], pa.whole_s[v], piece_bytes)
-    if n_whole <= 0 or blocks_left_in_run(pc, ea, v, k, u) >= request_queue_blocks(ea.rate_avg[v, k]):
+    if n_whole <= 0 or blocks_left_in_run(pc, ea, v, k, u) >= ea.dq_size[v, k]:
         return
     p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner,
                    pa.n_have[v], v, u, salt, True)
@@ -175,7 +175,7 @@ def asked_piece(pa, ea, pc, v, k, u, ku, salt, piece_bytes):
         ea.cur_piece[v, k] = start
         ea.run_end[v, k] = end
         return start
-    if pc.owner[v, p] == 0 and pc.blocks[p] - pc.recv[v, p] <= request_queue_blocks(ea.rate_avg[v, k]):
+    if pc.owner[v, p] == 0 and pc.blocks[p] - pc.recv[v, p] <= ea.dq_size[v, k]:
         # v's request queue to u holds every block the piece still lacks: they are all asked of
         # u, so v's other connections leave the piece alone (as a run of one)
         pc.owner[v, p] = u + 1
@@ -249,6 +249,9 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 move_piece(pc.order, pc.pos, pc.bound, v, p, b, b - 1)
             pc.recv[v, p] += take
             ea.credit[v, k] -= take * BLOCK_BYTES
+            if ea.slow_start[v, k]:  # incoming_piece: one more block asked ahead per block received
+                ea.dq_size[v, k] = min(ea.dq_size[v, k] + take, MAX_OUT_REQUEST_QUEUE)
+            ea.dn_sec[v, k] += nbytes
             pa.total_up[u] += nbytes
             pa.total_down[v] += nbytes
             ea.down_round[v, k] += nbytes
