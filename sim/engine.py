@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import simpy
+from simpy.core import StopSimulation
 
 from .kernels import topology
 from .kernels.bandwidth import QUOTA_BURST_S
@@ -278,8 +279,12 @@ class SwarmRun:
     def advance_to_next_tick(self) -> None:
         """Process every event before the next tick, which is left to run next: between two calls
         the swarm runs exactly one tick, and a session may change the subject's state in between."""
-        if not self.finished:  # env.now is on a tick (0 or where the last call stopped): the same sum
-            self.env.run(until=self.env.now + self.dt)  # as the ticker's timeouts, so it lands on the next
+        if self.finished:
+            return
+        if StopSimulation.callback not in self._ticker_proc.callbacks:  # stop where the ticker ends, as run() does
+            self._ticker_proc.callbacks.append(StopSimulation.callback)
+        # env.now is on a tick (0 or where the last call stopped): the same sum as the ticker's timeouts
+        self.env.run(until=self.env.now + self.dt)
 
     @property
     def subject_waiting(self) -> bool:

@@ -20,7 +20,7 @@ from .montecarlo import map_in_order, replication_seeds
 from .protocol import FASTEST_UPLOAD, ROUND_ROBIN
 from .results import ReplicationResult
 from .session_config import Session
-from .session_coupler import connections_allowed, pick_optimistic, rank_regular, slots_held, split_channel
+from .session_coupler import connections_allowed, pick_optimistic, rank_regular, split_channel
 
 SESSION_FIELDS = (
     "session_upload_leech_bytes", "session_upload_seed_bytes", "session_upload_total_bytes",
@@ -169,34 +169,59 @@ class SessionRun:
             r.pa.next_round_t[SUBJECT], r.pa.next_opt_t[SUBJECT] = round_due, opt_due
         d = [int(r.pa.deg[SUBJECT]) for r in runs]
         owner = np.repeat(np.arange(len(runs)), d)
+        per_torrent = lambda x: np.bincount(owner[x], minlength=len(runs))  # noqa: E731
         interested = np.concatenate([self._interested(r) for r in runs])
         unchoked = np.concatenate([r.ea.unchoked[SUBJECT, :k] for r, k in zip(runs, d)])
         optimistic = np.concatenate([r.ea.optimistic[SUBJECT, :k] for r, k in zip(runs, d)])
-        n_opt_now = np.bincount(owner[optimistic], minlength=len(runs))
+        was_interested = np.concatenate([r.ea.was_interested[SUBJECT, :k] for r, k in zip(runs, d)])
         regular_now = unchoked & ~optimistic
         tie = self.rng.random(len(owner))  # libtorrent leaves the order of full ties unspecified
         if now >= round_due:
             down_round = np.concatenate([r.ea.down_round[SUBJECT, :k] for r, k in zip(runs, d)]).astype(np.float64)
-            ties = np.concatenate([self._tie_keys(r, now) for r in runs], axis=1)
-            ties = np.vstack([ties, tie])
-            n_opt = int(optimistic.sum()) or self.opt_slots
-            chosen = rank_regular(np.where(interested, down_round, -np.inf), ties, self.slots - n_opt) & interested
-            regular_now = chosen
+            ties = np.vstack([np.concatenate([self._tie_keys(r, now) for r in runs], axis=1), tie])
+            n_opt = int(optimistic.sum()) or self.opt_slots  # the kernel's regular round keeps them
+            regular_now = rank_regular(np.where(interested, down_round, -np.inf), ties, self.slots - n_opt) & interested
+        opt_alloc = self.opt_alloc[active]
         if now >= opt_due:
             last_opt = np.concatenate([r.ea.last_opt_t[SUBJECT, :k] for r, k in zip(runs, d)])
-            opt = pick_optimistic(last_opt, tie, interested & ~regular_now, self.opt_slots)
-            self.opt_alloc[:] = 0
-            alloc = np.bincount(owner[opt], minlength=len(runs))
-            alloc[0] += self.opt_slots - alloc.sum()  # slots no one could use: with the first torrent
-            self.opt_alloc[active] = alloc
-        opt_alloc = self.opt_alloc[active]
-        regular = np.bincount(owner[regular_now], minlength=len(runs))
-        if now >= round_due:
-            held = regular + np.where(n_opt_now > 0, n_opt_now, opt_alloc)
+            opt_alloc = per_torrent(pick_optimistic(last_opt, tie, interested & ~regular_now, self.opt_slots))
+        opt_alloc[0] += max(self.opt_slots - opt_alloc.sum(), 0)  # unused optimistic slots: the first torrent's
+        self.opt_alloc[:] = 0
+        self.opt_alloc[active] = opt_alloc
+        n_opt_now = per_torrent(optimistic)
+        if now >= round_due:  # its regular round unchokes slots - (optimistic peers, or the optimistic slots)
+            held = per_torrent(regular_now) + np.where(n_opt_now > 0, n_opt_now, opt_alloc)
+        elif now >= opt_due:
+            held = per_torrent(regular_now) + opt_alloc
         else:
-            held = regular + (opt_alloc if now >= opt_due else n_opt_now)
-        for r, s, o in zip(runs, slots_held(held, self.slots), opt_alloc):
+            held = per_torrent(unchoked)
+        # Slots no one holds go to the peers that just became interested (preemptive unchoke), in
+        # queue order, so that two torrents cannot both fill the same free slot in one tick.
+        free = max(self.slots - int(held.sum()), 0)
+        newly = per_torrent(interested & ~was_interested & ~unchoked)
+        for i in range(len(runs)):
+            extra = min(int(newly[i]), free)
+            held[i] += extra
+            free -= extra
+        for r, s, o in zip(runs, held, opt_alloc):
             r.pa.slots[SUBJECT], r.pa.opt_slots[SUBJECT] = s, o
+            if s == 0:
+                self._rounds_without_slots(r, now, now >= round_due, now >= opt_due)
+
+    @staticmethod
+    def _rounds_without_slots(r: SwarmRun, now: float, regular: bool, optimistic: bool) -> None:
+        """A torrent that holds none of the session's slots: the choker kernel skips a peer with no
+        slots, so its rounds are done here — every peer choked, the round counters reset."""
+        d, ea, pa = r.pa.deg[SUBJECT], r.ea, r.pa
+        if regular:
+            pa.next_round_t[SUBJECT] = now + pa.interval_s[SUBJECT]
+            ea.down_round[SUBJECT, :d] = 0
+            ea.up_round[SUBJECT, :d] = 0
+            ea.unchoked[SUBJECT, :d] &= ea.optimistic[SUBJECT, :d]
+        if optimistic:
+            pa.next_opt_t[SUBJECT] = now + pa.opt_interval_s[SUBJECT]
+            ea.unchoked[SUBJECT, :d] &= ~ea.optimistic[SUBJECT, :d]
+            ea.optimistic[SUBJECT, :d] = False
 
     # ----- run ---------------------------------------------------------------------------------
     def run(self) -> SessionResult:

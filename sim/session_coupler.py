@@ -50,12 +50,6 @@ def pick_optimistic(last_opt_t: np.ndarray, tie: np.ndarray, eligible: np.ndarra
     return chosen
 
 
-def slots_held(alloc: np.ndarray, total_slots: int) -> np.ndarray:
-    """Unchoke slots each torrent may fill: all the session's slots but those the others hold
-    (a torrent alone in the session gets every slot; free slots are open to preemptive unchokes)."""
-    return np.maximum(total_slots - (alloc.sum() - alloc), 0)
-
-
 def connections_allowed(degrees: np.ndarray, limit: int) -> np.ndarray:
     """Connections each torrent may hold: the session's limit less the other torrents' connections."""
     return np.maximum(limit - (degrees.sum() - degrees), 0)
