@@ -145,3 +145,14 @@ def load_session(path: str | Path) -> tuple[Session, dict[str, str], bytes]:
     raw = read_scenario_bytes(path)
     session, hashes = session_from_bytes(raw, str(path), path.parent)
     return session, hashes, raw
+
+
+def is_session_file(path: str | Path) -> bool:
+    """True if the file reads as a session file (a ``[session]`` table or a ``[[torrent]]`` list)
+    rather than a scenario: commands that take either (``leechsim lab``) dispatch on it. Anything
+    unreadable is not: the scenario reader then reports the problem."""
+    try:
+        data = tomllib.loads(read_scenario_bytes(path).decode("utf-8").removeprefix("\ufeff"))
+    except (ScenarioError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return False
+    return isinstance(data.get("torrent"), list) or "session" in data
