@@ -126,3 +126,42 @@ def test_bad_session_files_name_the_key(text, needle):
         session_from_bytes(text, "bad.toml", ROOT)
     assert needle in str(e.value)
     assert "bad.toml" in str(e.value) or "no-such" in str(e.value)
+
+
+def _cli(args):
+    import io
+
+    from leechsim.env import Environment
+    from leechsim.main import main
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in args], Environment(stdout=out, stderr=err, progress=False))
+    return int(code), out.getvalue(), err.getvalue()
+
+
+def test_session_command_writes_a_run_directory(tmp_path):
+    """leechsim session: per-torrent results, session totals, the inputs and their hashes."""
+    for j in (1, 2):
+        (tmp_path / f"t{j}.toml").write_text(f'[scenario]\nname = "t{j}"\n[torrent]\ntotal_size = "1MiB"\n'
+                                             f'piece_size = "64KiB"\n[swarm.leechers]\ncount = 2\n')
+    (tmp_path / "s.toml").write_text('[session]\nname = "two"\nupload = "300kB/s"\n[simulation]\nhorizon_s = 300\n'
+                                     'replications = 2\n[[torrent]]\nscenario = "t1.toml"\n'
+                                     '[[torrent]]\nscenario = "t2.toml"\nadded_s = 5\n')
+    code, out, err = _cli(["session", tmp_path / "s.toml", "--out", tmp_path / "run", "--workers", "1"])
+    assert code == 0, err
+    assert "SESSION" in out
+    run = tmp_path / "run"
+    man = json.loads((run / "manifest.json").read_text())
+    assert man["kind"] == "session" and set(man["input_sha256"]) == {str(tmp_path / "s.toml"), "t1.toml", "t2.toml"}
+    assert (run / "inputs" / "t2.toml").is_file() and (run / "session.toml").is_file()
+    for j in (0, 1):
+        assert (run / "torrents" / f"{j:02d}" / "replications" / "0001" / "transfer_log.csv").is_file()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["torrents"][1]["added_s"] == 5 and summary["session"]["session_torrents_completed"]["median"] == 2
+
+
+def test_session_command_bad_input_exits_2(tmp_path):
+    """A bad session file: exit 2 with the file and key named, no traceback."""
+    (tmp_path / "s.toml").write_text('[session]\nactive_seeds = "five"\n[[torrent]]\nscenario = "x.toml"\n')
+    code, _, err = _cli(["session", tmp_path / "s.toml", "--out", tmp_path / "run"])
+    assert code == 2
+    assert "s.toml" in err and "session.active_seeds" in err and "Traceback" not in err
