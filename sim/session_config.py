@@ -41,7 +41,10 @@ class SessionSettings(_Strict):
     connectable: bool = True
     # settings_pack names and defaults: session-wide choker, rate limits and connection limit
     libtorrent: LibtorrentSettings = LibtorrentSettings()
-    # the auto-manage queue (settings_pack active_downloads / active_seeds / active_limit)
+    # the auto-manage queue (settings_pack active_downloads / active_seeds / active_limit). A client
+    # adds torrents auto-managed by default (add_torrent_params); false: each torrent starts when
+    # it is added, outside the queue (as the one-torrent lab adds its torrent).
+    auto_managed: bool = True
     active_downloads: int = Field(3, ge=1, le=MAX_TORRENTS)
     active_seeds: int = Field(5, ge=0, le=MAX_TORRENTS)
     active_limit: int = Field(500, ge=1, le=MAX_TORRENTS)

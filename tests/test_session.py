@@ -36,7 +36,8 @@ def test_one_torrent_session_is_the_one_torrent_run():
     data = sc.to_dict()
     subject = data.pop("subject")
     sim = data.pop("simulation")
-    session = session_from_bytes(_session_of(data, subject, sim), "<test>", ROOT)[0]
+    # not auto-managed: the torrent starts when added, as the one-torrent run's subject joins
+    session = session_from_bytes(_session_of(data, subject, sim, extra="auto_managed = false"), "<test>", ROOT)[0]
     seeds = replication_seeds(3, 3)
     for i in range(3):
         alone = SwarmRun(session.scenarios[0], i, seeds[i]).run()
@@ -82,13 +83,14 @@ def test_session_upload_limit_is_shared():
 
 
 def test_queue_runs_at_most_active_downloads_at_once():
-    """With active_downloads = 1 the torrents download one after the other, in queue order."""
+    """With active_downloads = 1 the torrents download one after the other, in queue order; the
+    first starts a second after it is added (the auto-manage pass after its check)."""
     r = run_session_replications(make_session(3, "active_downloads = 1"), n=1)[0]
     joins = [float(t.peers["join_s"][0]) for t in r.torrents]
     dones = [float(t.peers["complete_s"][0]) for t in r.torrents]
-    assert joins[0] == 0.0
+    assert joins[0] == 1.0
     for j in (1, 2):
-        assert joins[j] >= dones[j - 1]  # starts only once the one before it completed
+        assert dones[j - 1] <= joins[j] <= dones[j - 1] + 0.5  # once the one before it completed, at once
     assert joins[1] < joins[2]
 
 
@@ -108,6 +110,12 @@ def test_session_unchoke_slots_shared():
     run.run()
     assert max(seen) <= 2
     assert max(seen) == 2  # and the slots are used
+
+
+def test_not_auto_managed_torrents_all_start_when_added():
+    """auto_managed = false: no queue; every torrent starts at its added time."""
+    r = run_session_replications(make_session(3, "active_downloads = 1\nauto_managed = false"), n=1)[0]
+    assert [float(t.peers["join_s"][0]) for t in r.torrents] == [0.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize("text, needle", [

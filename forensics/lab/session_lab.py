@@ -163,6 +163,7 @@ def run_session_swarms(session: Session, plans: list[RunPlan], raws: list[Path],
         sc0 = session.scenarios[0]
         subject = _SubjectProc(work, {
             "ip": subject_ip, "out_ip": plans[0].peers[0].out_ip, "settings": subject_settings(session, plans[0]),
+            "auto_managed": session.settings.auto_managed,
             "seed_time_s": plans[0].peers[0].seed_time_s if plans[0].peers[0].seed_time_s != float("inf") else None,
             "policy": {**_policy(sc0), "ratio": _policy(sc0)["ratio"] if _policy(sc0)["ratio"] != float("inf") else 1e18},
             "torrents": [{"torrent": str(work / f"t{j:02d}" / "payload.torrent"),

@@ -103,13 +103,16 @@ class SessionSubject:
         self.stop.set()
 
     def _add(self, tor: _Torrent) -> None:
-        """Added as a client adds it by default: auto-managed and paused, at the queue's end."""
+        """Added as a client adds it by default — auto-managed and paused, at the queue's end — or,
+        with ``auto_managed`` false, started at once outside the queue (as peer.py adds its torrent)."""
         lt = self.lt
         p = lt.add_torrent_params()
         p.ti = lt.torrent_info(tor.spec["torrent"])
         p.save_path = tor.spec["save_path"]
         p.trackers = [tor.spec["announce_url"]]
-        p.flags = (p.flags | lt.torrent_flags.auto_managed | lt.torrent_flags.paused) & ~lt.torrent_flags.seed_mode
+        queue_flags = lt.torrent_flags.auto_managed | lt.torrent_flags.paused
+        p.flags = ((p.flags | queue_flags) if self.spec.get("auto_managed", True) else (p.flags & ~queue_flags)) \
+            & ~lt.torrent_flags.seed_mode
         tor.handle = self.ses.add_torrent(p)
         tor.added = True
         self.by_hash[str(tor.handle.info_hash())] = tor
