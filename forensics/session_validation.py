@@ -106,3 +106,29 @@ def validate_sessions(files: list[Path], directory: Path, out: Path, sim_runs: i
         atomic.write_json(w.stage / "validation.json", {"summary": summary, "rows": table})
         published = w.publish()
     return published, rows
+
+
+def sessions_markdown(rows: list[Comparison], command: list[str], analysis: str | None = None) -> str:
+    """docs/validation-sessions.md: the table of every comparison, then the matrix's own analysis
+    (``<dir>/ANALYSIS.md``, written by hand from what the table shows)."""
+    from .report.validation_md import fmt_quantity as q
+
+    L = ["# Validation: one subject session holding several torrents, against the real lab", "",
+         f"Produced by `{' '.join(command)}` from the recordings in `validation/sessions/recorded/` "
+         "(`leechsim validate --sessions validation/sessions --record`: 3 lab runs each, one real libtorrent "
+         "session holding every torrent, each torrent with its own swarm of real peers, one opentracker; "
+         "docs/lab.md). Targets as in docs/validation.md, per torrent and for the session's totals "
+         "(upload while leeching ±10% with every lab run inside the simulator's 90% interval; upload after "
+         "completion, download time and the last completion ±15%).", "",
+         f"**{sum(c.met for c in rows)} of {len(rows)} comparisons within target.**", "",
+         "| session / torrent | quantity | lab median [min–max] | simulator median [p5–p95] | error | lab runs inside | target |",
+         "|---|---|---|---|---:|---:|---|"]
+    for c in rows:
+        err = f"{c.rel_error:+.1%}" if c.rel_error is not None else f"{q(c.quantity, c.abs_error)} (abs.)"
+        L.append(f"| {c.scenario} | {c.quantity.replace('subject_', '')} | {q(c.quantity, c.lab_median)} "
+                 f"[{q(c.quantity, c.lab_min)}–{q(c.quantity, c.lab_max)}] | {q(c.quantity, c.sim_median)} "
+                 f"[{q(c.quantity, c.sim_p5)}–{q(c.quantity, c.sim_p95)}] | {err} | {c.lab_inside}/{c.lab_runs} | "
+                 f"{'met' if c.met else '**missed**'} (±{c.tolerance:.0%}) |")
+    if analysis:
+        L += ["", analysis.strip()]
+    return "\n".join(L) + "\n"

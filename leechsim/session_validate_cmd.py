@@ -1,4 +1,4 @@
-"""``leechsim validate --sessions DIR [--record] [--lab-runs N] [--sim-runs N] [--out DIR]``:
+"""``leechsim validate --sessions DIR [--record] [--lab-runs N] [--sim-runs N] [--out DIR] [--doc FILE]``:
 the session matrix (forensics/session_validation.py); validate_cmd dispatches here."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from forensics.errors import UserError
 from forensics.lab.run import LabRunFailed
 from forensics.lab.session_lab import run_session_lab
 from forensics.report.validation_md import fmt_quantity as _fmt
-from forensics.session_validation import record_session_runs, session_files, validate_sessions
+from forensics import atomic
+from forensics.session_validation import record_session_runs, session_files, sessions_markdown, validate_sessions
 from sim.session_config import load_session
 
 from .env import Environment, ExitStatus
@@ -37,6 +38,10 @@ def run_sessions(ns: argparse.Namespace, env: Environment) -> ExitStatus:
         return ExitStatus.SUCCESS
     root, rows = validate_sessions(files, ns.sessions, ns.out or Path("runs") / "validation-sessions", ns.sim_runs,
                                    force=ns.force)
+    if ns.doc:
+        analysis = ns.sessions / "ANALYSIS.md"
+        atomic.write_text(ns.doc, sessions_markdown(rows, ns.command_line,
+                                                    analysis.read_text() if analysis.is_file() else None))
     t = Table(title="Sessions: simulator against the real lab", title_justify="left")
     for col in ("Session / torrent", "Quantity", "Lab median [min–max]", "Sim median [p5–p95]", "Error",
                 "Lab in interval", "Target"):

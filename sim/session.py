@@ -25,7 +25,7 @@ from .session_coupler import connections_allowed, pick_optimistic, rank_regular,
 # An auto-managed torrent is checked in one auto-manage pass and started in the next, which
 # libtorrent puts off to the session's next second tick when the last pass was under a second ago
 # (session_impl::trigger_auto_manage): it starts about a second after it is added. Measured in the
-# lab: 0.94-1.00 s (validation/sessions/recorded/s02-queue, torrents 00 and 01, peers.csv join_s of
+# lab: 0.97-1.00 s (validation/sessions/recorded/s02-queue, torrents 00 and 01, peers.csv join_s of
 # the subject, added at 0). A torrent started when a slot frees starts at once.
 AUTO_MANAGE_START_S = 1.0
 
