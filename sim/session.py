@@ -65,6 +65,10 @@ class SessionRun:
         self.conn_limit = st.libtorrent.connections_limit
         self.rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 0)))
         self.runs = [SwarmRun(sc, replication, torrent_seed(seed, j)) for j, sc in enumerate(session.scenarios)]
+        # One session has one clock: its once-a-second tick falls on the same quota tick in every
+        # torrent (each swarm drew a phase for its subject; the first torrent's is the session's).
+        for run in self.runs[1:]:
+            run.pa.sec_phase[SUBJECT] = self.runs[0].pa.sec_phase[SUBJECT]
         self.started = np.zeros(len(self.runs), dtype=bool)
         self.opt_alloc = np.zeros(len(self.runs), dtype=np.int64)
         self.added_at = np.full(len(self.runs), np.inf)
