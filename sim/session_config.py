@@ -79,7 +79,13 @@ class TorrentEntry(_Strict):
 class SessionFile(_Strict):
     session: SessionSettings = SessionSettings()
     simulation: Simulation = Simulation()
-    torrent: tuple[TorrentEntry, ...] = Field(strict=False, min_length=1, max_length=MAX_TORRENTS)
+    torrent: tuple[TorrentEntry, ...] = Field(strict=False, max_length=MAX_TORRENTS)
+
+    @model_validator(mode="after")
+    def _some_torrent(self) -> "SessionFile":
+        if not self.torrent:  # checked here, not by min_length: a bad entry must not read as "no entry"
+            raise ValueError("a session needs at least one [[torrent]] (scenario = \"FILE.toml\")")
+        return self
 
 
 class Session:

@@ -123,6 +123,7 @@ def test_not_auto_managed_torrents_all_start_when_added():
     (b"[session]\nactive_downloads = 0\n[[torrent]]\nscenario = 'x.toml'\n", "session.active_downloads"),
     (b"[session]\non_complete = 'seed_for'\n[[torrent]]\nscenario = 'x.toml'\n", "seed_for_s"),
     (b"[session]\n", "torrent: Field required"),
+    (b"[[torrent]]\nscenario = 'x.toml'\nadded = 3\n", "torrent[0].added: unknown key; allowed keys here: added_s"),
     (b"[[torrent]]\nscenario = 'no-such.toml'\n", "no such scenario file"),
     (b"[[torrent]]\nscenario = 'x.toml'\nadded_s = -1\n", "torrent[0].added_s"),
     (b"[session\n", "not valid TOML"),
