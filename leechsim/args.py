@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from . import (case_cmd, corpus_cmd, evidence_cmd, lab_cmd, report_cmd, simulate_cmd, sweep_cmd, trace_cmd, validate_cmd,
-               verify_cmd)
+from . import (case_cmd, corpus_cmd, evidence_cmd, lab_cmd, report_cmd, session_cmd, simulate_cmd, sweep_cmd, trace_cmd,
+               validate_cmd, verify_cmd)
 from forensics import __version__
 
 from .env import Environment
 
-COMMANDS = (simulate_cmd, corpus_cmd, lab_cmd, trace_cmd, validate_cmd, report_cmd, sweep_cmd, verify_cmd, evidence_cmd, case_cmd)
+COMMANDS = (simulate_cmd, session_cmd, corpus_cmd, lab_cmd, trace_cmd, validate_cmd, report_cmd, sweep_cmd, verify_cmd, evidence_cmd, case_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sim.scenario import load_scenario
+from sim.session_config import is_session_file
 from sim.units import format_bytes
 
 from forensics.lab.plan import MAX_EXPECTED_S
@@ -27,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lab", help="run a scenario with real libtorrent peers and opentracker on loopback",
                        description="Run the scenario as a real swarm (libtorrent + opentracker on 127.0.0.0/8) "
                                    "and measure it the way the simulator reports.")
-    p.add_argument("scenario", help="scenario TOML file (lab-sized, e.g. examples/lab-small.toml)")
+    p.add_argument("scenario", help="scenario TOML file (lab-sized, e.g. examples/lab-small.toml), or a session "
+                                    "file: one subject session holding several torrents (validation/sessions/)")
     p.add_argument("--runs", type=positive_int, default=1, help="real swarms to run, one after another (default 1)")
     p.add_argument("--out", type=Path, help="run directory to write (default: runs/lab-<name>-<UTC time>)")
     p.add_argument("--tracker", choices=("opentracker", "none"), default="opentracker",
@@ -64,6 +66,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
+    if is_session_file(ns.scenario):  # one subject session holding several torrents
+        from .session_lab_cmd import run_session
+        return run_session(ns, env)
     opts = LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s, all_blocks=ns.all_blocks,
                       trace_connections=ns.trace_connections, pcap=ns.pcap, utp=ns.utp,
                       save_resume=ns.save_resume)

@@ -37,6 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--matrix", type=Path, help="a directory of scenarios: the calibration matrix")
     p.add_argument("--lab-runs", type=positive_int, default=3, help="lab runs per scenario (default 3)")
     p.add_argument("--sim-runs", type=replications, default=200, help="simulator replications (default 200)")
+    p.add_argument("--sessions", type=Path, metavar="DIR",
+                   help="the session matrix: a directory of session files (validation/sessions/), each compared "
+                        "with its recorded lab runs (--record: run the lab and store them)")
     p.add_argument("--live", action="store_true", help="with --matrix: run the lab now instead of using recordings")
     p.add_argument("--record", action="store_true", help="with --matrix: run the lab and store the recordings")
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="with --matrix: only these scenarios")
@@ -75,6 +78,9 @@ def _scenarios(ns: argparse.Namespace) -> list[Path]:
 
 
 def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
+    if ns.sessions:
+        from .session_validate_cmd import run_sessions
+        return run_sessions(ns, env)
     files = _scenarios(ns)
     for f in files:
         load_scenario(f)  # every scenario valid before anything runs

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import simpy
+from simpy.core import StopSimulation
 
 from .kernels import topology
 from .kernels.bandwidth import QUOTA_BURST_S
@@ -77,6 +78,12 @@ class SwarmRun:
         self._fast_seq: dict[int, np.ndarray] = {}  # peer -> its allowed fast pieces, in order
         self.conn_seq = 0  # connections opened so far (each connection's seniority)
         self.pending_connects: dict[int, list[int]] = {}  # peer -> peers to connect to at its next second tick
+        # Session hooks (sim/session.py): a callable asked, when the subject's join time comes,
+        # whether the session's queue lets this torrent start now; if not, the subject waits until
+        # ``start_subject()``. None: the subject joins at its join time (a one-torrent run).
+        self.admit_subject = None
+        self._subject_gate: simpy.Event | None = None
+        self._ticker_proc: simpy.Process | None = None
         self.incomplete_active = 0
         self._alloc_buffers(n, max(k, 1))
         self._log_parts: list[tuple[np.ndarray, ...]] = []
@@ -93,6 +100,10 @@ class SwarmRun:
     # ----- peer life cycle ---------------------------------------------------------------
     def _peer(self, u: int):
         yield self.env.timeout(self.pop.join_s[u])
+        if u == SUBJECT and self.admit_subject is not None and not self.admit_subject(self.env.now):
+            self._subject_gate = self.env.event()
+            yield self._subject_gate  # queued by the session: joins when start_subject() is called
+            self.pop.join_s[SUBJECT] = self.env.now
         self._join(u)
         if math.isfinite(self.pop.leave_at_s[u]):  # an absolute leave time: whatever its state then
             self.env.process(self._leave_after(u, self.pop.leave_at_s[u] - self.env.now))
@@ -269,7 +280,37 @@ class SwarmRun:
         """Schedule every peer and the ticker; ``env.run(until=t)`` then advances the swarm to t."""
         for u in range(self.pop.size):
             self.env.process(self._peer(u))
-        return self.env.process(self._ticker())
+        self._ticker_proc = self.env.process(self._ticker())
+        return self._ticker_proc
+
+    # ----- session hooks (sim/session.py steps several swarms in lockstep) ------------------
+    @property
+    def finished(self) -> bool:
+        """True once the ticker has ended (horizon reached or nothing left to wait for)."""
+        return self._ticker_proc is not None and self._ticker_proc.triggered
+
+    def advance_to_next_tick(self) -> None:
+        """Process every event before the next tick, which is left to run next: between two calls
+        the swarm runs exactly one tick, and a session may change the subject's state in between."""
+        if self.finished:
+            return
+        if StopSimulation.callback not in self._ticker_proc.callbacks:  # stop where the ticker ends, as run() does
+            self._ticker_proc.callbacks.append(StopSimulation.callback)
+        # env.now is on a tick (0 or where the last call stopped): the same sum as the ticker's timeouts
+        self.env.run(until=self.env.now + self.dt)
+
+    @property
+    def subject_waiting(self) -> bool:
+        """True while the subject's join time has come but the session has not started it."""
+        return self._subject_gate is not None and not self._subject_gate.triggered
+
+    def start_subject(self) -> None:
+        """Let a subject the session queued join now."""
+        self._subject_gate.succeed()
+
+    def stop_subject(self) -> None:
+        """The session pauses this torrent: the subject disconnects and leaves the swarm."""
+        self._leave(SUBJECT)
 
     def run(self) -> ReplicationResult:
         ticker = self.start()

@@ -1,0 +1,295 @@
+"""One subject session holding several torrents: their swarms stepped together, tick by tick.
+
+Each torrent is its own swarm (a ``SwarmRun`` of its scenario, the subject at row 0). Between two
+ticks the session (sim/session_coupler.py) makes the subject's resources session-wide, as
+libtorrent's session_impl does: one choker over every torrent's peers, one upload and one download
+channel, one connection limit, and the auto-manage queue that decides which torrents run at all.
+A torrent alone in the session gets all of it and runs exactly as a one-torrent run (tested).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import SUBJECT, SwarmRun
+from .kernels.choke import QUOTA_MIN_UNCHOKED_S, anti_leech_score
+from .montecarlo import map_in_order, replication_seeds
+from .protocol import FASTEST_UPLOAD, ROUND_ROBIN
+from .results import ReplicationResult
+from .session_config import Session
+from .session_coupler import connections_allowed, pick_optimistic, rank_regular, split_channel
+
+# An auto-managed torrent is checked in one auto-manage pass and started in the next, which
+# libtorrent puts off to the session's next second tick when the last pass was under a second ago
+# (session_impl::trigger_auto_manage): it starts about a second after it is added. Measured in the
+# lab: 0.97-1.00 s (validation/sessions/recorded/s02-queue, torrents 00 and 01, peers.csv join_s of
+# the subject, added at 0). A torrent started when a slot frees starts at once.
+AUTO_MANAGE_START_S = 1.0
+
+SESSION_FIELDS = (
+    "session_upload_leech_bytes", "session_upload_seed_bytes", "session_upload_total_bytes",
+    "session_download_bytes", "session_torrents_completed", "session_ratio_at_completion", "session_ratio_total",
+    "session_last_completion_s",
+)
+
+
+def torrent_seed(replication_seed: np.random.SeedSequence, j: int) -> np.random.SeedSequence:
+    """Torrent j's stream: torrent 0 draws from the replication's own SeedSequence (so a one-torrent
+    session is the one-torrent run), torrent j > 0 from child j of it; child 0 is the session's own."""
+    if j == 0:
+        return replication_seed
+    return np.random.SeedSequence(replication_seed.entropy, spawn_key=(*replication_seed.spawn_key, j))
+
+
+@dataclass
+class SessionResult:
+    """One replication of a session: each torrent's result (queue order) and the session totals."""
+
+    replication: int
+    torrents: list[ReplicationResult]
+    totals: dict[str, float]
+
+
+class SessionRun:
+    """One replication of a session."""
+
+    def __init__(self, session: Session, replication: int, seed: np.random.SeedSequence) -> None:
+        self.session = session
+        self.replication = replication
+        st = session.settings
+        self.slots = st.libtorrent.unchoke_slots_limit
+        self.opt_slots = st.libtorrent.optimistic_slots
+        self.conn_limit = st.libtorrent.connections_limit
+        self.rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 0)))
+        self.runs = [SwarmRun(sc, replication, torrent_seed(seed, j)) for j, sc in enumerate(session.scenarios)]
+        # One session has one clock: its once-a-second tick falls on the same quota tick in every
+        # torrent (each swarm drew a phase for its subject; the first torrent's is the session's).
+        for run in self.runs[1:]:
+            run.pa.sec_phase[SUBJECT] = self.runs[0].pa.sec_phase[SUBJECT]
+        self.started = np.zeros(len(self.runs), dtype=bool)
+        self.opt_alloc = np.zeros(len(self.runs), dtype=np.int64)
+        self.added_at = np.full(len(self.runs), np.inf)
+        for j, run in enumerate(self.runs):
+            run.admit_subject = lambda now, j=j: self._admit(j, now)
+
+    # ----- the auto-manage queue ------------------------------------------------------------
+    def _downloading(self) -> int:
+        return sum(1 for j, r in enumerate(self.runs) if self.started[j] and math.isnan(r.complete_s[SUBJECT])
+                   and math.isnan(r.leave_s[SUBJECT]))
+
+    def _seeding(self) -> list[int]:
+        return [j for j, r in enumerate(self.runs) if r.pa.active[SUBJECT] and not math.isnan(r.complete_s[SUBJECT])]
+
+    def _room(self) -> bool:
+        st = self.session.settings
+        return self._downloading() < st.active_downloads and self._downloading() + len(self._seeding()) < st.active_limit
+
+    def _admit(self, j: int, now: float) -> bool:
+        """Asked when torrent j is added. Not auto-managed: it starts now, outside the queue.
+        Auto-managed (libtorrent's default): it waits for the auto-manage pass (``_auto_manage``)."""
+        self.added_at[j] = now
+        if not self.session.settings.auto_managed:
+            self.started[j] = True
+            return True
+        return False
+
+    def _auto_manage(self, now: float) -> None:
+        """Start waiting torrents in queue order while download slots are free — a newly added one
+        no earlier than AUTO_MANAGE_START_S after it was added; pause seeds beyond active_seeds
+        (the last in the queue first). A paused seed is not resumed (docs/model.md)."""
+        if not self.session.settings.auto_managed:
+            return
+        for j, run in enumerate(self.runs):
+            if not run.subject_waiting:
+                continue
+            if not self._room():
+                break  # libtorrent starts queued torrents in queue order: none may jump the queue
+            if now >= self.added_at[j] + AUTO_MANAGE_START_S - 1e-9:
+                run.start_subject()
+                self.started[j] = True
+        seeding = self._seeding()
+        for j in seeding[self.session.settings.active_seeds:][::-1]:
+            self.runs[j].stop_subject()
+
+    # ----- session-wide resources ---------------------------------------------------------
+    def _couple(self, now: float) -> None:
+        active = [j for j, r in enumerate(self.runs) if r.pa.active[SUBJECT] and not r.finished]
+        if len(active) <= 1:  # alone: the torrent holds all of the session (a one-torrent run)
+            for j in active:
+                self._give_all(self.runs[j])
+            return
+        runs = [self.runs[j] for j in active]
+        deg = np.array([r.pa.deg[SUBJECT] for r in runs])
+        for r, c in zip(runs, connections_allowed(deg, self.conn_limit)):
+            r.pop.conn_limit[SUBJECT] = c
+        self._couple_channels(runs)
+        self._couple_choker(active, runs, now)
+
+    def _give_all(self, run: SwarmRun) -> None:
+        pa, pop = run.pa, run.pop
+        pa.up_cap[SUBJECT] = pop.up_bps[SUBJECT]
+        pa.down_cap[SUBJECT] = pop.down_bps[SUBJECT]
+        pa.slots[SUBJECT] = pop.slots[SUBJECT]
+        pa.opt_slots[SUBJECT] = pop.opt_slots[SUBJECT]
+        pop.conn_limit[SUBJECT] = self.conn_limit
+
+    def _couple_channels(self, runs: list[SwarmRun]) -> None:
+        up_wait = np.array([(r.ea.bw_req[SUBJECT, :r.pa.deg[SUBJECT]] > 0).sum() for r in runs])
+        up_bank = np.array([r.pa.up_quota[SUBJECT] for r in runs])
+        caps, banks = split_channel(runs[0].pop.up_bps[SUBJECT], up_bank, up_wait)
+        dn_wait = np.array([self._incoming(r).sum() for r in runs])
+        dn_bank = np.array([r.pa.dn_quota[SUBJECT] for r in runs])
+        dcaps, dbanks = split_channel(runs[0].pop.down_bps[SUBJECT], dn_bank, dn_wait)
+        for r, c, b, dc, db in zip(runs, caps, banks, dcaps, dbanks):
+            r.pa.up_cap[SUBJECT], r.pa.up_quota[SUBJECT] = c, b
+            r.pa.down_cap[SUBJECT], r.pa.dn_quota[SUBJECT] = dc, db
+
+    @staticmethod
+    def _incoming(r: SwarmRun) -> np.ndarray:
+        """The subject's connections that may send to it: it is interested and they unchoke it."""
+        d = r.pa.deg[SUBJECT]
+        v, kv = r.ea.nbr[SUBJECT, :d], r.ea.rev[SUBJECT, :d]
+        return (r.ea.wants[SUBJECT, :d] > 0) & r.ea.unchoked[v, kv]
+
+    @staticmethod
+    def _interested(r: SwarmRun) -> np.ndarray:
+        d = r.pa.deg[SUBJECT]
+        v, kv = r.ea.nbr[SUBJECT, :d], r.ea.rev[SUBJECT, :d]
+        return r.ea.wants[v, kv] > 0
+
+    def _tie_keys(self, r: SwarmRun, now: float) -> np.ndarray:
+        """The seeding algorithm's tie-break keys for the subject's connections (smaller first),
+        then the last unchoke time: choke.ranks_before, one row per key."""
+        d, ea, pa = r.pa.deg[SUBJECT], r.ea, r.pa
+        unchoked = ea.unchoked[SUBJECT, :d]
+        algo = pa.seed_algo[SUBJECT]
+        if algo == ROUND_ROBIN:
+            over_quota = (unchoked & (ea.up_since_unchoke[SUBJECT, :d] > pa.quota_bytes[SUBJECT])
+                          & (now - ea.last_unchoke_t[SUBJECT, :d] > QUOTA_MIN_UNCHOKED_S))
+            keys = [over_quota.astype(np.float64), -np.where(unchoked, ea.up_round[SUBJECT, :d], 0).astype(np.float64)]
+        elif algo == FASTEST_UPLOAD:
+            keys = [-ea.up_round[SUBJECT, :d].astype(np.float64)]
+        else:
+            keys = [-np.array([anti_leech_score(ea.up_conn_total[SUBJECT, k], pa.n_have[ea.nbr[SUBJECT, k]],
+                                                r.layout.piece_bytes, r.layout.total_bytes) for k in range(d)],
+                              dtype=np.float64)]
+        return np.array(keys + [ea.last_unchoke_t[SUBJECT, :d]]).reshape(len(keys) + 1, d)
+
+    def _couple_choker(self, active: list[int], runs: list[SwarmRun], now: float) -> None:
+        """One choker over every torrent's peers: align the torrents' round clocks on the session's,
+        choose the session's regular and optimistic unchokes when a round is due, and tell each
+        torrent how many slots it holds (its own choker then unchokes the same peers)."""
+        round_due = min(r.pa.next_round_t[SUBJECT] for r in runs)
+        opt_due = min(r.pa.next_opt_t[SUBJECT] for r in runs)
+        for r in runs:
+            r.pa.next_round_t[SUBJECT], r.pa.next_opt_t[SUBJECT] = round_due, opt_due
+        d = [int(r.pa.deg[SUBJECT]) for r in runs]
+        owner = np.repeat(np.arange(len(runs)), d)
+        per_torrent = lambda x: np.bincount(owner[x], minlength=len(runs))  # noqa: E731
+        interested = np.concatenate([self._interested(r) for r in runs])
+        unchoked = np.concatenate([r.ea.unchoked[SUBJECT, :k] for r, k in zip(runs, d)])
+        optimistic = np.concatenate([r.ea.optimistic[SUBJECT, :k] for r, k in zip(runs, d)])
+        was_interested = np.concatenate([r.ea.was_interested[SUBJECT, :k] for r, k in zip(runs, d)])
+        regular_now = unchoked & ~optimistic
+        tie = self.rng.random(len(owner))  # libtorrent leaves the order of full ties unspecified
+        if now >= round_due:
+            down_round = np.concatenate([r.ea.down_round[SUBJECT, :k] for r, k in zip(runs, d)]).astype(np.float64)
+            ties = np.vstack([np.concatenate([self._tie_keys(r, now) for r in runs], axis=1), tie])
+            n_opt = int(optimistic.sum()) or self.opt_slots  # the kernel's regular round keeps them
+            regular_now = rank_regular(np.where(interested, down_round, -np.inf), ties, self.slots - n_opt) & interested
+        opt_alloc = self.opt_alloc[active]
+        if now >= opt_due:
+            last_opt = np.concatenate([r.ea.last_opt_t[SUBJECT, :k] for r, k in zip(runs, d)])
+            opt_alloc = per_torrent(pick_optimistic(last_opt, tie, interested & ~regular_now, self.opt_slots))
+        opt_alloc[0] += max(self.opt_slots - opt_alloc.sum(), 0)  # unused optimistic slots: the first torrent's
+        self.opt_alloc[:] = 0
+        self.opt_alloc[active] = opt_alloc
+        n_opt_now = per_torrent(optimistic)
+        if now >= round_due:  # its regular round unchokes slots - (optimistic peers, or the optimistic slots)
+            held = per_torrent(regular_now) + np.where(n_opt_now > 0, n_opt_now, opt_alloc)
+        elif now >= opt_due:
+            held = per_torrent(regular_now) + opt_alloc
+        else:
+            held = per_torrent(unchoked)
+        # Slots no one holds go to the peers that just became interested (preemptive unchoke), in
+        # queue order, so that two torrents cannot both fill the same free slot in one tick.
+        free = max(self.slots - int(held.sum()), 0)
+        newly = per_torrent(interested & ~was_interested & ~unchoked)
+        for i in range(len(runs)):
+            extra = min(int(newly[i]), free)
+            held[i] += extra
+            free -= extra
+        for r, s, o in zip(runs, held, opt_alloc):
+            r.pa.slots[SUBJECT], r.pa.opt_slots[SUBJECT] = s, o
+            if s == 0:
+                self._rounds_without_slots(r, now, now >= round_due, now >= opt_due)
+
+    @staticmethod
+    def _rounds_without_slots(r: SwarmRun, now: float, regular: bool, optimistic: bool) -> None:
+        """A torrent that holds none of the session's slots: the choker kernel skips a peer with no
+        slots, so its rounds are done here — every peer choked, the round counters reset."""
+        d, ea, pa = r.pa.deg[SUBJECT], r.ea, r.pa
+        if regular:
+            pa.next_round_t[SUBJECT] = now + pa.interval_s[SUBJECT]
+            ea.down_round[SUBJECT, :d] = 0
+            ea.up_round[SUBJECT, :d] = 0
+            ea.unchoked[SUBJECT, :d] &= ea.optimistic[SUBJECT, :d]
+        if optimistic:
+            pa.next_opt_t[SUBJECT] = now + pa.opt_interval_s[SUBJECT]
+            ea.unchoked[SUBJECT, :d] &= ~ea.optimistic[SUBJECT, :d]
+            ea.optimistic[SUBJECT, :d] = False
+
+    # ----- run ---------------------------------------------------------------------------------
+    def run(self) -> SessionResult:
+        for r in self.runs:
+            r.start()
+        for r in self.runs:
+            r.advance_to_next_tick()
+        while not all(r.finished for r in self.runs):
+            now = max(r.env.now for r in self.runs if not r.finished)
+            self._auto_manage(now)
+            self._couple(now)
+            for r in self.runs:
+                r.advance_to_next_tick()
+        results = [r.result() for r in self.runs]
+        return SessionResult(self.replication, results, session_totals(results))
+
+
+def session_totals(results: list[ReplicationResult]) -> dict[str, float]:
+    """The session's totals over its torrents (what the client's own session counters add up)."""
+    h = [r.headline for r in results]
+    leech = sum(int(x["subject_upload_leech_bytes"]) for x in h)
+    seed = sum(int(x["subject_upload_seed_bytes"]) for x in h)
+    down = sum(int(x["subject_download_bytes"]) for x in h)
+    done = [x for x in h if x["subject_completed"]]
+    last = [float(r.peers["complete_s"][SUBJECT]) for r in results if r.headline["subject_completed"]]
+    totals = {
+        "session_upload_leech_bytes": leech,
+        "session_upload_seed_bytes": seed,
+        "session_upload_total_bytes": leech + seed,
+        "session_download_bytes": down,
+        "session_torrents_completed": len(done),
+        "session_ratio_at_completion": leech / down if down else float("nan"),
+        "session_ratio_total": (leech + seed) / down if down else float("nan"),
+        "session_last_completion_s": max(last) if last else float("nan"),
+    }
+    assert tuple(totals) == SESSION_FIELDS
+    return totals
+
+
+def simulate_session_replication(args: tuple[Session, int, np.random.SeedSequence]) -> SessionResult:
+    session, i, seed = args
+    return SessionRun(session, i, seed).run()
+
+
+def run_session_replications(session: Session, n: int | None = None, master_seed: int | None = None,
+                             workers: int = 1, on_done=None) -> list[SessionResult]:
+    """Replications of a session, bit-identical whatever the number of workers (sim/montecarlo.py's
+    seed rule: replication i uses SeedSequence(master_seed).spawn(n)[i])."""
+    n = session.simulation.replications if n is None else n
+    master_seed = session.simulation.seed if master_seed is None else master_seed
+    seeds = replication_seeds(master_seed, n)
+    return map_in_order(simulate_session_replication, [(session, i, seeds[i]) for i in range(n)], workers, on_done)

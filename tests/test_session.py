@@ -1,0 +1,176 @@
+"""One subject session, several torrents: the model (sim/session.py) and its session-wide resources."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sim.engine import SwarmRun
+from sim.montecarlo import replication_seeds
+from sim.session import SessionRun, run_session_replications
+from sim.session_config import session_from_bytes
+from tests.conftest import ROOT, make_scenario
+from tests.test_determinism import digest
+
+SWARM = {
+    "torrent": {"piece_size": "64KiB", "total_size": "2MiB"},
+    "swarm": {"announce_interval_s": 60, "seeds": {"count": 1, "upload": "400kB/s"},
+              "leechers": {"arrival": "flash_crowd", "count": 4, "spread_s": 5, "upload": "200kB/s",
+                           "download": "1MB/s", "seed_time": "leave"}},
+}
+SESSION = {"upload": "300kB/s", "download": "1MB/s", "on_complete": "stop"}
+SIMULATION = {"horizon_s": 600, "replications": 3, "seed": 3}
+
+
+def make_session(n: int, extra: str = "", size: str = "2MiB"):
+    """A session of n copies of SWARM (inline scenarios); ``extra``: more [session] lines."""
+    swarm = {**SWARM, "torrent": {**SWARM["torrent"], "total_size": size}}
+    return session_from_bytes(_session_of(swarm, SESSION, SIMULATION, n, extra), "<test>", ROOT)[0]
+
+
+def test_one_torrent_session_is_the_one_torrent_run():
+    """A session holding one torrent gives bit-identical results to the same scenario run alone."""
+    sc = make_scenario()
+    data = sc.to_dict()
+    subject = data.pop("subject")
+    sim = data.pop("simulation")
+    # not auto-managed: the torrent starts when added, as the one-torrent run's subject joins
+    session = session_from_bytes(_session_of(data, subject, sim, extra="auto_managed = false"), "<test>", ROOT)[0]
+    seeds = replication_seeds(3, 3)
+    for i in range(3):
+        alone = SwarmRun(session.scenarios[0], i, seeds[i]).run()
+        together = SessionRun(session, i, seeds[i]).run()
+        assert digest([alone]) == digest(together.torrents)
+
+
+def _session_of(scenario: dict, subject: dict, simulation: dict, n: int = 1, extra: str = "") -> bytes:
+    """A session file's text: [session] from a scenario's subject table, n inline torrents."""
+    lt = subject.get("libtorrent", {})
+    head = {k: subject[k] for k in ("upload", "download", "on_complete") if k in subject}
+    text = "[session]\n" + "".join(f"{k} = {_inline(v)}\n" for k, v in head.items()) + extra + "\n"
+    if lt:
+        text += "[session.libtorrent]\n" + "".join(f"{k} = {_inline(v)}\n" for k, v in lt.items())
+    text += "[simulation]\n" + "".join(f"{k} = {_inline(v)}\n" for k, v in simulation.items())
+    text += ("[[torrent]]\nscenario = " + _inline(scenario) + "\n") * n
+    return text.encode()
+
+
+def _inline(d) -> str:
+    if isinstance(d, dict):
+        return "{ " + ", ".join(f"{k} = {_inline(v)}" for k, v in d.items()) + " }"
+    if isinstance(d, list):
+        return "[ " + ", ".join(_inline(v) for v in d) + " ]"
+    return json.dumps(d)
+
+
+def test_same_seed_same_session_results_any_worker_count():
+    """Replications spread over two workers equal those in one process, bit for bit."""
+    s = make_session(3)
+    one = run_session_replications(s, n=2, workers=1)
+    two = run_session_replications(s, n=2, workers=2)
+    flat = lambda rs: [t for r in rs for t in r.torrents]  # noqa: E731
+    assert digest(flat(one)) == digest(flat(two))
+
+
+def test_session_upload_limit_is_shared():
+    """Three torrents at once upload no more in total than the session's one upload limit allows."""
+    r = run_session_replications(make_session(3), n=1)[0]
+    end = max(t.headline["end_s"] for t in r.torrents)
+    assert r.totals["session_upload_total_bytes"] <= 300_000 * (end + 3)  # + 3 s of saved quota
+    assert r.totals["session_torrents_completed"] == 3
+
+
+def test_queue_runs_at_most_active_downloads_at_once():
+    """With active_downloads = 1 the torrents download one after the other, in queue order; the
+    first starts a second after it is added (the auto-manage pass after its check)."""
+    r = run_session_replications(make_session(3, "active_downloads = 1"), n=1)[0]
+    joins = [float(t.peers["join_s"][0]) for t in r.torrents]
+    dones = [float(t.peers["complete_s"][0]) for t in r.torrents]
+    assert joins[0] == 1.0
+    for j in (1, 2):
+        assert dones[j - 1] <= joins[j] <= dones[j - 1] + 0.5  # once the one before it completed, at once
+    assert joins[1] < joins[2]
+
+
+def test_session_unchoke_slots_shared():
+    """With two unchoke slots for the session (1 regular + 1 optimistic), the subject unchokes at
+    most two peers across all its three torrents at any tick."""
+    s = make_session(3, "libtorrent = { unchoke_slots_limit = 2 }", size="4MiB")
+    seeds = replication_seeds(3, 1)
+    run = SessionRun(s, 0, seeds[0])
+    seen = []
+    original = run._couple
+
+    def spy(now):
+        seen.append(sum(int(r.ea.unchoked[0, :r.pa.deg[0]].sum()) for r in run.runs if r.pa.active[0]))
+        original(now)
+    run._couple = spy
+    run.run()
+    assert max(seen) <= 2
+    assert max(seen) == 2  # and the slots are used
+
+
+def test_not_auto_managed_torrents_all_start_when_added():
+    """auto_managed = false: no queue; every torrent starts at its added time."""
+    r = run_session_replications(make_session(3, "active_downloads = 1\nauto_managed = false"), n=1)[0]
+    assert [float(t.peers["join_s"][0]) for t in r.torrents] == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("text, needle", [
+    (b"[session]\nunchoke_slots = 3\n[[torrent]]\nscenario = 'x.toml'\n", "unknown key; allowed keys here"),
+    (b"[session]\nactive_downloads = 0\n[[torrent]]\nscenario = 'x.toml'\n", "session.active_downloads"),
+    (b"[session]\non_complete = 'seed_for'\n[[torrent]]\nscenario = 'x.toml'\n", "seed_for_s"),
+    (b"[session]\n", "torrent: Field required"),
+    (b"[[torrent]]\nscenario = 'x.toml'\nadded = 3\n", "torrent[0].added: unknown key; allowed keys here: added_s"),
+    (b"[[torrent]]\nscenario = 'no-such.toml'\n", "no such scenario file"),
+    (b"[[torrent]]\nscenario = 'x.toml'\nadded_s = -1\n", "torrent[0].added_s"),
+    (b"[session\n", "not valid TOML"),
+])
+def test_bad_session_files_name_the_key(text, needle):
+    """Bad input: a SessionError naming the file and key, never a traceback."""
+    from sim.scenario import ScenarioError
+    with pytest.raises(ScenarioError) as e:
+        session_from_bytes(text, "bad.toml", ROOT)
+    assert needle in str(e.value)
+    assert "bad.toml" in str(e.value) or "no-such" in str(e.value)
+
+
+def _cli(args):
+    import io
+
+    from leechsim.env import Environment
+    from leechsim.main import main
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in args], Environment(stdout=out, stderr=err, progress=False))
+    return int(code), out.getvalue(), err.getvalue()
+
+
+def test_session_command_writes_a_run_directory(tmp_path):
+    """leechsim session: per-torrent results, session totals, the inputs and their hashes."""
+    for j in (1, 2):
+        (tmp_path / f"t{j}.toml").write_text(f'[scenario]\nname = "t{j}"\n[torrent]\ntotal_size = "1MiB"\n'
+                                             f'piece_size = "64KiB"\n[swarm.leechers]\ncount = 2\n')
+    (tmp_path / "s.toml").write_text('[session]\nname = "two"\nupload = "300kB/s"\n[simulation]\nhorizon_s = 300\n'
+                                     'replications = 2\n[[torrent]]\nscenario = "t1.toml"\n'
+                                     '[[torrent]]\nscenario = "t2.toml"\nadded_s = 5\n')
+    code, out, err = _cli(["session", tmp_path / "s.toml", "--out", tmp_path / "run", "--workers", "1"])
+    assert code == 0, err
+    assert "SESSION" in out
+    run = tmp_path / "run"
+    man = json.loads((run / "manifest.json").read_text())
+    assert man["kind"] == "session" and set(man["input_sha256"]) == {str(tmp_path / "s.toml"), "t1.toml", "t2.toml"}
+    assert (run / "inputs" / "t2.toml").is_file() and (run / "session.toml").is_file()
+    for j in (0, 1):
+        assert (run / "torrents" / f"{j:02d}" / "replications" / "0001" / "transfer_log.csv").is_file()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["torrents"][1]["added_s"] == 5 and summary["session"]["session_torrents_completed"]["median"] == 2
+
+
+def test_session_command_bad_input_exits_2(tmp_path):
+    """A bad session file: exit 2 with the file and key named, no traceback."""
+    (tmp_path / "s.toml").write_text('[session]\nactive_seeds = "five"\n[[torrent]]\nscenario = "x.toml"\n')
+    code, _, err = _cli(["session", tmp_path / "s.toml", "--out", tmp_path / "run"])
+    assert code == 2
+    assert "s.toml" in err and "session.active_seeds" in err and "Traceback" not in err
