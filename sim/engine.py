@@ -86,6 +86,7 @@ class SwarmRun:
         self.conn_seq = 0  # connections opened so far (each connection's seniority)
         self.pending_connects: dict[int, list[int]] = {}  # peer -> peers to connect to at its next second tick
         self.incomplete_active = 0
+        self.kernel_calls = 0  # compiled tick calls (a batch of ticks is one)
         self._alloc_buffers(n, max(k, 1))
         self._log_parts: list[tuple[np.ndarray, ...]] = []
         self._samples: list[tuple[float, int, int]] = []
@@ -210,6 +211,7 @@ class SwarmRun:
             yield self.env.timeout(self.dt)
             tick += 1
             n_max = self._batch_limit(tick, horizon)
+            self.kernel_calls += 1
             if n_max == 1:
                 n_log, n_done = self._one_tick(tick)
             else:
