@@ -3,9 +3,11 @@
 Events (SimPy processes): peer arrivals, tracker announces (on join, every announce interval, on
 completion), departures after the seeding time or at an absolute leave time, the subject's
 completion policy, and the
-one-second tick. Each tick runs the fused kernel (choke rounds, bandwidth sharing, block
+quota tick. Each tick runs the fused kernel (choke rounds, bandwidth sharing, block
 transfer) over the state arrays and hands back the peers that completed, which the engine turns
-into events. The engine does no file I/O.
+into events. The ticks up to the next event run in one compiled call (swarm_ticks, see
+_tick_batch), which returns early after any tick the engine must follow up: the results are
+those of one tick per call, bit for bit. The engine does no file I/O.
 """
 
 from __future__ import annotations
