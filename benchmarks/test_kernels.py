@@ -144,7 +144,7 @@ def test_breakdown_tick_gives_the_fused_ticks_results(monkeypatch):
                          "swarm": {"leechers": {"count": 6, "spread_s": 5}}, "simulation": {"horizon_s": 300}})
     fused = SwarmRun(sc, 0, np.random.SeedSequence(3)).run()
     monkeypatch.setattr(engine, "swarm_tick", timed_tick)
-    stepped = SwarmRun(sc, 0, np.random.SeedSequence(3)).run()
+    stepped = SwarmRun(sc, 0, np.random.SeedSequence(3), max_batch_ticks=1).run()
     assert fused.headline == stepped.headline
     assert fused.log.columns().keys() == stepped.log.columns().keys()
     for k, v in fused.log.columns().items():

@@ -3,9 +3,11 @@
 Events (SimPy processes): peer arrivals, tracker announces (on join, every announce interval, on
 completion), departures after the seeding time or at an absolute leave time, the subject's
 completion policy, and the
-one-second tick. Each tick runs the fused kernel (choke rounds, bandwidth sharing, block
+quota tick. Each tick runs the fused kernel (choke rounds, bandwidth sharing, block
 transfer) over the state arrays and hands back the peers that completed, which the engine turns
-into events. The engine does no file I/O.
+into events. The ticks up to the next event run in one compiled call (swarm_ticks, see
+_tick_batch), which returns early after any tick the engine must follow up: the results are
+those of one tick per call, bit for bit. The engine does no file I/O.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from simpy.core import StopSimulation
 
 from .kernels import topology
 from .kernels.bandwidth import QUOTA_BURST_S
-from .kernels.tick import new_flow_buffers, new_log_buffers, swarm_tick
+from .kernels.tick import new_flow_buffers, new_log_buffers, new_sample_buffers, swarm_tick, swarm_ticks
 from .layout import BLOCK_BYTES, Layout
 from .policies import CompletionPolicy
 from .population import Population, draw_population
@@ -30,6 +32,14 @@ from .tracker import Tracker
 from .population import SUBJECT_ROW as SUBJECT
 
 
+# Ticks run in one compiled call (swarm_ticks) at most; 1 runs the engine one tick per call
+# (swarm_tick), the reference the batched run must equal bit for bit (tests/test_batched_ticks.py).
+MAX_BATCH_TICKS = 512
+# Transfer-log buffer: room for this many ticks at the per-tick bound, so a batch is rarely cut
+# short for lack of room.
+LOG_BUFFER_TICKS = 16
+
+
 def layout_of(sc: Scenario) -> Layout:
     return Layout.of(sc.torrent.piece_size, sc.torrent.file_sizes, sc.torrent.file_paths)
 
@@ -38,8 +48,9 @@ class SwarmRun:
     """One replication of a scenario."""
 
     def __init__(self, sc: Scenario, replication: int, seed: np.random.SeedSequence, keep_state: bool = False,
-                 trace_connections: bool = False) -> None:
+                 trace_connections: bool = False, max_batch_ticks: int | None = None) -> None:
         self.sc = sc
+        self.max_batch_ticks = max(1, MAX_BATCH_TICKS if max_batch_ticks is None else max_batch_ticks)
         self.keep_state = keep_state
         self.trace_connections = trace_connections
         self._trace_parts: list[dict[str, np.ndarray]] = []
@@ -85,6 +96,7 @@ class SwarmRun:
         self._subject_gate: simpy.Event | None = None
         self._ticker_proc: simpy.Process | None = None
         self.incomplete_active = 0
+        self.kernel_calls = 0  # compiled tick calls (a batch of ticks is one)
         self._alloc_buffers(n, max(k, 1))
         self._log_parts: list[tuple[np.ndarray, ...]] = []
         self._samples: list[tuple[float, int, int]] = []
@@ -95,7 +107,8 @@ class SwarmRun:
         # Rows per tick <= blocks the subject can send in a tick (its limit plus 3 s of saved quota)
         # + one partial block per transfer.
         rows = int(self.pop.up_bps[SUBJECT] * (self.dt + QUOTA_BURST_S) // BLOCK_BYTES) + 2 * k + 16
-        self.logs = new_log_buffers(rows)
+        self.log_rows_per_tick = rows
+        self.logs = new_log_buffers(rows if self.max_batch_ticks == 1 else rows * LOG_BUFFER_TICKS)
 
     # ----- peer life cycle ---------------------------------------------------------------
     def _peer(self, u: int):
@@ -220,17 +233,16 @@ class SwarmRun:
         horizon = self.sc.simulation.horizon_s
         sample_every = max(1, int(round(self.sc.simulation.sample_interval_s / self.dt)))
         tick = 0
-        pb, tb = self.layout.piece_bytes, self.layout.total_bytes
         while True:
             yield self.env.timeout(self.dt)
             tick += 1
+            n_max = self._batch_limit(tick, horizon)
+            self.kernel_calls += 1
+            if n_max == 1:
+                n_log, n_done = self._one_tick(tick)
+            else:
+                tick, n_log, n_done = yield from self._tick_batch(tick, n_max, horizon, sample_every)
             now = self.env.now
-            salts = self.rng.integers(0, 2**63, size=2, dtype=np.int64).astype(np.uint64)
-            _, n_log, n_done, overflow = swarm_tick(
-                self.pa, self.ea, self.pc, self.flows, self.logs, now, self.dt, tick, self.ticks_per_s,
-                salts[0], salts[1], pb, tb, SUBJECT)
-            if overflow:
-                raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
             if n_log:
                 self._log_parts.append(tuple(b[:n_log].copy() for b in self.logs))
             for u in self.flows.completed[:n_done]:
@@ -247,6 +259,83 @@ class SwarmRun:
                 if tick % sample_every:
                     self._sample(now)
                 return
+
+    def _one_tick(self, tick: int) -> tuple[int, int]:
+        """The tick at the engine's clock, in one compiled call. Returns (log rows, peers completed)."""
+        salts = self.rng.integers(0, 2**63, size=2, dtype=np.int64).astype(np.uint64)
+        pb, tb = self.layout.piece_bytes, self.layout.total_bytes
+        _, n_log, n_done, overflow = swarm_tick(
+            self.pa, self.ea, self.pc, self.flows, self.logs, self.env.now, self.dt, tick, self.ticks_per_s,
+            salts[0], salts[1], pb, tb, SUBJECT)
+        if overflow:
+            raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
+        return n_log, n_done
+
+    def _batch_limit(self, tick: int, horizon: float) -> int:
+        """How many ticks, from this one, may run in one compiled call (an upper bound: swarm_ticks
+        stops at the first tick after which the engine has work). One when every tick needs the
+        engine: connection tracing, or a run that ends after this tick (nothing left to wait for).
+        Otherwise the ticks before the next event (arrival, announce, departure, the caller's
+        ``run(until=...)``), up to the horizon and the next queued connection."""
+        if self.trace_connections or self.max_batch_ticks == 1 or (
+                self.pending_arrivals == 0 and self.incomplete_active == 0):
+            return 1
+        now = self.env.now
+        n = min(self.max_batch_ticks, max(1, math.ceil((horizon - 1e-9 - now) / self.dt) + 1))
+        nxt = self.env.peek()
+        if nxt < math.inf:
+            n = min(n, max(1, math.ceil((nxt - now) / self.dt)))
+        due = self._next_connect_tick(tick)
+        if due >= 0:
+            n = min(n, due - tick + 1)
+        return n
+
+    def _next_connect_tick(self, tick: int) -> int:
+        """The first tick from this one at which some peer opens its queued connections (-1: none)."""
+        if not self.pending_connects:
+            return -1
+        tps = self.ticks_per_s
+        return tick + min((-(tick + int(self.pa.sec_phase[u]))) % tps for u in self.pending_connects)
+
+    def _tick_batch(self, tick: int, n_max: int, horizon: float, sample_every: int):
+        """Run ticks from this one in one compiled call (swarm_ticks), up to n_max, then bring the
+        SimPy clock to the last of them. Identical to ticking one by one: no event falls between
+        them (each batch stops before the next event, and after any tick the engine must follow
+        up), and the random salts are the same draws — a generator's ``integers(size=2 * m)`` is
+        its ``integers(size=2)`` m times over (one 64-bit output each: 2**63 is a power of two),
+        and the draws for ticks not run are given back by restoring the generator's state.
+        Returns (the last tick, log rows, peers completed in the last tick)."""
+        now = self.env.now
+        bitgen = self.rng.bit_generator
+        before = bitgen.state
+        salts = self.rng.integers(0, 2**63, size=2 * n_max, dtype=np.int64).astype(np.uint64)
+        ratio_stop = math.inf
+        if self.policy.kind == "seed_until_ratio" and not math.isnan(self.complete_s[SUBJECT]):
+            ratio_stop = self.policy.ratio
+        samples = new_sample_buffers(n_max // sample_every + 1)
+        m, last_s, n_log, n_done, n_samples, overflow = swarm_ticks(
+            self.pa, self.ea, self.pc, self.flows, self.logs, samples, now, self.dt, tick, self.ticks_per_s, salts,
+            self.env.peek(), horizon, self._next_connect_tick(tick), sample_every, ratio_stop,
+            self.log_rows_per_tick, self.layout.piece_bytes, self.layout.total_bytes, SUBJECT)
+        if overflow:
+            raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
+        if m < n_max:  # give back the salts of the ticks not run
+            bitgen.state = before
+            self.rng.integers(0, 2**63, size=2 * m, dtype=np.int64)
+        for i in range(n_samples):
+            self._samples.append((float(samples.t[i]), int(samples.up[i]), int(samples.down[i])))
+        if m > 1:
+            yield self.env.timeout(self._delay_to(now, float(last_s)))
+        return tick + m - 1, n_log, n_done
+
+    @staticmethod
+    def _delay_to(now: float, t: float) -> float:
+        """A delay that brings SimPy's clock (which adds it to now) exactly to t."""
+        d = t - now
+        for cand in (d, np.nextafter(d, math.inf), np.nextafter(d, -math.inf)):
+            if now + float(cand) == t:
+                return float(cand)
+        raise RuntimeError(f"cannot advance the clock from {now!r} to exactly {t!r}")
 
     def _trace(self, now: float) -> None:
         """One sample of every open connection, from each end, in connections.csv's columns."""

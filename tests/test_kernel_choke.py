@@ -104,3 +104,35 @@ def test_free_rider_never_unchokes():
     for t in range(100):
         choke_peer(pa, ea, 0, float(t), 1.0, np.uint64(t), 16384, 8 * 16384, np.empty(K, np.int64), np.empty(K, np.int64))
     assert unchoked(ea) == set()
+
+
+@pytest.mark.parametrize("algo", [0, 1, 2])
+def test_slots_sorted_by_keys_as_by_the_comparator(algo):
+    """_sort_slots (keys computed once per slot) orders slots exactly as an insertion sort with the
+    comparator _before (ranks_before, optimistic age, random) does, ties included."""
+    from sim.kernels.choke import BY_OPTIMISTIC_AGE, BY_RANDOM, BY_RANK, _before, _sort_slots
+    for seed in range(10):
+        rng = np.random.default_rng(100 + seed)
+        n = 20
+        pa, ea, pc = star(n, algo=algo)
+        ea.down_round[0, :n] = rng.choice([0, 0, 16384, 32768], n)
+        ea.up_round[0, :n] = rng.choice([0, 16384, 50000], n)
+        ea.unchoked[0, :n] = rng.random(n) < 0.4
+        ea.up_since_unchoke[0, :n] = rng.choice([0, 10**6], n)
+        ea.up_conn_total[0, :n] = rng.choice([0, 10**5, 10**6], n)
+        ea.last_unchoke_t[0, :n] = rng.choice([-1e300, 10.0, 100.0], n)
+        ea.last_opt_t[0, :n] = rng.choice([-1e300, 30.0, 60.0], n)
+        pa.n_have[1:] = rng.integers(0, 8, n)
+        now, salt = 200.0, np.uint64(rng.integers(0, 2**63))
+        for order in (BY_RANK, BY_OPTIMISTIC_AGE, BY_RANDOM):
+            cand = rng.permutation(n).astype(np.int64)[:15]
+            want = list(cand)
+            for i in range(1, len(want)):  # the comparator's insertion sort, in Python
+                x, j = want[i], i - 1
+                while j >= 0 and _before(order, pa, ea, 0, x, want[j], now, salt, 16384, 8 * 16384):
+                    want[j + 1] = want[j]
+                    j -= 1
+                want[j + 1] = x
+            got = cand.copy()
+            _sort_slots(got, len(got), order, pa, ea, 0, now, salt, 16384, 8 * 16384)
+            assert list(got) == want, (order, seed)

@@ -1,7 +1,8 @@
 """One quota tick of the swarm (libtorrent's tick_interval, 500 ms), fused into a single compiled
 call: choke, rate limiters, move blocks, then each session's once-a-second tick where it is due.
 Each step is its own pure kernel (choke.py, bandwidth.py, transfer.py); this only sequences them,
-so the engine crosses the Python/numba boundary once per tick."""
+so the engine crosses the Python/numba boundary once per tick — or, with swarm_ticks, once for
+a run of ticks in which nothing happens that the engine must handle (see sim/engine.py)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,17 @@ class LogBuffers(NamedTuple):
     nbytes: np.ndarray  # i8
 
 
+class SampleBuffers(NamedTuple):
+    """The subject's cumulative upload and download at the sample ticks inside a batch of ticks."""
+    t: np.ndarray  # f8
+    up: np.ndarray  # i8
+    down: np.ndarray  # i8
+
+
+def new_sample_buffers(rows: int) -> SampleBuffers:
+    return SampleBuffers(np.zeros(rows), np.zeros(rows, np.int64), np.zeros(rows, np.int64))
+
+
 def new_flow_buffers(n: int, k: int) -> FlowBuffers:
     fmax = n * k
     return FlowBuffers(np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(fmax, np.int64),
@@ -49,9 +61,8 @@ def new_log_buffers(rows: int) -> LogBuffers:
 
 
 @njit(cache=True)
-def swarm_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes,
-               subject):
-    """Returns (active transfers, log rows written, peers completed, log overflowed)."""
+def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, now, dt, tick,
+                ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes, subject):
     choke_all(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
     open_download_quota(pa, dt)
     F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
@@ -62,7 +73,60 @@ def swarm_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_
     grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
     n_log, n_done, overflow = transfer_blocks(
         pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
-        lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, fb.completed)
+        log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, fb.completed)
     close_download_quota(pa)
     second_tick(pa, ea, tick, ticks_per_s)
     return F, n_log, n_done, overflow
+
+
+@njit(cache=True)
+def swarm_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes,
+               subject):
+    """Returns (active transfers, log rows written, peers completed, log overflowed)."""
+    return _tick_steps(pa, ea, pc, fb, lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, now, dt, tick,
+                       ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes, subject)
+
+
+# A seed_until_ratio subject is handed back to Python a little before its ratio is reached (Python
+# decides exactly, with its own integer/float comparison): stopping early is always safe.
+RATIO_MARGIN = 1.0 - 1e-9
+
+
+@njit(cache=True)
+def swarm_ticks(pa, ea, pc, fb, lb, sb, now, dt, tick, ticks_per_s, salts, before_s, horizon_s, connect_tick,
+                sample_every, ratio_stop, log_rows_per_tick, piece_bytes, total_bytes, subject):
+    """Ticks ``tick``, ``tick + 1``, ... at ``now``, ``now + dt``, ... in one call, until the engine
+    has something to do after a tick: a peer completed, the transfer-log buffer may not hold
+    another tick (fewer than ``log_rows_per_tick`` rows left), a queued connection is due
+    (``connect_tick``, -1: none), a seed_until_ratio subject may have reached its ratio
+    (``ratio_stop``; inf: not checked), the horizon, or the salts (two per tick) are used up. A
+    tick is run only before ``before_s``, the engine's next event. Samples of intermediate ticks
+    go to ``sb``; the last tick's (like everything else after it) is the engine's.
+
+    Each tick is exactly swarm_tick's, at the time the engine's clock would give it (``now + dt``
+    added tick by tick). Returns (ticks run, time of the last, log rows written, peers completed in
+    the last tick, samples written, log overflowed)."""
+    n_max = salts.shape[0] // 2
+    cap = lb.t.shape[0]
+    n_log = 0
+    n_samples = 0
+    m = 0
+    while True:
+        _, n_new, n_done, overflow = _tick_steps(
+            pa, ea, pc, fb, lb.t[n_log:], lb.peer[n_log:], lb.piece[n_log:], lb.first[n_log:],
+            lb.blocks[n_log:], lb.nbytes[n_log:], now, dt, tick, ticks_per_s, salts[2 * m], salts[2 * m + 1],
+            piece_bytes, total_bytes, subject)
+        n_log += n_new
+        m += 1
+        if (m >= n_max or n_done > 0 or overflow or cap - n_log < log_rows_per_tick or tick == connect_tick
+                or now >= horizon_s - 1e-9 or not now + dt < before_s
+                or (pa.active[subject] and pa.total_down[subject] > 0
+                    and pa.total_up[subject] >= ratio_stop * RATIO_MARGIN * pa.total_down[subject])):
+            return m, now, n_log, n_done, n_samples, overflow
+        if tick % sample_every == 0:
+            sb.t[n_samples] = now
+            sb.up[n_samples] = pa.total_up[subject]
+            sb.down[n_samples] = pa.total_down[subject]
+            n_samples += 1
+        now = now + dt
+        tick += 1

@@ -260,7 +260,15 @@ def piece_complete(pa, ea, pc, v, p):
     pa.n_have[v] += 1
     for j in range(pa.deg[v]):
         w = ea.nbr[v, j]
-        _avail_change(pa, pc, w, p, 1)
+        # _avail_change(pa, pc, w, p, 1) written out: a helper taking the tuples, even inlined,
+        # would count every array in them up and down once per neighbour of every completed piece
+        if not pa.is_seed[w]:
+            if pc.have[w, p]:
+                pc.avail[w, p] += 1
+            else:
+                bw = bucket_of(pc.have, pc.recv, pc.avail, w, p)
+                pc.avail[w, p] += 1
+                move_piece(pc.order, pc.pos, pc.bound, w, p, bw, bw + 2)
         if pc.have[w, p]:
             ea.wants[v, j] -= 1
             if ea.wants[v, j] == 0:  # v no longer interested in w: w's choker must see it

@@ -111,7 +111,8 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
             unchoked = ea.unchoked[u, ku]
             if not unchoked and ea.run_end[v, k] >= 0:
                 release_run(pc, ea, v, k)
-            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (unchoked or pick_fast(pc, ea, u, ku, v) >= 0):
+            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (
+                    unchoked or pick_fast(pc.have, pc.recv, pc.blocks, pc.owner, pc.pos, ea.fast, u, ku, v) >= 0):
                 src[F] = u
                 dst[F] = v
                 slot[F] = k
@@ -122,18 +123,20 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
 
 
 @njit(cache=True)
-def pick_fast(pc, ea, u, ku, v):
+def pick_fast(have, recv, blocks, owner, pos, fast, u, ku, v):
     """A piece v may ask u for while u chokes it: one of u's allowed fast set for v that u has,
     v lacks and v's other connections are not fetching, the rarest first (libtorrent's picker,
-    choked: only the allowed fast pieces). -1 if none."""
+    choked: only the allowed fast pieces). -1 if none.
+    Takes the arrays it reads rather than the named tuples: it runs for every choked, interested
+    connection every tick, and a call reference-counts every array of a tuple it is passed."""
     best = -1
-    for j in range(ea.fast.shape[2]):
-        q = ea.fast[u, ku, j]
+    for j in range(fast.shape[2]):
+        q = fast[u, ku, j]
         if q < 0:
             break
-        if pc.have[u, q] and not pc.have[v, q] and pc.recv[v, q] < pc.blocks[q] and \
-                (pc.owner[v, q] == 0 or pc.owner[v, q] == u + 1):
-            if best < 0 or pc.pos[v, q] < pc.pos[v, best]:
+        if have[u, q] and not have[v, q] and recv[v, q] < blocks[q] and \
+                (owner[v, q] == 0 or owner[v, q] == u + 1):
+            if best < 0 or pos[v, q] < pos[v, best]:
                 best = q
     return best
 
@@ -156,7 +159,7 @@ def asked_piece(pa, ea, pc, v, k, u, ku, salt, piece_bytes):
     if p >= 0 and (pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]):
         p = next_in_run(pc, ea, v, k, u) if ea.run_end[v, k] >= 0 else -1
     if not ea.unchoked[u, ku]:  # only the allowed fast set, one piece at a time
-        p = pick_fast(pc, ea, u, ku, v)
+        p = pick_fast(pc.have, pc.recv, pc.blocks, pc.owner, pc.pos, ea.fast, u, ku, v)
         ea.cur_piece[v, k] = p
         return p
     if p >= 0:
