@@ -21,10 +21,10 @@ import numpy as np
 
 import sim.engine as engine
 from sim.engine import SwarmRun
-from sim.kernels.bandwidth import (close_download_quota, grant_sends, open_download_quota, second_tick,
-                                   upload_quota_tick)
+from sim.kernels.bandwidth import (ask_when_asked, close_download_quota, grant_sends, open_download_quota,
+                                   second_tick, upload_quota_tick)
 from sim.kernels.choke import choke_all
-from sim.kernels.transfer import collect_flows, serve_order, transfer_blocks
+from sim.kernels.transfer import ask_before_sending, collect_flows, serve_order, transfer_blocks
 from sim.scenario import load_scenario, parse_scenario
 
 BREAKDOWN = {"choke": 0.0, "collect": 0.0, "bandwidth": 0.0, "transfer": 0.0}
@@ -32,15 +32,18 @@ BREAKDOWN = {"choke": 0.0, "collect": 0.0, "bandwidth": 0.0, "transfer": 0.0}
 
 def timed_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes,
                subject):
-    """The fused tick's steps called one by one, each timed (same results as swarm_tick)."""
+    """The fused tick's steps (sim.kernels.tick._tick_steps) called one by one, each timed (same
+    results as swarm_tick; benchmarks/test_kernels.py checks it)."""
     t0 = time.perf_counter()
     choke_all(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
     t1 = time.perf_counter()
-    F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
-    t2 = time.perf_counter()
     open_download_quota(pa, dt)
-    upload_quota_tick(pa, ea, dt)
+    F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
     order = serve_order(ea, fb.dst, fb.slot, F)
+    ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
+    t2 = time.perf_counter()
+    ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
+    upload_quota_tick(pa, ea, dt)
     grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
     t3 = time.perf_counter()
     out = transfer_blocks(pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,

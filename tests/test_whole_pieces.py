@@ -115,7 +115,7 @@ def test_next_run_is_asked_for_when_the_queue_runs_low_by_hand():
     ask_next_run(pa, pc, ea, 1, 0, 0, np.uint64(7), 262144)  # one next run at a time
     assert ea.next_end[1, 0] == 5 and pc.owner[1, 5:].sum() == 0
     pc.have[1, 1], pc.recv[1, 1] = True, 16
-    assert next_in_run(pc, ea, 1, 0, 0) == 2
+    assert next_in_run(pc.have, pc.owner, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, 1, 0, 0) == 2
     assert (ea.cur_piece[1, 0], ea.run_end[1, 0], ea.next_end[1, 0]) == (2, 5, -1)
     pa, ea, pc = _one_connection(50_000.0, 10)
     ask_next_run(pa, pc, ea, 1, 0, 0, np.uint64(7), 262144)

@@ -23,6 +23,7 @@ from .picker import bucket_of, expand_run, move_piece, pick_piece
 from .topology import piece_complete, release_run
 
 from ..protocol import BLOCK_BYTES
+NO_FRESH_PIECE = -2  # ea.next_end: the last search for a next run found no free piece (next_start: u's count then)
 SERVE_KEY_MAX = np.int64(2**31 - 1)  # serve_order's key parts: rates in B/s and connection numbers stay below
 MAX_CONTIGUOUS_BYTES = 8 * 1024 * 1024  # libtorrent caps rate * whole_pieces_threshold at 8 MiB
 RATE_KEEP_PER_S = 0.8  # libtorrent's stat_channel: 5-second average, average = 4/5 average + 1/5 sample
@@ -37,24 +38,25 @@ def whole_pieces(rate_avg, threshold_s, piece_bytes):
 
 
 @njit(cache=True)
-def next_in_run(pc, ea, v, k, u):
+def next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u):
     """v's current piece from u is done: the next piece of its run it still needs (moving on to the
-    run it has asked for next when this one is done), or -1."""
-    q = ea.cur_piece[v, k] + 1
+    run it has asked for next when this one is done), or -1. (Arrays, not the state tuples: a call
+    taking a tuple counts references on every array in it, which costs more than the work here.)"""
+    q = cur_piece[v, k] + 1
     while True:
-        while q < ea.run_end[v, k]:
-            if pc.owner[v, q] == u + 1 and not pc.have[v, q]:
-                ea.cur_piece[v, k] = q
+        while q < run_end[v, k]:
+            if owner[v, q] == u + 1 and not have[v, q]:
+                cur_piece[v, k] = q
                 return q
             q += 1
-        if ea.next_end[v, k] < 0:
+        if next_end[v, k] < 0:
             break
-        q = ea.next_start[v, k]
-        ea.run_end[v, k] = ea.next_end[v, k]
-        ea.next_start[v, k] = -1
-        ea.next_end[v, k] = -1
-    ea.cur_piece[v, k] = -1
-    ea.run_end[v, k] = -1
+        q = next_start[v, k]
+        run_end[v, k] = next_end[v, k]
+        next_start[v, k] = -1
+        next_end[v, k] = -1
+    cur_piece[v, k] = -1
+    run_end[v, k] = -1
     return -1
 
 
@@ -76,13 +78,19 @@ def ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes):
     are then taken for v's other connections too (the lab's idle, interested connections)."""
     if ea.run_end[v, k] < 0 or ea.next_end[v, k] >= 0:
         return
+    if ea.next_end[v, k] == NO_FRESH_PIECE and ea.next_start[v, k] == pa.n_have[u]:
+        return  # a search found no free piece at u, and u has no new piece since
     n_whole = whole_pieces(ea.rate_avg[v, k], pa.whole_s[v], piece_bytes)
     if n_whole <= 0 or blocks_left_in_run(pc, ea, v, k, u) >= ea.dq_size[v, k]:
         return
     p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner,
                    pa.n_have[v], v, u, salt, True)
     if p < 0 or pc.owner[v, p] != 0 or pc.recv[v, p] != 0:
-        return  # only partial or busy pieces left: the next pick waits for the run to end
+        # only partial or busy pieces left: the next pick waits for the run to end, or for u to
+        # have a new piece (a HAVE message is what makes libtorrent's picker look again)
+        ea.next_end[v, k] = NO_FRESH_PIECE
+        ea.next_start[v, k] = pa.n_have[u]
+        return
     start, end = expand_run(pc.have, pc.recv, pc.owner, v, u, p, n_whole)
     for q in range(start, end):
         pc.owner[v, q] = u + 1
@@ -142,47 +150,51 @@ def pick_fast(have, recv, blocks, owner, pos, fast, u, ku, v):
 
 
 @njit(cache=True, inline="always")
-def unused_credit_back(ea, v, k, u, ku):
+def unused_credit_back(bw_quota, credit, v, k, u, ku):
     """v has nothing (more) to ask of u this tick: the quota u's limiter granted the connection and
-    no block used stays with the connection (libtorrent's m_quota), for its next send."""
-    ea.bw_quota[u, ku] += ea.credit[v, k]
-    ea.credit[v, k] = 0.0
+    no block used stays with the connection (libtorrent's m_quota), for its next send. (Arrays,
+    not the EdgeArrays tuple: a call taking the tuple counts references on every array in it.)"""
+    bw_quota[u, ku] += credit[v, k]
+    credit[v, k] = 0.0
 
 
 @njit(cache=True)
-def asked_piece(pa, ea, pc, v, k, u, ku, salt, piece_bytes):
+def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_piece, run_end, next_start, next_end,
+                unchoked_by_u, rate_avg, dq_size, whole_s_v, n_have_v, v, k, u, ku, salt, piece_bytes):
     """The piece v is asking u for on its connection in slot k: its current piece while u still
     has blocks of it for v, else the next of its run, else a new pick (a run of whole pieces, or
     one piece, claimed for the connection when its request queue covers what the piece lacks);
-    only the allowed fast set while u chokes v. -1: v has nothing to ask of u."""
-    p = ea.cur_piece[v, k]
-    if p >= 0 and (pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]):
-        p = next_in_run(pc, ea, v, k, u) if ea.run_end[v, k] >= 0 else -1
-    if not ea.unchoked[u, ku]:  # only the allowed fast set, one piece at a time
-        p = pick_fast(pc.have, pc.recv, pc.blocks, pc.owner, pc.pos, ea.fast, u, ku, v)
-        ea.cur_piece[v, k] = p
+    only the allowed fast set while u chokes v (``unchoked_by_u``). -1: v has nothing to ask of
+    u. (Arrays, not the state tuples: see next_in_run.)"""
+    p = cur_piece[v, k]
+    if p >= 0 and (have[v, p] or recv[v, p] >= blocks[p] or not have[u, p]):
+        p = next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u) if run_end[v, k] >= 0 else -1
+    if not unchoked_by_u:  # only the allowed fast set, one piece at a time
+        p = pick_fast(have, recv, blocks, owner, pos, fast, u, ku, v)
+        cur_piece[v, k] = p
         return p
     if p >= 0:
         return p
-    n_whole = whole_pieces(ea.rate_avg[v, k], pa.whole_s[v], piece_bytes)
-    p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner,
-                   pa.n_have[v], v, u, salt, n_whole > 0)
-    ea.cur_piece[v, k] = p
-    ea.run_end[v, k] = -1
+    n_whole = whole_pieces(rate_avg[v, k], whole_s_v, piece_bytes)
+    p = pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt, n_whole > 0)
+    cur_piece[v, k] = p
+    run_end[v, k] = -1
     if p < 0:
         return p
-    if n_whole > 0 and pc.owner[v, p] == 0 and pc.recv[v, p] == 0:
-        start, end = expand_run(pc.have, pc.recv, pc.owner, v, u, p, n_whole)
+    if n_whole > 0 and owner[v, p] == 0 and recv[v, p] == 0:
+        start, end = expand_run(have, recv, owner, v, u, p, n_whole)
         for q in range(start, end):
-            pc.owner[v, q] = u + 1
-        ea.cur_piece[v, k] = start
-        ea.run_end[v, k] = end
+            owner[v, q] = u + 1
+        cur_piece[v, k] = start
+        run_end[v, k] = end
+        next_start[v, k] = -1  # a new run: any earlier "no free piece" no longer holds
+        next_end[v, k] = -1
         return start
-    if pc.owner[v, p] == 0 and pc.blocks[p] - pc.recv[v, p] <= ea.dq_size[v, k]:
+    if owner[v, p] == 0 and blocks[p] - recv[v, p] <= dq_size[v, k]:
         # v's request queue to u holds every block the piece still lacks: they are all asked of
         # u, so v's other connections leave the piece alone (as a run of one)
-        pc.owner[v, p] = u + 1
-        ea.run_end[v, k] = p + 1
+        owner[v, p] = u + 1
+        run_end[v, k] = p + 1
     return p
 
 
@@ -197,7 +209,11 @@ def ask_before_sending(pa, ea, pc, dst, slot, F, order, salt, piece_bytes):
         v = dst[f]
         k = slot[f]
         if ea.cur_piece[v, k] < 0 and not pa.is_seed[v]:
-            asked_piece(pa, ea, pc, v, k, ea.nbr[v, k], ea.rev[v, k], salt, piece_bytes)
+            u = ea.nbr[v, k]
+            ku = ea.rev[v, k]
+            asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
+                        ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, ea.unchoked[u, ku], ea.rate_avg,
+                        ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes)
 
 
 @njit(cache=True)
@@ -234,10 +250,19 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             continue
         ku = ea.rev[v, k]
         ea.credit[v, k] += rate[f] * dt
+        if ea.cur_piece[v, k] < 0:  # v asked for nothing when the tick began (ask_before_sending)
+            unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
+            continue
+        moved = False
+        unchoked = ea.unchoked[u, ku]
         while True:
-            p = asked_piece(pa, ea, pc, v, k, u, ku, salt, piece_bytes)
+            p = ea.cur_piece[v, k]
+            if p < 0 or not unchoked or pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]:
+                p = asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
+                                ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, unchoked, ea.rate_avg,
+                                ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes)
             if p < 0:
-                unused_credit_back(ea, v, k, u, ku)
+                unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
                 break
             affordable = int(ea.credit[v, k] // BLOCK_BYTES)
             if affordable <= 0:
@@ -252,6 +277,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 move_piece(pc.order, pc.pos, pc.bound, v, p, b, b - 1)
             pc.recv[v, p] += take
             ea.credit[v, k] -= take * BLOCK_BYTES
+            moved = True
             if ea.slow_start[v, k]:  # incoming_piece: one more block asked ahead per block received
                 ea.dq_size[v, k] = min(ea.dq_size[v, k] + take, MAX_OUT_REQUEST_QUEUE)
             ea.dn_sec[v, k] += nbytes
@@ -280,8 +306,10 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 if pa.is_seed[v]:
                     completed[n_done] = v
                     n_done += 1
-                    unused_credit_back(ea, v, k, u, ku)
+                    unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
                     break
-        if ea.unchoked[u, ku] and not pa.is_seed[v]:
+        if moved and unchoked and not pa.is_seed[v] and ea.run_end[v, k] >= 0 and (
+                ea.next_end[v, k] == -1 or (ea.next_end[v, k] == NO_FRESH_PIECE and ea.next_start[v, k] != pa.n_have[u])):
+            # request_a_block runs as blocks arrive: only then may the queue ask for the next run
             ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes)
     return n_log, n_done, overflow
