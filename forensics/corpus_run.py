@@ -32,6 +32,7 @@ from sim.scenario import Scenario, ScenarioError, scenario_sha256
 from sim.worker_pool import _init_worker, stop_pool
 
 from . import atomic, corpus_table, rundir
+from .analysis.corpus import SUMMED, corpus_answer
 from .capacity import check_run_size
 from .corpus import Corpus, FileSizes, TorrentRow, load_corpus, torrent_changes
 from .errors import UserError
@@ -41,10 +42,7 @@ from .runs import default_out
 BLOCK_REPLICATIONS = 10  # replications per work unit: small enough to balance 2 or 200 workers
 STEP_S = 60.0  # how often (simulated seconds) a replication checks whether the subject has left
 
-TOTAL_FIELDS = ("subject_upload_leech_bytes", "subject_upload_seed_bytes", "subject_upload_total_bytes",
-                "subject_download_bytes", "peers_received_block", "peers_received_piece", "files_touched",
-                "files_piece_complete", "files_with_complete_copy", "monitors_present", "monitors_got_block",
-                "monitors_got_piece", "monitors_got_file")
+TOTAL_FIELDS = SUMMED  # summed over torrents per replication (totals.csv)
 PER_TORRENT_FIELDS = ("subject_upload_leech_bytes", "subject_upload_seed_bytes", "subject_upload_total_bytes",
                       "subject_download_bytes", "subject_download_time_s", "peers_received_piece")
 STOP_RULE = ("a replication stops once the subject has left its swarm (checked every 60 simulated s), or when "
@@ -211,13 +209,11 @@ def _stats(values: np.ndarray) -> dict[str, float]:
     return {"n": int(len(ok)), "median": float(med), "mean": float(ok.mean()), "p5": float(p5), "p95": float(p95)}
 
 
-def corpus_totals(table: dict[str, np.ndarray], torrents: int, replications: int) -> dict[str, np.ndarray]:
-    """Per replication r: the sum over torrents of replication r's quantities, and the corpus share ratio."""
-    totals = {k: table[k].reshape(torrents, replications).sum(axis=0) for k in TOTAL_FIELDS}
-    down = totals["subject_download_bytes"].astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        totals["subject_ratio_total"] = np.where(down > 0, totals["subject_upload_total_bytes"] / down, np.nan)
-    return totals
+def corpus_totals(table: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per replication r: the sum over torrents of replication r's quantities (whole numbers), and the
+    corpus share ratios (uploaded / downloaded, in total and while leeching)."""
+    totals = corpus_answer(table).totals
+    return {k: (v.astype(np.int64) if k in TOTAL_FIELDS else v) for k, v in totals.items()}
 
 
 def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: int | None = None,
@@ -269,11 +265,11 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
         except ScenarioError as e:  # a torrent's full file list refused (checked cheaply before)
             raise UserError(f"{corpus_file}: {e}") from None
         table = corpus_table.concat(parts)
-        totals = corpus_totals(table, T, n)
+        totals = corpus_totals(table)
         table_file = corpus_table.write_table(w.stage, table, table_format)
         atomic.write_bytes(w.stage / "corpus.toml", corpus.raw)
         atomic.write_text(w.stage / "base.resolved.toml", rundir.resolved_toml(corpus.base))
-        order = ("replication",) + TOTAL_FIELDS + ("subject_ratio_total",)
+        order = ("replication",) + TOTAL_FIELDS + ("subject_ratio_total", "subject_ratio_leech")
         atomic.write_columns_csv(w.stage / "totals.csv", {"replication": list(range(n)), **totals}, order)
         rows, per_summary = [], {}
         for i, row in enumerate(corpus.torrents):
