@@ -37,6 +37,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+class CountColumn(ProgressColumn):
+    """Replications done of all (the total is unknown until the corpus is read)."""
+
+    def render(self, task) -> Text:
+        total = "?" if task.total is None else f"{task.total:,.0f}"
+        return Text(f"{task.completed:,.0f}/{total} rep")
+
+
 class RateColumn(ProgressColumn):
     """Replications per second over the run so far (rich's own speed estimate, smoothed)."""
 
@@ -46,7 +54,7 @@ class RateColumn(ProgressColumn):
 
 
 def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f}/{task.total:,.0f} rep"),
+    with Progress(TextColumn("{task.description}"), BarColumn(), CountColumn(),
                   TextColumn("torrents {task.fields[torrents]}"), RateColumn(), TimeElapsedColumn(),
                   TextColumn("left"), TimeRemainingColumn(), console=env.err_console(),
                   disable=not env.show_progress(), transient=True) as progress:
