@@ -62,12 +62,43 @@ def corpus_throughput(torrents: int = 20, runs: int = 5, workers: int = 2, corpu
     }
 
 
+def stop_against_full(torrents: int = 3, corpus: Path = CASE) -> list[dict]:
+    """Replication 0 of the first ``torrents`` torrents, stopped once the subject left (as a corpus runs
+    it) and run to the swarm's end (as ``simulate`` does): wall seconds, simulated end, same upload."""
+    from forensics.corpus import load_corpus
+    from forensics.corpus_run import simulate_until_subject_left
+    from sim.engine import SwarmRun
+    warm_up()
+    c = load_corpus(corpus)
+    seeds = c.torrent_seeds()
+    rows = []
+    for i in range(torrents):
+        sc = c.scenario_for(i)
+        ss = np.random.SeedSequence(seeds[i]).spawn(c.meta.replications)[0]
+        t = time.perf_counter()
+        stopped = simulate_until_subject_left(sc, 0, ss)
+        a = time.perf_counter() - t
+        t = time.perf_counter()
+        full = SwarmRun(sc, 0, ss).run()
+        b = time.perf_counter() - t
+        rows.append({"torrent": i, "stopped_wall_s": a, "stopped_end_s": stopped.headline["end_s"], "full_wall_s": b,
+                     "full_end_s": full.headline["end_s"], "same_subject_upload": stopped.headline[
+                         "subject_upload_total_bytes"] == full.headline["subject_upload_total_bytes"]})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--torrents", type=int, default=20)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--stop-against-full", type=int, metavar="K",
+                    help="instead: K torrents' replication 0 stopped when the subject left vs run to the end")
     a = ap.parse_args(argv)
+    if a.stop_against_full:
+        for row in stop_against_full(a.stop_against_full):
+            print(json.dumps(row))
+        return 0
     print(json.dumps(corpus_throughput(a.torrents, a.runs, a.workers)))
     return 0
 

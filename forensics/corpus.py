@@ -153,6 +153,22 @@ class Corpus:
             except ScenarioError as e:
                 raise UserError(f"{self.source}: torrent '{row.name}' makes an invalid scenario:\n{e}") from None
 
+    def variant(self, base_changes: dict[str, object] | None = None, arrival_scale: float = 1.0,
+                limit: int | None = None) -> "Corpus":
+        """The same corpus with base-scenario changes (dotted keys, as ``--set``), every torrent's leecher
+        arrival rate scaled, and/or only its first ``limit`` torrents; seeds and file sizes unchanged."""
+        try:
+            base = self.base.with_changes(**base_changes) if base_changes else self.base
+        except ScenarioError as e:
+            raise UserError(f"{self.source}: a variant of the base scenario is invalid:\n{e}") from None
+        rows = self.torrents[:limit] if limit else list(self.torrents)
+        if arrival_scale != 1.0:
+            rows = [r.model_copy(update={"leecher_arrivals_per_h": r.leecher_arrivals_per_h * arrival_scale})
+                    if r.leecher_arrivals_per_h is not None else r for r in rows]
+        out = Corpus(self.meta, base, rows, self.source, self.raw)
+        out.check()
+        return out
+
     def torrent_seeds(self) -> list[int]:
         children = np.random.SeedSequence(self.meta.seed).spawn(len(self.torrents))
         return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]

@@ -190,6 +190,19 @@ def _run_on_dask(scheduler: str, units: list[Unit], base: Scenario, done: Callab
             raise
 
 
+def simulate_corpus(corpus: Corpus, runs: int | None = None, workers: int = 1, scheduler: str | None = None,
+                    block: int = BLOCK_REPLICATIONS,
+                    on_unit: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """The per-replication table of a corpus (in memory, nothing written): for notebooks and sweeps
+    over ``Corpus.variant``s; ``run_corpus`` writes the same table into a run directory."""
+    n = runs or corpus.meta.replications
+    try:
+        parts = run_units(plan_units(corpus, n, block), corpus.base, workers, scheduler, on_unit)
+    except ScenarioError as e:  # a torrent's full file list refused (checked cheaply before)
+        raise UserError(f"{corpus.source}: {e}") from None
+    return corpus_table.concat(parts)
+
+
 @dataclass(frozen=True)
 class CorpusRun:
     """A published corpus run directory: per-torrent rows (as in torrents.csv) and summary.json."""
@@ -245,7 +258,6 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
     out = Path(out) if out else default_out(corpus.meta.name)
     command = command or ["leechsim", "corpus", str(corpus_file), "--runs", str(n), "--out", str(out)]
     started = utc_now()
-    units = plan_units(corpus, n, block)
     seeds = corpus.torrent_seeds()  # torrent i's seed does not depend on how many follow it (--limit)
     state = {"reps": 0, "torrents": 0}
     left = [n] * T
@@ -260,11 +272,7 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
             on_progress(Progress(state["reps"], n * T, state["torrents"], T))
 
     with rundir.RunDirWriter(out, force=force) as w:
-        try:
-            parts = run_units(units, corpus.base, workers, scheduler, on_unit)
-        except ScenarioError as e:  # a torrent's full file list refused (checked cheaply before)
-            raise UserError(f"{corpus_file}: {e}") from None
-        table = corpus_table.concat(parts)
+        table = simulate_corpus(corpus, n, workers, scheduler, block, on_unit)
         totals = corpus_totals(table)
         table_file = corpus_table.write_table(w.stage, table, table_format)
         atomic.write_bytes(w.stage / "corpus.toml", corpus.raw)
