@@ -44,6 +44,7 @@ the subject added the torrent, on that torrent's swarm clock.
 from __future__ import annotations
 
 import csv
+import io
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -52,12 +53,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim import limits
-from sim.scenario import Scenario, ScenarioError, Size, format_validation_error, load_scenario, read_scenario_bytes
+from sim.scenario import (Scenario, ScenarioError, Size, format_validation_error, load_scenario, read_capped,
+                          read_scenario_bytes)
 
 from .errors import UserError
 
 CORPUS_MODELS = ("independent",)  # "session" comes with the multi-torrent session model
 MAX_TORRENTS = 100_000
+MAX_CSV_BYTES = 64 * 2**20  # 100,000 rows of a few hundred bytes
 
 
 class FileSizes(BaseModel):
@@ -130,6 +133,7 @@ class Corpus:
                  raw: bytes | None = None) -> None:
         self.meta, self.base, self.torrents, self.source = meta, base, torrents, source
         self.raw = raw  # the corpus file's bytes as read (once: it may be a pipe)
+        self.csv_raw: bytes | None = None  # the torrents CSV's bytes as read
 
     def size_bytes(self, index: int) -> int:
         return torrent_size_bytes(self.torrents[index], index, self.meta.file_sizes)
@@ -166,6 +170,7 @@ class Corpus:
             rows = [r.model_copy(update={"leecher_arrivals_per_h": r.leecher_arrivals_per_h * arrival_scale})
                     if r.leecher_arrivals_per_h is not None else r for r in rows]
         out = Corpus(self.meta, base, rows, self.source, self.raw)
+        out.csv_raw = self.csv_raw
         out.check()
         return out
 
@@ -242,8 +247,10 @@ def load_corpus(path: str | Path) -> Corpus:
     except ValidationError as err:
         raise UserError(_format(err, data, str(path))) from None
     rows = list(parsed.torrents)
+    csv_raw = None
     if parsed.corpus.torrents_csv:
-        rows += _read_csv(path.parent / parsed.corpus.torrents_csv)
+        from_csv, csv_raw = _read_csv(path.parent / parsed.corpus.torrents_csv)
+        rows += from_csv
     if not rows:
         raise UserError(f"{path}: the corpus lists no torrents (give [[torrents]] or corpus.torrents_csv)")
     if len(rows) > MAX_TORRENTS:
@@ -257,6 +264,7 @@ def load_corpus(path: str | Path) -> Corpus:
     except ScenarioError as e:
         raise UserError(f"{path}: corpus.base: {e}") from None
     corpus = Corpus(parsed.corpus, base, rows, path, raw)
+    corpus.csv_raw = csv_raw
     _check_sizes(corpus)
     corpus.check()
     return corpus
@@ -277,9 +285,11 @@ def _check_sizes(corpus: Corpus) -> None:
                             f"with another distribution or seed")
 
 
-def _read_csv(csv_path: Path) -> list[TorrentRow]:
+def _read_csv(csv_path: Path) -> tuple[list[TorrentRow], bytes]:
+    """The torrents of a CSV file and the file's bytes (read once; a run directory keeps them)."""
     try:
-        with open(csv_path, newline="", encoding="utf-8") as f:
+        raw = read_capped(csv_path, MAX_CSV_BYTES, "torrents CSV file", UserError)
+        with io.StringIO(raw.decode("utf-8"), newline="") as f:
             reader = csv.DictReader(f)
             rows = []
             for line, rec in enumerate(reader, start=2):
@@ -299,9 +309,7 @@ def _read_csv(csv_path: Path) -> list[TorrentRow]:
                         raise UserError(f"{csv_path}: unknown column '{key}'; allowed columns: {allowed}") from None
                     raise UserError(f"{csv_path}: line {line}, column '{key}': {first['msg'].removeprefix('Value error, ')} "
                                     f"(got {rec.get(key)!r})") from None
-            return rows
-    except FileNotFoundError:
-        raise UserError(f"{csv_path}: no such torrents CSV file") from None
+            return rows, raw
     except UnicodeDecodeError as e:
         raise UserError(f"{csv_path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except csv.Error as e:

@@ -276,6 +276,8 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
         totals = corpus_totals(table)
         table_file = corpus_table.write_table(w.stage, table, table_format)
         atomic.write_bytes(w.stage / "corpus.toml", corpus.raw)
+        if corpus.csv_raw is not None:  # the torrents as given: with corpus.toml and the base, the whole input
+            atomic.write_bytes(w.stage / "torrents.input.csv", corpus.csv_raw)
         atomic.write_text(w.stage / "base.resolved.toml", rundir.resolved_toml(corpus.base))
         order = ("replication",) + TOTAL_FIELDS + ("subject_ratio_total", "subject_ratio_leech")
         atomic.write_columns_csv(w.stage / "totals.csv", {"replication": list(range(n)), **totals}, order)
@@ -300,7 +302,9 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
         base_path = corpus_file.parent / corpus.meta.base
         atomic.write_json(w.stage / "manifest.json", rundir.manifest(
             "corpus", command, hashlib.sha256(corpus.raw).hexdigest(), started, corpus_file=str(corpus_file),
-            base_sha256=scenario_sha256(base_path), replications=n, torrents=T, torrent_limit=limit,
+            base_sha256=scenario_sha256(base_path),
+            torrents_csv_sha256=hashlib.sha256(corpus.csv_raw).hexdigest() if corpus.csv_raw is not None else None,
+            replications=n, torrents=T, torrent_limit=limit,
             corpus_seed=corpus.meta.seed, corpus_model=corpus.meta.model,
             torrent_seed_rule="torrent i uses SeedSequence(corpus.seed).spawn(T)[i] (first 64-bit word >> 1) as its "
                               "master seed; " + SEED_RULE, replication_stop_rule=STOP_RULE,

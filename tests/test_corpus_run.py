@@ -72,7 +72,7 @@ def cli(args: list[str], progress: bool = False, terminal: bool = False):
 
 
 RESULT_FILES = ("per_replication.parquet", "totals.csv", "torrents.csv", "summary.json", "corpus.toml",
-                "base.resolved.toml")
+                "base.resolved.toml", "torrents.input.csv")
 
 
 def test_subject_numbers_equal_simulate_of_each_torrent(tmp_path):
@@ -216,3 +216,6 @@ def test_progress_display_shows_torrents_rate_and_time_left_and_changes_no_file(
         assert (tmp_path / "shown" / f).read_bytes() == (tmp_path / "quiet" / f).read_bytes(), f
     man = json.loads((tmp_path / "shown" / "manifest.json").read_text())
     assert man["per_replication_table"] == "per_replication.parquet" and man["work_unit_replications"] == 10
+    import hashlib
+    stored = (tmp_path / "shown" / "torrents.input.csv").read_bytes()  # the whole input is kept with the run
+    assert stored == CSV.encode() and man["torrents_csv_sha256"] == hashlib.sha256(CSV.encode()).hexdigest()
