@@ -315,10 +315,3 @@ def _read_csv(csv_path: Path) -> tuple[list[TorrentRow], bytes]:
     except csv.Error as e:
         raise UserError(f"{csv_path}: not a CSV file this can read ({e})") from None
 
-
-def __getattr__(name: str):
-    # run_corpus lives in corpus_run (the running); kept importable from here for callers of the API
-    if name in ("run_corpus", "CorpusRun"):
-        from . import corpus_run
-        return getattr(corpus_run, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
