@@ -35,6 +35,11 @@ def warm_up() -> None:
     SwarmRun(sc, 0, np.random.SeedSequence(0)).run()
 
 
+def load_corpus_tick(corpus: Path) -> float:
+    from forensics.corpus import load_corpus
+    return load_corpus(corpus).base.simulation.tick_s
+
+
 def corpus_throughput(torrents: int = 20, runs: int = 5, workers: int = 2, corpus: Path = CASE) -> dict:
     """Measure a slice of the case study; the extrapolation to 5,000 x 100 on the same workers."""
     from forensics import corpus_table
@@ -58,7 +63,7 @@ def corpus_throughput(torrents: int = 20, runs: int = 5, workers: int = 2, corpu
         "mean_simulated_s": float(end.mean()), "mean_before_join_s": float(join.mean()),
         "mean_download_s": float(np.nanmean(table["subject_download_time_s"])),
         "share_simulated_before_join": float(join.sum() / end.sum()),
-        "ticks_per_replication": float(end.mean() / 0.5),
+        "ticks_per_replication": float(end.mean() / load_corpus_tick(corpus)),
     }
 
 
