@@ -92,6 +92,34 @@ def stop_against_full(torrents: int = 3, corpus: Path = CASE) -> list[dict]:
     return rows
 
 
+def tick_profile(torrent: int = 3, runs: int = 3, corpus: Path = CASE) -> dict:
+    """Where one unit's time goes (cProfile): the fused tick kernel, the engine's Python tick loop
+    (``SwarmRun._ticker`` and SimPy around it), and the corpus's own reduction of each replication."""
+    import cProfile
+    import pstats
+    from forensics.corpus import load_corpus
+    from forensics.corpus_run import Unit, run_unit
+    warm_up()
+    c = load_corpus(corpus)
+    u = Unit(torrent, c.torrents[torrent], c.meta.file_sizes, c.torrent_seeds()[torrent], c.meta.replications, 0, runs)
+    prof = cProfile.Profile()
+    prof.enable()
+    run_unit(u, c.base)
+    prof.disable()
+    st = pstats.Stats(prof).stats  # (file, line, name) -> (cc, nc, tottime, cumtime, callers)
+
+    def cum(name: str, file_part: str) -> tuple[float, int]:
+        hits = [(v[3], v[1]) for k, v in st.items() if k[2] == name and file_part in k[0]]
+        return (sum(h[0] for h in hits), sum(h[1] for h in hits)) if hits else (0.0, 0)
+
+    total = cum("run_unit", "corpus_run")[0]
+    sim, _ = cum("simulate_until_subject_left", "corpus_run")
+    kernel, ticks = cum("swarm_tick", "tick")
+    return {"command": f"python -m benchmarks.corpus_throughput --tick-profile {torrent}", "torrent": torrent,
+            "replications": runs, "total_s": total, "ticks": ticks, "us_per_tick": sim / max(ticks, 1) * 1e6,
+            "kernel_s": kernel, "engine_python_s": sim - kernel, "corpus_reduction_s": total - sim}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--torrents", type=int, default=20)
@@ -99,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--stop-against-full", type=int, metavar="K",
                     help="instead: K torrents' replication 0 stopped when the subject left vs run to the end")
+    ap.add_argument("--tick-profile", type=int, metavar="I", help="instead: where torrent I's replications spend time")
     a = ap.parse_args(argv)
+    if a.tick_profile is not None:
+        print(json.dumps(tick_profile(a.tick_profile)))
+        return 0
     if a.stop_against_full:
         for row in stop_against_full(a.stop_against_full):
             print(json.dumps(row))
