@@ -219,3 +219,19 @@ def test_progress_display_shows_torrents_rate_and_time_left_and_changes_no_file(
     import hashlib
     stored = (tmp_path / "shown" / "torrents.input.csv").read_bytes()  # the whole input is kept with the run
     assert stored == CSV.encode() and man["torrents_csv_sha256"] == hashlib.sha256(CSV.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("csv_path, content, words", [
+    ("/dev/zero", None, ["/dev/zero", "larger than 64.00 MiB", "torrents CSV file"]),
+    ("bin.csv", b"name,files\n\xff\xfe,3\n", ["bin.csv", "not UTF-8"]),
+    ("missing.csv", None, ["missing.csv", "no such torrents CSV file"]),
+], ids=["dev-zero", "not-utf8", "missing"])
+def test_hostile_torrents_csv_is_refused(tmp_path, csv_path, content, words):
+    corpus = write_corpus(tmp_path)
+    if content is not None:
+        (tmp_path / csv_path).write_bytes(content)
+    corpus.write_text(corpus.read_text().replace('torrents_csv = "torrents.csv"', f'torrents_csv = "{csv_path}"'))
+    code, _, err = cli(["corpus", str(corpus), "--out", str(tmp_path / "o")])
+    assert code == 2 and "Traceback" not in err, err
+    for w in words:
+        assert w in err, (w, err)
