@@ -127,7 +127,7 @@ def corpus_section(c: dict) -> list[str]:
             f"replications/s, {c['core_s_per_replication']:.2f} core-seconds per torrent-replication. At that rate "
             f"5,000 torrents x 100 replications take {c['projected_full_h']:,.1f} h ({c['over_target']:,.0f}x the "
             f"one-hour target). A replication simulates {c['mean_simulated_s']:,.0f} s on average "
-            f"({c["ticks_per_replication"]:,.0f} quota ticks), of which {c['share_simulated_before_join']:.0%} before "
+            f"({c['ticks_per_replication']:,.0f} quota ticks), of which {c['share_simulated_before_join']:.0%} before "
             f"the subject joins (its swarm's leechers arriving) and the rest while it downloads "
             f"(mean {c['mean_download_s']:,.0f} s); it stops once the subject has left.", ""]
 
