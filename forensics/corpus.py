@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sim import limits
 from sim.scenario import (Scenario, ScenarioError, Size, format_validation_error, load_scenario, read_capped,
