@@ -229,13 +229,20 @@ def _format(err: ValidationError, data: dict, source: str) -> str:
     return format_validation_error(err, data, source, CorpusFile).replace("invalid scenario", "invalid corpus")
 
 
-def load_corpus(path: str | Path) -> Corpus:
-    """Read and check a corpus file, its torrents CSV and base scenario; a UserError (exit 2) if any is wrong."""
+def load_corpus(path: str | Path, *, stored: tuple[bytes, Scenario, bytes | None] | None = None) -> Corpus:
+    """Read and check a corpus file, its torrents CSV and base scenario; a UserError (exit 2) if any is wrong.
+
+    ``stored``: the corpus file's bytes, its base scenario and its torrents CSV's bytes as a run
+    directory keeps them (a re-run reads nothing else; ``path`` then only names the source).
+    """
     path = Path(path)
-    try:
-        raw = read_scenario_bytes(path)  # the same size cap and single read as a scenario file
-    except ScenarioError as e:
-        raise UserError(str(e).replace("scenario file", "corpus file")) from None
+    if stored is not None:
+        raw = stored[0]
+    else:
+        try:
+            raw = read_scenario_bytes(path)  # the same size cap and single read as a scenario file
+        except ScenarioError as e:
+            raise UserError(str(e).replace("scenario file", "corpus file")) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -249,7 +256,12 @@ def load_corpus(path: str | Path) -> Corpus:
     rows = list(parsed.torrents)
     csv_raw = None
     if parsed.corpus.torrents_csv:
-        from_csv, csv_raw = _read_csv(path.parent / parsed.corpus.torrents_csv)
+        if stored is not None:
+            if stored[2] is None:
+                raise UserError(f"{path}: names a torrents CSV, but none was stored with it")
+            from_csv, csv_raw = _parse_csv(stored[2], path.parent / "torrents.input.csv"), stored[2]
+        else:
+            from_csv, csv_raw = _read_csv(path.parent / parsed.corpus.torrents_csv)
         rows += from_csv
     if not rows:
         raise UserError(f"{path}: the corpus lists no torrents (give [[torrents]] or corpus.torrents_csv)")
@@ -260,7 +272,7 @@ def load_corpus(path: str | Path) -> Corpus:
     if dup:
         raise UserError(f"{path}: torrent names must be unique; repeated: {', '.join(dup[:10])}")
     try:
-        base = load_scenario(path.parent / parsed.corpus.base)
+        base = stored[1] if stored is not None else load_scenario(path.parent / parsed.corpus.base)
     except ScenarioError as e:
         raise UserError(f"{path}: corpus.base: {e}") from None
     corpus = Corpus(parsed.corpus, base, rows, path, raw)
@@ -287,8 +299,13 @@ def _check_sizes(corpus: Corpus) -> None:
 
 def _read_csv(csv_path: Path) -> tuple[list[TorrentRow], bytes]:
     """The torrents of a CSV file and the file's bytes (read once; a run directory keeps them)."""
+    raw = read_capped(csv_path, MAX_CSV_BYTES, "torrents CSV file", UserError)
+    return _parse_csv(raw, csv_path), raw
+
+
+def _parse_csv(raw: bytes, csv_path: Path) -> list[TorrentRow]:
+    """Torrent rows from a CSV file's bytes; ``csv_path`` names it in messages."""
     try:
-        raw = read_capped(csv_path, MAX_CSV_BYTES, "torrents CSV file", UserError)
         with io.StringIO(raw.decode("utf-8"), newline="") as f:
             reader = csv.DictReader(f)
             rows = []
@@ -309,7 +326,7 @@ def _read_csv(csv_path: Path) -> tuple[list[TorrentRow], bytes]:
                         raise UserError(f"{csv_path}: unknown column '{key}'; allowed columns: {allowed}") from None
                     raise UserError(f"{csv_path}: line {line}, column '{key}': {first['msg'].removeprefix('Value error, ')} "
                                     f"(got {rec.get(key)!r})") from None
-            return rows, raw
+            return rows
     except UnicodeDecodeError as e:
         raise UserError(f"{csv_path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except csv.Error as e:

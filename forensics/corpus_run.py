@@ -233,15 +233,17 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
                workers: int | None = None, scheduler: str | None = None, force: bool = False,
                command: list[str] | None = None, table_format: str = "parquet", block: int = BLOCK_REPLICATIONS,
                limit: int | None = None, on_plan: Callable[[Progress], None] | None = None,
-               on_progress: Callable[[Progress], None] | None = None) -> CorpusRun:
+               on_progress: Callable[[Progress], None] | None = None, corpus: Corpus | None = None,
+               base_sha256: str | None = None) -> CorpusRun:
     """Simulate every torrent of a corpus file into the run directory ``out``; totals per replication.
 
     ``limit``: only the first ``limit`` torrents (a slice of a large corpus, recorded in the manifest).
+    ``corpus`` (with ``base_sha256``): that corpus, already loaded (a re-run from a run directory).
     """
     if table_format not in corpus_table.FORMATS:
         raise UserError(f"--table-format {table_format!r}: allowed: {', '.join(corpus_table.FORMATS)}")
     corpus_file = Path(corpus_file)
-    corpus = load_corpus(corpus_file)
+    corpus = corpus or load_corpus(corpus_file)
     if limit is not None:
         if limit < 1:
             raise UserError(f"--limit {limit}: at least 1 torrent")
@@ -299,10 +301,10 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
                    "total": {k: _stats(v.astype(np.float64)) for k, v in totals.items()}, "per_torrent": per_summary,
                    "per_replication_table": table_file}
         atomic.write_json(w.stage / "summary.json", summary)
-        base_path = corpus_file.parent / corpus.meta.base
+        base_sha256 = base_sha256 or scenario_sha256(corpus_file.parent / corpus.meta.base)
         atomic.write_json(w.stage / "manifest.json", rundir.manifest(
             "corpus", command, hashlib.sha256(corpus.raw).hexdigest(), started, corpus_file=str(corpus_file),
-            base_sha256=scenario_sha256(base_path),
+            base_sha256=base_sha256,
             torrents_csv_sha256=hashlib.sha256(corpus.csv_raw).hexdigest() if corpus.csv_raw is not None else None,
             replications=n, torrents=T, torrent_limit=limit,
             corpus_seed=corpus.meta.seed, corpus_model=corpus.meta.model,
@@ -312,3 +314,43 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
             workers=None if scheduler else workers, scheduler=scheduler))
         published = w.publish()
     return CorpusRun(published, corpus.meta.name, rows, summary, table_file)
+
+
+def rerun_corpus(root: Path, out: Path, workers: int | None = None) -> CorpusRun:
+    """Re-run a corpus run directory from what it stores (corpus.toml, torrents.input.csv,
+    base.resolved.toml) and its manifest, into ``out``."""
+    import tomllib
+
+    from sim.scenario import parse_scenario
+
+    root = Path(root)
+    man = rundir.read_manifest(root)
+
+    def bad(field: str, allowed: str) -> rundir.RunDirError:
+        return rundir.RunDirError(f"{root / rundir.MANIFEST}: field '{field}' is {man.get(field)!r}; a re-run needs {allowed}")
+
+    def whole(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if not whole(man.get("replications")) or not 1 <= man["replications"] <= 1_000_000:
+        raise bad("replications", "a whole number from 1 to 1,000,000")
+    limit = man.get("torrent_limit")
+    if limit is not None and (not whole(limit) or limit < 1):
+        raise bad("torrent_limit", "null or a whole number >= 1")
+    fmt = {v: k for k, v in corpus_table.FORMATS.items()}.get(man.get("per_replication_table"))
+    if fmt is None:
+        raise bad("per_replication_table", " or ".join(corpus_table.FORMATS.values()))
+    raw = (root / "corpus.toml").read_bytes()
+    if hashlib.sha256(raw).hexdigest() != man.get("scenario_sha256"):
+        raise rundir.RunDirError(f"{root / 'corpus.toml'}: does not match the manifest's scenario_sha256")
+    try:
+        base = parse_scenario(tomllib.loads((root / "base.resolved.toml").read_text()), str(root / "base.resolved.toml"))
+    except (ScenarioError, tomllib.TOMLDecodeError) as e:
+        raise rundir.RunDirError(f"{root / 'base.resolved.toml'}: cannot be read back: {e}") from None
+    stored_csv = root / "torrents.input.csv"
+    csv_raw = stored_csv.read_bytes() if stored_csv.is_file() else None
+    corpus = load_corpus(root / "corpus.toml", stored=(raw, base, csv_raw))
+    command = ["leechsim", "corpus", str(root / "corpus.toml"), "--runs", str(man["replications"]),
+               *(["--limit", str(limit)] if limit else []), "--table-format", fmt, "--out", str(out)]
+    return run_corpus(root / "corpus.toml", out, runs=man["replications"], workers=workers, limit=limit,
+                      table_format=fmt, corpus=corpus, base_sha256=man.get("base_sha256"), command=command)
