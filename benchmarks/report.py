@@ -112,6 +112,26 @@ def parallel_efficiency(reps: int = 40) -> dict:
     return {"replications": reps, "one_worker_s": t1, "two_workers_s": t2, "efficiency": t1 / (2 * t2)}
 
 
+def corpus_throughput(torrents: int = 20, runs: int = 5) -> dict:
+    """The case-study corpus on a slice, extrapolated to 5,000 x 100 (benchmarks/corpus_throughput.py)."""
+    line = sh([sys.executable, "-m", "benchmarks.corpus_throughput", "--torrents", str(torrents), "--runs", str(runs),
+               "--workers", "2"])
+    return json.loads(line.strip().splitlines()[-1])
+
+
+def corpus_section(c: dict) -> list[str]:
+    """docs/benchmarks.md lines for the corpus throughput (and its row in the targets table)."""
+    return ["## Corpus throughput (the case study)", "",
+            f"`{c['command']}`: the first {c['torrents']} torrents of `examples/case-study/corpus.toml` x {c['runs']} "
+            f"replications on {c['workers']} local workers took {c['wall_s']:.1f} s: {c['replications_per_s']:.2f} "
+            f"replications/s, {c['core_s_per_replication']:.2f} core-seconds per torrent-replication. At that rate "
+            f"5,000 torrents x 100 replications take {c['projected_full_h']:,.1f} h ({c['over_target']:,.0f}x the "
+            f"one-hour target). A replication simulates {c['mean_simulated_s']:,.0f} s on average "
+            f"({c['ticks_per_replication']:,.0f} quota ticks), of which {c['share_simulated_before_join']:.0%} before "
+            f"the subject joins (its swarm's leechers arriving) and the rest while it downloads "
+            f"(mean {c['mean_download_s']:,.0f} s); it stops once the subject has left.", ""]
+
+
 def machine() -> dict:
     from forensics.provenance import software_stack
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -147,7 +167,7 @@ def verdict(ok: bool) -> str:
 
 
 def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dict | None, par: dict, cmd: str,
-           pcap: list[dict]) -> str:
+           pcap: list[dict], corpus: dict | None = None) -> str:
     L = ["# Benchmarks", "",
          f"Produced by `{cmd}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
          "Every number on this page comes from that one command; re-run it after changing the code.", "",
@@ -209,6 +229,10 @@ def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dic
     worst_pcap = min(r["mb_s"] for r in pcap)
     L.append(f"| capture reader >= 50 MB/s on one core | slowest {worst_pcap:.0f} MB/s | "
              f"{verdict(worst_pcap >= TARGETS['pcap_mb_s'])} |")
+    if corpus:
+        L.append(f"| case-study corpus, 5,000 torrents x 100 replications: under 1 h on 2 cores | "
+                 f"{corpus['projected_full_h']:,.1f} h projected ({corpus['over_target']:,.0f}x over) | "
+                 f"{verdict(corpus['projected_full_s'] <= corpus['target_s'])} |")
     L += ["", "## Compilation", "", f"Numba compilation, cold (empty cache): {comp['cold_s']:.1f} s; "
           f"with the on-disk cache: {comp['cached_s']:.1f} s (start-up, import and one tiny replication).", ""]
     L += ["## Capture reader", "",
@@ -221,6 +245,8 @@ def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dic
         L.append(f"| {r['capture']} | {r['mb']:.1f} | {r['packets']:,} | {r['mean_s']:.2f} | {r['mb_s']:.0f} | "
                  f"{verdict(r['mb_s'] >= TARGETS['pcap_mb_s'])} |")
     L.append("")
+    if corpus:
+        L += corpus_section(corpus)
     return "\n".join(L) + "\n"
 
 
@@ -239,8 +265,9 @@ def main() -> None:
     par = parallel_efficiency()
     scale = scaling(scales)
     pcap = capture_reader()
+    corpus = corpus_throughput()
     plot(scale, DOCS / "benchmarks-scaling.png")
-    text = render(m, kernels, scale, comp, lab, par, cmd, pcap)
+    text = render(m, kernels, scale, comp, lab, par, cmd, pcap, corpus)
     tmp = DOCS / "benchmarks.md.tmp"
     tmp.write_text(text)
     os.replace(tmp, DOCS / "benchmarks.md")

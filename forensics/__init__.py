@@ -23,7 +23,8 @@ _API = {
     "load_with_overrides": "overrides", "parse_override": "overrides", "parse_vary": "overrides",
     "grid": "overrides", "Cell": "overrides", "dotted_value": "overrides",
     "run_sweep": "sweep", "Sweep": "sweep",
-    "run_corpus": "corpus", "load_corpus": "corpus",
+    "run_corpus": "corpus_run", "simulate_corpus": "corpus_run", "load_corpus": "corpus",
+    "corpus_answer": "analysis.corpus",
     # the run directory: the only writer and reader, and its integrity checks
     "load_run": "rundir", "RunData": "rundir", "RunDirWriter": "rundir", "RunDirError": "rundir",
     "integrity_problems": "rundir", "report_problems": "rundir",

@@ -1,18 +1,31 @@
-"""A corpus: many torrents, one subject — the total a court asks about.
+"""A corpus: many torrents, one subject — the total a court asks about. This module: the corpus file.
 
 A corpus file names a base scenario (the swarm and subject settings every torrent shares) and the
 torrents, inline or from a CSV (for example a tracker scrape): name, total size, number of files,
-seeds and leechers, optionally piece size. Each torrent becomes the base scenario with those
-values; its replications run with a master seed derived from the corpus seed and the torrent's
-position. Torrents are independent, so replication r of the corpus total is the sum of
-replication r of every torrent, and the intervals of the total come from those sums.
+seeds and leechers, optionally piece size, the leechers' arrival rate and the time the subject
+added the torrent. Each torrent becomes the base scenario with those values; its replications run
+with a master seed derived from the corpus seed and the torrent's position.
+
+Torrents are simulated as **independent**: each as if the client had it to itself (its own
+unchoke slots, its own rate limits). Replication r of the corpus total is the sum of replication r
+of every torrent, and the intervals of the total come from those sums. A client session that
+shares its choker, rate limiter, connection limit and auto-manage queue over all its torrents is
+a different model (``model = "session"``), not yet available: it is refused with a message.
 
     [corpus]
     name = "annas-archive-sample"
     base = "base.toml"              # relative to the corpus file
     replications = 50
     seed = 1
+    model = "independent"           # the only model available today
     torrents_csv = "torrents.csv"   # columns: name,total_size,files,seeds,leechers[,piece_size]
+                                    #   [,leecher_arrivals_per_h][,subject_join_s]
+
+    [corpus.file_sizes]             # optional: each torrent's files drawn, not equal-sized
+    dist = "lognormal"
+    median = 7739920                # bytes
+    sigma = 1.0
+    seed = 2023                     # torrent i's sizes: SeedSequence(seed, spawn_key=(i,))
 
     [[torrents]]                    # and/or inline entries with the same keys
     name = "lgli-000"
@@ -20,108 +33,216 @@ replication r of every torrent, and the intervals of the total come from those s
     files = 3000
     seeds = 3
     leechers = 4
+
+With ``[corpus.file_sizes]``, a torrent's total size is the sum of its drawn files; a row may still
+give ``total_size`` (a generated CSV does, so that it can be read alone) and must then match.
+``leechers`` is the flash crowd's size, or with a Poisson base the cap on arrivals;
+``leecher_arrivals_per_h`` (Poisson base only) sets the arrival rate; ``subject_join_s`` sets when
+the subject added the torrent, on that torrent's swarm clock.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
+import io
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sim.montecarlo import SEED_RULE, default_workers, run_replications
-from sim.results import ReplicationResult, aggregate
-from sim.scenario import (Scenario, ScenarioError, Size, format_validation_error, load_scenario, read_scenario_bytes,
-                          scenario_sha256)
+from sim import limits
+from sim.scenario import (Scenario, ScenarioError, Size, format_validation_error, load_scenario, read_capped,
+                          read_scenario_bytes)
 
-from . import atomic, rundir
-from .capacity import check_run_size
 from .errors import UserError
-from .provenance import utc_now
-from .runs import default_out
 
-TOTAL_FIELDS = ("subject_upload_leech_bytes", "subject_upload_seed_bytes", "subject_upload_total_bytes",
-                "subject_download_bytes", "peers_received_piece", "files_with_complete_copy")
+CORPUS_MODELS = ("independent",)  # "session" comes with the multi-torrent session model
+MAX_TORRENTS = 100_000
+MAX_CSV_BYTES = 64 * 2**20  # 100,000 rows of a few hundred bytes
+
+
+class FileSizes(BaseModel):
+    """Each torrent's file sizes drawn from a distribution (``[corpus.file_sizes]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    dist: Literal["lognormal"]
+    median: Size
+    sigma: float = Field(gt=0, le=5)
+    seed: int = Field(ge=0, lt=2**63)
+
+    def draw(self, torrent_index: int, files: int) -> np.ndarray:
+        """Torrent ``torrent_index``'s file sizes in bytes (integers >= 1), the same on every machine."""
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(torrent_index,)))
+        sizes = np.floor(self.median * np.exp(self.sigma * rng.standard_normal(files)))
+        return np.maximum(sizes, 1).astype(np.int64)
 
 
 class TorrentRow(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field(min_length=1)
-    total_size: Size
+    name: str = Field(min_length=1, max_length=200)
+    total_size: Size | None = None
     files: int = Field(1, ge=1, le=1_000_000)
-    seeds: int = Field(ge=0, le=100_000)
-    leechers: int = Field(ge=0, le=1_000_000)
+    seeds: int = Field(ge=0, le=limits.MAX_SEEDS)
+    leechers: int | None = Field(None, ge=0, le=limits.MAX_LEECHERS)
     piece_size: Size | None = None
+    leecher_arrivals_per_h: float | None = Field(None, gt=0, le=1e6, allow_inf_nan=False)
+    subject_join_s: float | None = Field(None, ge=0, le=limits.MAX_TIME_S, allow_inf_nan=False)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if v != v.strip() or any(c in v for c in "/\\\0\n\r"):
+            raise ValueError("a torrent name may not contain '/', '\\', line breaks or surrounding spaces")
+        return v
 
 
 class CorpusMeta(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = "corpus"
     base: str
-    replications: int = Field(20, ge=1, le=1_000_000)
+    replications: int = Field(20, ge=1, le=limits.MAX_REPLICATIONS)
     seed: int = Field(1, ge=0, lt=2**63)
     torrents_csv: str | None = None
+    model: str = "independent"
+    file_sizes: FileSizes | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _available_model(cls, v: str) -> str:
+        if v == "session":
+            raise ValueError("model 'session' (one client session for all torrents: session-wide unchoke slots, "
+                             "rate limits, connection limit and auto-manage queue) is not yet available; "
+                             "allowed today: 'independent' (each torrent as if the client had it to itself)")
+        if v not in CORPUS_MODELS:
+            raise ValueError(f"unknown model {v!r}; allowed: {', '.join(CORPUS_MODELS)} ('session' is planned)")
+        return v
 
 
 class CorpusFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     corpus: CorpusMeta
-    torrents: tuple[TorrentRow, ...] = ()
+    torrents: tuple[TorrentRow, ...] = Field((), strict=False)
 
 
 class Corpus:
+    """A loaded corpus file: its settings, base scenario and torrents (validated, all of them)."""
+
     def __init__(self, meta: CorpusMeta, base: Scenario, torrents: list[TorrentRow], source: Path,
                  raw: bytes | None = None) -> None:
         self.meta, self.base, self.torrents, self.source = meta, base, torrents, source
         self.raw = raw  # the corpus file's bytes as read (once: it may be a pipe)
+        self.csv_raw: bytes | None = None  # the torrents CSV's bytes as read
 
-    def scenario_for(self, row: TorrentRow) -> Scenario:
-        """The base scenario with this torrent's content and swarm size."""
-        piece = row.piece_size or self.base.torrent.piece_size
-        changes: dict[str, object] = {
-            "scenario.name": row.name,
-            "torrent.piece_size": piece,
-            "swarm.seeds.count": row.seeds,
-        }
-        if row.files == 1:
-            changes.update({"torrent.total_size": row.total_size, "torrent.files": None})
-        else:  # equal-sized files: the file count matters for per-file exposure, sizes are unknown
-            each, rest = divmod(row.total_size, row.files)
-            changes.update({"torrent.total_size": None, "torrent.files": [
-                {"path": f"{row.name}/{i:05d}", "size": each + (1 if i < rest else 0)} for i in range(row.files)]})
-        lee = self.base.swarm.leechers
-        if lee.arrival == "poisson":
-            changes["swarm.leechers.count"] = row.leechers
-        elif lee.arrival == "flash_crowd":
-            changes["swarm.leechers.count"] = row.leechers
-        else:
-            raise UserError(f"{self.source}: base scenario uses arrival 'list', which a corpus cannot scale; "
-                            "use 'flash_crowd' or 'poisson'")
+    def size_bytes(self, index: int) -> int:
+        return torrent_size_bytes(self.torrents[index], index, self.meta.file_sizes)
+
+    def changes_for(self, index: int, with_files: bool = True) -> dict[str, object]:
+        """The dotted-key changes that turn the base scenario into torrent ``index``'s scenario."""
+        return torrent_changes(self.base, self.torrents[index], index, self.meta.file_sizes, self.source, with_files)
+
+    def scenario_for(self, index: int) -> Scenario:
+        """Torrent ``index``: the base scenario with its content, swarm size and add time."""
         try:
-            return self.base.with_changes(**changes)
+            return self.base.with_changes(**self.changes_for(index))
         except ScenarioError as e:
-            raise UserError(f"{self.source}: torrent '{row.name}' makes an invalid scenario:\n{e}") from None
+            raise UserError(f"{self.source}: torrent '{self.torrents[index].name}' makes an invalid scenario:\n{e}") from None
+
+    def check(self) -> None:
+        """Every torrent makes a valid scenario (a UserError naming the first that does not)."""
+        for i, row in enumerate(self.torrents):
+            try:
+                self.base.with_changes(**self.changes_for(i, with_files=False))
+            except ScenarioError as e:
+                raise UserError(f"{self.source}: torrent '{row.name}' makes an invalid scenario:\n{e}") from None
+
+    def variant(self, base_changes: dict[str, object] | None = None, arrival_scale: float = 1.0,
+                limit: int | None = None) -> "Corpus":
+        """The same corpus with base-scenario changes (dotted keys, as ``--set``), every torrent's leecher
+        arrival rate scaled, and/or only its first ``limit`` torrents; seeds and file sizes unchanged."""
+        try:
+            base = self.base.with_changes(**base_changes) if base_changes else self.base
+        except ScenarioError as e:
+            raise UserError(f"{self.source}: a variant of the base scenario is invalid:\n{e}") from None
+        rows = self.torrents[:limit] if limit else list(self.torrents)
+        if arrival_scale != 1.0:
+            rows = [r.model_copy(update={"leecher_arrivals_per_h": r.leecher_arrivals_per_h * arrival_scale})
+                    if r.leecher_arrivals_per_h is not None else r for r in rows]
+        out = Corpus(self.meta, base, rows, self.source, self.raw)
+        out.csv_raw = self.csv_raw
+        out.check()
+        return out
 
     def torrent_seeds(self) -> list[int]:
         children = np.random.SeedSequence(self.meta.seed).spawn(len(self.torrents))
         return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
+def torrent_size_bytes(row: TorrentRow, index: int, file_sizes: FileSizes | None) -> int:
+    return int(file_sizes.draw(index, row.files).sum()) if file_sizes is not None else int(row.total_size)
+
+
+def torrent_changes(base: Scenario, row: TorrentRow, index: int, file_sizes: FileSizes | None, source: Path | str,
+                    with_files: bool = True) -> dict[str, object]:
+    """The dotted-key changes that make torrent ``index`` (``row``) of a corpus out of its base scenario.
+
+    A function of these values alone, so a worker process rebuilds the scenario from them (a
+    corpus of 5,000 torrents x 1,000 files is never held in memory as scenarios at once).
+    ``with_files=False``: one file of the same total size, for checking a row cheaply.
+    """
+    changes: dict[str, object] = {
+        "scenario.name": row.name,
+        "torrent.piece_size": row.piece_size or base.torrent.piece_size,
+        "swarm.seeds.count": row.seeds,
+    }
+    sizes: list[int] | np.ndarray | None = None
+    if file_sizes is not None:
+        sizes = file_sizes.draw(index, row.files)
+    elif row.files > 1:  # equal-sized files: the file count matters for per-file exposure, sizes are unknown
+        each, rest = divmod(row.total_size, row.files)
+        sizes = [each + (1 if i < rest else 0) for i in range(row.files)]
+    if sizes is None or not with_files:
+        changes.update({"torrent.total_size": torrent_size_bytes(row, index, file_sizes), "torrent.files": None})
+    else:
+        changes.update({"torrent.total_size": None, "torrent.files": [
+            {"path": f"{row.name}/{i:05d}", "size": int(s)} for i, s in enumerate(sizes)]})
+    lee = base.swarm.leechers
+    if lee.arrival == "list":
+        raise UserError(f"{source}: base scenario uses arrival 'list', which a corpus cannot scale; "
+                        "use 'flash_crowd' or 'poisson'")
+    if row.leecher_arrivals_per_h is not None:
+        if lee.arrival != "poisson":
+            raise UserError(f"{source}: torrent '{row.name}': leecher_arrivals_per_h needs a base scenario "
+                            f"with swarm.leechers.arrival = 'poisson' (it has '{lee.arrival}')")
+        changes["swarm.leechers.rate_per_s"] = row.leecher_arrivals_per_h / 3600.0
+    if row.leechers is not None:
+        changes["swarm.leechers.count"] = row.leechers
+    elif lee.arrival == "flash_crowd":
+        raise UserError(f"{source}: torrent '{row.name}': 'leechers' is required with a flash-crowd base")
+    if row.subject_join_s is not None:
+        changes["subject.join_s"] = row.subject_join_s
+    return changes
+
+
 def _format(err: ValidationError, data: dict, source: str) -> str:
     return format_validation_error(err, data, source, CorpusFile).replace("invalid scenario", "invalid corpus")
 
 
-def load_corpus(path: str | Path) -> Corpus:
+def load_corpus(path: str | Path, *, stored: tuple[bytes, Scenario, bytes | None] | None = None) -> Corpus:
+    """Read and check a corpus file, its torrents CSV and base scenario; a UserError (exit 2) if any is wrong.
+
+    ``stored``: the corpus file's bytes, its base scenario and its torrents CSV's bytes as a run
+    directory keeps them (a re-run reads nothing else; ``path`` then only names the source).
+    """
     path = Path(path)
-    try:
-        raw = read_scenario_bytes(path)  # the same size cap and single read as a scenario file
-    except ScenarioError as e:
-        raise UserError(str(e).replace("scenario file", "corpus file")) from None
+    if stored is not None:
+        raw = stored[0]
+    else:
+        try:
+            raw = read_scenario_bytes(path)  # the same size cap and single read as a scenario file
+        except ScenarioError as e:
+            raise UserError(str(e).replace("scenario file", "corpus file")) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -133,120 +254,81 @@ def load_corpus(path: str | Path) -> Corpus:
     except ValidationError as err:
         raise UserError(_format(err, data, str(path))) from None
     rows = list(parsed.torrents)
+    csv_raw = None
     if parsed.corpus.torrents_csv:
-        rows += _read_csv(path.parent / parsed.corpus.torrents_csv)
+        if stored is not None:
+            if stored[2] is None:
+                raise UserError(f"{path}: names a torrents CSV, but none was stored with it")
+            from_csv, csv_raw = _parse_csv(stored[2], path.parent / "torrents.input.csv"), stored[2]
+        else:
+            from_csv, csv_raw = _read_csv(path.parent / parsed.corpus.torrents_csv)
+        rows += from_csv
     if not rows:
         raise UserError(f"{path}: the corpus lists no torrents (give [[torrents]] or corpus.torrents_csv)")
-    names = [r.name for r in rows]
-    dup = sorted({n for n in names if names.count(n) > 1})
+    if len(rows) > MAX_TORRENTS:
+        raise UserError(f"{path}: {len(rows):,} torrents; at most {MAX_TORRENTS:,} in one corpus")
+    seen: set[str] = set()
+    dup = sorted({r.name for r in rows if r.name in seen or seen.add(r.name)})
     if dup:
-        raise UserError(f"{path}: torrent names must be unique; repeated: {', '.join(dup)}")
+        raise UserError(f"{path}: torrent names must be unique; repeated: {', '.join(dup[:10])}")
     try:
-        base = load_scenario(path.parent / parsed.corpus.base)
+        base = stored[1] if stored is not None else load_scenario(path.parent / parsed.corpus.base)
     except ScenarioError as e:
         raise UserError(f"{path}: corpus.base: {e}") from None
-    return Corpus(parsed.corpus, base, rows, path, raw)
+    corpus = Corpus(parsed.corpus, base, rows, path, raw)
+    corpus.csv_raw = csv_raw
+    _check_sizes(corpus)
+    corpus.check()
+    return corpus
 
 
-def _read_csv(csv_path: Path) -> list[TorrentRow]:
+def _check_sizes(corpus: Corpus) -> None:
+    """Each torrent has a size: given, drawn, or both and equal."""
+    for i, row in enumerate(corpus.torrents):
+        if corpus.meta.file_sizes is None:
+            if row.total_size is None:
+                raise UserError(f"{corpus.source}: torrent '{row.name}': 'total_size' is required (or give "
+                                f"[corpus.file_sizes] to draw each torrent's files)")
+            continue
+        drawn = corpus.size_bytes(i)
+        if row.total_size is not None and row.total_size != drawn:
+            raise UserError(f"{corpus.source}: torrent '{row.name}': total_size {row.total_size:,} differs from the sum "
+                            f"of its {row.files:,} files drawn from corpus.file_sizes ({drawn:,}); the CSV was made "
+                            f"with another distribution or seed")
+
+
+def _read_csv(csv_path: Path) -> tuple[list[TorrentRow], bytes]:
+    """The torrents of a CSV file and the file's bytes (read once; a run directory keeps them)."""
+    raw = read_capped(csv_path, MAX_CSV_BYTES, "torrents CSV file", UserError)
+    return _parse_csv(raw, csv_path), raw
+
+
+def _parse_csv(raw: bytes, csv_path: Path) -> list[TorrentRow]:
+    """Torrent rows from a CSV file's bytes; ``csv_path`` names it in messages."""
     try:
-        with open(csv_path, newline="", encoding="utf-8") as f:
+        with io.StringIO(raw.decode("utf-8"), newline="") as f:
             reader = csv.DictReader(f)
             rows = []
             for line, rec in enumerate(reader, start=2):
+                if None in rec:
+                    raise UserError(f"{csv_path}: line {line} has more cells than the header")
                 rec = {k.strip(): v.strip() for k, v in rec.items() if k is not None and v not in (None, "")}
-                for key in ("files", "seeds", "leechers"):
+                for key in ("files", "seeds", "leechers", "total_size"):
                     if key in rec and rec[key].isdigit():
                         rec[key] = int(rec[key])
-                if "total_size" in rec and rec["total_size"].isdigit():
-                    rec["total_size"] = int(rec["total_size"])
                 try:
                     rows.append(TorrentRow.model_validate(rec))
                 except ValidationError as err:
                     first = err.errors(include_url=False)[0]
                     key = ".".join(str(p) for p in first["loc"])
-                    raise UserError(f"{csv_path}: line {line}, column '{key}': {first['msg']} "
+                    if first["type"] == "extra_forbidden":
+                        allowed = ", ".join(TorrentRow.model_fields)
+                        raise UserError(f"{csv_path}: unknown column '{key}'; allowed columns: {allowed}") from None
+                    raise UserError(f"{csv_path}: line {line}, column '{key}': {first['msg'].removeprefix('Value error, ')} "
                                     f"(got {rec.get(key)!r})") from None
             return rows
-    except FileNotFoundError:
-        raise UserError(f"{csv_path}: no such torrents CSV file") from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"{csv_path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except csv.Error as e:
+        raise UserError(f"{csv_path}: not a CSV file this can read ({e})") from None
 
-
-def corpus_totals(per_torrent: list[list[ReplicationResult]]) -> dict[str, np.ndarray]:
-    """Per replication r: the sum over torrents of replication r's quantities."""
-    n = len(per_torrent[0])
-    return {key: np.array([sum(float(rs[r].headline[key]) for rs in per_torrent) for r in range(n)])
-            for key in TOTAL_FIELDS}
-
-
-@dataclass(frozen=True)
-class CorpusRun:
-    """A published corpus run directory: per-torrent rows (as in torrents.csv) and summary.json."""
-
-    root: Path
-    name: str
-    rows: list[list]
-    summary: dict
-
-
-def _stats(values: np.ndarray) -> dict[str, float]:
-    p5, med, p95 = np.percentile(values, [5, 50, 95])
-    return {"median": float(med), "mean": float(values.mean()), "p5": float(p5), "p95": float(p95)}
-
-
-def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: int | None = None,
-               workers: int | None = None, scheduler: str | None = None, force: bool = False,
-               command: list[str] | None = None, on_plan: Callable[[int], None] | None = None,
-               on_torrent: Callable[[str], None] | None = None,
-               on_done: Callable[[int], None] | None = None) -> CorpusRun:
-    """Simulate every torrent of a corpus file into the run directory ``out``; totals per replication."""
-    corpus_file = Path(corpus_file)
-    corpus = load_corpus(corpus_file)
-    n = runs or corpus.meta.replications
-    workers = workers or default_workers(n)
-    scenarios = [corpus.scenario_for(row) for row in corpus.torrents]
-    seeds = corpus.torrent_seeds()
-    if not scheduler:
-        for row, sc in zip(corpus.torrents, scenarios):
-            check_run_size(sc, n, workers, f"{corpus_file} (torrent {row.name})")
-    out = Path(out) if out else default_out(corpus.meta.name)
-    command = command or ["leechsim", "corpus", str(corpus_file), "--runs", str(n), "--out", str(out)]
-    started = utc_now()
-    if on_plan:
-        on_plan(n * len(scenarios))
-    with rundir.RunDirWriter(out, force=force) as w:
-        per_torrent = []
-        for sc, seed in zip(scenarios, seeds):
-            if on_torrent:
-                on_torrent(sc.name)
-            try:
-                per_torrent.append(run_replications(sc, n, seed, workers, scheduler=scheduler, on_done=on_done))
-            except ImportError as e:  # --scheduler without the distributed extra
-                raise UserError(str(e)) from None
-        totals = corpus_totals(per_torrent)
-        atomic.write_bytes(w.stage / "corpus.toml", corpus.raw)
-        atomic.write_text(w.stage / "base.resolved.toml", rundir.resolved_toml(corpus.base))
-        atomic.write_columns_csv(w.stage / "totals.csv", {"replication": list(range(n)), **totals},
-                                 ("replication",) + TOTAL_FIELDS)
-        rows, per_summary = [], {}
-        for row, sc, seed, rs in zip(corpus.torrents, scenarios, seeds, per_torrent):
-            agg = aggregate(rs)
-            per_summary[row.name] = {"master_seed": seed, "headline": agg}
-            up = agg["subject_upload_total_bytes"]
-            rows.append([row.name, sc.torrent.size_bytes, row.files, row.seeds, row.leechers, seed,
-                         up["median"], up["p5"], up["p95"], agg["subject_upload_leech_bytes"]["median"]])
-        atomic.write_csv(w.stage / "torrents.csv",
-                         ("name", "size_bytes", "files", "seeds", "leechers", "master_seed", "upload_median_bytes",
-                          "upload_p5_bytes", "upload_p95_bytes", "upload_leech_median_bytes"), rows)
-        summary = {"replications": n, "torrents": len(scenarios),
-                   "corpus_size_bytes": int(sum(sc.torrent.size_bytes for sc in scenarios)),
-                   "total": {k: _stats(v) for k, v in totals.items()}, "per_torrent": per_summary}
-        atomic.write_json(w.stage / "summary.json", summary)
-        atomic.write_json(w.stage / "manifest.json", rundir.manifest(
-            "corpus", command, hashlib.sha256(corpus.raw).hexdigest(), started, corpus_file=str(corpus_file),
-            base_sha256=scenario_sha256(corpus_file.parent / corpus.meta.base), replications=n,
-            corpus_seed=corpus.meta.seed, torrent_seed_rule="torrent i uses SeedSequence(corpus.seed).spawn(T)[i]"
-            " (first 64-bit word >> 1) as its master seed; " + SEED_RULE,
-            workers=None if scheduler else workers, scheduler=scheduler))
-        published = w.publish()
-    return CorpusRun(published, corpus.meta.name, rows, summary)

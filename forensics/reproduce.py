@@ -122,21 +122,37 @@ def verify_run(root: Path, workers: int | None = None, keep: Path | None = None,
     rp = report_problems(root)
     if rp:
         return Verification(root, man, f"{root}: {rp[0]}", **done)
+    if man.get("kind") == "corpus":
+        return _verify_corpus(root, man, workers, keep, on_rerun, done)
     if man.get("kind") != "simulate":
         return Verification(root, man, **done)
     scenario = root / "scenario.toml"
     if not scenario.is_file() or sha256_file(scenario) != man.get("scenario_sha256"):
         return Verification(root, man, f"{scenario}: does not match the manifest's scenario_sha256", **done)
+    return _rerun_and_compare(root, man, workers, keep, on_rerun, done,
+                              lambda target: rerun_args(man, scenario, target, workers), rerun)
 
+
+def _verify_corpus(root: Path, man: dict, workers: int | None, keep: Path | None, on_rerun, done: dict) -> Verification:
+    """A corpus run re-run from the inputs it stores (corpus.toml, torrents.input.csv, base.resolved.toml)."""
+    from .corpus_run import rerun_corpus
+    def args(target: Path) -> list[str]:
+        return ["corpus", str(root / "corpus.toml"), "--runs", str(man.get("replications")), "--out", str(target),
+                "(the run directory's stored corpus.toml, torrents.input.csv and base.resolved.toml)"]
+    return _rerun_and_compare(root, man, workers, keep, on_rerun, done, args, rerun_corpus)
+
+
+def _rerun_and_compare(root: Path, man: dict, workers: int | None, keep: Path | None, on_rerun, done: dict,
+                       args: Callable[[Path], list[str]], rerun_fn) -> Verification:
+    """Re-run into ``keep`` or a temporary directory and compare every output with the run's."""
     tmp = Path(tempfile.mkdtemp(prefix="leechsim-verify-"))
     target = Path(keep) if keep else tmp / "rerun"
     try:
-        args = rerun_args(man, scenario, target, workers)
-        done["rerun_command"] = tuple(args)
+        done["rerun_command"] = tuple(args(target))
         if on_rerun:
             on_rerun(Verification(root, man, **done))
         try:
-            rerun(root, target, workers)
+            rerun_fn(root, target, workers)
         except (UserError, ScenarioError) as e:
             return Verification(root, man, f"the re-run did not complete: {e}", **done)
         diffs = rerun_differences(root, target)

@@ -72,7 +72,12 @@ def _verify_run(root: Path, ns: argparse.Namespace, env: Environment, keep: Path
             env.stderr.write("  The software differs between the run and the re-run (see the notes above); "
                              "re-run with the recorded versions and git commit to tell a code change from tampering.\n")
         return ExitStatus.ERROR
-    if v.manifest.get("kind") != "simulate":
+    if v.manifest.get("kind") == "corpus":
+        out.print(f"verified: {v.identical_files} output files identical to the re-run, byte for byte "
+                  f"({v.manifest.get('torrents')} torrents x {v.manifest['replications']} replications, corpus seed "
+                  f"{v.manifest.get('corpus_seed')}; re-run from the stored corpus.toml, torrents.input.csv and "
+                  f"base.resolved.toml)")
+    elif v.manifest.get("kind") != "simulate":
         out.print(f"kind '{v.manifest.get('kind')}': a real swarm cannot be re-run identically; hashes checked only")
     else:
         out.print(f"verified: {v.identical_files} output files identical to the re-run, byte for byte "

@@ -88,3 +88,23 @@ def test_ctrl_c_stops_a_run_on_the_cluster(cluster, tmp_path):
     while scheduler_tasks() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert scheduler_tasks() == 0
+
+
+def test_case_study_slice_on_the_cluster_equals_local(cluster, tmp_path):
+    """A slice of the case-study corpus (2 torrents x 3 replications, blocks of 2) on the two-worker
+    cluster: the per-replication table and totals are the bytes of a one-process local run."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    corpus = root / "examples" / "case-study" / "corpus.toml"
+    outs = {}
+    for name, where in (("dask", ["--scheduler", cluster.scheduler_address]), ("local", ["--workers", "1"])):
+        env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
+        code = main(["corpus", str(corpus), "--limit", "2", "--runs", "3", "--block", "2", "--out", str(tmp_path / name),
+                     *where], env)
+        assert code == 0, env.stderr.getvalue()
+        outs[name] = tmp_path / name
+    for f in ("per_replication.parquet", "totals.csv", "torrents.csv", "summary.json"):
+        assert (outs["dask"] / f).read_bytes() == (outs["local"] / f).read_bytes(), f
+    import json
+    assert json.loads((outs["dask"] / "manifest.json").read_text())["scheduler"] == cluster.scheduler_address

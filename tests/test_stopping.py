@@ -139,3 +139,17 @@ def test_ctrl_c_stops_a_sweep_with_its_cells(tmp_path):
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert "interrupted by SIGINT" in (tmp_path / "sweep.incomplete" / "INCOMPLETE").read_text()
     assert _gone(children) == []
+
+
+def test_ctrl_c_stops_a_corpus_run(tmp_path):
+    """A corpus's work units run on one pool: one Ctrl-C stops it, workers gone, run left incomplete."""
+    corpus = ROOT / "examples" / "case-study" / "corpus.toml"
+    proc, children = _start(["corpus", str(corpus), "--limit", "40", "--runs", "10", "--workers", "2", "--out", "run"],
+                            tmp_path)
+    assert len(children) >= 2
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=STOP_WITHIN_S)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert "interrupted by SIGINT" in (tmp_path / "run.incomplete" / "INCOMPLETE").read_text()
+    assert not (tmp_path / "run").exists()
+    assert _gone(children) == []

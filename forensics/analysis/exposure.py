@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.layout import Layout
+
 from ..rundir import RunData
 from .stats import Stat, describe
 
@@ -47,42 +49,52 @@ def _subject_interval(peers: dict, end_s: float) -> tuple[float, float]:
 
 def whole_pieces_by_peer(run: RunData, replication: int) -> tuple[np.ndarray, np.ndarray]:
     """(peer, piece) pairs that the subject delivered whole, alone (from the transfer log)."""
-    log = run.table(replication, "transfer_log")
+    return whole_pieces_of(run.table(replication, "transfer_log"), run.layout)
+
+
+def whole_pieces_of(log: dict, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """(peer, piece) pairs that the subject delivered whole, alone, from transfer-log columns."""
     if not len(log["peer"]):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    peer = log["peer"].astype(np.int64)
-    piece = log["piece"].astype(np.int64)
+    peer = np.asarray(log["peer"]).astype(np.int64)
+    piece = np.asarray(log["piece"]).astype(np.int64)
     pairs, inverse = np.unique(np.stack((peer, piece), axis=1), axis=0, return_inverse=True)
     got = np.bincount(inverse.ravel(), weights=log["bytes"], minlength=len(pairs))
-    whole = got >= run.layout.piece_lengths()[pairs[:, 1]]
+    whole = got >= layout.piece_lengths()[pairs[:, 1]]
     return pairs[whole, 0], pairs[whole, 1]
 
 
-def monitor_exposure(run: RunData) -> MonitorExposure:
-    first, last = run.layout.file_piece_ranges()
+def monitor_counts(peers: dict, log: dict, layout: Layout, end_s: float) -> tuple[int, int, int, int]:
+    """One replication: leechers present while the subject was, and how many of them got >= 1 block,
+    >= 1 whole piece, every piece of >= 1 file from the subject alone. ``peers["role"]`` holds role names."""
+    first, last = layout.file_piece_ranges()
     need = last - first + 1
-    P = run.layout.num_pieces
+    P = layout.num_pieces
+    s_join, s_leave = _subject_interval(peers, end_s)
+    complete, leave = peers["complete_s"], peers["leave_s"]
+    present = ((peers["role"] == "leecher") & (peers["join_s"] < s_leave)
+               & (np.isnan(complete) | (complete > s_join)) & (np.isnan(leave) | (leave > s_join)))
+    ids = np.flatnonzero(present)
+    w_peer, w_piece = whole_pieces_of(log, layout)
+    got_file = np.zeros(len(peers["role"]), bool)
+    for p in np.unique(w_peer):
+        have = np.zeros(P + 1, np.int64)
+        have[w_piece[w_peer == p]] = 1
+        cs = np.concatenate(([0], np.cumsum(have[:P])))
+        got_file[p] = bool(np.any((cs[last + 1] - cs[first] == need) & (need > 0)))  # not an empty file
+    got_piece = np.zeros(len(peers["role"]), bool)
+    got_piece[w_peer] = True
+    return (len(ids), int(np.sum(peers["from_subject_bytes"][ids] > 0)), int(got_piece[ids].sum()),
+            int(got_file[ids].sum()))
+
+
+def monitor_exposure(run: RunData) -> MonitorExposure:
     out = {k: np.zeros(run.replications, np.int64) for k in ("present", "got_block", "got_piece", "got_file")}
     for i in range(run.replications):
-        peers = run.table(i, "peers")
-        s_join, s_leave = _subject_interval(peers, run.results["end_s"][i])
-        complete, leave = peers["complete_s"], peers["leave_s"]
-        present = ((peers["role"] == "leecher") & (peers["join_s"] < s_leave)
-                   & (np.isnan(complete) | (complete > s_join)) & (np.isnan(leave) | (leave > s_join)))
-        ids = np.flatnonzero(present)
-        w_peer, w_piece = whole_pieces_by_peer(run, i)
-        got_file = np.zeros(len(peers["role"]), bool)
-        for p in np.unique(w_peer):
-            have = np.zeros(P + 1, np.int64)
-            have[w_piece[w_peer == p]] = 1
-            cs = np.concatenate(([0], np.cumsum(have[:P])))
-            got_file[p] = bool(np.any((cs[last + 1] - cs[first] == need) & (need > 0)))  # not an empty file
-        got_piece = np.zeros(len(peers["role"]), bool)
-        got_piece[w_peer] = True
-        out["present"][i] = len(ids)
-        out["got_block"][i] = int(np.sum(peers["from_subject_bytes"][ids] > 0))
-        out["got_piece"][i] = int(got_piece[ids].sum())
-        out["got_file"][i] = int(got_file[ids].sum())
+        counts = monitor_counts(run.table(i, "peers"), run.table(i, "transfer_log"), run.layout,
+                                float(run.results["end_s"][i]))
+        for key, value in zip(("present", "got_block", "got_piece", "got_file"), counts):
+            out[key][i] = value
     return MonitorExposure(**out)
 
 

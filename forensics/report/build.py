@@ -103,6 +103,9 @@ def _env(autoescape: bool) -> jinja2.Environment:
 def build_report(root: Path, options: ReportOptions | None = None) -> dict[str, Path]:
     """Write report.html, report.md, figures/ and report-data/ into ``root``; return their paths."""
     opts = options or ReportOptions()
+    if Path(root).is_dir() and (Path(root) / rundir.MANIFEST).is_file() and rundir.read_manifest(root)["kind"] == "corpus":
+        from .corpus_report import build_corpus_report  # a corpus: its own report (no re-simulations)
+        return build_corpus_report(Path(root))
     run = load_run(root)
     context, pngs, data = compute(run, opts)
     md = _env(False).from_string(MARKDOWN).render(**context)

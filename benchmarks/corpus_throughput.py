@@ -1,0 +1,144 @@
+"""Corpus throughput on a slice of the case study, extrapolated to the full corpus; prints one JSON line.
+
+Run:  python -m benchmarks.corpus_throughput [--torrents 20] [--runs 5] [--workers 2]
+
+Runs ``leechsim corpus examples/case-study/corpus.toml --limit K --runs N`` through the library
+(``forensics.corpus_run.run_corpus``) after a warm-up replication (numba compiled and cached), and
+reports replications per second, seconds per torrent-replication on one core, the extrapolation to
+the case study's 5,000 torrents x 100 replications on the same workers, and where a replication's
+simulated time goes (before the subject joins, while it downloads). The first K torrents are a
+random sample of the corpus (the generator draws every torrent independently).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CASE = ROOT / "examples" / "case-study" / "corpus.toml"
+FULL_TORRENTS, FULL_RUNS = 5000, 100
+TARGET_S = 3600.0
+
+
+def warm_up() -> None:
+    """Compile (or load) the kernels outside the measured time, as a long run pays it once."""
+    from sim.engine import SwarmRun
+    from sim.scenario import parse_scenario
+    sc = parse_scenario({"torrent": {"total_size": "1MiB", "piece_size": "64KiB"}, "simulation": {"horizon_s": 60}})
+    SwarmRun(sc, 0, np.random.SeedSequence(0)).run()
+
+
+def load_corpus_tick(corpus: Path) -> float:
+    from forensics.corpus import load_corpus
+    return load_corpus(corpus).base.simulation.tick_s
+
+
+def corpus_throughput(torrents: int = 20, runs: int = 5, workers: int = 2, corpus: Path = CASE) -> dict:
+    """Measure a slice of the case study; the extrapolation to 5,000 x 100 on the same workers."""
+    from forensics import corpus_table
+    from forensics.corpus_run import run_corpus
+    warm_up()
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        run = run_corpus(corpus, Path(d) / "run", runs=runs, workers=workers, limit=torrents)
+        wall = time.perf_counter() - t0
+        table = corpus_table.read_table(run.root)
+    reps = torrents * runs
+    join, end = table["subject_join_s"], table["end_s"]
+    full_reps = FULL_TORRENTS * FULL_RUNS
+    projected = wall / reps * full_reps
+    return {
+        "command": f"python -m benchmarks.corpus_throughput --torrents {torrents} --runs {runs} --workers {workers}",
+        "torrents": torrents, "runs": runs, "workers": workers, "replications": reps, "wall_s": wall,
+        "replications_per_s": reps / wall, "core_s_per_replication": wall * workers / reps,
+        "projected_full_s": projected, "projected_full_h": projected / 3600, "target_s": TARGET_S,
+        "over_target": projected / TARGET_S,
+        "mean_simulated_s": float(end.mean()), "mean_before_join_s": float(join.mean()),
+        "mean_download_s": float(np.nanmean(table["subject_download_time_s"])),
+        "share_simulated_before_join": float(join.sum() / end.sum()),
+        "ticks_per_replication": float(end.mean() / load_corpus_tick(corpus)),
+    }
+
+
+def stop_against_full(torrents: int = 3, corpus: Path = CASE) -> list[dict]:
+    """Replication 0 of the first ``torrents`` torrents, stopped once the subject left (as a corpus runs
+    it) and run to the swarm's end (as ``simulate`` does): wall seconds, simulated end, same upload."""
+    from forensics.corpus import load_corpus
+    from forensics.corpus_run import simulate_until_subject_left
+    from sim.engine import SwarmRun
+    warm_up()
+    c = load_corpus(corpus)
+    seeds = c.torrent_seeds()
+    rows = []
+    for i in range(torrents):
+        sc = c.scenario_for(i)
+        ss = np.random.SeedSequence(seeds[i]).spawn(c.meta.replications)[0]
+        t = time.perf_counter()
+        stopped = simulate_until_subject_left(sc, 0, ss)
+        a = time.perf_counter() - t
+        t = time.perf_counter()
+        full = SwarmRun(sc, 0, ss).run()
+        b = time.perf_counter() - t
+        rows.append({"torrent": i, "stopped_wall_s": a, "stopped_end_s": stopped.headline["end_s"], "full_wall_s": b,
+                     "full_end_s": full.headline["end_s"], "same_subject_upload": stopped.headline[
+                         "subject_upload_total_bytes"] == full.headline["subject_upload_total_bytes"]})
+    return rows
+
+
+def tick_profile(torrent: int = 3, runs: int = 3, corpus: Path = CASE) -> dict:
+    """Where one unit's time goes (cProfile): the fused tick kernel, the engine's Python tick loop
+    (``SwarmRun._ticker`` and SimPy around it), and the corpus's own reduction of each replication."""
+    import cProfile
+    import pstats
+    from forensics.corpus import load_corpus
+    from forensics.corpus_run import Unit, run_unit
+    warm_up()
+    c = load_corpus(corpus)
+    u = Unit(torrent, c.torrents[torrent], c.meta.file_sizes, c.torrent_seeds()[torrent], c.meta.replications, 0, runs)
+    prof = cProfile.Profile()
+    prof.enable()
+    run_unit(u, c.base)
+    prof.disable()
+    st = pstats.Stats(prof).stats  # (file, line, name) -> (cc, nc, tottime, cumtime, callers)
+
+    def cum(name: str, file_part: str) -> tuple[float, int]:
+        hits = [(v[3], v[1]) for k, v in st.items() if k[2] == name and file_part in k[0]]
+        return (sum(h[0] for h in hits), sum(h[1] for h in hits)) if hits else (0.0, 0)
+
+    total = cum("run_unit", "corpus_run")[0]
+    sim, _ = cum("simulate_until_subject_left", "corpus_run")
+    kernel, ticks = cum("swarm_tick", "tick")
+    return {"command": f"python -m benchmarks.corpus_throughput --tick-profile {torrent}", "torrent": torrent,
+            "replications": runs, "total_s": total, "ticks": ticks, "us_per_tick": sim / max(ticks, 1) * 1e6,
+            "kernel_s": kernel, "engine_python_s": sim - kernel, "corpus_reduction_s": total - sim}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--torrents", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--stop-against-full", type=int, metavar="K",
+                    help="instead: K torrents' replication 0 stopped when the subject left vs run to the end")
+    ap.add_argument("--tick-profile", type=int, metavar="I", help="instead: where torrent I's replications spend time")
+    a = ap.parse_args(argv)
+    if a.tick_profile is not None:
+        print(json.dumps(tick_profile(a.tick_profile)))
+        return 0
+    if a.stop_against_full:
+        for row in stop_against_full(a.stop_against_full):
+            print(json.dumps(row))
+        return 0
+    print(json.dumps(corpus_throughput(a.torrents, a.runs, a.workers)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
