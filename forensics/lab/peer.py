@@ -37,6 +37,14 @@ SAMPLE_INTERVAL_S = 0.5
 DRAIN_AFTER_PAUSE_S = 1.0
 
 
+def stop_on_stdin(stop: threading.Event) -> None:
+    """Set ``stop`` when the parent writes "stop" to our stdin or closes it (the parent died)."""
+    for line in sys.stdin:
+        if line.strip() == "stop":
+            break
+    stop.set()
+
+
 def emit(event: str, **fields) -> None:
     sys.stdout.write(json.dumps({"ev": event, **fields}) + "\n")
     sys.stdout.flush()
@@ -112,7 +120,7 @@ class Peer:
             return
         self.t0 = float(go["t0"])
         self.peer_addrs = [tuple(p) for p in go.get("peers", [])]
-        threading.Thread(target=self._watch_stdin, daemon=True).start()
+        threading.Thread(target=stop_on_stdin, args=(self.stop,), daemon=True).start()
         while not self.stop.is_set() and self.now() < self.spec["join_s"]:
             self.stop.wait(min(0.05, max(0.0, self.spec["join_s"] - self.now())))
         if not self.stop.is_set():
@@ -120,11 +128,6 @@ class Peer:
             self._loop()
         self._finish()
 
-    def _watch_stdin(self) -> None:
-        for line in sys.stdin:
-            if line.strip() == "stop":
-                break
-        self.stop.set()
 
     def _join(self) -> None:
         lt = self.lt

@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from .peer import DRAIN_AFTER_PAUSE_S, SAMPLE_INTERVAL_S, emit
+from .peer import DRAIN_AFTER_PAUSE_S, SAMPLE_INTERVAL_S, emit, stop_on_stdin
 
 
 class _Torrent:
@@ -73,7 +73,7 @@ class SessionSubject:
         if go is None:
             return
         self.t0 = float(go["t0"])
-        threading.Thread(target=self._watch_stdin, daemon=True).start()
+        threading.Thread(target=stop_on_stdin, args=(self.stop,), daemon=True).start()
         next_sample = next_progress = 0.0
         while not self.stop.is_set():
             self.ses.wait_for_alert(100)
@@ -96,11 +96,6 @@ class SessionSubject:
                 next_progress += 1.0
         self._finish()
 
-    def _watch_stdin(self) -> None:
-        for line in sys.stdin:
-            if line.strip() == "stop":
-                break
-        self.stop.set()
 
     def _add(self, tor: _Torrent) -> None:
         """Added as a client adds it by default — auto-managed and paused, at the queue's end — or,
