@@ -112,18 +112,22 @@ STOP_SCENARIO_SUBJECT_CAP_BPS = 600_000  # STOP_SCENARIO's subject upload cap
 
 def test_sent_bytes_match_the_payload_counter(pcap_run):
     """Bytes on the wire (whole blocks + the block cut off mid-message) against libtorrent's own
-    payload counter, which counts a byte when it is handed to the transport: equal for TCP (the
-    kernel still sends what it was given when the connection closes); for uTP, bytes still in uTP's
-    own send queue at the pause never leave, so the wire may hold less, by at most 2 blocks a peer."""
+    payload counter, which counts a byte when it is handed to the transport. The lab reads the
+    counter just before it posts the pause (a pause resets it), and libtorrent's network thread
+    keeps sending until it handles the pause: for TCP the wire may hold more than the counter, by
+    what was handed over in that gap (at most one block a peer; it is usually 0, once 1 block in
+    CI). For uTP, bytes still in uTP's own send queue at the pause never leave, so the wire may
+    also hold less, by at most 2 blocks a peer."""
     transport, raw, ev = pcap_run
     lab = _lab(raw)
     peers = _rows(ev / "peers.csv")
     wire = sum(int(r["sent_bytes"]) + int(r["cut_off_bytes"]) for r in peers)
     counter = lab["subject_check"]["status_uploaded_bytes"]
+    others = len(lab["peers"]) - 1
     if transport == "tcp":
-        assert wire == counter
+        assert 0 <= wire - counter <= BLOCK_BYTES * others, (wire, counter)
     else:
-        assert 0 <= counter - wire <= 2 * BLOCK_BYTES * (len(lab["peers"]) - 1)
+        assert -BLOCK_BYTES * others <= counter - wire <= 2 * BLOCK_BYTES * others, (wire, counter)
 
 
 def test_received_blocks_equal_the_other_peers_logs(pcap_run):
