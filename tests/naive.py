@@ -24,8 +24,9 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
     protocol messages queue until it does). Asking: a connection asks for max(send buffer,
     2 x its rate x dt) less the quota it holds; the channel grants that at once while it keeps
     over a second of limit beyond it, else the request waits for the next tick. A connection
-    with no request waiting first takes what the channel grants at once, over and over while it
-    can (those whose last quota came at once go first); it asks just before it sends its quota
+    with no request waiting takes what the channel grants at once, over and over while it can,
+    taking turns with the others doing so (those whose last quota came at once go first, as a
+    group); it asks just before it sends its quota
     and, if it then still has no request waiting, again after. The rate is the once-a-second
     average avg*4/5 + last second/5; the send buffer is whole blocks up to half of the last
     second's bytes, at least 10 KiB. A connection that holds neither quota nor a waiting request
@@ -72,18 +73,24 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
         elif bank < limit:
             bank = min(bank + math.floor(limit * dt + 0.5), 3 * limit)
         on = [c for j, c in enumerate(conn) if t >= join_tick[j]]
-        for c in [c for c in on if c["burst"]] + [c for c in on if not c["burst"]]:
-            if c["req"] > 0:
-                c["burst"] = False
-                continue
-            w = want(c)
-            took = False
-            while bank - w >= limit:
-                bank -= w
-                c["quota"] += w
-                took = True
-            if took:
-                c["burst"] = True
+        for group in ([c for c in on if c["burst"]], [c for c in on if not c["burst"]]):
+            for c in group:
+                if c["req"] > 0:
+                    c["burst"] = False
+            free = [c for c in group if c["req"] <= 0]
+            took = set()
+            while True:  # they take turns, one request each, while the channel can grant at once
+                turn = [c for c in free if bank - want(c) >= limit]
+                if not turn:
+                    break
+                for c in turn:
+                    if bank - want(c) >= limit:
+                        bank -= want(c)
+                        c["quota"] += want(c)
+                        took.add(id(c))
+            for c in free:
+                if id(c) in took:
+                    c["burst"] = True
         for j, c in enumerate(conn):
             if t < join_tick[j]:
                 continue

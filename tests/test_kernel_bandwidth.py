@@ -207,3 +207,28 @@ def test_slow_start_of_the_request_queue_by_hand():
     ea.dn_sec[1, 0] = 0
     second_tick(pa, ea, 8, 2)
     assert ea.slow_start[1, 0]  # choked: no chance to ramp up, slow start goes on
+
+
+def test_connections_granted_at_once_share_the_surplus():
+    """The channel holds 400,000 (limit 100,000): three connections with no request waiting are
+    granted at once, 16,384 at a time, while more than a second of the limit would remain - 18
+    requests in all. Each write is an event of its own, so they take turns: 6 blocks (98,304)
+    each, not 18 for the first and none for the others. Two of them whose last quota came at
+    once (bw_burst) go first as a group: 9 each, the third none."""
+    for burst, expect in (((False, False, False), [98_304.0] * 3), ((True, False, True), [147_456.0, 0.0, 147_456.0])):
+        pa, ea = new_peers(4), new_edges(4, 3)
+        pa.active[:] = True
+        pa.up_cap[0] = L
+        pa.up_quota[0] = 400_000.0
+        pa.down_cap[1:], pa.dn_quota[1:] = 1e12, 1e12
+        for j in range(3):
+            ea.nbr[0, j], ea.rev[0, j] = j + 1, 0
+            ea.nbr[j + 1, 0], ea.rev[j + 1, 0] = 0, j
+            ea.cur_piece[j + 1, 0] = 0
+            ea.bw_burst[0, j] = burst[j]
+            pa.deg[j + 1] = 1
+        pa.deg[0] = 3
+        rate, want = np.zeros(3), np.zeros(3)
+        grant_sends(pa, ea, np.zeros(3, np.int64), np.arange(1, 4, dtype=np.int64), np.zeros(3, np.int64), 3,
+                    np.arange(3), DT, rate, want, np.zeros(3), np.zeros(3))
+        assert (rate * DT).tolist() == expect, (burst, (rate * DT).tolist())

@@ -218,7 +218,52 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
     between quota ticks, while one in the queue only asks again after its next tick, so the first
     connection out of the queue keeps the channel's surplus — then to the others, each group in
     ``order`` (serve_order: as they happen to ask, not by peer number)."""
+    w_of = np.zeros(F)  # per transfer: the at-once request size; units it may still take
+    units = np.zeros(F, dtype=np.int64)
+    took = np.zeros(F, dtype=np.bool_)
     for rnd in range(2):  # connections already out of the queue first (bw_burst), then the rest
+        for i in range(F):
+            f = order[i]
+            u = src[f]
+            ku = ea.rev[dst[f], slot[f]]
+            if ea.bw_burst[u, ku] != (rnd == 0):
+                continue
+            took[f] = False
+            units[f] = 0
+            if ea.cur_piece[dst[f], slot[f]] < 0:
+                continue
+            if ea.bw_req[u, ku] <= 0.0:
+                # ... at once, but only while it has data to send: its downloader asks for more as
+                # blocks arrive (on loopback at once), up to what the downloader's own limit lets
+                # it take. Quota it could not send stays with it and is not topped up again.
+                w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
+                room = pa.dn_quota[dst[f]] - ea.bw_quota[u, ku]
+                w_of[f] = w
+                units[f] = max(np.int64(np.ceil(room / w)), 0) if w > 0.0 else 0
+        # Connections granted at once send and ask again between quota ticks, each write an
+        # event of its own: those of one group take turns, a request each, while their channel
+        # keeps more than a second of its limit beyond it (need_queueing false) - the surplus is
+        # shared among them, not taken whole by the first.
+        progress = True
+        while progress:
+            progress = False
+            for i in range(F):
+                f = order[i]
+                if units[f] <= 0:
+                    continue
+                u = src[f]
+                ku = ea.rev[dst[f], slot[f]]
+                if ea.bw_burst[u, ku] != (rnd == 0):
+                    continue
+                w = w_of[f]
+                if pa.up_quota[u] - w < pa.up_cap[u]:
+                    units[f] = 0
+                    continue
+                pa.up_quota[u] -= w
+                ea.bw_quota[u, ku] += w
+                units[f] -= 1
+                took[f] = True
+                progress = True
         for i in range(F):
             f = order[i]
             u = src[f]
@@ -230,18 +275,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
                 # channel for nothing (request_bandwidth runs from setup_send, with data to send)
                 want[f] = 0.0
                 continue
-            extra = 0.0
-            if ea.bw_req[u, ku] <= 0.0:
-                w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
-                extra = granted_at_once(pa.up_cap[u], pa.up_quota[u], w)
-                # ... but only while it has data to send: its downloader asks for more as blocks
-                # arrive (on loopback at once), up to what the downloader's own limit lets it
-                # take. Quota it could not send stays with it and is not topped up again and again.
-                room = pa.dn_quota[dst[f]] - ea.bw_quota[u, ku]
-                extra = min(extra, max(np.ceil(room / w), 0.0) * w)
-                pa.up_quota[u] -= extra
-                ea.bw_quota[u, ku] += extra
-            if extra > 0.0:
+            if took[f]:
                 ea.bw_burst[u, ku] = True
             elif ea.bw_req[u, ku] > 0.0:
                 ea.bw_burst[u, ku] = False
