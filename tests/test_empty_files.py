@@ -28,14 +28,16 @@ def test_an_empty_file_overlaps_no_piece():
 def test_a_scenario_with_empty_files_runs_and_never_copies_them():
     sc = make_scenario(**{"torrent.total_size": None, "torrent.files": FILES, "torrent.piece_size": "64KiB",
                           "subject.on_complete": "never_stop"})
-    r = simulate_replication(sc, 0, np.random.SeedSequence(4))
-    files = r.files
-    empty = np.asarray(files["size_bytes"]) == 0
-    assert list(np.asarray(files["path"])[empty]) == ["empty-middle", "empty-end"]
-    assert (np.asarray(files["bytes_uploaded"])[empty] == 0).all()
-    assert not np.asarray(files["complete_copy"])[empty].any()
-    assert (np.asarray(files["pieces_touched"])[empty] == 0).all()
-    assert np.asarray(files["complete_copy"])[~empty].any()  # the real files were copied (the check can fail)
+    copied = 0
+    for seed in range(4, 10):  # whether the subject hands out a whole file depends on the draw
+        files = simulate_replication(sc, 0, np.random.SeedSequence(seed)).files
+        empty = np.asarray(files["size_bytes"]) == 0
+        assert list(np.asarray(files["path"])[empty]) == ["empty-middle", "empty-end"]
+        assert (np.asarray(files["bytes_uploaded"])[empty] == 0).all()
+        assert not np.asarray(files["complete_copy"])[empty].any()
+        assert (np.asarray(files["pieces_touched"])[empty] == 0).all()
+        copied += int(np.asarray(files["complete_copy"])[~empty].sum())
+    assert copied > 0  # the real files were copied in some replications (the check can fail)
 
 
 def test_libtorrent_builds_the_torrent_with_the_simulators_layout(tmp_path):

@@ -19,14 +19,21 @@ from sim.scenario import load_scenario
 ROOT = Path(__file__).resolve().parent.parent
 GiB = 1024**3
 
+# The peak resident size of this process's own memory (VmHWM). Not getrusage's ru_maxrss: Linux
+# carries the parent's high-water mark into a child across fork and exec (exec_mmap), so under a
+# large pytest process the child's ru_maxrss starts above what the replication needs and the
+# growth reads 0.
 _MEASURE = """
-import resource, sys, numpy as np
+import re, sys, numpy as np
 from sim.scenario import load_scenario
 from sim.engine import simulate_replication
+def hwm():
+    with open("/proc/self/status") as f:
+        return int(re.search(r"VmHWM:\\s+(\\d+) kB", f.read()).group(1)) * 1024
 sc = load_scenario(sys.argv[1]).with_changes(**{"subject.join_s": 0, "simulation.horizon_s": 30})
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = hwm()
 simulate_replication(sc, 0, np.random.SeedSequence(1))
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+print(hwm() - before)
 """
 
 
