@@ -7,6 +7,10 @@ the corpus go to one local worker pool (a bounded number in flight) or one Dask 
 and the results are put back in (torrent, replication) order, so the output files are
 bit-identical for any number of workers, for any block size and on a cluster.
 
+With ``model = "session"`` a unit is (session, block of replications) instead: consecutive torrents
+run together in one client session (``corpus_session``, which states its seed rule); its rows are
+put back in the same (torrent, replication) order.
+
 A worker reduces each replication to one row of the per-replication table (``corpus_table``)
 before anything travels back, and stops a replication once the subject has left its swarm:
 after that nothing can change the subject's numbers (its uploads, whom it served, what a monitor
@@ -35,6 +39,8 @@ from . import atomic, corpus_table, rundir
 from .analysis.corpus import SUMMED, corpus_answer
 from .capacity import check_run_size
 from .corpus import Corpus, FileSizes, TorrentRow, load_corpus, torrent_changes
+from .corpus_session import (SESSION_SEED_RULE, SESSION_STOP_RULE, SessionUnit, plan_session_units,
+                             run_session_unit)
 from .errors import UserError
 from .provenance import utc_now
 from .runs import default_out
@@ -98,8 +104,10 @@ def _scenario(base: Scenario, u: Unit) -> Scenario:
     return _CACHE[key]
 
 
-def run_unit(u: Unit, base: Scenario) -> dict[str, np.ndarray]:
+def run_unit(u: Unit | SessionUnit, base: Scenario) -> dict[str, np.ndarray]:
     """Simulate one unit; its rows of the per-replication table, as columns."""
+    if isinstance(u, SessionUnit):
+        return run_session_unit(u, base)
     sc = _scenario(base, u)
     seeds = replication_seeds(u.master_seed, u.replications)
     layout = layout_of(sc)
@@ -108,18 +116,26 @@ def run_unit(u: Unit, base: Scenario) -> dict[str, np.ndarray]:
     return corpus_table.columns_of(rows)
 
 
-def _run_unit_packed(args: tuple[Unit, Scenario]) -> dict[str, np.ndarray]:
+def _run_unit_packed(args: tuple[Unit | SessionUnit, Scenario]) -> dict[str, np.ndarray]:
     return run_unit(*args)
 
 
-def plan_units(corpus: Corpus, replications: int, block: int = BLOCK_REPLICATIONS) -> list[Unit]:
-    """Every (torrent, block) unit, torrent-major (torrents finish one after another)."""
+def unit_torrents(u: Unit | SessionUnit) -> range:
+    """The corpus positions of the torrents a unit simulates."""
+    return u.torrents if isinstance(u, SessionUnit) else range(u.index, u.index + 1)
+
+
+def plan_units(corpus: Corpus, replications: int, block: int = BLOCK_REPLICATIONS) -> list[Unit] | list[SessionUnit]:
+    """Every (torrent, block) unit, torrent-major (torrents finish one after another); with
+    ``model = "session"`` every (session, block) unit (``corpus_session``)."""
+    if corpus.meta.model == "session":
+        return plan_session_units(corpus, replications, block)
     seeds = corpus.torrent_seeds()
     return [Unit(i, row, corpus.meta.file_sizes, seeds[i], replications, s, min(s + block, replications))
             for i, row in enumerate(corpus.torrents) for s in range(0, replications, block)]
 
 
-def run_units(units: list[Unit], base: Scenario, workers: int, scheduler: str | None = None,
+def run_units(units: list[Unit] | list[SessionUnit], base: Scenario, workers: int, scheduler: str | None = None,
               on_unit: Callable[[int, int], None] | None = None) -> list[dict[str, np.ndarray]]:
     """Every unit's columns, in unit order; ``on_unit(torrent, replications)`` as each finishes."""
     results: list[dict | None] = [None] * len(units)
@@ -127,7 +143,8 @@ def run_units(units: list[Unit], base: Scenario, workers: int, scheduler: str | 
     def done(i: int, value: dict) -> None:
         results[i] = value
         if on_unit:
-            on_unit(units[i].index, units[i].stop - units[i].start)
+            for t in unit_torrents(units[i]):
+                on_unit(t, units[i].stop - units[i].start)
 
     if scheduler:
         _run_on_dask(scheduler, units, base, done)
@@ -200,7 +217,9 @@ def simulate_corpus(corpus: Corpus, runs: int | None = None, workers: int = 1, s
         parts = run_units(plan_units(corpus, n, block), corpus.base, workers, scheduler, on_unit)
     except ScenarioError as e:  # a torrent's full file list refused (checked cheaply before)
         raise UserError(f"{corpus.source}: {e}") from None
-    return corpus_table.concat(parts)
+    table = corpus_table.concat(parts)
+    order = np.lexsort((table["replication"], table["torrent"]))  # (torrent, replication) order
+    return {c: v[order] for c, v in table.items()}
 
 
 @dataclass(frozen=True)
@@ -255,7 +274,8 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
     if not scheduler:  # the largest torrent's footprint stands for all (one per worker at a time)
         biggest = int(np.argmax([s // (r.piece_size or corpus.base.torrent.piece_size) * max(1, r.seeds)
                                  for s, r in zip(sizes, corpus.torrents)]))
-        check_run_size(corpus.scenario_for(biggest), min(n, workers), workers,
+        at_once = corpus.meta.session_settings.torrents_per_session if corpus.meta.model == "session" else 1
+        check_run_size(corpus.scenario_for(biggest), min(n, workers) * at_once, workers,
                        f"{corpus_file} (torrent {corpus.torrents[biggest].name})")
     out = Path(out) if out else default_out(corpus.meta.name)
     command = command or ["leechsim", "corpus", str(corpus_file), "--runs", str(n), "--out", str(out)]
@@ -273,6 +293,7 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
         if on_progress:
             on_progress(Progress(state["reps"], n * T, state["torrents"], T))
 
+    session = corpus.meta.model == "session"
     with rundir.RunDirWriter(out, force=force) as w:
         table = simulate_corpus(corpus, n, workers, scheduler, block, on_unit)
         totals = corpus_totals(table)
@@ -308,8 +329,10 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
             torrents_csv_sha256=hashlib.sha256(corpus.csv_raw).hexdigest() if corpus.csv_raw is not None else None,
             replications=n, torrents=T, torrent_limit=limit,
             corpus_seed=corpus.meta.seed, corpus_model=corpus.meta.model,
+            corpus_session=corpus.meta.session_settings.model_dump() if session else None,
             torrent_seed_rule="torrent i uses SeedSequence(corpus.seed).spawn(T)[i] (first 64-bit word >> 1) as its "
-                              "master seed; " + SEED_RULE, replication_stop_rule=STOP_RULE,
+                              "master seed; " + (SESSION_SEED_RULE if session else SEED_RULE),
+            replication_stop_rule=SESSION_STOP_RULE if session else STOP_RULE,
             work_unit_replications=block, per_replication_table=table_file,
             workers=None if scheduler else workers, scheduler=scheduler))
         published = w.publish()
