@@ -26,6 +26,7 @@ intervals of the total come from those sums.
     replications = 50
     seed = 1
     model = "independent"           # or "session" (then [corpus.session], optional)
+    skip_idle_prefix = false        # independent only: skip the swarms' seeds-only start (sim/warm_start.py)
     torrents_csv = "torrents.csv"   # columns: name,total_size,files,seeds,leechers[,piece_size]
                                     #   [,leecher_arrivals_per_h][,subject_join_s]
 
@@ -137,6 +138,10 @@ class CorpusMeta(BaseModel):
     model: str = "independent"
     session: CorpusSession | None = None
     file_sizes: FileSizes | None = None
+    # model 'independent': skip each swarm's idle prefix (only seeds there; sim/warm_start.py): the
+    # subject's numbers keep their distribution, not their values (a replication is no longer
+    # ``simulate``'s replication with the same seed)
+    skip_idle_prefix: bool = Field(False, strict=True)
 
     @field_validator("model")
     @classmethod
@@ -151,6 +156,9 @@ class CorpusMeta(BaseModel):
     def _session_only_with_its_model(self) -> "CorpusMeta":
         if self.session is not None and self.model != "session":
             raise ValueError(f"[corpus.session] applies only with model = 'session' (model is {self.model!r})")
+        if self.skip_idle_prefix and self.model != "independent":
+            raise ValueError("skip_idle_prefix applies only with model = 'independent' (a session's torrents share "
+                             "one clock)")
         return self
 
     @property

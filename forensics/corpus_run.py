@@ -33,6 +33,7 @@ from sim.engine import SwarmRun, layout_of
 from sim.montecarlo import SEED_RULE, default_workers, replication_seeds
 from sim.population import SUBJECT_ROW
 from sim.scenario import Scenario, ScenarioError, scenario_sha256
+from sim.warm_start import skip_idle_prefix
 from sim.worker_pool import _init_worker, stop_pool
 
 from . import atomic, corpus_table, rundir
@@ -53,6 +54,10 @@ PER_TORRENT_FIELDS = ("subject_upload_leech_bytes", "subject_upload_seed_bytes",
                       "subject_download_bytes", "subject_download_time_s", "peers_received_piece")
 STOP_RULE = ("a replication stops once the subject has left its swarm (checked every 60 simulated s), or when "
              "the swarm is done (as in simulate); the subject's numbers are those of the full replication")
+IDLE_RULE = ("each swarm's idle prefix is skipped (sim/warm_start.py): its times move S earlier, S the largest multiple "
+             "of the tick, 1 s, the announce and every choke interval at least 60 s before the first peer other than "
+             "the seeds joins; the same distribution of the subject's numbers as simulate, not the same values; end_s is "
+             "on the swarm's own clock")
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Unit:
     replications: int
     start: int
     stop: int
+    skip_idle_prefix: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,19 +84,27 @@ class Progress:
     torrents: int
 
 
-def simulate_until_subject_left(sc: Scenario, replication: int, seed: np.random.SeedSequence):
+def simulate_until_subject_left(sc: Scenario, replication: int, seed: np.random.SeedSequence,
+                                skip_idle: bool = False):
     """A replication run in steps until the subject has left (or the swarm is done); its result.
 
     The steps only add stop events to SimPy's queue; every model event is processed in the same
     order as in one uninterrupted run, so the subject's numbers are identical to ``simulate``'s
     (tests/test_corpus_run.py checks it).
+
+    ``skip_idle``: the swarm's idle prefix (only seeds there) is skipped (sim/warm_start.py): the same
+    distribution of the subject's numbers, not the same values; the result is on the shifted clock,
+    ``result.extra["idle_skipped_s"]`` says by how much.
     """
     run = SwarmRun(sc, replication, seed)
+    skipped = skip_idle_prefix(run) if skip_idle else 0.0
     ticker = run.start()
     env = run.env
     while ticker.is_alive and math.isnan(run.leave_s[SUBJECT_ROW]):
         env.run(until=env.any_of([ticker, env.timeout(STEP_S)]))
-    return run.result()
+    result = run.result()
+    result.extra["idle_skipped_s"] = skipped
+    return result
 
 
 _CACHE: dict[tuple, Scenario] = {}  # the worker's last torrent scenario (consecutive units share it)
@@ -105,14 +119,18 @@ def _scenario(base: Scenario, u: Unit) -> Scenario:
 
 
 def run_unit(u: Unit | SessionUnit, base: Scenario) -> dict[str, np.ndarray]:
-    """Simulate one unit; its rows of the per-replication table, as columns."""
+    """Simulate one unit; its rows of the per-replication table, as columns (times on the swarm's clock)."""
     if isinstance(u, SessionUnit):
         return run_session_unit(u, base)
     sc = _scenario(base, u)
     seeds = replication_seeds(u.master_seed, u.replications)
     layout = layout_of(sc)
-    rows = [corpus_table.row_of(u.index, simulate_until_subject_left(sc, r, seeds[r]), layout, sc.subject.join_s)
-            for r in range(u.start, u.stop)]
+    rows = []
+    for r in range(u.start, u.stop):
+        result = simulate_until_subject_left(sc, r, seeds[r], u.skip_idle_prefix)
+        row = corpus_table.row_of(u.index, result, layout, sc.subject.join_s)
+        row["end_s"] += result.extra["idle_skipped_s"]  # back on the swarm's own clock
+        rows.append(row)
     return corpus_table.columns_of(rows)
 
 
@@ -131,7 +149,8 @@ def plan_units(corpus: Corpus, replications: int, block: int = BLOCK_REPLICATION
     if corpus.meta.model == "session":
         return plan_session_units(corpus, replications, block)
     seeds = corpus.torrent_seeds()
-    return [Unit(i, row, corpus.meta.file_sizes, seeds[i], replications, s, min(s + block, replications))
+    return [Unit(i, row, corpus.meta.file_sizes, seeds[i], replications, s, min(s + block, replications),
+                 corpus.meta.skip_idle_prefix)
             for i, row in enumerate(corpus.torrents) for s in range(0, replications, block)]
 
 
@@ -333,6 +352,7 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
             torrent_seed_rule="torrent i uses SeedSequence(corpus.seed).spawn(T)[i] (first 64-bit word >> 1) as its "
                               "master seed; " + (SESSION_SEED_RULE if session else SEED_RULE),
             replication_stop_rule=SESSION_STOP_RULE if session else STOP_RULE,
+            idle_prefix_rule=IDLE_RULE if corpus.meta.skip_idle_prefix else None,
             work_unit_replications=block, per_replication_table=table_file,
             workers=None if scheduler else workers, scheduler=scheduler))
         published = w.publish()

@@ -39,6 +39,9 @@ replications = 100
 seed = {seed}
 model = "independent"
 torrents_csv = "torrents.csv"
+# Each swarm's seeds-only start (before its first leecher or the subject joins) is skipped, not
+# simulated: the subject's numbers keep their distribution (sim/warm_start.py, tests/test_warm_start.py).
+skip_idle_prefix = true
 
 [corpus.file_sizes]             # assumptions.toml: book_size_median_bytes, book_size_sigma
 dist = "lognormal"

@@ -122,6 +122,7 @@ def test_report_and_verify_of_a_session_run(tmp_path):
     ('model = "session"\n[corpus.session]\nactive_download = 2\n', None,
      ["corpus.session.active_download", "unknown key", "active_downloads", "torrents_per_session"]),
     ('model = "sessions"\n', None, ["corpus.model", "unknown model 'sessions'", "'independent'", "'session'"]),
+    ('model = "session"\nskip_idle_prefix = true\n', None, ["skip_idle_prefix", "model = 'independent'"]),
     ('model = "session"\n', ('on_complete = "stop"', 'on_complete = "stop"\nprofile = "free_rider"'),
      ["model 'session'", "subject.profile", "free_rider", "'libtorrent'"]),
 ])
