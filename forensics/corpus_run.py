@@ -54,10 +54,10 @@ PER_TORRENT_FIELDS = ("subject_upload_leech_bytes", "subject_upload_seed_bytes",
                       "subject_download_bytes", "subject_download_time_s", "peers_received_piece")
 STOP_RULE = ("a replication stops once the subject has left its swarm (checked every 60 simulated s), or when "
              "the swarm is done (as in simulate); the subject's numbers are those of the full replication")
-IDLE_RULE = ("each swarm's idle prefix is skipped (sim/warm_start.py): its times move S earlier, S the largest multiple "
-             "of the tick, 1 s, the announce and every choke interval at least 60 s before the first peer other than "
-             "the seeds joins; the same distribution of the subject's numbers as simulate, not the same values; end_s is "
-             "on the swarm's own clock")
+IDLE_RULE = ("each swarm's idle prefix is skipped (sim/warm_start.py): its times move S earlier, S the largest "
+             "multiple of the tick, 1 s, the announce and every choke interval at least 60 s before the first peer "
+             "other than the seeds joins; the same distribution of the subject's numbers as simulate, not the same "
+             "values; end_s is on the swarm's own clock")
 
 
 @dataclass(frozen=True)

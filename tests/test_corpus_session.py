@@ -10,7 +10,7 @@ import pytest
 
 from forensics import corpus_table
 from forensics.corpus import load_corpus
-from forensics.corpus_run import plan_units, run_corpus, simulate_corpus
+from forensics.corpus_run import plan_units, simulate_corpus
 from forensics.corpus_session import session_of
 from sim.montecarlo import replication_seeds
 from sim.session import SessionRun
@@ -87,8 +87,8 @@ def test_queue_runs_at_most_active_downloads_at_once(tmp_path):
 def test_identical_files_for_any_workers_and_block_size(tmp_path):
     corpus = session_corpus(tmp_path, SESSION.replace("torrents_per_session = 4", "torrents_per_session = 3"))
     outs = []
-    for name, extra in (("w1", ["--workers", "1"]), ("w2", ["--workers", "2"]), ("b1", ["--workers", "2", "--block", "1"]),
-                        ("b3", ["--workers", "1", "--block", "3"])):
+    for name, extra in (("w1", ["--workers", "1"]), ("w2", ["--workers", "2"]),
+                        ("b1", ["--workers", "2", "--block", "1"]), ("b3", ["--workers", "1", "--block", "3"])):
         code, _, err = cli(["corpus", str(corpus), "--out", str(tmp_path / name), *extra])
         assert code == 0, err
         outs.append(tmp_path / name)
