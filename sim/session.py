@@ -263,7 +263,7 @@ class SessionRun:
     def run_until_subjects_left(self) -> SessionResult:
         """The replication of ``run()`` as far as the subject is concerned, for a corpus of many torrents.
 
-        Two differences in how it is stepped, none in what the subject does (tests/test_session_corpus.py):
+        Three differences in how it is stepped, none in what the subject does (tests/test_session_corpus.py):
         - a swarm the subject is not in (before the torrent is added, while it waits in the queue) is
           outside the session — nothing of the session reads or changes it — so it is not stepped tick
           by tick with the others: it is advanced in one call (the engine's batched ticks, bit-identical
