@@ -54,8 +54,10 @@ def corpus_throughput(torrents: int = 20, runs: int = 5, workers: int = 2, corpu
     join, end = table["subject_join_s"], table["end_s"]
     full_reps = FULL_TORRENTS * FULL_RUNS
     projected = wall / reps * full_reps
+    other = "" if Path(corpus).resolve() == CASE.resolve() else f" --corpus {corpus}"
     return {
-        "command": f"python -m benchmarks.corpus_throughput --torrents {torrents} --runs {runs} --workers {workers}",
+        "command": f"python -m benchmarks.corpus_throughput --torrents {torrents} --runs {runs} --workers {workers}"
+                   + other,
         "torrents": torrents, "runs": runs, "workers": workers, "replications": reps, "wall_s": wall,
         "replications_per_s": reps / wall, "core_s_per_replication": wall * workers / reps,
         "projected_full_s": projected, "projected_full_h": projected / 3600, "target_s": TARGET_S,
@@ -125,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--torrents", type=int, default=20)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--corpus", type=Path, default=CASE,
+                    help="another corpus file (e.g. examples/case-study/corpus-session.toml)")
     ap.add_argument("--stop-against-full", type=int, metavar="K",
                     help="instead: K torrents' replication 0 stopped when the subject left vs run to the end")
     ap.add_argument("--tick-profile", type=int, metavar="I", help="instead: where torrent I's replications spend time")
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in stop_against_full(a.stop_against_full):
             print(json.dumps(row))
         return 0
-    print(json.dumps(corpus_throughput(a.torrents, a.runs, a.workers)))
+    print(json.dumps(corpus_throughput(a.torrents, a.runs, a.workers, a.corpus)))
     return 0
 
 

@@ -129,7 +129,9 @@ def corpus_section(c: dict) -> list[str]:
             f"one-hour target). A replication simulates {c['mean_simulated_s']:,.0f} s on average "
             f"({c['ticks_per_replication']:,.0f} quota ticks), of which {c['share_simulated_before_join']:.0%} before "
             f"the subject joins (its swarm's leechers arriving) and the rest while it downloads "
-            f"(mean {c['mean_download_s']:,.0f} s); it stops once the subject has left.", ""]
+            f"(mean {c['mean_download_s']:,.0f} s); it stops once the subject has left. The case study skips each "
+            f"swarm's seeds-only start (`skip_idle_prefix = true`, sim/warm_start.py): the simulated times above are on "
+            f"the swarms' own clocks, the skipped part included.", ""]
 
 
 def machine() -> dict:

@@ -6,20 +6,36 @@ seeds and leechers, optionally piece size, the leechers' arrival rate and the ti
 added the torrent. Each torrent becomes the base scenario with those values; its replications run
 with a master seed derived from the corpus seed and the torrent's position.
 
-Torrents are simulated as **independent**: each as if the client had it to itself (its own
-unchoke slots, its own rate limits). Replication r of the corpus total is the sum of replication r
-of every torrent, and the intervals of the total come from those sums. A client session that
-shares its choker, rate limiter, connection limit and auto-manage queue over all its torrents is
-a different model (``model = "session"``), not yet available: it is refused with a message.
+Two models of how the client held the torrents (``model``):
+
+- ``"independent"``: each torrent as if the client had it to itself (its own unchoke slots, its own
+  rate limits);
+- ``"session"``: one libtorrent session holds the torrents (sim/session.py): the session-wide
+  choker, rate limits and connection limit, and the auto-manage queue feeding them in corpus
+  order (``active_downloads`` of them downloading at once). The corpus is cut into consecutive
+  sessions of ``torrents_per_session`` torrents (``[corpus.session]``); each is one session run,
+  each torrent added at its ``subject_join_s`` on the session's clock (its swarm's clock), and
+  sessions do not overlap. The subject's settings are the base scenario's ``[subject]``.
+
+Either way replication r of the corpus total is the sum of replication r of every torrent, and the
+intervals of the total come from those sums.
 
     [corpus]
     name = "annas-archive-sample"
     base = "base.toml"              # relative to the corpus file
     replications = 50
     seed = 1
-    model = "independent"           # the only model available today
+    model = "independent"           # or "session" (then [corpus.session], optional)
+    skip_idle_prefix = false        # independent only: skip the swarms' seeds-only start (sim/warm_start.py)
     torrents_csv = "torrents.csv"   # columns: name,total_size,files,seeds,leechers[,piece_size]
                                     #   [,leecher_arrivals_per_h][,subject_join_s]
+
+    [corpus.session]                # model = "session" only; libtorrent's defaults shown
+    torrents_per_session = 10       # consecutive torrents of the corpus in one session run
+    auto_managed = true             # torrents fed through the auto-manage queue, in corpus order
+    active_downloads = 3
+    active_seeds = 5
+    active_limit = 500
 
     [corpus.file_sizes]             # optional: each torrent's files drawn, not equal-sized
     dist = "lognormal"
@@ -50,15 +66,16 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim import limits
 from sim.scenario import (Scenario, ScenarioError, Size, format_validation_error, load_scenario, read_capped,
                           read_scenario_bytes)
+from sim.session_config import MAX_TORRENTS as SESSION_MAX_TORRENTS
 
 from .errors import UserError
 
-CORPUS_MODELS = ("independent",)  # "session" comes with the multi-torrent session model
+CORPUS_MODELS = ("independent", "session")
 MAX_TORRENTS = 100_000
 MAX_CSV_BYTES = 64 * 2**20  # 100,000 rows of a few hundred bytes
 
@@ -98,6 +115,19 @@ class TorrentRow(BaseModel):
         return v
 
 
+class CorpusSession(BaseModel):
+    """How ``model = "session"`` maps the corpus onto client sessions (``[corpus.session]``): the
+    auto-manage queue's settings (settings_pack names, libtorrent's defaults) and how many
+    consecutive torrents one session run holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    torrents_per_session: int = Field(10, ge=1, le=SESSION_MAX_TORRENTS)
+    auto_managed: bool = True
+    active_downloads: int = Field(3, ge=1, le=SESSION_MAX_TORRENTS)
+    active_seeds: int = Field(5, ge=0, le=SESSION_MAX_TORRENTS)
+    active_limit: int = Field(500, ge=1, le=SESSION_MAX_TORRENTS)
+
+
 class CorpusMeta(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = "corpus"
@@ -106,18 +136,35 @@ class CorpusMeta(BaseModel):
     seed: int = Field(1, ge=0, lt=2**63)
     torrents_csv: str | None = None
     model: str = "independent"
+    session: CorpusSession | None = None
     file_sizes: FileSizes | None = None
+    # model 'independent': skip each swarm's idle prefix (only seeds there; sim/warm_start.py): the
+    # subject's numbers keep their distribution, not their values (a replication is no longer
+    # ``simulate``'s replication with the same seed)
+    skip_idle_prefix: bool = Field(False, strict=True)
 
     @field_validator("model")
     @classmethod
-    def _available_model(cls, v: str) -> str:
-        if v == "session":
-            raise ValueError("model 'session' (one client session for all torrents: session-wide unchoke slots, "
-                             "rate limits, connection limit and auto-manage queue) is not yet available; "
-                             "allowed today: 'independent' (each torrent as if the client had it to itself)")
+    def _known_model(cls, v: str) -> str:
         if v not in CORPUS_MODELS:
-            raise ValueError(f"unknown model {v!r}; allowed: {', '.join(CORPUS_MODELS)} ('session' is planned)")
+            raise ValueError(f"unknown model {v!r}; allowed: 'independent' (each torrent as if the client had it "
+                             "to itself) or 'session' (one client session: shared unchoke slots, rate limits, "
+                             "connection limit, auto-manage queue)")
         return v
+
+    @model_validator(mode="after")
+    def _session_only_with_its_model(self) -> "CorpusMeta":
+        if self.session is not None and self.model != "session":
+            raise ValueError(f"[corpus.session] applies only with model = 'session' (model is {self.model!r})")
+        if self.skip_idle_prefix and self.model != "independent":
+            raise ValueError("skip_idle_prefix applies only with model = 'independent' (a session's torrents share "
+                             "one clock)")
+        return self
+
+    @property
+    def session_settings(self) -> CorpusSession:
+        """``[corpus.session]``, or its defaults (libtorrent's) when a session corpus leaves it out."""
+        return self.session or CorpusSession()
 
 
 class CorpusFile(BaseModel):
@@ -275,6 +322,9 @@ def load_corpus(path: str | Path, *, stored: tuple[bytes, Scenario, bytes | None
         base = stored[1] if stored is not None else load_scenario(path.parent / parsed.corpus.base)
     except ScenarioError as e:
         raise UserError(f"{path}: corpus.base: {e}") from None
+    if parsed.corpus.model == "session" and base.subject.profile != "libtorrent":
+        raise UserError(f"{path}: model 'session' needs a libtorrent subject; corpus.base's subject.profile is "
+                        f"{base.subject.profile!r} (allowed with a session: 'libtorrent')")
     corpus = Corpus(parsed.corpus, base, rows, path, raw)
     corpus.csv_raw = csv_raw
     _check_sizes(corpus)

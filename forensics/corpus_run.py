@@ -7,6 +7,10 @@ the corpus go to one local worker pool (a bounded number in flight) or one Dask 
 and the results are put back in (torrent, replication) order, so the output files are
 bit-identical for any number of workers, for any block size and on a cluster.
 
+With ``model = "session"`` a unit is (session, block of replications) instead: consecutive torrents
+run together in one client session (``corpus_session``, which states its seed rule); its rows are
+put back in the same (torrent, replication) order.
+
 A worker reduces each replication to one row of the per-replication table (``corpus_table``)
 before anything travels back, and stops a replication once the subject has left its swarm:
 after that nothing can change the subject's numbers (its uploads, whom it served, what a monitor
@@ -29,12 +33,15 @@ from sim.engine import SwarmRun, layout_of
 from sim.montecarlo import SEED_RULE, default_workers, replication_seeds
 from sim.population import SUBJECT_ROW
 from sim.scenario import Scenario, ScenarioError, scenario_sha256
+from sim.warm_start import skip_idle_prefix
 from sim.worker_pool import _init_worker, stop_pool
 
 from . import atomic, corpus_table, rundir
 from .analysis.corpus import SUMMED, corpus_answer
 from .capacity import check_run_size
 from .corpus import Corpus, FileSizes, TorrentRow, load_corpus, torrent_changes
+from .corpus_session import (SESSION_SEED_RULE, SESSION_STOP_RULE, SessionUnit, plan_session_units,
+                             run_session_unit)
 from .errors import UserError
 from .provenance import utc_now
 from .runs import default_out
@@ -47,6 +54,10 @@ PER_TORRENT_FIELDS = ("subject_upload_leech_bytes", "subject_upload_seed_bytes",
                       "subject_download_bytes", "subject_download_time_s", "peers_received_piece")
 STOP_RULE = ("a replication stops once the subject has left its swarm (checked every 60 simulated s), or when "
              "the swarm is done (as in simulate); the subject's numbers are those of the full replication")
+IDLE_RULE = ("each swarm's idle prefix is skipped (sim/warm_start.py): its times move S earlier, S the largest "
+             "multiple of the tick, 1 s, the announce and every choke interval at least 60 s before the first peer "
+             "other than the seeds joins; the same distribution of the subject's numbers as simulate, not the same "
+             "values; end_s is on the swarm's own clock")
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class Unit:
     replications: int
     start: int
     stop: int
+    skip_idle_prefix: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,19 +84,27 @@ class Progress:
     torrents: int
 
 
-def simulate_until_subject_left(sc: Scenario, replication: int, seed: np.random.SeedSequence):
+def simulate_until_subject_left(sc: Scenario, replication: int, seed: np.random.SeedSequence,
+                                skip_idle: bool = False):
     """A replication run in steps until the subject has left (or the swarm is done); its result.
 
     The steps only add stop events to SimPy's queue; every model event is processed in the same
     order as in one uninterrupted run, so the subject's numbers are identical to ``simulate``'s
     (tests/test_corpus_run.py checks it).
+
+    ``skip_idle``: the swarm's idle prefix (only seeds there) is skipped (sim/warm_start.py): the same
+    distribution of the subject's numbers, not the same values; the result is on the shifted clock,
+    ``result.extra["idle_skipped_s"]`` says by how much.
     """
     run = SwarmRun(sc, replication, seed)
+    skipped = skip_idle_prefix(run) if skip_idle else 0.0
     ticker = run.start()
     env = run.env
     while ticker.is_alive and math.isnan(run.leave_s[SUBJECT_ROW]):
         env.run(until=env.any_of([ticker, env.timeout(STEP_S)]))
-    return run.result()
+    result = run.result()
+    result.extra["idle_skipped_s"] = skipped
+    return result
 
 
 _CACHE: dict[tuple, Scenario] = {}  # the worker's last torrent scenario (consecutive units share it)
@@ -98,28 +118,43 @@ def _scenario(base: Scenario, u: Unit) -> Scenario:
     return _CACHE[key]
 
 
-def run_unit(u: Unit, base: Scenario) -> dict[str, np.ndarray]:
-    """Simulate one unit; its rows of the per-replication table, as columns."""
+def run_unit(u: Unit | SessionUnit, base: Scenario) -> dict[str, np.ndarray]:
+    """Simulate one unit; its rows of the per-replication table, as columns (times on the swarm's clock)."""
+    if isinstance(u, SessionUnit):
+        return run_session_unit(u, base)
     sc = _scenario(base, u)
     seeds = replication_seeds(u.master_seed, u.replications)
     layout = layout_of(sc)
-    rows = [corpus_table.row_of(u.index, simulate_until_subject_left(sc, r, seeds[r]), layout, sc.subject.join_s)
-            for r in range(u.start, u.stop)]
+    rows = []
+    for r in range(u.start, u.stop):
+        result = simulate_until_subject_left(sc, r, seeds[r], u.skip_idle_prefix)
+        row = corpus_table.row_of(u.index, result, layout, sc.subject.join_s)
+        row["end_s"] += result.extra["idle_skipped_s"]  # back on the swarm's own clock
+        rows.append(row)
     return corpus_table.columns_of(rows)
 
 
-def _run_unit_packed(args: tuple[Unit, Scenario]) -> dict[str, np.ndarray]:
+def _run_unit_packed(args: tuple[Unit | SessionUnit, Scenario]) -> dict[str, np.ndarray]:
     return run_unit(*args)
 
 
-def plan_units(corpus: Corpus, replications: int, block: int = BLOCK_REPLICATIONS) -> list[Unit]:
-    """Every (torrent, block) unit, torrent-major (torrents finish one after another)."""
+def unit_torrents(u: Unit | SessionUnit) -> range:
+    """The corpus positions of the torrents a unit simulates."""
+    return u.torrents if isinstance(u, SessionUnit) else range(u.index, u.index + 1)
+
+
+def plan_units(corpus: Corpus, replications: int, block: int = BLOCK_REPLICATIONS) -> list[Unit] | list[SessionUnit]:
+    """Every (torrent, block) unit, torrent-major (torrents finish one after another); with
+    ``model = "session"`` every (session, block) unit (``corpus_session``)."""
+    if corpus.meta.model == "session":
+        return plan_session_units(corpus, replications, block)
     seeds = corpus.torrent_seeds()
-    return [Unit(i, row, corpus.meta.file_sizes, seeds[i], replications, s, min(s + block, replications))
+    return [Unit(i, row, corpus.meta.file_sizes, seeds[i], replications, s, min(s + block, replications),
+                 corpus.meta.skip_idle_prefix)
             for i, row in enumerate(corpus.torrents) for s in range(0, replications, block)]
 
 
-def run_units(units: list[Unit], base: Scenario, workers: int, scheduler: str | None = None,
+def run_units(units: list[Unit] | list[SessionUnit], base: Scenario, workers: int, scheduler: str | None = None,
               on_unit: Callable[[int, int], None] | None = None) -> list[dict[str, np.ndarray]]:
     """Every unit's columns, in unit order; ``on_unit(torrent, replications)`` as each finishes."""
     results: list[dict | None] = [None] * len(units)
@@ -127,7 +162,8 @@ def run_units(units: list[Unit], base: Scenario, workers: int, scheduler: str | 
     def done(i: int, value: dict) -> None:
         results[i] = value
         if on_unit:
-            on_unit(units[i].index, units[i].stop - units[i].start)
+            for t in unit_torrents(units[i]):
+                on_unit(t, units[i].stop - units[i].start)
 
     if scheduler:
         _run_on_dask(scheduler, units, base, done)
@@ -200,7 +236,9 @@ def simulate_corpus(corpus: Corpus, runs: int | None = None, workers: int = 1, s
         parts = run_units(plan_units(corpus, n, block), corpus.base, workers, scheduler, on_unit)
     except ScenarioError as e:  # a torrent's full file list refused (checked cheaply before)
         raise UserError(f"{corpus.source}: {e}") from None
-    return corpus_table.concat(parts)
+    table = corpus_table.concat(parts)
+    order = np.lexsort((table["replication"], table["torrent"]))  # (torrent, replication) order
+    return {c: v[order] for c, v in table.items()}
 
 
 @dataclass(frozen=True)
@@ -255,7 +293,8 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
     if not scheduler:  # the largest torrent's footprint stands for all (one per worker at a time)
         biggest = int(np.argmax([s // (r.piece_size or corpus.base.torrent.piece_size) * max(1, r.seeds)
                                  for s, r in zip(sizes, corpus.torrents)]))
-        check_run_size(corpus.scenario_for(biggest), min(n, workers), workers,
+        at_once = corpus.meta.session_settings.torrents_per_session if corpus.meta.model == "session" else 1
+        check_run_size(corpus.scenario_for(biggest), min(n, workers) * at_once, workers,
                        f"{corpus_file} (torrent {corpus.torrents[biggest].name})")
     out = Path(out) if out else default_out(corpus.meta.name)
     command = command or ["leechsim", "corpus", str(corpus_file), "--runs", str(n), "--out", str(out)]
@@ -273,6 +312,7 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
         if on_progress:
             on_progress(Progress(state["reps"], n * T, state["torrents"], T))
 
+    session = corpus.meta.model == "session"
     with rundir.RunDirWriter(out, force=force) as w:
         table = simulate_corpus(corpus, n, workers, scheduler, block, on_unit)
         totals = corpus_totals(table)
@@ -308,8 +348,11 @@ def run_corpus(corpus_file: str | Path, out: str | Path | None = None, *, runs: 
             torrents_csv_sha256=hashlib.sha256(corpus.csv_raw).hexdigest() if corpus.csv_raw is not None else None,
             replications=n, torrents=T, torrent_limit=limit,
             corpus_seed=corpus.meta.seed, corpus_model=corpus.meta.model,
+            corpus_session=corpus.meta.session_settings.model_dump() if session else None,
             torrent_seed_rule="torrent i uses SeedSequence(corpus.seed).spawn(T)[i] (first 64-bit word >> 1) as its "
-                              "master seed; " + SEED_RULE, replication_stop_rule=STOP_RULE,
+                              "master seed; " + (SESSION_SEED_RULE if session else SEED_RULE),
+            replication_stop_rule=SESSION_STOP_RULE if session else STOP_RULE,
+            idle_prefix_rule=IDLE_RULE if corpus.meta.skip_idle_prefix else None,
             work_unit_replications=block, per_replication_table=table_file,
             workers=None if scheduler else workers, scheduler=scheduler))
         published = w.publish()

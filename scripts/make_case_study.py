@@ -1,4 +1,4 @@
-"""Write examples/case-study/corpus.toml and torrents.csv from examples/case-study/assumptions.toml.
+"""Write examples/case-study/corpus.toml, corpus-session.toml and torrents.csv from assumptions.toml.
 
 Run:  PYTHONPATH=. python3 scripts/make_case_study.py [--out examples/case-study]
 
@@ -30,9 +30,8 @@ HERE = ROOT / "examples" / "case-study"
 CORPUS_TOML = """# The case study: {torrents:,} LibGen-style torrents of {books:,} books each, in the shape of the public
 # record (docs/case-study.md). Written by scripts/make_case_study.py from assumptions.toml; do not edit.
 # Run:  leechsim corpus examples/case-study/corpus.toml --out runs/case-study
-# Each torrent is simulated as if the client had it to itself (model = "independent"): the
-# session model (session-wide choker, rate limit, connection limit, auto-manage queue) is not yet
-# available.
+# Each torrent is simulated as if the client had it to itself (model = "independent");
+# corpus-session.toml runs the same torrents through one client session (model = "session").
 [corpus]
 name = "case-study"
 base = "base.toml"
@@ -40,6 +39,36 @@ replications = 100
 seed = {seed}
 model = "independent"
 torrents_csv = "torrents.csv"
+# Each swarm's seeds-only start (before its first leecher or the subject joins) is skipped, not
+# simulated: the subject's numbers keep their distribution (sim/warm_start.py, tests/test_warm_start.py).
+skip_idle_prefix = true
+
+[corpus.file_sizes]             # assumptions.toml: book_size_median_bytes, book_size_sigma
+dist = "lognormal"
+median = {median}
+sigma = {sigma}
+seed = {file_seed}
+"""
+
+SESSION_TOML = """# The case study through one client session: the same {torrents:,} torrents as corpus.toml, fed to
+# libtorrent's auto-manage queue in corpus order, with session-wide unchoke slots, rate limits and
+# connection limit (model = "session"; docs/case-study.md). Written by scripts/make_case_study.py
+# from assumptions.toml; do not edit.
+# Run:  leechsim corpus examples/case-study/corpus-session.toml --out runs/case-study-session
+[corpus]
+name = "case-study-session"
+base = "base.toml"
+replications = 100
+seed = {seed}
+model = "session"
+torrents_csv = "torrents.csv"
+
+[corpus.session]                # assumptions.toml: torrents_per_session, active_downloads
+torrents_per_session = {per_session}
+auto_managed = true             # libtorrent's default for added torrents
+active_downloads = {active_downloads}
+active_seeds = 5                # libtorrent's default
+active_limit = 500              # libtorrent's default
 
 [corpus.file_sizes]             # assumptions.toml: book_size_median_bytes, book_size_sigma
 dist = "lognormal"
@@ -49,8 +78,8 @@ seed = {file_seed}
 """
 
 
-def generate(assumptions: dict) -> tuple[str, str]:
-    """(corpus.toml, torrents.csv) as text."""
+def generate(assumptions: dict) -> tuple[str, str, str]:
+    """(corpus.toml, torrents.csv, corpus-session.toml) as text."""
     g = assumptions["generator"]
     T, books = int(g["torrents"]), int(g["books_per_torrent"])
     sizes = FileSizes(dist="lognormal", median=int(assumptions["book_size_median_bytes"]["value"]),
@@ -69,7 +98,10 @@ def generate(assumptions: dict) -> tuple[str, str]:
     csv = csv_text(("name", "total_size", "files", "seeds", "leecher_arrivals_per_h", "subject_join_s"), rows)
     toml = CORPUS_TOML.format(torrents=T, books=books, seed=int(g["seed"]), median=sizes.median, sigma=sizes.sigma,
                               file_seed=sizes.seed)
-    return toml, csv
+    session = SESSION_TOML.format(torrents=T, seed=int(g["seed"]), median=sizes.median, sigma=sizes.sigma,
+                                  file_seed=sizes.seed, per_session=int(assumptions["torrents_per_session"]["value"]),
+                                  active_downloads=int(assumptions["active_downloads"]["value"]))
+    return toml, csv, session
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,13 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE, help="directory for corpus.toml and torrents.csv")
     ap.add_argument("--assumptions", type=Path, default=HERE / "assumptions.toml")
     ns = ap.parse_args(argv)
-    toml, csv = generate(tomllib.loads(ns.assumptions.read_text()))
+    toml, csv, session = generate(tomllib.loads(ns.assumptions.read_text()))
     ns.out.mkdir(parents=True, exist_ok=True)
-    for name, text in (("corpus.toml", toml), ("torrents.csv", csv)):
+    for name, text in (("corpus.toml", toml), ("torrents.csv", csv), ("corpus-session.toml", session)):
         tmp = ns.out / f".{name}.tmp"
         tmp.write_text(text)
         tmp.replace(ns.out / name)
-    print(f"wrote {ns.out / 'corpus.toml'} and {ns.out / 'torrents.csv'} ({csv.count(chr(10)) - 1:,} torrents)")
+    print(f"wrote {ns.out / 'corpus.toml'}, {ns.out / 'corpus-session.toml'} and {ns.out / 'torrents.csv'} "
+          f"({csv.count(chr(10)) - 1:,} torrents)")
     return 0
 
 

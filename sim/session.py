@@ -9,10 +9,13 @@ A torrent alone in the session gets all of it and runs exactly as a one-torrent 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
+import simpy
+from simpy.core import URGENT, StopSimulation
 
 from .engine import SUBJECT, SwarmRun
 from .kernels.choke import QUOTA_MIN_UNCHOKED_S, anti_leech_score
@@ -256,6 +259,134 @@ class SessionRun:
                 r.advance_to_next_tick()
         results = [r.result() for r in self.runs]
         return SessionResult(self.replication, results, session_totals(results))
+
+    def run_until_subjects_left(self) -> SessionResult:
+        """The replication of ``run()`` as far as the subject is concerned, for a corpus of many torrents.
+
+        Three differences in how it is stepped, none in what the subject does (tests/test_session_corpus.py):
+        - a swarm the subject is not in (before the torrent is added, while it waits in the queue) is
+          outside the session — nothing of the session reads or changes it — so it is not stepped tick
+          by tick with the others: it is advanced in one call (the engine's batched ticks, bit-identical
+          to single ticks) to the session's time when the session next needs it, to add or start it;
+        - a swarm is no longer stepped once its subject has left it (as a corpus replication stops,
+          forensics/corpus_run.py), and the run ends when every subject has left or every swarm is done.
+        - while one swarm alone holds the subject, the session gives it all of its resources at every
+          tick (``_give_all``, the same values), so it runs in one call until the session next has
+          something to do: a torrent added or due to start, or this subject completing (``_run_alone``).
+        Every result is taken where its swarm stopped: the subject's numbers are those of ``run()``.
+        """
+        dt = self.session.scenarios[0].simulation.tick_s
+        horizon = self.session.scenarios[0].simulation.horizon_s
+        auto = self.session.settings.auto_managed
+        for r in self.runs:
+            r.start()
+            r._on_complete = functools.partial(self._completed, r, r._on_complete)
+        added = [float(r.pop.join_s[SUBJECT]) for r in self.runs]
+        live: list[int] = []  # stepped tick by tick: the subject is (or is about to be) in the swarm
+        dormant = list(range(len(self.runs)))  # the subject not yet in it: advanced lazily
+        now = 0.0
+        while True:
+            nxt = now + dt  # the session's next tick: the same sum as every swarm's clock
+            # Bring in the swarms the coming step needs: those whose subject joins in it (not
+            # auto-managed), and with room in the queue, those whose wait for the auto-manage pass is over.
+            wake = [j for j in dormant if (not auto and added[j] < nxt)
+                    or (auto and now > 0 and now >= added[j] + AUTO_MANAGE_START_S - 1e-9)]
+            if wake and auto and not self._room():
+                wake = []
+            for j in wake:
+                self._bring_to(self.runs[j], now)
+                dormant.remove(j)
+                live.append(j)
+            live.sort()
+            if now > 0:
+                self._auto_manage(now)
+                self._couple(now)
+            if len(live) == 1 and now > 0 and (not auto or self.started[live[0]]):
+                nxt = self._run_alone(self.runs[live[0]], now, self._next_wake(now, dormant, added, horizon))
+            elif not live:  # no swarm holds the subject: on to the next tick that brings one in
+                nxt = self._next_wake(now, dormant, added, horizon)
+            else:
+                for j in live:
+                    self.runs[j].advance_to_next_tick()
+            now = nxt
+            # A swarm leaves the step once its subject has left (or it is done); one whose subject is
+            # queued and not started goes back to waiting outside the session.
+            live = [j for j in live if not self.runs[j].finished and math.isnan(self.runs[j].leave_s[SUBJECT])]
+            for j in [j for j in live if auto and not self.started[j]]:
+                live.remove(j)
+                dormant.append(j)
+            dormant.sort()
+            if not live and (not dormant or now >= horizon - 1e-9):
+                break
+        for j in dormant:  # never started (the horizon came first): to its end, as run() takes it
+            r = self.runs[j]
+            if not r.finished:
+                r.env.run(until=r._ticker_proc)
+        results = [r.result() for r in self.runs]
+        return SessionResult(self.replication, results, session_totals(results))
+
+    def _next_wake(self, now: float, dormant: list[int], added: list[float], horizon: float) -> float:
+        """The first session tick after ``now`` at which a swarm outside the session must be brought in
+        (the wake rule of ``run_until_subjects_left``; the queue's room cannot change before the one
+        live subject completes), or the horizon's."""
+        dt = self.session.scenarios[0].simulation.tick_s
+        auto = self.session.settings.auto_managed
+        due = [added[j] + AUTO_MANAGE_START_S - 1e-9 for j in dormant] if auto and self._room() else []
+        joins = [] if auto else [added[j] for j in dormant]
+        first_due, first_join = min(due, default=math.inf), min(joins, default=math.inf)
+        t = now + dt
+        while t < horizon - 1e-9 and t < first_due and not t + dt > first_join:
+            t = t + dt
+        return t
+
+    def _completed(self, r: SwarmRun, on_complete, u: int) -> None:
+        """The engine's completion of peer u, and if u is the subject, the session's mark of it."""
+        on_complete(u)
+        done = getattr(r, "_subject_done", None)
+        if u == SUBJECT and done is not None and not done.triggered:
+            done.succeed()
+
+    def _run_alone(self, r: SwarmRun, now: float, until: float) -> float:
+        """Advance the one swarm holding the subject from the session's ``now`` to the session tick
+        ``until`` in one call, or only to the session tick after its subject completes (the queue
+        then has room), as the lockstep would. Returns the session's time reached."""
+        if r.finished:
+            return until
+        env = r.env
+        if StopSimulation.callback not in r._ticker_proc.callbacks:
+            r._ticker_proc.callbacks.append(StopSimulation.callback)
+        stop = simpy.Event(env)  # as env.run(until=t) schedules its stop: before the tick at t
+        stop._ok, stop._value = True, None
+        stop.callbacks.append(StopSimulation.callback)
+        env.schedule(stop, URGENT, until - env.now)
+        r._subject_done = done = env.event()
+        done.callbacks.append(StopSimulation.callback)
+        env.run()
+        r._subject_done = None
+        stop.callbacks = []  # spent, or left in the queue to do nothing
+        if not done.triggered:
+            if not r.finished and env.now != until:
+                raise RuntimeError(f"a swarm's clock reached {env.now!r}, not the session's {until!r}")
+            return until
+        # completed in the tick at complete_s: the lockstep's next session tick is the one after it
+        dt = self.session.scenarios[0].simulation.tick_s
+        t = now + dt
+        while t <= r.complete_s[SUBJECT]:
+            t = t + dt
+        if not r.finished and t > env.now:
+            env.run(until=t)
+        return t
+
+    @staticmethod
+    def _bring_to(r: SwarmRun, t: float) -> None:
+        """Advance a swarm outside the session to the session's time t (its tick at t left to run)."""
+        if r.finished or r.env.now >= t:
+            return
+        if StopSimulation.callback not in r._ticker_proc.callbacks:
+            r._ticker_proc.callbacks.append(StopSimulation.callback)
+        r.env.run(until=t)
+        if not r.finished and r.env.now != t:
+            raise RuntimeError(f"a swarm's clock reached {r.env.now!r}, not the session's {t!r}")
 
 
 def session_totals(results: list[ReplicationResult]) -> dict[str, float]:

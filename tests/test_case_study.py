@@ -24,7 +24,7 @@ def test_generator_reproduces_the_committed_files(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_case_study.py"), "--out", str(tmp_path)],
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    for name in ("corpus.toml", "torrents.csv"):
+    for name in ("corpus.toml", "torrents.csv", "corpus-session.toml"):
         assert (tmp_path / name).read_bytes() == (CASE / name).read_bytes(), name
 
 
@@ -71,3 +71,10 @@ def test_base_and_corpus_use_the_assumed_values():
     sc = corpus.scenario_for(3)
     assert len(sc.torrent.files) == 1000 and sc.torrent.size_bytes == int(list(csv.DictReader(
         open(CASE / "torrents.csv")))[3]["total_size"])
+    session = load_corpus(CASE / "corpus-session.toml")  # the same torrents through one client session
+    cs = session.meta.session_settings
+    assert session.meta.model == "session" and session.torrents == corpus.torrents
+    assert session.meta.file_sizes == corpus.meta.file_sizes and session.meta.seed == corpus.meta.seed
+    assert cs.torrents_per_session == A["torrents_per_session"]["value"]
+    assert cs.active_downloads == A["active_downloads"]["value"] and cs.auto_managed
+    assert (cs.active_seeds, cs.active_limit) == (5, 500)  # libtorrent's defaults

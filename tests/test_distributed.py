@@ -108,3 +108,19 @@ def test_case_study_slice_on_the_cluster_equals_local(cluster, tmp_path):
         assert (outs["dask"] / f).read_bytes() == (outs["local"] / f).read_bytes(), f
     import json
     assert json.loads((outs["dask"] / "manifest.json").read_text())["scheduler"] == cluster.scheduler_address
+
+
+def test_session_corpus_on_the_cluster_equals_local(cluster, tmp_path):
+    """A corpus run through client sessions (model = "session", 4 torrents in one session, blocks of 2)
+    on the two-worker cluster: the same bytes as a one-process local run."""
+    from tests.test_corpus_session import session_corpus
+
+    corpus = session_corpus(tmp_path)
+    outs = {}
+    for name, where in (("dask", ["--scheduler", cluster.scheduler_address]), ("local", ["--workers", "1"])):
+        env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
+        code = main(["corpus", str(corpus), "--runs", "3", "--block", "2", "--out", str(tmp_path / name), *where], env)
+        assert code == 0, env.stderr.getvalue()
+        outs[name] = tmp_path / name
+    for f in ("per_replication.parquet", "totals.csv", "torrents.csv", "summary.json"):
+        assert (outs["dask"] / f).read_bytes() == (outs["local"] / f).read_bytes(), f

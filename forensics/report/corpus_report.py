@@ -100,12 +100,7 @@ def _markdown(ans: CorpusAnswer, man: dict, source: str, top: list) -> str:
          f"(median over replications; 90% interval {fmt.interval(r.p5, r.p95, 'ratio')}): "
          f"{fmt.nbytes(leech.median)} while leeching (90% interval {fmt.interval(leech.p5, leech.p95, 'bytes')}) "
          f"and {fmt.nbytes(seed.median)} after completion (90% interval {fmt.interval(seed.p5, seed.p95, 'bytes')}).", "",
-         "**Model.** Every torrent is simulated as if the client had it to itself — its own unchoke slots, "
-         "rate limits and connections — and the corpus total of replication *r* is the sum of every torrent's "
-         "replication *r*. A real client shares its unchoke slots, rate limits and connection limit over all "
-         "the torrents it runs at once and queues them (libtorrent's auto-manage); that session model is not "
-         "yet available, and where the client ran many torrents at once these totals are likely high for "
-         "upload while leeching (the slots and the uplink are shared).", "",
+         _model_paragraph(man), "",
          "| quantity | median | 90% interval | mean |", "|---|---:|---:|---:|"]
     for label, q, kind in ROWS:
         s = ans.stats[q]
@@ -130,10 +125,31 @@ def _markdown(ans: CorpusAnswer, man: dict, source: str, top: list) -> str:
           f"{man.get('torrent_seed_rule')}. {man.get('replication_stop_rule', '')}. "
           f"leechsim {sw.get('leechsim', '?')}, numpy {sw.get('numpy', '?')}, numba {sw.get('numba', '?')}; "
           f"started {man.get('started_utc')}, finished {man.get('finished_utc')}.", "",
-          "```", json.dumps({k: man.get(k) for k in ("corpus_model", "torrents", "torrent_limit", "replications",
-                                                      "work_unit_replications", "workers", "scheduler")}, indent=1),
+          "```", json.dumps({k: man.get(k) for k in ("corpus_model", "corpus_session", "torrents", "torrent_limit",
+                                                      "replications", "work_unit_replications", "workers", "scheduler")
+                             if k != "corpus_session" or man.get(k) is not None}, indent=1),
           "```", ""]
     return "\n".join(L)
+
+
+def _model_paragraph(man: dict) -> str:
+    """What the run assumed about how the client held the torrents (the manifest's corpus_model)."""
+    if man.get("corpus_model") == "session":
+        cs = man.get("corpus_session") or {}
+        queue = (f"fed through libtorrent's auto-manage queue in corpus order ({cs.get('active_downloads')} "
+                 f"downloading at once, active_seeds {cs.get('active_seeds')}, active_limit {cs.get('active_limit')})"
+                 if cs.get("auto_managed", True) else "each started when added (not auto-managed)")
+        return ("**Model.** One client session holds the torrents: its unchoke slots, rate limits and connection "
+                f"limit are shared by the torrents it runs at once, which are {queue}. The corpus is cut into "
+                f"consecutive sessions of {cs.get('torrents_per_session')} torrents, each torrent added at its own "
+                "join time on its swarm's clock; sessions do not overlap. The corpus total of replication *r* is "
+                "the sum of every torrent's replication *r*.")
+    return ("**Model.** Every torrent is simulated as if the client had it to itself — its own unchoke slots, "
+            "rate limits and connections — and the corpus total of replication *r* is the sum of every torrent's "
+            "replication *r*. A real client shares its unchoke slots, rate limits and connection limit over all "
+            "the torrents it runs at once and queues them (libtorrent's auto-manage): the corpus file's "
+            "`model = \"session\"` simulates that instead. Where the client ran many torrents at once these "
+            "totals are likely high for upload while leeching (the slots and the uplink are shared).")
 
 
 def _html(md: str, png: bytes) -> str:
