@@ -197,7 +197,14 @@ class SessionRun:
         optimistic = np.concatenate([r.ea.optimistic[SUBJECT, :k] for r, k in zip(runs, d)])
         was_interested = np.concatenate([r.ea.was_interested[SUBJECT, :k] for r, k in zip(runs, d)])
         regular_now = unchoked & ~optimistic
-        tie = self.rng.random(len(owner))  # libtorrent leaves the order of full ties unspecified
+        # Full ties are not broken at random in libtorrent. The choker gathers the session's
+        # connections from a std::set ordered by address (m_connections), and in practice the
+        # addresses follow allocation, that is connection, order. nth_element then places equal
+        # peers by that input order. The model therefore orders them torrent by torrent, as they
+        # were added, and within a torrent as its connections opened. The lab's s01 gives the first
+        # torrent twice the others' share (validation/sessions/ANALYSIS.md).
+        seq = np.concatenate([r.ea.conn_seq[SUBJECT, :k] for r, k in zip(runs, d)]).astype(np.float64)
+        tie = owner * 1e12 + seq
         if now >= round_due:
             down_round = np.concatenate([r.ea.down_round[SUBJECT, :k] for r, k in zip(runs, d)]).astype(np.float64)
             ties = np.vstack([np.concatenate([self._tie_keys(r, now) for r in runs], axis=1), tie])
