@@ -218,9 +218,8 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
     between quota ticks, while one in the queue only asks again after its next tick, so the first
     connection out of the queue keeps the channel's surplus — then to the others, each group in
     ``order`` (serve_order: as they happen to ask, not by peer number)."""
-    w_of = np.zeros(F)  # per transfer: the at-once request size; units it may still take
-    units = np.zeros(F, dtype=np.int64)
-    took = np.zeros(F, dtype=np.bool_)
+    # Scratch, per transfer, before the downloader split writes the rates: ``rate[f]`` holds the
+    # at-once requests it may still take, ``want[f]`` whether it took any (nothing allocated here).
     for rnd in range(2):  # connections already out of the queue first (bw_burst), then the rest
         for i in range(F):
             f = order[i]
@@ -228,8 +227,8 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
             ku = ea.rev[dst[f], slot[f]]
             if ea.bw_burst[u, ku] != (rnd == 0):
                 continue
-            took[f] = False
-            units[f] = 0
+            want[f] = 0.0
+            rate[f] = 0.0
             if ea.cur_piece[dst[f], slot[f]] < 0:
                 continue
             if ea.bw_req[u, ku] <= 0.0:
@@ -238,8 +237,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
                 # it take. Quota it could not send stays with it and is not topped up again.
                 w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
                 room = pa.dn_quota[dst[f]] - ea.bw_quota[u, ku]
-                w_of[f] = w
-                units[f] = max(np.int64(np.ceil(room / w)), 0) if w > 0.0 else 0
+                rate[f] = max(np.ceil(room / w), 0.0) if w > 0.0 else 0.0
         # Connections granted at once send and ask again between quota ticks, each write an
         # event of its own: those of one group take turns, a request each, while their channel
         # keeps more than a second of its limit beyond it (need_queueing false) - the surplus is
@@ -249,20 +247,18 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
             progress = False
             for i in range(F):
                 f = order[i]
-                if units[f] <= 0:
-                    continue
                 u = src[f]
                 ku = ea.rev[dst[f], slot[f]]
-                if ea.bw_burst[u, ku] != (rnd == 0):
+                if ea.bw_burst[u, ku] != (rnd == 0) or rate[f] <= 0.0:
                     continue
-                w = w_of[f]
+                w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
                 if pa.up_quota[u] - w < pa.up_cap[u]:
-                    units[f] = 0
+                    rate[f] = 0.0
                     continue
                 pa.up_quota[u] -= w
                 ea.bw_quota[u, ku] += w
-                units[f] -= 1
-                took[f] = True
+                rate[f] -= 1.0
+                want[f] = 1.0
                 progress = True
         for i in range(F):
             f = order[i]
@@ -275,7 +271,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
                 # channel for nothing (request_bandwidth runs from setup_send, with data to send)
                 want[f] = 0.0
                 continue
-            if took[f]:
+            if want[f] > 0.0:
                 ea.bw_burst[u, ku] = True
             elif ea.bw_req[u, ku] > 0.0:
                 ea.bw_burst[u, ku] = False
