@@ -43,7 +43,7 @@ def bucket_of(have, recv, avail, v, p):
     return 1 + 2 * np.int64(avail[v, p]) + (1 if recv[v, p] == 0 else 0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _swap(order, pos, v, i, j):
     a = order[v, i]
     b = order[v, j]
@@ -53,7 +53,7 @@ def _swap(order, pos, v, i, j):
     pos[v, a] = j
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def move_piece(order, pos, bound, v, p, old_b, new_b):
     """Move piece p of peer v from bucket old_b to new_b, one boundary (one swap) at a time."""
     b = old_b
@@ -106,7 +106,7 @@ def _tier(recv, owner, v, p, whole):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def in_end_game(recv, owner, order, bound, v):
     """libtorrent's strict end-game (``strict_end_game_mode``, default on): every piece v still
     needs is already being downloaded (``get_download_queue_size() >= num_want_left()``). Only then
@@ -119,7 +119,7 @@ def in_end_game(recv, owner, order, bound, v):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt, whole):
     """Return the piece v should download from u next, or -1 if u has nothing v still needs.
 
@@ -182,12 +182,12 @@ def pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _can_extend(have, recv, owner, v, u, q):
     return have[u, q] and not have[v, q] and recv[v, q] == 0 and owner[v, q] == 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def expand_run(have, recv, owner, v, u, x, whole_pieces):
     """libtorrent's expand_piece: grow piece x into a run of up to ``whole_pieces`` adjacent pieces
     that u has and nobody is downloading for v — first downwards, then upwards. Returns [start, end)."""

@@ -155,7 +155,7 @@ def release_run(pc, ea, v, k):
     release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def release_run_arrays(owner, nbr, cur_piece, run_end, next_start, next_end, v, k):
     """release_run on the arrays it touches (for the per-connection loop of collect_flows: a call
     taking the state tuples counts references on every array in them)."""
@@ -265,7 +265,7 @@ def piece_complete(pa, ea, pc, v, p):
                           pa.interest_changed, ea.nbr, ea.rev, ea.wants, v, p)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def piece_complete_arrays(have, recv, avail, order, pos, bound, n_have, is_seed, deg, interest_changed, nbr, rev,
                           wants, v, p):
     """piece_complete on the arrays it touches: the transfer step calls it for every completed piece,

@@ -37,7 +37,7 @@ def whole_pieces(rate_avg, threshold_s, piece_bytes):
     return int(min(np.floor(rate_avg) * threshold_s, MAX_CONTIGUOUS_BYTES) // piece_bytes)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u):
     """v's current piece from u is done: the next piece of its run it still needs (moving on to the
     run it has asked for next when this one is done), or -1. (Arrays, not the state tuples: a call
@@ -60,7 +60,7 @@ def next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, v, k, u):
     """Blocks of v's current run from u not yet received: what its request queue there still holds.
     (Arrays, not the state tuples: see next_in_run.)"""
@@ -82,7 +82,7 @@ def ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes):
                         v, k, u, salt, piece_bytes)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ask_next_run_arrays(have, recv, blocks, avail, order, pos, bound, owner, n_have, whole_s, cur_piece, run_end,
                         next_start, next_end, rate_avg, dq_size, v, k, u, salt, piece_bytes):
     """ask_next_run on the arrays it touches: transfer_blocks calls it for most whole-piece
@@ -109,7 +109,7 @@ def ask_next_run_arrays(have, recv, blocks, avail, order, pos, bound, owner, n_h
     next_end[v, k] = end
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def collect_flows(pa, ea, pc, src, dst, slot, dt):
     """List the active transfers: v is interested in u and u unchokes v. Returns their count.
 
@@ -141,7 +141,7 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
     return F
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def pick_fast(have, recv, blocks, owner, pos, fast, u, ku, v):
     """A piece v may ask u for while u chokes it: one of u's allowed fast set for v that u has,
     v lacks and v's other connections are not fetching, the rarest first (libtorrent's picker,
@@ -169,7 +169,7 @@ def unused_credit_back(bw_quota, credit, v, k, u, ku):
     credit[v, k] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_piece, run_end, next_start, next_end,
                 unchoked_by_u, rate_avg, dq_size, whole_s_v, n_have_v, v, k, u, ku, salt, piece_bytes):
     """The piece v is asking u for on its connection in slot k: its current piece while u still
@@ -209,7 +209,7 @@ def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_p
     return p
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ask_before_sending(pa, ea, pc, dst, slot, F, order, salt, piece_bytes):
     """v's REQUESTs reach u as soon as u unchokes it (or it has something new to ask for), before
     u's rate limiter is asked for bandwidth: on loopback the round trip is far below a quota
@@ -242,7 +242,7 @@ def serve_order(ea, dst, slot, F):
     return np.argsort(keys)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subject, piece_bytes,
                     log_t, log_peer, log_piece, log_first, log_blocks, log_bytes, completed):
     """Move blocks for one tick, transfers in ``order`` (serve_order). Returns (log rows written,
