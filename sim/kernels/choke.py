@@ -297,7 +297,14 @@ def _optimistic_round(pa, ea, u, now, dt, salt, cand, slots):
 @njit(cache=True, inline="always")
 def choker_idle(pa, u, now):
     """Nothing for u's choker to do this tick: no connected peer changed its interest and no round is due."""
-    return not pa.interest_changed[u] and now < pa.next_round_t[u] and now < pa.next_opt_t[u]
+    return choker_idle_arrays(pa.interest_changed, pa.next_round_t, pa.next_opt_t, u, now)
+
+
+@njit(cache=True, _nrt=False)
+def choker_idle_arrays(interest_changed, next_round_t, next_opt_t, u, now):
+    """choker_idle on the arrays it reads: choke_all asks it of every peer every tick, and a call
+    taking the PeerArrays tuple counts references on each of its arrays, in and out."""
+    return not interest_changed[u] and now < next_round_t[u] and now < next_opt_t[u]
 
 
 @njit(cache=True)
@@ -327,5 +334,5 @@ def choke_all(pa, ea, now, dt, salt, piece_bytes, total_bytes):
     for u in range(N):
         # An idle choker is skipped here rather than by choke_peer's own check: a call passes
         # every peer and edge array, and each costs a reference count up and down.
-        if pa.active[u] and not choker_idle(pa, u, now):
+        if pa.active[u] and not choker_idle_arrays(pa.interest_changed, pa.next_round_t, pa.next_opt_t, u, now):
             choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch)
