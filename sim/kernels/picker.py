@@ -44,29 +44,35 @@ def bucket_of(have, recv, avail, v, p):
 
 
 @njit(cache=True, _nrt=False)
-def _swap(order, pos, v, i, j):
-    a = order[v, i]
-    b = order[v, j]
-    order[v, i] = b
-    order[v, j] = a
-    pos[v, b] = i
-    pos[v, a] = j
-
-
-@njit(cache=True, _nrt=False)
 def move_piece(order, pos, bound, v, p, old_b, new_b):
-    """Move piece p of peer v from bucket old_b to new_b, one boundary (one swap) at a time."""
+    """Move piece p of peer v from bucket old_b to new_b, one boundary (one swap) at a time.
+
+    Written as the chain the swaps make (tests/naive.py: move_piece_by_swaps is the swap by swap
+    original, and tests compare the two): each bucket edge p crosses takes the piece there into
+    the place p just left, and p is written once, where it ends. A completed piece crosses
+    every bucket down to 0, so this loop runs for every piece completion, for every neighbour."""
+    cur = pos[v, p]
     b = old_b
-    while b < new_b:  # up: swap with the last piece of bucket b, which then shrinks
-        last = bound[v, b + 1] - 1
-        _swap(order, pos, v, pos[v, p], last)
+    while b < new_b:  # up: the last piece of bucket b takes p's place; bucket b then shrinks
+        j = bound[v, b + 1] - 1
+        if j != cur:
+            q = order[v, j]
+            order[v, cur] = q
+            pos[v, q] = cur
+            cur = j
         bound[v, b + 1] -= 1
         b += 1
-    while b > new_b:  # down: swap with the first piece of bucket b, which then shrinks
-        first = bound[v, b]
-        _swap(order, pos, v, pos[v, p], first)
+    while b > new_b:  # down: the first piece of bucket b takes p's place; bucket b then shrinks
+        j = bound[v, b]
+        if j != cur:
+            q = order[v, j]
+            order[v, cur] = q
+            pos[v, q] = cur
+            cur = j
         bound[v, b] += 1
         b -= 1
+    order[v, cur] = p
+    pos[v, p] = cur
 
 
 @njit(cache=True)
