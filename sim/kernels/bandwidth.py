@@ -204,7 +204,7 @@ def ask_when_asked(pa, ea, src, dst, slot, F, order, dt):
         request_bandwidth(pa, ea, u, ku, wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound, scratch_out):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
 
@@ -285,7 +285,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
         rate[f] /= dt
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=True)  # argsort allocates: with the runtime, also when called from grant_sends
 def split_evenly(cap_total, bound, out):
     """Water-fill: out[j] = min(bound[j], level) with sum(out) = cap_total (or every bound, if
     they add up to less)."""

@@ -139,7 +139,7 @@ def _sort_by_keys(cand, n, ka, kb, kc, kd, ke):
         cand[j + 1] = x
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=True)  # allocates its sort keys: with the runtime, also when called from choke_peer
 def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes):
     """Sort u's connection slots cand[:n] in the given order: as _before would (insertion sort,
     stable), by a key per slot computed once — for BY_RANK ranks_before's comparisons, part by
@@ -176,7 +176,7 @@ def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes):
     _sort_by_keys(cand, n, ka, kb, kc, kd, ke)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=True)  # np.sort allocates: with the runtime, also when called from choke_peer
 def _rate_based_slots(ea, u, cand, n, interval_s, scratch):
     """rate_based_choker: slots = peers we upload to faster than a threshold rising 2 KiB/s each, + 1."""
     for i in range(n):
@@ -307,7 +307,7 @@ def choker_idle_arrays(interest_changed, next_round_t, next_opt_t, u, now):
     return not interest_changed[u] and now < next_round_t[u] and now < next_opt_t[u]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch):
     """One tick of u's choker: the four phases of the module docstring, in libtorrent's order."""
     slots = pa.slots[u]
