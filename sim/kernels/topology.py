@@ -88,7 +88,7 @@ def _reset_slot(ea, u, k):
     ea.bw_burst[u, k] = False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _count_pair(pa, pc, u, v, delta):
     """A connection u <-> v opens (+1) or closes (-1): each side's availability counts change."""
     P = pc.have.shape[1]
@@ -184,7 +184,7 @@ def _release_slot(pa, ea, u, k):
     pa.deg[u] -= 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def connect(pa, ea, pc, u, v):
     """Open a connection u <-> v; return False (and change nothing) if either has no free slot."""
     ku = _free_slot(pa, ea, u)
