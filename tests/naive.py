@@ -152,6 +152,25 @@ def whole_piece_run(have, recv, owner, v, u, x, n):
     return lo, hi
 
 
+def move_piece_by_swaps(order, pos, bound, v, p, old_b, new_b):
+    """Move piece p of peer v from bucket old_b to new_b one bucket edge at a time, by a swap with
+    the piece at that edge (libtorrent's piece_picker::update): the kernel (picker.move_piece)
+    writes the same chain of swaps out, moving each piece once."""
+    def swap(i, j):
+        a, b = order[v, i], order[v, j]
+        order[v, i], order[v, j] = b, a
+        pos[v, b], pos[v, a] = i, j
+    b = old_b
+    while b < new_b:
+        swap(pos[v, p], bound[v, b + 1] - 1)
+        bound[v, b + 1] -= 1
+        b += 1
+    while b > new_b:
+        swap(pos[v, p], bound[v, b])
+        bound[v, b] += 1
+        b -= 1
+
+
 def picker_order_is_consistent(have, recv, avail, order, pos, bound, v):
     """order[v] is a permutation, pos its inverse, and every piece sits inside its priority bucket."""
     P = have.shape[1]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.kernels.picker import expand_run, pick_piece, rebuild_order
+from sim.kernels.picker import expand_run, move_piece, pick_piece, rebuild_order
 from sim.state import num_buckets
 from tests import naive
 
@@ -142,3 +142,24 @@ def test_busy_pieces_only_in_strict_end_game():
     owner[0, 3:] = 2 + 1  # now every piece v needs is being downloaded from peer 2: end-game
     for n_have in (2, 10):
         assert pick_piece(have, recv, avail, order, pos, bound, owner, n_have, 0, 1, np.uint64(1), True) == 2
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_move_piece_matches_the_swaps(seed):
+    """A piece moved across buckets (up, down, to bucket 0, across empty buckets) leaves order,
+    pos and bound exactly as the swap by swap twin does."""
+    rng = np.random.default_rng(seed)
+    P, NB = 64, 9
+    order = np.tile(rng.permutation(P).astype(np.int32), (2, 1))
+    pos = np.empty_like(order)
+    pos[0, order[0]] = np.arange(P, dtype=np.int32)
+    pos[1] = pos[0]
+    cuts = np.sort(rng.integers(0, P + 1, NB - 1))  # random bucket sizes, some empty
+    bound = np.tile(np.concatenate(([0], cuts, [P])).astype(np.int32), (2, 1))
+    for _ in range(300):
+        p = int(rng.integers(P))
+        old_b = int(np.searchsorted(bound[0], pos[0, p], side="right") - 1)
+        new_b = int(rng.integers(NB))
+        move_piece(order, pos, bound, 0, p, old_b, new_b)
+        naive.move_piece_by_swaps(order, pos, bound, 1, p, old_b, new_b)
+        assert (order[0] == order[1]).all() and (pos[0] == pos[1]).all() and (bound[0] == bound[1]).all()

@@ -124,7 +124,7 @@ def granted_at_once(limit, bank, want):
     return np.floor((bank - limit) / want) * want
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def upload_quota_tick(pa, ea, dt):
     """Every uploader's quota tick over its connections (requests of choked connections stay
     queued and keep collecting quota, as in libtorrent)."""
@@ -185,7 +185,7 @@ def request_bandwidth(pa, ea, u, ku, wanted):
     ea.bw_burst[u, ku] = False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ask_when_asked(pa, ea, src, dst, slot, F, order, dt):
     """A connection holding neither quota nor a waiting request whose downloader has just asked it
     for blocks (newly unchoked, or with something new to ask for) asks its channel now. In
@@ -204,7 +204,7 @@ def ask_when_asked(pa, ea, src, dst, slot, F, order, dt):
         request_bandwidth(pa, ea, u, ku, wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound, scratch_out):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
 
@@ -315,7 +315,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
         rate[f] /= dt
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=True)  # argsort allocates: with the runtime, also when called from grant_sends
 def split_evenly(cap_total, bound, out):
     """Water-fill: out[j] = min(bound[j], level) with sum(out) = cap_total (or every bound, if
     they add up to less)."""
@@ -334,7 +334,7 @@ def split_evenly(cap_total, bound, out):
             return
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def second_tick(pa, ea, tick, ticks_per_s):
     """Each session's once-a-second tick, at its own phase: every connection's upload rate average
     (stat_channel::second_tick) and its bytes of the last second (send buffer watermark)."""
@@ -358,7 +358,7 @@ def second_tick(pa, ea, tick, ticks_per_s):
                 ea.dq_size[u, k] = request_queue_blocks(ea.rate_avg[u, k])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def open_download_quota(pa, dt):
     """Each downloader's quota at the start of a tick: the limit's share of the tick added to what
     is left, at most 3 s of the limit (a downloader that was idle can take a burst)."""
@@ -369,7 +369,7 @@ def open_download_quota(pa, dt):
         pa.dn_tick[i] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def close_download_quota(pa):
     """What a downloader's quota has left after the tick's transfers (negative: whole blocks
     bought with credit carried over, repaid from the next ticks)."""

@@ -139,7 +139,7 @@ def _sort_by_keys(cand, n, ka, kb, kc, kd, ke):
         cand[j + 1] = x
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=True)  # allocates its sort keys: with the runtime, also when called from choke_peer
 def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes):
     """Sort u's connection slots cand[:n] in the given order: as _before would (insertion sort,
     stable), by a key per slot computed once — for BY_RANK ranks_before's comparisons, part by
@@ -176,7 +176,7 @@ def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes):
     _sort_by_keys(cand, n, ka, kb, kc, kd, ke)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=True)  # np.sort allocates: with the runtime, also when called from choke_peer
 def _rate_based_slots(ea, u, cand, n, interval_s, scratch):
     """rate_based_choker: slots = peers we upload to faster than a threshold rising 2 KiB/s each, + 1."""
     for i in range(n):
@@ -297,10 +297,17 @@ def _optimistic_round(pa, ea, u, now, dt, salt, cand, slots):
 @njit(cache=True, inline="always")
 def choker_idle(pa, u, now):
     """Nothing for u's choker to do this tick: no connected peer changed its interest and no round is due."""
-    return not pa.interest_changed[u] and now < pa.next_round_t[u] and now < pa.next_opt_t[u]
+    return choker_idle_arrays(pa.interest_changed, pa.next_round_t, pa.next_opt_t, u, now)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
+def choker_idle_arrays(interest_changed, next_round_t, next_opt_t, u, now):
+    """choker_idle on the arrays it reads: choke_all asks it of every peer every tick, and a call
+    taking the PeerArrays tuple counts references on each of its arrays, in and out."""
+    return not interest_changed[u] and now < next_round_t[u] and now < next_opt_t[u]
+
+
+@njit(cache=True, _nrt=False)
 def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch):
     """One tick of u's choker: the four phases of the module docstring, in libtorrent's order."""
     slots = pa.slots[u]
@@ -327,5 +334,5 @@ def choke_all(pa, ea, now, dt, salt, piece_bytes, total_bytes):
     for u in range(N):
         # An idle choker is skipped here rather than by choke_peer's own check: a call passes
         # every peer and edge array, and each costs a reference count up and down.
-        if pa.active[u] and not choker_idle(pa, u, now):
+        if pa.active[u] and not choker_idle_arrays(pa.interest_changed, pa.next_round_t, pa.next_opt_t, u, now):
             choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch)

@@ -43,30 +43,36 @@ def bucket_of(have, recv, avail, v, p):
     return 1 + 2 * np.int64(avail[v, p]) + (1 if recv[v, p] == 0 else 0)
 
 
-@njit(cache=True)
-def _swap(order, pos, v, i, j):
-    a = order[v, i]
-    b = order[v, j]
-    order[v, i] = b
-    order[v, j] = a
-    pos[v, b] = i
-    pos[v, a] = j
-
-
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def move_piece(order, pos, bound, v, p, old_b, new_b):
-    """Move piece p of peer v from bucket old_b to new_b, one boundary (one swap) at a time."""
+    """Move piece p of peer v from bucket old_b to new_b, one boundary (one swap) at a time.
+
+    Written as the chain the swaps make (tests/naive.py: move_piece_by_swaps is the swap by swap
+    original, and tests compare the two): each bucket edge p crosses takes the piece there into
+    the place p just left, and p is written once, where it ends. A completed piece crosses
+    every bucket down to 0, so this loop runs for every piece completion, for every neighbour."""
+    cur = pos[v, p]
     b = old_b
-    while b < new_b:  # up: swap with the last piece of bucket b, which then shrinks
-        last = bound[v, b + 1] - 1
-        _swap(order, pos, v, pos[v, p], last)
+    while b < new_b:  # up: the last piece of bucket b takes p's place; bucket b then shrinks
+        j = bound[v, b + 1] - 1
+        if j != cur:
+            q = order[v, j]
+            order[v, cur] = q
+            pos[v, q] = cur
+            cur = j
         bound[v, b + 1] -= 1
         b += 1
-    while b > new_b:  # down: swap with the first piece of bucket b, which then shrinks
-        first = bound[v, b]
-        _swap(order, pos, v, pos[v, p], first)
+    while b > new_b:  # down: the first piece of bucket b takes p's place; bucket b then shrinks
+        j = bound[v, b]
+        if j != cur:
+            q = order[v, j]
+            order[v, cur] = q
+            pos[v, q] = cur
+            cur = j
         bound[v, b] += 1
         b -= 1
+    order[v, cur] = p
+    pos[v, p] = cur
 
 
 @njit(cache=True)
@@ -106,7 +112,7 @@ def _tier(recv, owner, v, p, whole):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def in_end_game(recv, owner, order, bound, v):
     """libtorrent's strict end-game (``strict_end_game_mode``, default on): every piece v still
     needs is already being downloaded (``get_download_queue_size() >= num_want_left()``). Only then
@@ -119,7 +125,7 @@ def in_end_game(recv, owner, order, bound, v):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt, whole):
     """Return the piece v should download from u next, or -1 if u has nothing v still needs.
 
@@ -182,12 +188,12 @@ def pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _can_extend(have, recv, owner, v, u, q):
     return have[u, q] and not have[v, q] and recv[v, q] == 0 and owner[v, q] == 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def expand_run(have, recv, owner, v, u, x, whole_pieces):
     """libtorrent's expand_piece: grow piece x into a run of up to ``whole_pieces`` adjacent pieces
     that u has and nobody is downloading for v — first downwards, then upwards. Returns [start, end)."""

@@ -88,7 +88,7 @@ def _reset_slot(ea, u, k):
     ea.bw_burst[u, k] = False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _count_pair(pa, pc, u, v, delta):
     """A connection u <-> v opens (+1) or closes (-1): each side's availability counts change."""
     P = pc.have.shape[1]
@@ -152,20 +152,27 @@ def _move_slot(ea, u, src, dst):
 def release_run(pc, ea, v, k):
     """v gives back the whole pieces it had asked of the peer in slot k but not yet received (its
     current run and the next one, if asked already): they become free for v's other connections."""
-    mark = ea.nbr[v, k] + 1
-    if ea.next_end[v, k] >= 0:
-        for q in range(ea.next_start[v, k], ea.next_end[v, k]):
-            if pc.owner[v, q] == mark:
-                pc.owner[v, q] = 0
-        ea.next_start[v, k] = -1
-        ea.next_end[v, k] = -1
-    if ea.run_end[v, k] < 0:
+    release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k)
+
+
+@njit(cache=True, _nrt=False)
+def release_run_arrays(owner, nbr, cur_piece, run_end, next_start, next_end, v, k):
+    """release_run on the arrays it touches (for the per-connection loop of collect_flows: a call
+    taking the state tuples counts references on every array in them)."""
+    mark = nbr[v, k] + 1
+    if next_end[v, k] >= 0:
+        for q in range(next_start[v, k], next_end[v, k]):
+            if owner[v, q] == mark:
+                owner[v, q] = 0
+        next_start[v, k] = -1
+        next_end[v, k] = -1
+    if run_end[v, k] < 0:
         return
-    for q in range(max(ea.cur_piece[v, k], 0), ea.run_end[v, k]):
-        if pc.owner[v, q] == mark:
-            pc.owner[v, q] = 0
-    ea.cur_piece[v, k] = -1
-    ea.run_end[v, k] = -1
+    for q in range(max(cur_piece[v, k], 0), run_end[v, k]):
+        if owner[v, q] == mark:
+            owner[v, q] = 0
+    cur_piece[v, k] = -1
+    run_end[v, k] = -1
 
 
 @njit(cache=True)
@@ -177,7 +184,7 @@ def _release_slot(pa, ea, u, k):
     pa.deg[u] -= 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def connect(pa, ea, pc, u, v):
     """Open a connection u <-> v; return False (and change nothing) if either has no free slot."""
     ku = _free_slot(pa, ea, u)
@@ -251,34 +258,43 @@ def disconnect_seeds(pa, ea, pc, u, now, dt):
             disconnect(pa, ea, pc, u, k, now, dt)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def piece_complete(pa, ea, pc, v, p):
     """v now has piece p: update its neighbours' availability and both sides' interest counts."""
-    b = bucket_of(pc.have, pc.recv, pc.avail, v, p)
-    move_piece(pc.order, pc.pos, pc.bound, v, p, b, 0)
-    pc.have[v, p] = True
-    pa.n_have[v] += 1
-    for j in range(pa.deg[v]):
-        w = ea.nbr[v, j]
-        # _avail_change(pa, pc, w, p, 1) written out: a helper taking the tuples, even inlined,
-        # would count every array in them up and down once per neighbour of every completed piece
-        if not pa.is_seed[w]:
-            if pc.have[w, p]:
-                pc.avail[w, p] += 1
+    piece_complete_arrays(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pa.n_have, pa.is_seed, pa.deg,
+                          pa.interest_changed, ea.nbr, ea.rev, ea.wants, v, p)
+
+
+@njit(cache=True, _nrt=False)
+def piece_complete_arrays(have, recv, avail, order, pos, bound, n_have, is_seed, deg, interest_changed, nbr, rev,
+                          wants, v, p):
+    """piece_complete on the arrays it touches: the transfer step calls it for every completed piece,
+    and a call taking the state tuples counts references on every array in them, in and out — which
+    cost more than the work itself (see next_in_run in transfer.py)."""
+    b = bucket_of(have, recv, avail, v, p)
+    move_piece(order, pos, bound, v, p, b, 0)
+    have[v, p] = True
+    n_have[v] += 1
+    for j in range(deg[v]):
+        w = nbr[v, j]
+        # _avail_change(pa, pc, w, p, 1) written out, on arrays for the same reason
+        if not is_seed[w]:
+            if have[w, p]:
+                avail[w, p] += 1
             else:
-                bw = bucket_of(pc.have, pc.recv, pc.avail, w, p)
-                pc.avail[w, p] += 1
-                move_piece(pc.order, pc.pos, pc.bound, w, p, bw, bw + 2)
-        if pc.have[w, p]:
-            ea.wants[v, j] -= 1
-            if ea.wants[v, j] == 0:  # v no longer interested in w: w's choker must see it
-                pa.interest_changed[w] = True
+                bw = bucket_of(have, recv, avail, w, p)
+                avail[w, p] += 1
+                move_piece(order, pos, bound, w, p, bw, bw + 2)
+        if have[w, p]:
+            wants[v, j] -= 1
+            if wants[v, j] == 0:  # v no longer interested in w: w's choker must see it
+                interest_changed[w] = True
         else:
-            ea.wants[w, ea.rev[v, j]] += 1
-            if ea.wants[w, ea.rev[v, j]] == 1:  # w now interested in v
-                pa.interest_changed[v] = True
-    if pa.n_have[v] == pc.have.shape[1]:
-        pa.is_seed[v] = True
+            wants[w, rev[v, j]] += 1
+            if wants[w, rev[v, j]] == 1:  # w now interested in v
+                interest_changed[v] = True
+    if n_have[v] == have.shape[1]:
+        is_seed[v] = True
 
 
 @njit(cache=True)

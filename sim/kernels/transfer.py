@@ -20,7 +20,7 @@ from numba import njit
 
 from .bandwidth import MAX_OUT_REQUEST_QUEUE
 from .picker import bucket_of, expand_run, move_piece, pick_piece
-from .topology import piece_complete, release_run
+from .topology import piece_complete_arrays, release_run_arrays
 
 from ..protocol import BLOCK_BYTES
 NO_FRESH_PIECE = -2  # ea.next_end: the last search for a next run found no free piece (next_start: u's count then)
@@ -37,7 +37,7 @@ def whole_pieces(rate_avg, threshold_s, piece_bytes):
     return int(min(np.floor(rate_avg) * threshold_s, MAX_CONTIGUOUS_BYTES) // piece_bytes)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u):
     """v's current piece from u is done: the next piece of its run it still needs (moving on to the
     run it has asked for next when this one is done), or -1. (Arrays, not the state tuples: a call
@@ -60,13 +60,14 @@ def next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u):
     return -1
 
 
-@njit(cache=True)
-def blocks_left_in_run(pc, ea, v, k, u):
-    """Blocks of v's current run from u not yet received: what its request queue there still holds."""
+@njit(cache=True, _nrt=False)
+def blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, v, k, u):
+    """Blocks of v's current run from u not yet received: what its request queue there still holds.
+    (Arrays, not the state tuples: see next_in_run.)"""
     n = 0
-    for q in range(max(ea.cur_piece[v, k], 0), ea.run_end[v, k]):
-        if pc.owner[v, q] == u + 1 and not pc.have[v, q]:
-            n += pc.blocks[q] - pc.recv[v, q]
+    for q in range(max(cur_piece[v, k], 0), run_end[v, k]):
+        if owner[v, q] == u + 1 and not have[v, q]:
+            n += blocks[q] - recv[v, q]
     return n
 
 
@@ -76,29 +77,39 @@ def ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes):
     (request_queue_time of its rate), not only when it is empty: a connection asking for whole
     pieces asks for the next run of them while the current one is still arriving. Those pieces
     are then taken for v's other connections too (the lab's idle, interested connections)."""
-    if ea.run_end[v, k] < 0 or ea.next_end[v, k] >= 0:
+    ask_next_run_arrays(pc.have, pc.recv, pc.blocks, pc.avail, pc.order, pc.pos, pc.bound, pc.owner, pa.n_have,
+                        pa.whole_s, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, ea.rate_avg, ea.dq_size,
+                        v, k, u, salt, piece_bytes)
+
+
+@njit(cache=True, _nrt=False)
+def ask_next_run_arrays(have, recv, blocks, avail, order, pos, bound, owner, n_have, whole_s, cur_piece, run_end,
+                        next_start, next_end, rate_avg, dq_size, v, k, u, salt, piece_bytes):
+    """ask_next_run on the arrays it touches: transfer_blocks calls it for most whole-piece
+    connections every tick, and a call taking the state tuples counts references on every array
+    in them, in and out, which cost several times the work here."""
+    if run_end[v, k] < 0 or next_end[v, k] >= 0:
         return
-    if ea.next_end[v, k] == NO_FRESH_PIECE and ea.next_start[v, k] == pa.n_have[u]:
+    if next_end[v, k] == NO_FRESH_PIECE and next_start[v, k] == n_have[u]:
         return  # a search found no free piece at u, and u has no new piece since
-    n_whole = whole_pieces(ea.rate_avg[v, k], pa.whole_s[v], piece_bytes)
-    if n_whole <= 0 or blocks_left_in_run(pc, ea, v, k, u) >= ea.dq_size[v, k]:
+    n_whole = whole_pieces(rate_avg[v, k], whole_s[v], piece_bytes)
+    if n_whole <= 0 or blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, v, k, u) >= dq_size[v, k]:
         return
-    p = pick_piece(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner,
-                   pa.n_have[v], v, u, salt, True)
-    if p < 0 or pc.owner[v, p] != 0 or pc.recv[v, p] != 0:
+    p = pick_piece(have, recv, avail, order, pos, bound, owner, n_have[v], v, u, salt, True)
+    if p < 0 or owner[v, p] != 0 or recv[v, p] != 0:
         # only partial or busy pieces left: the next pick waits for the run to end, or for u to
         # have a new piece (a HAVE message is what makes libtorrent's picker look again)
-        ea.next_end[v, k] = NO_FRESH_PIECE
-        ea.next_start[v, k] = pa.n_have[u]
+        next_end[v, k] = NO_FRESH_PIECE
+        next_start[v, k] = n_have[u]
         return
-    start, end = expand_run(pc.have, pc.recv, pc.owner, v, u, p, n_whole)
+    start, end = expand_run(have, recv, owner, v, u, p, n_whole)
     for q in range(start, end):
-        pc.owner[v, q] = u + 1
-    ea.next_start[v, k] = start
-    ea.next_end[v, k] = end
+        owner[v, q] = u + 1
+    next_start[v, k] = start
+    next_end[v, k] = end
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def collect_flows(pa, ea, pc, src, dst, slot, dt):
     """List the active transfers: v is interested in u and u unchokes v. Returns their count.
 
@@ -118,7 +129,7 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
             ku = ea.rev[v, k]
             unchoked = ea.unchoked[u, ku]
             if not unchoked and ea.run_end[v, k] >= 0:
-                release_run(pc, ea, v, k)
+                release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k)
             if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (
                     unchoked or pick_fast(pc.have, pc.recv, pc.blocks, pc.owner, pc.pos, ea.fast, u, ku, v) >= 0):
                 src[F] = u
@@ -126,11 +137,11 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
                 slot[F] = k
                 F += 1
             elif ea.run_end[v, k] >= 0:
-                release_run(pc, ea, v, k)
+                release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k)
     return F
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def pick_fast(have, recv, blocks, owner, pos, fast, u, ku, v):
     """A piece v may ask u for while u chokes it: one of u's allowed fast set for v that u has,
     v lacks and v's other connections are not fetching, the rarest first (libtorrent's picker,
@@ -158,7 +169,7 @@ def unused_credit_back(bw_quota, credit, v, k, u, ku):
     credit[v, k] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_piece, run_end, next_start, next_end,
                 unchoked_by_u, rate_avg, dq_size, whole_s_v, n_have_v, v, k, u, ku, salt, piece_bytes):
     """The piece v is asking u for on its connection in slot k: its current piece while u still
@@ -198,7 +209,7 @@ def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_p
     return p
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ask_before_sending(pa, ea, pc, dst, slot, F, order, salt, piece_bytes):
     """v's REQUESTs reach u as soon as u unchokes it (or it has something new to ask for), before
     u's rate limiter is asked for bandwidth: on loopback the round trip is far below a quota
@@ -231,7 +242,7 @@ def serve_order(ea, dst, slot, F):
     return np.argsort(keys)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subject, piece_bytes,
                     log_t, log_peer, log_piece, log_first, log_blocks, log_bytes, completed):
     """Move blocks for one tick, transfers in ``order`` (serve_order). Returns (log rows written,
@@ -302,7 +313,8 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 else:
                     overflow = True
             if pc.recv[v, p] == pc.blocks[p]:
-                piece_complete(pa, ea, pc, v, p)
+                piece_complete_arrays(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pa.n_have, pa.is_seed,
+                                      pa.deg, pa.interest_changed, ea.nbr, ea.rev, ea.wants, v, p)
                 if pa.is_seed[v]:
                     completed[n_done] = v
                     n_done += 1
@@ -311,5 +323,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
         if moved and unchoked and not pa.is_seed[v] and ea.run_end[v, k] >= 0 and (
                 ea.next_end[v, k] == -1 or (ea.next_end[v, k] == NO_FRESH_PIECE and ea.next_start[v, k] != pa.n_have[u])):
             # request_a_block runs as blocks arrive: only then may the queue ask for the next run
-            ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes)
+            ask_next_run_arrays(pc.have, pc.recv, pc.blocks, pc.avail, pc.order, pc.pos, pc.bound, pc.owner, pa.n_have,
+                                pa.whole_s, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, ea.rate_avg,
+                                ea.dq_size, v, k, u, salt, piece_bytes)
     return n_log, n_done, overflow
