@@ -220,7 +220,11 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
     ``order`` (serve_order: as they happen to ask, not by peer number)."""
     # Scratch, per transfer, before the downloader split writes the rates: ``rate[f]`` holds the
     # at-once requests it may still take, ``want[f]`` whether it took any (nothing allocated here).
+    for f in range(F):
+        rate[f] = 0.0
+        want[f] = 0.0
     for rnd in range(2):  # connections already out of the queue first (bw_burst), then the rest
+        n_active = 0
         for i in range(F):
             f = order[i]
             u = src[f]
@@ -238,28 +242,40 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
                 w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
                 room = pa.dn_quota[dst[f]] - ea.bw_quota[u, ku]
                 rate[f] = max(np.ceil(room / w), 0.0) if w > 0.0 else 0.0
+                if rate[f] > 0.0:
+                    n_active += 1
         # Connections granted at once send and ask again between quota ticks, each write an
         # event of its own: those of one group take turns, a request each, while their channel
         # keeps more than a second of its limit beyond it (need_queueing false) - the surplus is
-        # shared among them, not taken whole by the first.
-        progress = True
-        while progress:
-            progress = False
+        # shared among them, not taken whole by the first. (Once one is left, it takes what it
+        # may in one step: the same requests as one at a time.)
+        while n_active > 0:
             for i in range(F):
                 f = order[i]
+                if rate[f] <= 0.0:
+                    continue
                 u = src[f]
                 ku = ea.rev[dst[f], slot[f]]
-                if ea.bw_burst[u, ku] != (rnd == 0) or rate[f] <= 0.0:
-                    continue
                 w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
+                if n_active == 1:
+                    n = min(rate[f], np.floor((pa.up_quota[u] - pa.up_cap[u]) / w)) if pa.up_quota[u] - w >= pa.up_cap[u] else 0.0
+                    if n > 0.0:
+                        pa.up_quota[u] -= n * w
+                        ea.bw_quota[u, ku] += n * w
+                        want[f] = 1.0
+                    rate[f] = 0.0
+                    n_active = 0
+                    break
                 if pa.up_quota[u] - w < pa.up_cap[u]:
                     rate[f] = 0.0
+                    n_active -= 1
                     continue
                 pa.up_quota[u] -= w
                 ea.bw_quota[u, ku] += w
                 rate[f] -= 1.0
                 want[f] = 1.0
-                progress = True
+                if rate[f] <= 0.0:
+                    n_active -= 1
         for i in range(F):
             f = order[i]
             u = src[f]
