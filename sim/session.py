@@ -66,7 +66,6 @@ class SessionRun:
         self.slots = st.libtorrent.unchoke_slots_limit
         self.opt_slots = st.libtorrent.optimistic_slots
         self.conn_limit = st.libtorrent.connections_limit
-        self.rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 0)))
         self.runs = [SwarmRun(sc, replication, torrent_seed(seed, j)) for j, sc in enumerate(session.scenarios)]
         # One session has one clock: its once-a-second tick falls on the same quota tick in every
         # torrent (each swarm drew a phase for its subject; the first torrent's is the session's).

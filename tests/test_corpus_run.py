@@ -103,8 +103,9 @@ def test_subject_numbers_equal_simulate_of_each_torrent(tmp_path):
     assert np.any(table["end_s"] < 3000)
 
 
-def test_identical_files_for_any_workers_and_block_size(tmp_path):
-    corpus = write_corpus(tmp_path)
+def assert_identical_for_any_workers_and_block_size(corpus: Path, tmp_path: Path) -> None:
+    """Run ``corpus`` on 1 and 2 workers and blocks of 1 and 3 replications (w1, w2, b1, b3 under
+    tmp_path): every result file is byte-identical."""
     outs = []
     for name, extra in (("w1", ["--workers", "1"]), ("w2", ["--workers", "2"]), ("b1", ["--workers", "2", "--block", "1"]),
                         ("b3", ["--workers", "1", "--block", "3"])):
@@ -114,6 +115,10 @@ def test_identical_files_for_any_workers_and_block_size(tmp_path):
     for f in RESULT_FILES:
         data = {o.name: (o / f).read_bytes() for o in outs}
         assert len(set(data.values())) == 1, f
+
+
+def test_identical_files_for_any_workers_and_block_size(tmp_path):
+    assert_identical_for_any_workers_and_block_size(write_corpus(tmp_path), tmp_path)
 
 
 def test_totals_are_per_replication_sums_and_the_ratio(tmp_path):

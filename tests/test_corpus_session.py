@@ -14,7 +14,7 @@ from forensics.corpus_run import plan_units, simulate_corpus
 from forensics.corpus_session import session_of
 from sim.montecarlo import replication_seeds
 from sim.session import SessionRun
-from tests.test_corpus_run import BASE, RESULT_FILES, cli, write_corpus
+from tests.test_corpus_run import BASE, assert_identical_for_any_workers_and_block_size, cli, write_corpus
 
 # Four torrents added within seconds of each other: with two download slots, two of them must wait.
 CSV = """name,files,seeds,leecher_arrivals_per_h,subject_join_s
@@ -86,15 +86,7 @@ def test_queue_runs_at_most_active_downloads_at_once(tmp_path):
 
 def test_identical_files_for_any_workers_and_block_size(tmp_path):
     corpus = session_corpus(tmp_path, SESSION.replace("torrents_per_session = 4", "torrents_per_session = 3"))
-    outs = []
-    for name, extra in (("w1", ["--workers", "1"]), ("w2", ["--workers", "2"]),
-                        ("b1", ["--workers", "2", "--block", "1"]), ("b3", ["--workers", "1", "--block", "3"])):
-        code, _, err = cli(["corpus", str(corpus), "--out", str(tmp_path / name), *extra])
-        assert code == 0, err
-        outs.append(tmp_path / name)
-    for f in RESULT_FILES:
-        data = {o.name: (o / f).read_bytes() for o in outs}
-        assert len(set(data.values())) == 1, f
+    assert_identical_for_any_workers_and_block_size(corpus, tmp_path)
     man = json.loads((tmp_path / "w1" / "manifest.json").read_text())
     assert man["corpus_model"] == "session" and man["corpus_session"]["torrents_per_session"] == 3
     assert "session s" in man["torrent_seed_rule"]

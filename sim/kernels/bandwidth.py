@@ -114,16 +114,6 @@ def distribute_quota(limit, dt, bank, req, got, ttl, quota):
     return bank
 
 
-@njit(cache=True, inline="always")
-def granted_at_once(limit, bank, want):
-    """Bytes a connection gets at once after sending what it held: while its channel holds more
-    than a second of the limit beyond the request (need_queueing is false), each request of
-    ``want`` bytes is granted on the spot, sent, and asked again. Returns a multiple of want."""
-    if want <= 0.0 or bank - want < limit:
-        return 0.0
-    return np.floor((bank - limit) / want) * want
-
-
 @njit(cache=True, _nrt=False)
 def upload_quota_tick(pa, ea, dt):
     """Every uploader's quota tick over its connections (requests of choked connections stay
