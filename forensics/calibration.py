@@ -25,6 +25,7 @@ from typing import Callable
 from . import atomic
 from .analysis.sim_vs_lab import QUANTITIES, compare_sim_with_lab, error_rate
 from .errors import UserError
+from .lab.sent import SENT_FILE
 from .provenance import HASH_FILE, hash_list
 from .report import figures
 from .rundir import RunDirWriter
@@ -72,6 +73,8 @@ def record_lab_runs(matrix: Path, files: list[Path], lab_runs: int, run_lab: Run
             for blocks in sorted(raw.glob("*-blocks.csv")):  # plus every peer's block log, compressed
                 (raw.parent / "blocks").mkdir(exist_ok=True)
                 compress_file(blocks.rename(raw.parent / "blocks" / blocks.name))
+            if (raw / SENT_FILE).is_file():  # what the subject's connections sent (the log's cut)
+                (raw / SENT_FILE).rename(raw.parent / "blocks" / SENT_FILE)
             shutil.rmtree(raw)
         for trace in tmp.glob("replications/*/connections.csv"):  # traced recordings: kept, compressed
             compress_file(trace)
@@ -119,3 +122,89 @@ def run_validation(files: list[Path], out: Path, *, sim_runs: int, lab_runs: int
         atomic.write_bytes(w.stage / "validation.png", figures.validation(results, [q for q, _, _ in QUANTITIES]))
         published = w.publish()
     return Validation(published, results, summary, rate)
+
+
+def cut_recorded_to_sent(dest: Path, command: list[str]) -> dict:
+    """Re-measure a recorded lab run: each replication's subject log cut to what its connections
+    sent (``lab.sent``; the counts from the recorded connection trace), then every table and
+    headline computed from it again. The block log as libtorrent posted it stays in
+    ``blocks/subject-blocks.csv.gz``. Cutting a cut log changes nothing. Returns, per replication,
+    the blocks dropped and the log's bytes against the subject's payload counter."""
+    import json
+    import math
+
+    import numpy as np
+
+    from sim.layout import Layout
+    from sim.results import ROLE_NAMES, TransferLog, summarize_replication
+
+    from .lab.sent import cut_to_sent, sent_from_merged_trace, top_up_to_counter
+    from .provenance import utc_now
+    from .rundir import load_run, write_replication, write_results
+    from .tables import read_columns
+
+    dest = Path(dest)
+    run = load_run(dest)
+    t = run.scenario.torrent
+    layout = Layout.of(t.piece_size, t.file_sizes, t.file_paths)
+    role_code = {name: code for code, name in ROLE_NAMES.items()}
+    results, report = [], {}
+    for i in range(run.replications):
+        rep = dest / "replications" / f"{i:04d}"
+        trace = rep / "connections.csv.gz"
+        if not trace.is_file():
+            raise UserError(f"{trace}: missing; a recording is cut to what was sent from its connection trace "
+                            f"(record it with --trace-connections)")
+        lg = read_columns(rep / "transfer_log.csv")
+        log = TransferLog.from_columns(lg["t_s"], lg["peer"], lg["piece"], lg["first_block"], lg["blocks"], lg["bytes"])
+        peers = read_columns(rep / "peers.csv")
+        sent, last = sent_from_merged_trace(trace, local=0)
+        keys = [int(p) for p in log.peer]
+        log_bytes = {k: int(log.bytes[log.peer == k].sum()) for k in set(keys)}
+        s = int(np.flatnonzero(peers["role"] == "subject")[0])
+        sent = top_up_to_counter(sent, last, log_bytes, int(peers["uploaded_bytes"][s]))
+        cut, dropped = cut_to_sent(log, keys, sent)
+        peers.pop("from_subject_bytes", None)
+        peers["role"] = np.asarray([role_code[str(r)] for r in peers["role"]], dtype=np.int64)
+        for c in ("peer", "uploaded_bytes", "downloaded_bytes"):
+            peers[c] = peers[c].astype(np.int64)
+        ts = read_columns(rep / "timeseries.csv")
+        ts = {k: (v if k == "t_s" else v.astype(np.int64)) for k, v in ts.items()}
+        complete = float(peers["complete_s"][s])
+        r = summarize_replication(i, layout, cut, float(peers["join_s"][s]), complete, peers, ts,
+                                  float(run.results["end_s"][i]))
+        write_replication(dest, r)
+        results.append(r)
+        report[f"{i:04d}"] = {"blocks_dropped": dropped, "log_bytes": int(cut.bytes.sum()),
+                              "subject_payload_counter_bytes": int(peers["uploaded_bytes"][s]),
+                              "log_bytes_before": int(log.bytes.sum()),
+                              "complete_s": None if math.isnan(complete) else complete}
+    write_results(dest, results)
+    man = json.loads((dest / "manifest.json").read_text())
+    man["cut_to_sent"] = {
+        "command": command, "utc": utc_now(),
+        "why": "block_uploaded_alert fires when a block enters the send buffer; blocks still buffered when a "
+               "connection closed were never sent (forensics/lab/sent.py)",
+        "replications": report,
+    }
+    atomic.write_json(dest / "manifest.json", man)
+    atomic.write_text(dest / HASH_FILE, hash_list(dest))
+    return report
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """``python -m forensics.calibration cut-to-sent DIR...``: re-measure recorded lab runs."""
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) < 2 or args[0] != "cut-to-sent":
+        print("usage: python -m forensics.calibration cut-to-sent RECORDED_DIR...", file=sys.stderr)
+        return 2
+    for d in args[1:]:
+        rep = cut_recorded_to_sent(Path(d), ["python", "-m", "forensics.calibration", *args[:1], d])
+        print(d, {k: (v["blocks_dropped"], v["log_bytes_before"] - v["log_bytes"], v["log_bytes"] - v["subject_payload_counter_bytes"])
+                  for k, v in rep.items()})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -1,8 +1,9 @@
 """From the peers' raw files to a ``ReplicationResult`` in the simulator's schema.
 
-The subject's transfer log is built from ``block_uploaded_alert``s, one row per block (the alert
-fires when the block is placed in a send buffer; a block still buffered when a connection closes
-was never received — the cross-checks in ``extra`` show how much that was).
+The subject's transfer log is built from ``block_uploaded_alert``s, one row per block. The alert
+fires when the block is placed in a send buffer, and a block still buffered when a connection
+closes was never sent, so the log is cut to each connection's payload counter (sent.py); the
+cross-checks in ``extra["subject_check"]`` show how much was cut.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sim.population import SUBJECT_ROW
 from sim.results import PEER_COLUMNS, ROLE_SEED, ReplicationResult, TransferLog, summarize_replication
 
 from .plan import RunPlan
+from .sent import SENT_FILE, cut_to_sent, read_sent_file, top_up_to_counter
 
 
 def _nan(x) -> float:
@@ -35,11 +37,13 @@ def read_samples(raw_dir: Path, i: int) -> np.ndarray:
     return np.array([[float(r[0]), int(r[1]), int(r[2])] for r in rows], dtype=np.float64).reshape(-1, 3)
 
 
-def subject_log(raw_dir: Path, plan: RunPlan, layout: Layout) -> tuple[TransferLog, int]:
-    """The subject's per-block upload log; also the count of blocks sent to an unknown address."""
+def subject_log(raw_dir: Path, plan: RunPlan, layout: Layout) -> tuple[TransferLog, int, list]:
+    """The subject's per-block log of blocks queued for sending; also the count of blocks queued
+    for an unknown address, and each row's connection (address, port; address alone in raw logs
+    without the port)."""
     ip_index = {p.ip: p.index for p in plan.peers} | {p.out_ip: p.index for p in plan.peers}
     piece_len = layout.piece_lengths()
-    t, peer, piece, block, nbytes = [], [], [], [], []
+    t, peer, piece, block, nbytes, conn = [], [], [], [], [], []
     unknown = 0
     with open(raw_dir / "subject-blocks.csv", newline="") as f:
         for row in list(csv.reader(f))[1:]:
@@ -53,10 +57,27 @@ def subject_log(raw_dir: Path, plan: RunPlan, layout: Layout) -> tuple[TransferL
             piece.append(pc)
             block.append(bk)
             nbytes.append(int(min(BLOCK_BYTES, piece_len[pc] - bk * BLOCK_BYTES)))
+            conn.append((row[1], int(row[4])) if len(row) > 4 else row[1])
     order = np.argsort(np.asarray(t, dtype=np.float64), kind="stable")
     cols = [np.asarray(c)[order] if len(c) else c for c in (t, peer, piece, block)]
     n = np.asarray(nbytes, dtype=np.int64)[order] if nbytes else nbytes
-    return TransferLog.from_columns(cols[0], cols[1], cols[2], cols[3], np.ones(len(t), dtype=np.int64), n), unknown
+    log = TransferLog.from_columns(cols[0], cols[1], cols[2], cols[3], np.ones(len(t), dtype=np.int64), n)
+    return log, unknown, [conn[i] for i in order]
+
+
+def sent_log(raw_dir: Path, log: TransferLog, conn: list, counter_bytes: int) -> tuple[TransferLog, dict]:
+    """The queued-block log cut to what each connection sent (sent.py), and what was cut."""
+    path = raw_dir / SENT_FILE
+    queued = int(log.bytes.sum())
+    if not path.is_file():  # a raw directory from before the subject read its connections
+        return log, {"cut_to_sent": False, "log_bytes_queued": queued}
+    sent, last = read_sent_file(path)
+    log_bytes: dict = {}
+    for k, b in zip(conn, log.bytes):
+        log_bytes[k] = log_bytes.get(k, 0) + int(b)
+    sent = top_up_to_counter(sent, last, log_bytes, counter_bytes)
+    cut, dropped = cut_to_sent(log, conn, sent)
+    return cut, {"cut_to_sent": True, "log_bytes_queued": queued, "blocks_queued_never_sent": dropped}
 
 
 def collect_replication(plan: RunPlan, layout: Layout, raw_dir: Path, end_s: float) -> ReplicationResult:
@@ -80,7 +101,8 @@ def collect_replication(plan: RunPlan, layout: Layout, raw_dir: Path, end_s: flo
     if "uploaded_at_completion_bytes" in PEER_COLUMNS:
         peers["uploaded_at_completion_bytes"] = np.array(
             [_nan(r["uploaded_at_complete_bytes"]) for r in recs], dtype=np.float64)
-    log, unknown = subject_log(raw_dir, plan, layout)
+    log, unknown, conn = subject_log(raw_dir, plan, layout)
+    log, cut_note = sent_log(raw_dir, log, conn, int(peers["uploaded_bytes"][SUBJECT_ROW]))
     s = read_samples(raw_dir, SUBJECT_ROW)
     timeseries = {"t_s": s[:, 0], "subject_uploaded_bytes": s[:, 1].astype(np.int64),
                   "subject_downloaded_bytes": s[:, 2].astype(np.int64)}
@@ -95,6 +117,7 @@ def collect_replication(plan: RunPlan, layout: Layout, raw_dir: Path, end_s: flo
             "status_uploaded_at_complete_bytes": subj["uploaded_at_complete_bytes"],
             "log_bytes": int(log.bytes.sum()),
             "blocks_to_unknown_address": unknown,
+            **cut_note,
         },
         "incoming_connections": {str(r["index"]): sum(r["incoming_connections"].values()) for r in recs},
         "max_sample_gap_s": max((r["max_sample_gap_s"] or 0.0) for r in recs),

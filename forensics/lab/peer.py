@@ -31,6 +31,7 @@ import threading
 import time
 from pathlib import Path
 
+from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
 from .trace import TRACE_INTERVAL_S, ConnectionSampler
 
 SAMPLE_INTERVAL_S = 0.5
@@ -79,7 +80,7 @@ class Peer:
         self.t0 = 0.0
         self.join_s = self.complete_s = self.leave_s = math.nan
         self.samples: list[tuple[float, int, int]] = []
-        self.blocks: list[tuple[float, str, int, int]] = []
+        self.blocks: list[tuple[float, str, int, int, int]] = []
         self.last_up = self.last_down = 0
         self.up_at_complete = self.down_at_complete = None
         # subject: payload bytes sent per connected peer (peer_info.total_upload), by moment
@@ -91,6 +92,9 @@ class Peer:
         self.clock = "alert"
         self.policy = spec["policy"]
         self.tracer = None
+        # subject: each connection's payload counter, read every 100 ms and just before a pause;
+        # the block log is cut to it (sent.py: a block_uploaded_alert is a block queued, not sent)
+        self.sent = SentCounter() if self.is_subject else None
         if spec.get("trace_connections"):
             self.tracer = ConnectionSampler(lt, Path(spec["raw_dir"]), self.index)
         self.trace_stats = None
@@ -162,12 +166,13 @@ class Peer:
         next_progress = self.now()
         next_trace = self.now()
         while not self.stop.is_set():
-            wait_ms = 100 if self.tracer is None else max(0, min(100, int((next_trace - self.now()) * 1000)))
+            reads = self.tracer is not None or self.sent is not None
+            wait_ms = max(0, min(100, int((next_trace - self.now()) * 1000))) if reads else 100
             self.ses.wait_for_alert(wait_ms)
             self._alerts()
             t = self.now()
-            if self.tracer is not None and self.active and t >= next_trace:
-                self.tracer.sample(t, self.handle)
+            if reads and self.active and t >= next_trace:
+                self._read_connections(t)
                 next_trace += TRACE_INTERVAL_S
                 if next_trace < t:  # fell behind: do not burst
                     next_trace = t + TRACE_INTERVAL_S
@@ -193,6 +198,16 @@ class Peer:
             if not self.active:
                 break
 
+    def _read_connections(self, t: float) -> None:
+        """The connection trace's sample and the subject's per-connection sent counts, from one read."""
+        if self.tracer is None and self.sent is None:
+            return
+        infos = self.handle.get_peer_info()
+        if self.tracer is not None:
+            self.tracer.sample(t, self.handle, infos)
+        if self.sent is not None:
+            self.sent.update(infos, t)
+
     def _sample(self) -> None:
         st = self.handle.status()
         self.last_up, self.last_down = int(st.total_payload_upload), int(st.total_payload_download)
@@ -205,7 +220,7 @@ class Peer:
         # (pausing the torrent) may do: read the whole batch first, act on completion after it.
         for a in self.ses.pop_alerts():
             if isinstance(a, lt.block_uploaded_alert):
-                self.blocks.append((self.alert_t(a), a.ip[0], int(a.piece_index), int(a.block_index)))
+                self.blocks.append((self.alert_t(a), a.ip[0], int(a.piece_index), int(a.block_index), int(a.ip[1])))
             elif isinstance(a, lt.torrent_finished_alert):
                 if not self.is_seed and math.isnan(self.complete_s) and finished_at is None:
                     finished_at = self.alert_t(a)
@@ -260,8 +275,8 @@ class Peer:
         that were already queued: blocks placed in send buffers before the pause took effect."""
         if not self.active:
             return
-        if self.tracer is not None:  # each connection's last totals, just before the torrent's:
-            self.tracer.sample(self.now(), self.handle)  # a stats tick between them adds, never removes
+        # each connection's last totals, just before the torrent's: a stats tick between them adds, never removes
+        self._read_connections(self.now())
         self._sample()  # totals are reset by a pause: read them first
         self._record_sent_per_peer("at_leave")
         self.handle.pause()
@@ -276,8 +291,7 @@ class Peer:
     def _finish(self) -> None:
         if self.active:
             self._alerts()
-            if self.tracer is not None:
-                self.tracer.sample(self.now(), self.handle)
+            self._read_connections(self.now())
             self._sample()
             self._record_sent_per_peer("at_end")
         if self.tracer is not None:
@@ -333,7 +347,8 @@ class Peer:
         })
         write_csv(raw / f"{name}-samples.csv", ("t_s", "uploaded_bytes", "downloaded_bytes"), self.samples)
         if self.is_subject:
-            write_csv(raw / "subject-blocks.csv", ("t_s", "peer_ip", "piece", "block"), self.blocks)
+            write_csv(raw / "subject-blocks.csv", ("t_s", "peer_ip", "piece", "block", "peer_port"), self.blocks)
+            write_csv(raw / SENT_FILE, SENT_COLUMNS, self.sent.rows())
         elif self.log_blocks:
             write_csv(raw / f"{name}-blocks.csv", ("t_s", "peer_ip", "piece", "block"), self.blocks)
 

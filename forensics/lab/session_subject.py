@@ -25,6 +25,9 @@ import time
 from pathlib import Path
 
 from .peer import DRAIN_AFTER_PAUSE_S, SAMPLE_INTERVAL_S, emit, stop_on_stdin
+from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
+
+READ_INTERVAL_S = 0.1  # each connection's sent count (sent.py), as often as peer.py reads it
 
 
 class _Torrent:
@@ -36,7 +39,8 @@ class _Torrent:
         self.added = self.active = False
         self.join_s = self.complete_s = self.leave_s = math.nan
         self.samples: list[tuple[float, int, int]] = []
-        self.blocks: list[tuple[float, str, int, int]] = []
+        self.blocks: list[tuple[float, str, int, int, int]] = []
+        self.sent = SentCounter()  # each connection's payload counter (sent.py)
         self.last_up = self.last_down = 0
         self.up_at_complete = self.down_at_complete = None
         self.next_announce = math.inf
@@ -74,9 +78,9 @@ class SessionSubject:
             return
         self.t0 = float(go["t0"])
         threading.Thread(target=stop_on_stdin, args=(self.stop,), daemon=True).start()
-        next_sample = next_progress = 0.0
+        next_sample = next_progress = next_read = 0.0
         while not self.stop.is_set():
-            self.ses.wait_for_alert(100)
+            self.ses.wait_for_alert(max(0, min(100, int((next_read - self.now()) * 1000))))
             t = self.now()
             for tor in self.torrents:
                 if not tor.added and t >= tor.spec["added_s"]:
@@ -84,6 +88,11 @@ class SessionSubject:
             self._alerts()
             for tor in self.torrents:
                 self._update(tor, t)
+            if t >= next_read:
+                for tor in self.torrents:
+                    if tor.active:
+                        tor.sent.update(tor.handle.get_peer_info(), t)
+                next_read = max(next_read + READ_INTERVAL_S, t)
             if t >= next_sample:
                 for tor in self.torrents:
                     if tor.active:
@@ -133,7 +142,8 @@ class SessionSubject:
             if isinstance(a, lt.block_uploaded_alert):
                 tor = self.by_hash.get(str(a.handle.info_hash()))
                 if tor is not None:
-                    tor.blocks.append((self._alert_t(a), a.ip[0], int(a.piece_index), int(a.block_index)))
+                    tor.blocks.append((self._alert_t(a), a.ip[0], int(a.piece_index), int(a.block_index),
+                                       int(a.ip[1])))
             elif isinstance(a, lt.torrent_finished_alert):
                 tor = self.by_hash.get(str(a.handle.info_hash()))
                 if tor is not None and math.isnan(tor.complete_s):
@@ -178,6 +188,7 @@ class SessionSubject:
         """Stop the torrent as a client does: out of the queue's hands (auto-managed off), paused."""
         if not tor.active:
             return
+        tor.sent.update(tor.handle.get_peer_info(), self.now())
         self._sample(tor)
         tor.handle.unset_flags(self.lt.torrent_flags.auto_managed)
         tor.handle.pause()
@@ -193,6 +204,7 @@ class SessionSubject:
         self._alerts()
         for tor in self.torrents:
             if tor.active:
+                tor.sent.update(tor.handle.get_peer_info(), self.now())
                 self._sample(tor)
             self._write_raw(tor)
         self.ses.pause()
@@ -220,7 +232,8 @@ class SessionSubject:
             "connection_trace": None, "session_torrent": tor.j, "settings": self.applied_settings,
         })
         write_csv(raw / "peer-0000-samples.csv", ("t_s", "uploaded_bytes", "downloaded_bytes"), tor.samples)
-        write_csv(raw / "subject-blocks.csv", ("t_s", "peer_ip", "piece", "block"), tor.blocks)
+        write_csv(raw / "subject-blocks.csv", ("t_s", "peer_ip", "piece", "block", "peer_port"), tor.blocks)
+        write_csv(raw / SENT_FILE, SENT_COLUMNS, tor.sent.rows())
 
 
 def main(argv: list[str]) -> int:

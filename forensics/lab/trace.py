@@ -74,8 +74,8 @@ class ConnectionSampler:
         self._csv.writerow(RAW_COLUMNS)
         self.instants: list[float] = []
 
-    def sample(self, t_s: float, handle) -> None:
-        infos = handle.get_peer_info()
+    def sample(self, t_s: float, handle, infos=None) -> None:
+        infos = handle.get_peer_info() if infos is None else infos
         self.instants.append(t_s)
         t = f"{t_s:.4f}"
         for p in infos:

@@ -1,0 +1,142 @@
+"""What the subject's connections really sent: its block log cut to libtorrent's payload counters.
+
+libtorrent posts ``block_uploaded_alert`` in ``bt_peer_connection::write_piece``, when a block is
+appended to the connection's send buffer, not when it leaves the host. A block still in the send
+buffer when the connection closes (the other end completed and left, or the subject paused) was
+never sent, yet it is in the alert log. At a rate-limited subject that is about one block per
+connection: 6-7 % of what a 25 kB/s subject uploads in the v12 recording.
+
+The send buffer is first in, first out, so a connection sent the first blocks queued on it, up to
+the payload bytes its counter (``peer_info.total_upload``) shows. ``cut_to_sent`` keeps, per
+connection, the blocks queued on it in order while they fit in what it sent; a block only partly
+sent when the connection closed is left out, as the simulator only logs whole blocks.
+
+Where the counts come from:
+* ``raw/subject-sent.csv`` (lab runs from 2026-11-30 on): the subject's largest ``total_upload`` per
+  connection (address and port), read every 100 ms and once more just before it pauses; the
+  raw block log names each block's connection by address and port.
+* a connection trace (``--trace-connections``): the same counters, per other peer; a connection
+  that closes and reopens restarts its counter, so each run of non-decreasing counts is added.
+A connection the other end closes may send for up to one sampling interval after its last
+reading; ``extra["subject_check"]`` records the total cut and how it compares with the
+torrent's payload counter.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from sim.results import TransferLog
+
+SENT_FILE = "subject-sent.csv"
+SENT_COLUMNS = ("peer_ip", "peer_port", "sent_bytes", "last_read_s")
+
+
+class SentCounter:
+    """The subject's side: the largest payload counter seen per connection (address, port)."""
+
+    def __init__(self) -> None:
+        self.now: dict[tuple[str, int], int] = {}  # the open connection's count
+        self.closed: dict[tuple[str, int], int] = {}  # earlier connections on the same address and port
+        self.last: dict[tuple[str, int], float] = {}
+
+    def update(self, infos, t_s: float) -> None:
+        for p in infos:
+            key = (str(p.ip[0]), int(p.ip[1]))
+            v = int(p.total_upload)
+            before = self.now.get(key)
+            if before is not None and v < before:  # a new connection reusing the port: counts restart
+                self.closed[key] = self.closed.get(key, 0) + before
+            self.now[key] = v
+            self.last[key] = t_s
+
+    def rows(self) -> list[tuple[str, int, int, str]]:
+        return [(ip, port, v + self.closed.get((ip, port), 0), f"{self.last[(ip, port)]:.4f}")
+                for (ip, port), v in sorted(self.now.items())]
+
+
+def read_sent_file(path: Path) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], float]]:
+    """``raw/subject-sent.csv``: per connection (address, port), its bytes sent and last reading."""
+    sent, last = {}, {}
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            key = (r["peer_ip"], int(r["peer_port"]))
+            sent[key], last[key] = int(r["sent_bytes"]), float(r["last_read_s"])
+    return sent, last
+
+
+def sent_from_trace_rows(t_s: np.ndarray, remote: np.ndarray, total_up: np.ndarray) -> tuple[dict[int, int], dict[int, float]]:
+    """Per other peer, the bytes its connections sent, and when it was last read, from time-ordered
+    trace rows of one uploader: each run of non-decreasing counts is one connection; its largest
+    count is added."""
+    out: dict[int, int] = {}
+    last: dict[int, float] = {}
+    for r in np.unique(remote):
+        sel = remote == r
+        v = total_up[sel]
+        starts = np.flatnonzero(np.diff(v) < 0) + 1  # a counter that drops: a new connection
+        ends = np.append(starts, len(v)) - 1
+        out[int(r)] = int(v[ends].sum())
+        last[int(r)] = float(t_s[sel][-1])
+    return out, last
+
+
+def sent_from_merged_trace(path: Path, local: int = 0) -> tuple[dict[int, int], dict[int, float]]:
+    """``replications/NNNN/connections.csv[.gz]``: per other peer index, what ``local`` sent it
+    and when that was last read."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    t, rem, tot = [], [], []
+    with opener(path, "rt", newline="") as f:
+        for r in csv.DictReader(f):
+            if int(r["local"]) == local:
+                t.append(float(r["t_s"]))
+                rem.append(int(r["remote"]))
+                tot.append(int(r["total_up_bytes"]))
+    return sent_from_trace_rows(np.asarray(t), np.asarray(rem, dtype=np.int64), np.asarray(tot, dtype=np.int64))
+
+
+def top_up_to_counter(sent: dict, last_read: dict, log_bytes: dict, counter_bytes: int) -> dict:
+    """Bytes sent after a connection's last reading: the torrent's own payload counter (read just
+    before the subject paused, or at the end) says how many in all. The shortfall goes to the
+    connections whose log holds more than their reading, the last read first (those open longest),
+    each up to what its log holds. Returns the topped-up counts (a new dict)."""
+    out = dict(sent)
+    known = sum(min(log_bytes.get(k, 0), v) for k, v in sent.items())
+    known += sum(b for k, b in log_bytes.items() if k not in sent)
+    short = counter_bytes - known
+    for k in sorted(sent, key=lambda k: (-last_read.get(k, 0.0), str(k))):
+        if short <= 0:
+            break
+        add = min(short, log_bytes.get(k, 0) - out[k])
+        if add > 0:
+            out[k] += add
+            short -= add
+    return out
+
+
+def cut_to_sent(log: TransferLog, key: list, sent: dict) -> tuple[TransferLog, int]:
+    """Keep, per connection ``key[i]`` (one per log row, the log in time order), the blocks queued
+    first while their bytes fit in ``sent[key]``; return the cut log and the blocks dropped.
+    A connection missing from ``sent`` keeps its blocks (nothing is known about it). With one key
+    per other peer (a trace without ports), a peer's later connections lose the blocks an earlier
+    one did not send: the bytes are right, the pieces named may not be."""
+    n = len(log)
+    keep = np.ones(n, dtype=bool)
+    used: dict = {}
+    for i in range(n):
+        k = key[i]
+        if k not in sent:
+            continue
+        u = used.get(k, 0) + int(log.bytes[i])
+        if u <= sent[k]:
+            used[k] = u
+        else:
+            keep[i] = False
+            used[k] = sent[k] + 1  # FIFO: nothing queued later on this connection was sent either
+    cut = TransferLog(log.t_s[keep], log.peer[keep], log.piece[keep], log.first_block[keep],
+                      log.blocks[keep], log.bytes[keep])
+    return cut, int(log.blocks[~keep].sum())

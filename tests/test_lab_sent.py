@@ -1,0 +1,73 @@
+"""The lab's subject log cut to what each connection sent (forensics/lab/sent.py), on hand-made
+cases: blocks queued on a connection leave first in, first out, so what a connection sent is the
+blocks queued first on it, up to its payload counter."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from forensics.lab.sent import SentCounter, cut_to_sent, sent_from_trace_rows, top_up_to_counter
+from sim.layout import BLOCK_BYTES
+from sim.results import TransferLog
+
+B = BLOCK_BYTES
+
+
+def _log(rows):
+    """rows: (t, peer, piece, block, bytes)"""
+    t, peer, piece, block, nbytes = (list(c) for c in zip(*rows))
+    return TransferLog.from_columns(t, peer, piece, block, [1] * len(rows), nbytes)
+
+
+def test_each_connection_keeps_the_blocks_queued_first():
+    # peer 1 sent 2 blocks and a half of its 3 queued ones; peer 2 sent all its 2; peer 3 is unknown
+    log = _log([(0.1, 1, 0, 0, B), (0.2, 2, 0, 1, B), (0.3, 1, 0, 2, B), (0.4, 2, 1, 0, B),
+                (0.5, 1, 1, 1, B), (0.6, 3, 2, 0, B)])
+    cut, dropped = cut_to_sent(log, list(log.peer), {1: 2 * B + B // 2, 2: 2 * B})
+    assert dropped == 1
+    assert list(zip(cut.peer, cut.piece, cut.first_block)) == [(1, 0, 0), (2, 0, 1), (1, 0, 2), (2, 1, 0), (3, 2, 0)]
+
+
+def test_nothing_queued_after_an_unsent_block_was_sent():
+    # a short last block (the torrent's end) would fit after an unsent full block: FIFO says no
+    log = _log([(0.1, 1, 0, 0, B), (0.2, 1, 0, 1, B), (0.3, 1, 5, 0, 100)])
+    cut, dropped = cut_to_sent(log, [1, 1, 1], {1: B + 200})
+    assert list(cut.first_block) == [0] and dropped == 2
+
+
+def test_cutting_twice_changes_nothing():
+    log = _log([(0.1, 1, 0, 0, B), (0.2, 1, 0, 1, B), (0.3, 2, 0, 2, B)])
+    once, _ = cut_to_sent(log, list(log.peer), {1: B, 2: B})
+    twice, dropped = cut_to_sent(once, list(once.peer), {1: B, 2: B})
+    assert dropped == 0 and list(twice.t_s) == list(once.t_s)
+
+
+def test_trace_counts_restart_on_a_new_connection():
+    # peer 4: a connection that reached 3 blocks, then a new one reaching 2 -> 5 blocks in all
+    t = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    remote = np.array([4, 4, 5, 4, 4, 5])
+    total = np.array([B, 3 * B, 0, 0, 2 * B, 7])
+    sent, last = sent_from_trace_rows(t, remote, total)
+    assert sent == {4: 5 * B, 5: 7} and last == {4: 0.5, 5: 0.6}
+
+
+def test_the_torrent_counter_tops_up_the_connections_read_last():
+    # readings: a 1 block, b 1 block; logs: a 3, b 2; the torrent counter says 4 blocks left in all.
+    # b was read last (open longest): it gets its missing block first, a the other one.
+    sent = top_up_to_counter({"a": B, "b": B}, {"a": 1.0, "b": 2.0}, {"a": 3 * B, "b": 2 * B}, 4 * B)
+    assert sent == {"a": 2 * B, "b": 2 * B}
+    # a counter below the readings adds nothing
+    assert top_up_to_counter({"a": B}, {"a": 1.0}, {"a": 3 * B}, 0) == {"a": B}
+
+
+class _Info:
+    def __init__(self, ip, port, up):
+        self.ip, self.total_upload = (ip, port), up
+
+
+def test_subject_counter_adds_a_reused_port_s_connections():
+    c = SentCounter()
+    c.update([_Info("127.0.0.2", 6881, 3 * B)], 0.1)
+    c.update([_Info("127.0.0.2", 6881, B)], 0.2)  # the count dropped: a new connection, same port
+    c.update([_Info("127.0.0.2", 6881, 2 * B), _Info("127.0.0.3", 7000, 5)], 0.3)
+    assert c.rows() == [("127.0.0.2", 6881, 5 * B, "0.3000"), ("127.0.0.3", 7000, 5, "0.3000")]
