@@ -171,7 +171,10 @@ class SwarmRun:
             return
         if topology.connect(pa, self.ea, self.pc, u, v):
             self.conn_seq += 1
-            self.ea.conn_seq[u, pa.deg[u] - 1] = self.ea.conn_seq[v, pa.deg[v] - 1] = self.conn_seq
+            # each end its own number, the connecting end first: serve_order's keys are then
+            # unique, so no sort's handling of ties (numba's or numpy's) can decide an order
+            self.ea.conn_seq[u, pa.deg[u] - 1] = 2 * self.conn_seq
+            self.ea.conn_seq[v, pa.deg[v] - 1] = 2 * self.conn_seq + 1
             self._allow_fast(u, v, pa.deg[u] - 1)
             self._allow_fast(v, u, pa.deg[v] - 1)
 

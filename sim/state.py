@@ -68,7 +68,7 @@ class EdgeArrays(NamedTuple):
     bw_got: np.ndarray  # f8 bytes of it granted so far (bw_request::assigned)
     bw_ttl: np.ndarray  # i8 quota ticks the request may still wait (bw_request::ttl)
     fast: np.ndarray  # i4 [N,K,A] pieces u allows nbr to request while choked (allowed fast set; -1: none)
-    conn_seq: np.ndarray  # i8 the connection's place in the order connections were opened (both ends)
+    conn_seq: np.ndarray  # i8 the connection's place in the order connections were opened (x2; +1 at the accepting end)
     bw_burst: np.ndarray  # b1 the connection's last quota came at once (it is out of its channel's queue)
     next_start: np.ndarray  # i8 start of the next run of whole pieces u has already asked nbr for (-1: none)
     next_end: np.ndarray  # i8 its end (exclusive)
@@ -77,6 +77,9 @@ class EdgeArrays(NamedTuple):
     slow_start: np.ndarray  # b1 the connection is in slow start
     dn_sec: np.ndarray  # i8 bytes u received from nbr since u's last second tick
     dn_last_s: np.ndarray  # i8 ... in the second before (m_downloaded_last_second)
+    # u's REQUESTs that have reached nbr and are not yet served (bytes), while u's own uploads to
+    # nbr hold its requests back in its send buffer (kernels/bandwidth.py requests_at_uploader)
+    rq_open: np.ndarray  # f8
 
 
 class PieceArrays(NamedTuple):
@@ -106,7 +109,7 @@ _EDGE_FIELDS = {  # likewise for EdgeArrays
     "run_end": (_I8, -1), "rate_avg": _F8, "tick_bytes": _I8, "up_avg": _F8, "up_sec": _F8, "up_last_s": _F8,
     "bw_quota": _F8, "bw_req": _F8, "bw_got": _F8, "bw_ttl": _I8, "fast": (np.int32, -1),
     "conn_seq": _I8, "bw_burst": _B, "next_start": (_I8, -1), "next_end": (_I8, -1),
-    "dq_size": (_I8, 4), "slow_start": (_B, True), "dn_sec": _I8, "dn_last_s": _I8,
+    "dq_size": (_I8, 4), "slow_start": (_B, True), "dn_sec": _I8, "dn_last_s": _I8, "rq_open": _F8,
 }
 _EDGE_3D = {"fast"}  # fields with a third axis: the allowed fast set
 

@@ -4,6 +4,7 @@ from libtorrent's bandwidth_manager / peer_connection code."""
 import numpy as np
 
 from sim.kernels.bandwidth import ask_when_asked, grant_sends, second_tick, split_evenly, upload_quota_tick, wanted_upload
+from sim.protocol import BLOCK_BYTES
 from sim.state import new_edges, new_peers
 from tests import naive
 
@@ -166,21 +167,28 @@ def test_split_evenly():
 
 
 def test_requests_wait_behind_the_downloaders_own_uploads():
-    """v's REQUESTs to u leave through v's send buffer behind v's own uploads to u: with v
-    uploading 4,000 B/s there and a request queue of 2 blocks (a slow connection), v can receive
-    at most 2 x 4,000 x 0.5 = 4,000 bytes from u per quota tick; nothing pending of v's own on the
-    connection, or no upload rate there: no bound."""
-    from sim.kernels.bandwidth import requests_behind_uploads_cap
+    """v (peer 0) downloads from u (peer 1) and uploads to it. v's REQUESTs to u leave through
+    v's send buffer behind v's own data for u: while v has data of its own for u (u asked v for
+    a piece, u's requests at v are not all served, and v holds or asked for quota), u may send v
+    only the requests already out (rq_open), less the part of a block already on its way
+    (credit). Otherwise v's requests go out at once: no bound, and v's whole request queue is at u."""
+    from sim.kernels.bandwidth import requests_at_uploader
     ea = new_edges(2, 1)
-    ea.up_avg[0, 0] = 4000.0
-    ea.dq_size[0, 0] = 2  # a slow connection: the minimum queue
-    assert requests_behind_uploads_cap(ea, 0, 0, DT) == np.inf  # nothing of v's own pending
-    ea.bw_req[0, 0] = 16384.0  # v's upload there waits for quota
-    assert requests_behind_uploads_cap(ea, 0, 0, DT) == 2 * 4000.0 * DT
-    ea.dq_size[0, 0] = 18  # a fast connection keeps 3 s x 100,000 B/s = 18 blocks asked
-    assert requests_behind_uploads_cap(ea, 0, 0, DT) == 18 * 4000.0 * DT
-    ea.up_avg[0, 0] = 0.0
-    assert requests_behind_uploads_cap(ea, 0, 0, DT) == np.inf
+    ea.nbr[0, 0], ea.rev[0, 0], ea.nbr[1, 0], ea.rev[1, 0] = 1, 0, 0, 0
+    ea.dq_size[0, 0] = 3
+    assert requests_at_uploader(ea, 0, 0) == np.inf  # u asked v for nothing
+    assert ea.rq_open[0, 0] == 3 * BLOCK_BYTES  # v's whole queue is at u
+    ea.cur_piece[1, 0] = 7  # u asked v for a piece ...
+    ea.rq_open[1, 0] = 2 * BLOCK_BYTES  # ... and two of its blocks' requests reached v
+    assert requests_at_uploader(ea, 0, 0) == np.inf  # but v neither holds nor asked for quota
+    ea.bw_req[0, 0] = 16384.0  # v's upload to u waits for quota: v's requests wait behind it
+    ea.rq_open[0, 0] = 2 * BLOCK_BYTES  # two requests of v's got out before
+    ea.credit[0, 0] = 5000.0  # 5,000 B of the first are on their way
+    assert requests_at_uploader(ea, 0, 0) == 2 * BLOCK_BYTES - 5000.0
+    ea.rq_open[0, 0] = 4000.0
+    assert requests_at_uploader(ea, 0, 0) == 0.0  # served: u waits for v's next block to go
+    ea.credit[1, 0] = 2 * BLOCK_BYTES  # u's requests at v are all on their way: v has no data for u
+    assert requests_at_uploader(ea, 0, 0) == np.inf and ea.rq_open[0, 0] == 3 * BLOCK_BYTES
 
 
 def test_slow_start_of_the_request_queue_by_hand():

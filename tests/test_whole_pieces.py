@@ -121,3 +121,22 @@ def test_next_run_is_asked_for_when_the_queue_runs_low_by_hand():
     ask_next_run(pa, pc, ea, 1, 0, 0, np.uint64(7), 262144)
     release_run(pc, ea, 1, 0)
     assert pc.owner[1, 1:].sum() == 0 and ea.run_end[1, 0] == -1 and ea.next_end[1, 0] == -1
+
+
+def test_a_block_sent_releases_the_requests_behind_it_by_hand():
+    """transfer_blocks, u = 0 sending v = 1 two blocks in a tick (credit 2 x 16 KiB): v's requests
+    at u shrink by what u served (5 blocks out -> 3), and u's own REQUESTs to v, queued in u's send
+    buffer behind the blocks, go out with them: u's whole request queue (4 blocks) is at v."""
+    from sim.kernels.transfer import transfer_blocks
+    pa, ea, pc = _one_connection(50_000.0, 0)
+    ea.rq_open[1, 0] = 5 * 16384.0
+    ea.rq_open[0, 0] = 0.0
+    ea.unchoked[0, 0] = True  # u unchokes v
+    dst, slot, order = np.array([1]), np.array([0]), np.array([0])
+    rate = np.array([2 * 16384.0 / 0.5])
+    logs = [np.zeros(8, np.float64)] + [np.zeros(8, np.int64) for _ in range(5)]
+    transfer_blocks(pa, ea, pc, dst, slot, rate, 1, order, 0.5, 1.0, np.uint64(7), 1, 262144, *logs,
+                    np.zeros(2, np.int64))
+    assert pc.recv[1, 1] == 2
+    assert ea.rq_open[1, 0] == 3 * 16384.0
+    assert ea.rq_open[0, 0] == ea.dq_size[0, 0] * 16384.0 == 4 * 16384.0

@@ -137,22 +137,24 @@ def request_queue_blocks(rate_avg):
 
 
 @njit(cache=True, inline="always")
-def requests_behind_uploads_cap(ea, v, k, dt):
-    """Bytes v can receive in a tick from the peer in its slot k when v's REQUEST messages to that
-    peer wait behind v's own uploads to it. A connection's messages leave in order through one send
-    buffer, limited by v's upload rate limiter like everything v sends: while v has uploads of
-    its own pending on that connection (quota granted or asked for), each request it sends waits
-    behind about a block of them, i.e. BLOCK / (its upload rate there). With its request
-    queue of Q blocks, v then receives at most Q blocks per such wait. Unbounded otherwise."""
+def requests_at_uploader(ea, v, k):
+    """Bytes the peer in v's slot k may send v this tick: what v has asked of it and it has not
+    sent yet. A connection's messages leave in order through one send buffer, limited by v's
+    upload rate limiter like everything v sends. While v has uploads of its own pending on that
+    connection (quota granted or asked for), the REQUESTs v writes wait behind them and leave
+    together when the block ahead of them has gone (transfer_blocks: ``rq_open`` is refilled to
+    v's request queue each time v's upload there completes a block); in between, the uploader
+    can serve only the requests already out. Nothing of v's own pending: requests go out at
+    once, v's whole request queue is at the uploader, no bound."""
     u = ea.nbr[v, k]
-    if ea.bw_req[v, k] <= 0.0 and (ea.bw_quota[v, k] <= 0.0 or ea.cur_piece[u, ea.rev[v, k]] < 0):
-        # nothing of v's own waits to go out on this connection: no bandwidth request (made only
-        # with data to send), and quota held with nothing asked of v is no data either
+    ku = ea.rev[v, k]
+    if ea.cur_piece[u, ku] < 0 or ea.rq_open[u, ku] - ea.credit[u, ku] <= 0.0 or (
+            ea.bw_req[v, k] <= 0.0 and ea.bw_quota[v, k] <= 0.0):
+        # nothing of v's own waits to go out on this connection: u has asked v for nothing, or
+        # every request of u's that reached v is served, or v neither holds nor asked for quota
+        ea.rq_open[v, k] = ea.dq_size[v, k] * BLOCK_BYTES
         return np.inf
-    up = ea.up_avg[v, k]
-    if up <= 0.0:
-        return np.inf
-    return ea.dq_size[v, k] * up * dt
+    return max(ea.rq_open[v, k] - ea.credit[v, k], 0.0)
 
 
 @njit(cache=True, inline="always")
@@ -281,7 +283,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
                 ea.bw_burst[u, ku] = True
             elif ea.bw_req[u, ku] > 0.0:
                 ea.bw_burst[u, ku] = False
-            want[f] = min(ea.bw_quota[u, ku], requests_behind_uploads_cap(ea, dst[f], slot[f], dt))
+            want[f] = min(ea.bw_quota[u, ku], requests_at_uploader(ea, dst[f], slot[f]))
     f0 = 0
     while f0 < F:
         v = dst[f0]

@@ -292,6 +292,10 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             if ea.slow_start[v, k]:  # incoming_piece: one more block asked ahead per block received
                 ea.dq_size[v, k] = min(ea.dq_size[v, k] + take, MAX_OUT_REQUEST_QUEUE)
             ea.dn_sec[v, k] += nbytes
+            ea.rq_open[v, k] -= nbytes  # v's requests at u, served
+            # the block has left u's send buffer: u's own REQUESTs to v queued behind it go out,
+            # and u's whole request queue at v is open
+            ea.rq_open[u, ku] = ea.dq_size[u, ku] * BLOCK_BYTES
             pa.total_up[u] += nbytes
             pa.total_down[v] += nbytes
             ea.down_round[v, k] += nbytes
