@@ -67,6 +67,10 @@ class EdgeArrays(NamedTuple):
     bw_req: np.ndarray  # f8 size of the request waiting at u's channel (0: none)
     bw_got: np.ndarray  # f8 bytes of it granted so far (bw_request::assigned)
     bw_ttl: np.ndarray  # i8 quota ticks the request may still wait (bw_request::ttl)
+    dl_req: np.ndarray  # f8 [downloader side] size of the request waiting at u's download channel (0: none)
+    dl_got: np.ndarray  # f8 bytes of it granted so far
+    dl_ttl: np.ndarray  # i8 quota ticks it may still wait
+    dl_held: np.ndarray  # f8 download quota the connection holds (m_quota[download]): what it may read
     fast: np.ndarray  # i4 [N,K,A] pieces u allows nbr to request while choked (allowed fast set; -1: none)
     conn_seq: np.ndarray  # i8 the connection's place in the order connections were opened (x2; +1 at the accepting end)
     bw_burst: np.ndarray  # b1 the connection's last quota came at once (it is out of its channel's queue)
@@ -107,7 +111,8 @@ _EDGE_FIELDS = {  # likewise for EdgeArrays
     "down_round": _I8, "up_round": _I8, "up_since_unchoke": _I8, "up_conn_total": _I8,
     "last_unchoke_t": (_F8, NEVER), "last_opt_t": (_F8, NEVER), "credit": _F8, "cur_piece": (_I8, -1),
     "run_end": (_I8, -1), "rate_avg": _F8, "tick_bytes": _I8, "up_avg": _F8, "up_sec": _F8, "up_last_s": _F8,
-    "bw_quota": _F8, "bw_req": _F8, "bw_got": _F8, "bw_ttl": _I8, "fast": (np.int32, -1),
+    "bw_quota": _F8, "bw_req": _F8, "bw_got": _F8, "bw_ttl": _I8,
+    "dl_req": _F8, "dl_got": _F8, "dl_ttl": _I8, "dl_held": _F8, "fast": (np.int32, -1),
     "conn_seq": _I8, "bw_burst": _B, "next_start": (_I8, -1), "next_end": (_I8, -1),
     "dq_size": (_I8, 4), "slow_start": (_B, True), "dn_sec": _I8, "dn_last_s": _I8, "rq_open": _F8,
 }

@@ -21,6 +21,7 @@ def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0):
     pa.up_cap[0] = limit
     pa.down_cap[1:] = down_cap
     pa.dn_quota[1:] = down_cap * DT
+    ea.dl_held[1:, 0] = down_cap * DT  # each downloader's one connection holds its quota
     pa.sec_phase[0] = phase
     for j in range(n):  # 0 <-> j+1: slot j at the uploader, slot 0 at the downloader
         ea.nbr[0, j], ea.rev[0, j] = j + 1, 0
@@ -44,7 +45,7 @@ def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0):
         for i, j in enumerate(on):
             out[t - 1, j] = rate[i] * DT
             ea.up_sec[0, j] += rate[i] * DT  # what transfer_blocks does with the bytes it moves
-        pa.dn_quota[1:] = down_cap * DT  # open_download_quota, less what arrived
+        ea.dl_held[1:, 0] = down_cap * DT  # its download channel grants a tick's quota, less what arrived
         second_tick(pa, ea, t, 2)
     return out
 
@@ -100,6 +101,7 @@ def test_a_burst_is_bounded_by_what_the_downloader_can_take():
         pa.up_cap[0] = L
         pa.up_quota[0] = 400_000.0
         pa.down_cap[1], pa.dn_quota[1] = 1e12, dn_quota
+        ea.dl_held[1, 0] = dn_quota  # the downloader's connection may read this much
         ea.nbr[0, 0], ea.rev[0, 0], ea.nbr[1, 0], ea.rev[1, 0] = 1, 0, 0, 0
         pa.deg[:] = 1
         ea.cur_piece[1, 0] = 0
@@ -120,6 +122,7 @@ def test_nothing_asked_nothing_sent_no_bandwidth_requested():
     pa.active[:] = True
     pa.up_cap[0] = L
     pa.down_cap[1:] = pa.dn_quota[1:] = 1e12
+    ea.dl_held[1:, 0] = 1e12
     for j in range(n):
         ea.nbr[0, j], ea.rev[0, j] = j + 1, 0
         ea.nbr[j + 1, 0], ea.rev[j + 1, 0] = 0, j
@@ -229,6 +232,7 @@ def test_connections_granted_at_once_share_the_surplus():
         pa.up_cap[0] = L
         pa.up_quota[0] = 400_000.0
         pa.down_cap[1:], pa.dn_quota[1:] = 1e12, 1e12
+        ea.dl_held[1:, 0] = 1e12
         for j in range(3):
             ea.nbr[0, j], ea.rev[0, j] = j + 1, 0
             ea.nbr[j + 1, 0], ea.rev[j + 1, 0] = 0, j
@@ -240,3 +244,34 @@ def test_connections_granted_at_once_share_the_surplus():
         grant_sends(pa, ea, np.zeros(3, np.int64), np.arange(1, 4, dtype=np.int64), np.zeros(3, np.int64), 3,
                     np.arange(3), DT, rate, want, np.zeros(3), np.zeros(3))
         assert (rate * DT).tolist() == expect, (burst, (rate * DT).tolist())
+
+
+def test_downloader_channel_by_hand():
+    """download_quota_tick: downloader v = 1 (limit 100,000 B/s) reads from u = 0 (request queue 4
+    blocks) and u = 2 (2 blocks), holding no download quota and its channel empty. Each connection
+    asks for its outstanding request bytes + 30 (wanted_transfer(download)): 65,566 and 32,798;
+    0 - ask < 100,000, so both wait. Tick 1: the channel gains 50,000, each gets 25,000; neither
+    is fully granted, so neither may read anything (grant_sends: rate 0). Tick 2: 50,000 more,
+    share 25,000: u = 2's request completes at 32,798 (it took 7,798) and it may read that; u = 0's
+    has 50,000 of 65,566 and still reads nothing."""
+    from sim.kernels.bandwidth import download_quota_tick
+    pa, ea = new_peers(3), new_edges(3, 2)
+    pa.active[:] = True
+    pa.down_cap[1] = 100_000.0
+    for k, u in enumerate((0, 2)):
+        ea.nbr[1, k], ea.rev[1, k], ea.nbr[u, 0], ea.rev[u, 0] = u, 0, 1, k
+        ea.cur_piece[1, k] = 0
+        pa.deg[u] = 1
+    pa.deg[1] = 2
+    ea.dq_size[1, 0], ea.dq_size[1, 1] = 4, 2
+    dst, slot = np.array([1, 1]), np.array([0, 1])
+    download_quota_tick(pa, ea, dst, slot, 2, DT)
+    assert ea.dl_req[1, :2].tolist() == [65_566.0, 32_798.0]
+    assert ea.dl_got[1, :2].tolist() == [25_000.0, 25_000.0] and ea.dl_held[1, :2].tolist() == [0.0, 0.0]
+    ea.bw_quota[0, 0] = ea.bw_quota[2, 0] = 16_384.0  # both uploaders hold quota to send
+    rate, want = np.zeros(2), np.zeros(2)
+    grant_sends(pa, ea, np.array([0, 2]), dst, slot, 2, np.arange(2), DT, rate, want, np.zeros(2), np.zeros(2))
+    assert rate.tolist() == [0.0, 0.0]
+    download_quota_tick(pa, ea, dst, slot, 2, DT)
+    assert ea.dl_held[1, :2].tolist() == [0.0, 32_798.0] and ea.dl_req[1, 1] == 0.0
+    assert ea.dl_got[1, 0] == 50_000.0 and ea.dl_req[1, 0] == 65_566.0

@@ -232,7 +232,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
                 # blocks arrive (on loopback at once), up to what the downloader's own limit lets
                 # it take. Quota it could not send stays with it and is not topped up again.
                 w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
-                room = pa.dn_quota[dst[f]] - ea.bw_quota[u, ku]
+                room = max(ea.dl_held[dst[f], slot[f]], 0.0) - ea.bw_quota[u, ku]
                 rate[f] = max(np.ceil(room / w), 0.0) if w > 0.0 else 0.0
                 if rate[f] > 0.0:
                     n_active += 1
@@ -284,26 +284,8 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
             elif ea.bw_req[u, ku] > 0.0:
                 ea.bw_burst[u, ku] = False
             want[f] = min(ea.bw_quota[u, ku], requests_at_uploader(ea, dst[f], slot[f]))
-    f0 = 0
-    while f0 < F:
-        v = dst[f0]
-        f1 = f0
-        total = 0.0
-        while f1 < F and dst[f1] == v:
-            total += want[f1]
-            f1 += 1
-        allow = max(pa.dn_quota[v], 0.0)
-        if total <= allow:
-            for f in range(f0, f1):
-                rate[f] = want[f]
-        else:
-            k = f1 - f0
-            for j in range(k):
-                scratch_bound[j] = want[f0 + j]
-            split_evenly(allow, scratch_bound[:k], scratch_out[:k])
-            for j in range(k):
-                rate[f0 + j] = np.floor(scratch_out[j])
-        f0 = f1
+    for f in range(F):  # each connection reads what its own download quota lets it
+        rate[f] = min(want[f], max(ea.dl_held[dst[f], slot[f]], 0.0))
     for i in range(F):
         f = order[i]
         u = src[f]
@@ -366,6 +348,45 @@ def second_tick(pa, ea, tick, ticks_per_s):
                 ea.dq_size[u, k] = request_queue_blocks(ea.rate_avg[u, k])
 
 
+DOWNLOAD_RATE_FACTOR = 1.5  # wanted_transfer(download): 1.5 x the download rate x tick_interval
+REQUEST_OVERHEAD_BYTES = 30  # ... or the outstanding request bytes + 30
+
+
+@njit(cache=True, _nrt=True)
+def download_quota_tick(pa, ea, dst, slot, F, dt):
+    """Each downloader's own rate limiter, as the uploader's (bandwidth_manager on the download
+    channel). A connection expecting data (it has asked its peer for blocks) and holding no download
+    quota asks for wanted_transfer(download) = max(its outstanding request bytes + 30, 1.5 x its
+    download rate x tick_interval), the outstanding bytes being its request queue (dq_size blocks:
+    a connection keeps its queue full); a rich channel grants it at once, otherwise it waits, and the
+    quota tick gives every waiting request an equal part, releasing one only when fully granted. A
+    connection reads only what it holds: a fast connection with a long request queue asks for a
+    lot and reads nothing until all of it is granted (the lab's seconds-long stalls with hundreds
+    of requests outstanding, then a burst)."""
+    for f in range(F):
+        v = dst[f]
+        k = slot[f]
+        if ea.cur_piece[v, k] < 0 or ea.dl_req[v, k] > 0.0:
+            continue
+        want = max(ea.dq_size[v, k] * BLOCK_BYTES + REQUEST_OVERHEAD_BYTES,
+                   np.floor(DOWNLOAD_RATE_FACTOR * ea.rate_avg[v, k] * dt)) - ea.dl_held[v, k]
+        if want <= 0.0:  # it holds enough already
+            continue
+        if pa.dn_quota[v] - want >= pa.down_cap[v]:
+            pa.dn_quota[v] -= want
+            ea.dl_held[v, k] += want
+        else:
+            ea.dl_req[v, k] = want
+            ea.dl_got[v, k] = 0.0
+            ea.dl_ttl[v, k] = REQUEST_TTL_TICKS
+    for v in range(pa.deg.shape[0]):
+        d = pa.deg[v]
+        if not pa.active[v] or d == 0 or pa.is_seed[v]:
+            continue
+        pa.dn_quota[v] = distribute_quota(pa.down_cap[v], dt, pa.dn_quota[v], ea.dl_req[v, :d], ea.dl_got[v, :d],
+                                          ea.dl_ttl[v, :d], ea.dl_held[v, :d])
+
+
 @njit(cache=True, _nrt=False)
 def open_download_quota(pa, dt):
     """Each downloader's quota at the start of a tick: the limit's share of the tick added to what
@@ -373,14 +394,14 @@ def open_download_quota(pa, dt):
     for i in range(pa.down_cap.shape[0]):
         if not pa.active[i]:
             continue
-        pa.dn_quota[i] = min(pa.dn_quota[i] + pa.down_cap[i] * dt, QUOTA_BURST_S * pa.down_cap[i])
         pa.dn_tick[i] = 0
 
 
 @njit(cache=True, _nrt=False)
-def close_download_quota(pa):
+def close_download_quota(pa, ea):
     """What a downloader's quota has left after the tick's transfers (negative: whole blocks
     bought with credit carried over, repaid from the next ticks)."""
     for i in range(pa.down_cap.shape[0]):
         if pa.active[i]:
-            pa.dn_quota[i] -= pa.dn_tick[i]
+            for k in range(pa.deg[i]):
+                ea.dl_held[i, k] -= ea.tick_bytes[i, k]

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .bandwidth import (ask_when_asked, close_download_quota, grant_sends, open_download_quota, second_tick,
+from .bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends, open_download_quota, second_tick,
                         upload_quota_tick)
 from .choke import choke_all
 from .transfer import ask_before_sending, collect_flows, serve_order, transfer_blocks
@@ -70,11 +70,12 @@ def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_block
     ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
     ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
     upload_quota_tick(pa, ea, dt)
+    download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
     grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
     n_log, n_done, overflow = transfer_blocks(
         pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
         log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, fb.completed)
-    close_download_quota(pa)
+    close_download_quota(pa, ea)
     second_tick(pa, ea, tick, ticks_per_s)
     return F, n_log, n_done, overflow
 

@@ -84,6 +84,10 @@ def _reset_slot(ea, u, k):
     ea.bw_req[u, k] = 0.0
     ea.bw_got[u, k] = 0.0
     ea.bw_ttl[u, k] = 0
+    ea.dl_req[u, k] = 0.0
+    ea.dl_got[u, k] = 0.0
+    ea.dl_ttl[u, k] = 0
+    ea.dl_held[u, k] = 0.0
     ea.fast[u, k, :] = -1
     ea.conn_seq[u, k] = 0
     ea.bw_burst[u, k] = False
@@ -143,6 +147,10 @@ def _move_slot(ea, u, src, dst):
     ea.bw_req[u, dst] = ea.bw_req[u, src]
     ea.bw_got[u, dst] = ea.bw_got[u, src]
     ea.bw_ttl[u, dst] = ea.bw_ttl[u, src]
+    ea.dl_req[u, dst] = ea.dl_req[u, src]
+    ea.dl_got[u, dst] = ea.dl_got[u, src]
+    ea.dl_ttl[u, dst] = ea.dl_ttl[u, src]
+    ea.dl_held[u, dst] = ea.dl_held[u, src]
     ea.fast[u, dst, :] = ea.fast[u, src, :]
     ea.conn_seq[u, dst] = ea.conn_seq[u, src]
     ea.bw_burst[u, dst] = ea.bw_burst[u, src]
