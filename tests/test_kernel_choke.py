@@ -108,9 +108,13 @@ def test_free_rider_never_unchokes():
 
 @pytest.mark.parametrize("algo", [0, 1, 2])
 def test_slots_sorted_by_keys_as_by_the_comparator(algo):
-    """_sort_slots (keys computed once per slot) orders slots exactly as an insertion sort with the
-    comparator _before (ranks_before, optimistic age, random) does, ties included."""
+    """_sort_slots (keys computed once per slot, in reused work arrays) orders slots exactly as an
+    insertion sort with the comparator _before (ranks_before, optimistic age, random) does, ties
+    included."""
     from sim.kernels.choke import BY_OPTIMISTIC_AGE, BY_RANDOM, BY_RANK, _before, _sort_slots
+    work = new_choke_scratch(20)
+    for a in work[2:]:  # keys left over from some other peer's round must not count
+        a[:] = 7
     for seed in range(10):
         rng = np.random.default_rng(100 + seed)
         n = 20
@@ -134,7 +138,7 @@ def test_slots_sorted_by_keys_as_by_the_comparator(algo):
                     j -= 1
                 want[j + 1] = x
             got = cand.copy()
-            _sort_slots(got, len(got), order, pa, ea, 0, now, salt, 16384, 8 * 16384, new_choke_scratch(n))
+            _sort_slots(got, len(got), order, pa, ea, 0, now, salt, 16384, 8 * 16384, work)
             assert list(got) == want, (order, seed)
 
 
