@@ -361,13 +361,28 @@ def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, work):
         _optimistic_round(pa, ea, u, now, dt, salt, cand, slots, work)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def choke_all(pa, ea, now, dt, salt, piece_bytes, total_bytes):
-    """Run every active peer's choker for this tick."""
-    N, K = ea.nbr.shape
-    work = new_choke_scratch(K)
-    for u in range(N):
+    """Run every active peer's choker for this tick.
+
+    Runtime-free itself, like the other per-tick kernels: called from Python (the kernel benchmark,
+    benchmarks/scaling.py's step-by-step tick), a kernel compiled with numba's runtime first wraps
+    every array it is passed for the runtime — all 56 peer and edge arrays here, more than the
+    work of a tick's choke rounds when they are not in cache. The one allocation, the work arrays,
+    is made one call further in."""
+    _choke_all_allocating(pa, ea, now, dt, salt, piece_bytes, total_bytes)
+
+
+@njit(cache=True, _nrt=True)  # allocates the work arrays (and frees them on return)
+def _choke_all_allocating(pa, ea, now, dt, salt, piece_bytes, total_bytes):
+    choke_peers(pa, ea, now, dt, salt, piece_bytes, total_bytes, new_choke_scratch(ea.nbr.shape[1]))
+
+
+@njit(cache=True, _nrt=False)
+def choke_peers(pa, ea, now, dt, salt, piece_bytes, total_bytes, work):
+    """choke_peer for every active peer whose choker has something to do, with one ChokeScratch."""
+    for u in range(ea.nbr.shape[0]):
         # An idle choker is skipped here rather than by choke_peer's own check: a call passes
-        # every peer and edge array, and each costs a reference count up and down.
+        # every peer and edge array (by value: a tuple of 56).
         if pa.active[u] and not choker_idle_arrays(pa.interest_changed, pa.next_round_t, pa.next_opt_t, u, now):
             choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, work)
