@@ -152,3 +152,29 @@ def test_sort_descending_sorts_as_sorted_reverse():
         want = sorted(vals[:n].tolist(), reverse=True) + vals[n:].tolist()
         sort_descending(vals, n)
         assert vals.tolist() == want
+
+
+def test_choke_all_allocates_only_its_work_arrays():
+    """choke_all allocates its ChokeScratch once per call (7 arrays), nothing per peer round, and
+    wraps none of the peer and edge arrays for numba's runtime (it is runtime-free)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = (
+        "import numpy as np\n"
+        "from numba.core.runtime import rtsys\n"
+        "from sim.kernels.choke import choke_all\n"
+        "from tests.test_kernel_choke import star\n"
+        "pa, ea, pc = star(20)\n"
+        "choke_all(pa, ea, 0.0, 1.0, np.uint64(1), 16384, 8 * 16384)\n"
+        "s0 = rtsys.get_allocation_stats()\n"
+        "for t in range(1, 101):\n"
+        "    choke_all(pa, ea, float(t), 1.0, np.uint64(t), 16384, 8 * 16384)\n"
+        "s1 = rtsys.get_allocation_stats()\n"
+        "print(s1.alloc - s0.alloc, s1.free - s0.free)\n")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", script], cwd=root, env={**os.environ, "NUMBA_NRT_STATS": "1"},
+                         capture_output=True, text=True, timeout=600, check=True)
+    allocs, frees = map(int, out.stdout.split())
+    assert allocs == frees == 7 * 100
