@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sim.kernels import topology
-from sim.kernels.choke import choke_peer
+from sim.kernels.choke import choke_peer, new_choke_scratch
 from sim.state import new_edges, new_peers, new_pieces
 from tests import naive
 
@@ -53,7 +53,7 @@ def test_regular_round_matches_twin_ranking(algo, seed):
                   last_unchoke_t=float(ea.last_unchoke_t[0, k]), up_conn_total=int(ea.up_conn_total[0, k]),
                   n_have=int(pa.n_have[ea.nbr[0, k]])) for k in range(K)]
     expected = naive.rank_for_unchoke(conns, now, 20 * 16384, algo, salt, 0, 16384, 8 * 16384)
-    choke_peer(pa, ea, 0, now, 1.0, salt, 16384, 8 * 16384, np.empty(K, np.int64), np.empty(K, np.int64))
+    choke_peer(pa, ea, 0, now, 1.0, salt, 16384, 8 * 16384, new_choke_scratch(K))
     assert unchoked(ea) == {c["nbr"] for c in expected[:7]}
     assert (ea.down_round[0] == 0).all(), "round counters are reset"
 
@@ -62,9 +62,9 @@ def test_seven_regular_plus_one_optimistic():
     """Default settings: 7 regular unchokes and 1 optimistic, 8 in all."""
     pa, ea, pc = star(20)
     K = ea.nbr.shape[1]
-    cand, scratch = np.empty(K, np.int64), np.empty(K, np.int64)
+    work = new_choke_scratch(K)
     for t in range(0, 100):
-        choke_peer(pa, ea, 0, float(t), 1.0, np.uint64(t), 16384, 8 * 16384, cand, scratch)
+        choke_peer(pa, ea, 0, float(t), 1.0, np.uint64(t), 16384, 8 * 16384, work)
         if t >= 2:
             assert len(unchoked(ea)) == 8
             assert int(ea.optimistic[0].sum()) == 1
@@ -76,11 +76,11 @@ def test_optimistic_unchoke_is_fair_over_time():
     n = 20
     pa, ea, pc = star(n, slots=1, opt_slots=1)
     K = ea.nbr.shape[1]
-    cand, scratch = np.empty(K, np.int64), np.empty(K, np.int64)
+    work = new_choke_scratch(K)
     time_unchoked = np.zeros(n + 1)
     T = 30 * n * 5  # five full rotations
     for t in range(T):
-        choke_peer(pa, ea, 0, float(t), 1.0, np.uint64(7 * t + 1), 16384, 8 * 16384, cand, scratch)
+        choke_peer(pa, ea, 0, float(t), 1.0, np.uint64(7 * t + 1), 16384, 8 * 16384, work)
         for v in unchoked(ea):
             time_unchoked[v] += 1
     share = time_unchoked[1:]
@@ -93,7 +93,7 @@ def test_preemptive_unchoke_fills_free_slots_at_once():
     pa, ea, pc = star(3)
     K = ea.nbr.shape[1]
     pa.next_round_t[0] = pa.next_opt_t[0] = 1e9  # no rounds: only preemptive unchoke can act
-    choke_peer(pa, ea, 0, 5.0, 1.0, np.uint64(3), 16384, 8 * 16384, np.empty(K, np.int64), np.empty(K, np.int64))
+    choke_peer(pa, ea, 0, 5.0, 1.0, np.uint64(3), 16384, 8 * 16384, new_choke_scratch(K))
     assert unchoked(ea) == {1, 2, 3}
 
 
@@ -102,15 +102,19 @@ def test_free_rider_never_unchokes():
     pa, ea, pc = star(5, slots=0, opt_slots=0)
     K = ea.nbr.shape[1]
     for t in range(100):
-        choke_peer(pa, ea, 0, float(t), 1.0, np.uint64(t), 16384, 8 * 16384, np.empty(K, np.int64), np.empty(K, np.int64))
+        choke_peer(pa, ea, 0, float(t), 1.0, np.uint64(t), 16384, 8 * 16384, new_choke_scratch(K))
     assert unchoked(ea) == set()
 
 
 @pytest.mark.parametrize("algo", [0, 1, 2])
 def test_slots_sorted_by_keys_as_by_the_comparator(algo):
-    """_sort_slots (keys computed once per slot) orders slots exactly as an insertion sort with the
-    comparator _before (ranks_before, optimistic age, random) does, ties included."""
+    """_sort_slots (keys computed once per slot, in reused work arrays) orders slots exactly as an
+    insertion sort with the comparator _before (ranks_before, optimistic age, random) does, ties
+    included."""
     from sim.kernels.choke import BY_OPTIMISTIC_AGE, BY_RANDOM, BY_RANK, _before, _sort_slots
+    work = new_choke_scratch(20)
+    for a in work[2:]:  # keys left over from some other peer's round must not count
+        a[:] = 7
     for seed in range(10):
         rng = np.random.default_rng(100 + seed)
         n = 20
@@ -134,5 +138,43 @@ def test_slots_sorted_by_keys_as_by_the_comparator(algo):
                     j -= 1
                 want[j + 1] = x
             got = cand.copy()
-            _sort_slots(got, len(got), order, pa, ea, 0, now, salt, 16384, 8 * 16384)
+            _sort_slots(got, len(got), order, pa, ea, 0, now, salt, 16384, 8 * 16384, work)
             assert list(got) == want, (order, seed)
+
+
+def test_sort_descending_sorts_as_sorted_reverse():
+    """sort_descending (the rate-based choker's in-place sort) gives sorted(..., reverse=True) on the
+    first n values and leaves the rest alone."""
+    from sim.kernels.choke import sort_descending
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 2, 7, 40):
+        vals = rng.choice([0, 16384, 50000, 10**6], n + 3).astype(np.int64)
+        want = sorted(vals[:n].tolist(), reverse=True) + vals[n:].tolist()
+        sort_descending(vals, n)
+        assert vals.tolist() == want
+
+
+def test_choke_all_allocates_only_its_work_arrays():
+    """choke_all allocates its ChokeScratch once per call (7 arrays), nothing per peer round, and
+    wraps none of the peer and edge arrays for numba's runtime (it is runtime-free)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = (
+        "import numpy as np\n"
+        "from numba.core.runtime import rtsys\n"
+        "from sim.kernels.choke import choke_all\n"
+        "from tests.test_kernel_choke import star\n"
+        "pa, ea, pc = star(20)\n"
+        "choke_all(pa, ea, 0.0, 1.0, np.uint64(1), 16384, 8 * 16384)\n"
+        "s0 = rtsys.get_allocation_stats()\n"
+        "for t in range(1, 101):\n"
+        "    choke_all(pa, ea, float(t), 1.0, np.uint64(t), 16384, 8 * 16384)\n"
+        "s1 = rtsys.get_allocation_stats()\n"
+        "print(s1.alloc - s0.alloc, s1.free - s0.free)\n")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", script], cwd=root, env={**os.environ, "NUMBA_NRT_STATS": "1"},
+                         capture_output=True, text=True, timeout=600, check=True)
+    allocs, frees = map(int, out.stdout.split())
+    assert allocs == frees == 7 * 100

@@ -106,6 +106,30 @@ def test_rarest_mode_takes_the_first_piece_in_order(seed):
                     assert got == expected
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_end_game_pick_is_the_first_busy_piece_in_order(seed):
+    """In end-game (every piece v still needs is partial or asked of another peer) the pick is, as
+    in any state, u's first piece in v's order of the best tier; most of v's pieces are busy here,
+    the case where the scan stops reading u's row once it has a busy fall-back."""
+    rng = np.random.default_rng(3000 + seed)
+    have, recv, avail, order, pos, bound, owner = random_state(rng, n=6, p=60)
+    for v in range(6):
+        missing = ~have[v]
+        busy = missing & (rng.random(60) < 0.9)
+        owner[v] = np.where(busy, rng.integers(1, 7, 60), 0)
+        recv[v] = np.where(missing & ~busy, np.maximum(recv[v], 1), recv[v])  # the rest partial
+        rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + 60, np.int32))
+    for v in range(6):
+        for u in range(6):
+            if u != v:
+                for whole in (False, True):
+                    wanted = [int(p) for p in order[v] if have[u, p] and not have[v, p]]
+                    tier = [2 if owner[v, p] else (1 if whole and recv[v, p] > 0 else 0) for p in wanted]
+                    expected = wanted[tier.index(min(tier))] if wanted else -1
+                    got = pick_piece(have, recv, avail, order, pos, bound, owner, 10, v, u, np.uint64(1), whole)
+                    assert got == expected
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_whole_piece_run_matches_the_twin(seed):
     """A picked piece grows into the run of adjacent pieces libtorrent's expand_piece asks for."""

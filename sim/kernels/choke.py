@@ -18,6 +18,8 @@ Per tick, for each active peer u:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -139,26 +141,46 @@ def _sort_by_keys(cand, n, ka, kb, kc, kd, ke):
         cand[j + 1] = x
 
 
-@njit(cache=True, _nrt=True)  # allocates its sort keys: with the runtime, also when called from choke_peer
-def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes):
+class ChokeScratch(NamedTuple):
+    """Work arrays of one peer's choke round, one entry per connection slot: allocated once per
+    choke_all call (new_choke_scratch) and reused peer after peer, so no round allocates."""
+    cand: np.ndarray  # i8 the slots being ranked
+    sent: np.ndarray  # i8 the rate-based choker's bytes sent per candidate, sorted
+    by_received: np.ndarray  # i8 _sort_slots' keys, part by part (see there)
+    over_quota: np.ndarray  # i8
+    by_sent: np.ndarray  # i8
+    since: np.ndarray  # f8
+    tiebreak: np.ndarray  # u8
+
+
+@njit(cache=True)
+def new_choke_scratch(K):
+    """A ChokeScratch for peers of at most K connections."""
+    return ChokeScratch(np.empty(K, np.int64), np.empty(K, np.int64), np.empty(K, np.int64), np.empty(K, np.int64),
+                        np.empty(K, np.int64), np.empty(K, np.float64), np.empty(K, np.uint64))
+
+
+@njit(cache=True, _nrt=False)
+def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes, work):
     """Sort u's connection slots cand[:n] in the given order: as _before would (insertion sort,
     stable), by a key per slot computed once — for BY_RANK ranks_before's comparisons, part by
     part: bytes received last round (more first), the round-robin quota flag (not over it first),
     bytes sent or the anti-leech score (more first), last unchoke (longer ago first), the random
-    tie-break (tests/test_kernel_choke.py checks the keys against ranks_before)."""
+    tie-break (tests/test_kernel_choke.py checks the keys against ranks_before). The keys go in
+    ``work`` (a ChokeScratch), every part of every candidate's key written (0 where the order
+    does not use it), so nothing is allocated."""
     if n < 2:
         return
-    K = ea.nbr.shape[1]
-    ka = np.zeros(K, np.int64)
-    kb = np.zeros(K, np.int64)
-    kc = np.zeros(K, np.int64)
-    kd = np.zeros(K, np.float64)
-    ke = np.zeros(K, np.uint64)
+    ka, kb, kc, kd, ke = work.by_received, work.over_quota, work.by_sent, work.since, work.tiebreak
     algo = pa.seed_algo[u]
     quota = pa.quota_bytes[u]
     for i in range(n):
         k = cand[i]
         ke[k] = mix64(salt, u, ea.nbr[u, k])
+        ka[k] = 0
+        kb[k] = 0
+        kc[k] = 0
+        kd[k] = 0.0
         if order == BY_RANK:
             ka[k] = -ea.down_round[u, k]
             if algo == ROUND_ROBIN:
@@ -176,16 +198,28 @@ def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes):
     _sort_by_keys(cand, n, ka, kb, kc, kd, ke)
 
 
-@njit(cache=True, _nrt=True)  # np.sort allocates: with the runtime, also when called from choke_peer
-def _rate_based_slots(ea, u, cand, n, interval_s, scratch):
+@njit(cache=True, _nrt=False)
+def sort_descending(vals, n):
+    """Sort vals[:n] in place, largest first (insertion sort: no allocation)."""
+    for i in range(1, n):
+        x = vals[i]
+        j = i - 1
+        while j >= 0 and vals[j] < x:
+            vals[j + 1] = vals[j]
+            j -= 1
+        vals[j + 1] = x
+
+
+@njit(cache=True, _nrt=False)
+def _rate_based_slots(ea, u, cand, n, interval_s, sent):
     """rate_based_choker: slots = peers we upload to faster than a threshold rising 2 KiB/s each, + 1."""
     for i in range(n):
-        scratch[i] = ea.up_round[u, cand[i]]
-    vals = np.sort(scratch[:n])[::-1]
+        sent[i] = ea.up_round[u, cand[i]]
+    sort_descending(sent, n)
     threshold = RATE_CHOKER_INITIAL_THRESHOLD
     slots = 0
     for i in range(n):
-        rate = vals[i] * 1000 // int(interval_s * 1000)
+        rate = sent[i] * 1000 // int(interval_s * 1000)
         if rate < threshold:
             break
         slots += 1
@@ -218,9 +252,9 @@ def _interest_changes(pa, ea, u, now, dt, cand):
 
 
 @njit(cache=True, inline="always")
-def _preemptive_unchoke(pa, ea, u, now, salt, cand, n_new, n_unchoked, slots):
+def _preemptive_unchoke(pa, ea, u, now, salt, cand, n_new, n_unchoked, slots, work):
     """Phase 2: the newly interested peers in cand[:n_new], in random order, while slots are free."""
-    _sort_slots(cand, n_new, BY_RANDOM, pa, ea, u, now, salt, 0, 1)
+    _sort_slots(cand, n_new, BY_RANDOM, pa, ea, u, now, salt, 0, 1, work)
     for i in range(n_new):
         if n_unchoked >= slots:
             break
@@ -229,7 +263,7 @@ def _preemptive_unchoke(pa, ea, u, now, salt, cand, n_new, n_unchoked, slots):
 
 
 @njit(cache=True, inline="always")
-def _regular_round(pa, ea, u, now, salt, piece_bytes, total_bytes, cand, scratch, slots):
+def _regular_round(pa, ea, u, now, salt, piece_bytes, total_bytes, cand, work, slots):
     """Phase 3: rank the interested peers and unchoke the best ``slots - optimistic``."""
     pa.next_round_t[u] = now + pa.interval_s[u]
     n = 0
@@ -242,8 +276,8 @@ def _regular_round(pa, ea, u, now, salt, piece_bytes, total_bytes, cand, scratch
             n += 1
     allowed = slots
     if pa.rate_based[u]:
-        allowed = _rate_based_slots(ea, u, cand, n, pa.interval_s[u], scratch)
-    _sort_slots(cand, n, BY_RANK, pa, ea, u, now, salt, piece_bytes, total_bytes)
+        allowed = _rate_based_slots(ea, u, cand, n, pa.interval_s[u], work.sent)
+    _sort_slots(cand, n, BY_RANK, pa, ea, u, now, salt, piece_bytes, total_bytes, work)
     for k in range(pa.deg[u]):
         ea.down_round[u, k] = 0
         ea.up_round[u, k] = 0
@@ -262,7 +296,7 @@ def _regular_round(pa, ea, u, now, salt, piece_bytes, total_bytes, cand, scratch
 
 
 @njit(cache=True, inline="always")
-def _optimistic_round(pa, ea, u, now, dt, salt, cand, slots):
+def _optimistic_round(pa, ea, u, now, dt, salt, cand, slots, work):
     """Phase 4: the optimistic slots go to the interested peers optimistically unchoked longest ago."""
     pa.next_opt_t[u] = now + pa.opt_interval_s[u]
     n = 0
@@ -270,7 +304,7 @@ def _optimistic_round(pa, ea, u, now, dt, salt, cand, slots):
         if ea.was_interested[u, k] and (not ea.unchoked[u, k] or ea.optimistic[u, k]):
             cand[n] = k
             n += 1
-    _sort_slots(cand, n, BY_OPTIMISTIC_AGE, pa, ea, u, now, salt, 0, 1)
+    _sort_slots(cand, n, BY_OPTIMISTIC_AGE, pa, ea, u, now, salt, 0, 1, work)
     keep = min(n, pa.opt_slots[u])
     for i in range(keep):
         k = cand[i]
@@ -308,9 +342,11 @@ def choker_idle_arrays(interest_changed, next_round_t, next_opt_t, u, now):
 
 
 @njit(cache=True, _nrt=False)
-def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch):
-    """One tick of u's choker: the four phases of the module docstring, in libtorrent's order."""
+def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, work):
+    """One tick of u's choker: the four phases of the module docstring, in libtorrent's order.
+    ``work``: a ChokeScratch (new_choke_scratch) for u's connection slots."""
     slots = pa.slots[u]
+    cand = work.cand
     if choker_idle(pa, u, now):
         return
     pa.interest_changed[u] = False
@@ -318,21 +354,35 @@ def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch
     if slots <= 0:
         return
     if not pa.rate_based[u] and n_new > 0 and n_unchoked < slots:
-        _preemptive_unchoke(pa, ea, u, now, salt, cand, n_new, n_unchoked, slots)
+        _preemptive_unchoke(pa, ea, u, now, salt, cand, n_new, n_unchoked, slots, work)
     if now >= pa.next_round_t[u]:
-        _regular_round(pa, ea, u, now, salt, piece_bytes, total_bytes, cand, scratch, slots)
+        _regular_round(pa, ea, u, now, salt, piece_bytes, total_bytes, cand, work, slots)
     if now >= pa.next_opt_t[u]:  # after the regular round, as in session_impl::second_tick
-        _optimistic_round(pa, ea, u, now, dt, salt, cand, slots)
+        _optimistic_round(pa, ea, u, now, dt, salt, cand, slots, work)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def choke_all(pa, ea, now, dt, salt, piece_bytes, total_bytes):
-    """Run every active peer's choker for this tick."""
-    N, K = ea.nbr.shape
-    cand = np.empty(K, dtype=np.int64)
-    scratch = np.empty(K, dtype=np.int64)
-    for u in range(N):
+    """Run every active peer's choker for this tick.
+
+    Runtime-free itself, like the other per-tick kernels: called from Python (the kernel benchmark,
+    benchmarks/scaling.py's step-by-step tick), a kernel compiled with numba's runtime first wraps
+    every array it is passed for the runtime — all 56 peer and edge arrays here, more than the
+    work of a tick's choke rounds when they are not in cache. The one allocation, the work arrays,
+    is made one call further in."""
+    _choke_all_allocating(pa, ea, now, dt, salt, piece_bytes, total_bytes)
+
+
+@njit(cache=True, _nrt=True)  # allocates the work arrays (and frees them on return)
+def _choke_all_allocating(pa, ea, now, dt, salt, piece_bytes, total_bytes):
+    choke_peers(pa, ea, now, dt, salt, piece_bytes, total_bytes, new_choke_scratch(ea.nbr.shape[1]))
+
+
+@njit(cache=True, _nrt=False)
+def choke_peers(pa, ea, now, dt, salt, piece_bytes, total_bytes, work):
+    """choke_peer for every active peer whose choker has something to do, with one ChokeScratch."""
+    for u in range(ea.nbr.shape[0]):
         # An idle choker is skipped here rather than by choke_peer's own check: a call passes
-        # every peer and edge array, and each costs a reference count up and down.
+        # every peer and edge array (by value: a tuple of 56).
         if pa.active[u] and not choker_idle_arrays(pa.interest_changed, pa.next_round_t, pa.next_opt_t, u, now):
-            choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, cand, scratch)
+            choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, work)

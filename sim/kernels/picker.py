@@ -173,6 +173,12 @@ def pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt
     backup2 = -1
     for i in range(bound[v, 1], P):
         p = order[v, i]
+        if backup2 >= 0 and owner[v, p] != 0:
+            # a piece all asked of another peer (tier 2) once a tier-2 fall-back is found: whether
+            # u has it changes nothing, so u's row is not read. In end-game every connection of v
+            # walks v's last missing pieces this way, each reading another uploader's row; v's own
+            # rows stay in cache from one pick to the next.
+            continue
         if have[u, p]:
             t = _tier(recv, owner, v, p, whole)
             if t == 0:
