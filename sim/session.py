@@ -291,6 +291,7 @@ class SessionRun:
         live: list[int] = []  # stepped tick by tick: the subject is (or is about to be) in the swarm
         dormant = list(range(len(self.runs)))  # the subject not yet in it: advanced lazily
         now = 0.0
+        at_horizon = False
         while True:
             nxt = now + dt  # the session's next tick: the same sum as every swarm's clock
             # Bring in the swarms the coming step needs: those whose subject joins in it (not
@@ -307,6 +308,8 @@ class SessionRun:
             if now > 0:
                 self._auto_manage(now)
                 self._couple(now)
+            if at_horizon and not live:  # the session's last pass (run() starts torrents due at the horizon)
+                break
             if len(live) == 1 and now > 0 and (not auto or self.started[live[0]]):
                 nxt = self._run_alone(self.runs[live[0]], now, self._next_wake(now, dormant, added, horizon))
             elif not live:  # no swarm holds the subject: on to the next tick that brings one in
@@ -322,8 +325,9 @@ class SessionRun:
                 live.remove(j)
                 dormant.append(j)
             dormant.sort()
-            if not live and (not dormant or now >= horizon - 1e-9):
+            if not live and not dormant:
                 break
+            at_horizon = at_horizon or (not live and now >= horizon - 1e-9)
         for j in dormant:  # never started (the horizon came first): to its end, as run() takes it
             r = self.runs[j]
             if not r.finished:

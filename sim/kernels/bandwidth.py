@@ -232,7 +232,10 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
                 # blocks arrive (on loopback at once), up to what the downloader's own limit lets
                 # it take. Quota it could not send stays with it and is not topped up again.
                 w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
-                room = max(ea.dl_held[dst[f], slot[f]], 0.0) - ea.bw_quota[u, ku]
+                # what the downloader can take: the download quota its connection holds, and
+                # what its download channel would grant at once (beyond a second of its limit)
+                room = (max(ea.dl_held[dst[f], slot[f]], 0.0) + max(pa.dn_quota[dst[f]] - pa.down_cap[dst[f]], 0.0)
+                        - ea.bw_quota[u, ku])
                 rate[f] = max(np.ceil(room / w), 0.0) if w > 0.0 else 0.0
                 if rate[f] > 0.0:
                     n_active += 1
@@ -284,8 +287,22 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
             elif ea.bw_req[u, ku] > 0.0:
                 ea.bw_burst[u, ku] = False
             want[f] = min(ea.bw_quota[u, ku], requests_at_uploader(ea, dst[f], slot[f]))
-    for f in range(F):  # each connection reads what its own download quota lets it
-        rate[f] = min(want[f], max(ea.dl_held[dst[f], slot[f]], 0.0))
+    for i in range(F):  # each connection reads what its own download quota lets it ...
+        f = order[i]
+        v = dst[f]
+        k = slot[f]
+        held = max(ea.dl_held[v, k], 0.0)
+        if want[f] > held and ea.dl_req[v, k] <= 0.0:
+            # ... and, holding too little with no request waiting, asks its download channel
+            # again, which grants at once while it keeps over a second of its limit
+            # (need_queueing false): a reader asks after every read, so a rich channel does not
+            # hold a connection to one request per quota tick
+            extra = min(want[f] - held, pa.dn_quota[v] - pa.down_cap[v])
+            if extra > 0.0:
+                pa.dn_quota[v] -= extra
+                ea.dl_held[v, k] += extra
+                held += extra
+        rate[f] = min(want[f], held)
     for i in range(F):
         f = order[i]
         u = src[f]
