@@ -94,6 +94,7 @@ class SwarmRun:
         # ``start_subject()``. None: the subject joins at its join time (a one-torrent run).
         self.admit_subject = None
         self._subject_gate: simpy.Event | None = None
+        self._subject_left: simpy.Event | None = None  # subject_left_event(): triggered when the subject leaves
         self._ticker_proc: simpy.Process | None = None
         self.incomplete_active = 0
         self.kernel_calls = 0  # compiled tick calls (a batch of ticks is one)
@@ -209,6 +210,8 @@ class SwarmRun:
         self.pa.active[u] = False
         self.tracker.stop(u)
         self.leave_s[u] = self.env.now
+        if u == SUBJECT and self._subject_left is not None and not self._subject_left.triggered:
+            self._subject_left.succeed()
 
     def _leave_after(self, u: int, delay: float):
         yield self.env.timeout(delay)
@@ -387,6 +390,15 @@ class SwarmRun:
             self._ticker_proc.callbacks.append(StopSimulation.callback)
         # env.now is on a tick (0 or where the last call stopped): the same sum as the ticker's timeouts
         self.env.run(until=self.env.now + self.dt)
+
+    def subject_left_event(self) -> simpy.Event:
+        """An event triggered when the subject leaves its swarm (``env.run(until=...)`` can wait for
+        it). Made on request only: a run nobody asks this of schedules no extra event."""
+        if self._subject_left is None:
+            self._subject_left = self.env.event()
+            if not math.isnan(self.leave_s[SUBJECT]):
+                self._subject_left.succeed()
+        return self._subject_left
 
     @property
     def subject_waiting(self) -> bool:
