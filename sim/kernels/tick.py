@@ -13,7 +13,7 @@ from numba import njit
 
 from .bandwidth import (ask_when_asked, close_download_quota, grant_sends, open_download_quota, second_tick,
                         upload_quota_tick)
-from .choke import choke_all
+from .choke import choke_all, choker_idle_arrays
 from .transfer import ask_before_sending, collect_flows, serve_order, transfer_blocks
 
 
@@ -60,22 +60,52 @@ def new_log_buffers(rows: int) -> LogBuffers:
     return LogBuffers(np.zeros(rows), *(np.zeros(rows, np.int64) for _ in range(5)))
 
 
+@njit(cache=True, _nrt=False)
+def any_choker_due(active, interest_changed, next_round_t, next_opt_t, now):
+    """True if some active peer's choker has work this tick (choker_idle_arrays is false for it):
+    otherwise choke_all would change nothing. (Arrays, not the state tuples: a call taking a tuple
+    counts references on every array in it.)"""
+    for u in range(active.shape[0]):
+        if active[u] and not choker_idle_arrays(interest_changed, next_round_t, next_opt_t, u, now):
+            return True
+    return False
+
+
+@njit(cache=True, _nrt=False)
+def any_second_tick_work(active, deg, sec_phase, tick, ticks_per_s):
+    """True if some active peer with a connection has its session's second tick now: otherwise
+    bandwidth.second_tick (which only updates connections) would change nothing."""
+    for u in range(active.shape[0]):
+        if active[u] and deg[u] > 0 and (tick + sec_phase[u]) % ticks_per_s == 0:
+            return True
+    return False
+
+
 @njit(cache=True)
 def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, now, dt, tick,
                 ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes, subject):
-    choke_all(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
+    # A step that provably changes nothing this tick is not called (a quiet tick then costs a few
+    # loops over the peers): no choker with work, no transfer (every step from serve_order to
+    # transfer_blocks works transfer by transfer), no connection at its second tick.
+    if any_choker_due(pa.active, pa.interest_changed, pa.next_round_t, pa.next_opt_t, now):
+        choke_all(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
     open_download_quota(pa, dt)
     F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
-    order = serve_order(ea, fb.dst, fb.slot, F)
-    ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
-    ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
-    upload_quota_tick(pa, ea, dt)
-    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
-    n_log, n_done, overflow = transfer_blocks(
-        pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
-        log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, fb.completed)
+    n_log, n_done, overflow = 0, 0, False
+    if F > 0:
+        order = serve_order(ea, fb.dst, fb.slot, F)
+        ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
+        ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
+        upload_quota_tick(pa, ea, dt)
+        grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
+        n_log, n_done, overflow = transfer_blocks(
+            pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
+            log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, fb.completed)
+    else:
+        upload_quota_tick(pa, ea, dt)
     close_download_quota(pa)
-    second_tick(pa, ea, tick, ticks_per_s)
+    if any_second_tick_work(pa.active, pa.deg, pa.sec_phase, tick, ticks_per_s):
+        second_tick(pa, ea, tick, ticks_per_s)
     return F, n_log, n_done, overflow
 
 
