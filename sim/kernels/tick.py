@@ -57,7 +57,10 @@ def new_flow_buffers(n: int, k: int) -> FlowBuffers:
 
 
 def new_log_buffers(rows: int) -> LogBuffers:
-    return LogBuffers(np.zeros(rows), *(np.zeros(rows, np.int64) for _ in range(5)))
+    """Uninitialised: a kernel writes each row before anything reads it (the engine copies out the
+    rows written). Zeroing them cost more than a small swarm's whole replication setup: a fast
+    subject's buffer holds hundreds of thousands of rows."""
+    return LogBuffers(np.empty(rows), *(np.empty(rows, np.int64) for _ in range(5)))
 
 
 @njit(cache=True, _nrt=False)
