@@ -18,7 +18,10 @@ the 1,000-peer benchmark (perf: NRT_incref/NRT_decref). Results are the same bit
 reference counts, which nothing here reads, are left alone. A kernel that allocates (np.empty,
 argsort) must keep the runtime, and a callee is compiled with its caller's flags unless it names
 its own: those that allocate under a runtime-free caller (split_evenly, the choker's _sort_slots
-and _rate_based_slots) say ``_nrt=True``.
+and _rate_based_slots) say ``_nrt=True``. The tick loop itself (tick.py: swarm_tick, swarm_ticks)
+runs without the runtime too — reference counts on the state tuples it passes to every step took
+most of a small swarm's tick — so the serve order is sorted in place (sorting.py: numba's own
+argsort, step for step) and the choker is called through a wrapper that names the runtime.
 """
 
 from __future__ import annotations
