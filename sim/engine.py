@@ -40,6 +40,21 @@ MAX_BATCH_TICKS = 512
 LOG_BUFFER_TICKS = 16
 
 
+def give_back_draws(bitgen, before: dict, kept: int) -> None:
+    """Put a generator that has drawn 64-bit values since ``before`` (its state then) where ``kept``
+    of them would have left it. PCG64 jumps there (``advance``, which also drops a buffered 32-bit
+    half that drawing 64-bit values keeps: put back); any other generator draws them again."""
+    bitgen.state = before
+    if not hasattr(bitgen, "advance") or "has_uint32" not in before:
+        np.random.Generator(bitgen).integers(0, 2**63, size=kept, dtype=np.int64)
+        return
+    bitgen.advance(kept)
+    if before["has_uint32"]:
+        state = bitgen.state
+        state["has_uint32"], state["uinteger"] = before["has_uint32"], before["uinteger"]
+        bitgen.state = state
+
+
 def layout_of(sc: Scenario) -> Layout:
     return Layout.of(sc.torrent.piece_size, sc.torrent.file_sizes, sc.torrent.file_paths)
 
@@ -265,7 +280,7 @@ class SwarmRun:
 
     def _one_tick(self, tick: int) -> tuple[int, int]:
         """The tick at the engine's clock, in one compiled call. Returns (log rows, peers completed)."""
-        salts = self.rng.integers(0, 2**63, size=2, dtype=np.int64).astype(np.uint64)
+        salts = self.rng.integers(0, 2**63, size=2, dtype=np.int64).view(np.uint64)
         pb, tb = self.layout.piece_bytes, self.layout.total_bytes
         _, n_log, n_done, overflow = swarm_tick(
             self.pa, self.ea, self.pc, self.flows, self.logs, self.env.now, self.dt, tick, self.ticks_per_s,
@@ -311,7 +326,7 @@ class SwarmRun:
         now = self.env.now
         bitgen = self.rng.bit_generator
         before = bitgen.state
-        salts = self.rng.integers(0, 2**63, size=2 * n_max, dtype=np.int64).astype(np.uint64)
+        salts = self.rng.integers(0, 2**63, size=2 * n_max, dtype=np.int64).view(np.uint64)
         ratio_stop = math.inf
         if self.policy.kind == "seed_until_ratio" and not math.isnan(self.complete_s[SUBJECT]):
             ratio_stop = self.policy.ratio
@@ -323,8 +338,7 @@ class SwarmRun:
         if overflow:
             raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
         if m < n_max:  # give back the salts of the ticks not run
-            bitgen.state = before
-            self.rng.integers(0, 2**63, size=2 * m, dtype=np.int64)
+            give_back_draws(bitgen, before, 2 * m)
         for i in range(n_samples):
             self._samples.append((float(samples.t[i]), int(samples.up[i]), int(samples.down[i])))
         if m > 1:
