@@ -34,7 +34,8 @@ from .population import SUBJECT_ROW as SUBJECT
 
 # Ticks run in one compiled call (swarm_ticks) at most; 1 runs the engine one tick per call
 # (swarm_tick), the reference the batched run must equal bit for bit (tests/test_batched_ticks.py).
-MAX_BATCH_TICKS = 512
+# Events cut most batches before this; a larger bound costs only salts drawn and given back.
+MAX_BATCH_TICKS = 4096
 # Transfer-log buffer: room for this many ticks at the per-tick bound, so a batch is rarely cut
 # short for lack of room.
 LOG_BUFFER_TICKS = 16
