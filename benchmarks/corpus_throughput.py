@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 import time
@@ -80,6 +81,30 @@ def corpus_throughput(torrents: int = 20, runs: int = 5, workers: int = 2, corpu
     }
 
 
+def cpu_per_replication(torrents: int = 20, runs: int = 5, rounds: int = 3, corpus: Path = CASE) -> dict:
+    """The slice's units run in this process ``rounds`` times: the least CPU time per replication
+    (process time, so other jobs on a shared machine inflate it less than wall time), and what it
+    makes 5,000 x 100 on 2 cores doing nothing else. No run directory is written."""
+    from forensics.corpus import load_corpus
+    from forensics.corpus_run import plan_units, run_unit
+    warm_up()
+    c = load_corpus(corpus)
+    c.torrents = c.torrents[:torrents]
+    units = plan_units(c, runs)
+    run_unit(units[0], c.base)  # this process's first call of each kernel signature, outside the timing
+    best = math.inf
+    for _ in range(rounds):
+        t = time.process_time()
+        for u in units:
+            run_unit(u, c.base)
+        best = min(best, time.process_time() - t)
+    reps = torrents * runs
+    other = "" if Path(corpus).resolve() == CASE.resolve() else f" --corpus {corpus}"
+    return {"command": f"python -m benchmarks.corpus_throughput --torrents {torrents} --runs {runs} --cpu-rounds {rounds}"
+                       + other, "replications": reps, "cpu_s_per_replication": best / reps,
+            "projected_full_h_2_cores": best / reps * FULL_TORRENTS * FULL_RUNS / 2 / 3600}
+
+
 def stop_against_full(torrents: int = 3, corpus: Path = CASE) -> list[dict]:
     """Replication 0 of the first ``torrents`` torrents, stopped once the subject left (as a corpus runs
     it) and run to the swarm's end (as ``simulate`` does): wall seconds, simulated end, same upload."""
@@ -143,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stop-against-full", type=int, metavar="K",
                     help="instead: K torrents' replication 0 stopped when the subject left vs run to the end")
     ap.add_argument("--tick-profile", type=int, metavar="I", help="instead: where torrent I's replications spend time")
+    ap.add_argument("--cpu-rounds", type=int, metavar="K",
+                    help="instead: the slice in this process K times, the least CPU seconds per replication")
     a = ap.parse_args(argv)
+    if a.cpu_rounds:
+        print(json.dumps(cpu_per_replication(a.torrents, a.runs, a.cpu_rounds, a.corpus)))
+        return 0
     if a.tick_profile is not None:
         print(json.dumps(tick_profile(a.tick_profile)))
         return 0
