@@ -19,6 +19,7 @@ could have got from it), and the rest of the swarm is not what a corpus reports.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import os
@@ -86,11 +87,16 @@ class Progress:
 
 def simulate_until_subject_left(sc: Scenario, replication: int, seed: np.random.SeedSequence,
                                 skip_idle: bool = False):
-    """A replication run in steps until the subject has left (or the swarm is done); its result.
+    """A replication run until the subject has left (or the swarm is done); its result.
 
-    The steps only add stop events to SimPy's queue; every model event is processed in the same
-    order as in one uninterrupted run, so the subject's numbers are identical to ``simulate``'s
-    (tests/test_corpus_run.py checks it).
+    Every model event is processed in the same order as in one uninterrupted run, so the subject's
+    numbers are identical to ``simulate``'s (tests/test_corpus_run.py checks it). The run stops the
+    moment the subject leaves: nothing later changes the subject's numbers. Its end (``end_s``)
+    is that of the rule in STOP_RULE — a check every STEP_S simulated seconds, so the first
+    multiple of STEP_S at or after the subject's leave, or the swarm's end if that comes first —
+    worked out without simulating up to it where the swarm provably cannot end before it
+    (``_stop_time``). The result's swarm figures (peers, swarm_* fields) are those at the
+    subject's leave; a corpus reports none of them.
 
     ``skip_idle``: the swarm's idle prefix (only seeds there) is skipped (sim/warm_start.py): the same
     distribution of the subject's numbers, not the same values; the result is on the shifted clock,
@@ -100,11 +106,42 @@ def simulate_until_subject_left(sc: Scenario, replication: int, seed: np.random.
     skipped = skip_idle_prefix(run) if skip_idle else 0.0
     ticker = run.start()
     env = run.env
-    while ticker.is_alive and math.isnan(run.leave_s[SUBJECT_ROW]):
-        env.run(until=env.any_of([ticker, env.timeout(STEP_S)]))
+    env.run(until=env.any_of([ticker, run.subject_left_event()]))
+    end = _stop_time(run, ticker) if ticker.is_alive else env.now
     result = run.result()
+    result.headline["end_s"] = end
     result.extra["idle_skipped_s"] = skipped
     return result
+
+
+def _step_at_or_after(t: float) -> float:
+    """The first multiple of STEP_S at or after t (exact: the checks fall on whole multiples)."""
+    k = math.floor(t / STEP_S)
+    while k * STEP_S < t:
+        k += 1
+    while k > 0 and (k - 1) * STEP_S >= t:
+        k -= 1
+    return k * STEP_S
+
+
+def _stop_time(run: SwarmRun, ticker) -> float:
+    """When a replication checked every STEP_S seconds stops, for a run whose subject has just left
+    (now) while its swarm goes on: at the first check at or after now (a check at time t comes
+    after every event at t scheduled before t, the subject's leave among them), or when the swarm
+    ends, if before that. The swarm can only end at a tick with no arrival pending or at its
+    horizon; when a peer still to arrive joins at or after the check, and the horizon is beyond it,
+    it does not end before: the check's time, nothing simulated. Otherwise the run goes on to the
+    check, as the stepped loop did (what happens there changes none of the subject's numbers)."""
+    env = run.env
+    now = env.now
+    check = _step_at_or_after(now)
+    if check == now:
+        return now
+    pop = run.pop
+    if bool(np.any(~run.joined & (pop.join_s >= check))) and check <= run.sc.simulation.horizon_s - 1e-9:
+        return check
+    env.run(until=env.any_of([ticker, env.timeout(SwarmRun._delay_to(now, check))]))
+    return env.now
 
 
 _CACHE: dict[tuple, Scenario] = {}  # the worker's last torrent scenario (consecutive units share it)
@@ -175,10 +212,19 @@ def run_units(units: list[Unit] | list[SessionUnit], base: Scenario, workers: in
     return results  # type: ignore[return-value]
 
 
+def _init_corpus_worker(parent_pid: int) -> None:
+    """sim.worker_pool's worker set-up, then every object the worker starts with (modules, compiled
+    kernels, what it inherited from the parent) is put out of the cyclic garbage collector's reach
+    (gc.freeze): a full collection then walks what the replications allocate, not that whole heap
+    again (about a tenth of a second each). Nothing the simulation computes depends on it."""
+    _init_worker(parent_pid)
+    gc.freeze()
+
+
 def _run_on_pool(units: list[Unit], base: Scenario, workers: int, done: Callable[[int, dict], None]) -> None:
     """Local worker processes (sim.worker_pool's: they die with this process and ignore Ctrl-C), a
     bounded number of units in flight so a corpus of 50,000 units is never all queued at once."""
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_corpus_worker, initargs=(os.getpid(),))
     try:
         queue = iter(enumerate(units))
         pending: dict = {}

@@ -34,10 +34,26 @@ from .population import SUBJECT_ROW as SUBJECT
 
 # Ticks run in one compiled call (swarm_ticks) at most; 1 runs the engine one tick per call
 # (swarm_tick), the reference the batched run must equal bit for bit (tests/test_batched_ticks.py).
-MAX_BATCH_TICKS = 512
+# Events cut most batches before this; a larger bound costs only salts drawn and given back.
+MAX_BATCH_TICKS = 4096
 # Transfer-log buffer: room for this many ticks at the per-tick bound, so a batch is rarely cut
 # short for lack of room.
 LOG_BUFFER_TICKS = 16
+
+
+def give_back_draws(bitgen, before: dict, kept: int) -> None:
+    """Put a generator that has drawn 64-bit values since ``before`` (its state then) where ``kept``
+    of them would have left it. PCG64 jumps there (``advance``, which also drops a buffered 32-bit
+    half that drawing 64-bit values keeps: put back); any other generator draws them again."""
+    bitgen.state = before
+    if not hasattr(bitgen, "advance") or "has_uint32" not in before:
+        np.random.Generator(bitgen).integers(0, 2**63, size=kept, dtype=np.int64)
+        return
+    bitgen.advance(kept)
+    if before["has_uint32"]:
+        state = bitgen.state
+        state["has_uint32"], state["uinteger"] = before["has_uint32"], before["uinteger"]
+        bitgen.state = state
 
 
 def layout_of(sc: Scenario) -> Layout:
@@ -94,6 +110,7 @@ class SwarmRun:
         # ``start_subject()``. None: the subject joins at its join time (a one-torrent run).
         self.admit_subject = None
         self._subject_gate: simpy.Event | None = None
+        self._subject_left: simpy.Event | None = None  # subject_left_event(): triggered when the subject leaves
         self._ticker_proc: simpy.Process | None = None
         self.incomplete_active = 0
         self.kernel_calls = 0  # compiled tick calls (a batch of ticks is one)
@@ -212,6 +229,8 @@ class SwarmRun:
         self.pa.active[u] = False
         self.tracker.stop(u)
         self.leave_s[u] = self.env.now
+        if u == SUBJECT and self._subject_left is not None and not self._subject_left.triggered:
+            self._subject_left.succeed()
 
     def _leave_after(self, u: int, delay: float):
         yield self.env.timeout(delay)
@@ -265,7 +284,7 @@ class SwarmRun:
 
     def _one_tick(self, tick: int) -> tuple[int, int]:
         """The tick at the engine's clock, in one compiled call. Returns (log rows, peers completed)."""
-        salts = self.rng.integers(0, 2**63, size=2, dtype=np.int64).astype(np.uint64)
+        salts = self.rng.integers(0, 2**63, size=2, dtype=np.int64).view(np.uint64)
         pb, tb = self.layout.piece_bytes, self.layout.total_bytes
         _, n_log, n_done, overflow = swarm_tick(
             self.pa, self.ea, self.pc, self.flows, self.logs, self.env.now, self.dt, tick, self.ticks_per_s,
@@ -311,7 +330,7 @@ class SwarmRun:
         now = self.env.now
         bitgen = self.rng.bit_generator
         before = bitgen.state
-        salts = self.rng.integers(0, 2**63, size=2 * n_max, dtype=np.int64).astype(np.uint64)
+        salts = self.rng.integers(0, 2**63, size=2 * n_max, dtype=np.int64).view(np.uint64)
         ratio_stop = math.inf
         if self.policy.kind == "seed_until_ratio" and not math.isnan(self.complete_s[SUBJECT]):
             ratio_stop = self.policy.ratio
@@ -323,8 +342,7 @@ class SwarmRun:
         if overflow:
             raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
         if m < n_max:  # give back the salts of the ticks not run
-            bitgen.state = before
-            self.rng.integers(0, 2**63, size=2 * m, dtype=np.int64)
+            give_back_draws(bitgen, before, 2 * m)
         for i in range(n_samples):
             self._samples.append((float(samples.t[i]), int(samples.up[i]), int(samples.down[i])))
         if m > 1:
@@ -390,6 +408,15 @@ class SwarmRun:
             self._ticker_proc.callbacks.append(StopSimulation.callback)
         # env.now is on a tick (0 or where the last call stopped): the same sum as the ticker's timeouts
         self.env.run(until=self.env.now + self.dt)
+
+    def subject_left_event(self) -> simpy.Event:
+        """An event triggered when the subject leaves its swarm (``env.run(until=...)`` can wait for
+        it). Made on request only: a run nobody asks this of schedules no extra event."""
+        if self._subject_left is None:
+            self._subject_left = self.env.event()
+            if not math.isnan(self.leave_s[SUBJECT]):
+                self._subject_left.succeed()
+        return self._subject_left
 
     @property
     def subject_waiting(self) -> bool:

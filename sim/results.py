@@ -107,6 +107,20 @@ class ReplicationResult:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+def unique_pairs(a: np.ndarray, b: np.ndarray, b_bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(np.stack((a, b), axis=1), axis=0, return_inverse=True)`` (inverse flat): the
+    distinct (a, b) rows, sorted, and each row's place among them. With 0 <= b < b_bound and a >= 0
+    each row is one integer, a * b_bound + b, in the same order, and sorting those is several
+    times faster than sorting rows (a replication's transfer log has thousands)."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if len(a) and b_bound >= 1 and a.min() >= 0 and b.min() >= 0 and b.max() < b_bound \
+            and a.max() < np.iinfo(np.int64).max // b_bound - 1:
+        keys, inverse = np.unique(a * b_bound + b, return_inverse=True)
+        return np.stack((keys // b_bound, keys % b_bound), axis=1), inverse.ravel()
+    rows, inverse = np.unique(np.stack((a, b), axis=1), axis=0, return_inverse=True)
+    return rows, inverse.ravel()
+
+
 def summarize_replication(
     replication: int,
     layout: Layout,
@@ -135,9 +149,8 @@ def summarize_replication(
 
     # (peer, piece) pairs: bytes the subject sent of that piece to that peer.
     if len(log):
-        pairs = np.stack((log.peer, log.piece), axis=1)
-        uniq_pairs, inverse = np.unique(pairs, axis=0, return_inverse=True)
-        pair_bytes = np.bincount(inverse.ravel(), weights=log.bytes, minlength=len(uniq_pairs)).astype(np.int64)
+        uniq_pairs, inverse = unique_pairs(log.peer, log.piece, layout.num_pieces)
+        pair_bytes = np.bincount(inverse, weights=log.bytes, minlength=len(uniq_pairs)).astype(np.int64)
         pair_complete = pair_bytes >= piece_len[uniq_pairs[:, 1]]
     else:
         uniq_pairs = np.zeros((0, 2), dtype=np.int64)

@@ -27,7 +27,8 @@ import numpy as np
 
 from .engine import SwarmRun
 from .results import ROLE_SEED
-from .scenario import Scenario, ScenarioError
+from . import limits
+from .scenario import Scenario
 
 MARGIN_S = 60.0  # >> the quota burst (3 s) and the 1 s connect tick: the seeds' state has settled
 
@@ -60,22 +61,16 @@ def idle_prefix_s(run: SwarmRun) -> float:
     return float(math.floor(Fraction(limit) / period) * period)
 
 
-_HORIZON: dict[tuple[int, float], tuple[Scenario, Scenario]] = {}  # (id, shift) -> (scenario, shorter horizon)
-
-
 def _shorter_horizon(sc: Scenario, shift: float) -> Scenario | None:
-    """The scenario with its horizon ``shift`` earlier (cached: a corpus unit shifts by few values)."""
-    hit = _HORIZON.get((id(sc), shift))
-    if hit is not None and hit[0] is sc:
-        return hit[1]
-    try:
-        shorter = sc.with_changes(**{"simulation.horizon_s": sc.simulation.horizon_s - shift})
-    except ScenarioError:
+    """The scenario with its horizon ``shift`` earlier, or None if that horizon is not one a scenario
+    may have. What ``sc.with_changes(**{"simulation.horizon_s": ...})`` gives, without parsing the
+    whole scenario again (a corpus does this once per replication): the only checks a horizon
+    takes part in are its range and the subject joining before it (sim/scenario.py: Simulation,
+    Scenario._check); tests/test_warm_start.py compares the two."""
+    horizon = sc.simulation.horizon_s - shift
+    if not (limits.MIN_HORIZON_S <= horizon <= limits.MAX_HORIZON_S) or not sc.subject.join_s < horizon:
         return None
-    if len(_HORIZON) > 64:
-        _HORIZON.clear()
-    _HORIZON[id(sc), shift] = (sc, shorter)
-    return shorter
+    return sc.model_copy(update={"simulation": sc.simulation.model_copy(update={"horizon_s": horizon})})
 
 
 def skip_idle_prefix(run: SwarmRun) -> float:

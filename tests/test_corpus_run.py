@@ -264,3 +264,18 @@ def test_verify_re_runs_a_corpus_from_what_it_stores(tmp_path, fmt):
     (out / HASH_FILE).write_text(hash_list(out))
     code, text, err = cli(["verify", str(out), "--workers", "1"])
     assert code == 1 and "totals.csv" in err and "differs from the re-run" in err and "Traceback" not in err, err
+
+
+def _frozen_objects() -> int:
+    import gc
+    return gc.get_freeze_count()
+
+
+def test_pool_workers_start_with_a_frozen_heap():
+    """A corpus pool worker has put what it started with out of the collector's reach (gc.freeze)."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from forensics.corpus_run import _init_corpus_worker
+    with ProcessPoolExecutor(max_workers=1, initializer=_init_corpus_worker, initargs=(os.getpid(),)) as pool:
+        assert pool.submit(_frozen_objects).result() > 1000

@@ -91,3 +91,19 @@ def test_corpus_with_skip_reports_times_on_the_swarms_clock(tmp_path):
     assert done.all()
     assert np.all(table["end_s"] >= table["subject_join_s"] + table["subject_download_time_s"])
     assert np.all(table["subject_join_s"] == np.repeat([400.0, 420.0], 4))
+
+
+def test_shorter_horizon_is_the_reparsed_scenario():
+    """The shorter-horizon scenario equals the one with_changes parses (every field), and is refused
+    (None) exactly where with_changes refuses that horizon: below the minimum, the subject not before it."""
+    from sim.scenario import ScenarioError
+    from sim.warm_start import _shorter_horizon
+    base = sc()
+    for shift in (0.0, 600.0, 1200.0, 3749.5, 3750.0, 4000.0, 4999.0, 4999.5, 5000.0):
+        try:
+            want = base.with_changes(**{"simulation.horizon_s": base.simulation.horizon_s - shift})
+        except ScenarioError:
+            want = None
+        got = _shorter_horizon(base, shift)
+        assert got == want, shift
+        assert got is None or got.simulation.horizon_s == 5000 - shift

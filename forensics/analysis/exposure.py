@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.layout import Layout
+from sim.results import unique_pairs
 
 from ..rundir import RunData
 from .stats import Stat, describe
@@ -58,8 +59,8 @@ def whole_pieces_of(log: dict, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     peer = np.asarray(log["peer"]).astype(np.int64)
     piece = np.asarray(log["piece"]).astype(np.int64)
-    pairs, inverse = np.unique(np.stack((peer, piece), axis=1), axis=0, return_inverse=True)
-    got = np.bincount(inverse.ravel(), weights=log["bytes"], minlength=len(pairs))
+    pairs, inverse = unique_pairs(peer, piece, layout.num_pieces)
+    got = np.bincount(inverse, weights=log["bytes"], minlength=len(pairs))
     whole = got >= layout.piece_lengths()[pairs[:, 1]]
     return pairs[whole, 0], pairs[whole, 1]
 

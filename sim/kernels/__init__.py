@@ -22,6 +22,10 @@ choker allocates its work arrays once per call of choke_all (choke.py: ChokeScra
 peer round, one call in from choke_all, which stays runtime-free: a kernel compiled with the
 runtime and called from Python first wraps every array it is passed for it (56 for the peer and
 edge arrays), which, in the kernel benchmark, cost about as much as the choke rounds themselves.
+The tick loop itself (tick.py: swarm_tick, swarm_ticks) runs without the runtime too — reference
+counts on the state tuples it passes to every step took most of a small swarm's tick — so the
+serve order is sorted in place (sorting.py: numba's own argsort, step for step) and the choker is
+called through a wrapper that names the runtime.
 """
 
 from __future__ import annotations

@@ -369,7 +369,7 @@ DOWNLOAD_RATE_FACTOR = 1.5  # wanted_transfer(download): 1.5 x the download rate
 REQUEST_OVERHEAD_BYTES = 30  # ... or the outstanding request bytes + 30
 
 
-@njit(cache=True, _nrt=True)
+@njit(cache=True, _nrt=False)
 def download_quota_tick(pa, ea, dst, slot, F, dt):
     """Each downloader's own rate limiter, as the uploader's (bandwidth_manager on the download
     channel). A connection expecting data (it has asked its peer for blocks) and holding no download

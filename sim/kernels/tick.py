@@ -2,7 +2,14 @@
 call: choke, rate limiters, move blocks, then each session's once-a-second tick where it is due.
 Each step is its own pure kernel (choke.py, bandwidth.py, transfer.py); this only sequences them,
 so the engine crosses the Python/numba boundary once per tick — or, with swarm_ticks, once for
-a run of ticks in which nothing happens that the engine must handle (see sim/engine.py)."""
+a run of ticks in which nothing happens that the engine must handle (see sim/engine.py).
+
+The tick loop runs without numba's runtime (``_nrt=False``, sim/kernels/__init__.py): otherwise
+every tick counted references up and down on each array of the state tuples it passes on, which
+took most of a small swarm's tick (perf: NRT_incref/NRT_decref). So nothing in it allocates: the
+serve order goes into the flow buffers (transfer.serve_order_into), and the choker, which
+allocates, is called through _choke_step, compiled with the runtime, and only in a tick where
+some choker has work."""
 
 from __future__ import annotations
 
@@ -13,8 +20,9 @@ from numba import njit
 
 from .bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends, open_download_quota, second_tick,
                         upload_quota_tick)
-from .choke import choke_all
-from .transfer import ask_before_sending, collect_flows, serve_order, transfer_blocks
+from .choke import choke_all, choker_idle_arrays
+from .sorting import MAX_STACK
+from .transfer import ask_before_sending, collect_flows, serve_order_into, transfer_blocks
 
 
 class FlowBuffers(NamedTuple):
@@ -27,6 +35,9 @@ class FlowBuffers(NamedTuple):
     bound: np.ndarray  # f8 scratch for a downloader's split [K]
     share: np.ndarray  # f8 scratch for a downloader's split [K]
     completed: np.ndarray  # i8 peers that completed this tick [N]
+    keys: np.ndarray  # i8 the transfers' serve-order keys
+    order: np.ndarray  # i8 the transfers in serve order (transfer.serve_order_into)
+    stack: np.ndarray  # i8 the serve-order sort's partition stack [2 * sorting.MAX_STACK]
 
 
 class LogBuffers(NamedTuple):
@@ -53,34 +64,77 @@ def new_sample_buffers(rows: int) -> SampleBuffers:
 def new_flow_buffers(n: int, k: int) -> FlowBuffers:
     fmax = n * k
     return FlowBuffers(np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(fmax, np.int64),
-                       np.zeros(fmax), np.zeros(fmax), np.zeros(k), np.zeros(k), np.zeros(n, np.int64))
+                       np.zeros(fmax), np.zeros(fmax), np.zeros(k), np.zeros(k), np.zeros(n, np.int64),
+                       np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(2 * MAX_STACK, np.int64))
 
 
 def new_log_buffers(rows: int) -> LogBuffers:
-    return LogBuffers(np.zeros(rows), *(np.zeros(rows, np.int64) for _ in range(5)))
+    """Uninitialised: a kernel writes each row before anything reads it (the engine copies out the
+    rows written). Zeroing them cost more than a small swarm's whole replication setup: a fast
+    subject's buffer holds hundreds of thousands of rows."""
+    return LogBuffers(np.empty(rows), *(np.empty(rows, np.int64) for _ in range(5)))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
+def any_choker_due(active, interest_changed, next_round_t, next_opt_t, now):
+    """True if some active peer's choker has work this tick (choker_idle_arrays is false for it):
+    otherwise choke_all would change nothing. (Arrays, not the state tuples: a call taking a tuple
+    counts references on every array in it.)"""
+    for u in range(active.shape[0]):
+        if active[u] and not choker_idle_arrays(interest_changed, next_round_t, next_opt_t, u, now):
+            return True
+    return False
+
+
+@njit(cache=True, _nrt=False)
+def any_second_tick_work(active, deg, sec_phase, tick, ticks_per_s):
+    """True if some active peer with a connection has its session's second tick now: otherwise
+    bandwidth.second_tick (which only updates connections) would change nothing."""
+    for u in range(active.shape[0]):
+        if active[u] and deg[u] > 0 and (tick + sec_phase[u]) % ticks_per_s == 0:
+            return True
+    return False
+
+
+@njit(cache=True, _nrt=True)
+def _choke_step(pa, ea, now, dt, salt, piece_bytes, total_bytes):
+    """choke_all, compiled with numba's runtime (the choker allocates its work arrays) although its
+    caller, the tick, runs without: a callee takes its caller's flags unless it names its own."""
+    choke_all(pa, ea, now, dt, salt, piece_bytes, total_bytes)
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, now, dt, tick,
                 ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes, subject):
-    choke_all(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
+    # A step that provably changes nothing this tick is not called (a quiet tick then costs a few
+    # loops over the peers): no choker with work, no transfer (every step from the serve order to
+    # transfer_blocks works transfer by transfer), no connection at its second tick.
+    if any_choker_due(pa.active, pa.interest_changed, pa.next_round_t, pa.next_opt_t, now):
+        _choke_step(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
     open_download_quota(pa, dt)
     F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
-    order = serve_order(ea, fb.dst, fb.slot, F)
-    ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
-    ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
-    upload_quota_tick(pa, ea, dt)
-    download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
-    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
-    n_log, n_done, overflow = transfer_blocks(
-        pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
-        log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, fb.completed)
+    n_log, n_done, overflow = 0, 0, False
+    if F > 0:
+        order = fb.order
+        serve_order_into(ea, fb.dst, fb.slot, F, fb.keys, order, fb.stack)
+        ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
+        ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
+        upload_quota_tick(pa, ea, dt)
+        download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
+        grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
+        n_log, n_done, overflow = transfer_blocks(
+            pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
+            log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, fb.completed)
+    else:  # the channels' quota ticks still run: banks fill while nothing waits
+        upload_quota_tick(pa, ea, dt)
+        download_quota_tick(pa, ea, fb.dst, fb.slot, 0, dt)
     close_download_quota(pa, ea)
-    second_tick(pa, ea, tick, ticks_per_s)
+    if any_second_tick_work(pa.active, pa.deg, pa.sec_phase, tick, ticks_per_s):
+        second_tick(pa, ea, tick, ticks_per_s)
     return F, n_log, n_done, overflow
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def swarm_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes,
                subject):
     """Returns (active transfers, log rows written, peers completed, log overflowed)."""
@@ -93,7 +147,7 @@ def swarm_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_
 RATIO_MARGIN = 1.0 - 1e-9
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def swarm_ticks(pa, ea, pc, fb, lb, sb, now, dt, tick, ticks_per_s, salts, before_s, horizon_s, connect_tick,
                 sample_every, ratio_stop, log_rows_per_tick, piece_bytes, total_bytes, subject):
     """Ticks ``tick``, ``tick + 1``, ... at ``now``, ``now + dt``, ... in one call, until the engine

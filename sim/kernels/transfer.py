@@ -20,6 +20,7 @@ from numba import njit
 
 from .bandwidth import MAX_OUT_REQUEST_QUEUE
 from .picker import bucket_of, expand_run, move_piece, pick_piece
+from .sorting import argsort_into
 from .topology import piece_complete_arrays, release_run_arrays
 
 from ..protocol import BLOCK_BYTES
@@ -236,10 +237,26 @@ def serve_order(ea, dst, slot, F):
     uploader something to send, before a slow or newly unchoked one (which starts from an empty
     queue). Never by peer number: the subject is row 0."""
     keys = np.empty(F, dtype=np.int64)
-    for f in range(F):  # one sort key: whole bytes/s descending, then connection age (both < 2^31)
-        rate = min(np.int64(ea.rate_avg[dst[f], slot[f]]), SERVE_KEY_MAX)
-        keys[f] = (SERVE_KEY_MAX - rate) * SERVE_KEY_MAX + min(ea.conn_seq[dst[f], slot[f]], SERVE_KEY_MAX)
+    for f in range(F):
+        keys[f] = serve_key(ea, dst[f], slot[f])
     return np.argsort(keys)
+
+
+@njit(cache=True, inline="always")
+def serve_key(ea, v, k):
+    """serve_order's sort key of the transfer to v from its slot k: whole bytes/s descending, then
+    connection age (both < 2^31)."""
+    rate = min(np.int64(ea.rate_avg[v, k]), SERVE_KEY_MAX)
+    return (SERVE_KEY_MAX - rate) * SERVE_KEY_MAX + min(ea.conn_seq[v, k], SERVE_KEY_MAX)
+
+
+@njit(cache=True, _nrt=False)
+def serve_order_into(ea, dst, slot, F, keys, order, stack):
+    """serve_order's order in order[:F], allocating nothing (keys: scratch of F; stack: see
+    sorting.argsort_into, numba's argsort step for step, so equal keys keep serve_order's order)."""
+    for f in range(F):
+        keys[f] = serve_key(ea, dst[f], slot[f])
+    argsort_into(keys, F, order, stack)
 
 
 @njit(cache=True, _nrt=False)

@@ -1,0 +1,42 @@
+"""sorting.argsort_into gives np.argsort's order exactly as numba compiles it (ties included)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.kernels.sorting import MAX_STACK, argsort_into
+
+
+@njit
+def numba_argsort(keys):
+    return np.argsort(keys)
+
+
+def test_equals_numba_argsort_on_keys_with_ties():
+    """Random int64 keys of 0 to 300 entries, from few distinct values (many ties) to all distinct,
+    sorted, reversed and constant: the same permutation as numba's np.argsort."""
+    rng = np.random.default_rng(7)
+    order = np.full(400, -1, np.int64)
+    stack = np.zeros(2 * MAX_STACK, np.int64)
+    cases = 0
+    for n in list(range(0, 40)) + [63, 64, 65, 100, 127, 128, 200, 300]:
+        for distinct in (1, 2, 3, 5, 20, 10**9):
+            for shape in ("random", "sorted", "reversed"):
+                keys = rng.integers(0, distinct, n).astype(np.int64)
+                if shape == "sorted":
+                    keys.sort()
+                elif shape == "reversed":
+                    keys = np.ascontiguousarray(np.sort(keys)[::-1])
+                padded = np.concatenate([keys, rng.integers(-5, 5, 17)])  # only keys[:n] count
+                argsort_into(padded, n, order, stack)
+                np.testing.assert_array_equal(order[:n], numba_argsort(keys), err_msg=f"{n} {distinct} {shape}")
+                cases += 1
+    assert cases > 800
+
+
+def test_leaves_the_rest_alone():
+    """Only order[:n] is written."""
+    order = np.full(10, -7, np.int64)
+    argsort_into(np.array([3, 1, 2, 9, 9], np.int64), 3, order, np.zeros(2 * MAX_STACK, np.int64))
+    assert order.tolist() == [1, 2, 0] + [-7] * 7
