@@ -9,7 +9,7 @@ import pytest
 from numba import njit
 
 import sim.engine as engine
-from sim.kernels.bandwidth import (ask_when_asked, close_download_quota, grant_sends, open_download_quota,
+from sim.kernels.bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends, open_download_quota,
                                    second_tick, upload_quota_tick)
 from sim.kernels.choke import choke_all, choker_idle_arrays
 from sim.kernels.tick import any_choker_due, any_second_tick_work
@@ -40,11 +40,12 @@ def every_step_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, 
     ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
     ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
     upload_quota_tick(pa, ea, dt)
+    download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
     grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
     n_log, n_done, overflow = transfer_blocks(
         pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
         lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, fb.completed)
-    close_download_quota(pa)
+    close_download_quota(pa, ea)
     second_tick(pa, ea, tick, ticks_per_s)
     return F, n_log, n_done, overflow
 
