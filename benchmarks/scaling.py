@@ -21,7 +21,7 @@ import numpy as np
 
 import sim.engine as engine
 from sim.engine import SwarmRun
-from sim.kernels.bandwidth import (ask_when_asked, close_download_quota, grant_sends, open_download_quota,
+from sim.kernels.bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends, open_download_quota,
                                    second_tick, upload_quota_tick)
 from sim.kernels.choke import choke_all
 from sim.kernels.transfer import ask_before_sending, collect_flows, serve_order, transfer_blocks
@@ -44,11 +44,12 @@ def timed_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_
     t2 = time.perf_counter()
     ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
     upload_quota_tick(pa, ea, dt)
+    download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
     grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.bound, fb.share)
     t3 = time.perf_counter()
     out = transfer_blocks(pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
                           lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, fb.completed)
-    close_download_quota(pa)
+    close_download_quota(pa, ea)
     second_tick(pa, ea, tick, ticks_per_s)
     t4 = time.perf_counter()
     for key, a, b in (("choke", t0, t1), ("collect", t1, t2), ("bandwidth", t2, t3), ("transfer", t3, t4)):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks.conftest import snapshot
-from sim.kernels.bandwidth import grant_sends, upload_quota_tick
+from sim.kernels.bandwidth import download_quota_tick, grant_sends, upload_quota_tick
 from sim.kernels.choke import choke_all
 from sim.kernels.picker import pick_piece
 from sim.kernels.transfer import collect_flows, serve_order, transfer_blocks
@@ -36,10 +36,12 @@ def _flows(state):
 
 # ---- bandwidth sharing ------------------------------------------------------------------------
 def _limiter_step(pa, ea, src, dst, slot):
-    """One quota tick of every rate limiter: the uploaders' queues, then the transfers' sends."""
+    """One quota tick of every rate limiter: the uploaders' and the downloaders' queues, then the
+    transfers' sends."""
     k = ea.nbr.shape[1]
     rate, want = np.zeros(len(src)), np.zeros(len(src))
     upload_quota_tick(pa, ea, 0.5)
+    download_quota_tick(pa, ea, dst, slot, len(src), 0.5)
     grant_sends(pa, ea, src, dst, slot, len(src), np.arange(len(src)), 0.5, rate, want, np.zeros(k), np.zeros(k))
     return rate
 
