@@ -42,7 +42,7 @@ def _limiter_step(pa, ea, src, dst, slot):
     rate, want = np.zeros(len(src)), np.zeros(len(src))
     upload_quota_tick(pa, ea, 0.5)
     download_quota_tick(pa, ea, dst, slot, len(src), 0.5)
-    grant_sends(pa, ea, src, dst, slot, len(src), np.arange(len(src)), 0.5, rate, want, np.zeros(k), np.zeros(k))
+    grant_sends(pa, ea, src, dst, slot, len(src), np.arange(len(src)), 0.5, rate, want)
     return rate
 
 

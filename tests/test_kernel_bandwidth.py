@@ -3,7 +3,7 @@ from libtorrent's bandwidth_manager / peer_connection code."""
 
 import numpy as np
 
-from sim.kernels.bandwidth import ask_when_asked, grant_sends, second_tick, split_evenly, upload_quota_tick, wanted_upload
+from sim.kernels.bandwidth import ask_when_asked, grant_sends, second_tick, upload_quota_tick, wanted_upload
 from sim.protocol import BLOCK_BYTES
 from sim.state import new_edges, new_peers
 from tests import naive
@@ -41,7 +41,7 @@ def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0):
         rate, want = np.zeros(len(on)), np.zeros(len(on))
         ask_when_asked(pa, ea, src, dst, slot, len(on), np.arange(len(on)), DT)  # swarm_tick's order
         upload_quota_tick(pa, ea, DT)
-        grant_sends(pa, ea, src, dst, slot, len(on), np.arange(len(on)), DT, rate, want, np.zeros(n), np.zeros(n))
+        grant_sends(pa, ea, src, dst, slot, len(on), np.arange(len(on)), DT, rate, want)
         for i, j in enumerate(on):
             out[t - 1, j] = rate[i] * DT
             ea.up_sec[0, j] += rate[i] * DT  # what transfer_blocks does with the bytes it moves
@@ -108,7 +108,7 @@ def test_a_burst_is_bounded_by_what_the_downloader_can_take():
         ea.bw_quota[0, 0] = held
         rate, want = np.zeros(1), np.zeros(1)
         grant_sends(pa, ea, np.zeros(1, np.int64), np.ones(1, np.int64), np.zeros(1, np.int64), 1, np.arange(1), DT,
-                    rate, want, np.zeros(1), np.zeros(1))
+                    rate, want)
         assert rate[0] * DT == sent, (dn_quota, held, rate[0] * DT)
         assert ea.bw_quota[0, 0] == kept, (dn_quota, held, ea.bw_quota[0, 0])
 
@@ -138,7 +138,7 @@ def test_nothing_asked_nothing_sent_no_bandwidth_requested():
         ask_when_asked(pa, ea, src, dst, slot, n, np.arange(n), DT)
         upload_quota_tick(pa, ea, DT)
         rate, want = np.zeros(n), np.zeros(n)
-        grant_sends(pa, ea, src, dst, slot, n, np.arange(n), DT, rate, want, np.zeros(n), np.zeros(n))
+        grant_sends(pa, ea, src, dst, slot, n, np.arange(n), DT, rate, want)
         sent += rate * DT
         ea.up_sec[0, :n] += rate * DT
         second_tick(pa, ea, t, 2)
@@ -161,12 +161,6 @@ def test_wanted_upload():
     assert wanted_upload(100_000.0, 0.0, DT) == 4 * 16384.0  # 50,000 B -> 4 blocks
     assert wanted_upload(10e6, 0.0, DT) == 32 * 16384  # capped at 500 KiB, read in whole blocks
     assert wanted_upload(0.0, 300_000.0, DT) == 300_000.0
-
-
-def test_split_evenly():
-    out = np.zeros(3)
-    split_evenly(90.0, np.array([10.0, 100.0, 100.0]), out)
-    assert out.tolist() == [10.0, 40.0, 40.0]
 
 
 def test_requests_wait_behind_the_downloaders_own_uploads():
@@ -242,7 +236,7 @@ def test_connections_granted_at_once_share_the_surplus():
         pa.deg[0] = 3
         rate, want = np.zeros(3), np.zeros(3)
         grant_sends(pa, ea, np.zeros(3, np.int64), np.arange(1, 4, dtype=np.int64), np.zeros(3, np.int64), 3,
-                    np.arange(3), DT, rate, want, np.zeros(3), np.zeros(3))
+                    np.arange(3), DT, rate, want)
         assert (rate * DT).tolist() == expect, (burst, (rate * DT).tolist())
 
 
@@ -270,7 +264,7 @@ def test_downloader_channel_by_hand():
     assert ea.dl_got[1, :2].tolist() == [25_000.0, 25_000.0] and ea.dl_held[1, :2].tolist() == [0.0, 0.0]
     ea.bw_quota[0, 0] = ea.bw_quota[2, 0] = 16_384.0  # both uploaders hold quota to send
     rate, want = np.zeros(2), np.zeros(2)
-    grant_sends(pa, ea, np.array([0, 2]), dst, slot, 2, np.arange(2), DT, rate, want, np.zeros(2), np.zeros(2))
+    grant_sends(pa, ea, np.array([0, 2]), dst, slot, 2, np.arange(2), DT, rate, want)
     assert rate.tolist() == [0.0, 0.0]
     download_quota_tick(pa, ea, dst, slot, 2, DT)
     assert ea.dl_held[1, :2].tolist() == [0.0, 32_798.0] and ea.dl_req[1, 1] == 0.0

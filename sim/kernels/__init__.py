@@ -17,7 +17,7 @@ passed (each an atomic operation). With it, reference counting took over half th
 the 1,000-peer benchmark (perf: NRT_incref/NRT_decref). Results are the same bit for bit: only the
 reference counts, which nothing here reads, are left alone. A kernel that allocates (np.empty,
 argsort) must keep the runtime, and a callee is compiled with its caller's flags unless it names
-its own: those that allocate under a runtime-free caller (split_evenly) say ``_nrt=True``. The
+its own: those that allocate under a runtime-free caller say ``_nrt=True``. The
 choker allocates its work arrays once per call of choke_all (choke.py: ChokeScratch), not per
 peer round, one call in from choke_all, which stays runtime-free: a kernel compiled with the
 runtime and called from Python first wraps every array it is passed for it (56 for the peer and

@@ -197,7 +197,7 @@ def ask_when_asked(pa, ea, src, dst, slot, F, order, dt):
 
 
 @njit(cache=True, _nrt=False)
-def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound, scratch_out):
+def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
 
     A transfer sends the quota its uploader granted it; one with no request waiting (just granted,
@@ -320,25 +320,6 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, scratch_bound,
         if ea.bw_req[u, ku] <= 0.0:  # it held all it wanted: after the write (on_send_data) it asks again
             request_bandwidth(pa, ea, u, ku, wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
         rate[f] /= dt
-
-
-@njit(cache=True, _nrt=True)  # argsort allocates: with the runtime, also when called from grant_sends
-def split_evenly(cap_total, bound, out):
-    """Water-fill: out[j] = min(bound[j], level) with sum(out) = cap_total (or every bound, if
-    they add up to less)."""
-    k = bound.shape[0]
-    order = np.argsort(bound)
-    left = cap_total
-    for i in range(k):
-        j = order[i]
-        share = left / (k - i)
-        if bound[j] <= share:
-            out[j] = bound[j]
-            left -= bound[j]
-        else:
-            for ii in range(i, k):
-                out[order[ii]] = share
-            return
 
 
 @njit(cache=True, _nrt=False)
