@@ -138,7 +138,7 @@ def cut_recorded_to_sent(dest: Path, command: list[str]) -> dict:
     from sim.layout import Layout
     from sim.results import ROLE_NAMES, TransferLog, summarize_replication
 
-    from .lab.sent import cut_to_sent, sent_from_merged_trace, top_up_to_counter
+    from .lab.sent import cut_log, sent_from_merged_trace
     from .provenance import utc_now
     from .rundir import load_run, write_replication, write_results
     from .tables import read_columns
@@ -159,11 +159,8 @@ def cut_recorded_to_sent(dest: Path, command: list[str]) -> dict:
         log = TransferLog.from_columns(lg["t_s"], lg["peer"], lg["piece"], lg["first_block"], lg["blocks"], lg["bytes"])
         peers = read_columns(rep / "peers.csv")
         sent, last = sent_from_merged_trace(trace, local=0)
-        keys = [int(p) for p in log.peer]
-        log_bytes = {k: int(log.bytes[log.peer == k].sum()) for k in set(keys)}
         s = int(np.flatnonzero(peers["role"] == "subject")[0])
-        sent = top_up_to_counter(sent, last, log_bytes, int(peers["uploaded_bytes"][s]))
-        cut, dropped = cut_to_sent(log, keys, sent)
+        cut, dropped = cut_log(log, [int(p) for p in log.peer], sent, last, int(peers["uploaded_bytes"][s]))
         peers.pop("from_subject_bytes", None)
         peers["role"] = np.asarray([role_code[str(r)] for r in peers["role"]], dtype=np.int64)
         for c in ("peer", "uploaded_bytes", "downloaded_bytes"):
@@ -200,7 +197,11 @@ def _main(argv: list[str] | None = None) -> int:
         print("usage: python -m forensics.calibration cut-to-sent RECORDED_DIR...", file=sys.stderr)
         return 2
     for d in args[1:]:
-        rep = cut_recorded_to_sent(Path(d), ["python", "-m", "forensics.calibration", *args[:1], d])
+        try:
+            rep = cut_recorded_to_sent(Path(d), ["python", "-m", "forensics.calibration", *args[:1], d])
+        except UserError as e:  # not a run directory, altered, or without a connection trace
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         print(d, {k: (v["blocks_dropped"], v["log_bytes_before"] - v["log_bytes"], v["log_bytes"] - v["subject_payload_counter_bytes"])
                   for k, v in rep.items()})
     return 0

@@ -71,3 +71,22 @@ def test_subject_counter_adds_a_reused_port_s_connections():
     c.update([_Info("127.0.0.2", 6881, B)], 0.2)  # the count dropped: a new connection, same port
     c.update([_Info("127.0.0.2", 6881, 2 * B), _Info("127.0.0.3", 7000, 5)], 0.3)
     assert c.rows() == [("127.0.0.2", 6881, 5 * B, "0.3000"), ("127.0.0.3", 7000, 5, "0.3000")]
+
+
+def test_cut_log_tops_up_then_cuts():
+    """One connection read at 1 block, its log 3 blocks, the torrent's counter 2 blocks: the block
+    sent after the last reading is kept, the third (never sent) is dropped."""
+    from forensics.lab.sent import cut_log
+    log = _log([(0.1, 1, 0, 0, B), (0.2, 1, 0, 1, B), (0.3, 1, 0, 2, B)])
+    cut, dropped = cut_log(log, [1, 1, 1], {1: B}, {1: 0.15}, 2 * B)
+    assert list(cut.first_block) == [0, 1] and dropped == 1
+
+
+def test_recut_command_refuses_a_non_run_directory(tmp_path, capsys):
+    """python -m forensics.calibration cut-to-sent on something that is not a recorded run: a
+    one-line error naming it, exit status 2, no traceback and nothing written."""
+    from forensics.calibration import _main
+    assert _main(["cut-to-sent", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nothing" in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())

@@ -20,7 +20,7 @@ from sim.population import SUBJECT_ROW
 from sim.results import PEER_COLUMNS, ROLE_SEED, ReplicationResult, TransferLog, summarize_replication
 
 from .plan import RunPlan
-from .sent import SENT_FILE, cut_to_sent, read_sent_file, top_up_to_counter
+from .sent import SENT_FILE, cut_log, read_sent_file
 
 
 def _nan(x) -> float:
@@ -72,11 +72,7 @@ def sent_log(raw_dir: Path, log: TransferLog, conn: list, counter_bytes: int) ->
     if not path.is_file():  # a raw directory from before the subject read its connections
         return log, {"cut_to_sent": False, "log_bytes_queued": queued}
     sent, last = read_sent_file(path)
-    log_bytes: dict = {}
-    for k, b in zip(conn, log.bytes):
-        log_bytes[k] = log_bytes.get(k, 0) + int(b)
-    sent = top_up_to_counter(sent, last, log_bytes, counter_bytes)
-    cut, dropped = cut_to_sent(log, conn, sent)
+    cut, dropped = cut_log(log, conn, sent, last, counter_bytes)
     return cut, {"cut_to_sent": True, "log_bytes_queued": queued, "blocks_queued_never_sent": dropped}
 
 

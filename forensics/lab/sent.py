@@ -15,8 +15,9 @@ Where the counts come from:
 * ``raw/subject-sent.csv`` (lab runs from 2026-11-30 on): the subject's largest ``total_upload`` per
   connection (address and port), read every 100 ms and once more just before it pauses; the
   raw block log names each block's connection by address and port.
-* a connection trace (``--trace-connections``): the same counters, per other peer; a connection
-  that closes and reopens restarts its counter, so each run of non-decreasing counts is added.
+* a recorded run's merged connection trace (``--trace-connections``; re-measured by
+  ``calibration.cut_recorded_to_sent``): the same counters, per other peer; a connection that
+  closes and reopens restarts its counter, so each run of non-decreasing counts is added.
 A connection the other end closes may send for up to one sampling interval after its last
 reading; ``extra["subject_check"]`` records the total cut and how it compares with the
 torrent's payload counter.
@@ -140,3 +141,12 @@ def cut_to_sent(log: TransferLog, key: list, sent: dict) -> tuple[TransferLog, i
     cut = TransferLog(log.t_s[keep], log.peer[keep], log.piece[keep], log.first_block[keep],
                       log.blocks[keep], log.bytes[keep])
     return cut, int(log.blocks[~keep].sum())
+
+
+def cut_log(log: TransferLog, key: list, sent: dict, last_read: dict, counter_bytes: int) -> tuple[TransferLog, int]:
+    """The whole cut: the readings topped up to the torrent's counter, then each connection's log
+    cut to them (``top_up_to_counter``, ``cut_to_sent``). Returns the cut log and the blocks dropped."""
+    log_bytes: dict = {}
+    for k, b in zip(key, log.bytes):
+        log_bytes[k] = log_bytes.get(k, 0) + int(b)
+    return cut_to_sent(log, key, top_up_to_counter(sent, last_read, log_bytes, counter_bytes))

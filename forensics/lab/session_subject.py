@@ -26,8 +26,7 @@ from pathlib import Path
 
 from .peer import DRAIN_AFTER_PAUSE_S, SAMPLE_INTERVAL_S, emit, stop_on_stdin
 from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
-
-READ_INTERVAL_S = 0.1  # each connection's sent count (sent.py), as often as peer.py reads it
+from .trace import TRACE_INTERVAL_S as READ_INTERVAL_S  # each connection's sent count, as often as peer.py
 
 
 class _Torrent:
