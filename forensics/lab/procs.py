@@ -25,7 +25,10 @@ def popen_child(cmd: list[str], death_signal: int = signal.SIGKILL, **kw) -> sub
     return subprocess.Popen(cmd, start_new_session=True, preexec_fn=_death_signal(death_signal), close_fds=True, **kw)
 
 
-_GUARD = 'trap \'kill "$child" 2>/dev/null; exit 0\' TERM INT; "$@" & child=$!; wait "$child"'
+# On TERM/INT the guard passes the signal on and waits for the program to finish (tcpdump, say,
+# prints its packet counts on the way out): a guard that exited at once would let the caller's
+# follow-up SIGKILL of the group cut the program short.
+_GUARD = 'trap \'kill "$child" 2>/dev/null; wait "$child"; exit 0\' TERM INT; "$@" & child=$!; wait "$child"'
 
 
 def popen_guarded(cmd: list[str], **kw) -> subprocess.Popen:
