@@ -39,7 +39,7 @@ def timed_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_
     t1 = time.perf_counter()
     open_download_quota(pa, dt)
     F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
-    order = serve_order(ea, fb.dst, fb.slot, F)
+    order = serve_order(pa, ea, fb.dst, fb.slot, F)
     ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
     t2 = time.perf_counter()
     ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)

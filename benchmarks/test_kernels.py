@@ -119,7 +119,7 @@ def _transfer_args(state):
     rate = _limiter_step(pa, ea, src, dst, slot)
     cap = 100_000
     logs = (np.zeros(cap), *(np.zeros(cap, np.int64) for _ in range(5)))
-    return (pa, ea, pc, dst, slot, rate, len(dst), serve_order(ea, dst, slot, len(dst)), 0.5, 3601.0, np.uint64(9), 0, int(pc.blocks[0]) * 16384, *logs, np.zeros(len(pa.active), np.int64))
+    return (pa, ea, pc, dst, slot, rate, len(dst), serve_order(pa, ea, dst, slot, len(dst)), 0.5, 3601.0, np.uint64(9), 0, int(pc.blocks[0]) * 16384, *logs, np.zeros(len(pa.active), np.int64))
 
 
 @pytest.mark.benchmark(group="transfer")

@@ -95,6 +95,12 @@ class SwarmRun:
         # Each session's second tick falls on its own quota tick of the second (its start-up phase).
         self.ticks_per_s = max(1, int(round(1.0 / self.dt)))
         self.pa.sec_phase[:] = self.rng.integers(0, self.ticks_per_s, size=n)
+        # ... and its quota ticks at their own instant within the model's tick: libtorrent's quota
+        # tick runs every 500 ms from the session's start, and the sessions start at different
+        # instants. A downloader's first REQUESTs reach an uploader at its own tick's instant, so
+        # of the connections that start in one model tick the one whose downloader ticks first
+        # asks first (transfer.serve_key, bandwidth.grant_sends).
+        self.pa.tick_phase[:] = self.rng.random(size=n)
         self.tracker = Tracker(sc.swarm.peer_list_size)
         self.policy = CompletionPolicy.of(sc.subject)
         self.complete_s = np.full(n, np.nan)

@@ -71,6 +71,7 @@ class SessionRun:
         # torrent (each swarm drew a phase for its subject; the first torrent's is the session's).
         for run in self.runs[1:]:
             run.pa.sec_phase[SUBJECT] = self.runs[0].pa.sec_phase[SUBJECT]
+            run.pa.tick_phase[SUBJECT] = self.runs[0].pa.tick_phase[SUBJECT]
         self.started = np.zeros(len(self.runs), dtype=bool)
         self.opt_alloc = np.zeros(len(self.runs), dtype=np.int64)
         self.added_at = np.full(len(self.runs), np.inf)

@@ -39,6 +39,7 @@ class PeerArrays(NamedTuple):
     dn_quota: np.ndarray  # f8 download quota left (bytes; at most 3 s of the limit, negative when over-used)
     dn_tick: np.ndarray  # i8 bytes downloaded this tick
     sec_phase: np.ndarray  # i8 which quota tick of each second runs the session's second tick
+    tick_phase: np.ndarray  # f8 where in the quota tick the session's own tick falls (fraction of a tick, [0, 1))
 
 
 class EdgeArrays(NamedTuple):
@@ -104,7 +105,7 @@ _PEER_FIELDS = {  # dtype and initial value of each PeerArrays field (0 unless g
     "seed_algo": _I8, "rate_based": _B, "quota_bytes": _I8, "interval_s": (_F8, 15.0),
     "opt_interval_s": (_F8, 30.0), "next_round_t": _F8, "next_opt_t": _F8, "total_up": _I8, "total_down": _I8,
     "deg": _I8, "interest_changed": _B, "whole_s": (_F8, 20.0), "up_quota": _F8, "dn_quota": _F8, "dn_tick": _I8,
-    "sec_phase": _I8,
+    "sec_phase": _I8, "tick_phase": _F8,
 }
 _EDGE_FIELDS = {  # likewise for EdgeArrays
     "nbr": (_I8, -1), "rev": (_I8, -1), "wants": _I8, "unchoked": _B, "optimistic": _B, "was_interested": _B,

@@ -20,13 +20,15 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
     The channel: each quota tick it gains limit*dt (keeping at most 3 s of limit) while a request
     waits, and gives every waiting request an equal part of what it holds, at most what the
     request still lacks; a fully granted request becomes the connection's quota. With no request
-    waiting it still gains limit*dt while it holds less than a second of limit (the session's
+    waiting it still gains limit*dt while it holds no more than a second of limit (the session's
     protocol messages queue until it does). Asking: a connection asks for max(send buffer,
     2 x its rate x dt) less the quota it holds; the channel grants that at once while it keeps
     over a second of limit beyond it, else the request waits for the next tick. A connection
     with no request waiting takes what the channel grants at once, over and over while it can,
     taking turns with the others doing so (those whose last quota came at once go first, as a
-    group); it asks just before it sends its quota
+    group) - except a connection on which nothing was sent yet, whose downloader's requests
+    arrive alone: after the turns, each such connection in order takes all it may; it asks just
+    before it sends its quota
     and, if it then still has no request waiting, again after. The rate is the once-a-second
     average avg*4/5 + last second/5; the send buffer is whole blocks up to half of the last
     second's bytes, at least 10 KiB. A connection that holds neither quota nor a waiting request
@@ -70,7 +72,7 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
                 if c["got"] >= c["req"] or (c["ttl"] <= 0 and c["got"] > 0):
                     c["quota"] += c["got"]
                     c["req"] = c["got"] = 0.0
-        elif bank < limit:
+        elif bank <= limit:  # a protocol message (a few bytes) still queues at exactly a second
             bank = min(bank + math.floor(limit * dt + 0.5), 3 * limit)
         on = [c for j, c in enumerate(conn) if t >= join_tick[j]]
         for group in ([c for c in on if c["burst"]], [c for c in on if not c["burst"]]):
@@ -78,9 +80,10 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
                 if c["req"] > 0:
                     c["burst"] = False
             free = [c for c in group if c["req"] <= 0]
+            new = [c for c in free if c["sec"] == 0 and c["last"] == 0]  # nothing sent yet
             took = set()
             while True:  # they take turns, one request each, while the channel can grant at once
-                turn = [c for c in free if bank - want(c) >= limit]
+                turn = [c for c in free if bank - want(c) >= limit and c not in new]
                 if not turn:
                     break
                 for c in turn:
@@ -88,6 +91,11 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
                         bank -= want(c)
                         c["quota"] += want(c)
                         took.add(id(c))
+            for c in new:  # new requests arrive one downloader at a time: each takes all it may
+                while bank - want(c) >= limit:
+                    bank -= want(c)
+                    c["quota"] += want(c)
+                    took.add(id(c))
             for c in free:
                 if id(c) in took:
                     c["burst"] = True

@@ -4,7 +4,7 @@ import numpy as np
 
 from sim.engine import SwarmRun
 from sim.kernels.transfer import serve_order
-from sim.state import new_edges
+from sim.state import new_edges, new_peers
 from tests.conftest import make_scenario
 
 
@@ -31,15 +31,40 @@ def test_a_new_peer_connects_at_its_sessions_next_second_tick():
         assert (tick + phase) % run.ticks_per_s == 0, (seed, opened, phase)
 
 
-def test_fastest_then_oldest_connection_is_served_first():
-    """The serve order: higher download rate from the uploader first; equal rates by age."""
-    ea = new_edges(4, 3)
-    # downloader 0's three connections (slots 0..2) and downloader 1's slot 0
+def _four_transfers():
+    """Downloader 0's three connections (slots 0..2, from uploaders 2, 3, 3) and downloader 1's
+    slot 0 (from uploader 2); each uploader has sent on each in its last second."""
+    pa, ea = new_peers(4), new_edges(4, 3)
+    for v, k, u, ku in ((0, 0, 2, 0), (0, 1, 3, 0), (0, 2, 3, 1), (1, 0, 2, 1)):
+        ea.nbr[v, k], ea.rev[v, k], ea.nbr[u, ku], ea.rev[u, ku] = u, ku, v, k
+        ea.up_last_s[u, ku] = 16384.0
     ea.conn_seq[0, :3] = [5, 2, 9]
     ea.conn_seq[1, 0] = 1
-    ea.rate_avg[0, :3] = [1000.0, 1000.0, 50_000.0]
-    ea.rate_avg[1, 0] = 0.0
     dst = np.array([0, 0, 0, 1], np.int64)
     slot = np.array([0, 1, 2, 0], np.int64)
-    order = serve_order(ea, dst, slot, 4)
+    return pa, ea, dst, slot
+
+
+def test_fastest_then_oldest_connection_is_served_first():
+    """The serve order: higher download rate from the uploader first; equal rates by age."""
+    pa, ea, dst, slot = _four_transfers()
+    ea.rate_avg[0, :3] = [1000.0, 1000.0, 50_000.0]
+    ea.rate_avg[1, 0] = 0.0
+    order = serve_order(pa, ea, dst, slot, 4)
     assert order.tolist() == [2, 1, 0, 3]
+
+
+def test_new_requests_come_last_in_their_downloaders_tick_order():
+    """Transfers on which the uploader has sent nothing in this second or the last (new requests)
+    come after all others, in the order their downloaders' quota ticks fall (tick_phase), whatever
+    their age; a downloader's own new requests by age."""
+    pa, ea, dst, slot = _four_transfers()
+    ea.rate_avg[0, :3] = [1000.0, 1000.0, 50_000.0]
+    ea.up_last_s[2, 0] = 0.0  # uploader 2 -> downloader 0 (transfer 0): new
+    ea.up_last_s[2, 1] = 0.0  # uploader 2 -> downloader 1 (transfer 3): new
+    pa.tick_phase[:2] = [0.7, 0.2]  # downloader 1 ticks first
+    assert serve_order(pa, ea, dst, slot, 4).tolist() == [2, 1, 3, 0]
+    pa.tick_phase[:2] = [0.1, 0.2]  # downloader 0 ticks first
+    assert serve_order(pa, ea, dst, slot, 4).tolist() == [2, 1, 0, 3]
+    ea.up_sec[2, 0] = 16384.0  # sent this second: no longer new, by its rate again
+    assert serve_order(pa, ea, dst, slot, 4).tolist() == [2, 1, 0, 3]  # 1000 B/s: older first

@@ -214,26 +214,50 @@ def test_slow_start_of_the_request_queue_by_hand():
     assert ea.slow_start[1, 0]  # choked: no chance to ramp up, slow start goes on
 
 
+def _three_at_a_rich_channel(burst, sent_last_second):
+    pa, ea = new_peers(4), new_edges(4, 3)
+    pa.active[:] = True
+    pa.up_cap[0] = L
+    pa.up_quota[0] = 400_000.0
+    pa.down_cap[1:], pa.dn_quota[1:] = 1e12, 1e12
+    ea.dl_held[1:, 0] = 1e12
+    for j in range(3):
+        ea.nbr[0, j], ea.rev[0, j] = j + 1, 0
+        ea.nbr[j + 1, 0], ea.rev[j + 1, 0] = 0, j
+        ea.cur_piece[j + 1, 0] = 0
+        ea.bw_burst[0, j] = burst[j]
+        ea.up_last_s[0, j] = sent_last_second[j]
+        pa.deg[j + 1] = 1
+    pa.deg[0] = 3
+    return pa, ea
+
+
+def test_new_requests_take_all_they_may_one_connection_at_a_time():
+    """As below, but nothing was sent on the connections yet (new requests, bandwidth.fresh_start):
+    their downloaders' requests arrive at their own tick instants, so the first in serve order
+    takes all 18 requests (294,912) and the others find no more than a second of the limit left.
+    With one of them established (it sent 16,384 last second) that one takes its turns first: it
+    alone among the established takes all 18; the new ones nothing."""
+    for sent, order, expect in (((0, 0, 0), [0, 1, 2], [294_912.0, 0.0, 0.0]),
+                                ((0, 0, 0), [2, 0, 1], [0.0, 0.0, 294_912.0]),
+                                ((0, 16_384, 0), [0, 1, 2], [0.0, 294_912.0, 0.0])):
+        pa, ea = _three_at_a_rich_channel((False, False, False), sent)
+        rate, want = np.zeros(3), np.zeros(3)
+        grant_sends(pa, ea, np.zeros(3, np.int64), np.arange(1, 4, dtype=np.int64), np.zeros(3, np.int64), 3,
+                    np.array(order, np.int64), DT, rate, want)
+        assert (rate * DT).tolist() == expect, (sent, order, (rate * DT).tolist())
+        assert pa.up_quota[0] == 400_000.0 - 294_912.0
+
+
 def test_connections_granted_at_once_share_the_surplus():
     """The channel holds 400,000 (limit 100,000): three connections with no request waiting are
     granted at once, 16,384 at a time, while more than a second of the limit would remain - 18
     requests in all. Each write is an event of its own, so they take turns: 6 blocks (98,304)
     each, not 18 for the first and none for the others. Two of them whose last quota came at
-    once (bw_burst) go first as a group: 9 each, the third none."""
+    once (bw_burst) go first as a group: 9 each, the third none. (Each sent a block in its last
+    second, so its request is 16,384 and it is no newcomer.)"""
     for burst, expect in (((False, False, False), [98_304.0] * 3), ((True, False, True), [147_456.0, 0.0, 147_456.0])):
-        pa, ea = new_peers(4), new_edges(4, 3)
-        pa.active[:] = True
-        pa.up_cap[0] = L
-        pa.up_quota[0] = 400_000.0
-        pa.down_cap[1:], pa.dn_quota[1:] = 1e12, 1e12
-        ea.dl_held[1:, 0] = 1e12
-        for j in range(3):
-            ea.nbr[0, j], ea.rev[0, j] = j + 1, 0
-            ea.nbr[j + 1, 0], ea.rev[j + 1, 0] = 0, j
-            ea.cur_piece[j + 1, 0] = 0
-            ea.bw_burst[0, j] = burst[j]
-            pa.deg[j + 1] = 1
-        pa.deg[0] = 3
+        pa, ea = _three_at_a_rich_channel(burst, (16_384,) * 3)
         rate, want = np.zeros(3), np.zeros(3)
         grant_sends(pa, ea, np.zeros(3, np.int64), np.arange(1, 4, dtype=np.int64), np.zeros(3, np.int64), 3,
                     np.arange(3), DT, rate, want)

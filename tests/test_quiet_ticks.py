@@ -36,7 +36,7 @@ def every_step_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, 
     open_download_quota(pa, dt)
     F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
     quiet[1] += F == 0
-    order = serve_order(ea, fb.dst, fb.slot, F)
+    order = serve_order(pa, ea, fb.dst, fb.slot, F)
     ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
     ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
     upload_quota_tick(pa, ea, dt)

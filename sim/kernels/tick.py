@@ -114,7 +114,7 @@ def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_block
     n_log, n_done, overflow = 0, 0, False
     if F > 0:
         order = fb.order
-        serve_order_into(ea, fb.dst, fb.slot, F, fb.keys, order, fb.stack)
+        serve_order_into(pa, ea, fb.dst, fb.slot, F, fb.keys, order, fb.stack)
         ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
         ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
         upload_quota_tick(pa, ea, dt)

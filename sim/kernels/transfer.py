@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .bandwidth import MAX_OUT_REQUEST_QUEUE
+from .bandwidth import MAX_OUT_REQUEST_QUEUE, fresh_start
 from .picker import bucket_of, expand_run, move_piece, pick_piece
 from .sorting import argsort_into
 from .topology import piece_complete_arrays, release_run_arrays
@@ -26,6 +26,8 @@ from .topology import piece_complete_arrays, release_run_arrays
 from ..protocol import BLOCK_BYTES
 NO_FRESH_PIECE = -2  # ea.next_end: the last search for a next run found no free piece (next_start: u's count then)
 SERVE_KEY_MAX = np.int64(2**31 - 1)  # serve_order's key parts: rates in B/s and connection numbers stay below
+FRESH_KEY_BASE = np.int64(2**62)  # serve_order: new requests after every other transfer (keys above all others)
+PHASE_STEPS = np.int64(2**20)  # serve_order: a downloader's tick_phase as a whole number of steps of the tick
 MAX_CONTIGUOUS_BYTES = 8 * 1024 * 1024  # libtorrent caps rate * whole_pieces_threshold at 8 MiB
 RATE_KEEP_PER_S = 0.8  # libtorrent's stat_channel: 5-second average, average = 4/5 average + 1/5 sample
 
@@ -229,33 +231,40 @@ def ask_before_sending(pa, ea, pc, dst, slot, F, order, salt, piece_bytes):
 
 
 @njit(cache=True)
-def serve_order(ea, dst, slot, F):
+def serve_order(pa, ea, dst, slot, F):
     """The order in which this tick's transfers are served (quota granted at once, blocks claimed):
     the fastest connection first (the downloader's rate from it), then the oldest. A downloader
     keeps request_queue_time (3 s) of its rate from a peer in requests there and asks again as
     blocks arrive, so a fast connection asks for a newly available piece, and gives its
     uploader something to send, before a slow or newly unchoked one (which starts from an empty
-    queue). Never by peer number: the subject is row 0."""
+    queue). New requests (bandwidth.fresh_start: a new connection, or one unchoked again) come
+    last, in the order their downloaders' quota ticks fall within the tick (``pa.tick_phase``):
+    they reach the uploader as each downloader's session ticks, not together. Never by peer
+    number: the subject is row 0."""
     keys = np.empty(F, dtype=np.int64)
     for f in range(F):
-        keys[f] = serve_key(ea, dst[f], slot[f])
+        keys[f] = serve_key(pa, ea, dst[f], slot[f])
     return np.argsort(keys)
 
 
 @njit(cache=True, inline="always")
-def serve_key(ea, v, k):
+def serve_key(pa, ea, v, k):
     """serve_order's sort key of the transfer to v from its slot k: whole bytes/s descending, then
-    connection age (both < 2^31)."""
+    connection age (both < 2^31); new requests above all of those, by the downloader's tick phase,
+    then connection age. Unique: each connection end has its own number."""
+    seq = min(ea.conn_seq[v, k], SERVE_KEY_MAX)
+    if fresh_start(ea, ea.nbr[v, k], ea.rev[v, k]):
+        return FRESH_KEY_BASE + np.int64(pa.tick_phase[v] * PHASE_STEPS) * (SERVE_KEY_MAX + 1) + seq
     rate = min(np.int64(ea.rate_avg[v, k]), SERVE_KEY_MAX)
-    return (SERVE_KEY_MAX - rate) * SERVE_KEY_MAX + min(ea.conn_seq[v, k], SERVE_KEY_MAX)
+    return (SERVE_KEY_MAX - rate) * SERVE_KEY_MAX + seq
 
 
 @njit(cache=True, _nrt=False)
-def serve_order_into(ea, dst, slot, F, keys, order, stack):
+def serve_order_into(pa, ea, dst, slot, F, keys, order, stack):
     """serve_order's order in order[:F], allocating nothing (keys: scratch of F; stack: see
     sorting.argsort_into, numba's argsort step for step, so equal keys keep serve_order's order)."""
     for f in range(F):
-        keys[f] = serve_key(ea, dst[f], slot[f])
+        keys[f] = serve_key(pa, ea, dst[f], slot[f])
     argsort_into(keys, F, order, stack)
 
 
