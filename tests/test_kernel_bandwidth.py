@@ -168,24 +168,49 @@ def test_requests_wait_behind_the_downloaders_own_uploads():
     v's send buffer behind v's own data for u: while v has data of its own for u (u asked v for
     a piece, u's requests at v are not all served, and v holds or asked for quota), u may send v
     only the requests already out (rq_open), less the part of a block already on its way
-    (credit). Otherwise v's requests go out at once: no bound, and v's whole request queue is at u."""
+    (credit). Otherwise v's requests are not held behind data, and v's whole request queue is at
+    u; while v's upload channel is rich (more than a second of its limit) they go out at once, no
+    bound."""
     from sim.kernels.bandwidth import requests_at_uploader
-    ea = new_edges(2, 1)
+    pa, ea = new_peers(2), new_edges(2, 1)
+    pa.up_cap[:] = 100_000.0
+    pa.up_quota[0] = 150_000.0  # v's channel is rich
     ea.nbr[0, 0], ea.rev[0, 0], ea.nbr[1, 0], ea.rev[1, 0] = 1, 0, 0, 0
     ea.dq_size[0, 0] = 3
-    assert requests_at_uploader(ea, 0, 0) == np.inf  # u asked v for nothing
+    assert requests_at_uploader(pa, ea, 0, 0) == np.inf  # u asked v for nothing
     assert ea.rq_open[0, 0] == 3 * BLOCK_BYTES  # v's whole queue is at u
     ea.cur_piece[1, 0] = 7  # u asked v for a piece ...
     ea.rq_open[1, 0] = 2 * BLOCK_BYTES  # ... and two of its blocks' requests reached v
-    assert requests_at_uploader(ea, 0, 0) == np.inf  # but v neither holds nor asked for quota
+    assert requests_at_uploader(pa, ea, 0, 0) == np.inf  # but v neither holds nor asked for quota
     ea.bw_req[0, 0] = 16384.0  # v's upload to u waits for quota: v's requests wait behind it
     ea.rq_open[0, 0] = 2 * BLOCK_BYTES  # two requests of v's got out before
     ea.credit[0, 0] = 5000.0  # 5,000 B of the first are on their way
-    assert requests_at_uploader(ea, 0, 0) == 2 * BLOCK_BYTES - 5000.0
+    assert requests_at_uploader(pa, ea, 0, 0) == 2 * BLOCK_BYTES - 5000.0
     ea.rq_open[0, 0] = 4000.0
-    assert requests_at_uploader(ea, 0, 0) == 0.0  # served: u waits for v's next block to go
+    assert requests_at_uploader(pa, ea, 0, 0) == 0.0  # served: u waits for v's next block to go
     ea.credit[1, 0] = 2 * BLOCK_BYTES  # u's requests at v are all on their way: v has no data for u
-    assert requests_at_uploader(ea, 0, 0) == np.inf and ea.rq_open[0, 0] == 3 * BLOCK_BYTES
+    assert requests_at_uploader(pa, ea, 0, 0) == np.inf and ea.rq_open[0, 0] == 3 * BLOCK_BYTES
+
+
+def test_requests_wait_for_a_poor_channels_quota_tick():
+    """As above with nothing of v's own ahead of its REQUESTs, but v's upload channel holds no
+    more than a second of its limit: a REQUEST waits for v's next quota tick (need_queueing), so
+    this tick u may send v what v's request queue asked for by then - 3 blocks, less the 5,000 B
+    already on their way - and what v asks for as they arrive waits for the next tick."""
+    from sim.kernels.bandwidth import requests_at_uploader
+    pa, ea = new_peers(2), new_edges(2, 1)
+    pa.up_cap[:] = 100_000.0
+    ea.nbr[0, 0], ea.rev[0, 0], ea.nbr[1, 0], ea.rev[1, 0] = 1, 0, 0, 0
+    ea.dq_size[0, 0] = 3
+    ea.credit[0, 0] = 5000.0
+    for bank in (0.0, 60_000.0, 100_000.0):
+        pa.up_quota[0] = bank
+        assert requests_at_uploader(pa, ea, 0, 0) == 3 * BLOCK_BYTES - 5000.0, bank
+    pa.up_quota[0] = 100_001.0
+    assert requests_at_uploader(pa, ea, 0, 0) == np.inf
+    pa.up_cap[0] = 0.0  # v uploads nothing: no upload limiter to pass
+    pa.up_quota[0] = 0.0
+    assert requests_at_uploader(pa, ea, 0, 0) == np.inf
 
 
 def test_slow_start_of_the_request_queue_by_hand():

@@ -148,7 +148,7 @@ def request_queue_blocks(rate_avg):
 
 
 @njit(cache=True, inline="always")
-def requests_at_uploader(ea, v, k):
+def requests_at_uploader(pa, ea, v, k):
     """Bytes the peer in v's slot k may send v this tick: what v has asked of it and it has not
     sent yet. A connection's messages leave in order through one send buffer, limited by v's
     upload rate limiter like everything v sends. While v has uploads of its own pending on that
@@ -162,9 +162,15 @@ def requests_at_uploader(ea, v, k):
     if ea.cur_piece[u, ku] < 0 or ea.rq_open[u, ku] - ea.credit[u, ku] <= 0.0 or (
             ea.bw_req[v, k] <= 0.0 and ea.bw_quota[v, k] <= 0.0):
         # nothing of v's own waits to go out on this connection: u has asked v for nothing, or
-        # every request of u's that reached v is served, or v neither holds nor asked for quota
+        # every request of u's that reached v is served, or v neither holds nor asked for quota.
+        # v's REQUESTs still pass its upload rate limiter: while its channel holds no more than a
+        # second of its limit (need_queueing) they wait for its next quota tick, so the uploader
+        # has this tick what v asked for by its last one - its request queue - and what v asks
+        # for as blocks arrive goes out at its next tick. A rich channel lets them out at once.
         ea.rq_open[v, k] = ea.dq_size[v, k] * BLOCK_BYTES
-        return np.inf
+        if pa.up_cap[v] <= 0.0 or pa.up_quota[v] > pa.up_cap[v]:
+            return np.inf
+        return max(ea.rq_open[v, k] - ea.credit[v, k], 0.0)
     return max(ea.rq_open[v, k] - ea.credit[v, k], 0.0)
 
 
@@ -317,7 +323,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
                 ea.bw_burst[u, ku] = True
             elif ea.bw_req[u, ku] > 0.0:
                 ea.bw_burst[u, ku] = False
-            want[f] = min(ea.bw_quota[u, ku], requests_at_uploader(ea, dst[f], slot[f]))
+            want[f] = min(ea.bw_quota[u, ku], requests_at_uploader(pa, ea, dst[f], slot[f]))
     for i in range(F):  # each connection reads what its own download quota lets it ...
         f = order[i]
         v = dst[f]
