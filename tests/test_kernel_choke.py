@@ -88,6 +88,24 @@ def test_optimistic_unchoke_is_fair_over_time():
     assert share.max() - share.min() <= 31, share  # at most one optimistic period apart
 
 
+def test_optimistic_slot_goes_to_the_oldest_of_the_never_unchoked():
+    """Among interested peers never optimistically unchoked the optimistic slot goes to the oldest
+    connection (libtorrent partial-sorts its connection set, in address order - as a rule the
+    order the connections were made - by the time of the last optimistic unchoke; ties keep that
+    order), then rotates to the next oldest."""
+    n = 5
+    pa, ea, pc = star(n, slots=1, opt_slots=1)
+    K = ea.nbr.shape[1]
+    ea.conn_seq[0, :n] = [10, 4, 8, 2, 6]  # slot 3 (peer 4) is the oldest, then slot 1, 4, 2, 0
+    pa.next_round_t[0] = 1e9
+    pa.next_opt_t[0] = 30.0
+    order = []
+    for t in (30.0, 60.0, 90.0):
+        choke_peer(pa, ea, 0, t, 1.0, np.uint64(11), 16384, 8 * 16384, new_choke_scratch(K))
+        order.append(sorted(int(ea.nbr[0, k]) for k in range(n) if ea.optimistic[0, k]))
+    assert order == [[4], [2], [5]], order
+
+
 def test_preemptive_unchoke_fills_free_slots_at_once():
     """A peer that becomes interested is unchoked in the same tick while slots are free."""
     pa, ea, pc = star(3)
@@ -126,6 +144,7 @@ def test_slots_sorted_by_keys_as_by_the_comparator(algo):
         ea.up_conn_total[0, :n] = rng.choice([0, 10**5, 10**6], n)
         ea.last_unchoke_t[0, :n] = rng.choice([-1e300, 10.0, 100.0], n)
         ea.last_opt_t[0, :n] = rng.choice([-1e300, 30.0, 60.0], n)
+        ea.conn_seq[0, :n] = 2 * rng.permutation(n) + 2  # each connection end its own number
         pa.n_have[1:] = rng.integers(0, 8, n)
         now, salt = 200.0, np.uint64(rng.integers(0, 2**63))
         for order in (BY_RANK, BY_OPTIMISTIC_AGE, BY_RANDOM):

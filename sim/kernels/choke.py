@@ -97,11 +97,17 @@ def ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
 
 @njit(cache=True, inline="always")
 def _opt_before(ea, u, a, b, salt):
+    """Optimistic unchoke order: optimistically unchoked longest ago first; among equals (never
+    unchoked so, say) the oldest connection. libtorrent partial-sorts its connection set, a
+    std::set of connections in address order, and a sort that finds nothing to tell two apart
+    keeps that order: the order the connections were allocated, as a rule. Measured on the
+    recorded matrix (each peer's first optimistic unchoke with more than one candidate): the
+    oldest in 20 of 33, where a random pick would give about 8."""
     la = ea.last_opt_t[u, a]
     lb = ea.last_opt_t[u, b]
     if la != lb:
         return la < lb
-    return mix64(salt, u, ea.nbr[u, a]) < mix64(salt, u, ea.nbr[u, b])
+    return ea.conn_seq[u, a] < ea.conn_seq[u, b]
 
 
 @njit(cache=True, inline="always")
@@ -195,6 +201,7 @@ def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes, 
             kd[k] = ea.last_unchoke_t[u, k]
         elif order == BY_OPTIMISTIC_AGE:
             kd[k] = ea.last_opt_t[u, k]
+            ke[k] = np.uint64(ea.conn_seq[u, k])  # ties: the oldest connection (_opt_before)
     _sort_by_keys(cand, n, ka, kb, kc, kd, ke)
 
 
