@@ -182,13 +182,12 @@ def _pick_all_twin(pc, pa, pairs):
 @pytest.mark.benchmark(group="picker")
 def test_picker_kernel(benchmark, mid_swarm):
     pc, pa, pairs = _pairs(mid_swarm)
-    assert benchmark(_pick_all_kernel, pc, pa, pairs) == _pick_all_twin(pc, pa, pairs)
+    assert _timed(benchmark, _pick_all_kernel, (pc, pa, pairs)) == _pick_all_twin(pc, pa, pairs)
 
 
 @pytest.mark.benchmark(group="picker")
 def test_picker_twin(benchmark, mid_swarm):
-    pc, pa, pairs = _pairs(mid_swarm)
-    benchmark.pedantic(_pick_all_twin, args=(pc, pa, pairs), rounds=3, iterations=1)
+    _timed(benchmark, _pick_all_twin, _pairs(mid_swarm))
 
 
 # ---- choke ranking ---------------------------------------------------------------------------
