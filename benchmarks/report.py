@@ -182,7 +182,16 @@ def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dic
                  f"{verdict(k['speedup'] >= TARGETS['kernel_speedup'])} |")
     L += ["", "Inputs: the 1,000-peer benchmark swarm after one simulated hour (`benchmarks/conftest.py`). "
           "Picker twin: written out in `benchmarks/test_kernels.py`; bandwidth, choke and transfer twins: "
-          "the kernels' own code run by the Python interpreter (`NUMBA_DISABLE_JIT=1`), doing the same work.",
+          "the kernels' own code run by the Python interpreter (`NUMBA_DISABLE_JIT=1`), doing the same work. "
+          "Each is timed as the engine calls it, on arrays that persist and stay resident from tick to tick: a "
+          "round's input (the frozen state, after the tick's earlier steps) is built once and copied once into "
+          "arrays kept across rounds; before each round, outside the timed call, exactly the elements the "
+          "previous round changed are put back, so every round starts from the same input, on pages already "
+          "present and as warm in the caches as the engine's state at its next tick (a fresh copy of the whole "
+          "state for each round, as earlier measurements made, put the first touch of every new page, about 100 "
+          "ns each, and a cache-cold input inside the timed call, which the engine never pays); warm-up rounds "
+          "first (compiled), then the median of 50 rounds. Kernel and twin get the same input, warm-up and "
+          "rounds.",
           "", "## Whole replications", "",
           "| scenario | peers | pieces | simulated s | wall s | ticks/s | simulated s per wall s | peak memory (MiB) |",
           "|---|---:|---:|---:|---:|---:|---:|---:|"]

@@ -92,6 +92,11 @@ class SwarmRun:
         self.pa.interval_s[:] = self.pop.interval_s
         self.pa.opt_interval_s[:] = self.pop.opt_interval_s
         self.pa.whole_s[:] = self.pop.whole_s
+        self.pa.sb_low[:] = self.pop.sb_low
+        self.pa.sb_high[:] = self.pop.sb_high
+        self.pa.sb_factor[:] = self.pop.sb_factor
+        self.pa.rq_time_s[:] = self.pop.rq_time_s
+        self.pa.rq_max[:] = self.pop.rq_max
         # Each session's second tick falls on its own quota tick of the second (its start-up phase).
         self.ticks_per_s = max(1, int(round(1.0 / self.dt)))
         self.pa.sec_phase[:] = self.rng.integers(0, self.ticks_per_s, size=n)

@@ -41,6 +41,11 @@ class Population:
     whole_s: np.ndarray  # f8 whole_pieces_threshold
     fast_n: np.ndarray  # i8 allowed_fast_set_size
     conn_limit: np.ndarray  # i8
+    sb_low: np.ndarray  # f8 send_buffer_low_watermark (bytes)
+    sb_high: np.ndarray  # f8 send_buffer_watermark (bytes)
+    sb_factor: np.ndarray  # f8 send_buffer_watermark_factor / 100
+    rq_time_s: np.ndarray  # f8 request_queue_time (seconds)
+    rq_max: np.ndarray  # i8 max_out_request_queue (blocks)
 
     @property
     def size(self) -> int:
@@ -122,4 +127,9 @@ def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
         whole_s=per_peer(lambda s: s.whole_pieces_threshold).astype(np.float64),
         fast_n=per_peer(lambda s: s.allowed_fast_set_size).astype(np.int64),
         conn_limit=per_peer(lambda s: s.connections_limit).astype(np.int64),
+        sb_low=per_peer(lambda s: s.send_buffer_low_watermark).astype(np.float64),
+        sb_high=per_peer(lambda s: s.send_buffer_watermark).astype(np.float64),
+        sb_factor=per_peer(lambda s: s.send_buffer_watermark_factor / 100).astype(np.float64),
+        rq_time_s=per_peer(lambda s: s.request_queue_time).astype(np.float64),
+        rq_max=per_peer(lambda s: s.max_out_request_queue).astype(np.int64),
     )

@@ -60,6 +60,9 @@ Rate = Annotated[int, BeforeValidator(_rate), Field(ge=0, le=limits.MAX_RATE_BPS
 Seconds = Annotated[float, Field(ge=0, le=limits.MAX_TIME_S)]
 RateDist = Annotated[Dist, BeforeValidator(lambda v: parse_dist(v, _rate, RATE_RANGE_HELP))]
 SecondsDist = Annotated[Dist, BeforeValidator(lambda v: parse_dist(v, _seconds, "a number of seconds"))]
+# a settings_pack int that counts bytes (the send buffer watermarks): bytes or a size ("500KiB"),
+# at least 1 (a watermark of 0 reads no block, so nothing is ever sent) and within libtorrent's int
+SettingBytes = Annotated[int, BeforeValidator(_size), Field(ge=1, le=2**31 - 1)]
 
 
 class _Strict(BaseModel):
@@ -132,6 +135,18 @@ class LibtorrentSettings(_Strict):
     optimistic_unchoke_interval: int = Field(30, ge=1, le=3600)
     whole_pieces_threshold: int = Field(20, ge=0, le=3600)  # 0: never ask for whole pieces
     allowed_fast_set_size: int = Field(5, ge=0, le=100)  # pieces a peer we choke may still request (BEP 6)
+    # The send buffer (fill_send_buffer): blocks are read while it holds less than
+    # send_buffer_watermark_factor % of what the connection sent in the last second, clamped to
+    # [send_buffer_low_watermark, send_buffer_watermark] bytes. libtorrent's settings are ints (bytes).
+    send_buffer_low_watermark: SettingBytes = 10 * 1024
+    send_buffer_watermark: SettingBytes = 500 * 1024
+    send_buffer_watermark_factor: int = Field(50, ge=0, le=10_000)  # percent
+    # The request queue (update_desired_queue_size): request_queue_time seconds of the download rate
+    # from a peer, at least 2 blocks and at most max_out_request_queue. Below 4 blocks is refused: a
+    # connection starts with 4 requests (slow start), which libtorrent cuts to the limit only at its
+    # next tick, and the model does not follow that first second. libtorrent keeps the limit in 16 bits.
+    request_queue_time: int = Field(3, ge=0, le=3600)  # seconds
+    max_out_request_queue: int = Field(500, ge=4, le=65_535)  # blocks
     # Transports (libtorrent's defaults: both on). The model does not tell TCP and uTP apart; the lab
     # follows these (docs/lab.md, "Transport"), which is how the matrix checks that it need not.
     enable_outgoing_utp: bool = True

@@ -40,6 +40,12 @@ class PeerArrays(NamedTuple):
     dn_tick: np.ndarray  # i8 bytes downloaded this tick
     sec_phase: np.ndarray  # i8 which quota tick of each second runs the session's second tick
     tick_phase: np.ndarray  # f8 where in the quota tick the session's own tick falls (fraction of a tick, [0, 1))
+    # the session's send buffer and request queue settings (settings_pack names; kernels/bandwidth.py)
+    sb_low: np.ndarray  # f8 send_buffer_low_watermark (bytes)
+    sb_high: np.ndarray  # f8 send_buffer_watermark (bytes)
+    sb_factor: np.ndarray  # f8 send_buffer_watermark_factor as a fraction (50 % -> 0.5)
+    rq_time_s: np.ndarray  # f8 request_queue_time (seconds)
+    rq_max: np.ndarray  # i8 max_out_request_queue (blocks)
 
 
 class EdgeArrays(NamedTuple):
@@ -106,6 +112,9 @@ _PEER_FIELDS = {  # dtype and initial value of each PeerArrays field (0 unless g
     "opt_interval_s": (_F8, 30.0), "next_round_t": _F8, "next_opt_t": _F8, "total_up": _I8, "total_down": _I8,
     "deg": _I8, "interest_changed": _B, "whole_s": (_F8, 20.0), "up_quota": _F8, "dn_quota": _F8, "dn_tick": _I8,
     "sec_phase": _I8, "tick_phase": _F8,
+    # libtorrent's defaults, as in the scenario (sim/scenario.py LibtorrentSettings)
+    "sb_low": (_F8, 10.0 * 1024), "sb_high": (_F8, 500.0 * 1024), "sb_factor": (_F8, 0.5), "rq_time_s": (_F8, 3.0),
+    "rq_max": (_I8, 500),
 }
 _EDGE_FIELDS = {  # likewise for EdgeArrays
     "nbr": (_I8, -1), "rev": (_I8, -1), "wants": _I8, "unchoked": _B, "optimistic": _B, "was_interested": _B,

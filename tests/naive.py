@@ -12,7 +12,8 @@ import numpy as np
 from sim.kernels.hashing import mix64_py
 
 
-def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
+def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384, low=10 * 1024, high=500 * 1024,
+                          factor=0.5):
     """One uploader's rate limiter as libtorrent's source describes it, written as a plain loop:
     connection j starts wanting data at quota tick join_tick[j] and always has data to send, its
     downloader takes everything. Returns bytes sent per tick and connection.
@@ -31,7 +32,9 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
     before it sends its quota
     and, if it then still has no request waiting, again after. The rate is the once-a-second
     average avg*4/5 + last second/5; the send buffer is whole blocks up to half of the last
-    second's bytes, at least 10 KiB. A connection that holds neither quota nor a waiting request
+    second's bytes, at least 10 KiB (``factor``, ``low``, ``high``: send_buffer_watermark_factor,
+    send_buffer_low_watermark, send_buffer_watermark; raised to low if below it, else cut to high,
+    as fill_send_buffer does). A connection that holds neither quota nor a waiting request
     when its downloader asks (a newcomer) asks before the quota tick, which can then grant it."""
     import math
     n = len(join_tick)
@@ -41,7 +44,8 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384):
     per_s = round(1 / dt)
 
     def want(c):
-        wm = min(max(0.5 * c["last"], 10 * 1024), 500 * 1024)
+        wm = factor * c["last"]
+        wm = low if wm < low else min(wm, high)
         return max(math.ceil(wm / block) * block, math.floor(2 * c["avg"] * dt))
 
     def ask(c):

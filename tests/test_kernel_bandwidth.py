@@ -12,11 +12,14 @@ L = 100_000.0  # uploader's limit, bytes/s
 DT = 0.5
 
 
-def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0):
+def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0, send_buffer=None):
     """Drive the swarm kernels for one uploader (peer 0) and downloaders 1..n that always want
-    data; returns bytes sent per tick and connection, as naive.rate_limited_uploader does."""
+    data; returns bytes sent per tick and connection, as naive.rate_limited_uploader does.
+    ``send_buffer``: the uploader's (low, high, factor) send buffer settings, if not libtorrent's."""
     n = len(join_tick)
     pa, ea = new_peers(n + 1), new_edges(n + 1, n)
+    if send_buffer is not None:
+        pa.sb_low[0], pa.sb_high[0], pa.sb_factor[0] = send_buffer
     pa.active[:] = True
     pa.up_cap[0] = limit
     pa.down_cap[1:] = down_cap
@@ -73,6 +76,22 @@ def test_kernels_follow_the_twin():
         for joins in ([1, 9, 21], [1, 1, 2], [3, 40, 41]):
             np.testing.assert_array_equal(_run_kernels(L, joins, 60, phase=phase),
                                           naive.rate_limited_uploader(L, DT, joins, 60, phase=phase))
+
+
+def test_kernels_follow_the_twin_with_other_send_buffer_settings():
+    """The uploader's send buffer settings change what it asks for, as the twin says: a factor of
+    300 % and a 1 MiB watermark (the buffer, not 2 x rate x dt, sets the request), a 64 KiB low
+    watermark, and a low watermark above the high one (libtorrent raises to the low one first)."""
+    for low, high, factor in ((10 * 1024, 1024 * 1024, 3.0), (64 * 1024, 500 * 1024, 0.5),
+                              (100 * 1024, 20 * 1024, 0.5), (10 * 1024, 40 * 1024, 3.0)):
+        for joins in ([1, 9, 21], [1, 1, 2]):
+            got = _run_kernels(L, joins, 60, send_buffer=(low, high, factor))
+            np.testing.assert_array_equal(got, naive.rate_limited_uploader(L, DT, joins, 60, low=low, high=high,
+                                                                           factor=factor))
+    # and they matter: the lone newcomer of test_one_connection_by_hand, with a 64 KiB low
+    # watermark, asks for 4 blocks at once (65,536 of the first tick's 50,000 is not granted
+    # until tick 2, which grants the rest and sends all four)
+    assert _run_kernels(L, [1], 2, send_buffer=(64 * 1024, 500 * 1024, 0.5))[:, 0].tolist() == [0.0, 65536.0]
 
 
 def test_early_connection_keeps_a_larger_share():
@@ -157,10 +176,27 @@ def test_download_quota_holds_back_the_sender():
 
 def test_wanted_upload():
     """max(send buffer: whole blocks up to half the last second, at least 10 KiB; 2 x rate x dt)."""
-    assert wanted_upload(0.0, 0.0, DT) == 16384.0
-    assert wanted_upload(100_000.0, 0.0, DT) == 4 * 16384.0  # 50,000 B -> 4 blocks
-    assert wanted_upload(10e6, 0.0, DT) == 32 * 16384  # capped at 500 KiB, read in whole blocks
-    assert wanted_upload(0.0, 300_000.0, DT) == 300_000.0
+    pa = new_peers(1)  # libtorrent's default send buffer settings
+    assert wanted_upload(pa, 0, 0.0, 0.0, DT) == 16384.0
+    assert wanted_upload(pa, 0, 100_000.0, 0.0, DT) == 4 * 16384.0  # 50,000 B -> 4 blocks
+    assert wanted_upload(pa, 0, 10e6, 0.0, DT) == 32 * 16384  # capped at 500 KiB, read in whole blocks
+    assert wanted_upload(pa, 0, 0.0, 300_000.0, DT) == 300_000.0
+
+
+
+def test_wanted_upload_follows_the_send_buffer_settings():
+    """fill_send_buffer's watermark: send_buffer_watermark_factor x last second's bytes, raised to
+    send_buffer_low_watermark if below it, else cut to send_buffer_watermark; whole blocks."""
+    pa = new_peers(4)
+    pa.sb_high[1] = 2 * 1024 * 1024  # a larger watermark lets the uploader queue more:
+    assert wanted_upload(pa, 0, 10e6, 0.0, DT) == 32 * 16384  # 500 KiB -> 32 blocks
+    assert wanted_upload(pa, 1, 10e6, 0.0, DT) == 128 * 16384  # half of 10 MB, cut to 2 MiB: 128 blocks
+    pa.sb_factor[2] = 2.0  # 200 %: twice the last second (150,000 B -> 10 blocks) ...
+    assert wanted_upload(pa, 2, 75_000.0, 0.0, DT) == 10 * 16384
+    assert wanted_upload(pa, 0, 75_000.0, 0.0, DT) == 3 * 16384  # ... against half of it (37,500 B -> 3)
+    pa.sb_low[3], pa.sb_high[3] = 100_000.0, 20_000.0  # low above high: raised to low if below it ...
+    assert wanted_upload(pa, 3, 0.0, 0.0, DT) == 7 * 16384  # 100,000 B -> 7 blocks
+    assert wanted_upload(pa, 3, 1e6, 0.0, DT) == 2 * 16384  # ... else cut to high (20,000 B -> 2 blocks)
 
 
 def test_requests_wait_behind_the_downloaders_own_uploads():

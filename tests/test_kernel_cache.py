@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBE = "from sim.kernels.bandwidth import send_buffer_bytes; print(int(send_buffer_bytes(0.0)))"
+PROBE = "from sim.kernels.bandwidth import send_buffer_bytes; print(int(send_buffer_bytes(0.0, 10240.0, 512000.0, 0.5)))"
 
 
 def _probe(tree: Path, cache: Path) -> int:

@@ -50,5 +50,16 @@ def test_every_kernel_constant_is_documented():
 def test_the_check_sees_constants():
     """The parser finds the constants it must: a check that saw none would pass vacuously."""
     found = _numeric_constants(ROOT / "sim" / "kernels" / "bandwidth.py")
-    assert {"QUOTA_BURST_S", "REQUEST_TTL_TICKS", "DOWNLOAD_RATE_FACTOR", "SEND_BUFFER_LOW_WATERMARK"} <= found
+    assert {"QUOTA_BURST_S", "REQUEST_TTL_TICKS", "DOWNLOAD_RATE_FACTOR", "REQUEST_QUEUE_MIN_BLOCKS"} <= found
     assert "SERVE_KEY_MAX" in _numeric_constants(ROOT / "sim" / "kernels" / "transfer.py")  # np.int64(2**31 - 1)
+
+
+def test_every_scenario_setting_is_documented():
+    """Each settings_pack field of the scenario's [*.libtorrent] tables is named in the section:
+    in its list of scenario settings or in the table."""
+    from sim.scenario import LibtorrentSettings
+
+    doc = (ROOT / "docs" / "model.md").read_text()
+    section = doc[doc.index("## Every constant of the model"):doc.index("## Simplifications")]
+    missing = sorted(name for name in LibtorrentSettings.model_fields if f"`{name}`" not in section)
+    assert not missing, f"scenario settings not in docs/model.md's constants section: {missing}"

@@ -92,7 +92,7 @@ def _one_connection(rate_avg_bps: float, recv_piece_1: int):
     ea.cur_piece[1, 0], ea.run_end[1, 0] = 1, 2
     ea.rate_avg[1, 0] = rate_avg_bps
     ea.slow_start[1, 0] = False  # out of slow start: the queue is 3 s of the rate
-    ea.dq_size[1, 0] = request_queue_blocks(rate_avg_bps)
+    ea.dq_size[1, 0] = request_queue_blocks(rate_avg_bps, pa.rq_time_s[1], pa.rq_max[1])
     return pa, ea, pc
 
 

@@ -52,22 +52,25 @@ from ..protocol import BLOCK_BYTES
 
 QUOTA_BURST_S = 3.0  # bandwidth_channel::update_quota keeps at most 3 s of the limit
 REQUEST_TTL_TICKS = 20  # bw_request::ttl: released after 20 quota ticks if anything was granted
-SEND_BUFFER_LOW_WATERMARK = 10 * 1024  # settings_pack::send_buffer_low_watermark (default)
-SEND_BUFFER_WATERMARK = 500 * 1024  # settings_pack::send_buffer_watermark (default)
-SEND_BUFFER_WATERMARK_FACTOR = 0.5  # settings_pack::send_buffer_watermark_factor = 50 (%)
-REQUEST_QUEUE_TIME_S = 3.0  # settings_pack::request_queue_time (default 3 s)
+# The send buffer and request queue settings (send_buffer_low_watermark, send_buffer_watermark,
+# send_buffer_watermark_factor, request_queue_time, max_out_request_queue) are the scenario's, per
+# session: pa.sb_low, pa.sb_high, pa.sb_factor, pa.rq_time_s, pa.rq_max (sim/state.py).
 REQUEST_QUEUE_MIN_BLOCKS = 2  # update_desired_queue_size's lower clamp (min_request_queue)
-MAX_OUT_REQUEST_QUEUE = 500  # settings_pack::max_out_request_queue (default), its upper clamp
 INITIAL_QUEUE_BLOCKS = 4  # peer_connection's m_desired_queue_size at the start (slow start from there)
 SLOW_START_SLACK_BYTES = 5000  # second_tick ends slow start when a second brings < 5,000 B more than the last
 
 
 @njit(cache=True, inline="always")
-def send_buffer_bytes(uploaded_last_second):
+def send_buffer_bytes(uploaded_last_second, low, high, factor):
     """Bytes in a busy connection's send buffer after fill_send_buffer: whole blocks read until
-    the watermark (50% of last second's upload, clamped to [10 KiB, 500 KiB]) is reached."""
-    wm = min(max(SEND_BUFFER_WATERMARK_FACTOR * uploaded_last_second, SEND_BUFFER_LOW_WATERMARK),
-             SEND_BUFFER_WATERMARK)
+    the watermark is reached: ``factor`` (send_buffer_watermark_factor, 50 %) of last second's
+    upload, raised to ``low`` (send_buffer_low_watermark, 10 KiB) if below it, else cut to ``high``
+    (send_buffer_watermark, 500 KiB) if above it, in libtorrent's order."""
+    wm = factor * uploaded_last_second
+    if wm < low:
+        wm = low
+    elif wm > high:
+        wm = high
     return np.ceil(wm / BLOCK_BYTES) * BLOCK_BYTES
 
 
@@ -80,9 +83,11 @@ def fresh_start(ea, u, ku):
 
 
 @njit(cache=True, inline="always")
-def wanted_upload(uploaded_last_second, upload_rate, dt):
-    """peer_connection::wanted_transfer(upload): max(send buffer, 2 x rate x tick_interval)."""
-    return max(send_buffer_bytes(uploaded_last_second), np.floor(2.0 * upload_rate * dt))
+def wanted_upload(pa, u, uploaded_last_second, upload_rate, dt):
+    """peer_connection::wanted_transfer(upload) of a connection of u's: max(send buffer, 2 x rate x
+    tick_interval), the send buffer by u's session settings."""
+    return max(send_buffer_bytes(uploaded_last_second, pa.sb_low[u], pa.sb_high[u], pa.sb_factor[u]),
+               np.floor(2.0 * upload_rate * dt))
 
 
 @njit(cache=True)
@@ -138,13 +143,13 @@ def upload_quota_tick(pa, ea, dt):
 
 
 @njit(cache=True, inline="always")
-def request_queue_blocks(rate_avg):
+def request_queue_blocks(rate_avg, queue_time_s, max_out):
     """Outstanding requests a downloader keeps at one peer once out of slow start
-    (update_desired_queue_size): request_queue_time (3 s) of its download rate from it, within
-    [2, max_out_request_queue] blocks. In slow start the queue starts at 4 and grows by one per
-    block received (incoming_piece) instead; ea.dq_size holds the current size."""
-    return min(max(REQUEST_QUEUE_MIN_BLOCKS, int(REQUEST_QUEUE_TIME_S * rate_avg // BLOCK_BYTES)),
-               MAX_OUT_REQUEST_QUEUE)
+    (update_desired_queue_size): ``queue_time_s`` (request_queue_time, 3 s) of its download rate
+    from it, within [2, ``max_out``] blocks (max_out_request_queue, 500; the scenario keeps it >= 4).
+    In slow start the queue starts at 4 and grows by one per block received (incoming_piece)
+    instead; ea.dq_size holds the current size."""
+    return min(max(REQUEST_QUEUE_MIN_BLOCKS, int(queue_time_s * rate_avg // BLOCK_BYTES)), max_out)
 
 
 @njit(cache=True, inline="always")
@@ -210,7 +215,7 @@ def ask_when_asked(pa, ea, src, dst, slot, F, order, dt):
         ku = ea.rev[v, k]
         if ea.cur_piece[v, k] < 0 or ea.bw_req[u, ku] > 0.0 or ea.bw_quota[u, ku] > 0.0:
             continue
-        request_bandwidth(pa, ea, u, ku, wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
+        request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
 
 
 @njit(cache=True, _nrt=False)
@@ -248,7 +253,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
                 # ... at once, but only while it has data to send: its downloader asks for more as
                 # blocks arrive (on loopback at once), up to what the downloader's own limit lets
                 # it take. Quota it could not send stays with it and is not topped up again.
-                w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
+                w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
                 # what the downloader can take: the download quota its connection holds, and
                 # what its download channel would grant at once (beyond a second of its limit)
                 room = (max(ea.dl_held[dst[f], slot[f]], 0.0) + max(pa.dn_quota[dst[f]] - pa.down_cap[dst[f]], 0.0)
@@ -270,7 +275,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
                 ku = ea.rev[dst[f], slot[f]]
                 if fresh_start(ea, u, ku):
                     continue
-                w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
+                w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
                 if n_active == 1:
                     n = min(rate[f], np.floor((pa.up_quota[u] - pa.up_cap[u]) / w)) if pa.up_quota[u] - w >= pa.up_cap[u] else 0.0
                     if n > 0.0:
@@ -301,7 +306,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
                 continue
             u = src[f]
             ku = ea.rev[dst[f], slot[f]]
-            w = wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
+            w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
             n = min(rate[f], np.floor((pa.up_quota[u] - pa.up_cap[u]) / w)) if pa.up_quota[u] - w >= pa.up_cap[u] else 0.0
             if n > 0.0:
                 pa.up_quota[u] -= n * w
@@ -352,10 +357,10 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
             # what it wants beyond the quota it holds now, not yet spent. In steady state a
             # connection so gets its wanted_transfer (a second of its own rate) once per second,
             # in two grants that alternate (W - Q, Q): its rate neither grows nor shrinks.
-            request_bandwidth(pa, ea, u, ku, wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
+            request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
         ea.bw_quota[u, ku] -= rate[f]
         if ea.bw_req[u, ku] <= 0.0:  # it held all it wanted: after the write (on_send_data) it asks again
-            request_bandwidth(pa, ea, u, ku, wanted_upload(ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
+            request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
         rate[f] /= dt
 
 
@@ -380,7 +385,7 @@ def second_tick(pa, ea, tick, ticks_per_s):
             ea.dn_last_s[u, k] = d
             ea.dn_sec[u, k] = 0
             if not ea.slow_start[u, k]:
-                ea.dq_size[u, k] = request_queue_blocks(ea.rate_avg[u, k])
+                ea.dq_size[u, k] = request_queue_blocks(ea.rate_avg[u, k], pa.rq_time_s[u], pa.rq_max[u])
 
 
 DOWNLOAD_RATE_FACTOR = 1.5  # wanted_transfer(download): 1.5 x the download rate x tick_interval

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .bandwidth import MAX_OUT_REQUEST_QUEUE, fresh_start
+from .bandwidth import fresh_start
 from .picker import bucket_of, expand_run, move_piece, pick_piece
 from .sorting import argsort_into
 from .topology import piece_complete_arrays, release_run_arrays
@@ -316,7 +316,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             ea.credit[v, k] -= take * BLOCK_BYTES
             moved = True
             if ea.slow_start[v, k]:  # incoming_piece: one more block asked ahead per block received
-                ea.dq_size[v, k] = min(ea.dq_size[v, k] + take, MAX_OUT_REQUEST_QUEUE)
+                ea.dq_size[v, k] = min(ea.dq_size[v, k] + take, pa.rq_max[v])  # max_out_request_queue
             ea.dn_sec[v, k] += nbytes
             ea.rq_open[v, k] -= nbytes  # v's requests at u, served
             # the block has left u's send buffer: u's own REQUESTs to v queued behind it go out,

@@ -30,6 +30,11 @@ STOP_SCENARIO = {
     "simulation": {"horizon_s": 90, "replications": 1, "seed": 11},
 }
 
+# The subject's send buffer and request queue settings, not libtorrent's defaults: a free rider sends
+# nothing, so the send buffer ones change nothing, and its request queue stays below these limits.
+SUBJECT_QUEUE_SETTINGS = {"send_buffer_low_watermark": 32 * 1024, "send_buffer_watermark": 1024 * 1024,
+                          "send_buffer_watermark_factor": 100, "request_queue_time": 4, "max_out_request_queue": 400}
+
 # The subject is a non-connectable free rider that never stops; half the others are not connectable.
 FREE_RIDER_SCENARIO = {
     "scenario": {"name": "lab-test-free-rider"},
@@ -38,7 +43,7 @@ FREE_RIDER_SCENARIO = {
               "leechers": {"count": 4, "upload": "400kB/s", "download": "4MB/s", "seed_time": "forever"},
               "announce_interval_s": 3},
     "subject": {"upload": "1MB/s", "download": "4MB/s", "connectable": False, "profile": "free_rider",
-                "on_complete": "never_stop"},
+                "on_complete": "never_stop", "libtorrent": SUBJECT_QUEUE_SETTINGS},
     "simulation": {"horizon_s": 90, "replications": 1, "seed": 4},
 }
 

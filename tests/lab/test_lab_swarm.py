@@ -13,7 +13,7 @@ import pytest
 from sim.layout import BLOCK_BYTES
 from sim.results import FILE_COLUMNS, HEADLINE_FIELDS, LOG_COLUMNS, PEER_COLUMNS, TIMESERIES_COLUMNS
 
-from .conftest import STOP_SCENARIO, run_cli, write_scenario
+from .conftest import STOP_SCENARIO, SUBJECT_QUEUE_SETTINGS, run_cli, write_scenario
 
 pytestmark = pytest.mark.lab
 
@@ -146,6 +146,20 @@ def test_free_rider_uploads_nothing(free_rider_run):
     assert h["subject_upload_total_bytes"] == 0
     check = lab_json(free_rider_run)["subject_check"]
     assert check["status_uploaded_bytes"] == 0 and check["log_bytes"] == 0
+
+
+def test_scenario_settings_reach_the_real_sessions(free_rider_run):
+    """The subject's send buffer and request queue settings from the scenario are the ones its
+    libtorrent session ran with (as read back from it); the others run with libtorrent's defaults."""
+    import libtorrent as lt
+
+    raw = free_rider_run / "replications" / "0000" / "raw"
+    subject = json.loads((raw / "peer-0000.json").read_text())["settings"]
+    other = json.loads((raw / "peer-0001.json").read_text())["settings"]
+    defaults = lt.default_settings()
+    assert {k: subject[k] for k in SUBJECT_QUEUE_SETTINGS} == SUBJECT_QUEUE_SETTINGS
+    assert {k: other[k] for k in SUBJECT_QUEUE_SETTINGS} == {k: defaults[k] for k in SUBJECT_QUEUE_SETTINGS}
+    assert all(SUBJECT_QUEUE_SETTINGS[k] != defaults[k] for k in SUBJECT_QUEUE_SETTINGS)
 
 
 def test_non_connectable_peers_accept_no_connection(free_rider_run):
