@@ -1,0 +1,35 @@
+"""validation/traces/compare.py: the focused experiments' targets table, on hand-made tables."""
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("traces_compare", ROOT / "validation" / "traces" / "compare.py")
+compare_mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(compare_mod)
+
+
+def _row(exp, **kw):
+    base = {"experiment": exp, "first_share": "0.5", "later_t50_fair_median_s": "0.0",
+            "later_t90_fair_median_s": "1.0", "utilisation": "0.9", "choked_share": "0.1"}
+    base.update({k: str(v) for k, v in kw.items()})
+    return base
+
+
+def test_targets_by_hand():
+    lab = [_row("seniority", first_share=0.30), _row("seniority", first_share=0.40), _row("seniority", first_share=0.36)]
+    # model: first share 0.27 (median) against the lab's 0.36: -25 %, missed; t50 both 0.0 (< 1 tick): met;
+    # t90 1.2 against 1.0: +20 %, met; utilisation 0.5 against 0.9: missed
+    sim = [_row("seniority", first_share=0.27, later_t90_fair_median_s=1.2, utilisation=0.5)] * 3
+    lines, met, total = compare_mod.compare(lab, sim)
+    assert total == 4 and met == 2
+    assert any("first connection's share" in l and "-25%" in l and "**missed**" in l for l in lines)
+    assert any("time to 50 %" in l and "both < 1 tick" in l for l in lines)
+    assert any("time to 90 %" in l and "+20%" in l and "| met |" in l for l in lines)
+
+
+def test_choked_share_only_for_one_slot_and_bad_path(tmp_path, capsys):
+    lines, met, total = compare_mod.compare([_row("one-slot")], [_row("one-slot")])
+    assert total == 5 and met == 5 and any("choked peers" in l for l in lines)
+    assert compare_mod.main([str(tmp_path / "missing.csv"), str(tmp_path / "missing.csv")]) == 2
+    assert "missing.csv: cannot read" in capsys.readouterr().err
