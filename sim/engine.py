@@ -56,8 +56,24 @@ def give_back_draws(bitgen, before: dict, kept: int) -> None:
         bitgen.state = state
 
 
+_LAST_LAYOUT: tuple = (None, None)  # the last torrent asked for (held, so its id is not reused), its layout
+
+
 def layout_of(sc: Scenario) -> Layout:
-    return Layout.of(sc.torrent.piece_size, sc.torrent.file_sizes, sc.torrent.file_paths)
+    """The torrent's layout. The last one is kept: a corpus or a Monte Carlo run asks for the same
+    torrent (the same frozen Torrent object: scenario copies share it) once per replication, and
+    reading a 1,000-file list costs more than a small swarm's whole set-up. Its arrays are made
+    read-only, so no caller can change the layout another replication reads. (One tuple, read and
+    replaced whole: threads sharing the process never see one torrent with another's layout.)"""
+    global _LAST_LAYOUT
+    torrent = sc.torrent
+    last = _LAST_LAYOUT
+    if last[0] is torrent:
+        return last[1]
+    layout = Layout.of(torrent.piece_size, torrent.file_sizes, torrent.file_paths)
+    layout.file_bytes.setflags(write=False)
+    _LAST_LAYOUT = (torrent, layout)
+    return layout
 
 
 class SwarmRun:
