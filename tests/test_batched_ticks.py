@@ -94,6 +94,31 @@ def test_salts_drawn_at_once_are_the_salts_drawn_tick_by_tick():
     assert (a.integers(0, 7, size=9) == b.integers(0, 7, size=9)).all()
 
 
+def test_salts_drawn_raw_are_the_integers_drawn():
+    """draw_salts (PCG64 drawn raw, shifted right by one) gives integers(0, 2**63)'s values and
+    leaves the generator in its state, with and without a 32-bit half buffered by an earlier small
+    draw; another generator gets integers itself."""
+    from sim.engine import draw_salts
+    for bitgen_type in (np.random.PCG64, np.random.SFC64):
+        for seed in range(6):
+            for small in (0, 1, 3):
+                for n in (0, 1, 2, 64, 1001):
+                    a, b = np.random.Generator(bitgen_type(seed)), np.random.Generator(bitgen_type(seed))
+                    a.integers(0, 7, size=small)
+                    b.integers(0, 7, size=small)
+                    want = a.integers(0, 2**63, size=n, dtype=np.int64).view(np.uint64)
+                    got = draw_salts(b, n)
+                    assert got.dtype == np.uint64 and (got == want).all(), (bitgen_type, seed, small, n)
+                    if bitgen_type is np.random.PCG64:
+                        assert a.bit_generator.state == b.bit_generator.state, (seed, small, n)
+                    assert (a.integers(0, 7, size=9) == b.integers(0, 7, size=9)).all()
+                    assert (a.integers(0, 2**63, size=5, dtype=np.int64) == b.integers(0, 2**63, size=5, dtype=np.int64)).all()
+    # the raw path's values do have their top bit clear and differ from the raw outputs
+    raw = np.random.PCG64(1).random_raw(1000)
+    assert (draw_salts(np.random.Generator(np.random.PCG64(1)), 1000) == raw >> np.uint64(1)).all()
+    assert (raw >= np.uint64(2**63)).any()
+
+
 def test_giving_back_draws_is_drawing_only_those_kept():
     """give_back_draws leaves the generator as drawing only the kept 64-bit values would, with and
     without a 32-bit half buffered by an earlier small draw (PCG64's advance drops it), and for a
@@ -114,3 +139,23 @@ def test_giving_back_draws_is_drawing_only_those_kept():
                 draws = [np.concatenate([g.integers(0, 7, size=9), g.integers(0, 2**63, size=3), g.random(2)])
                          for g in (a, b)]
                 assert (draws[0] == draws[1]).all(), (bitgen_type, small, kept)
+
+
+@pytest.mark.parametrize("case", ["late joiner", "explicit peers", "seed for a while"])
+def test_kernels_called_past_the_dispatcher_give_the_same_run(case, monkeypatch):
+    """The engine calls its kernels through their compiled entry points after a run's first call
+    (SwarmRun._call): the outputs equal those of a run calling numba's dispatcher every time, and the
+    entry points are used (when numba compiles, as outside NUMBA_DISABLE_JIT)."""
+    import numba
+    import sim.engine as engine
+    sc = make_scenario(**CASES[case])
+    if case == "explicit peers":
+        sc = sc.with_changes(**{"swarm.peer": EXPLICIT})
+    direct_run, direct = run(sc, 3)
+    monkeypatch.setattr(engine, "entry_point", lambda kernel: None)
+    dispatched_run, dispatched = run(sc, 3)
+    assert digest(direct) == digest(dispatched)
+    assert all(f is key[0] for key, f in dispatched_run._entries.items())
+    if not numba.config.DISABLE_JIT:
+        used = {key[0].py_func.__name__ for key, f in direct_run._entries.items() if f is not key[0]}
+        assert {"swarm_ticks", "swarm_tick", "connect"} <= used, used
