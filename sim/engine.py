@@ -12,7 +12,6 @@ those of one tick per call, bit for bit. The engine does no file I/O.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -158,7 +157,12 @@ class SwarmRun:
         self._entries: dict[tuple, object] = {}  # see _call
         self._alloc_buffers(n, max(k, 1))
         self._log_parts: list[tuple[np.ndarray, ...]] = []
-        self._samples: list[tuple[float, int, int]] = []
+        # The subject's samples (time, uploaded, downloaded), one list each: floats and ints, which
+        # the cyclic garbage collector does not track (a tuple per sample made it run every few
+        # hundred samples)
+        self._sample_t: list[float] = []
+        self._sample_up: list[int] = []
+        self._sample_down: list[int] = []
         self.env = simpy.Environment()
 
     def _alloc_buffers(self, n: int, k: int) -> None:
@@ -403,9 +407,10 @@ class SwarmRun:
             raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
         if m < n_max:  # give back the salts of the ticks not run
             give_back_draws(bitgen, before, 2 * m)
-        if n_samples:  # as (float, int, int) tuples, like _sample's (tolist gives exactly those values)
-            self._samples.extend(zip(samples.t[:n_samples].tolist(), samples.up[:n_samples].tolist(),
-                                     samples.down[:n_samples].tolist()))
+        if n_samples:  # floats and ints, as _sample's (tolist gives exactly those values)
+            self._sample_t.extend(samples.t[:n_samples].tolist())
+            self._sample_up.extend(samples.up[:n_samples].tolist())
+            self._sample_down.extend(samples.down[:n_samples].tolist())
         if m > 1:
             yield self.env.timeout(self._delay_to(now, float(last_s)))
         return tick + m - 1, n_log, n_done
@@ -444,7 +449,9 @@ class SwarmRun:
         })
 
     def _sample(self, now: float) -> None:
-        self._samples.append((now, int(self.pa.total_up[SUBJECT]), int(self.pa.total_down[SUBJECT])))
+        self._sample_t.append(now)
+        self._sample_up.append(int(self.pa.total_up[SUBJECT]))
+        self._sample_down.append(int(self.pa.total_down[SUBJECT]))
 
     # ----- run -----------------------------------------------------------------------------
     def start(self) -> simpy.Process:
@@ -518,11 +525,10 @@ class SwarmRun:
             "downloaded_bytes": self.pa.total_down.copy(),
             "uploaded_at_completion_bytes": self.up_at_complete,
         }
-        # np.array(self._samples, dtype=np.float64), the same conversions, without its shape discovery
-        ts = np.fromiter(itertools.chain.from_iterable(self._samples), dtype=np.float64,
-                         count=3 * len(self._samples)).reshape(-1, 3)
-        timeseries = {"t_s": ts[:, 0], "subject_uploaded_bytes": ts[:, 1].astype(np.int64),
-                      "subject_downloaded_bytes": ts[:, 2].astype(np.int64)}
+        # the byte counts pass through float64, as they always have (exact below 2**53)
+        timeseries = {"t_s": np.array(self._sample_t, dtype=np.float64),
+                      "subject_uploaded_bytes": np.array(self._sample_up, dtype=np.float64).astype(np.int64),
+                      "subject_downloaded_bytes": np.array(self._sample_down, dtype=np.float64).astype(np.int64)}
         result = summarize_replication(
             self.replication, self.layout, log, float(pop.join_s[SUBJECT]), float(self.complete_s[SUBJECT]),
             peers, timeseries, end)
