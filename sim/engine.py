@@ -400,8 +400,8 @@ class SwarmRun:
             ratio_stop = self.policy.ratio
         samples = new_sample_buffers(n_max // sample_every + 1)
         m, last_s, n_log, n_done, n_samples, overflow = self._call(
-            swarm_ticks, self.pa, self.ea, self.pc, self.flows, self.logs, samples, now, self.dt, tick, self.ticks_per_s, salts,
-            self.env.peek(), horizon, self._next_connect_tick(tick), sample_every, ratio_stop,
+            swarm_ticks, self.pa, self.ea, self.pc, self.flows, self.logs, samples, now, self.dt, tick, self.ticks_per_s,
+            salts, self.env.peek(), horizon, self._next_connect_tick(tick), sample_every, ratio_stop,
             self.log_rows_per_tick, self.layout.piece_bytes, self.layout.total_bytes, SUBJECT)
         if overflow:
             raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
