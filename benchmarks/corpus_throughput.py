@@ -80,6 +80,7 @@ def corpus_throughput(torrents: int = 20, runs: int = 5, workers: int = 2, corpu
         "torrents": torrents, "runs": runs, "workers": workers, "replications": reps, "wall_s": wall,
         "replications_per_s": reps / wall, "core_s_per_replication": wall * workers / reps,
         "load_s": load_s, "per_replication_s": per_rep_s, "projected_full_load_s": load_s,
+        "simulate_per_replication_s": simulate_s / reps, "write_s": wall - marks["last"] + t0,
         "projected_full_replications_s": per_rep_s * full_reps,
         "projected_full_s": projected, "projected_full_h": projected / 3600, "target_s": TARGET_S,
         "over_target": projected / TARGET_S,
