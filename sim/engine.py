@@ -41,6 +41,18 @@ MAX_BATCH_TICKS = 4096
 LOG_BUFFER_TICKS = 16
 
 
+def draw_salts(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``rng.integers(0, 2**63, size=n, dtype=np.int64)``, as uint64: the ticks' salts. For PCG64
+    (every SwarmRun's generator) drawn raw: numpy draws [0, 2**63) by Lemire's method with a range
+    of 2**63, which never rejects and returns each 64-bit output shifted right by one, so
+    ``random_raw(n) >> 1`` gives the same values and leaves the generator in the same state
+    (tests/test_batched_ticks.py), several times faster. Any other generator: integers itself."""
+    bitgen = rng.bit_generator
+    if type(bitgen) is np.random.PCG64:
+        return bitgen.random_raw(n) >> np.uint64(1)
+    return rng.integers(0, 2**63, size=n, dtype=np.int64).view(np.uint64)
+
+
 def give_back_draws(bitgen, before: dict, kept: int) -> None:
     """Put a generator that has drawn 64-bit values since ``before`` (its state then) where ``kept``
     of them would have left it. PCG64 jumps there (``advance``, which also drops a buffered 32-bit
@@ -56,8 +68,36 @@ def give_back_draws(bitgen, before: dict, kept: int) -> None:
         bitgen.state = state
 
 
+def entry_point(kernel):
+    """The compiled function numba's dispatcher runs for ``kernel`` when it has compiled (or loaded)
+    exactly one overload: after a call, the one that call ran. None otherwise — several overloads,
+    or ``kernel`` is not a numba dispatcher (NUMBA_DISABLE_JIT, a test's stand-in). Calling it
+    skips the dispatcher's typing of the arguments, which for the state's named tuples of arrays
+    costs ten times the call itself (about 12 against 1 microsecond)."""
+    overloads = getattr(kernel, "overloads", None)
+    if not overloads or len(overloads) != 1:
+        return None
+    return next(iter(overloads.values())).entry_point
+
+
+_LAST_LAYOUT: tuple = (None, None)  # the last torrent asked for (held, so its id is not reused), its layout
+
+
 def layout_of(sc: Scenario) -> Layout:
-    return Layout.of(sc.torrent.piece_size, sc.torrent.file_sizes, sc.torrent.file_paths)
+    """The torrent's layout. The last one is kept: a corpus or a Monte Carlo run asks for the same
+    torrent (the same frozen Torrent object: scenario copies share it) once per replication, and
+    reading a 1,000-file list costs more than a small swarm's whole set-up. Its arrays are made
+    read-only, so no caller can change the layout another replication reads. (One tuple, read and
+    replaced whole: threads sharing the process never see one torrent with another's layout.)"""
+    global _LAST_LAYOUT
+    torrent = sc.torrent
+    last = _LAST_LAYOUT
+    if last[0] is torrent:
+        return last[1]
+    layout = Layout.of(torrent.piece_size, torrent.file_sizes, torrent.file_paths)
+    layout.file_bytes.setflags(write=False)
+    _LAST_LAYOUT = (torrent, layout)
+    return layout
 
 
 class SwarmRun:
@@ -125,9 +165,15 @@ class SwarmRun:
         self._ticker_proc: simpy.Process | None = None
         self.incomplete_active = 0
         self.kernel_calls = 0  # compiled tick calls (a batch of ticks is one)
+        self._entries: dict[tuple, object] = {}  # see _call
         self._alloc_buffers(n, max(k, 1))
         self._log_parts: list[tuple[np.ndarray, ...]] = []
-        self._samples: list[tuple[float, int, int]] = []
+        # The subject's samples (time, uploaded, downloaded), one list each: floats and ints, which
+        # the cyclic garbage collector does not track (a tuple per sample made it run every few
+        # hundred samples)
+        self._sample_t: list[float] = []
+        self._sample_up: list[int] = []
+        self._sample_down: list[int] = []
         self.env = simpy.Environment()
 
     def _alloc_buffers(self, n: int, k: int) -> None:
@@ -137,6 +183,23 @@ class SwarmRun:
         rows = int(self.pop.up_bps[SUBJECT] * (self.dt + QUOTA_BURST_S) // BLOCK_BYTES) + 2 * k + 16
         self.log_rows_per_tick = rows
         self.logs = new_log_buffers(rows if self.max_batch_ticks == 1 else rows * LOG_BUFFER_TICKS)
+
+    def _call(self, kernel, *args):
+        """``kernel(*args)``. After this run's first call with arguments of the same Python types (made
+        through numba's dispatcher, which compiles or loads what it needs), through the compiled
+        function that call ran (``entry_point``: the kernel's only overload), skipping the
+        dispatcher's typing of the arguments. Within a run the state tuples are the same objects,
+        and each array the engine passes at a call site has the same dtype and layout every time
+        (fixed by the constructors and the code), so the Python types of the arguments fix numba's.
+        With several overloads compiled, or a kernel that is not a dispatcher, every call is a plain
+        call."""
+        key = (kernel, *map(type, args))
+        fn = self._entries.get(key)
+        if fn is None:
+            out = kernel(*args)
+            self._entries[key] = entry_point(kernel) or kernel
+            return out
+        return fn(*args)
 
     # ----- peer life cycle ---------------------------------------------------------------
     def _peer(self, u: int):
@@ -166,9 +229,10 @@ class SwarmRun:
         interval = self.pa.opt_interval_s[u]
         self.pa.next_opt_t[u] = (math.floor(now / interval) + 1) * interval
         if self.pop.role[u] == ROLE_SEED:
-            topology.give_all_pieces(self.pa, self.pc, u)
+            self._call(topology.give_all_pieces, self.pa, self.pc, u)
         else:
-            topology.shuffle_pieces(self.pc, u, self.rng.permutation(self.layout.num_pieces).astype(np.int32))
+            self._call(topology.shuffle_pieces, self.pc, u,
+                       self.rng.permutation(self.layout.num_pieces).astype(np.int32))
             self.incomplete_active += 1
         self._announce(u)
 
@@ -195,9 +259,9 @@ class SwarmRun:
             return
         if pa.deg[u] >= self.pop.conn_limit[u] or pa.deg[v] >= self.pop.conn_limit[v]:
             return
-        if (self.ea.nbr[u] == v).any():
+        if v in self.ea.nbr[u].tolist():  # already connected ((nbr[u] == v).any(), without the temporaries)
             return
-        if topology.connect(pa, self.ea, self.pc, u, v):
+        if self._call(topology.connect, pa, self.ea, self.pc, u, v):
             self.conn_seq += 1
             # each end its own number, the connecting end first: serve_order's keys are then
             # unique, so no sort's handling of ties (numba's or numpy's) can decide an order
@@ -236,7 +300,7 @@ class SwarmRun:
             return
         if self.pop.role[u] != ROLE_SEED and math.isnan(self.complete_s[u]):
             self.incomplete_active -= 1  # left before completing: nothing more to wait for from it
-        topology.disconnect_all(self.pa, self.ea, self.pc, u, self.env.now, self.dt)
+        self._call(topology.disconnect_all, self.pa, self.ea, self.pc, u, self.env.now, self.dt)
         self.pa.active[u] = False
         self.tracker.stop(u)
         self.leave_s[u] = self.env.now
@@ -256,7 +320,7 @@ class SwarmRun:
         if delay == 0.0:
             self._leave(u)
             return
-        topology.disconnect_seeds(self.pa, self.ea, self.pc, u, now, self.dt)
+        self._call(topology.disconnect_seeds, self.pa, self.ea, self.pc, u, now, self.dt)
         self._announce(u)  # event=completed: a new peer list, to find leechers
         if math.isfinite(delay):
             self.env.process(self._leave_after(u, delay))
@@ -295,10 +359,10 @@ class SwarmRun:
 
     def _one_tick(self, tick: int) -> tuple[int, int]:
         """The tick at the engine's clock, in one compiled call. Returns (log rows, peers completed)."""
-        salts = self.rng.integers(0, 2**63, size=2, dtype=np.int64).view(np.uint64)
+        salts = draw_salts(self.rng, 2)
         pb, tb = self.layout.piece_bytes, self.layout.total_bytes
-        _, n_log, n_done, overflow = swarm_tick(
-            self.pa, self.ea, self.pc, self.flows, self.logs, self.env.now, self.dt, tick, self.ticks_per_s,
+        _, n_log, n_done, overflow = self._call(
+            swarm_tick, self.pa, self.ea, self.pc, self.flows, self.logs, self.env.now, self.dt, tick, self.ticks_per_s,
             salts[0], salts[1], pb, tb, SUBJECT)
         if overflow:
             raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
@@ -341,21 +405,23 @@ class SwarmRun:
         now = self.env.now
         bitgen = self.rng.bit_generator
         before = bitgen.state
-        salts = self.rng.integers(0, 2**63, size=2 * n_max, dtype=np.int64).view(np.uint64)
+        salts = draw_salts(self.rng, 2 * n_max)
         ratio_stop = math.inf
         if self.policy.kind == "seed_until_ratio" and not math.isnan(self.complete_s[SUBJECT]):
             ratio_stop = self.policy.ratio
         samples = new_sample_buffers(n_max // sample_every + 1)
-        m, last_s, n_log, n_done, n_samples, overflow = swarm_ticks(
-            self.pa, self.ea, self.pc, self.flows, self.logs, samples, now, self.dt, tick, self.ticks_per_s, salts,
-            self.env.peek(), horizon, self._next_connect_tick(tick), sample_every, ratio_stop,
+        m, last_s, n_log, n_done, n_samples, overflow = self._call(
+            swarm_ticks, self.pa, self.ea, self.pc, self.flows, self.logs, samples, now, self.dt, tick, self.ticks_per_s,
+            salts, self.env.peek(), horizon, self._next_connect_tick(tick), sample_every, ratio_stop,
             self.log_rows_per_tick, self.layout.piece_bytes, self.layout.total_bytes, SUBJECT)
         if overflow:
             raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
         if m < n_max:  # give back the salts of the ticks not run
             give_back_draws(bitgen, before, 2 * m)
-        for i in range(n_samples):
-            self._samples.append((float(samples.t[i]), int(samples.up[i]), int(samples.down[i])))
+        if n_samples:  # floats and ints, as _sample's (tolist gives exactly those values)
+            self._sample_t.extend(samples.t[:n_samples].tolist())
+            self._sample_up.extend(samples.up[:n_samples].tolist())
+            self._sample_down.extend(samples.down[:n_samples].tolist())
         if m > 1:
             yield self.env.timeout(self._delay_to(now, float(last_s)))
         return tick + m - 1, n_log, n_done
@@ -394,7 +460,9 @@ class SwarmRun:
         })
 
     def _sample(self, now: float) -> None:
-        self._samples.append((now, int(self.pa.total_up[SUBJECT]), int(self.pa.total_down[SUBJECT])))
+        self._sample_t.append(now)
+        self._sample_up.append(int(self.pa.total_up[SUBJECT]))
+        self._sample_down.append(int(self.pa.total_down[SUBJECT]))
 
     # ----- run -----------------------------------------------------------------------------
     def start(self) -> simpy.Process:
@@ -468,9 +536,10 @@ class SwarmRun:
             "downloaded_bytes": self.pa.total_down.copy(),
             "uploaded_at_completion_bytes": self.up_at_complete,
         }
-        ts = np.array(self._samples, dtype=np.float64).reshape(-1, 3)
-        timeseries = {"t_s": ts[:, 0], "subject_uploaded_bytes": ts[:, 1].astype(np.int64),
-                      "subject_downloaded_bytes": ts[:, 2].astype(np.int64)}
+        # the byte counts pass through float64, as they always have (exact below 2**53)
+        timeseries = {"t_s": np.array(self._sample_t, dtype=np.float64),
+                      "subject_uploaded_bytes": np.array(self._sample_up, dtype=np.float64).astype(np.int64),
+                      "subject_downloaded_bytes": np.array(self._sample_down, dtype=np.float64).astype(np.int64)}
         result = summarize_replication(
             self.replication, self.layout, log, float(pop.join_s[SUBJECT]), float(self.complete_s[SUBJECT]),
             peers, timeseries, end)

@@ -94,6 +94,32 @@ def test_salts_drawn_at_once_are_the_salts_drawn_tick_by_tick():
     assert (a.integers(0, 7, size=9) == b.integers(0, 7, size=9)).all()
 
 
+def test_salts_drawn_raw_are_the_integers_drawn():
+    """draw_salts (PCG64 drawn raw, shifted right by one) gives integers(0, 2**63)'s values and
+    leaves the generator in its state, with and without a 32-bit half buffered by an earlier small
+    draw; another generator gets integers itself."""
+    from sim.engine import draw_salts
+    for bitgen_type in (np.random.PCG64, np.random.SFC64):
+        for seed in range(6):
+            for small in (0, 1, 3):
+                for n in (0, 1, 2, 64, 1001):
+                    a, b = np.random.Generator(bitgen_type(seed)), np.random.Generator(bitgen_type(seed))
+                    a.integers(0, 7, size=small)
+                    b.integers(0, 7, size=small)
+                    want = a.integers(0, 2**63, size=n, dtype=np.int64).view(np.uint64)
+                    got = draw_salts(b, n)
+                    assert got.dtype == np.uint64 and (got == want).all(), (bitgen_type, seed, small, n)
+                    if bitgen_type is np.random.PCG64:
+                        assert a.bit_generator.state == b.bit_generator.state, (seed, small, n)
+                    assert (a.integers(0, 7, size=9) == b.integers(0, 7, size=9)).all()
+                    big = [g.integers(0, 2**63, size=5, dtype=np.int64) for g in (a, b)]
+                    assert (big[0] == big[1]).all()
+    # the raw path's values do have their top bit clear and differ from the raw outputs
+    raw = np.random.PCG64(1).random_raw(1000)
+    assert (draw_salts(np.random.Generator(np.random.PCG64(1)), 1000) == raw >> np.uint64(1)).all()
+    assert (raw >= np.uint64(2**63)).any()
+
+
 def test_giving_back_draws_is_drawing_only_those_kept():
     """give_back_draws leaves the generator as drawing only the kept 64-bit values would, with and
     without a 32-bit half buffered by an earlier small draw (PCG64's advance drops it), and for a
@@ -114,3 +140,46 @@ def test_giving_back_draws_is_drawing_only_those_kept():
                 draws = [np.concatenate([g.integers(0, 7, size=9), g.integers(0, 2**63, size=3), g.random(2)])
                          for g in (a, b)]
                 assert (draws[0] == draws[1]).all(), (bitgen_type, small, kept)
+
+
+@pytest.mark.parametrize("case", ["late joiner", "explicit peers", "seed for a while"])
+def test_kernels_called_past_the_dispatcher_give_the_same_run(case, monkeypatch):
+    """The engine calls its kernels through their compiled entry points after a run's first call
+    (SwarmRun._call): the outputs equal those of a run calling numba's dispatcher every time. A
+    kernel is called past the dispatcher exactly when it has one compiled overload (other tests in
+    this process may have compiled more)."""
+    import sim.engine as engine
+    sc = make_scenario(**CASES[case])
+    if case == "explicit peers":
+        sc = sc.with_changes(**{"swarm.peer": EXPLICIT})
+    direct_run, direct = run(sc, 3)
+    monkeypatch.setattr(engine, "entry_point", lambda kernel: None)
+    dispatched_run, dispatched = run(sc, 3)
+    assert digest(direct) == digest(dispatched)
+    assert all(f is key[0] for key, f in dispatched_run._entries.items())
+    for key, f in direct_run._entries.items():
+        overloads = getattr(key[0], "overloads", {})
+        assert (f is not key[0]) == (len(overloads) == 1), key[0]
+
+
+def test_call_uses_the_entry_point_of_a_single_overload():
+    """SwarmRun._call: the first call of a kernel goes through numba's dispatcher, later calls with
+    arguments of the same Python types through the compiled function it ran; once the kernel has
+    two overloads, calls with new types go through the dispatcher (which picks among them)."""
+    import numba
+    from numba import njit
+    if numba.config.DISABLE_JIT:
+        pytest.skip("needs compiled kernels")
+
+    @njit
+    def bump(a, x):
+        a[0] += x
+        return a[0]
+
+    r = SwarmRun(make_scenario(), 0, np.random.SeedSequence(0))
+    a = np.zeros(1)
+    assert r._call(bump, a, 1) == 1.0 and r._call(bump, a, 2) == 3.0
+    assert r._entries[(bump, np.ndarray, int)] is not bump  # the entry point
+    assert r._call(bump, a, 0.5) == 3.5  # a float: a second overload
+    assert len(bump.overloads) == 2 and r._entries[(bump, np.ndarray, float)] is bump
+    assert r._call(bump, a, 0.25) == 3.75 and a[0] == 3.75

@@ -24,8 +24,8 @@ runtime and called from Python first wraps every array it is passed for it (56 f
 edge arrays), which, in the kernel benchmark, cost about as much as the choke rounds themselves.
 The tick loop itself (tick.py: swarm_tick, swarm_ticks) runs without the runtime too — reference
 counts on the state tuples it passes to every step took most of a small swarm's tick — so the
-serve order is sorted in place (sorting.py: numba's own argsort, step for step) and the choker is
-called through a wrapper that names the runtime.
+serve order is sorted in place (sorting.py: numba's own argsort, step for step) and the choker's
+work arrays come with the flow buffers (tick.py: FlowBuffers.choke, allocated once per replication).
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@ a run of ticks in which nothing happens that the engine must handle (see sim/eng
 The tick loop runs without numba's runtime (``_nrt=False``, sim/kernels/__init__.py): otherwise
 every tick counted references up and down on each array of the state tuples it passes on, which
 took most of a small swarm's tick (perf: NRT_incref/NRT_decref). So nothing in it allocates: the
-serve order goes into the flow buffers (transfer.serve_order_into), and the choker, which
-allocates, is called through _choke_step, compiled with the runtime, and only in a tick where
-some choker has work."""
+serve order goes into the flow buffers (transfer.serve_order_into), and so do the choker's work
+arrays (``FlowBuffers.choke``, what choke.choke_all allocates per call: allocated once per
+replication, the tick calls choke.choke_peers with them, only in a tick where some choker has
+work)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from numba import njit
 
 from .bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends, open_download_quota, second_tick,
                         upload_quota_tick)
-from .choke import choke_all, choker_idle_arrays
+from .choke import ChokeScratch, choke_peers, choker_idle_arrays, new_choke_scratch
 from .sorting import MAX_STACK
 from .transfer import ask_before_sending, collect_flows, serve_order_into, transfer_blocks
 
@@ -36,6 +37,7 @@ class FlowBuffers(NamedTuple):
     keys: np.ndarray  # i8 the transfers' serve-order keys
     order: np.ndarray  # i8 the transfers in serve order (transfer.serve_order_into)
     stack: np.ndarray  # i8 the serve-order sort's partition stack [2 * sorting.MAX_STACK]
+    choke: ChokeScratch  # the choker's work arrays, one entry per connection slot [K]
 
 
 class LogBuffers(NamedTuple):
@@ -63,7 +65,8 @@ def new_flow_buffers(n: int, k: int) -> FlowBuffers:
     fmax = n * k
     return FlowBuffers(np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(fmax, np.int64),
                        np.zeros(fmax), np.zeros(fmax), np.zeros(n, np.int64),
-                       np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(2 * MAX_STACK, np.int64))
+                       np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(2 * MAX_STACK, np.int64),
+                       new_choke_scratch(k))
 
 
 def new_log_buffers(rows: int) -> LogBuffers:
@@ -94,13 +97,6 @@ def any_second_tick_work(active, deg, sec_phase, tick, ticks_per_s):
     return False
 
 
-@njit(cache=True, _nrt=True)
-def _choke_step(pa, ea, now, dt, salt, piece_bytes, total_bytes):
-    """choke_all, compiled with numba's runtime (the choker allocates its work arrays) although its
-    caller, the tick, runs without: a callee takes its caller's flags unless it names its own."""
-    choke_all(pa, ea, now, dt, salt, piece_bytes, total_bytes)
-
-
 @njit(cache=True, _nrt=False, inline="always")
 def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, now, dt, tick,
                 ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes, subject):
@@ -108,7 +104,9 @@ def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_block
     # loops over the peers): no choker with work, no transfer (every step from the serve order to
     # transfer_blocks works transfer by transfer), no connection at its second tick.
     if any_choker_due(pa.active, pa.interest_changed, pa.next_round_t, pa.next_opt_t, now):
-        _choke_step(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes)
+        # choke.choke_all's work, with work arrays allocated once (choke_all allocates them per call;
+        # they are scratch: every round writes what it reads of them)
+        choke_peers(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes, fb.choke)
     open_download_quota(pa, dt)
     F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
     n_log, n_done, overflow = 0, 0, False
