@@ -218,6 +218,19 @@ def ask_when_asked(pa, ea, src, dst, slot, F, order, dt):
         request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
 
 
+@njit(cache=True, inline="always")
+def take_all_at_once(pa, ea, u, ku, f, w, rate, want):
+    """Transfer f (u's connection ku) takes, in requests of ``w``, all its channel grants at once
+    (keeping more than a second of the limit), at most the ``rate[f]`` requests its downloader
+    can take; then it is done for this tick (``rate[f]`` = 0, ``want[f]`` = 1 if it took any)."""
+    n = min(rate[f], np.floor((pa.up_quota[u] - pa.up_cap[u]) / w)) if pa.up_quota[u] - w >= pa.up_cap[u] else 0.0
+    if n > 0.0:
+        pa.up_quota[u] -= n * w
+        ea.bw_quota[u, ku] += n * w
+        want[f] = 1.0
+    rate[f] = 0.0
+
+
 @njit(cache=True, _nrt=False)
 def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
@@ -277,12 +290,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
                     continue
                 w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
                 if n_active == 1:
-                    n = min(rate[f], np.floor((pa.up_quota[u] - pa.up_cap[u]) / w)) if pa.up_quota[u] - w >= pa.up_cap[u] else 0.0
-                    if n > 0.0:
-                        pa.up_quota[u] -= n * w
-                        ea.bw_quota[u, ku] += n * w
-                        want[f] = 1.0
-                    rate[f] = 0.0
+                    take_all_at_once(pa, ea, u, ku, f, w, rate, want)
                     n_active = 0
                     break
                 if pa.up_quota[u] - w < pa.up_cap[u]:
@@ -306,13 +314,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
                 continue
             u = src[f]
             ku = ea.rev[dst[f], slot[f]]
-            w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
-            n = min(rate[f], np.floor((pa.up_quota[u] - pa.up_cap[u]) / w)) if pa.up_quota[u] - w >= pa.up_cap[u] else 0.0
-            if n > 0.0:
-                pa.up_quota[u] -= n * w
-                ea.bw_quota[u, ku] += n * w
-                want[f] = 1.0
-            rate[f] = 0.0
+            take_all_at_once(pa, ea, u, ku, f, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt), rate, want)
         for i in range(F):
             f = order[i]
             u = src[f]
