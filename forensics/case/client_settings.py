@@ -32,6 +32,15 @@ _QBT = {
                                      {"RoundRobin": "round_robin", "FastestUpload": "fastest_upload",
                                       "AntiLeech": "anti_leech"}.__getitem__,
                                      "FastestUpload", "-> settings_pack seed_choking_algorithm"),
+    # the send buffer and the request queue (Advanced settings; qBittorrent's defaults are libtorrent's)
+    "Session\\SendBufferWatermark": ("subject.libtorrent.send_buffer_watermark", lambda v: int(v) * 1024, "500",
+                                     "KiB x 1024 -> settings_pack send_buffer_watermark"),
+    "Session\\SendBufferLowWatermark": ("subject.libtorrent.send_buffer_low_watermark", lambda v: int(v) * 1024, "10",
+                                        "KiB x 1024 -> settings_pack send_buffer_low_watermark"),
+    "Session\\SendBufferWatermarkFactor": ("subject.libtorrent.send_buffer_watermark_factor", int, "50",
+                                           "percent -> settings_pack send_buffer_watermark_factor"),
+    "Session\\RequestQueueSize": ("subject.libtorrent.max_out_request_queue", int, "500",
+                                  "-> settings_pack max_out_request_queue"),
 }
 _QBT_NOT_MAPPED = {
     "Session\\MaxUploadsPerTorrent": "a per-torrent cap inside unchoke_slots_limit; the model has the session's only",

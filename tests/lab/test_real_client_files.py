@@ -93,12 +93,14 @@ def test_transmission_resume_and_settings(tmp_path):
 def test_qbittorrent_fastresume_and_config(tmp_path):
     """qBittorrent (headless qbittorrent-nox): fastresume with the torrent's info-hash, downloaded =
     the payload, uploaded 0; qBittorrent.conf as it rewrote it: 40 KiB/s -> 40,960 B/s, 5 slots,
-    150 connections, ratio 1.5; a fastresume of another torrent refused."""
+    150 connections, ratio 1.5, a 256 KiB send buffer watermark -> 262,144 B, a request queue of at
+    most 250 blocks; a fastresume of another torrent refused."""
     torrent, root = lab_torrent(tmp_path, "book", SIZE_BYTES, 3)
     other, _ = lab_torrent(tmp_path, "other", SIZE_BYTES, 4)
     with libtorrent_seed(torrent, root) as seed, \
             qbittorrent(tmp_path, torrent, {"GlobalUPSpeedLimit": 40, "MaxUploads": 5, "MaxConnections": 150,
-                                            "GlobalMaxRatio": 1.5}) as (proc, qdir, addr):
+                                            "GlobalMaxRatio": 1.5, "SendBufferWatermark": 256,
+                                            "RequestQueueSize": 250}) as (proc, qdir, addr):
         serve_until_done(seed, addr, SIZE_BYTES)
         assert stop_client(proc) == 0
     t = torrent_of(torrent)
@@ -113,7 +115,8 @@ def test_qbittorrent_fastresume_and_config(tmp_path):
     got = {k: v for k, (v, _) in settings.settings.items()}
     assert got == {"subject.libtorrent.upload_rate_limit": 40_960, "subject.libtorrent.unchoke_slots_limit": 5,
                    "subject.libtorrent.connections_limit": 150, "subject.on_complete": "seed_until_ratio",
-                   "subject.seed_until_ratio": 1.5}
+                   "subject.seed_until_ratio": 1.5, "subject.libtorrent.send_buffer_watermark": 262_144,
+                   "subject.libtorrent.max_out_request_queue": 250}
     with pytest.raises(UserError, match="info-hash: .* is another torrent than other.torrent"):
         read_client_state(read_evidence(fastresume, "client state"), torrent_of(other))
     case = case_from(tmp_path, torrent, fastresume, conf)
@@ -125,6 +128,8 @@ def test_qbittorrent_fastresume_and_config(tmp_path):
         f"evidence: qBittorrent.conf, sha256 {sha256(conf)}")
     assert case.sources["subject.libtorrent.seed_choking_algorithm"].startswith("assumed: qBittorrent's default")
     assert lts.seed_choking_algorithm == "fastest_upload"  # qBittorrent's default, not libtorrent's
+    assert (lts.send_buffer_watermark, lts.max_out_request_queue) == (262_144, 250)
+    assert case.sources["subject.libtorrent.send_buffer_low_watermark"].startswith("assumed: qBittorrent's default")
 
 
 SAVE_RESUME_SCENARIO = {
