@@ -33,3 +33,24 @@ def test_choked_share_only_for_one_slot_and_bad_path(tmp_path, capsys):
     assert total == 5 and met == 5 and any("choked peers" in l for l in lines)
     assert compare_mod.main([str(tmp_path / "missing.csv"), str(tmp_path / "missing.csv")]) == 2
     assert "missing.csv: cannot read" in capsys.readouterr().err
+
+
+fav_spec = importlib.util.spec_from_file_location("traces_favourites", ROOT / "validation" / "traces" / "favourites.py")
+fav_mod = importlib.util.module_from_spec(fav_spec)
+fav_spec.loader.exec_module(fav_mod)
+
+
+def test_favourites_by_hand(tmp_path):
+    """Seed 1 sends peer 2 3 MB, the subject 2 MB and peer 3 1 MB by 30 s (later samples and other
+    uploaders ignored): the subject ranks 2nd, in the top 2, not in the top 1."""
+    rep = tmp_path / "run" / "replications" / "0000"
+    rep.mkdir(parents=True)
+    rows = ["t_s,local,remote,total_up_bytes"]
+    for t, (a, b, c) in ((10.0, (1_000_000, 500_000, 0)), (30.0, (3_000_000, 2_000_000, 1_000_000)),
+                         (31.0, (3_000_000, 9_000_000, 1_000_000))):
+        rows += [f"{t},1,2,{a}", f"{t},1,0,{b}", f"{t},1,3,{c}", f"{t},2,0,99000000"]
+    (rep / "connections.csv").write_text("\n".join(rows) + "\n")
+    (r,) = fav_mod.favourites(tmp_path / "run", uploader=1, at_s=30.0, top=2)
+    assert (r["subject_rank"], r["subject_bytes"], r["total_bytes"], r["subject_in_top"]) == (2, 2_000_000, 6_000_000, True)
+    (r,) = fav_mod.favourites(tmp_path / "run", uploader=1, at_s=30.0, top=1)
+    assert not r["subject_in_top"]
