@@ -140,3 +140,28 @@ def test_a_block_sent_releases_the_requests_behind_it_by_hand():
     assert pc.recv[1, 1] == 2
     assert ea.rq_open[1, 0] == 3 * 16384.0
     assert ea.rq_open[0, 0] == ea.dq_size[0, 0] * 16384.0 == 4 * 16384.0
+
+
+def test_a_request_queue_spans_several_pieces_by_hand():
+    """Piece by piece (5,000 B/s: 5,000 x 20 s // 262,144 = 0 whole pieces), libtorrent's
+    request_a_block still fills the queue to its desired size, block by block across pieces, and
+    a block asked of one peer is not asked of another (request_blocks.cpp: busy blocks are skipped
+    outside end-game). v's queue at u holds 40 blocks; piece 1 lacks 6 of its 16 blocks. The
+    queue's 34 free places take all of piece 2 (16 blocks), then all of piece 4 (16 of the 18 left;
+    piece 3 is asked of another peer, a hole in the span of pieces asked for next); the 2 places
+    left cannot hold a whole piece, so piece 5 stays open to v's other connections. v then moves
+    1 -> 2 -> 4."""
+    from sim.kernels.transfer import ask_next_run, blocks_left_in_run, next_in_run
+    pa, ea, pc = _one_connection(5_000.0, 10)
+    ea.dq_size[1, 0] = 40
+    pc.owner[1, 3] = 7  # piece 3: all its blocks asked of another peer (u = 6)
+    for _ in range(3):
+        ask_next_run(pa, pc, ea, 1, 0, 0, np.uint64(7), 262144)
+    assert pc.owner[1].tolist() == [1, 1, 1, 7, 1] + [0] * 11
+    assert (ea.next_start[1, 0], ea.next_end[1, 0]) == (2, 5)
+    assert blocks_left_in_run(pc.have, pc.recv, pc.blocks, pc.owner, ea.cur_piece, ea.run_end, ea.next_start,
+                              ea.next_end, 1, 0, 0) == 6 + 16 + 16
+    pc.have[1, 1], pc.recv[1, 1] = True, 16
+    assert next_in_run(pc.have, pc.owner, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, 1, 0, 0) == 2
+    pc.have[1, 2], pc.recv[1, 2] = True, 16
+    assert next_in_run(pc.have, pc.owner, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, 1, 0, 0) == 4

@@ -64,13 +64,20 @@ def next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u):
 
 
 @njit(cache=True, _nrt=False)
-def blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, v, k, u):
-    """Blocks of v's current run from u not yet received: what its request queue there still holds.
-    (Arrays, not the state tuples: see next_in_run.)"""
+def blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, v, k, u):
+    """Blocks v has asked u for and not yet received: its current run from the current piece on, and
+    the pieces it has asked for next (a piece in both spans counted once). What its request queue
+    at u still holds. (Arrays, not the state tuples: see next_in_run.)"""
     n = 0
-    for q in range(max(cur_piece[v, k], 0), run_end[v, k]):
+    lo = max(cur_piece[v, k], 0)
+    hi = run_end[v, k]
+    for q in range(lo, hi):
         if owner[v, q] == u + 1 and not have[v, q]:
             n += blocks[q] - recv[v, q]
+    if next_end[v, k] >= 0:
+        for q in range(next_start[v, k], next_end[v, k]):
+            if (q < lo or q >= hi) and owner[v, q] == u + 1 and not have[v, q]:
+                n += blocks[q] - recv[v, q]
     return n
 
 
@@ -91,25 +98,39 @@ def ask_next_run_arrays(have, recv, blocks, avail, order, pos, bound, owner, n_h
     """ask_next_run on the arrays it touches: transfer_blocks calls it for most whole-piece
     connections every tick, and a call taking the state tuples counts references on every array
     in them, in and out, which cost several times the work here."""
-    if run_end[v, k] < 0 or next_end[v, k] >= 0:
-        return
+    if run_end[v, k] < 0:
+        return  # v shares its current piece with others: its queue at u lies within that piece
     if next_end[v, k] == NO_FRESH_PIECE and next_start[v, k] == n_have[u]:
         return  # a search found no free piece at u, and u has no new piece since
-    n_whole = whole_pieces(rate_avg[v, k], whole_s[v], piece_bytes)
-    if n_whole <= 0 or blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, v, k, u) >= dq_size[v, k]:
+    left = dq_size[v, k] - blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end,
+                                              v, k, u)
+    if left <= 0:
         return
-    p = pick_piece(have, recv, avail, order, pos, bound, owner, n_have[v], v, u, salt, True)
-    if p < 0 or owner[v, p] != 0 or recv[v, p] != 0:
+    n_whole = whole_pieces(rate_avg[v, k], whole_s[v], piece_bytes)
+    p = pick_piece(have, recv, avail, order, pos, bound, owner, n_have[v], v, u, salt, n_whole > 0)
+    if p < 0 or owner[v, p] != 0 or (n_whole > 0 and recv[v, p] != 0):
         # only partial or busy pieces left: the next pick waits for the run to end, or for u to
         # have a new piece (a HAVE message is what makes libtorrent's picker look again)
-        next_end[v, k] = NO_FRESH_PIECE
-        next_start[v, k] = n_have[u]
+        if next_end[v, k] < 0:
+            next_end[v, k] = NO_FRESH_PIECE
+            next_start[v, k] = n_have[u]
         return
-    start, end = expand_run(have, recv, owner, v, u, p, n_whole)
+    if n_whole > 0:
+        start, end = expand_run(have, recv, owner, v, u, p, n_whole)
+    elif blocks[p] - recv[v, p] <= left:
+        # one block at a time: the queue's free places cover what this piece lacks, so all of
+        # it is asked of u (a piece only partly covered stays open to v's other connections)
+        start, end = p, p + 1
+    else:
+        return
     for q in range(start, end):
         owner[v, q] = u + 1
-    next_start[v, k] = start
-    next_end[v, k] = end
+    if next_end[v, k] < 0:
+        next_start[v, k] = start
+        next_end[v, k] = end
+    else:  # pieces asked for next, one span: the pieces between them are not v's at u (owner)
+        next_start[v, k] = min(next_start[v, k], start)
+        next_end[v, k] = max(next_end[v, k], end)
 
 
 @njit(cache=True, _nrt=False)
@@ -351,7 +372,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                     unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
                     break
         if moved and unchoked and not pa.is_seed[v] and ea.run_end[v, k] >= 0 and (
-                ea.next_end[v, k] == -1 or (ea.next_end[v, k] == NO_FRESH_PIECE and ea.next_start[v, k] != pa.n_have[u])):
+                ea.next_end[v, k] != NO_FRESH_PIECE or ea.next_start[v, k] != pa.n_have[u]):
             # request_a_block runs as blocks arrive: only then may the queue ask for the next run
             ask_next_run_arrays(pc.have, pc.recv, pc.blocks, pc.avail, pc.order, pc.pos, pc.bound, pc.owner, pa.n_have,
                                 pa.whole_s, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, ea.rate_avg,
