@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
+import os
 import platform
 import signal
 import sys
@@ -129,14 +130,17 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
         command = ["leechsim", "lab", str(scenario_path), "--runs", str(runs), "--out", str(out)]
     started = utc_now()
     results = []
+    host_load: dict[str, list[float]] = {}
     with sigterm_as_interrupt(), rundir.RunDirWriter(out, force=force) as w:
         for plan in plans:
             raw = w.stage / "replications" / f"{plan.replication:04d}" / "raw"
             show = (lambda p, i=plan.replication: on_progress(i, p)) if on_progress else (lambda p: None)
+            load_before = os.getloadavg()[0]
             try:
                 r = run_swarm(sc, plan, layout, raw, options, show)
             except LabRunError as e:
                 raise LabRunFailed(plan.replication, str(e)) from None
+            host_load[f"{plan.replication:04d}"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             rundir.write_replication(w.stage, r)
             results.append(r)
             if on_progress:
@@ -153,6 +157,9 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
                 "pcap": options.pcap, "utp": options.utp, "save_resume": options.save_resume,
                 "versions": {**lab_versions(), **({"tcpdump": tcpdump_version()} if options.pcap else {})},
                 "peer_process_model": "one OS process and one libtorrent session per peer",
+                # a real swarm shares the machine: what else ran beside it (the lab's own peers
+                # included) is part of its conditions; compare recordings made under similar load
+                "host": {"cpus": os.cpu_count(), "load_1min_before_after": host_load},
                 "settings_files": "replications/NNNN/raw/peer-NNNN.json: 'settings' is the session's "
                                   "full settings_pack as read back from libtorrent",
             },

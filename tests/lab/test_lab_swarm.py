@@ -128,6 +128,9 @@ def test_run_dir_has_the_simulate_schema(stop_run, tmp_path):
     man = json.loads((stop_run / "manifest.json").read_text())
     assert man["kind"] == "lab"
     assert man["lab"]["versions"]["libtorrent"].startswith("2.")
+    host = man["lab"]["host"]  # the machine's load around each run: part of a real swarm's conditions
+    assert host["cpus"] >= 1 and list(host["load_1min_before_after"]) == ["0000"]
+    assert all(x >= 0.0 for x in host["load_1min_before_after"]["0000"])
     settings = json.loads((rep / "raw" / "peer-0000.json").read_text())["settings"]
     assert settings["enable_dht"] is False and settings["upload_rate_limit"] == 600_000
 
