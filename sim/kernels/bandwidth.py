@@ -232,7 +232,7 @@ def take_all_at_once(pa, ea, u, ku, f, w, rate, want):
 
 
 @njit(cache=True, _nrt=False)
-def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
+def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
 
     A transfer sends the quota its uploader granted it; one with no request waiting (just granted,
@@ -244,7 +244,10 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
     came at once — in libtorrent a connection that is granted at once sends and asks again
     between quota ticks, while one in the queue only asks again after its next tick, so the first
     connection out of the queue keeps the channel's surplus — then to the others, each group in
-    ``order`` (serve_order: as they happen to ask, not by peer number)."""
+    ``order`` (serve_order: as they happen to ask, not by peer number).
+
+    ``turns`` (int, at least F long) is scratch: the transfers that take turns at a rich channel,
+    in ``order``, so the turns visit only those few, not every transfer of the tick."""
     # Scratch, per transfer, before the downloader split writes the rates: ``rate[f]`` holds the
     # at-once requests it may still take, ``want[f]`` whether it took any (nothing allocated here).
     for f in range(F):
@@ -252,6 +255,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
         want[f] = 0.0
     for rnd in range(2):  # connections already out of the queue first (bw_burst), then the rest
         n_active = 0
+        n_fresh = 0
         for i in range(F):
             f = order[i]
             u = src[f]
@@ -272,22 +276,28 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
                 room = (max(ea.dl_held[dst[f], slot[f]], 0.0) + max(pa.dn_quota[dst[f]] - pa.down_cap[dst[f]], 0.0)
                         - ea.bw_quota[u, ku])
                 rate[f] = max(np.ceil(room / w), 0.0) if w > 0.0 else 0.0
-                if rate[f] > 0.0 and not fresh_start(ea, u, ku):
-                    n_active += 1
+                if rate[f] > 0.0:
+                    # listed in ``order``: those taking turns from the front of ``turns``, the
+                    # new requests (fresh_start) from its back
+                    if fresh_start(ea, u, ku):
+                        n_fresh += 1
+                        turns[F - n_fresh] = f
+                    else:
+                        turns[n_active] = f
+                        n_active += 1
         # Connections granted at once send and ask again between quota ticks, each write an
         # event of its own: those of one group take turns, a request each, while their channel
         # keeps more than a second of its limit beyond it (need_queueing false) - the surplus is
         # shared among them, not taken whole by the first. (Once one is left, it takes what it
-        # may in one step: the same requests as one at a time.)
+        # may in one step: the same requests as one at a time.) Each turn visits turns[:n_active],
+        # the transfers still taking part, in ``order``; those done drop out of the list.
         while n_active > 0:
-            for i in range(F):
-                f = order[i]
-                if rate[f] <= 0.0:
-                    continue
+            n = n_active
+            kept = 0
+            for j in range(n):
+                f = turns[j]
                 u = src[f]
                 ku = ea.rev[dst[f], slot[f]]
-                if fresh_start(ea, u, ku):
-                    continue
                 w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
                 if n_active == 1:
                     take_all_at_once(pa, ea, u, ku, f, w, rate, want)
@@ -303,15 +313,16 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
                 want[f] = 1.0
                 if rate[f] <= 0.0:
                     n_active -= 1
+                else:
+                    turns[kept] = f
+                    kept += 1
         # New requests (fresh_start) arrive one connection at a time, at their downloaders' own
         # tick instants (serve_order lists them in that order); on loopback a connection alone at
         # a rich channel takes all it may within milliseconds, long before the next downloader's
         # tick (the lab's seed log: 31 blocks to the first asker in 4 ms, then one block each to
         # the askers 90-300 ms later). So they do not take turns: each takes all it may, in turn.
-        for i in range(F):
-            f = order[i]
-            if rate[f] <= 0.0:
-                continue
+        for j in range(n_fresh):
+            f = turns[F - 1 - j]
             u = src[f]
             ku = ea.rev[dst[f], slot[f]]
             take_all_at_once(pa, ea, u, ku, f, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt), rate, want)
