@@ -292,9 +292,11 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             continue
         moved = False
         unchoked = ea.unchoked[u, ku]
+        u_seed = pa.is_seed[u]  # a seed has every piece: its row of ``have`` need not be read
         while True:
             p = ea.cur_piece[v, k]
-            if p < 0 or not unchoked or pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]:
+            if (p < 0 or not unchoked or pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p]
+                    or not (u_seed or pc.have[u, p])):
                 p = asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
                                 ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, unchoked, ea.rate_avg,
                                 ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes)
