@@ -3,8 +3,8 @@
 numba's ``np.argsort`` (kind 'quicksort', numba/misc/quicksort.py) is a quicksort whose order of
 equal keys depends on the algorithm: below 16 keys it is an insertion sort (stable), above it
 partitions around a median-of-three pivot. A tick's serve order (transfer.serve_order) is such an
-argsort, and equal keys occur, so a replacement must take the same steps, not merely sort: this is
-numba's code, step for step, with the result and the partition stack in arrays the caller owns.
+argsort, and should two keys ever be equal a replacement must take the same steps, not merely sort:
+this is numba's code, step for step, with the result and the partition stack in arrays the caller owns.
 Without an allocation the tick loop can run without numba's runtime (sim/kernels/__init__.py).
 tests/test_sorting.py compares it with np.argsort (compiled) on keys with many ties.
 
