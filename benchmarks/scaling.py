@@ -40,13 +40,13 @@ def timed_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_
     open_download_quota(pa, dt)
     F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
     order = fb.order
-    serve_order_into(pa, ea, fb.dst, fb.slot, F, fb.keys, order, fb.stack)  # as the fused tick: no allocation
+    serve_order_into(pa, ea, fb.dst, fb.slot, F, fb.keys, order, fb.stack, fb.sort_tmp, fb.sort_count)  # as the fused tick: no allocation
     ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
     t2 = time.perf_counter()
     ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
     upload_quota_tick(pa, ea, dt)
     download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
-    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want)
+    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns)
     t3 = time.perf_counter()
     out = transfer_blocks(pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
                           lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, fb.completed)

@@ -135,12 +135,13 @@ def _flows(state):
 
 
 # ---- bandwidth sharing ------------------------------------------------------------------------
-def _limiter_step(pa, ea, src, dst, slot, order, rate, want):
+def _limiter_step(pa, ea, src, dst, slot, order, rate, want, turns):
     """One quota tick of every rate limiter: the uploaders' and the downloaders' queues, then the
-    transfers' sends (into ``rate``; ``want`` is grant_sends' scratch: the tick's flow buffers)."""
+    transfers' sends (into ``rate``; ``want`` and ``turns`` are grant_sends' scratch: the tick's
+    flow buffers)."""
     upload_quota_tick(pa, ea, 0.5)
     download_quota_tick(pa, ea, dst, slot, len(src), 0.5)
-    grant_sends(pa, ea, src, dst, slot, len(src), order, 0.5, rate, want)
+    grant_sends(pa, ea, src, dst, slot, len(src), order, 0.5, rate, want, turns)
     return rate
 
 
@@ -149,7 +150,7 @@ def _limiter_args(state):
     buffers it writes (the transfers in the order listed)."""
     pa, ea, pc, src, dst, slot = _flows(state)
     F = len(src)
-    return pa, ea, src, dst, slot, np.arange(F), np.zeros(F), np.zeros(F)
+    return pa, ea, src, dst, slot, np.arange(F), np.zeros(F), np.zeros(F), np.zeros(F, np.int64)
 
 
 @pytest.mark.benchmark(group="bandwidth")
@@ -219,7 +220,7 @@ def _transfer_args(state):
     serve order, and the log and completion buffers it writes."""
     pa, ea, pc, src, dst, slot = _flows(state)
     F = len(src)
-    rate = _limiter_step(pa, ea, src, dst, slot, np.arange(F), np.zeros(F), np.zeros(F))
+    rate = _limiter_step(pa, ea, src, dst, slot, np.arange(F), np.zeros(F), np.zeros(F), np.zeros(F, np.int64))
     cap = 100_000
     logs = (np.zeros(cap), *(np.zeros(cap, np.int64) for _ in range(5)))
     return (pa, ea, pc, dst, slot, rate, len(dst), serve_order(pa, ea, dst, slot, len(dst)), 0.5, 3601.0, np.uint64(9), 0, int(pc.blocks[0]) * 16384, *logs, np.zeros(len(pa.active), np.int64))

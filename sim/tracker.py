@@ -13,7 +13,10 @@ class Tracker:
 
     def announce(self, peer: int, rng: np.random.Generator) -> np.ndarray:
         """Register ``peer`` and return a random list of other registered peers."""
-        others = np.fromiter((p for p in self._registered if p != peer), dtype=np.int64)
+        # the registered peers in registration order, less ``peer`` (one pass in numpy: a swarm of
+        # 10,000 peers announces thousands of times)
+        registered = np.fromiter(self._registered, dtype=np.int64, count=len(self._registered))
+        others = registered[registered != peer]
         self._registered[peer] = None
         if len(others) <= self.peer_list_size:
             return rng.permutation(others)

@@ -44,7 +44,7 @@ def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0, send_buffer=No
         rate, want = np.zeros(len(on)), np.zeros(len(on))
         ask_when_asked(pa, ea, src, dst, slot, len(on), np.arange(len(on)), DT)  # swarm_tick's order
         upload_quota_tick(pa, ea, DT)
-        grant_sends(pa, ea, src, dst, slot, len(on), np.arange(len(on)), DT, rate, want)
+        grant_sends(pa, ea, src, dst, slot, len(on), np.arange(len(on)), DT, rate, want, np.zeros(len(on), np.int64))
         for i, j in enumerate(on):
             out[t - 1, j] = rate[i] * DT
             ea.up_sec[0, j] += rate[i] * DT  # what transfer_blocks does with the bytes it moves
@@ -127,7 +127,7 @@ def test_a_burst_is_bounded_by_what_the_downloader_can_take():
         ea.bw_quota[0, 0] = held
         rate, want = np.zeros(1), np.zeros(1)
         grant_sends(pa, ea, np.zeros(1, np.int64), np.ones(1, np.int64), np.zeros(1, np.int64), 1, np.arange(1), DT,
-                    rate, want)
+                    rate, want, np.zeros(1, np.int64))
         assert rate[0] * DT == sent, (dn_quota, held, rate[0] * DT)
         assert ea.bw_quota[0, 0] == kept, (dn_quota, held, ea.bw_quota[0, 0])
 
@@ -157,7 +157,7 @@ def test_nothing_asked_nothing_sent_no_bandwidth_requested():
         ask_when_asked(pa, ea, src, dst, slot, n, np.arange(n), DT)
         upload_quota_tick(pa, ea, DT)
         rate, want = np.zeros(n), np.zeros(n)
-        grant_sends(pa, ea, src, dst, slot, n, np.arange(n), DT, rate, want)
+        grant_sends(pa, ea, src, dst, slot, n, np.arange(n), DT, rate, want, np.zeros(n, np.int64))
         sent += rate * DT
         ea.up_sec[0, :n] += rate * DT
         second_tick(pa, ea, t, 2)
@@ -305,7 +305,7 @@ def test_new_requests_take_all_they_may_one_connection_at_a_time():
         pa, ea = _three_at_a_rich_channel((False, False, False), sent)
         rate, want = np.zeros(3), np.zeros(3)
         grant_sends(pa, ea, np.zeros(3, np.int64), np.arange(1, 4, dtype=np.int64), np.zeros(3, np.int64), 3,
-                    np.array(order, np.int64), DT, rate, want)
+                    np.array(order, np.int64), DT, rate, want, np.zeros(3, np.int64))
         assert (rate * DT).tolist() == expect, (sent, order, (rate * DT).tolist())
         assert pa.up_quota[0] == 400_000.0 - 294_912.0
 
@@ -321,7 +321,7 @@ def test_connections_granted_at_once_share_the_surplus():
         pa, ea = _three_at_a_rich_channel(burst, (16_384,) * 3)
         rate, want = np.zeros(3), np.zeros(3)
         grant_sends(pa, ea, np.zeros(3, np.int64), np.arange(1, 4, dtype=np.int64), np.zeros(3, np.int64), 3,
-                    np.arange(3), DT, rate, want)
+                    np.arange(3), DT, rate, want, np.zeros(3, np.int64))
         assert (rate * DT).tolist() == expect, (burst, (rate * DT).tolist())
 
 
@@ -349,7 +349,7 @@ def test_downloader_channel_by_hand():
     assert ea.dl_got[1, :2].tolist() == [25_000.0, 25_000.0] and ea.dl_held[1, :2].tolist() == [0.0, 0.0]
     ea.bw_quota[0, 0] = ea.bw_quota[2, 0] = 16_384.0  # both uploaders hold quota to send
     rate, want = np.zeros(2), np.zeros(2)
-    grant_sends(pa, ea, np.array([0, 2]), dst, slot, 2, np.arange(2), DT, rate, want)
+    grant_sends(pa, ea, np.array([0, 2]), dst, slot, 2, np.arange(2), DT, rate, want, np.zeros(2, np.int64))
     assert rate.tolist() == [0.0, 0.0]
     download_quota_tick(pa, ea, dst, slot, 2, DT)
     assert ea.dl_held[1, :2].tolist() == [0.0, 32_798.0] and ea.dl_req[1, 1] == 0.0

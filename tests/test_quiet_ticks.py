@@ -41,7 +41,7 @@ def every_step_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, 
     ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
     upload_quota_tick(pa, ea, dt)
     download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
-    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want)
+    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns)
     n_log, n_done, overflow = transfer_blocks(
         pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
         lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, fb.completed)

@@ -40,3 +40,28 @@ def test_leaves_the_rest_alone():
     order = np.full(10, -7, np.int64)
     argsort_into(np.array([3, 1, 2, 9, 9], np.int64), 3, order, np.zeros(2 * MAX_STACK, np.int64))
     assert order.tolist() == [1, 2, 0] + [-7] * 7
+
+
+def test_distinct_keys_radix_sort_gives_numba_argsort():
+    """argsort_distinct_into on distinct keys (serve_order's: up to 2^62 and more) gives numba's
+    np.argsort order; on keys with a tie or a negative key it says so (False)."""
+    from sim.kernels.sorting import RADIX_BUCKETS, argsort_distinct_into
+    rng = np.random.default_rng(11)
+    order = np.full(3000, -1, np.int64)
+    tmp = np.zeros(3000, np.int64)
+    count = np.zeros(RADIX_BUCKETS, np.int64)
+    for n in list(range(0, 20)) + [255, 256, 257, 1000, 2999]:
+        for high in (n + 1, 2**31, 2**62, 2**63 - 1):
+            for shape in ("random", "sorted", "reversed"):
+                keys = rng.choice(high, size=n, replace=False).astype(np.int64) if high < 2**32 else \
+                    np.unique(rng.integers(0, high, n, dtype=np.int64))
+                rng.shuffle(keys)
+                if shape == "sorted":
+                    keys.sort()
+                elif shape == "reversed":
+                    keys = np.ascontiguousarray(np.sort(keys)[::-1])
+                padded = np.concatenate([keys, rng.integers(-5, 5, 17)])  # only keys[:n] count
+                assert argsort_distinct_into(padded, len(keys), order, tmp, count)
+                np.testing.assert_array_equal(order[:len(keys)], numba_argsort(keys), err_msg=f"{n} {high} {shape}")
+    for keys in ([3, 1, 3], [5, -1, 2], [0, 0], [7, 2**40, 9, 2**40]):
+        assert not argsort_distinct_into(np.array(keys, np.int64), len(keys), order, tmp, count), keys

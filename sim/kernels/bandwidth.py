@@ -231,8 +231,107 @@ def take_all_at_once(pa, ea, u, ku, f, w, rate, want):
     rate[f] = 0.0
 
 
+@njit(cache=True, inline="always")
+def at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_active, n_fresh):
+    """Transfer f's turn in its group: ``rate[f]`` set to the requests its channel may grant it at
+    once, and f listed in ``turns`` if it may take any. Returns (n_active, n_fresh), the lengths
+    of the two lists (see grant_sends)."""
+    u = src[f]
+    ku = ea.rev[dst[f], slot[f]]
+    want[f] = 0.0
+    rate[f] = 0.0
+    if ea.cur_piece[dst[f], slot[f]] < 0:
+        return n_active, n_fresh
+    if ea.bw_req[u, ku] <= 0.0:
+        # ... at once, but only while it has data to send: its downloader asks for more as
+        # blocks arrive (on loopback at once), up to what the downloader's own limit lets
+        # it take. Quota it could not send stays with it and is not topped up again.
+        w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
+        # what the downloader can take: the download quota its connection holds, and
+        # what its download channel would grant at once (beyond a second of its limit)
+        room = (max(ea.dl_held[dst[f], slot[f]], 0.0) + max(pa.dn_quota[dst[f]] - pa.down_cap[dst[f]], 0.0)
+                - ea.bw_quota[u, ku])
+        rate[f] = max(np.ceil(room / w), 0.0) if w > 0.0 else 0.0
+        if rate[f] > 0.0:
+            # listed in ``order``: those taking turns from the front of ``turns``, the
+            # new requests (fresh_start) from its back
+            if fresh_start(ea, u, ku):
+                n_fresh += 1
+                turns[F - n_fresh] = f
+            else:
+                turns[n_active] = f
+                n_active += 1
+    return n_active, n_fresh
+
+
+@njit(cache=True, inline="always")
+def take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fresh):
+    """One group's grants at once: the transfers listed in turns[:n_active] take turns, then the
+    new requests listed in turns[F - n_fresh:] take all they may, each in ``order``."""
+    # Connections granted at once send and ask again between quota ticks, each write an
+    # event of its own: those of one group take turns, a request each, while their channel
+    # keeps more than a second of its limit beyond it (need_queueing false) - the surplus is
+    # shared among them, not taken whole by the first. (Once one is left, it takes what it
+    # may in one step: the same requests as one at a time.) Each turn visits turns[:n_active],
+    # the transfers still taking part, in ``order``; those done drop out of the list.
+    while n_active > 0:
+        n = n_active
+        kept = 0
+        for j in range(n):
+            f = turns[j]
+            u = src[f]
+            ku = ea.rev[dst[f], slot[f]]
+            w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
+            if n_active == 1:
+                take_all_at_once(pa, ea, u, ku, f, w, rate, want)
+                n_active = 0
+                break
+            if pa.up_quota[u] - w < pa.up_cap[u]:
+                rate[f] = 0.0
+                n_active -= 1
+                continue
+            pa.up_quota[u] -= w
+            ea.bw_quota[u, ku] += w
+            rate[f] -= 1.0
+            want[f] = 1.0
+            if rate[f] <= 0.0:
+                n_active -= 1
+            else:
+                turns[kept] = f
+                kept += 1
+    # New requests (fresh_start) arrive one connection at a time, at their downloaders' own
+    # tick instants (serve_order lists them in that order); on loopback a connection alone at
+    # a rich channel takes all it may within milliseconds, long before the next downloader's
+    # tick (the lab's seed log: 31 blocks to the first asker in 4 ms, then one block each to
+    # the askers 90-300 ms later). So they do not take turns: each takes all it may, in turn.
+    for j in range(n_fresh):
+        f = turns[F - 1 - j]
+        u = src[f]
+        ku = ea.rev[dst[f], slot[f]]
+        take_all_at_once(pa, ea, u, ku, f, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt), rate, want)
+
+
+@njit(cache=True, inline="always")
+def after_turns(pa, ea, src, dst, slot, f, want):
+    """Transfer f after its group's grants at once: its bw_burst for the next tick (granted at
+    once, or queued), and ``want[f]``: what it may send, its quota up to its downloader's
+    requests at u."""
+    u = src[f]
+    ku = ea.rev[dst[f], slot[f]]
+    if ea.cur_piece[dst[f], slot[f]] < 0:
+        # the downloader has asked u for nothing (yet): u has nothing to send and asks its
+        # channel for nothing (request_bandwidth runs from setup_send, with data to send)
+        want[f] = 0.0
+        return
+    if want[f] > 0.0:
+        ea.bw_burst[u, ku] = True
+    elif ea.bw_req[u, ku] > 0.0:
+        ea.bw_burst[u, ku] = False
+    want[f] = min(ea.bw_quota[u, ku], requests_at_uploader(pa, ea, dst[f], slot[f]))
+
+
 @njit(cache=True, _nrt=False)
-def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
+def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
 
     A transfer sends the quota its uploader granted it; one with no request waiting (just granted,
@@ -244,95 +343,47 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want):
     came at once — in libtorrent a connection that is granted at once sends and asks again
     between quota ticks, while one in the queue only asks again after its next tick, so the first
     connection out of the queue keeps the channel's surplus — then to the others, each group in
-    ``order`` (serve_order: as they happen to ask, not by peer number)."""
+    ``order`` (serve_order: as they happen to ask, not by peer number).
+
+    ``turns`` (int, at least F long) is scratch: the transfers that take turns at a rich channel,
+    in ``order``, so the turns visit only those few, not every transfer of the tick.
+
+    Steps of different transfers that touch none of the same state share one sweep over ``order``
+    (each transfer's steps stay in their order): a transfer's step after its group's turns
+    (after_turns) writes only its own connection's bw_burst, ``want`` and request bytes at the
+    uploader (rq_open), which neither a transfer's at-once requests (at_once_requests) nor its
+    download read below touch; those write only the transfer's own ``want``/``rate``, and the
+    download read its downloader's quota, which after_turns does not read."""
     # Scratch, per transfer, before the downloader split writes the rates: ``rate[f]`` holds the
     # at-once requests it may still take, ``want[f]`` whether it took any (nothing allocated here).
     for f in range(F):
         rate[f] = 0.0
         want[f] = 0.0
-    for rnd in range(2):  # connections already out of the queue first (bw_burst), then the rest
-        n_active = 0
-        for i in range(F):
-            f = order[i]
-            u = src[f]
-            ku = ea.rev[dst[f], slot[f]]
-            if ea.bw_burst[u, ku] != (rnd == 0):
-                continue
-            want[f] = 0.0
-            rate[f] = 0.0
-            if ea.cur_piece[dst[f], slot[f]] < 0:
-                continue
-            if ea.bw_req[u, ku] <= 0.0:
-                # ... at once, but only while it has data to send: its downloader asks for more as
-                # blocks arrive (on loopback at once), up to what the downloader's own limit lets
-                # it take. Quota it could not send stays with it and is not topped up again.
-                w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
-                # what the downloader can take: the download quota its connection holds, and
-                # what its download channel would grant at once (beyond a second of its limit)
-                room = (max(ea.dl_held[dst[f], slot[f]], 0.0) + max(pa.dn_quota[dst[f]] - pa.down_cap[dst[f]], 0.0)
-                        - ea.bw_quota[u, ku])
-                rate[f] = max(np.ceil(room / w), 0.0) if w > 0.0 else 0.0
-                if rate[f] > 0.0 and not fresh_start(ea, u, ku):
-                    n_active += 1
-        # Connections granted at once send and ask again between quota ticks, each write an
-        # event of its own: those of one group take turns, a request each, while their channel
-        # keeps more than a second of its limit beyond it (need_queueing false) - the surplus is
-        # shared among them, not taken whole by the first. (Once one is left, it takes what it
-        # may in one step: the same requests as one at a time.)
-        while n_active > 0:
-            for i in range(F):
-                f = order[i]
-                if rate[f] <= 0.0:
-                    continue
-                u = src[f]
-                ku = ea.rev[dst[f], slot[f]]
-                if fresh_start(ea, u, ku):
-                    continue
-                w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
-                if n_active == 1:
-                    take_all_at_once(pa, ea, u, ku, f, w, rate, want)
-                    n_active = 0
-                    break
-                if pa.up_quota[u] - w < pa.up_cap[u]:
-                    rate[f] = 0.0
-                    n_active -= 1
-                    continue
-                pa.up_quota[u] -= w
-                ea.bw_quota[u, ku] += w
-                rate[f] -= 1.0
-                want[f] = 1.0
-                if rate[f] <= 0.0:
-                    n_active -= 1
-        # New requests (fresh_start) arrive one connection at a time, at their downloaders' own
-        # tick instants (serve_order lists them in that order); on loopback a connection alone at
-        # a rich channel takes all it may within milliseconds, long before the next downloader's
-        # tick (the lab's seed log: 31 blocks to the first asker in 4 ms, then one block each to
-        # the askers 90-300 ms later). So they do not take turns: each takes all it may, in turn.
-        for i in range(F):
-            f = order[i]
-            if rate[f] <= 0.0:
-                continue
-            u = src[f]
-            ku = ea.rev[dst[f], slot[f]]
-            take_all_at_once(pa, ea, u, ku, f, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt), rate, want)
-        for i in range(F):
-            f = order[i]
-            u = src[f]
-            ku = ea.rev[dst[f], slot[f]]
-            if ea.bw_burst[u, ku] != (rnd == 0):
-                continue
-            if ea.cur_piece[dst[f], slot[f]] < 0:
-                # the downloader has asked u for nothing (yet): u has nothing to send and asks its
-                # channel for nothing (request_bandwidth runs from setup_send, with data to send)
-                want[f] = 0.0
-                continue
-            if want[f] > 0.0:
-                ea.bw_burst[u, ku] = True
-            elif ea.bw_req[u, ku] > 0.0:
-                ea.bw_burst[u, ku] = False
-            want[f] = min(ea.bw_quota[u, ku], requests_at_uploader(pa, ea, dst[f], slot[f]))
+    # Connections already out of the queue (bw_burst) first, ...
+    n_active = 0
+    n_fresh = 0
+    for i in range(F):
+        f = order[i]
+        if ea.bw_burst[src[f], ea.rev[dst[f], slot[f]]]:
+            n_active, n_fresh = at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_active,
+                                                 n_fresh)
+    take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fresh)
+    # ... then the rest, those that have just left it among them (after_turns)
+    n_active = 0
+    n_fresh = 0
+    for i in range(F):
+        f = order[i]
+        ku = ea.rev[dst[f], slot[f]]
+        if ea.bw_burst[src[f], ku]:
+            after_turns(pa, ea, src, dst, slot, f, want)
+        if not ea.bw_burst[src[f], ku]:
+            n_active, n_fresh = at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_active,
+                                                 n_fresh)
+    take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fresh)
     for i in range(F):  # each connection reads what its own download quota lets it ...
         f = order[i]
+        if not ea.bw_burst[src[f], ea.rev[dst[f], slot[f]]]:  # the second group's step after its turns
+            after_turns(pa, ea, src, dst, slot, f, want)
         v = dst[f]
         k = slot[f]
         held = max(ea.dl_held[v, k], 0.0)

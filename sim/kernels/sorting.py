@@ -3,10 +3,14 @@
 numba's ``np.argsort`` (kind 'quicksort', numba/misc/quicksort.py) is a quicksort whose order of
 equal keys depends on the algorithm: below 16 keys it is an insertion sort (stable), above it
 partitions around a median-of-three pivot. A tick's serve order (transfer.serve_order) is such an
-argsort, and equal keys occur, so a replacement must take the same steps, not merely sort: this is
-numba's code, step for step, with the result and the partition stack in arrays the caller owns.
+argsort, and should two keys ever be equal a replacement must take the same steps, not merely sort:
+this is numba's code, step for step, with the result and the partition stack in arrays the caller owns.
 Without an allocation the tick loop can run without numba's runtime (sim/kernels/__init__.py).
 tests/test_sorting.py compares it with np.argsort (compiled) on keys with many ties.
+
+When the keys are all distinct (serve_order's are: each connection end has its own number) their
+sorted order is unique, and any sort gives exactly numba's: ``argsort_distinct_into``, a radix sort
+that takes fewer steps than the quicksort, is used first, and says when the keys are not distinct.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from numba import njit
 
 SMALL_QUICKSORT = 15  # numba's: partitions at least this long are split further, shorter ones insertion-sorted
 MAX_STACK = 100  # numba's partition stack (the larger part is pushed: its depth stays below log2 n)
+RADIX_BITS = 8  # argsort_distinct_into: bits of the key sorted by per pass
+RADIX_BUCKETS = 1 << RADIX_BITS
 
 
 @njit(cache=True, _nrt=False)
@@ -90,3 +96,56 @@ def argsort_into(keys, n, order, stack):
                     top += 1
                 low = i + 1
         _insertion_sort(keys, order, low, high)
+
+
+@njit(cache=True, _nrt=False)
+def _radix_scatter(keys, n, src, dst, start, shift):
+    """One pass of the radix sort: src[:n] into dst[:n], stably, by the key digit at ``shift``
+    (``start``: where each digit's run begins in dst; advanced as it is filled)."""
+    for i in range(n):
+        j = src[i]
+        d = (keys[j] >> shift) & (RADIX_BUCKETS - 1)
+        dst[start[d]] = j
+        start[d] += 1
+
+
+@njit(cache=True, _nrt=False)
+def argsort_distinct_into(keys, n, order, tmp, count):
+    """order[:n] = the argsort of keys[:n] if those keys are distinct and not negative, and True;
+    otherwise False, order[:n] undefined (the caller then sorts with argsort_into). Distinct keys
+    have one sorted order, so this is argsort_into's (numba's np.argsort) order exactly; the result
+    is checked to be strictly increasing before it is returned as such.
+
+    An LSD radix sort, RADIX_BITS of the key a pass, lowest first; a pass in which every key has
+    the same digit changes nothing and is skipped. ``tmp``: scratch of n; ``count``: scratch of
+    RADIX_BUCKETS (nothing allocated)."""
+    for i in range(n):
+        if keys[i] < 0:
+            return False
+        order[i] = i
+    in_order = True  # the permutation so far is in ``order`` (else in ``tmp``)
+    shift = 0
+    while n > 1 and shift < 64:
+        for b in range(RADIX_BUCKETS):
+            count[b] = 0
+        for i in range(n):
+            count[(keys[i] >> shift) & (RADIX_BUCKETS - 1)] += 1
+        if count[(keys[0] >> shift) & (RADIX_BUCKETS - 1)] != n:
+            total = 0
+            for b in range(RADIX_BUCKETS):
+                c = count[b]
+                count[b] = total
+                total += c
+            if in_order:
+                _radix_scatter(keys, n, order, tmp, count, shift)
+            else:
+                _radix_scatter(keys, n, tmp, order, count, shift)
+            in_order = not in_order
+        shift += RADIX_BITS
+    if not in_order:
+        for i in range(n):
+            order[i] = tmp[i]
+    for i in range(1, n):
+        if keys[order[i - 1]] >= keys[order[i]]:
+            return False  # two equal keys: their order is the quicksort's to decide
+    return True

@@ -22,7 +22,7 @@ from numba import njit
 from .bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends, open_download_quota, second_tick,
                         upload_quota_tick)
 from .choke import ChokeScratch, choke_peers, choker_idle_arrays, new_choke_scratch
-from .sorting import MAX_STACK
+from .sorting import MAX_STACK, RADIX_BUCKETS
 from .transfer import ask_before_sending, collect_flows, serve_order_into, transfer_blocks
 
 
@@ -33,10 +33,13 @@ class FlowBuffers(NamedTuple):
     slot: np.ndarray  # i8 the uploader's slot in the downloader's connection list
     rate: np.ndarray  # f8 bytes/s sent this tick
     want: np.ndarray  # f8 bytes granted at the uploader
+    turns: np.ndarray  # i8 grant_sends' scratch: the transfers taking turns at a rich channel
     completed: np.ndarray  # i8 peers that completed this tick [N]
     keys: np.ndarray  # i8 the transfers' serve-order keys
     order: np.ndarray  # i8 the transfers in serve order (transfer.serve_order_into)
     stack: np.ndarray  # i8 the serve-order sort's partition stack [2 * sorting.MAX_STACK]
+    sort_tmp: np.ndarray  # i8 the serve-order radix sort's second buffer (sorting.argsort_distinct_into)
+    sort_count: np.ndarray  # i8 its digit counts [sorting.RADIX_BUCKETS]
     choke: ChokeScratch  # the choker's work arrays, one entry per connection slot [K]
 
 
@@ -64,8 +67,9 @@ def new_sample_buffers(rows: int) -> SampleBuffers:
 def new_flow_buffers(n: int, k: int) -> FlowBuffers:
     fmax = n * k
     return FlowBuffers(np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(fmax, np.int64),
-                       np.zeros(fmax), np.zeros(fmax), np.zeros(n, np.int64),
+                       np.zeros(fmax), np.zeros(fmax), np.zeros(fmax, np.int64), np.zeros(n, np.int64),
                        np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(2 * MAX_STACK, np.int64),
+                       np.zeros(fmax, np.int64), np.zeros(RADIX_BUCKETS, np.int64),
                        new_choke_scratch(k))
 
 
@@ -112,12 +116,12 @@ def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_block
     n_log, n_done, overflow = 0, 0, False
     if F > 0:
         order = fb.order
-        serve_order_into(pa, ea, fb.dst, fb.slot, F, fb.keys, order, fb.stack)
+        serve_order_into(pa, ea, fb.dst, fb.slot, F, fb.keys, order, fb.stack, fb.sort_tmp, fb.sort_count)
         ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
         ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
         upload_quota_tick(pa, ea, dt)
         download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
-        grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want)
+        grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns)
         n_log, n_done, overflow = transfer_blocks(
             pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
             log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, fb.completed)

@@ -287,15 +287,20 @@ def piece_complete_arrays(have, recv, avail, order, pos, bound, n_have, is_seed,
     n_have[v] += 1
     for j in range(deg[v]):
         w = nbr[v, j]
-        # _avail_change(pa, pc, w, p, 1) written out, on arrays for the same reason
+        # _avail_change(pa, pc, w, p, 1) written out, on arrays for the same reason. A seed has
+        # every piece (is_seed is set only once n_have reaches the piece count), so its row of
+        # ``have`` is not read: in a large swarm most of a leecher's neighbours are seeds, and that
+        # read is a cache miss each.
+        w_has = True
         if not is_seed[w]:
-            if have[w, p]:
+            w_has = have[w, p]
+            if w_has:
                 avail[w, p] += 1
             else:
                 bw = bucket_of(have, recv, avail, w, p)
                 avail[w, p] += 1
                 move_piece(order, pos, bound, w, p, bw, bw + 2)
-        if have[w, p]:
+        if w_has:
             wants[v, j] -= 1
             if wants[v, j] == 0:  # v no longer interested in w: w's choker must see it
                 interest_changed[w] = True

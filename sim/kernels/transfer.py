@@ -20,7 +20,7 @@ from numba import njit
 
 from .bandwidth import fresh_start
 from .picker import bucket_of, expand_run, move_piece, pick_piece
-from .sorting import argsort_into
+from .sorting import argsort_distinct_into, argsort_into
 from .topology import piece_complete_arrays, release_run_arrays
 
 from ..protocol import BLOCK_BYTES
@@ -281,12 +281,15 @@ def serve_key(pa, ea, v, k):
 
 
 @njit(cache=True, _nrt=False)
-def serve_order_into(pa, ea, dst, slot, F, keys, order, stack):
-    """serve_order's order in order[:F], allocating nothing (keys: scratch of F; stack: see
-    sorting.argsort_into, numba's argsort step for step, so equal keys keep serve_order's order)."""
+def serve_order_into(pa, ea, dst, slot, F, keys, order, stack, tmp, count):
+    """serve_order's order in order[:F], allocating nothing (keys, tmp: scratch of F; count: of
+    sorting.RADIX_BUCKETS). The keys are distinct (serve_key), so a radix sort gives numba's
+    argsort order (sorting.argsort_distinct_into); should two be equal, sorting.argsort_into, numba's
+    argsort step for step (stack: its partition stack), so equal keys keep serve_order's order."""
     for f in range(F):
         keys[f] = serve_key(pa, ea, dst[f], slot[f])
-    argsort_into(keys, F, order, stack)
+    if not argsort_distinct_into(keys, F, order, tmp, count):
+        argsort_into(keys, F, order, stack)
 
 
 @njit(cache=True, _nrt=False)
@@ -313,9 +316,11 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             continue
         moved = False
         unchoked = ea.unchoked[u, ku]
+        u_seed = pa.is_seed[u]  # a seed has every piece: its row of ``have`` need not be read
         while True:
             p = ea.cur_piece[v, k]
-            if p < 0 or not unchoked or pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p] or not pc.have[u, p]:
+            if (p < 0 or not unchoked or pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p]
+                    or not (u_seed or pc.have[u, p])):
                 p = asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
                                 ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, unchoked, ea.rate_avg,
                                 ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes)
