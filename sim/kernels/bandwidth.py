@@ -482,8 +482,8 @@ def download_quota_tick(pa, ea, dst, slot, F, dt):
 
 @njit(cache=True, _nrt=False)
 def open_download_quota(pa, dt):
-    """Each downloader's quota at the start of a tick: the limit's share of the tick added to what
-    is left, at most 3 s of the limit (a downloader that was idle can take a burst)."""
+    """The start of a tick for every downloader: the bytes it received this tick start at zero
+    (its download channel's quota is added at its quota tick, download_quota_tick)."""
     for i in range(pa.down_cap.shape[0]):
         if not pa.active[i]:
             continue
