@@ -30,7 +30,7 @@ def _dispatch(args: list[str] | None, env: Environment) -> ExitStatus:
     from sim.scenario import ScenarioError
 
     from .args import build_parser
-    from .notices import compile_notice
+    from .notices import compile_notice_unless_done_soon
 
     parser = build_parser(env)
     try:
@@ -38,12 +38,15 @@ def _dispatch(args: list[str] | None, env: Environment) -> ExitStatus:
     except SystemExit as e:  # argparse already printed usage and the problem
         return ExitStatus.SUCCESS if e.code == 0 else ExitStatus.BAD_INPUT
     ns.command_line = ["leechsim", *(sys.argv[1:] if args is None else args)]
-    compile_notice(ns.command, env)
+    notice = compile_notice_unless_done_soon(ns.command, env)
     try:
         return ns.run(ns, env)
     except (ScenarioError, UserError) as e:
         env.error(str(e))
         return ExitStatus.BAD_INPUT
+    finally:
+        if notice is not None:
+            notice.cancel()
 
 
 def entry_point() -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from .env import Environment
 
 SIMULATING_COMMANDS = frozenset({"simulate", "sweep", "corpus", "report", "validate", "verify"})
-# docs/benchmarks.md#compilation: cold compile 47.8 s (python -m benchmarks.report)
+# docs/benchmarks.md#compilation: cold compile 79.1 s (python -m benchmarks.report)
 COLD_COMPILE_S = 80
+NOTICE_DELAY_S = 2.0  # the notice waits this long: a command refusing its input is done by then
 
 
 def kernels_compiled(cache_dir: Path) -> bool:
@@ -16,8 +18,21 @@ def kernels_compiled(cache_dir: Path) -> bool:
     return cache_dir.is_dir() and any(cache_dir.rglob("*.nbi"))
 
 
+def compile_notice_unless_done_soon(command: str, env: Environment,
+                                    delay_s: float = NOTICE_DELAY_S) -> threading.Timer | None:
+    """The compile notice, if the command is still running ``delay_s`` after it started: a command
+    that stops at once (bad input: its error is then the first thing on stderr) or whose kernels
+    are cached says nothing. Cancel the returned timer when the command ends."""
+    if command not in SIMULATING_COMMANDS:
+        return None
+    timer = threading.Timer(delay_s, compile_notice, args=(command, env))
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 def compile_notice(command: str, env: Environment, cache_dir: Path | None = None) -> None:
-    """Say why the first simulation of this leechsim version seems to hang for ~50 s."""
+    """Say why the first simulation of this leechsim version seems to hang for a minute or more."""
     if command not in SIMULATING_COMMANDS:
         return
     if cache_dir is None:

@@ -76,3 +76,25 @@ def test_first_run_compile_notice_is_on_stderr_without_a_terminal(tmp_path):
     compile_notice("simulate", env, tmp_path / "warm")
     compile_notice("trace", env, tmp_path / "cold")  # a command that compiles nothing
     assert env.stderr.getvalue() == ""
+
+
+def test_compile_notice_waits_and_bad_input_comes_first(tmp_path, monkeypatch):
+    """With a cold kernel cache a command that refuses its input at once prints its error first and
+    no notice (the notice waits NOTICE_DELAY_S); one still running after the delay gets it."""
+    import time
+
+    import sim.kernels
+    from leechsim.notices import compile_notice_unless_done_soon
+    monkeypatch.setattr(sim.kernels, "CACHE_DIR", tmp_path / "cold")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[torrent]\ntotal_size = "lots"\n')
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
+    code = main(["simulate", str(bad), "--runs", "1", "--out", str(tmp_path / "out")], env)
+    time.sleep(0.1)
+    assert code == 2
+    assert env.stderr.getvalue().startswith("leechsim: error: ") and "compiling" not in env.stderr.getvalue()
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
+    timer = compile_notice_unless_done_soon("simulate", env, delay_s=0.05)
+    timer.join(5.0)
+    assert "compiling the model's kernels" in env.stderr.getvalue()
+    assert compile_notice_unless_done_soon("trace", env) is None  # compiles nothing
