@@ -18,26 +18,39 @@ def kernels_compiled(cache_dir: Path) -> bool:
     return cache_dir.is_dir() and any(cache_dir.rglob("*.nbi"))
 
 
-def compile_notice_unless_done_soon(command: str, env: Environment,
-                                    delay_s: float = NOTICE_DELAY_S) -> threading.Timer | None:
-    """The compile notice, if the command is still running ``delay_s`` after it started: a command
-    that stops at once (bad input: its error is then the first thing on stderr) or whose kernels
-    are cached says nothing. Cancel the returned timer when the command ends."""
-    if command not in SIMULATING_COMMANDS:
+def compile_notice_unless_done_soon(command: str, env: Environment, delay_s: float = NOTICE_DELAY_S,
+                                    cache_dir: Path | None = None) -> threading.Timer | None:
+    """The compile notice, if the kernel cache is cold when the command starts and the command is
+    still running ``delay_s`` later: a command that stops at once (bad input: its error is then the
+    first thing on stderr) or whose kernels are cached says nothing. The cache is looked at now, not
+    when the timer fires: by then numba has already written some of its files. Cancel the returned
+    timer when the command ends."""
+    cache_dir = _cold_cache(command, cache_dir)
+    if cache_dir is None:
         return None
-    timer = threading.Timer(delay_s, compile_notice, args=(command, env))
+    timer = threading.Timer(delay_s, _write_notice, args=(env, cache_dir))
     timer.daemon = True
     timer.start()
     return timer
 
 
 def compile_notice(command: str, env: Environment, cache_dir: Path | None = None) -> None:
-    """Say why the first simulation of this leechsim version seems to hang for a minute or more."""
+    """Say now why the first simulation of this leechsim version seems to hang for a minute or more."""
+    cache_dir = _cold_cache(command, cache_dir)
+    if cache_dir is not None:
+        _write_notice(env, cache_dir)
+
+
+def _cold_cache(command: str, cache_dir: Path | None) -> Path | None:
+    """The kernel cache directory if ``command`` simulates and its kernels are not cached yet, else None."""
     if command not in SIMULATING_COMMANDS:
-        return
+        return None
     if cache_dir is None:
         from sim.kernels import CACHE_DIR as cache_dir  # the directory keyed to these kernels' sources
-    if not kernels_compiled(cache_dir):
-        env.stderr.write(f"leechsim: first simulation with this version: compiling the model's kernels "
-                         f"(about {COLD_COMPILE_S} s, once; cached in {cache_dir})\n")
-        env.stderr.flush()
+    return None if kernels_compiled(cache_dir) else cache_dir
+
+
+def _write_notice(env: Environment, cache_dir: Path) -> None:
+    env.stderr.write(f"leechsim: first simulation with this version: compiling the model's kernels "
+                     f"(about {COLD_COMPILE_S} s, once; cached in {cache_dir})\n")
+    env.stderr.flush()

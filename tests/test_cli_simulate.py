@@ -95,6 +95,9 @@ def test_compile_notice_waits_and_bad_input_comes_first(tmp_path, monkeypatch):
     assert env.stderr.getvalue().startswith("leechsim: error: ") and "compiling" not in env.stderr.getvalue()
     env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
     timer = compile_notice_unless_done_soon("simulate", env, delay_s=0.05)
+    (tmp_path / "cold").mkdir()  # numba writes its first files while compiling: the notice still comes
+    (tmp_path / "cold" / "engine.tick-1.py311.nbi").write_bytes(b"")
     timer.join(5.0)
     assert "compiling the model's kernels" in env.stderr.getvalue()
+    assert compile_notice_unless_done_soon("simulate", env) is None  # now warm: no timer at all
     assert compile_notice_unless_done_soon("trace", env) is None  # compiles nothing
