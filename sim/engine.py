@@ -77,7 +77,10 @@ def entry_point(kernel):
     overloads = getattr(kernel, "overloads", None)
     if not overloads or len(overloads) != 1:
         return None
-    return next(iter(overloads.values())).entry_point
+    # dict.values, not the OrderedDict's own: iterating an OrderedDict looks each key up again,
+    # and hashing a signature of the state's named tuples (numba types hash in Python, member by
+    # member) cost about half a millisecond a call: a few per replication, 5% of a corpus's
+    return next(iter(dict.values(overloads))).entry_point
 
 
 _LAST_LAYOUT: tuple = (None, None)  # the last torrent asked for (held, so its id is not reused), its layout

@@ -65,3 +65,19 @@ def test_distinct_keys_radix_sort_gives_numba_argsort():
                 np.testing.assert_array_equal(order[:len(keys)], numba_argsort(keys), err_msg=f"{n} {high} {shape}")
     for keys in ([3, 1, 3], [5, -1, 2], [0, 0], [7, 2**40, 9, 2**40]):
         assert not argsort_distinct_into(np.array(keys, np.int64), len(keys), order, tmp, count), keys
+
+
+def test_both_sorts_agree_around_the_radix_threshold():
+    """transfer.serve_order_into sorts fewer than RADIX_MIN_KEYS keys with argsort_into, more with
+    the radix sort: on distinct keys of serve_key's range both give numba's np.argsort order there."""
+    from sim.kernels.sorting import RADIX_BUCKETS, RADIX_MIN_KEYS, argsort_distinct_into
+    rng = np.random.default_rng(5)
+    stack = np.zeros(2 * MAX_STACK, np.int64)
+    for n in (2, 15, 16, 64, RADIX_MIN_KEYS - 1, RADIX_MIN_KEYS, RADIX_MIN_KEYS + 1):
+        keys = np.unique(rng.integers(2**40, 2**62 + 2**61, n + 10, dtype=np.int64))[:n]
+        rng.shuffle(keys)
+        a, b = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        argsort_into(keys, n, a, stack)
+        assert argsort_distinct_into(keys, n, b, np.zeros(n, np.int64), np.zeros(RADIX_BUCKETS, np.int64))
+        np.testing.assert_array_equal(a, numba_argsort(keys))
+        np.testing.assert_array_equal(b, a)

@@ -10,7 +10,11 @@ tests/test_sorting.py compares it with np.argsort (compiled) on keys with many t
 
 When the keys are all distinct (serve_order's are: each connection end has its own number) their
 sorted order is unique, and any sort gives exactly numba's: ``argsort_distinct_into``, a radix sort
-that takes fewer steps than the quicksort, is used first, and says when the keys are not distinct.
+that takes fewer steps than the quicksort on many keys, is used first from RADIX_MIN_KEYS keys on,
+and says when the keys are not distinct. Below that the quicksort is faster: the radix sort's eight
+passes over 256 digit counts cost about 0.6 us whatever the number of keys (serve-order-like keys,
+compiled, one core: 8 keys 674 ns radix / 37 ns quicksort, 64: 1,563 / 454, 512: 11,252 / 5,350,
+1,024: 16,759 / 13,197, 2,048: 48,938 / 57,536, 16,384: 564 / 1,187 us).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ SMALL_QUICKSORT = 15  # numba's: partitions at least this long are split further
 MAX_STACK = 100  # numba's partition stack (the larger part is pushed: its depth stays below log2 n)
 RADIX_BITS = 8  # argsort_distinct_into: bits of the key sorted by per pass
 RADIX_BUCKETS = 1 << RADIX_BITS
+RADIX_MIN_KEYS = 1024  # transfer.serve_order_into: fewer keys than this are sorted by argsort_into
 
 
 @njit(cache=True, _nrt=False)

@@ -20,7 +20,7 @@ from numba import njit
 
 from .bandwidth import fresh_start
 from .picker import bucket_of, expand_run, move_piece, pick_piece
-from .sorting import argsort_distinct_into, argsort_into
+from .sorting import RADIX_MIN_KEYS, argsort_distinct_into, argsort_into
 from .topology import piece_complete_arrays, release_run_arrays
 
 from ..protocol import BLOCK_BYTES
@@ -283,12 +283,15 @@ def serve_key(pa, ea, v, k):
 @njit(cache=True, _nrt=False)
 def serve_order_into(pa, ea, dst, slot, F, keys, order, stack, tmp, count):
     """serve_order's order in order[:F], allocating nothing (keys, tmp: scratch of F; count: of
-    sorting.RADIX_BUCKETS). The keys are distinct (serve_key), so a radix sort gives numba's
-    argsort order (sorting.argsort_distinct_into); should two be equal, sorting.argsort_into, numba's
-    argsort step for step (stack: its partition stack), so equal keys keep serve_order's order."""
+    sorting.RADIX_BUCKETS). sorting.argsort_into is numba's argsort step for step (stack: its
+    partition stack), so even equal keys would keep serve_order's order. The keys are distinct
+    (serve_key), so from RADIX_MIN_KEYS transfers on a radix sort, which then gives the same
+    order (sorting.argsort_distinct_into), is tried first: it is faster only there (its eight
+    passes over 256 digit counts cost about 0.6 us even for two keys, a third of a small swarm's
+    tick; benchmarks in sorting.py's docstring)."""
     for f in range(F):
         keys[f] = serve_key(pa, ea, dst[f], slot[f])
-    if not argsort_distinct_into(keys, F, order, tmp, count):
+    if F < RADIX_MIN_KEYS or not argsort_distinct_into(keys, F, order, tmp, count):
         argsort_into(keys, F, order, stack)
 
 
