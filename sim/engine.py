@@ -83,6 +83,12 @@ def entry_point(kernel):
     return next(iter(dict.values(overloads))).entry_point
 
 
+# (kernel, the Python types of its arguments) -> the entry point a call with them ran, process-wide:
+# a replication's first call of a kernel need not go through numba's dispatcher either (its typing
+# of the state's named tuples took about half a millisecond per kernel, several kernels per
+# replication: a few per cent of a small swarm's replication). See SwarmRun._call.
+_TYPED_ENTRIES: dict[tuple, object] = {}
+
 _LAST_LAYOUT: tuple = (None, None)  # the last torrent asked for (held, so its id is not reused), its layout
 
 
@@ -188,19 +194,27 @@ class SwarmRun:
         self.logs = new_log_buffers(rows if self.max_batch_ticks == 1 else rows * LOG_BUFFER_TICKS)
 
     def _call(self, kernel, *args):
-        """``kernel(*args)``. After this run's first call with arguments of the same Python types (made
-        through numba's dispatcher, which compiles or loads what it needs), through the compiled
-        function that call ran (``entry_point``: the kernel's only overload), skipping the
-        dispatcher's typing of the arguments. Within a run the state tuples are the same objects,
-        and each array the engine passes at a call site has the same dtype and layout every time
-        (fixed by the constructors and the code), so the Python types of the arguments fix numba's.
-        With several overloads compiled, or a kernel that is not a dispatcher, every call is a plain
-        call."""
+        """``kernel(*args)``. After this process's first call with arguments of the same Python types
+        (made through numba's dispatcher, which compiles or loads what it needs), through the
+        compiled function that call ran (``entry_point``: the kernel's only overload), skipping the
+        dispatcher's typing of the arguments. Every run builds its state tuples with the same
+        constructors, and each array the engine passes at a call site has the same dtype and layout
+        every time (fixed by the constructors and the code), so the Python types of the arguments
+        fix numba's — in this run and in every other run of the process (``_TYPED_ENTRIES``). With
+        several overloads compiled, or a kernel that is not a dispatcher, every call is a plain
+        call. ``self._entries``: what this run calls for each key."""
         key = (kernel, *map(type, args))
         fn = self._entries.get(key)
         if fn is None:
+            known = entry_point(kernel)
+            if known is not None and _TYPED_ENTRIES.get(key) is known:  # still the overload such a call ran
+                self._entries[key] = known
+                return known(*args)
             out = kernel(*args)
-            self._entries[key] = entry_point(kernel) or kernel
+            fn = entry_point(kernel)
+            if fn is not None:
+                _TYPED_ENTRIES[key] = fn
+            self._entries[key] = fn or kernel
             return out
         return fn(*args)
 

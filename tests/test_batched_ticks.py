@@ -183,3 +183,29 @@ def test_call_uses_the_entry_point_of_a_single_overload():
     assert r._call(bump, a, 0.5) == 3.5  # a float: a second overload
     assert len(bump.overloads) == 2 and r._entries[(bump, np.ndarray, float)] is bump
     assert r._call(bump, a, 0.25) == 3.75 and a[0] == 3.75
+
+
+
+def test_a_later_run_starts_with_the_entry_points_of_an_earlier_one():
+    """SwarmRun._call: a call whose kernel and argument types an earlier run of the process has
+    dispatched (the kernel still has that one overload) goes straight to its entry point, also as
+    a run's first call; new argument types, or a kernel with another overload, go through the
+    dispatcher. (A stand-in for a numba dispatcher: ``overloads`` and a call that counts.)"""
+    from types import SimpleNamespace
+
+    class Kernel:
+        def __init__(self):
+            self.dispatched = 0
+            self.overloads = {("int64", "int64"): SimpleNamespace(entry_point=lambda a, b: a + b)}
+
+        def __call__(self, a, b):
+            self.dispatched += 1
+            return a + b
+
+    k = Kernel()
+    runs = [SwarmRun(make_scenario(), 0, np.random.SeedSequence(0)) for _ in range(3)]
+    assert runs[0]._call(k, 1, 2) == 3 and k.dispatched == 1
+    assert runs[1]._call(k, 3, 4) == 7 and k.dispatched == 1  # another run: the entry point at once
+    assert runs[1]._call(k, 0.5, 2) == 2.5 and k.dispatched == 2  # new types: the dispatcher
+    k.overloads[("float64", "int64")] = SimpleNamespace(entry_point=lambda a, b: a + b)
+    assert runs[2]._call(k, 5, 6) == 11 and k.dispatched == 3  # two overloads: the dispatcher decides
