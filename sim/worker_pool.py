@@ -76,10 +76,23 @@ def map_in_order(fn: Callable[[T], R], tasks: list[T], workers: int,
 
 
 def stop_pool(pool: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
-    """Cancel what is queued, SIGKILL every worker and reap them (a worker's work is only results in memory)."""
+    """Cancel what is queued, SIGKILL every worker, reap them, and let the executor's manager thread
+    end (a worker's work is only results in memory).
+
+    A worker killed while it was sending a result leaves the executor's manager thread blocked
+    reading a message that will never be finished (results go through the pipe in pieces:
+    book-corpus's replications are 0.25-0.7 MB each, the default scenario's with
+    --trace-connections 12 MB, and on a loaded machine the parent reads them slowly). This process
+    holds the other write end of that pipe, so no end-of-file comes, the thread never ends, and the
+    interpreter's exit joins it forever (``concurrent.futures.process._python_exit``): the command
+    had printed its error and did not exit. Closing that write end once the workers are dead turns
+    the half-read message into an end-of-file: the executor marks itself broken, its thread returns.
+    """
     # The executor has no public way to stop running tasks before Python 3.14 (kill_workers);
-    # its worker table is read defensively so a future layout change degrades to a plain shutdown.
+    # its internals are read defensively so a future layout change degrades to a plain shutdown.
     procs = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    results = getattr(pool, "_result_queue", None)
     for p in procs:
         try:
             p.kill()
@@ -91,3 +104,11 @@ def stop_pool(pool: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
             p.join(grace_s)
         except (OSError, ValueError, AttributeError, AssertionError):
             pass
+    writer = getattr(results, "_writer", None)  # the workers wrote results here; this process never does
+    if writer is not None:
+        try:
+            writer.close()
+        except OSError:
+            pass
+    if manager is not None and manager.is_alive():
+        manager.join(grace_s)

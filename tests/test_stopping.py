@@ -4,6 +4,8 @@ Each test starts ``python3 -m leechsim`` as a subprocess on a scenario long enou
 running (book-corpus, 300 replications, 2 workers), waits until both pool workers exist and the
 run directory is staged, sends the signal, and then checks the exit code, stderr, the
 ``<out>.incomplete`` directory and the process table (the workers captured before the signal).
+Two cases pin down a moment: the workers still compiling the kernels (an empty kernel cache), and
+a worker killed in the middle of sending its result (put there on purpose, on a small pool).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ LONG = ROOT / "examples" / "book-corpus.toml"
 STOP_WITHIN_S = 10  # a bound against hangs (the old behaviour: ~70 s, or a deadlock), not a speed target
 
 
-def _start(args: list[str], tmp_path: Path) -> tuple[subprocess.Popen, list[psutil.Process]]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _start(args: list[str], tmp_path: Path, **env_vars: str) -> tuple[subprocess.Popen, list[psutil.Process]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_vars}
     proc = subprocess.Popen([sys.executable, "-m", "leechsim", *args], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     parent = psutil.Process(proc.pid)
@@ -93,6 +95,23 @@ def test_a_stop_signal_ends_simulate_and_its_workers(tmp_path, signals, code, na
     assert _gone(children) == []
 
 
+def test_ctrl_c_while_the_workers_compile_the_kernels(tmp_path):
+    """On an empty kernel cache (a fresh install, CI's first run) the workers spend their first minute
+    or more compiling: Ctrl-C kills them mid-compile, it does not wait for the compile to finish."""
+    cache = tmp_path / "numba-cache"  # sim.kernels puts its numba-<hash> directory in here
+    proc, children = _start(_simulate_args(), tmp_path, NUMBA_CACHE_DIR=str(cache))
+    assert len(children) >= 2
+    # numba writes a kernel's cache index when that kernel is compiled; the tick loop calls all the others
+    assert not list(cache.rglob("tick.swarm_tick*.nbi")), "compiled before the signal"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=STOP_WITHIN_S)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert "leechsim: error: interrupted by SIGINT (Ctrl-C)" in err
+    assert "interrupted by SIGINT" in (tmp_path / "run.incomplete" / "INCOMPLETE").read_text()
+    assert not (tmp_path / "run").exists()
+    assert _gone(children) == []
+
+
 def test_ctrl_c_inside_a_replication_on_one_worker(tmp_path):
     """With --workers 1 the signal lands inside the SimPy loop in the main process (which re-raises
     exceptions by re-creating them): still exit 130, no traceback, the run left incomplete."""
@@ -152,4 +171,69 @@ def test_ctrl_c_stops_a_corpus_run(tmp_path):
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert "interrupted by SIGINT" in (tmp_path / "run.incomplete" / "INCOMPLETE").read_text()
     assert not (tmp_path / "run").exists()
+    assert _gone(children) == []
+
+
+def _half_sent_result(args: tuple[str, int]) -> None:
+    """A pool task that behaves like a worker killed while sending its result: task 0 writes the
+    first bytes of a result message (a 1 MiB length header and 1,000 bytes of it) straight into the
+    executor's result pipe, says so, and waits to be killed; the others just wait."""
+    import struct
+    marker, i = args
+    if i == 0:
+        result_queue = sys._getframe(1).f_locals.get("result_queue")  # concurrent.futures' _process_worker
+        if result_queue is None:
+            state = "unsupported"  # another executor layout: the test skips
+        else:
+            os.write(result_queue._writer.fileno(), struct.pack("!i", 1 << 20) + bytes(1000))
+            state = "half sent"
+        Path(marker + ".tmp").write_text(state)
+        os.replace(marker + ".tmp", marker)
+    time.sleep(600)
+
+
+_HALF_SENT_SCRIPT = """
+import sys
+from leechsim.stopping import stop_on_signals
+from sim.worker_pool import map_in_order
+from tests.test_stopping import _half_sent_result
+try:
+    with stop_on_signals():
+        map_in_order(_half_sent_result, [(sys.argv[1], i) for i in range(6)], 2)
+except KeyboardInterrupt as e:
+    print(f"stopped: {e}", file=sys.stderr, flush=True)
+    sys.exit(e.exit_code)
+"""
+
+
+def test_ctrl_c_while_a_worker_is_sending_its_result_still_exits(tmp_path):
+    """A worker killed in the middle of sending a result (a replication's is 0.25-0.7 MB for
+    book-corpus, so it goes through the pipe in pieces) left the executor's manager thread waiting
+    for the rest of the message forever, and the interpreter's exit joins that thread: the command
+    printed its error and never exited (how the ctrl-c case above failed in CI, now and then, on a
+    loaded machine). Here a worker is caught mid-send on purpose: the process must still exit,
+    promptly, with the stop's exit code, its workers gone."""
+    marker = tmp_path / "half-sent"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", _HALF_SENT_SCRIPT, str(marker)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), proc.communicate(timeout=5) if proc.poll() is not None else "the task never ran"
+    if marker.read_text() == "unsupported":
+        proc.kill()
+        proc.communicate()
+        pytest.skip("this Python's ProcessPoolExecutor has no result_queue in its worker loop")
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) == 2
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=STOP_WITHIN_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"printed {err!r} but did not exit within {STOP_WITHIN_S} s")
+    assert proc.returncode == 130, err
+    assert "stopped: interrupted by SIGINT (Ctrl-C)" in err and "Traceback" not in err
     assert _gone(children) == []
