@@ -144,8 +144,8 @@ def upload_quota_tick(pa, ea, dt):
     queued and keep collecting quota, as in libtorrent)."""
     for u in range(pa.deg.shape[0]):
         d = pa.deg[u]
-        if not pa.active[u] or d == 0:
-            continue
+        if not pa.active[u] or (d == 0 and pa.handshakes[u] == 0):
+            continue  # no connection sends anything through this channel
         pa.up_quota[u] = distribute_quota(pa.up_cap[u], dt, pa.up_quota[u], ea.bw_req[u, :d], ea.bw_got[u, :d],
                                           ea.bw_ttl[u, :d], ea.bw_quota[u, :d])
 
