@@ -112,10 +112,10 @@ _PEER_FIELDS = {  # dtype and initial value of each PeerArrays field (0 unless g
     "seed_algo": _I8, "rate_based": _B, "quota_bytes": _I8, "interval_s": (_F8, 15.0),
     "opt_interval_s": (_F8, 30.0), "next_round_t": _F8, "next_opt_t": _F8, "total_up": _I8, "total_down": _I8,
     "deg": _I8, "interest_changed": _B, "whole_s": (_F8, 20.0), "up_quota": _F8, "dn_quota": _F8, "dn_tick": _I8,
-    "sec_phase": _I8, "tick_phase": _F8, "handshakes": _I8,
+    "sec_phase": _I8, "tick_phase": _F8,
     # libtorrent's defaults, as in the scenario (sim/scenario.py LibtorrentSettings)
     "sb_low": (_F8, 10.0 * 1024), "sb_high": (_F8, 500.0 * 1024), "sb_factor": (_F8, 0.5), "rq_time_s": (_F8, 3.0),
-    "rq_max": (_I8, 500),
+    "rq_max": (_I8, 500), "handshakes": _I8,
 }
 _EDGE_FIELDS = {  # likewise for EdgeArrays
     "nbr": (_I8, -1), "rev": (_I8, -1), "wants": _I8, "unchoked": _B, "optimistic": _B, "was_interested": _B,
