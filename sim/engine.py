@@ -12,6 +12,7 @@ those of one tick per call, bit for bit. The engine does no file I/O.
 
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
@@ -39,6 +40,10 @@ MAX_BATCH_TICKS = 4096
 # Transfer-log buffer: room for this many ticks at the per-tick bound, so a batch is rarely cut
 # short for lack of room.
 LOG_BUFFER_TICKS = 16
+# settings_pack::torrent_connect_boost (default 30): the peers of a torrent's first tracker
+# response that libtorrent connects at once (torrent::do_connect_boost) rather than at the
+# session's once-a-second tick.
+TORRENT_CONNECT_BOOST = 30
 
 
 def draw_salts(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -165,6 +170,11 @@ class SwarmRun:
         self._fast_seq: dict[int, np.ndarray] = {}  # peer -> its allowed fast pieces, in order
         self.conn_seq = 0  # connections opened so far (each connection's seniority)
         self.pending_connects: dict[int, list[int]] = {}  # peer -> peers to connect to at its next second tick
+        self.boosted = np.zeros(n, dtype=bool)  # its first tracker response was connected (connect boost)
+        # connections exchanging their first messages: (tick after which it opens, when, seq, u, v)
+        self.handshaking: list[tuple[int, float, int, int, int]] = []
+        self._handshaking_pairs: set[tuple[int, int]] = set()
+        self._last_tick = 0
         # Session hooks (sim/session.py): a callable asked, when the subject's join time comes,
         # whether the session's queue lets this torrent start now; if not, the subject waits until
         # ``start_subject()``. None: the subject joins at its join time (a one-torrent run).
@@ -259,14 +269,81 @@ class SwarmRun:
         # try_connect_more_peers in the part that runs once a second), so a new peer waits up to
         # a second, by its session's phase, before it connects: the lab's "unchoked about 1 s
         # after joining", and who of two newcomers reaches an uploader first.
-        self.pending_connects.setdefault(u, []).extend(int(v) for v in self.tracker.announce(u, self.rng))
+        peers = [int(v) for v in self.tracker.announce(u, self.rng)]
+        if not self.boosted[u]:
+            # ... except the first response's: torrent::do_connect_boost connects up to
+            # torrent_connect_boost of them at once (the lab: connected within 0.1 s of joining)
+            self.boosted[u] = True
+            for v in peers[:TORRENT_CONNECT_BOOST]:
+                self._open_tcp(u, v, self.env.now)
+            peers = peers[TORRENT_CONNECT_BOOST:]
+        if peers:
+            self.pending_connects.setdefault(u, []).extend(peers)
+
+    def _open_tcp(self, u: int, v: int, t: float) -> None:
+        """u connects to v at time t. The connection carries requests once its first messages
+        have passed both ends' rate limiters (handshake_done); until then both ends' upload
+        channels tick for those messages (pa.handshakes)."""
+        pa = self.pa
+        if not (pa.active[u] and pa.active[v]) or (pa.is_seed[u] and pa.is_seed[v]):
+            return
+        if not self.pop.connectable[v] or (self.ea.nbr[u] == v).any():
+            return
+        pair = (min(u, v), max(u, v))
+        if pair in self._handshaking_pairs:
+            return
+        ready = self._handshake_done(u, v, t)
+        due = max(math.ceil(ready / self.dt - 1e-9) - 1, self._last_tick)
+        heapq.heappush(self.handshaking, (due, ready, len(self._handshaking_pairs), u, v))
+        self._handshaking_pairs.add(pair)
+        pa.handshakes[u] += 1
+        pa.handshakes[v] += 1
+
+    def _handshake_done(self, u: int, v: int, t: float) -> float:
+        """When the downloader's INTERESTED reaches its peer on a connection u opened to v at t.
+        The messages go in turn: u's handshake, v's handshake and bitfield, u's bitfield and
+        INTERESTED (and, when u is a seed, v's INTERESTED). Each passes its sender's upload rate
+        limiter, which lets it through at once while the channel holds more than a second of its
+        limit (need_queueing) and otherwise at the sender's next quota tick (every tick at its own
+        instant within the tick, pa.tick_phase), the channel then gaining a tick of its limit
+        (bandwidth.distribute_quota). A newcomer's channel is empty: its messages wait for its
+        ticks, so a new peer's first INTERESTED goes out 0.5-1 s after it connects (the lab: its
+        first INTERESTED 0.6-1.5 s after it joined, its connections open within 0.1 s)."""
+        pa, dt = self.pa, self.dt
+        hops = (u, v, u, v) if pa.is_seed[u] else (u, v, u)
+        base = self._last_tick * dt  # the channels' banks are as the last tick left them
+        bank = {}
+        for s in hops:
+            limit = float(pa.up_cap[s])
+            b, since = bank.get(s, (float(pa.up_quota[s]), base))
+            phase = float(pa.tick_phase[s]) * dt
+            # the sender's quota ticks between the banks' time and now add to it (while it queues)
+            m = math.floor((since - phase) / dt + 1e-9) + 1
+            while m * dt + phase <= t + 1e-12:
+                if b <= limit:
+                    b = min(b + math.floor(limit * dt + 0.5), QUOTA_BURST_S * limit)
+                m += 1
+            if b <= limit:  # it queues: out at the sender's next quota tick, which adds to the bank
+                t = m * dt + phase
+                b = min(b + math.floor(limit * dt + 0.5), QUOTA_BURST_S * limit)
+            bank[s] = (b, t)
+        return t
 
     def _connect_pending(self, tick: int) -> None:
-        """Open the connections queued by announces, for every peer whose second tick this is."""
+        """Connect the peers queued by announces, for every peer whose second tick this is; then
+        open the connections whose first messages are through, in the order they got through."""
+        self._last_tick = tick
+        now = self.env.now
         for u in sorted(self.pending_connects):
             if (tick + int(self.pa.sec_phase[u])) % self.ticks_per_s == 0:
                 for v in self.pending_connects.pop(u):
-                    self._try_connect(u, v)
+                    self._open_tcp(u, v, now)
+        while self.handshaking and self.handshaking[0][0] <= tick:
+            _, _, _, u, v = heapq.heappop(self.handshaking)
+            self._handshaking_pairs.discard((min(u, v), max(u, v)))
+            self.pa.handshakes[u] -= 1
+            self.pa.handshakes[v] -= 1
+            self._try_connect(u, v)
 
     def _try_connect(self, u: int, v: int) -> None:
         pa = self.pa
@@ -406,10 +483,11 @@ class SwarmRun:
 
     def _next_connect_tick(self, tick: int) -> int:
         """The first tick from this one at which some peer opens its queued connections (-1: none)."""
-        if not self.pending_connects:
-            return -1
-        tps = self.ticks_per_s
-        return tick + min((-(tick + int(self.pa.sec_phase[u]))) % tps for u in self.pending_connects)
+        due = [max(self.handshaking[0][0], tick)] if self.handshaking else []
+        if self.pending_connects:
+            tps = self.ticks_per_s
+            due.append(tick + min((-(tick + int(self.pa.sec_phase[u]))) % tps for u in self.pending_connects))
+        return min(due) if due else -1
 
     def _tick_batch(self, tick: int, n_max: int, horizon: float, sample_every: int):
         """Run ticks from this one in one compiled call (swarm_ticks), up to n_max, then bring the

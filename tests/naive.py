@@ -46,7 +46,8 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384, low
     def want(c):
         wm = factor * c["last"]
         wm = low if wm < low else min(wm, high)
-        return max(math.ceil(wm / block) * block, math.floor(2 * c["avg"] * dt))
+        # stat::upload_rate(): payload + PIECE headers + TCP/IP estimate (the downloaders send nothing back)
+        return max(math.ceil(wm / block) * block, math.floor(2 * c["avg"] * (1 + 13 / 16384 + 40 / 1460) * dt))
 
     def ask(c):
         nonlocal bank

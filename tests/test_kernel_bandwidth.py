@@ -177,10 +177,16 @@ def test_download_quota_holds_back_the_sender():
 def test_wanted_upload():
     """max(send buffer: whole blocks up to half the last second, at least 10 KiB; 2 x rate x dt)."""
     pa = new_peers(1)  # libtorrent's default send buffer settings
-    assert wanted_upload(pa, 0, 0.0, 0.0, DT) == 16384.0
-    assert wanted_upload(pa, 0, 100_000.0, 0.0, DT) == 4 * 16384.0  # 50,000 B -> 4 blocks
-    assert wanted_upload(pa, 0, 10e6, 0.0, DT) == 32 * 16384  # capped at 500 KiB, read in whole blocks
-    assert wanted_upload(pa, 0, 0.0, 300_000.0, DT) == 300_000.0
+    assert wanted_upload(pa, 0, 0.0, 0.0, 0.0, DT) == 16384.0
+    assert wanted_upload(pa, 0, 100_000.0, 0.0, 0.0, DT) == 4 * 16384.0  # 50,000 B -> 4 blocks
+    assert wanted_upload(pa, 0, 10e6, 0.0, 0.0, DT) == 32 * 16384  # capped at 500 KiB, read in whole blocks
+    # the rate a request is sized from is stat::upload_rate(): payload, the PIECE headers (13 B per
+    # 16 KiB block) and the TCP/IP estimate (40 B per 1,460), so 300,000 B/s of payload asks for
+    # floor(300,000 x (1 + 13/16,384 + 40/1,460)) = 308,457 B ...
+    assert wanted_upload(pa, 0, 0.0, 300_000.0, 0.0, DT) == 308_457.0
+    # ... and the ACKs of what the connection receives count too: 730,000 B/s received -> 20,000 B/s
+    assert wanted_upload(pa, 0, 0.0, 0.0, 730_000.0, DT) == 20_000.0
+    assert wanted_upload(pa, 0, 0.0, 300_000.0, 730_000.0, DT) == 328_457.0
 
 
 
@@ -189,14 +195,14 @@ def test_wanted_upload_follows_the_send_buffer_settings():
     send_buffer_low_watermark if below it, else cut to send_buffer_watermark; whole blocks."""
     pa = new_peers(4)
     pa.sb_high[1] = 2 * 1024 * 1024  # a larger watermark lets the uploader queue more:
-    assert wanted_upload(pa, 0, 10e6, 0.0, DT) == 32 * 16384  # 500 KiB -> 32 blocks
-    assert wanted_upload(pa, 1, 10e6, 0.0, DT) == 128 * 16384  # half of 10 MB, cut to 2 MiB: 128 blocks
+    assert wanted_upload(pa, 0, 10e6, 0.0, 0.0, DT) == 32 * 16384  # 500 KiB -> 32 blocks
+    assert wanted_upload(pa, 1, 10e6, 0.0, 0.0, DT) == 128 * 16384  # half of 10 MB, cut to 2 MiB: 128 blocks
     pa.sb_factor[2] = 2.0  # 200 %: twice the last second (150,000 B -> 10 blocks) ...
-    assert wanted_upload(pa, 2, 75_000.0, 0.0, DT) == 10 * 16384
-    assert wanted_upload(pa, 0, 75_000.0, 0.0, DT) == 3 * 16384  # ... against half of it (37,500 B -> 3)
+    assert wanted_upload(pa, 2, 75_000.0, 0.0, 0.0, DT) == 10 * 16384
+    assert wanted_upload(pa, 0, 75_000.0, 0.0, 0.0, DT) == 3 * 16384  # ... against half of it (37,500 B -> 3)
     pa.sb_low[3], pa.sb_high[3] = 100_000.0, 20_000.0  # low above high: raised to low if below it ...
-    assert wanted_upload(pa, 3, 0.0, 0.0, DT) == 7 * 16384  # 100,000 B -> 7 blocks
-    assert wanted_upload(pa, 3, 1e6, 0.0, DT) == 2 * 16384  # ... else cut to high (20,000 B -> 2 blocks)
+    assert wanted_upload(pa, 3, 0.0, 0.0, 0.0, DT) == 7 * 16384  # 100,000 B -> 7 blocks
+    assert wanted_upload(pa, 3, 1e6, 0.0, 0.0, DT) == 2 * 16384  # ... else cut to high (20,000 B -> 2 blocks)
 
 
 def test_requests_wait_behind_the_downloaders_own_uploads():

@@ -58,6 +58,14 @@ REQUEST_TTL_TICKS = 20  # bw_request::ttl: released after 20 quota ticks if anyt
 REQUEST_QUEUE_MIN_BLOCKS = 2  # update_desired_queue_size's lower clamp (min_request_queue)
 INITIAL_QUEUE_BLOCKS = 4  # peer_connection's m_desired_queue_size at the start (slow start from there)
 SLOW_START_SLACK_BYTES = 5000  # second_tick ends slow start when a second brings < 5,000 B more than the last
+# stat::upload_rate(), the rate a request is sized from, is payload + BitTorrent protocol + an
+# estimate of TCP/IP overhead (stat::trancieve_ip_packet: a 40-byte IPv4+TCP header per 1,460
+# bytes of a 1,500-byte packet, counted again for the ACK of each packet received; the PIECE
+# message's 13-byte header per 16 KiB block).
+IP_HEADER_BYTES = 40
+IP_OVERHEAD = IP_HEADER_BYTES / (1500 - IP_HEADER_BYTES)
+PIECE_HEADER_BYTES = 13
+RATE_OVERHEAD = IP_OVERHEAD + PIECE_HEADER_BYTES / BLOCK_BYTES
 
 
 @njit(cache=True, inline="always")
@@ -83,11 +91,11 @@ def fresh_start(ea, u, ku):
 
 
 @njit(cache=True, inline="always")
-def wanted_upload(pa, u, uploaded_last_second, upload_rate, dt):
+def wanted_upload(pa, u, uploaded_last_second, upload_rate, received_rate, dt):
     """peer_connection::wanted_transfer(upload) of a connection of u's: max(send buffer, 2 x rate x
     tick_interval), the send buffer by u's session settings."""
     return max(send_buffer_bytes(uploaded_last_second, pa.sb_low[u], pa.sb_high[u], pa.sb_factor[u]),
-               np.floor(2.0 * upload_rate * dt))
+               np.floor(2.0 * (upload_rate * (1.0 + RATE_OVERHEAD) + received_rate * IP_OVERHEAD) * dt))
 
 
 @njit(cache=True)
@@ -136,8 +144,8 @@ def upload_quota_tick(pa, ea, dt):
     queued and keep collecting quota, as in libtorrent)."""
     for u in range(pa.deg.shape[0]):
         d = pa.deg[u]
-        if not pa.active[u] or d == 0:
-            continue
+        if not pa.active[u] or (d == 0 and pa.handshakes[u] == 0):
+            continue  # no connection sends anything through this channel
         pa.up_quota[u] = distribute_quota(pa.up_cap[u], dt, pa.up_quota[u], ea.bw_req[u, :d], ea.bw_got[u, :d],
                                           ea.bw_ttl[u, :d], ea.bw_quota[u, :d])
 
@@ -215,7 +223,7 @@ def ask_when_asked(pa, ea, src, dst, slot, F, order, dt):
         ku = ea.rev[v, k]
         if ea.cur_piece[v, k] < 0 or ea.bw_req[u, ku] > 0.0 or ea.bw_quota[u, ku] > 0.0:
             continue
-        request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
+        request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt))
 
 
 @njit(cache=True, inline="always")
@@ -246,7 +254,7 @@ def at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_acti
         # ... at once, but only while it has data to send: its downloader asks for more as
         # blocks arrive (on loopback at once), up to what the downloader's own limit lets
         # it take. Quota it could not send stays with it and is not topped up again.
-        w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
+        w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt)
         # what the downloader can take: the download quota its connection holds, and
         # what its download channel would grant at once (beyond a second of its limit)
         room = (max(ea.dl_held[dst[f], slot[f]], 0.0) + max(pa.dn_quota[dst[f]] - pa.down_cap[dst[f]], 0.0)
@@ -281,7 +289,7 @@ def take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fre
             f = turns[j]
             u = src[f]
             ku = ea.rev[dst[f], slot[f]]
-            w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt)
+            w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt)
             if n_active == 1:
                 take_all_at_once(pa, ea, u, ku, f, w, rate, want)
                 n_active = 0
@@ -308,7 +316,7 @@ def take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fre
         f = turns[F - 1 - j]
         u = src[f]
         ku = ea.rev[dst[f], slot[f]]
-        take_all_at_once(pa, ea, u, ku, f, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt), rate, want)
+        take_all_at_once(pa, ea, u, ku, f, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt), rate, want)
 
 
 @njit(cache=True, inline="always")
@@ -410,10 +418,10 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
             # what it wants beyond the quota it holds now, not yet spent. In steady state a
             # connection so gets its wanted_transfer (a second of its own rate) once per second,
             # in two grants that alternate (W - Q, Q): its rate neither grows nor shrinks.
-            request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
+            request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt))
         ea.bw_quota[u, ku] -= rate[f]
         if ea.bw_req[u, ku] <= 0.0:  # it held all it wanted: after the write (on_send_data) it asks again
-            request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], dt))
+            request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt))
         rate[f] /= dt
 
 
@@ -461,8 +469,10 @@ def download_quota_tick(pa, ea, dst, slot, F, dt):
         k = slot[f]
         if ea.cur_piece[v, k] < 0 or ea.dl_req[v, k] > 0.0:
             continue
+        # download_rate(): payload + protocol + the IP overhead of what it receives and sends
         want = max(ea.dq_size[v, k] * BLOCK_BYTES + REQUEST_OVERHEAD_BYTES,
-                   np.floor(DOWNLOAD_RATE_FACTOR * ea.rate_avg[v, k] * dt)) - ea.dl_held[v, k]
+                   np.floor(DOWNLOAD_RATE_FACTOR * (ea.rate_avg[v, k] * (1.0 + RATE_OVERHEAD)
+                                                    + ea.up_avg[v, k] * IP_OVERHEAD) * dt)) - ea.dl_held[v, k]
         if want <= 0.0:  # it holds enough already
             continue
         if pa.dn_quota[v] - want >= pa.down_cap[v]:
