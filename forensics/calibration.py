@@ -189,12 +189,73 @@ def cut_recorded_to_sent(dest: Path, command: list[str]) -> dict:
     return report
 
 
+# Settings the lab imposed on every session whatever the scenario said, until the date given: a
+# recording made then ran with these values, so a scenario that states them describes that run.
+LAB_IMPOSED = {"rate_limit_ip_overhead": (False, "2026-11-30")}
+
+
+def restate_recorded_scenario(dest: Path, scenario_file: Path, command: list[str]) -> dict:
+    """A recorded lab run's scenario, restated: ``scenario_file`` must say exactly what the stored
+    scenario said, except settings the lab imposed at the time (``LAB_IMPOSED``), which it states
+    explicitly with the imposed value. The run's stored scenario files become it; the manifest
+    keeps the old SHA-256 and why. No measurement changes."""
+    import hashlib
+    import json
+
+    from sim.scenario import ScenarioError, load_scenario
+
+    from .provenance import utc_now
+    from .rundir import resolved_toml
+
+    dest, scenario_file = Path(dest), Path(scenario_file)
+    try:
+        old, new = load_scenario(dest / "scenario.toml"), load_scenario(scenario_file)
+    except (ScenarioError, OSError) as e:
+        raise UserError(str(e)) from None
+    restated = {}
+    for side in ("swarm", "subject"):
+        lts = getattr(new, side).libtorrent
+        for key, (value, _) in LAB_IMPOSED.items():
+            if getattr(lts, key) != value:
+                raise UserError(f"{scenario_file}: {side}.libtorrent.{key} must be {value!r} to restate "
+                                f"{dest}: the lab ran with {value!r}")
+            old = old.with_changes(**{f"{side}.libtorrent.{key}": value})
+            restated[f"{side}.libtorrent.{key}"] = value
+    if old.to_dict() != new.to_dict():
+        raise UserError(f"{scenario_file}: says more than {dest / 'scenario.toml'} with the lab's imposed settings "
+                        f"({', '.join(LAB_IMPOSED)}) stated; a changed scenario needs a new recording")
+    raw = scenario_file.read_bytes()
+    man = json.loads((dest / "manifest.json").read_text())
+    before = man["scenario_sha256"]
+    man.setdefault("scenario_restated", []).append({
+        "command": command, "utc": utc_now(), "sha256_before": before, "settings": restated,
+        "why": "the lab imposed these values on every session when this run was recorded "
+               + "; ".join(f"({k} = {v!r} until {d})" for k, (v, d) in LAB_IMPOSED.items())
+               + "; the scenario now states them, and the model follows the scenario"})
+    man["scenario_sha256"] = hashlib.sha256(raw).hexdigest()
+    atomic.write_bytes(dest / "scenario.toml", raw)
+    atomic.write_text(dest / "scenario.resolved.toml", resolved_toml(new))
+    atomic.write_json(dest / "manifest.json", man)
+    atomic.write_text(dest / HASH_FILE, hash_list(dest))
+    return {"sha256_before": before, "sha256_after": man["scenario_sha256"], "settings": restated}
+
+
 def _main(argv: list[str] | None = None) -> int:
-    """``python -m forensics.calibration cut-to-sent DIR...``: re-measure recorded lab runs."""
+    """``python -m forensics.calibration cut-to-sent DIR...``: re-measure recorded lab runs;
+    ``... restate-scenario DIR SCENARIO``: a recording's scenario stating what the lab imposed."""
     import sys
     args = sys.argv[1:] if argv is None else argv
+    if len(args) == 3 and args[0] == "restate-scenario":
+        try:
+            rep = restate_recorded_scenario(Path(args[1]), Path(args[2]), ["python", "-m", "forensics.calibration", *args])
+        except UserError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(args[1], rep)
+        return 0
     if len(args) < 2 or args[0] != "cut-to-sent":
-        print("usage: python -m forensics.calibration cut-to-sent RECORDED_DIR...", file=sys.stderr)
+        print("usage: python -m forensics.calibration cut-to-sent RECORDED_DIR...\n"
+              "       python -m forensics.calibration restate-scenario RECORDED_DIR SCENARIO_FILE", file=sys.stderr)
         return 2
     for d in args[1:]:
         try:

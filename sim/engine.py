@@ -151,6 +151,7 @@ class SwarmRun:
         self.pa.sb_factor[:] = self.pop.sb_factor
         self.pa.rq_time_s[:] = self.pop.rq_time_s
         self.pa.rq_max[:] = self.pop.rq_max
+        self.pa.ip_drain[:] = self.pop.ip_drain
         # Each session's second tick falls on its own quota tick of the second (its start-up phase).
         self.ticks_per_s = max(1, int(round(1.0 / self.dt)))
         self.pa.sec_phase[:] = self.rng.integers(0, self.ticks_per_s, size=n)

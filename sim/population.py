@@ -46,6 +46,7 @@ class Population:
     sb_factor: np.ndarray  # f8 send_buffer_watermark_factor / 100
     rq_time_s: np.ndarray  # f8 request_queue_time (seconds)
     rq_max: np.ndarray  # i8 max_out_request_queue (blocks)
+    ip_drain: np.ndarray  # bool rate_limit_ip_overhead
 
     @property
     def size(self) -> int:
@@ -132,4 +133,5 @@ def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
         sb_factor=per_peer(lambda s: s.send_buffer_watermark_factor / 100).astype(np.float64),
         rq_time_s=per_peer(lambda s: s.request_queue_time).astype(np.float64),
         rq_max=per_peer(lambda s: s.max_out_request_queue).astype(np.int64),
+        ip_drain=per_peer(lambda s: s.rate_limit_ip_overhead).astype(np.bool_),
     )

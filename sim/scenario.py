@@ -151,6 +151,11 @@ class LibtorrentSettings(_Strict):
     # follows these (docs/lab.md, "Transport"), which is how the matrix checks that it need not.
     enable_outgoing_utp: bool = True
     enable_incoming_utp: bool = True
+    # rate_limit_ip_overhead (libtorrent's default: on): every second the session takes its
+    # connections' estimated TCP/IP overhead (a 40-byte header per 1,460 bytes sent or received) out
+    # of its rate limits, so a limited peer carries that much less payload - the more so the more it
+    # also receives. qBittorrent turns it off by default (Session\IncludeOverheadInLimits = false).
+    rate_limit_ip_overhead: bool = True
 
     @property
     def optimistic_slots(self) -> int:

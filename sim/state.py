@@ -47,6 +47,7 @@ class PeerArrays(NamedTuple):
     rq_time_s: np.ndarray  # f8 request_queue_time (seconds)
     rq_max: np.ndarray  # i8 max_out_request_queue (blocks)
     handshakes: np.ndarray  # i8 connections still exchanging their first messages (their channel's quota ticks)
+    ip_drain: np.ndarray  # bool rate_limit_ip_overhead: the second tick takes the IP overhead out of the limits
 
 
 class EdgeArrays(NamedTuple):
@@ -115,7 +116,7 @@ _PEER_FIELDS = {  # dtype and initial value of each PeerArrays field (0 unless g
     "sec_phase": _I8, "tick_phase": _F8,
     # libtorrent's defaults, as in the scenario (sim/scenario.py LibtorrentSettings)
     "sb_low": (_F8, 10.0 * 1024), "sb_high": (_F8, 500.0 * 1024), "sb_factor": (_F8, 0.5), "rq_time_s": (_F8, 3.0),
-    "rq_max": (_I8, 500), "handshakes": _I8,
+    "rq_max": (_I8, 500), "handshakes": _I8, "ip_drain": _B,
 }
 _EDGE_FIELDS = {  # likewise for EdgeArrays
     "nbr": (_I8, -1), "rev": (_I8, -1), "wants": _I8, "unchoked": _B, "optimistic": _B, "was_interested": _B,

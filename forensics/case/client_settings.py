@@ -41,6 +41,10 @@ _QBT = {
                                            "percent -> settings_pack send_buffer_watermark_factor"),
     "Session\\RequestQueueSize": ("subject.libtorrent.max_out_request_queue", int, "500",
                                   "-> settings_pack max_out_request_queue"),
+    # "Include overhead in rate limits"; qBittorrent's default is off, libtorrent's on
+    "Session\\IncludeOverheadInLimits": ("subject.libtorrent.rate_limit_ip_overhead",
+                                        {"true": True, "false": False}.__getitem__, "false",
+                                        "-> settings_pack rate_limit_ip_overhead"),
 }
 _QBT_NOT_MAPPED = {
     "Session\\MaxUploadsPerTorrent": "a per-torrent cap inside unchoke_slots_limit; the model has the session's only",

@@ -138,8 +138,7 @@ def session_settings(sc: Scenario, pop: Population, i: int, ip: str, out_ip: str
         "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
         "upload_rate_limit": int(pop.up_bps[i]),
         "download_rate_limit": int(pop.down_bps[i]),
-        # the limit is on BitTorrent bytes (payload + messages), not on an IP-overhead estimate
-        "rate_limit_ip_overhead": False,
+        # rate_limit_ip_overhead comes from the scenario (scenario_settings), as every other setting
         "num_want": int(sc.swarm.peer_list_size),
         "alert_queue_size": 200_000,
         "user_agent": "leechsim-lab",

@@ -58,10 +58,12 @@ REQUEST_TTL_TICKS = 20  # bw_request::ttl: released after 20 quota ticks if anyt
 REQUEST_QUEUE_MIN_BLOCKS = 2  # update_desired_queue_size's lower clamp (min_request_queue)
 INITIAL_QUEUE_BLOCKS = 4  # peer_connection's m_desired_queue_size at the start (slow start from there)
 SLOW_START_SLACK_BYTES = 5000  # second_tick ends slow start when a second brings < 5,000 B more than the last
-# stat::upload_rate(), the rate a request is sized from, is payload + BitTorrent protocol + an
-# estimate of TCP/IP overhead (stat::trancieve_ip_packet: a 40-byte IPv4+TCP header per 1,460
-# bytes of a 1,500-byte packet, counted again for the ACK of each packet received; the PIECE
-# message's 13-byte header per 16 KiB block).
+# stat::trancieve_ip_packet's estimate of TCP/IP overhead: a 40-byte IPv4+TCP header per 1,460 bytes
+# of a 1,500-byte packet, for every packet sent or received, counted on both channels (a packet
+# received is answered by an ACK). stat::upload_rate() and download_rate(), the rates a bandwidth
+# request is sized from, include it and the PIECE message's 13-byte header per 16 KiB block, so a
+# connection asks for a little more than the payload it moved; rate_limit_ip_overhead also takes
+# it out of the rate limits.
 IP_HEADER_BYTES = 40
 IP_OVERHEAD = IP_HEADER_BYTES / (1500 - IP_HEADER_BYTES)
 PIECE_HEADER_BYTES = 13
@@ -425,13 +427,38 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
         rate[f] /= dt
 
 
+@njit(cache=True, inline="always")
+def ip_overhead_bytes(moved):
+    """stat::trancieve_ip_packet's TCP/IP overhead of ``moved`` bytes sent and received."""
+    return np.floor(moved * IP_OVERHEAD)
+
+
+@njit(cache=True, _nrt=False)
+def drain_ip_overhead(pa, ea, u):
+    """rate_limit_ip_overhead at u's second tick (peer_connection::second_tick ->
+    use_quota_overhead): the IP overhead of what each connection sent and received in the last
+    second leaves u's upload and download channels, where they are limited. A channel's quota may
+    go below zero; its next quota ticks pay it back (bandwidth_channel::use_quota)."""
+    moved = 0.0
+    for k in range(pa.deg[u]):
+        moved += ea.up_sec[u, k] + ea.dn_sec[u, k]
+    drain = ip_overhead_bytes(moved)
+    if pa.up_cap[u] > 0.0 and pa.up_cap[u] < np.inf:
+        pa.up_quota[u] -= drain
+    if pa.down_cap[u] > 0.0 and pa.down_cap[u] < np.inf and not pa.is_seed[u]:
+        pa.dn_quota[u] -= drain
+
+
 @njit(cache=True, _nrt=False)
 def second_tick(pa, ea, tick, ticks_per_s):
     """Each session's once-a-second tick, at its own phase: every connection's upload rate average
-    (stat_channel::second_tick) and its bytes of the last second (send buffer watermark)."""
+    (stat_channel::second_tick) and its bytes of the last second (send buffer watermark); with
+    rate_limit_ip_overhead, the last second's IP overhead out of the session's limits."""
     for u in range(pa.deg.shape[0]):
         if not pa.active[u] or (tick + pa.sec_phase[u]) % ticks_per_s != 0:
             continue
+        if pa.ip_drain[u]:
+            drain_ip_overhead(pa, ea, u)
         for k in range(pa.deg[u]):
             b = ea.up_sec[u, k]
             ea.up_last_s[u, k] = b

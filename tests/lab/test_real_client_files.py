@@ -100,7 +100,8 @@ def test_qbittorrent_fastresume_and_config(tmp_path):
     with libtorrent_seed(torrent, root) as seed, \
             qbittorrent(tmp_path, torrent, {"GlobalUPSpeedLimit": 40, "MaxUploads": 5, "MaxConnections": 150,
                                             "GlobalMaxRatio": 1.5, "SendBufferWatermark": 256,
-                                            "RequestQueueSize": 250}) as (proc, qdir, addr):
+                                            "RequestQueueSize": 250, "IncludeOverheadInLimits": "true"}) \
+            as (proc, qdir, addr):
         serve_until_done(seed, addr, SIZE_BYTES)
         assert stop_client(proc) == 0
     t = torrent_of(torrent)
@@ -116,7 +117,7 @@ def test_qbittorrent_fastresume_and_config(tmp_path):
     assert got == {"subject.libtorrent.upload_rate_limit": 40_960, "subject.libtorrent.unchoke_slots_limit": 5,
                    "subject.libtorrent.connections_limit": 150, "subject.on_complete": "seed_until_ratio",
                    "subject.seed_until_ratio": 1.5, "subject.libtorrent.send_buffer_watermark": 262_144,
-                   "subject.libtorrent.max_out_request_queue": 250}
+                   "subject.libtorrent.max_out_request_queue": 250, "subject.libtorrent.rate_limit_ip_overhead": True}
     with pytest.raises(UserError, match="info-hash: .* is another torrent than other.torrent"):
         read_client_state(read_evidence(fastresume, "client state"), torrent_of(other))
     case = case_from(tmp_path, torrent, fastresume, conf)
@@ -129,6 +130,7 @@ def test_qbittorrent_fastresume_and_config(tmp_path):
     assert case.sources["subject.libtorrent.seed_choking_algorithm"].startswith("assumed: qBittorrent's default")
     assert lts.seed_choking_algorithm == "fastest_upload"  # qBittorrent's default, not libtorrent's
     assert (lts.send_buffer_watermark, lts.max_out_request_queue) == (262_144, 250)
+    assert lts.rate_limit_ip_overhead is True
     assert case.sources["subject.libtorrent.send_buffer_low_watermark"].startswith("assumed: qBittorrent's default")
 
 
