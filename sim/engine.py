@@ -316,6 +316,8 @@ class SwarmRun:
         bank = {}
         for s in hops:
             limit = float(pa.up_cap[s])
+            if not 0.0 < limit < math.inf:
+                continue  # no limit (or a free rider's, which sends no payload): messages go at once
             b, since = bank.get(s, (float(pa.up_quota[s]), base))
             phase = float(pa.tick_phase[s]) * dt
             # the sender's quota ticks between the banks' time and now add to it (while it queues)

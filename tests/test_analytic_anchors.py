@@ -32,8 +32,11 @@ def steady_state(gamma, c, reps=3):
                   "leechers": {"arrival": "poisson", "rate_per_s": LAM, "window_s": [0, 4000],
                                "upload": MU * F, "download": c * F,
                                "seed_time": {"dist": "exponential", "mean": 1 / gamma}},
-                  "announce_interval_s": 300},
-        "subject": {"join_s": 2500, "upload": MU * F, "download": c * F},
+                  "announce_interval_s": 300,
+                  # the fluid model's mu is payload: no TCP/IP overhead taken out of the limits
+                  "libtorrent": {"rate_limit_ip_overhead": False}},
+        "subject": {"join_s": 2500, "upload": MU * F, "download": c * F,
+                    "libtorrent": {"rate_limit_ip_overhead": False}},
         "simulation": {"horizon_s": 4500},
     })
     U, T = [], []
