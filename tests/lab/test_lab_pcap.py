@@ -114,8 +114,12 @@ def test_transfer_log_is_what_left_per_peer(pcap_run):
     """The run's transfer log (the block log cut to each connection's payload counter,
     forensics/lab/sent.py) against the wire, peer by peer: whole blocks on the wire to that peer
     minus the log's bytes for it. For TCP the wire may hold one more block than the counter
-    (handed over between the lab's last reading and the pause, as in the test below); for uTP a
-    block may also stay in uTP's queue. The uncut log (blocks queued) is never closer to the wire."""
+    (handed over between the lab's last reading and the pause, as in the test below), or one fewer:
+    libtorrent counts a block sent when the kernel took it, and a block still in the socket buffer
+    when the pause resets the connection (the receiver's window full: it reads only what its own
+    download limit grants) never reaches the wire — seen once in 2026-11-30's lab tests, peer 2
+    wire 0 against 1 block counted; for uTP a block may also stay in uTP's queue. The uncut log
+    (blocks queued) is never closer to the wire."""
     transport, raw, ev = pcap_run
     lab = _lab(raw)
     log = _rows(raw.parent / "transfer_log.csv")
@@ -129,7 +133,7 @@ def test_transfer_log_is_what_left_per_peer(pcap_run):
         wire = sum(size(int(r["piece"]), int(r["begin"]) // BLOCK_BYTES) for r in sent if r["address"] in addrs)
         cut = sum(int(r["bytes"]) for r in log if int(r["peer"]) == index)
         q = sum(size(int(r["piece"]), int(r["block"])) for r in queued if r["peer_ip"] in addrs)
-        low, high = (0, BLOCK_BYTES) if transport == "tcp" else (-2 * BLOCK_BYTES, BLOCK_BYTES)
+        low, high = (-BLOCK_BYTES, BLOCK_BYTES) if transport == "tcp" else (-2 * BLOCK_BYTES, BLOCK_BYTES)
         assert low <= wire - cut <= high, (index, wire, cut, q)
         cut_off += abs(wire - cut)
         queued_off += abs(wire - q)
