@@ -40,10 +40,6 @@ MAX_BATCH_TICKS = 4096
 # Transfer-log buffer: room for this many ticks at the per-tick bound, so a batch is rarely cut
 # short for lack of room.
 LOG_BUFFER_TICKS = 16
-# settings_pack::torrent_connect_boost (default 30): the peers of a torrent's first tracker
-# response that libtorrent connects at once (torrent::do_connect_boost) rather than at the
-# session's once-a-second tick.
-TORRENT_CONNECT_BOOST = 30
 
 
 def draw_salts(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -273,11 +269,13 @@ class SwarmRun:
         peers = [int(v) for v in self.tracker.announce(u, self.rng)]
         if not self.boosted[u]:
             # ... except the first response's: torrent::do_connect_boost connects up to
-            # torrent_connect_boost of them at once (the lab: connected within 0.1 s of joining)
+            # torrent_connect_boost (the peer's session setting) of them at once (the lab:
+            # connected within 0.1 s of joining)
             self.boosted[u] = True
-            for v in peers[:TORRENT_CONNECT_BOOST]:
+            boost = int(self.pop.connect_boost[u])
+            for v in peers[:boost]:
                 self._open_tcp(u, v, self.env.now)
-            peers = peers[TORRENT_CONNECT_BOOST:]
+            peers = peers[boost:]
         if peers:
             self.pending_connects.setdefault(u, []).extend(peers)
 

@@ -47,6 +47,7 @@ class Population:
     rq_time_s: np.ndarray  # f8 request_queue_time (seconds)
     rq_max: np.ndarray  # i8 max_out_request_queue (blocks)
     ip_drain: np.ndarray  # bool rate_limit_ip_overhead
+    connect_boost: np.ndarray  # i8 torrent_connect_boost
 
     @property
     def size(self) -> int:
@@ -134,4 +135,5 @@ def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
         rq_time_s=per_peer(lambda s: s.request_queue_time).astype(np.float64),
         rq_max=per_peer(lambda s: s.max_out_request_queue).astype(np.int64),
         ip_drain=per_peer(lambda s: s.rate_limit_ip_overhead).astype(np.bool_),
+        connect_boost=per_peer(lambda s: s.torrent_connect_boost).astype(np.int64),
     )

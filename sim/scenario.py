@@ -156,6 +156,9 @@ class LibtorrentSettings(_Strict):
     # of its rate limits, so a limited peer carries that much less payload - the more so the more it
     # also receives. qBittorrent turns it off by default (Session\IncludeOverheadInLimits = false).
     rate_limit_ip_overhead: bool = True
+    # torrent_connect_boost: the peers of a torrent's first tracker response connected at once
+    # (torrent::do_connect_boost), not at the session's once-a-second tick (libtorrent's default: 30)
+    torrent_connect_boost: int = Field(30, ge=0, le=65_535)
 
     @property
     def optimistic_slots(self) -> int:

@@ -33,6 +33,39 @@ def test_a_new_peers_first_connections_open_once_their_first_messages_are_throug
         assert 3.5 - 1e-9 <= opened <= 3.2 + 2.0 + 1e-9, (seed, opened)
 
 
+def test_without_connect_boost_a_new_peer_connects_at_its_sessions_second_tick():
+    """torrent_connect_boost = 0: libtorrent opens outgoing connections in the once-a-second part of
+    on_tick, so the first connection opens no earlier than the peer's first second tick after it
+    joined; with the default boost (30) never later, and earlier for some seeds."""
+    earlier = 0
+    for seed in range(6):
+        sc = make_scenario(**{"subject.join_s": 3.2, "simulation.horizon_s": 60,
+                              "subject.libtorrent.torrent_connect_boost": 0})
+        run, first = _first_connection_s(sc, seed)
+        phase = int(run.pa.sec_phase[0])
+        tick = 7  # the first tick to end after 3.2 s
+        while (tick + phase) % run.ticks_per_s:
+            tick += 1
+        assert first[0] >= tick * run.dt - 1e-9, (seed, first[0], tick)
+        _, boosted = _first_connection_s(sc.with_changes(**{"subject.libtorrent.torrent_connect_boost": 30}), seed)
+        assert boosted[0] <= first[0]
+        earlier += boosted[0] < first[0]
+    assert earlier > 0
+
+
+def test_connect_boost_reaches_a_real_session():
+    import libtorrent as lt
+
+    from forensics.lab.plan import scenario_settings
+    from sim.scenario import LibtorrentSettings
+
+    assert LibtorrentSettings().torrent_connect_boost == lt.default_settings()["torrent_connect_boost"]
+    s = scenario_settings(LibtorrentSettings(torrent_connect_boost=0))
+    ses = lt.session({**s, "listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
+                      "enable_upnp": False, "enable_natpmp": False})
+    assert ses.get_settings()["torrent_connect_boost"] == 0
+
+
 def test_the_first_messages_pass_each_senders_rate_limiter_by_hand():
     """u (1 MB/s, empty channel, quota ticks at x.1 s) connects at 5.15 s to v (1 MB/s, 2 MB saved,
     ticks at x.3 s). u's handshake waits for u's tick at 5.6 (u's channel had 0.5 MB from its
