@@ -205,12 +205,13 @@ def restate_recorded_scenario(dest: Path, scenario_file: Path, command: list[str
     from sim.scenario import ScenarioError, load_scenario
 
     from .provenance import utc_now
-    from .rundir import resolved_toml
+    from .rundir import RunDirError, load_run, resolved_toml
 
     dest, scenario_file = Path(dest), Path(scenario_file)
     try:
+        load_run(dest)  # a complete, unaltered run directory (manifest, hash list), or a clear error
         old, new = load_scenario(dest / "scenario.toml"), load_scenario(scenario_file)
-    except (ScenarioError, OSError) as e:
+    except (RunDirError, ScenarioError, OSError) as e:
         raise UserError(str(e)) from None
     restated = {}
     for side in ("swarm", "subject"):

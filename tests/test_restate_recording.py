@@ -63,3 +63,10 @@ def test_any_other_change_is_refused_and_nothing_is_written(tmp_path):
     with pytest.raises(UserError, match="needs a new recording"):
         restate_recorded_scenario(dest, _scenario(tmp_path, text), ["test"])
     assert (dest / "manifest.json").read_bytes() == manifest
+
+
+def test_a_directory_that_is_not_a_run_gets_a_clear_error(tmp_path):
+    (tmp_path / "scenario.toml").write_bytes((ROOT / "validation" / "recorded" / NAME / "scenario.toml").read_bytes())
+    with pytest.raises(UserError, match="not a leechsim run directory"):
+        restate_recorded_scenario(tmp_path, ROOT / "validation" / f"{NAME}.toml", ["test"])
+    assert _main(["restate-scenario", str(tmp_path / "missing"), str(ROOT / "validation" / f"{NAME}.toml")]) == 2

@@ -100,6 +100,12 @@ def wanted_upload(pa, u, uploaded_last_second, upload_rate, received_rate, dt):
                np.floor(2.0 * (upload_rate * (1.0 + RATE_OVERHEAD) + received_rate * IP_OVERHEAD) * dt))
 
 
+@njit(cache=True, inline="always")
+def connection_wants(pa, ea, u, ku, dt):
+    """wanted_upload for u's connection in slot ku, from that connection's own counters."""
+    return wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt)
+
+
 @njit(cache=True)
 def distribute_quota(limit, dt, bank, req, got, ttl, quota):
     """One channel's quota tick (bandwidth_manager::update_quotas) over its connections' requests.
@@ -225,7 +231,7 @@ def ask_when_asked(pa, ea, src, dst, slot, F, order, dt):
         ku = ea.rev[v, k]
         if ea.cur_piece[v, k] < 0 or ea.bw_req[u, ku] > 0.0 or ea.bw_quota[u, ku] > 0.0:
             continue
-        request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt))
+        request_bandwidth(pa, ea, u, ku, connection_wants(pa, ea, u, ku, dt))
 
 
 @njit(cache=True, inline="always")
@@ -256,7 +262,7 @@ def at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_acti
         # ... at once, but only while it has data to send: its downloader asks for more as
         # blocks arrive (on loopback at once), up to what the downloader's own limit lets
         # it take. Quota it could not send stays with it and is not topped up again.
-        w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt)
+        w = connection_wants(pa, ea, u, ku, dt)
         # what the downloader can take: the download quota its connection holds, and
         # what its download channel would grant at once (beyond a second of its limit)
         room = (max(ea.dl_held[dst[f], slot[f]], 0.0) + max(pa.dn_quota[dst[f]] - pa.down_cap[dst[f]], 0.0)
@@ -291,7 +297,7 @@ def take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fre
             f = turns[j]
             u = src[f]
             ku = ea.rev[dst[f], slot[f]]
-            w = wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt)
+            w = connection_wants(pa, ea, u, ku, dt)
             if n_active == 1:
                 take_all_at_once(pa, ea, u, ku, f, w, rate, want)
                 n_active = 0
@@ -318,7 +324,7 @@ def take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fre
         f = turns[F - 1 - j]
         u = src[f]
         ku = ea.rev[dst[f], slot[f]]
-        take_all_at_once(pa, ea, u, ku, f, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt), rate, want)
+        take_all_at_once(pa, ea, u, ku, f, connection_wants(pa, ea, u, ku, dt), rate, want)
 
 
 @njit(cache=True, inline="always")
@@ -420,10 +426,10 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
             # what it wants beyond the quota it holds now, not yet spent. In steady state a
             # connection so gets its wanted_transfer (a second of its own rate) once per second,
             # in two grants that alternate (W - Q, Q): its rate neither grows nor shrinks.
-            request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt))
+            request_bandwidth(pa, ea, u, ku, connection_wants(pa, ea, u, ku, dt))
         ea.bw_quota[u, ku] -= rate[f]
         if ea.bw_req[u, ku] <= 0.0:  # it held all it wanted: after the write (on_send_data) it asks again
-            request_bandwidth(pa, ea, u, ku, wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt))
+            request_bandwidth(pa, ea, u, ku, connection_wants(pa, ea, u, ku, dt))
         rate[f] /= dt
 
 
