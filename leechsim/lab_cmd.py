@@ -44,6 +44,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="every peer samples each of its connections every 100 ms (rates, byte totals, buffers, "
                         "queues, choke/interest flags) into replications/NNNN/connections.csv; "
                         "figures: leechsim trace RUN_DIR")
+    p.add_argument("--peer-log", action="store_true",
+                   help="every peer keeps libtorrent's own per-connection log (messages, and the rate limiter's "
+                        "REQUEST_BANDWIDTH/ASSIGN_BANDWIDTH steps) in replications/NNNN/peer_log.csv; for "
+                        "diagnosis: it costs the peers CPU (docs/lab.md)")
     p.add_argument("--pcap", action="store_true",
                    help="capture the run's loopback traffic with tcpdump into replications/NNNN/raw/capture.pcap "
                         "(read it with 'leechsim evidence pcap')")
@@ -70,7 +74,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
         from .session_lab_cmd import run_session
         return run_session(ns, env)
     opts = LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s, all_blocks=ns.all_blocks,
-                      trace_connections=ns.trace_connections, pcap=ns.pcap, utp=ns.utp,
+                      trace_connections=ns.trace_connections, peer_log=ns.peer_log, pcap=ns.pcap, utp=ns.utp,
                       save_resume=ns.save_resume)
     horizon = load_scenario(ns.scenario).simulation.horizon_s
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[status]}"),

@@ -31,6 +31,7 @@ import threading
 import time
 from pathlib import Path
 
+from .peerlog import PEER_LOG_ALERT_QUEUE, parse_message, raw_log_path, write_raw_log
 from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
 from .trace import TRACE_INTERVAL_S, ConnectionSampler
 
@@ -66,6 +67,12 @@ class Peer:
         self.log_blocks = self.is_subject or bool(spec.get("all_blocks"))
         if self.log_blocks:
             mask |= cat.upload
+        # --peer-log: libtorrent's own per-connection log (peerlog.py), in a queue that keeps it whole
+        self.peer_log: list[tuple] | None = [] if spec.get("peer_log") else None
+        if self.peer_log is not None:
+            mask |= cat.peer_log
+            settings["alert_queue_size"] = max(int(settings.get("alert_queue_size", 0)), PEER_LOG_ALERT_QUEUE)
+        self.alerts_dropped = 0
         settings["alert_mask"] = int(mask)
         self.ses = lt.session(settings)
         # The localhost trap: 127/8 peers land in libtorrent's "local" peer class, which ignores
@@ -221,6 +228,12 @@ class Peer:
         for a in self.ses.pop_alerts():
             if isinstance(a, lt.block_uploaded_alert):
                 self.blocks.append((self.alert_t(a), a.ip[0], int(a.piece_index), int(a.block_index), int(a.ip[1])))
+            elif self.peer_log is not None and isinstance(a, lt.peer_log_alert):
+                line = parse_message(a.message())
+                if line is not None:
+                    self.peer_log.append((f"{self.alert_t(a):.6f}", a.ip[0], int(a.ip[1]), *line))
+            elif isinstance(a, lt.alerts_dropped_alert):
+                self.alerts_dropped += 1
             elif isinstance(a, lt.torrent_finished_alert):
                 if not self.is_seed and math.isnan(self.complete_s) and finished_at is None:
                     finished_at = self.alert_t(a)
@@ -343,6 +356,7 @@ class Peer:
             "cpu_user_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
             "cpu_system_s": resource.getrusage(resource.RUSAGE_SELF).ru_stime,
             "connection_trace": self.trace_stats,
+            "alerts_dropped": self.alerts_dropped,  # alerts_dropped_alert posts (0: every alert read)
             "settings": self.applied_settings,
         })
         write_csv(raw / f"{name}-samples.csv", ("t_s", "uploaded_bytes", "downloaded_bytes"), self.samples)
@@ -351,6 +365,8 @@ class Peer:
             write_csv(raw / SENT_FILE, SENT_COLUMNS, self.sent.rows())
         elif self.log_blocks:
             write_csv(raw / f"{name}-blocks.csv", ("t_s", "peer_ip", "piece", "block"), self.blocks)
+        if self.peer_log is not None:
+            write_raw_log(raw_log_path(raw, self.index), self.peer_log)
 
 
 def _exit_on_sigterm(signum, frame) -> None:

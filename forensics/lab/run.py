@@ -155,6 +155,7 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
                 "tracker": options.tracker, "trace_connections": options.trace_connections,
                 "timeout_s": options.timeout_s, "max_duration_s": max_duration_s,
                 "pcap": options.pcap, "utp": options.utp, "save_resume": options.save_resume,
+                "peer_log": options.peer_log,
                 "versions": {**lab_versions(), **({"tcpdump": tcpdump_version()} if options.pcap else {})},
                 "peer_process_model": "one OS process and one libtorrent session per peer",
                 # a real swarm shares the machine: what else ran beside it (the lab's own peers

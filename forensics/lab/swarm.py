@@ -35,6 +35,7 @@ from .capture import LoopbackCapture
 from .errors import LabRunError, LabTimeout
 from .measure import collect_replication
 from .payload import check_layout, make_torrent, write_payload
+from .peerlog import PEER_LOG_FILE, merge_peer_logs
 from .plan import RunPlan, finite_or_none
 from .procs import popen_child, stop_process
 from .trace import merge_connection_traces
@@ -67,6 +68,7 @@ class LabOptions:
     pcap: bool = False  # tcpdump the run's addresses and ports into raw/capture.pcap (capture.py)
     utp: bool | None = None  # None: each session's uTP as its scenario says; True/False: on/off for all
     save_resume: bool = False  # every peer writes raw/peer-NNNN.fastresume at the end (write_resume_data)
+    peer_log: bool = False  # every peer keeps libtorrent's per-connection log (peerlog.py)
 
 
 def utp_settings(on: bool) -> dict:
@@ -99,7 +101,7 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
             announce_url = tracker.announce_url
 
         peers = _PeerProcs(work, plan, raw_dir, sc, announce_url, seed_dir, opts.all_blocks, opts.trace_connections,
-                           opts.save_resume)
+                           opts.save_resume, opts.peer_log)
         stack.callback(peers.kill_all)
         peers.start()
         ports = peers.wait_ready(min(READY_TIMEOUT_S, max(1.0, wall_deadline - time.monotonic())))
@@ -121,6 +123,8 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
         if opts.trace_connections:
             merge_connection_traces(raw_dir, raw_dir.parent / "connections.csv",
                                     {p.index: (p.ip, p.out_ip) for p in plan.peers})
+        if opts.peer_log:
+            merge_peer_logs(raw_dir, raw_dir.parent / PEER_LOG_FILE, {p.index: (p.ip, p.out_ip) for p in plan.peers})
         write_json(raw_dir / "lab.json", {
             "replication": plan.replication, "t0_unix": t0, "end_s": end_s, "info_hash_v1": info_hash,
             "tracker": opts.tracker, "announce_url": announce_url,
@@ -187,10 +191,11 @@ class _PeerProcs:
 
     def __init__(self, work: Path, plan: RunPlan, raw_dir: Path, sc: Scenario, announce_url: str | None,
                  seed_dir: Path, all_blocks: bool = False, trace_connections: bool = False,
-                 save_resume: bool = False) -> None:
+                 save_resume: bool = False, peer_log: bool = False) -> None:
         self.work, self.plan, self.raw_dir, self.sc = work, plan, raw_dir, sc
         self.all_blocks, self.trace_connections = all_blocks, trace_connections
         self.save_resume = save_resume
+        self.peer_log = peer_log
         self.announce_url, self.seed_dir = announce_url, seed_dir
         self.procs: list[subprocess.Popen] = []
         self.events: queue.Queue = queue.Queue()
@@ -215,6 +220,7 @@ class _PeerProcs:
                 "all_blocks": self.all_blocks,
                 "trace_connections": self.trace_connections,
                 "save_resume": self.save_resume,
+                "peer_log": self.peer_log,
             }
             spec_path = self.work / f"peer-{p.index:04d}.spec.json"
             spec_path.write_text(json.dumps(spec))
