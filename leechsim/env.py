@@ -44,3 +44,6 @@ class Environment:
 
     def error(self, message: str) -> None:
         print(f"leechsim: error: {message}", file=self.stderr)
+
+    def warn(self, message: str) -> None:
+        print(f"leechsim: warning: {message}", file=self.stderr)

@@ -7,6 +7,7 @@ directory in the same schema as ``simulate`` (plus ``replications/NNNN/raw/``).
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,7 +17,7 @@ from sim.session_config import is_session_file
 from sim.units import format_bytes
 
 from forensics.lab.plan import MAX_EXPECTED_S
-from forensics.lab.run import LabRunFailed, run_lab
+from forensics.lab.run import LabRunFailed, busy_warning, run_lab
 from forensics.lab.swarm import LabOptions, SwarmProgress
 
 from .argtypes import positive_float, positive_int, seed
@@ -100,6 +101,8 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
             env.error(str(e))
             return ExitStatus.ERROR
     _print_summary(env, lab.summary, lab.scenario.name, lab.root)
+    if lab.busy:
+        env.warn(busy_warning(lab.busy, os.cpu_count()))
     return ExitStatus.SUCCESS
 
 

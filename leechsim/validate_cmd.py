@@ -12,6 +12,7 @@ scenario and replaces those recordings.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from rich.table import Table
@@ -21,7 +22,7 @@ from sim.scenario import load_scenario
 from forensics import atomic
 from forensics.calibration import record_lab_runs, run_validation
 from forensics.errors import UserError
-from forensics.lab.run import LabRunFailed, run_lab
+from forensics.lab.run import LabRunFailed, busy_warning, run_lab
 from forensics.lab.swarm import LabOptions
 from forensics.report.validation_md import fmt_quantity as _fmt
 from forensics.report.validation_md import validation_markdown
@@ -54,7 +55,9 @@ def _lab_runner(env: Environment):
     def run_lab_quietly(path: Path, runs: int, out: Path) -> None:
         try:
             # every block and every connection, so a recording can be traced afterwards (leechsim trace)
-            run_lab(path, out, runs=runs, options=LabOptions(all_blocks=True, trace_connections=True))
+            lab = run_lab(path, out, runs=runs, options=LabOptions(all_blocks=True, trace_connections=True))
+            if lab.busy:
+                env.warn(f"{path}: " + busy_warning(lab.busy, os.cpu_count()))
         except LabRunFailed as e:
             raise UserError(f"{path}: {e}") from None
     return run_lab_quietly

@@ -17,7 +17,7 @@ import platform
 import signal
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -44,6 +44,23 @@ class LabRun:
     root: Path
     scenario: Scenario
     summary: dict  # summary.json
+    busy: dict[str, float] = field(default_factory=dict)  # busy_runs: run -> 1-minute load before it
+
+
+def busy_runs(host_load: dict[str, list[float]], cpus: int | None) -> dict[str, float]:
+    """The runs that started on a busy machine: a 1-minute load average above half its CPUs. Other
+    work changes a real swarm's timing, and with it what the subject uploads (docs/lab.md, "A busy
+    machine"): the manifest records the load; the commands warn."""
+    limit = max(1, cpus or 1) / 2.0
+    return {rep: before for rep, (before, _after) in sorted(host_load.items()) if before > limit}
+
+
+def busy_warning(busy: dict[str, float], cpus: int | None) -> str:
+    runs = ", ".join(f"{rep} ({load:.1f})" for rep, load in busy.items())
+    return (f"the machine was busy when run(s) {runs} started (1-minute load average, {cpus or '?'} CPUs). "
+            "Other work on the machine changes a real swarm's timing and what the subject uploads "
+            "(docs/lab.md, 'A busy machine'): compare or record such runs only against runs made under "
+            "the same load, and record validation runs on a quiet machine.")
 
 
 class LabRunFailed(Exception):
@@ -167,4 +184,4 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
         )
         write_json(w.stage / "manifest.json", manifest)
         published = w.publish()
-    return LabRun(published, sc, summary)
+    return LabRun(published, sc, summary, busy_runs(host_load, os.cpu_count()))
