@@ -160,7 +160,8 @@ def swarm_ticks(pa, ea, pc, fb, lb, sb, now, dt, tick, ticks_per_s, salts, befor
 
     Each tick is exactly swarm_tick's, at the time the engine's clock would give it (``now + dt``
     added tick by tick). Returns (ticks run, time of the last, log rows written, peers completed in
-    the last tick, samples written, log overflowed)."""
+    the last tick, samples written, log overflowed, whether it stopped only because the salts ran
+    out: then the engine may go on with more salts as if the last tick were an intermediate one)."""
     n_max = salts.shape[0] // 2
     cap = lb.t.shape[0]
     n_log = 0
@@ -173,11 +174,12 @@ def swarm_ticks(pa, ea, pc, fb, lb, sb, now, dt, tick, ticks_per_s, salts, befor
             piece_bytes, total_bytes, subject)
         n_log += n_new
         m += 1
-        if (m >= n_max or n_done > 0 or overflow or cap - n_log < log_rows_per_tick or tick == connect_tick
+        stop = (n_done > 0 or overflow or cap - n_log < log_rows_per_tick or tick == connect_tick
                 or now >= horizon_s - 1e-9 or not now + dt < before_s
                 or (pa.active[subject] and pa.total_down[subject] > 0
-                    and pa.total_up[subject] >= ratio_stop * RATIO_MARGIN * pa.total_down[subject])):
-            return m, now, n_log, n_done, n_samples, overflow
+                    and pa.total_up[subject] >= ratio_stop * RATIO_MARGIN * pa.total_down[subject]))
+        if stop or m >= n_max:
+            return m, now, n_log, n_done, n_samples, overflow, not stop
         if tick % sample_every == 0:
             sb.t[n_samples] = now
             sb.up[n_samples] = pa.total_up[subject]
