@@ -50,6 +50,8 @@ from numba import njit
 
 from ..protocol import BLOCK_BYTES
 
+assert BLOCK_BYTES & (BLOCK_BYTES - 1) == 0, "whole_blocks_in divides by a power of two"
+
 QUOTA_BURST_S = 3.0  # bandwidth_channel::update_quota keeps at most 3 s of the limit
 REQUEST_TTL_TICKS = 20  # bw_request::ttl: released after 20 quota ticks if anything was granted
 # The send buffer and request queue settings (send_buffer_low_watermark, send_buffer_watermark,
@@ -159,13 +161,22 @@ def upload_quota_tick(pa, ea, dt):
 
 
 @njit(cache=True, inline="always")
+def whole_blocks_in(nbytes):
+    """``nbytes // BLOCK_BYTES`` of a finite float, exactly, without numba's floor division of
+    floats (Python's algorithm, through a call of fmod: a few per cent of a small swarm's tick).
+    BLOCK_BYTES is a power of two, so ``nbytes / BLOCK_BYTES`` is exact and its floor is the floor
+    division's quotient."""
+    return np.floor(nbytes / BLOCK_BYTES)
+
+
+@njit(cache=True, inline="always")
 def request_queue_blocks(rate_avg, queue_time_s, max_out):
     """Outstanding requests a downloader keeps at one peer once out of slow start
     (update_desired_queue_size): ``queue_time_s`` (request_queue_time, 3 s) of its download rate
     from it, within [2, ``max_out``] blocks (max_out_request_queue, 500; the scenario keeps it >= 4).
     In slow start the queue starts at 4 and grows by one per block received (incoming_piece)
     instead; ea.dq_size holds the current size."""
-    return min(max(REQUEST_QUEUE_MIN_BLOCKS, int(queue_time_s * rate_avg // BLOCK_BYTES)), max_out)
+    return min(max(REQUEST_QUEUE_MIN_BLOCKS, int(whole_blocks_in(queue_time_s * rate_avg))), max_out)
 
 
 @njit(cache=True, inline="always")
