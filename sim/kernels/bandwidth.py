@@ -259,7 +259,7 @@ def take_all_at_once(pa, ea, u, ku, f, w, rate, want):
 
 
 @njit(cache=True, inline="always")
-def at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_active, n_fresh):
+def at_once_requests(pa, ea, src, dst, slot, f, rate, want, turns, wanted, F, n_active, n_fresh):
     """Transfer f's turn in its group: ``rate[f]`` set to the requests its channel may grant it at
     once, and f listed in ``turns`` if it may take any. Returns (n_active, n_fresh), the lengths
     of the two lists (see grant_sends)."""
@@ -273,7 +273,7 @@ def at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_acti
         # ... at once, but only while it has data to send: its downloader asks for more as
         # blocks arrive (on loopback at once), up to what the downloader's own limit lets
         # it take. Quota it could not send stays with it and is not topped up again.
-        w = connection_wants(pa, ea, u, ku, dt)
+        w = wanted[f]
         # what the downloader can take: the download quota its connection holds, and
         # what its download channel would grant at once (beyond a second of its limit)
         room = (max(ea.dl_held[dst[f], slot[f]], 0.0) + max(pa.dn_quota[dst[f]] - pa.down_cap[dst[f]], 0.0)
@@ -292,7 +292,7 @@ def at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_acti
 
 
 @njit(cache=True, inline="always")
-def take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fresh):
+def take_turns(pa, ea, src, dst, slot, rate, want, turns, wanted, F, n_active, n_fresh):
     """One group's grants at once: the transfers listed in turns[:n_active] take turns, then the
     new requests listed in turns[F - n_fresh:] take all they may, each in ``order``."""
     # Connections granted at once send and ask again between quota ticks, each write an
@@ -308,7 +308,7 @@ def take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fre
             f = turns[j]
             u = src[f]
             ku = ea.rev[dst[f], slot[f]]
-            w = connection_wants(pa, ea, u, ku, dt)
+            w = wanted[f]
             if n_active == 1:
                 take_all_at_once(pa, ea, u, ku, f, w, rate, want)
                 n_active = 0
@@ -335,7 +335,7 @@ def take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fre
         f = turns[F - 1 - j]
         u = src[f]
         ku = ea.rev[dst[f], slot[f]]
-        take_all_at_once(pa, ea, u, ku, f, connection_wants(pa, ea, u, ku, dt), rate, want)
+        take_all_at_once(pa, ea, u, ku, f, wanted[f], rate, want)
 
 
 @njit(cache=True, inline="always")
@@ -357,8 +357,14 @@ def after_turns(pa, ea, src, dst, slot, f, want):
     want[f] = min(ea.bw_quota[u, ku], requests_at_uploader(pa, ea, dst[f], slot[f]))
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True)
 def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
+    """grant_sends_into with its scratch for the connections' wanted_transfer allocated here."""
+    grant_sends_into(pa, ea, src, dst, slot, F, order, dt, rate, want, turns, np.empty(F))
+
+
+@njit(cache=True, _nrt=False)
+def grant_sends_into(pa, ea, src, dst, slot, F, order, dt, rate, want, turns, wanted):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
 
     A transfer sends the quota its uploader granted it; one with no request waiting (just granted,
@@ -373,7 +379,11 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
     ``order`` (serve_order: as they happen to ask, not by peer number).
 
     ``turns`` (int, at least F long) is scratch: the transfers that take turns at a rich channel,
-    in ``order``, so the turns visit only those few, not every transfer of the tick.
+    in ``order``, so the turns visit only those few, not every transfer of the tick. ``wanted``
+    (float, at least F long) is scratch too: each transfer's wanted_transfer (connection_wants),
+    computed once here: it reads only the connection's rate averages and last second's bytes and
+    its uploader's settings, which nothing in this step changes, and was asked for up to once
+    per turn at a rich channel and twice more after the write.
 
     Steps of different transfers that touch none of the same state share one sweep over ``order``
     (each transfer's steps stay in their order): a transfer's step after its group's turns
@@ -386,15 +396,16 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
     for f in range(F):
         rate[f] = 0.0
         want[f] = 0.0
+        wanted[f] = connection_wants(pa, ea, src[f], ea.rev[dst[f], slot[f]], dt)
     # Connections already out of the queue (bw_burst) first, ...
     n_active = 0
     n_fresh = 0
     for i in range(F):
         f = order[i]
         if ea.bw_burst[src[f], ea.rev[dst[f], slot[f]]]:
-            n_active, n_fresh = at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_active,
+            n_active, n_fresh = at_once_requests(pa, ea, src, dst, slot, f, rate, want, turns, wanted, F, n_active,
                                                  n_fresh)
-    take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fresh)
+    take_turns(pa, ea, src, dst, slot, rate, want, turns, wanted, F, n_active, n_fresh)
     # ... then the rest, those that have just left it among them (after_turns)
     n_active = 0
     n_fresh = 0
@@ -404,9 +415,9 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
         if ea.bw_burst[src[f], ku]:
             after_turns(pa, ea, src, dst, slot, f, want)
         if not ea.bw_burst[src[f], ku]:
-            n_active, n_fresh = at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_active,
+            n_active, n_fresh = at_once_requests(pa, ea, src, dst, slot, f, rate, want, turns, wanted, F, n_active,
                                                  n_fresh)
-    take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fresh)
+    take_turns(pa, ea, src, dst, slot, rate, want, turns, wanted, F, n_active, n_fresh)
     for i in range(F):  # each connection reads what its own download quota lets it ...
         f = order[i]
         if not ea.bw_burst[src[f], ea.rev[dst[f], slot[f]]]:  # the second group's step after its turns
@@ -437,10 +448,10 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
             # what it wants beyond the quota it holds now, not yet spent. In steady state a
             # connection so gets its wanted_transfer (a second of its own rate) once per second,
             # in two grants that alternate (W - Q, Q): its rate neither grows nor shrinks.
-            request_bandwidth(pa, ea, u, ku, connection_wants(pa, ea, u, ku, dt))
+            request_bandwidth(pa, ea, u, ku, wanted[f])
         ea.bw_quota[u, ku] -= rate[f]
         if ea.bw_req[u, ku] <= 0.0:  # it held all it wanted: after the write (on_send_data) it asks again
-            request_bandwidth(pa, ea, u, ku, connection_wants(pa, ea, u, ku, dt))
+            request_bandwidth(pa, ea, u, ku, wanted[f])
         rate[f] /= dt
 
 

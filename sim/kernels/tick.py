@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends, open_download_quota, second_tick,
+from .bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends_into, open_download_quota, second_tick,
                         upload_quota_tick)
 from .choke import ChokeScratch, choke_peers, choker_idle_arrays, new_choke_scratch
 from .sorting import MAX_STACK, RADIX_BUCKETS
@@ -34,6 +34,7 @@ class FlowBuffers(NamedTuple):
     rate: np.ndarray  # f8 bytes/s sent this tick
     want: np.ndarray  # f8 bytes granted at the uploader
     turns: np.ndarray  # i8 grant_sends' scratch: the transfers taking turns at a rich channel
+    wanted: np.ndarray  # f8 grant_sends' scratch: each transfer's wanted_transfer this tick
     completed: np.ndarray  # i8 peers that completed this tick [N]
     keys: np.ndarray  # i8 the transfers' serve-order keys
     order: np.ndarray  # i8 the transfers in serve order (transfer.serve_order_into)
@@ -67,7 +68,7 @@ def new_sample_buffers(rows: int) -> SampleBuffers:
 def new_flow_buffers(n: int, k: int) -> FlowBuffers:
     fmax = n * k
     return FlowBuffers(np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(fmax, np.int64),
-                       np.zeros(fmax), np.zeros(fmax), np.zeros(fmax, np.int64), np.zeros(n, np.int64),
+                       np.zeros(fmax), np.zeros(fmax), np.zeros(fmax, np.int64), np.zeros(fmax), np.zeros(n, np.int64),
                        np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(2 * MAX_STACK, np.int64),
                        np.zeros(fmax, np.int64), np.zeros(RADIX_BUCKETS, np.int64),
                        new_choke_scratch(k))
@@ -121,7 +122,7 @@ def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_block
         ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
         upload_quota_tick(pa, ea, dt)
         download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
-        grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns)
+        grant_sends_into(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns, fb.wanted)
         n_log, n_done, overflow = transfer_blocks(
             pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
             log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, fb.completed)
