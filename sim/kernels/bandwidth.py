@@ -477,13 +477,25 @@ def drain_ip_overhead(pa, ea, u):
         pa.dn_quota[u] -= drain
 
 
+@njit(cache=True, inline="always")
+def second_tick_due(tick, tick_mod, phase, ticks_per_s):
+    """``(tick + phase) % ticks_per_s == 0``, given ``tick_mod = tick % ticks_per_s``: without an
+    integer division per peer and tick while the phase lies in [0, ticks_per_s) (the engine draws
+    it there): then the sum of the two remainders is a multiple only as 0 or ticks_per_s."""
+    if 0 <= phase < ticks_per_s:
+        s = tick_mod + phase
+        return s == 0 or s == ticks_per_s
+    return (tick + phase) % ticks_per_s == 0
+
+
 @njit(cache=True, _nrt=False)
 def second_tick(pa, ea, tick, ticks_per_s):
     """Each session's once-a-second tick, at its own phase: every connection's upload rate average
     (stat_channel::second_tick) and its bytes of the last second (send buffer watermark); with
     rate_limit_ip_overhead, the last second's IP overhead out of the session's limits."""
+    tick_mod = tick % ticks_per_s
     for u in range(pa.deg.shape[0]):
-        if not pa.active[u] or (tick + pa.sec_phase[u]) % ticks_per_s != 0:
+        if not pa.active[u] or not second_tick_due(tick, tick_mod, pa.sec_phase[u], ticks_per_s):
             continue
         if pa.ip_drain[u]:
             drain_ip_overhead(pa, ea, u)

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends_into, open_download_quota, second_tick,
-                        upload_quota_tick)
+                        second_tick_due, upload_quota_tick)
 from .choke import ChokeScratch, choke_peers, choker_idle_arrays, new_choke_scratch
 from .sorting import MAX_STACK, RADIX_BUCKETS
 from .transfer import ask_before_sending, collect_flows, serve_order_into, transfer_blocks
@@ -96,8 +96,9 @@ def any_choker_due(active, interest_changed, next_round_t, next_opt_t, now):
 def any_second_tick_work(active, deg, sec_phase, tick, ticks_per_s):
     """True if some active peer with a connection has its session's second tick now: otherwise
     bandwidth.second_tick (which only updates connections) would change nothing."""
+    tick_mod = tick % ticks_per_s
     for u in range(active.shape[0]):
-        if active[u] and deg[u] > 0 and (tick + sec_phase[u]) % ticks_per_s == 0:
+        if active[u] and deg[u] > 0 and second_tick_due(tick, tick_mod, sec_phase[u], ticks_per_s):
             return True
     return False
 
