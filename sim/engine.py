@@ -21,7 +21,7 @@ from simpy.core import StopSimulation
 
 from .kernels import topology
 from .kernels.bandwidth import QUOTA_BURST_S
-from .kernels.tick import new_flow_buffers, new_log_buffers, new_sample_buffers, swarm_tick, swarm_ticks
+from .kernels.tick import SampleBuffers, new_flow_buffers, new_log_buffers, new_sample_buffers, swarm_tick, swarm_ticks
 from .layout import BLOCK_BYTES, Layout
 from .policies import CompletionPolicy
 from .population import Population, draw_population
@@ -40,6 +40,9 @@ MAX_BATCH_TICKS = 4096
 # Transfer-log buffer: room for this many ticks at the per-tick bound, so a batch is rarely cut
 # short for lack of room.
 LOG_BUFFER_TICKS = 16
+# Salts drawn for a batch's first compiled call, in ticks; each further call of the batch draws twice
+# as many (see SwarmRun._tick_batch).
+SALT_CHUNK_TICKS = 1024
 
 
 def draw_salts(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -182,6 +185,7 @@ class SwarmRun:
         self.incomplete_active = 0
         self.kernel_calls = 0  # compiled tick calls (a batch of ticks is one)
         self._entries: dict[tuple, object] = {}  # see _call
+        self._samples: SampleBuffers | None = None  # see _sample_buffers
         self._alloc_buffers(n, max(k, 1))
         self._log_parts: list[tuple[np.ndarray, ...]] = []
         # The subject's samples (time, uploaded, downloaded), one list each: floats and ints, which
@@ -491,36 +495,71 @@ class SwarmRun:
         return min(due) if due else -1
 
     def _tick_batch(self, tick: int, n_max: int, horizon: float, sample_every: int):
-        """Run ticks from this one in one compiled call (swarm_ticks), up to n_max, then bring the
+        """Run ticks from this one in compiled calls (swarm_ticks), up to n_max, then bring the
         SimPy clock to the last of them. Identical to ticking one by one: no event falls between
         them (each batch stops before the next event, and after any tick the engine must follow
         up), and the random salts are the same draws — a generator's ``integers(size=2 * m)`` is
         its ``integers(size=2)`` m times over (one 64-bit output each: 2**63 is a power of two),
         and the draws for ticks not run are given back by restoring the generator's state.
-        Returns (the last tick, log rows, peers completed in the last tick)."""
-        now = self.env.now
+
+        The salts are drawn in chunks (SALT_CHUNK_TICKS ticks' first, doubling): a batch may run
+        up to n_max ticks but most stop far earlier, at a completion or a connection, and drawing
+        (then giving back) n_max ticks' salts cost more than the rest of the batch's Python. A
+        chunk used up with nothing for the engine to do (swarm_ticks says so) is followed by the
+        next one from the tick after, its last tick treated as the kernel treats an intermediate
+        tick (its sample taken, its log rows kept): the same ticks, salts and samples as one call.
+        Returns (the last tick, log rows of the last call, peers completed in the last tick)."""
+        start = self.env.now
+        now = start
         bitgen = self.rng.bit_generator
-        before = bitgen.state
-        salts = draw_salts(self.rng, 2 * n_max)
         ratio_stop = math.inf
         if self.policy.kind == "seed_until_ratio" and not math.isnan(self.complete_s[SUBJECT]):
             ratio_stop = self.policy.ratio
-        samples = new_sample_buffers(n_max // sample_every + 1)
-        m, last_s, n_log, n_done, n_samples, overflow = self._call(
-            swarm_ticks, self.pa, self.ea, self.pc, self.flows, self.logs, samples, now, self.dt, tick, self.ticks_per_s,
-            salts, self.env.peek(), horizon, self._next_connect_tick(tick), sample_every, ratio_stop,
-            self.log_rows_per_tick, self.layout.piece_bytes, self.layout.total_bytes, SUBJECT)
-        if overflow:
-            raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
-        if m < n_max:  # give back the salts of the ticks not run
-            give_back_draws(bitgen, before, 2 * m)
-        if n_samples:  # floats and ints, as _sample's (tolist gives exactly those values)
-            self._sample_t.extend(samples.t[:n_samples].tolist())
-            self._sample_up.extend(samples.up[:n_samples].tolist())
-            self._sample_down.extend(samples.down[:n_samples].tolist())
-        if m > 1:
-            yield self.env.timeout(self._delay_to(now, float(last_s)))
-        return tick + m - 1, n_log, n_done
+        before_s = self.env.peek()
+        connect_tick = self._next_connect_tick(tick)
+        left = n_max
+        chunk = SALT_CHUNK_TICKS
+        while True:
+            n = min(chunk, left)
+            before = bitgen.state
+            salts = draw_salts(self.rng, 2 * n)
+            samples = self._sample_buffers(n // sample_every + 1)
+            m, last_s, n_log, n_done, n_samples, overflow, salts_out = self._call(
+                swarm_ticks, self.pa, self.ea, self.pc, self.flows, self.logs, samples, now, self.dt, tick,
+                self.ticks_per_s, salts, before_s, horizon, connect_tick, sample_every, ratio_stop,
+                self.log_rows_per_tick, self.layout.piece_bytes, self.layout.total_bytes, SUBJECT)
+            if overflow:
+                raise RuntimeError("transfer log buffer overflow (a bug: the bound in _alloc_buffers is wrong)")
+            if m < n:  # give back the salts of the ticks not run
+                give_back_draws(bitgen, before, 2 * m)
+            if n_samples:  # floats and ints, as _sample's (tolist gives exactly those values)
+                self._sample_t.extend(samples.t[:n_samples].tolist())
+                self._sample_up.extend(samples.up[:n_samples].tolist())
+                self._sample_down.extend(samples.down[:n_samples].tolist())
+            left -= m
+            tick += m - 1
+            if not (salts_out and left > 0):
+                break
+            # the chunk's last tick, as swarm_ticks ends an intermediate tick: its log rows kept
+            # (the next call writes the buffer from its start), its sample taken, on to the next
+            if n_log:
+                self._log_parts.append(tuple(b[:n_log].copy() for b in self.logs))
+            if tick % sample_every == 0:
+                self._sample(float(last_s))
+            now = last_s + self.dt
+            tick += 1
+            chunk *= 2
+        if n_max - left > 1:
+            yield self.env.timeout(self._delay_to(start, float(last_s)))
+        return tick, n_log, n_done
+
+    def _sample_buffers(self, rows: int) -> SampleBuffers:
+        """Sample buffers of at least ``rows`` rows, kept for the run (a kernel writes each row it
+        reports before the engine reads it)."""
+        sb = self._samples
+        if sb is None or sb.t.shape[0] < rows:
+            sb = self._samples = new_sample_buffers(rows)
+        return sb
 
     @staticmethod
     def _delay_to(now: float, t: float) -> float:

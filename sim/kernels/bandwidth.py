@@ -50,6 +50,8 @@ from numba import njit
 
 from ..protocol import BLOCK_BYTES
 
+assert BLOCK_BYTES & (BLOCK_BYTES - 1) == 0, "whole_blocks_in divides by a power of two"
+
 QUOTA_BURST_S = 3.0  # bandwidth_channel::update_quota keeps at most 3 s of the limit
 REQUEST_TTL_TICKS = 20  # bw_request::ttl: released after 20 quota ticks if anything was granted
 # The send buffer and request queue settings (send_buffer_low_watermark, send_buffer_watermark,
@@ -159,13 +161,22 @@ def upload_quota_tick(pa, ea, dt):
 
 
 @njit(cache=True, inline="always")
+def whole_blocks_in(nbytes):
+    """``nbytes // BLOCK_BYTES`` of a finite float, exactly, without numba's floor division of
+    floats (Python's algorithm, through a call of fmod: a few per cent of a small swarm's tick).
+    BLOCK_BYTES is a power of two, so ``nbytes / BLOCK_BYTES`` is exact and its floor is the floor
+    division's quotient."""
+    return np.floor(nbytes / BLOCK_BYTES)
+
+
+@njit(cache=True, inline="always")
 def request_queue_blocks(rate_avg, queue_time_s, max_out):
     """Outstanding requests a downloader keeps at one peer once out of slow start
     (update_desired_queue_size): ``queue_time_s`` (request_queue_time, 3 s) of its download rate
     from it, within [2, ``max_out``] blocks (max_out_request_queue, 500; the scenario keeps it >= 4).
     In slow start the queue starts at 4 and grows by one per block received (incoming_piece)
     instead; ea.dq_size holds the current size."""
-    return min(max(REQUEST_QUEUE_MIN_BLOCKS, int(queue_time_s * rate_avg // BLOCK_BYTES)), max_out)
+    return min(max(REQUEST_QUEUE_MIN_BLOCKS, int(whole_blocks_in(queue_time_s * rate_avg))), max_out)
 
 
 @njit(cache=True, inline="always")
@@ -248,7 +259,7 @@ def take_all_at_once(pa, ea, u, ku, f, w, rate, want):
 
 
 @njit(cache=True, inline="always")
-def at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_active, n_fresh):
+def at_once_requests(pa, ea, src, dst, slot, f, rate, want, turns, wanted, F, n_active, n_fresh):
     """Transfer f's turn in its group: ``rate[f]`` set to the requests its channel may grant it at
     once, and f listed in ``turns`` if it may take any. Returns (n_active, n_fresh), the lengths
     of the two lists (see grant_sends)."""
@@ -262,7 +273,7 @@ def at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_acti
         # ... at once, but only while it has data to send: its downloader asks for more as
         # blocks arrive (on loopback at once), up to what the downloader's own limit lets
         # it take. Quota it could not send stays with it and is not topped up again.
-        w = connection_wants(pa, ea, u, ku, dt)
+        w = wanted[f]
         # what the downloader can take: the download quota its connection holds, and
         # what its download channel would grant at once (beyond a second of its limit)
         room = (max(ea.dl_held[dst[f], slot[f]], 0.0) + max(pa.dn_quota[dst[f]] - pa.down_cap[dst[f]], 0.0)
@@ -281,7 +292,7 @@ def at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_acti
 
 
 @njit(cache=True, inline="always")
-def take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fresh):
+def take_turns(pa, ea, src, dst, slot, rate, want, turns, wanted, F, n_active, n_fresh):
     """One group's grants at once: the transfers listed in turns[:n_active] take turns, then the
     new requests listed in turns[F - n_fresh:] take all they may, each in ``order``."""
     # Connections granted at once send and ask again between quota ticks, each write an
@@ -297,7 +308,7 @@ def take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fre
             f = turns[j]
             u = src[f]
             ku = ea.rev[dst[f], slot[f]]
-            w = connection_wants(pa, ea, u, ku, dt)
+            w = wanted[f]
             if n_active == 1:
                 take_all_at_once(pa, ea, u, ku, f, w, rate, want)
                 n_active = 0
@@ -324,7 +335,7 @@ def take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fre
         f = turns[F - 1 - j]
         u = src[f]
         ku = ea.rev[dst[f], slot[f]]
-        take_all_at_once(pa, ea, u, ku, f, connection_wants(pa, ea, u, ku, dt), rate, want)
+        take_all_at_once(pa, ea, u, ku, f, wanted[f], rate, want)
 
 
 @njit(cache=True, inline="always")
@@ -346,8 +357,14 @@ def after_turns(pa, ea, src, dst, slot, f, want):
     want[f] = min(ea.bw_quota[u, ku], requests_at_uploader(pa, ea, dst[f], slot[f]))
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True)
 def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
+    """grant_sends_into with its scratch for the connections' wanted_transfer allocated here."""
+    grant_sends_into(pa, ea, src, dst, slot, F, order, dt, rate, want, turns, np.empty(F))
+
+
+@njit(cache=True, _nrt=False)
+def grant_sends_into(pa, ea, src, dst, slot, F, order, dt, rate, want, turns, wanted):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
 
     A transfer sends the quota its uploader granted it; one with no request waiting (just granted,
@@ -362,7 +379,11 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
     ``order`` (serve_order: as they happen to ask, not by peer number).
 
     ``turns`` (int, at least F long) is scratch: the transfers that take turns at a rich channel,
-    in ``order``, so the turns visit only those few, not every transfer of the tick.
+    in ``order``, so the turns visit only those few, not every transfer of the tick. ``wanted``
+    (float, at least F long) is scratch too: each transfer's wanted_transfer (connection_wants),
+    computed once here: it reads only the connection's rate averages and last second's bytes and
+    its uploader's settings, which nothing in this step changes, and was asked for up to once
+    per turn at a rich channel and twice more after the write.
 
     Steps of different transfers that touch none of the same state share one sweep over ``order``
     (each transfer's steps stay in their order): a transfer's step after its group's turns
@@ -375,15 +396,16 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
     for f in range(F):
         rate[f] = 0.0
         want[f] = 0.0
+        wanted[f] = connection_wants(pa, ea, src[f], ea.rev[dst[f], slot[f]], dt)
     # Connections already out of the queue (bw_burst) first, ...
     n_active = 0
     n_fresh = 0
     for i in range(F):
         f = order[i]
         if ea.bw_burst[src[f], ea.rev[dst[f], slot[f]]]:
-            n_active, n_fresh = at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_active,
+            n_active, n_fresh = at_once_requests(pa, ea, src, dst, slot, f, rate, want, turns, wanted, F, n_active,
                                                  n_fresh)
-    take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fresh)
+    take_turns(pa, ea, src, dst, slot, rate, want, turns, wanted, F, n_active, n_fresh)
     # ... then the rest, those that have just left it among them (after_turns)
     n_active = 0
     n_fresh = 0
@@ -393,9 +415,9 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
         if ea.bw_burst[src[f], ku]:
             after_turns(pa, ea, src, dst, slot, f, want)
         if not ea.bw_burst[src[f], ku]:
-            n_active, n_fresh = at_once_requests(pa, ea, src, dst, slot, f, dt, rate, want, turns, F, n_active,
+            n_active, n_fresh = at_once_requests(pa, ea, src, dst, slot, f, rate, want, turns, wanted, F, n_active,
                                                  n_fresh)
-    take_turns(pa, ea, src, dst, slot, dt, rate, want, turns, F, n_active, n_fresh)
+    take_turns(pa, ea, src, dst, slot, rate, want, turns, wanted, F, n_active, n_fresh)
     for i in range(F):  # each connection reads what its own download quota lets it ...
         f = order[i]
         if not ea.bw_burst[src[f], ea.rev[dst[f], slot[f]]]:  # the second group's step after its turns
@@ -426,10 +448,10 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
             # what it wants beyond the quota it holds now, not yet spent. In steady state a
             # connection so gets its wanted_transfer (a second of its own rate) once per second,
             # in two grants that alternate (W - Q, Q): its rate neither grows nor shrinks.
-            request_bandwidth(pa, ea, u, ku, connection_wants(pa, ea, u, ku, dt))
+            request_bandwidth(pa, ea, u, ku, wanted[f])
         ea.bw_quota[u, ku] -= rate[f]
         if ea.bw_req[u, ku] <= 0.0:  # it held all it wanted: after the write (on_send_data) it asks again
-            request_bandwidth(pa, ea, u, ku, connection_wants(pa, ea, u, ku, dt))
+            request_bandwidth(pa, ea, u, ku, wanted[f])
         rate[f] /= dt
 
 
@@ -455,13 +477,25 @@ def drain_ip_overhead(pa, ea, u):
         pa.dn_quota[u] -= drain
 
 
+@njit(cache=True, inline="always")
+def second_tick_due(tick, tick_mod, phase, ticks_per_s):
+    """``(tick + phase) % ticks_per_s == 0``, given ``tick_mod = tick % ticks_per_s``: without an
+    integer division per peer and tick while the phase lies in [0, ticks_per_s) (the engine draws
+    it there): then the sum of the two remainders is a multiple only as 0 or ticks_per_s."""
+    if 0 <= phase < ticks_per_s:
+        s = tick_mod + phase
+        return s == 0 or s == ticks_per_s
+    return (tick + phase) % ticks_per_s == 0
+
+
 @njit(cache=True, _nrt=False)
 def second_tick(pa, ea, tick, ticks_per_s):
     """Each session's once-a-second tick, at its own phase: every connection's upload rate average
     (stat_channel::second_tick) and its bytes of the last second (send buffer watermark); with
     rate_limit_ip_overhead, the last second's IP overhead out of the session's limits."""
+    tick_mod = tick % ticks_per_s
     for u in range(pa.deg.shape[0]):
-        if not pa.active[u] or (tick + pa.sec_phase[u]) % ticks_per_s != 0:
+        if not pa.active[u] or not second_tick_due(tick, tick_mod, pa.sec_phase[u], ticks_per_s):
             continue
         if pa.ip_drain[u]:
             drain_ip_overhead(pa, ea, u)

@@ -19,8 +19,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends, open_download_quota, second_tick,
-                        upload_quota_tick)
+from .bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends_into, open_download_quota, second_tick,
+                        second_tick_due, upload_quota_tick)
 from .choke import ChokeScratch, choke_peers, choker_idle_arrays, new_choke_scratch
 from .sorting import MAX_STACK, RADIX_BUCKETS
 from .transfer import ask_before_sending, collect_flows, serve_order_into, transfer_blocks
@@ -34,6 +34,7 @@ class FlowBuffers(NamedTuple):
     rate: np.ndarray  # f8 bytes/s sent this tick
     want: np.ndarray  # f8 bytes granted at the uploader
     turns: np.ndarray  # i8 grant_sends' scratch: the transfers taking turns at a rich channel
+    wanted: np.ndarray  # f8 grant_sends' scratch: each transfer's wanted_transfer this tick
     completed: np.ndarray  # i8 peers that completed this tick [N]
     keys: np.ndarray  # i8 the transfers' serve-order keys
     order: np.ndarray  # i8 the transfers in serve order (transfer.serve_order_into)
@@ -67,7 +68,7 @@ def new_sample_buffers(rows: int) -> SampleBuffers:
 def new_flow_buffers(n: int, k: int) -> FlowBuffers:
     fmax = n * k
     return FlowBuffers(np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(fmax, np.int64),
-                       np.zeros(fmax), np.zeros(fmax), np.zeros(fmax, np.int64), np.zeros(n, np.int64),
+                       np.zeros(fmax), np.zeros(fmax), np.zeros(fmax, np.int64), np.zeros(fmax), np.zeros(n, np.int64),
                        np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(2 * MAX_STACK, np.int64),
                        np.zeros(fmax, np.int64), np.zeros(RADIX_BUCKETS, np.int64),
                        new_choke_scratch(k))
@@ -95,8 +96,9 @@ def any_choker_due(active, interest_changed, next_round_t, next_opt_t, now):
 def any_second_tick_work(active, deg, sec_phase, tick, ticks_per_s):
     """True if some active peer with a connection has its session's second tick now: otherwise
     bandwidth.second_tick (which only updates connections) would change nothing."""
+    tick_mod = tick % ticks_per_s
     for u in range(active.shape[0]):
-        if active[u] and deg[u] > 0 and (tick + sec_phase[u]) % ticks_per_s == 0:
+        if active[u] and deg[u] > 0 and second_tick_due(tick, tick_mod, sec_phase[u], ticks_per_s):
             return True
     return False
 
@@ -121,7 +123,7 @@ def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_block
         ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
         upload_quota_tick(pa, ea, dt)
         download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
-        grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns)
+        grant_sends_into(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns, fb.wanted)
         n_log, n_done, overflow = transfer_blocks(
             pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
             log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, fb.completed)
@@ -160,7 +162,8 @@ def swarm_ticks(pa, ea, pc, fb, lb, sb, now, dt, tick, ticks_per_s, salts, befor
 
     Each tick is exactly swarm_tick's, at the time the engine's clock would give it (``now + dt``
     added tick by tick). Returns (ticks run, time of the last, log rows written, peers completed in
-    the last tick, samples written, log overflowed)."""
+    the last tick, samples written, log overflowed, whether it stopped only because the salts ran
+    out: then the engine may go on with more salts as if the last tick were an intermediate one)."""
     n_max = salts.shape[0] // 2
     cap = lb.t.shape[0]
     n_log = 0
@@ -173,11 +176,12 @@ def swarm_ticks(pa, ea, pc, fb, lb, sb, now, dt, tick, ticks_per_s, salts, befor
             piece_bytes, total_bytes, subject)
         n_log += n_new
         m += 1
-        if (m >= n_max or n_done > 0 or overflow or cap - n_log < log_rows_per_tick or tick == connect_tick
+        stop = (n_done > 0 or overflow or cap - n_log < log_rows_per_tick or tick == connect_tick
                 or now >= horizon_s - 1e-9 or not now + dt < before_s
                 or (pa.active[subject] and pa.total_down[subject] > 0
-                    and pa.total_up[subject] >= ratio_stop * RATIO_MARGIN * pa.total_down[subject])):
-            return m, now, n_log, n_done, n_samples, overflow
+                    and pa.total_up[subject] >= ratio_stop * RATIO_MARGIN * pa.total_down[subject]))
+        if stop or m >= n_max:
+            return m, now, n_log, n_done, n_samples, overflow, not stop
         if tick % sample_every == 0:
             sb.t[n_samples] = now
             sb.up[n_samples] = pa.total_up[subject]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .bandwidth import fresh_start
+from .bandwidth import fresh_start, whole_blocks_in
 from .picker import bucket_of, expand_run, move_piece, pick_piece
 from .sorting import RADIX_MIN_KEYS, argsort_distinct_into, argsort_into
 from .topology import piece_complete_arrays, release_run_arrays
@@ -330,7 +330,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             if p < 0:
                 unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
                 break
-            affordable = int(ea.credit[v, k] // BLOCK_BYTES)
+            affordable = int(whole_blocks_in(ea.credit[v, k]))
             if affordable <= 0:
                 break
             first = pc.recv[v, p]
