@@ -8,8 +8,8 @@ from pathlib import Path
 from .env import Environment
 
 SIMULATING_COMMANDS = frozenset({"simulate", "sweep", "corpus", "report", "validate", "verify"})
-# docs/benchmarks.md#compilation: cold compile 93.5 s (python -m benchmarks.report)
-COLD_COMPILE_S = 95
+# docs/benchmarks.md#compilation: cold compile 71.5 s (python -m benchmarks.report)
+COLD_COMPILE_S = 70
 NOTICE_DELAY_S = 2.0  # the notice waits this long: a command refusing its input is done by then
 
 
