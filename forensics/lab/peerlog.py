@@ -25,11 +25,11 @@ import csv
 import gzip
 import heapq
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..atomic import open_text, write_bytes
 
 PEER_LOG_COLUMNS = ("t_s", "local", "remote", "direction", "event", "detail")
 RAW_COLUMNS = ("t_s", "remote_ip", "remote_port", "direction", "event", "detail")
@@ -57,8 +57,6 @@ def raw_log_path(raw_dir: Path, index: int) -> Path:
 
 def write_raw_log(path: Path, rows: list[tuple]) -> None:
     """One peer's lines, gzip-compressed CSV, written atomically."""
-    from ..atomic import write_bytes
-
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(RAW_COLUMNS)
@@ -81,24 +79,15 @@ def merge_peer_logs(raw_dir: Path, out_csv: Path, addresses: dict[int, tuple[str
     ip_index = {ip: i for i, ips in addresses.items() for ip in ips}
     streams = [_raw_rows(raw_log_path(raw_dir, i), i, ip_index) for i in sorted(addresses)
                if raw_log_path(raw_dir, i).is_file()]
-    out_csv = Path(out_csv)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_csv.name}.", suffix=".tmp", dir=out_csv.parent)
     n = 0
-    try:  # streamed, then renamed: atomic
-        with os.fdopen(fd, "w", newline="") as f:
-            w = csv.writer(f, lineterminator="\n")
-            w.writerow(PEER_LOG_COLUMNS)
-            for t, local, remote, direction, event, detail in heapq.merge(*streams, key=lambda x: (x[0], x[1])):
-                if remote == local:  # a self-connection (own address from the tracker): not a peer
-                    continue
-                w.writerow((f"{t:.6f}", local, remote, direction, event, detail))
-                n += 1
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out_csv)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_text(out_csv) as f:  # streamed: a long run's log does not fit in memory as one string
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(PEER_LOG_COLUMNS)
+        for t, local, remote, direction, event, detail in heapq.merge(*streams, key=lambda x: (x[0], x[1])):
+            if remote == local:  # a self-connection (own address from the tracker): not a peer
+                continue
+            w.writerow((f"{t:.6f}", local, remote, direction, event, detail))
+            n += 1
     return n
 
 

@@ -19,11 +19,12 @@ import csv
 import gzip
 import heapq
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 from sim.results import CONNECTION_COLUMNS
+
+from ..atomic import open_text
 
 TRACE_INTERVAL_S = 0.1
 
@@ -122,20 +123,12 @@ def merge_connection_traces(raw_dir: Path, out_csv: Path, addresses: dict[int, t
     streams = [_rows(raw_dir / f"peer-{i:04d}-connections.csv.gz", i, ip_index) for i in sorted(addresses)
                if (raw_dir / f"peer-{i:04d}-connections.csv.gz").is_file()]
     out_csv = Path(out_csv)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_csv.name}.", suffix=".tmp", dir=out_csv.parent)
     n = 0
-    try:  # streamed (a 32-peer trace does not fit in memory as one string), then renamed: atomic
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(",".join(CONNECTION_COLUMNS) + "\n")
-            for t, local, remote, r in heapq.merge(*streams, key=lambda x: (x[0], x[1])):
-                if remote == local:  # a self-connection (own address from the tracker): not a peer
-                    continue
-                f.write(",".join([r[0], str(local), str(remote), *r[3:]]) + "\n")
-                n += 1
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out_csv)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_text(out_csv) as f:  # streamed: a 32-peer trace does not fit in memory as one string
+        f.write(",".join(CONNECTION_COLUMNS) + "\n")
+        for t, local, remote, r in heapq.merge(*streams, key=lambda x: (x[0], x[1])):
+            if remote == local:  # a self-connection (own address from the tracker): not a peer
+                continue
+            f.write(",".join([r[0], str(local), str(remote), *r[3:]]) + "\n")
+            n += 1
     return n
