@@ -101,8 +101,8 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
             env.error(str(e))
             return ExitStatus.ERROR
     _print_summary(env, lab.summary, lab.scenario.name, lab.root)
-    if lab.busy:
-        env.warn(busy_warning(lab.busy, os.cpu_count()))
+    if lab.busy_load is not None:
+        env.warn(busy_warning(lab.busy_load, os.cpu_count()))
     return ExitStatus.SUCCESS
 
 

@@ -14,7 +14,7 @@ from sim.session_config import load_session
 from .env import Environment, ExitStatus
 from .session_cmd import session_table
 
-UNSUPPORTED = ("all_blocks", "trace_connections", "pcap", "save_resume")
+UNSUPPORTED = ("all_blocks", "trace_connections", "peer_log", "pcap", "save_resume")
 
 
 def run_session(ns: argparse.Namespace, env: Environment) -> ExitStatus:

@@ -56,8 +56,8 @@ def _lab_runner(env: Environment):
         try:
             # every block and every connection, so a recording can be traced afterwards (leechsim trace)
             lab = run_lab(path, out, runs=runs, options=LabOptions(all_blocks=True, trace_connections=True))
-            if lab.busy:
-                env.warn(f"{path}: " + busy_warning(lab.busy, os.cpu_count()))
+            if lab.busy_load is not None:
+                env.warn(f"{path}: " + busy_warning(lab.busy_load, os.cpu_count()))
         except LabRunFailed as e:
             raise UserError(f"{path}: {e}") from None
     return run_lab_quietly

@@ -17,7 +17,7 @@ import platform
 import signal
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -44,25 +44,23 @@ class LabRun:
     root: Path
     scenario: Scenario
     summary: dict  # summary.json
-    busy: dict[str, float] = field(default_factory=dict)  # busy_runs: the first run -> the load before it
+    busy_load: float | None = None  # busy_load: the load before the first run, if the machine was busy
 
 
-def busy_runs(host_load: dict[str, list[float]], cpus: int | None) -> dict[str, float]:
+def busy_load(host_load: dict[str, list[float]], cpus: int | None) -> float | None:
     """The machine's 1-minute load average before the command's first run, if it was above half its
-    CPUs: other work was running when the lab started (docs/lab.md, "A busy machine"). Only the
-    first run counts: the load before a later run includes the lab's own last run (eight peer
-    processes starting, writing their files and exiting lift it to 2-4.5 on this 2-CPU machine with
-    nothing else running). The manifest keeps every run's load."""
+    CPUs (other work was running when the lab started: docs/lab.md, "A busy machine"); else None.
+    Only the first run counts: the load before a later run includes the lab's own last run (eight
+    peer processes starting, writing their files and exiting lift it to 2-4.5 on this 2-CPU machine
+    with nothing else running). The manifest keeps every run's load."""
     if not host_load:
-        return {}
-    first = min(host_load)
-    before = host_load[first][0]
-    return {first: before} if before > max(1, cpus or 1) / 2.0 else {}
+        return None
+    before = host_load[min(host_load)][0]
+    return before if before > max(1, cpus or 1) / 2.0 else None
 
 
-def busy_warning(busy: dict[str, float], cpus: int | None) -> str:
-    runs = ", ".join(f"{rep} ({load:.1f})" for rep, load in busy.items())
-    return (f"the machine was busy when the lab started, before run {runs} (1-minute load average, "
+def busy_warning(load: float, cpus: int | None) -> str:
+    return (f"the machine was busy when the lab started (1-minute load average {load:.1f} on "
             f"{cpus or '?'} CPUs). Other work on the machine can change a real swarm's timing and what "
             "the subject uploads (docs/lab.md, 'A busy machine'): compare such runs with runs made "
             "under the same load, and record validation runs on a quiet machine.")
@@ -189,4 +187,4 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
         )
         write_json(w.stage / "manifest.json", manifest)
         published = w.publish()
-    return LabRun(published, sc, summary, busy_runs(host_load, os.cpu_count()))
+    return LabRun(published, sc, summary, busy_load(host_load, os.cpu_count()))

@@ -18,15 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from favourites import trace_of  # this directory's script: run as python validation/traces/newcomer.py
 
 BLOCK = 16384
-
-
-def trace_of(rep: Path) -> Path | None:
-    for name in ("connections.csv.gz", "connections.csv"):
-        if (rep / name).exists():
-            return rep / name
-    return None
 
 
 def received_blocks(rep: Path, at_s: list[float]) -> list[float] | None:
@@ -50,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--at", nargs="+", type=float, default=[2.0, 4.0, 8.0], help="seconds after joining")
     ns = ap.parse_args(argv)
     for run in ns.run_dirs:
+        if not (run / "replications").is_dir():
+            ap.error(f"{run}: not a run directory (no replications/ in it)")
         rows = [r for rep in sorted((run / "replications").iterdir()) if (r := received_blocks(rep, ns.at))]
         if not rows:
             print(f"{run}: no connection traces")
