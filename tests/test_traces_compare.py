@@ -54,3 +54,44 @@ def test_favourites_by_hand(tmp_path):
     assert (r["subject_rank"], r["subject_bytes"], r["total_bytes"], r["subject_in_top"]) == (2, 2_000_000, 6_000_000, True)
     (r,) = fav_mod.favourites(tmp_path / "run", uploader=1, at_s=30.0, top=1)
     assert not r["subject_in_top"]
+
+
+def _load_forwarding():
+    import sys
+    sys.path.insert(0, str(ROOT / "validation" / "traces"))  # forwarding.py imports its neighbour favourites.py
+    try:
+        spec = importlib.util.spec_from_file_location("traces_forwarding", ROOT / "validation" / "traces" / "forwarding.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+    finally:
+        sys.path.remove(str(ROOT / "validation" / "traces"))
+
+
+def test_forwarding_by_hand(tmp_path):
+    """The subject gets 32,768 B by 1 s, 300,000 by 2 s, 1,100,000 by 3 s from the seed: 64 KiB and
+    256 KiB at 2 s, 1 MiB at 3 s. The first leecher joins at 5 s; the subject has sent it nothing by
+    6 s and 1 MiB by 7 s. Between 10 and 20 s leecher 2 sends the subject 100 B of 400 (0.25, not its
+    largest) and leecher 3 sends it 500 of 600 (its largest)."""
+    fwd = _load_forwarding()
+    rep = tmp_path / "run" / "replications" / "0000"
+    rep.mkdir(parents=True)
+    (rep / "peers.csv").write_text("peer,role,join_s\n0,subject,0.0\n1,seed,0.0\n2,leecher,5.0\n3,leecher,6.0\n")
+    rows = ["t_s,local,remote,total_up_bytes,total_down_bytes"]
+    rows += [f"{t},0,1,0,{got}" for t, got in ((1.0, 32768), (2.0, 300000), (3.0, 1100000))]
+    rows += ["6.0,0,2,0,0", "7.0,0,2,1048576,0", "8.0,0,2,9000000,0"]
+    rows += ["10.0,2,0,0,0", "20.0,2,0,100,0", "10.0,2,3,0,0", "20.0,2,3,300,0",
+             "10.0,3,0,0,0", "20.0,3,0,500,0", "10.0,3,2,0,0", "20.0,3,2,100,0", "30.0,3,0,99999,0"]
+    (rep / "connections.csv").write_text("\n".join(rows) + "\n")
+    m = fwd.measure(rep, [1.0, 2.0], (10.0, 20.0))
+    assert m["start"] == [2.0, 2.0, 3.0]
+    assert m["ramp"] == [0.0, 1.0]
+    assert sorted(round(x, 4) for x in m["shares"]) == [0.25, 0.8333]
+    assert m["top"] == 1
+    # a replication without a trace is skipped, and a directory that is not a run is refused
+    (tmp_path / "run" / "replications" / "0001").mkdir()
+    assert fwd.measure(tmp_path / "run" / "replications" / "0001", [1.0], (10.0, 20.0)) is None
+    import pytest
+    with pytest.raises(SystemExit) as e:
+        fwd.main([str(tmp_path / "nope")])
+    assert e.value.code == 2
