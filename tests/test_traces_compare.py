@@ -95,3 +95,27 @@ def test_forwarding_by_hand(tmp_path):
     with pytest.raises(SystemExit) as e:
         fwd.main([str(tmp_path / "nope")])
     assert e.value.code == 2
+
+
+def test_lead_by_hand(tmp_path):
+    """Peer 2 completes at 20 s, peer 3 at 40 s, peer 4 never. The subject sent peer 2 100 B at
+    18 s (lead 2 s) and 300 B at 10 s (10 s), peer 3 600 B at 38 s (2 s), peer 4 1,000 B (no lead):
+    by bytes, 900 of 1,000 B with a lead of 2 s, so the median lead is 2 s and 30 % came more than
+    5 s early; the subject's upload is 2,000 B."""
+    import sys
+    sys.path.insert(0, str(ROOT / "validation" / "traces"))
+    try:
+        spec = importlib.util.spec_from_file_location("traces_lead", ROOT / "validation" / "traces" / "lead.py")
+        lead = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(lead)
+    finally:
+        sys.path.remove(str(ROOT / "validation" / "traces"))
+    rep = tmp_path / "run" / "replications" / "0000"
+    rep.mkdir(parents=True)
+    (rep / "peers.csv").write_text("peer,role,join_s,complete_s\n0,subject,0,50\n2,leecher,0,20\n3,leecher,0,40\n4,leecher,0,\n")
+    (rep / "transfer_log.csv").write_text("t_s,peer,piece,first_block,blocks,bytes\n"
+                                          "18,2,0,0,1,100\n10,2,1,0,1,300\n38,3,2,0,1,600\n5,4,3,0,1,1000\n")
+    x, w, total = lead.leads(rep)
+    assert total == 2000 and sorted(zip(x.tolist(), w.tolist())) == [(2.0, 100.0), (2.0, 600.0), (10.0, 300.0)]
+    assert lead.weighted_quantiles(x, w, [0.5, 0.75]) == [2.0, 10.0]
+    assert w[x > lead.EARLY_S].sum() / w.sum() == 0.3
