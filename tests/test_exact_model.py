@@ -42,3 +42,25 @@ def test_unreadable_run_dir_is_a_clear_error(tmp_path, capsys):
         {"quantity": "subject_download_time_s", "scenario": "v99-none", "lab_runs": 3}]}))
     assert em.main([str(tmp_path)]) == 2
     assert "v99-none" in capsys.readouterr().err
+
+
+score_spec = importlib.util.spec_from_file_location("score", ROOT / "validation" / "score.py")
+score = importlib.util.module_from_spec(score_spec)
+score_spec.loader.exec_module(score)
+
+
+def test_crps_by_hand():
+    # sample {0, 2}, observation 1: E|S - 1| = 1, E|S - S'| = (0 + 2 + 2 + 0) / 4 = 1: 1 - 1/2
+    assert score.crps(np.array([2.0, 0.0]), 1.0) == pytest.approx(0.5)
+    assert score.crps(np.array([1.0, 1.0, 1.0]), 1.0) == pytest.approx(0.0)
+    assert score.crps(np.array([0.0]), 3.0) == pytest.approx(3.0)
+    # brute force on a random sample
+    rng = np.random.default_rng(3)
+    s = rng.normal(size=40)
+    brute = np.mean(np.abs(s - 0.3)) - 0.5 * np.mean(np.abs(s[:, None] - s[None, :]))
+    assert score.crps(s, 0.3) == pytest.approx(brute)
+
+
+def test_score_refuses_a_directory_without_sim(tmp_path, capsys):
+    assert score.main([str(tmp_path)]) == 2
+    assert "no sim/ in it" in capsys.readouterr().err
