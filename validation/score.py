@@ -1,7 +1,7 @@
 """Score model variants against every recorded lab run, not only the lab medians: the continuous
 ranked probability score (CRPS) of each lab run under the model's replications, a proper scoring
 rule (lower is better; it rewards a distribution that is both centred and as narrow as the lab's
-spread allows). Counting medians within a tolerance uses three to seven lab runs a scenario and
+spread allows; forensics.analysis.sim_vs_lab.crps, which ``leechsim validate`` reports too). Counting medians within a tolerance uses three to seven lab runs a scenario and
 flips on noise (validation/exact_model.py); the CRPS uses all of them.
 
 Run after the matrix command for each variant (each writes DIR/sim/NAME/results.csv):
@@ -23,20 +23,11 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout: the project's sim package
+sys.path.insert(0, str(ROOT))  # run from a checkout: the project's packages
+from forensics.analysis.sim_vs_lab import crps  # noqa: E402
 
 QUANTITIES = ("subject_upload_leech_bytes", "subject_download_time_s", "subject_upload_seed_bytes")
 CHANGE = 0.05
-
-
-def crps(sim: np.ndarray, x: float) -> float:
-    """CRPS of the observation x under the empirical distribution of ``sim``:
-    E|S - x| - E|S - S'| / 2, the second term from the sorted sample in O(n log n)."""
-    s = np.sort(np.asarray(sim, dtype=float))
-    n = len(s)
-    i = np.arange(1, n + 1)
-    mean_pair_gap = 2.0 * np.sum((2 * i - n - 1) * s) / (n * n)
-    return float(np.mean(np.abs(s - x)) - 0.5 * mean_pair_gap)
 
 
 def scenario_scores(run_dir: Path, recorded: Path, quantity: str) -> dict[str, float]:

@@ -9,11 +9,22 @@ order statistics (``median_interval``), and whether the simulator's median lies 
 while leeching within ±10% and every lab run inside the interval; download time and upload after
 completion within ±15%. The per-peer distribution of the subject's upload (the share of it that
 the k-th largest recipient got) is compared as well, and reported without a target.
+
+Two more numbers per comparison say how much a hit or a miss means:
+- ``crps_scaled``: the continuous ranked probability score of every lab run under the simulator's
+  replications (a proper scoring rule: lower is better; it rewards a distribution both centred and
+  as narrow as the lab's spread allows), averaged over the lab runs and divided by the lab median
+  (by ZERO_FRACTION of the torrent where that is larger). It uses every lab run, not only the median.
+- ``exact_pass_probability``: if the simulator were exact, the lab runs would be draws from its own
+  distribution; the probability that the comparison would then be met with this many lab runs
+  (estimated from EXACT_DRAWS sets of draws, seeded by the scenario and quantity, so the same inputs
+  give the same number). Few lab runs make a target a coin toss even for an exact model.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +45,7 @@ TOP_K = 3
 # The least confidence of the lab median's interval: the narrowest pair of order statistics that
 # covers the median with at least this probability (three runs reach exactly 75%: their range)
 MEDIAN_CI_LEVEL = 0.75
+EXACT_DRAWS = 20000  # sets of lab runs drawn from the simulator's replications (exact_pass_probability)
 
 
 def median_interval(values) -> tuple[float, float, float]:
@@ -79,6 +91,8 @@ class Comparison:
     lab_median_high: float = math.nan
     lab_median_level: float = math.nan
     sim_in_lab_median_interval: bool = False
+    crps_scaled: float = math.nan  # the lab runs' mean CRPS under the simulator, divided by the scale
+    exact_pass_probability: float = math.nan  # P(met) if the lab runs were draws from the simulator
 
     def row(self) -> dict:
         return dict(self.__dict__)
@@ -89,23 +103,61 @@ def _column(run: RunData, key: str) -> np.ndarray:
     return vals[~np.isnan(vals)]
 
 
+def crps(sim: np.ndarray, x: float) -> float:
+    """The CRPS of observation x under the empirical distribution of ``sim``:
+    E|S - x| - E|S - S'| / 2, the second term from the sorted sample."""
+    s = np.sort(np.asarray(sim, dtype=np.float64))
+    n = len(s)
+    i = np.arange(1, n + 1)
+    mean_pair_gap = 2.0 * float(np.sum((2 * i - n - 1) * s)) / (n * n)
+    return float(np.mean(np.abs(s - x))) - 0.5 * mean_pair_gap
+
+
+def meets(sim_med: float, lab_medians: np.ndarray, tol: float, zero_bytes: float | None) -> np.ndarray:
+    """The tolerance rule for one simulator median against many lab medians: relative, or absolute
+    (within ``zero_bytes``) where the lab median is within ``zero_bytes`` of zero."""
+    lab_medians = np.asarray(lab_medians, dtype=np.float64)
+    rel_ok = np.abs(sim_med - lab_medians) <= tol * np.abs(lab_medians)
+    if zero_bytes is None:
+        return rel_ok
+    return np.where(np.abs(lab_medians) <= zero_bytes, np.abs(sim_med - lab_medians) <= zero_bytes, rel_ok)
+
+
+def exact_pass_probability(sim: np.ndarray, n_lab: int, tol: float, inside: bool, zero_bytes: float | None,
+                           seed_text: str, draws: int = EXACT_DRAWS) -> float:
+    """P(the comparison is met) if the ``n_lab`` lab runs were draws from the simulator's own
+    replications: ``draws`` such sets, from a generator seeded by ``seed_text``."""
+    sim = np.asarray(sim, dtype=np.float64)
+    rng = np.random.default_rng(zlib.crc32(seed_text.encode()))
+    runs = rng.choice(sim, size=(draws, n_lab))
+    ok = meets(float(np.median(sim)), np.median(runs, axis=1), tol, zero_bytes)
+    if inside:
+        p5, p95 = np.percentile(sim, [5, 95])
+        ok &= np.all((runs >= p5) & (runs <= p95), axis=1)
+    return float(ok.mean())
+
+
 def compare_quantity(name: str, quantity: str, lab: np.ndarray, sim: np.ndarray, tol: float, inside: bool,
                      torrent_bytes: int) -> Comparison:
     lab_med, sim_med = float(np.median(lab)), float(np.median(sim))
     p5, p95 = (float(x) for x in np.percentile(sim, [5, 95]))
-    near_zero = quantity.endswith("_bytes") and abs(lab_med) <= ZERO_FRACTION * torrent_bytes
+    zero = ZERO_FRACTION * torrent_bytes if quantity.endswith("_bytes") else None
+    near_zero = zero is not None and abs(lab_med) <= zero
     rel = None if near_zero or lab_med == 0 else (sim_med - lab_med) / lab_med
     n_in = int(np.sum((lab >= p5) & (lab <= p95)))
     if near_zero:  # both must be ~0: within ZERO_FRACTION of the torrent
-        ok = abs(sim_med - lab_med) <= ZERO_FRACTION * torrent_bytes
+        ok = abs(sim_med - lab_med) <= zero
     else:
         ok = rel is not None and abs(rel) <= tol
     if inside:
         ok = ok and n_in == len(lab)
     lo, hi, level = median_interval(lab)
+    scale = max(abs(lab_med), zero or 0.0)
+    score = float(np.mean([crps(sim, float(x)) for x in lab])) / scale if scale > 0 else math.nan
+    p_exact = exact_pass_probability(sim, len(lab), tol, inside, zero, f"{name}|{quantity}")
     return Comparison(name, quantity, len(lab), lab_med, float(lab.min()), float(lab.max()), len(sim), sim_med,
                       p5, p95, rel, sim_med - lab_med, n_in, tol, inside, bool(ok), lo, hi, level,
-                      bool(lo <= sim_med <= hi))
+                      bool(lo <= sim_med <= hi), score, p_exact)
 
 
 def recipient_shares(run: RunData) -> np.ndarray:
@@ -153,5 +205,22 @@ def error_rate(results: list[dict]) -> dict:
                   "median_abs_rel_error": float(np.median(rels)) if rels else None,
                   "max_abs_rel_error": float(max(rels)) if rels else None,
                   "lab_runs_inside_interval": f"{sum(c.lab_inside for c in cs)}/{sum(c.lab_runs for c in cs)}",
-                  "sim_median_in_lab_median_interval": f"{sum(c.sim_in_lab_median_interval for c in cs)}/{len(cs)}"}
+                  "sim_median_in_lab_median_interval": f"{sum(c.sim_in_lab_median_interval for c in cs)}/{len(cs)}",
+                  "median_crps_scaled": _median_finite([c.crps_scaled for c in cs]),
+                  "exact_model_expected_met": float(sum(c.exact_pass_probability for c in cs)),
+                  "exact_model_met_counts": [float(p) for p in met_count_distribution(
+                      [c.exact_pass_probability for c in cs])]}
     return out
+
+
+def _median_finite(values: list[float]) -> float | None:
+    v = [x for x in values if math.isfinite(x)]
+    return float(np.median(v)) if v else None
+
+
+def met_count_distribution(probs: list[float]) -> np.ndarray:
+    """P(exactly k comparisons are met), k = 0..len(probs), for independent comparisons."""
+    dist = np.array([1.0])
+    for p in probs:
+        dist = np.convolve(dist, [1.0 - p, p])
+    return dist

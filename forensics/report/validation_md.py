@@ -26,13 +26,26 @@ def validation_markdown(results: list[dict], summary: str, rate: dict, command: 
                      f"[{fmt_quantity(c.quantity, c.lab_min)}–{fmt_quantity(c.quantity, c.lab_max)}] | {fmt_quantity(c.quantity, c.sim_median)} "
                      f"[{fmt_quantity(c.quantity, c.sim_p5)}–{fmt_quantity(c.quantity, c.sim_p95)}] | {err} | {c.lab_inside}/{c.lab_runs} | "
                      f"{'met' if c.met else '**missed**'} (±{c.tolerance:.0%}) |")
-    L += ["", "## Error rate by quantity", "", "| quantity | scenarios | within target | median abs. error | max abs. error | lab runs inside interval | simulator median inside the lab median's interval |",
-          "|---|---:|---:|---:|---:|---:|---:|"]
+    L += ["", "## Error rate by quantity", "",
+          "The last two columns say how much a count means. *An exact model would meet*: if the simulator were "
+          "exact, the lab runs would be draws from its own replications; the expected number of scenarios whose "
+          "target it would then meet with each scenario's number of lab runs, and the probability that it would "
+          "meet all of them. *Median CRPS*: the continuous ranked probability score of every lab run under the "
+          "simulator's replications (a proper scoring rule, lower is better), per scenario averaged over its lab "
+          "runs and divided by the lab median (or by 1% of the torrent where that is larger); the median over "
+          "the scenarios. It uses every lab run, not only the medians, so it separates two versions of the model "
+          "where counting hits cannot.", "",
+          "| quantity | scenarios | within target | median abs. error | max abs. error | lab runs inside interval | simulator median inside the lab median's interval | an exact model would meet (all) | median CRPS |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for q, e in rate.items():
         med = "—" if e["median_abs_rel_error"] is None else f"{e['median_abs_rel_error']:.1%}"
         mx = "—" if e["max_abs_rel_error"] is None else f"{e['max_abs_rel_error']:.1%}"
+        exact = "—"
+        if e.get("exact_model_expected_met") is not None:
+            exact = f"{e['exact_model_expected_met']:.1f} ({e['exact_model_met_counts'][-1]:.2f})"
+        crps = "—" if e.get("median_crps_scaled") is None else f"{e['median_crps_scaled']:.3f}"
         L.append(f"| {q} | {e['scenarios']} | {e['met']} | {med} | {mx} | {e['lab_runs_inside_interval']} | "
-                 f"{e.get('sim_median_in_lab_median_interval', '—')} |")
+                 f"{e.get('sim_median_in_lab_median_interval', '—')} | {exact} | {crps} |")
     L += ["", "## How precisely the lab runs fix the lab median", "",
           "A few lab runs fix their own median only roughly. The interval below is distribution-free: "
           "the pair of the runs' order statistics that covers the median of the lab's distribution with "
