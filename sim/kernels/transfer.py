@@ -63,7 +63,7 @@ def next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u):
     return -1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, v, k, u):
     """Blocks v has asked u for and not yet received: its current run from the current piece on, and
     the pieces it has asked for next (a piece in both spans counted once). What its request queue
@@ -92,7 +92,9 @@ def ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes):
                         v, k, u, salt, piece_bytes)
 
 
-@njit(cache=True, _nrt=False)
+# inlined: transfer_blocks (inlined into the fused tick) calls it for most whole-piece transfers
+# every tick, and a call passes its 16 arrays field by field (about 160 words pushed)
+@njit(cache=True, _nrt=False, inline="always")
 def ask_next_run_arrays(have, recv, blocks, avail, order, pos, bound, owner, n_have, whole_s, cur_piece, run_end,
                         next_start, next_end, rate_avg, dq_size, v, k, u, salt, piece_bytes):
     """ask_next_run on the arrays it touches: transfer_blocks calls it for most whole-piece
