@@ -391,7 +391,7 @@ def _choke_all_allocating(pa, ea, now, dt, salt, piece_bytes, total_bytes):
 def choke_peers(pa, ea, now, dt, salt, piece_bytes, total_bytes, work):
     """choke_peer for every active peer whose choker has something to do, with one ChokeScratch."""
     for u in range(ea.nbr.shape[0]):
-        # An idle choker is skipped here rather than by choke_peer's own check: a call passes
-        # every peer and edge array (by value: a tuple of 56).
+        # An idle choker is skipped here rather than by choke_peer's own check (choke_peer was a
+        # call passing every peer and edge array by value; it is inlined now, the check stays).
         if pa.active[u] and not choker_idle_arrays(pa.interest_changed, pa.next_round_t, pa.next_opt_t, u, now):
             choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, work)

@@ -11,11 +11,14 @@ serve order goes into the flow buffers (transfer.serve_order_into), and so do th
 arrays (``FlowBuffers.choke``, what choke.choke_all allocates per call: allocated once per
 replication, the tick calls choke.choke_peer with them for each peer whose choker has work).
 
-The steps that take the state tuples and run every tick (grant_sends_into, transfer_blocks, the
-per-peer bodies of the other steps) are inlined into the tick at numba-IR level
-(``inline="always"``): numba passes a tuple argument by value, field by field, so a call of
-grant_sends_into or transfer_blocks pushed about 600 words (the ~70 peer and edge arrays' data
-pointers, shapes and strides) onto the stack, twice per tick with transfers."""
+The steps that take the state tuples and run every tick (grant_sends_into, transfer_blocks,
+choke.choke_peer, the per-peer bodies of the other steps) are inlined into the tick at numba-IR
+level (``inline="always"``), and so is transfer.ask_next_run_arrays: numba passes a tuple
+argument by value, field by field, so a call of grant_sends_into or transfer_blocks pushed about
+600 words (the ~70 peer and edge arrays' data pointers, shapes and strides) onto the stack, twice
+per tick with transfers. Not everything gains: inlining transfer.asked_piece (two call sites, the
+picker inside) made the corpus benchmark about 20 % slower, and bandwidth.distribute_quota about
+the same as before, so they stay calls."""
 
 from __future__ import annotations
 
