@@ -153,18 +153,11 @@ def upload_quota_tick(pa, ea, dt):
     """Every uploader's quota tick over its connections (requests of choked connections stay
     queued and keep collecting quota, as in libtorrent)."""
     for u in range(pa.deg.shape[0]):
-        if pa.active[u]:
-            upload_quota_tick_peer(pa, ea, u, dt)
-
-
-@njit(cache=True, inline="always")
-def upload_quota_tick_peer(pa, ea, u, dt):
-    """upload_quota_tick for one active peer u (the fused tick visits only the active peers)."""
-    d = pa.deg[u]
-    if d == 0 and pa.handshakes[u] == 0:
-        return  # no connection sends anything through this channel
-    pa.up_quota[u] = distribute_quota(pa.up_cap[u], dt, pa.up_quota[u], ea.bw_req[u, :d], ea.bw_got[u, :d],
-                                      ea.bw_ttl[u, :d], ea.bw_quota[u, :d])
+        d = pa.deg[u]
+        if not pa.active[u] or (d == 0 and pa.handshakes[u] == 0):
+            continue  # no connection sends anything through this channel
+        pa.up_quota[u] = distribute_quota(pa.up_cap[u], dt, pa.up_quota[u], ea.bw_req[u, :d], ea.bw_got[u, :d],
+                                          ea.bw_ttl[u, :d], ea.bw_quota[u, :d])
 
 
 @njit(cache=True, inline="always")
@@ -370,8 +363,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
     grant_sends_into(pa, ea, src, dst, slot, F, order, dt, rate, want, turns, np.empty(F))
 
 
-# inlined into the fused tick: a call would pass the state tuples by value (kernels/tick.py)
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False)
 def grant_sends_into(pa, ea, src, dst, slot, F, order, dt, rate, want, turns, wanted):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
 
@@ -503,30 +495,25 @@ def second_tick(pa, ea, tick, ticks_per_s):
     rate_limit_ip_overhead, the last second's IP overhead out of the session's limits."""
     tick_mod = tick % ticks_per_s
     for u in range(pa.deg.shape[0]):
-        if pa.active[u] and second_tick_due(tick, tick_mod, pa.sec_phase[u], ticks_per_s):
-            second_tick_peer(pa, ea, u)
-
-
-@njit(cache=True, inline="always")
-def second_tick_peer(pa, ea, u):
-    """second_tick for one active peer u whose second tick is due."""
-    if pa.ip_drain[u]:
-        drain_ip_overhead(pa, ea, u)
-    for k in range(pa.deg[u]):
-        b = ea.up_sec[u, k]
-        ea.up_last_s[u, k] = b
-        ea.up_avg[u, k] = np.floor(ea.up_avg[u, k] * 4.0 / 5.0) + np.floor(b / 5.0)
-        ea.up_sec[u, k] = 0.0
-        # u as downloader: slow start ends once a second brings no more than the one before
-        # (+5,000 B), while unchoked; then the queue follows 3 s of the rate
-        d = ea.dn_sec[u, k]
-        if ea.slow_start[u, k] and ea.unchoked[ea.nbr[u, k], ea.rev[u, k]] and ea.dn_last_s[u, k] > 0 \
-                and ea.dn_last_s[u, k] + SLOW_START_SLACK_BYTES >= d:
-            ea.slow_start[u, k] = False
-        ea.dn_last_s[u, k] = d
-        ea.dn_sec[u, k] = 0
-        if not ea.slow_start[u, k]:
-            ea.dq_size[u, k] = request_queue_blocks(ea.rate_avg[u, k], pa.rq_time_s[u], pa.rq_max[u])
+        if not pa.active[u] or not second_tick_due(tick, tick_mod, pa.sec_phase[u], ticks_per_s):
+            continue
+        if pa.ip_drain[u]:
+            drain_ip_overhead(pa, ea, u)
+        for k in range(pa.deg[u]):
+            b = ea.up_sec[u, k]
+            ea.up_last_s[u, k] = b
+            ea.up_avg[u, k] = np.floor(ea.up_avg[u, k] * 4.0 / 5.0) + np.floor(b / 5.0)
+            ea.up_sec[u, k] = 0.0
+            # u as downloader: slow start ends once a second brings no more than the one before
+            # (+5,000 B), while unchoked; then the queue follows 3 s of the rate
+            d = ea.dn_sec[u, k]
+            if ea.slow_start[u, k] and ea.unchoked[ea.nbr[u, k], ea.rev[u, k]] and ea.dn_last_s[u, k] > 0 \
+                    and ea.dn_last_s[u, k] + SLOW_START_SLACK_BYTES >= d:
+                ea.slow_start[u, k] = False
+            ea.dn_last_s[u, k] = d
+            ea.dn_sec[u, k] = 0
+            if not ea.slow_start[u, k]:
+                ea.dq_size[u, k] = request_queue_blocks(ea.rate_avg[u, k], pa.rq_time_s[u], pa.rq_max[u])
 
 
 DOWNLOAD_RATE_FACTOR = 1.5  # wanted_transfer(download): 1.5 x the download rate x tick_interval
@@ -544,16 +531,6 @@ def download_quota_tick(pa, ea, dst, slot, F, dt):
     connection reads only what it holds: a fast connection with a long request queue asks for a
     lot and reads nothing until all of it is granted (the lab's seconds-long stalls with hundreds
     of requests outstanding, then a burst)."""
-    download_quota_requests(pa, ea, dst, slot, F, dt)
-    for v in range(pa.deg.shape[0]):
-        if pa.active[v]:
-            download_quota_tick_peer(pa, ea, v, dt)
-
-
-@njit(cache=True, inline="always")
-def download_quota_requests(pa, ea, dst, slot, F, dt):
-    """download_quota_tick's first part: each transfer's connection expecting data and holding no
-    download quota asks its download channel."""
     for f in range(F):
         v = dst[f]
         k = slot[f]
@@ -572,16 +549,12 @@ def download_quota_requests(pa, ea, dst, slot, F, dt):
             ea.dl_req[v, k] = want
             ea.dl_got[v, k] = 0.0
             ea.dl_ttl[v, k] = REQUEST_TTL_TICKS
-
-
-@njit(cache=True, inline="always")
-def download_quota_tick_peer(pa, ea, v, dt):
-    """download_quota_tick's quota tick of one active peer v's download channel."""
-    d = pa.deg[v]
-    if d == 0 or pa.is_seed[v]:
-        return
-    pa.dn_quota[v] = distribute_quota(pa.down_cap[v], dt, pa.dn_quota[v], ea.dl_req[v, :d], ea.dl_got[v, :d],
-                                      ea.dl_ttl[v, :d], ea.dl_held[v, :d])
+    for v in range(pa.deg.shape[0]):
+        d = pa.deg[v]
+        if not pa.active[v] or d == 0 or pa.is_seed[v]:
+            continue
+        pa.dn_quota[v] = distribute_quota(pa.down_cap[v], dt, pa.dn_quota[v], ea.dl_req[v, :d], ea.dl_got[v, :d],
+                                          ea.dl_ttl[v, :d], ea.dl_held[v, :d])
 
 
 @njit(cache=True, _nrt=False)
@@ -600,11 +573,5 @@ def close_download_quota(pa, ea):
     bought with credit carried over, repaid from the next ticks)."""
     for i in range(pa.down_cap.shape[0]):
         if pa.active[i]:
-            close_download_quota_peer(pa, ea, i)
-
-
-@njit(cache=True, inline="always")
-def close_download_quota_peer(pa, ea, i):
-    """close_download_quota for one active peer i."""
-    for k in range(pa.deg[i]):
-        ea.dl_held[i, k] -= ea.tick_bytes[i, k]
+            for k in range(pa.deg[i]):
+                ea.dl_held[i, k] -= ea.tick_bytes[i, k]

@@ -348,9 +348,7 @@ def choker_idle_arrays(interest_changed, next_round_t, next_opt_t, u, now):
     return not interest_changed[u] and now < next_round_t[u] and now < next_opt_t[u]
 
 
-# inlined into the fused tick too (kernels/tick.py), which calls it for each peer whose choker has
-# work: a call passed the peer and edge arrays field by field (about 600 words pushed)
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False)
 def choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, work):
     """One tick of u's choker: the four phases of the module docstring, in libtorrent's order.
     ``work``: a ChokeScratch (new_choke_scratch) for u's connection slots."""
@@ -391,7 +389,7 @@ def _choke_all_allocating(pa, ea, now, dt, salt, piece_bytes, total_bytes):
 def choke_peers(pa, ea, now, dt, salt, piece_bytes, total_bytes, work):
     """choke_peer for every active peer whose choker has something to do, with one ChokeScratch."""
     for u in range(ea.nbr.shape[0]):
-        # An idle choker is skipped here rather than by choke_peer's own check (choke_peer was a
-        # call passing every peer and edge array by value; it is inlined now, the check stays).
+        # An idle choker is skipped here rather than by choke_peer's own check: a call passes
+        # every peer and edge array (by value: a tuple of 56).
         if pa.active[u] and not choker_idle_arrays(pa.interest_changed, pa.next_round_t, pa.next_opt_t, u, now):
             choke_peer(pa, ea, u, now, dt, salt, piece_bytes, total_bytes, work)

@@ -9,16 +9,8 @@ every tick counted references up and down on each array of the state tuples it p
 took most of a small swarm's tick (perf: NRT_incref/NRT_decref). So nothing in it allocates: the
 serve order goes into the flow buffers (transfer.serve_order_into), and so do the choker's work
 arrays (``FlowBuffers.choke``, what choke.choke_all allocates per call: allocated once per
-replication, the tick calls choke.choke_peer with them for each peer whose choker has work).
-
-The steps that take the state tuples and run every tick (grant_sends_into, transfer_blocks,
-choke.choke_peer, the per-peer bodies of the other steps) are inlined into the tick at numba-IR
-level (``inline="always"``), and so is transfer.ask_next_run_arrays: numba passes a tuple
-argument by value, field by field, so a call of grant_sends_into or transfer_blocks pushed about
-600 words (the ~70 peer and edge arrays' data pointers, shapes and strides) onto the stack, twice
-per tick with transfers. Not everything gains: inlining transfer.asked_piece (two call sites, the
-picker inside) made the corpus benchmark about 20 % slower, and bandwidth.distribute_quota about
-the same as before, so they stay calls."""
+replication, the tick calls choke.choke_peers with them, only in a tick where some choker has
+work)."""
 
 from __future__ import annotations
 
@@ -27,11 +19,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .bandwidth import (ask_when_asked, close_download_quota_peer, download_quota_requests, download_quota_tick_peer,
-                        grant_sends_into, second_tick_due, second_tick_peer, upload_quota_tick_peer)
-from .choke import ChokeScratch, choke_peer, choker_idle_arrays, new_choke_scratch
+from .bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends_into, open_download_quota, second_tick,
+                        second_tick_due, upload_quota_tick)
+from .choke import ChokeScratch, choke_peers, choker_idle_arrays, new_choke_scratch
 from .sorting import MAX_STACK, RADIX_BUCKETS
-from .transfer import RATE_KEEP_PER_S, ask_before_sending, collect_flows_to, serve_order_into, transfer_blocks
+from .transfer import ask_before_sending, collect_flows, serve_order_into, transfer_blocks
 
 
 class FlowBuffers(NamedTuple):
@@ -50,9 +42,6 @@ class FlowBuffers(NamedTuple):
     sort_tmp: np.ndarray  # i8 the serve-order radix sort's second buffer (sorting.argsort_distinct_into)
     sort_count: np.ndarray  # i8 its digit counts [sorting.RADIX_BUCKETS]
     choke: ChokeScratch  # the choker's work arrays, one entry per connection slot [K]
-    # the active peers, ascending [N]: listed once per call of swarm_tick(s) (only the engine's
-    # events make a peer join or leave), so the per-peer steps of a tick visit only these
-    active_rows: np.ndarray  # i8
 
 
 class LogBuffers(NamedTuple):
@@ -82,7 +71,7 @@ def new_flow_buffers(n: int, k: int) -> FlowBuffers:
                        np.zeros(fmax), np.zeros(fmax), np.zeros(fmax, np.int64), np.zeros(fmax), np.zeros(n, np.int64),
                        np.zeros(fmax, np.int64), np.zeros(fmax, np.int64), np.zeros(2 * MAX_STACK, np.int64),
                        np.zeros(fmax, np.int64), np.zeros(RADIX_BUCKETS, np.int64),
-                       new_choke_scratch(k), np.zeros(n, np.int64))
+                       new_choke_scratch(k))
 
 
 def new_log_buffers(rows: int) -> LogBuffers:
@@ -95,8 +84,8 @@ def new_log_buffers(rows: int) -> LogBuffers:
 @njit(cache=True, _nrt=False)
 def any_choker_due(active, interest_changed, next_round_t, next_opt_t, now):
     """True if some active peer's choker has work this tick (choker_idle_arrays is false for it):
-    otherwise choke_all would change nothing. (The tick makes the same check peer by peer over the
-    active peers; tests/test_quiet_ticks.py counts the ticks it leaves the choker out with this.)"""
+    otherwise choke_all would change nothing. (Arrays, not the state tuples: a call taking a tuple
+    counts references on every array in it.)"""
     for u in range(active.shape[0]):
         if active[u] and not choker_idle_arrays(interest_changed, next_round_t, next_opt_t, u, now):
             return True
@@ -106,8 +95,7 @@ def any_choker_due(active, interest_changed, next_round_t, next_opt_t, now):
 @njit(cache=True, _nrt=False)
 def any_second_tick_work(active, deg, sec_phase, tick, ticks_per_s):
     """True if some active peer with a connection has its session's second tick now: otherwise
-    bandwidth.second_tick (which only updates connections) would change nothing. (The tick makes
-    the same check peer by peer, as any_choker_due.)"""
+    bandwidth.second_tick (which only updates connections) would change nothing."""
     tick_mod = tick % ticks_per_s
     for u in range(active.shape[0]):
         if active[u] and deg[u] > 0 and second_tick_due(tick, tick_mod, sec_phase[u], ticks_per_s):
@@ -115,69 +103,36 @@ def any_second_tick_work(active, deg, sec_phase, tick, ticks_per_s):
     return False
 
 
-@njit(cache=True, _nrt=False)
-def list_active(active, rows):
-    """The active peers, ascending, into rows; returns their count."""
-    n = 0
-    for u in range(active.shape[0]):
-        if active[u]:
-            rows[n] = u
-            n += 1
-    return n
-
-
 @njit(cache=True, _nrt=False, inline="always")
-def _tick_steps(pa, ea, pc, fb, n_rows, log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, now, dt, tick,
+def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, now, dt, tick,
                 ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes, subject):
-    # Each per-peer step (choke.choke_all, bandwidth.open_download_quota, transfer.collect_flows,
-    # bandwidth.upload_quota_tick, download_quota_tick, close_download_quota, second_tick) is
-    # done here peer by peer over the active peers (fb.active_rows[:n_rows], ascending: the
-    # order of the steps' own loops over every peer, which skip the inactive ones): most of a
-    # swarm's rows are peers yet to join or gone.
-    # A step that provably changes nothing this tick is left out (a quiet tick then costs a few
-    # loops over the active peers): a choker with no work (any_choker_due), every step from the
-    # serve order to transfer_blocks without a transfer (they work transfer by transfer), the
-    # second tick of a peer without connections (any_second_tick_work; it would take no IP
-    # overhead out of its limits: nothing was moved).
-    rows = fb.active_rows
-    for i in range(n_rows):
-        u = rows[i]
-        if not choker_idle_arrays(pa.interest_changed, pa.next_round_t, pa.next_opt_t, u, now):
-            # choke.choke_all's work, with work arrays allocated once (choke_all allocates them per
-            # call; they are scratch: every round writes what it reads of them)
-            choke_peer(pa, ea, u, now, dt, salt_choke, piece_bytes, total_bytes, fb.choke)
-    for i in range(n_rows):  # open_download_quota
-        pa.dn_tick[rows[i]] = 0
-    keep = RATE_KEEP_PER_S ** dt
-    F = 0
-    for i in range(n_rows):  # collect_flows
-        v = rows[i]
-        if not pa.is_seed[v]:
-            F = collect_flows_to(pa, ea, pc, fb.src, fb.dst, fb.slot, dt, keep, v, F)
+    # A step that provably changes nothing this tick is not called (a quiet tick then costs a few
+    # loops over the peers): no choker with work, no transfer (every step from the serve order to
+    # transfer_blocks works transfer by transfer), no connection at its second tick.
+    if any_choker_due(pa.active, pa.interest_changed, pa.next_round_t, pa.next_opt_t, now):
+        # choke.choke_all's work, with work arrays allocated once (choke_all allocates them per call;
+        # they are scratch: every round writes what it reads of them)
+        choke_peers(pa, ea, now, dt, salt_choke, piece_bytes, total_bytes, fb.choke)
+    open_download_quota(pa, dt)
+    F = collect_flows(pa, ea, pc, fb.src, fb.dst, fb.slot, dt)
     n_log, n_done, overflow = 0, 0, False
-    order = fb.order
     if F > 0:
+        order = fb.order
         serve_order_into(pa, ea, fb.dst, fb.slot, F, fb.keys, order, fb.stack, fb.sort_tmp, fb.sort_count)
         ask_before_sending(pa, ea, pc, fb.dst, fb.slot, F, order, salt_pick, piece_bytes)
         ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
-    # the channels' quota ticks run with or without transfers: banks fill while nothing waits
-    for i in range(n_rows):  # upload_quota_tick
-        upload_quota_tick_peer(pa, ea, rows[i], dt)
-    download_quota_requests(pa, ea, fb.dst, fb.slot, F, dt)  # download_quota_tick
-    for i in range(n_rows):
-        download_quota_tick_peer(pa, ea, rows[i], dt)
-    if F > 0:
+        upload_quota_tick(pa, ea, dt)
+        download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
         grant_sends_into(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns, fb.wanted)
         n_log, n_done, overflow = transfer_blocks(
             pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
             log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, fb.completed)
-    for i in range(n_rows):  # close_download_quota
-        close_download_quota_peer(pa, ea, rows[i])
-    tick_mod = tick % ticks_per_s
-    for i in range(n_rows):  # second_tick
-        u = rows[i]
-        if pa.deg[u] > 0 and second_tick_due(tick, tick_mod, pa.sec_phase[u], ticks_per_s):
-            second_tick_peer(pa, ea, u)
+    else:  # the channels' quota ticks still run: banks fill while nothing waits
+        upload_quota_tick(pa, ea, dt)
+        download_quota_tick(pa, ea, fb.dst, fb.slot, 0, dt)
+    close_download_quota(pa, ea)
+    if any_second_tick_work(pa.active, pa.deg, pa.sec_phase, tick, ticks_per_s):
+        second_tick(pa, ea, tick, ticks_per_s)
     return F, n_log, n_done, overflow
 
 
@@ -185,9 +140,8 @@ def _tick_steps(pa, ea, pc, fb, n_rows, log_t, log_peer, log_piece, log_first, l
 def swarm_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes,
                subject):
     """Returns (active transfers, log rows written, peers completed, log overflowed)."""
-    n_rows = list_active(pa.active, fb.active_rows)
-    return _tick_steps(pa, ea, pc, fb, n_rows, lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, now, dt,
-                       tick, ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes, subject)
+    return _tick_steps(pa, ea, pc, fb, lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, now, dt, tick,
+                       ticks_per_s, salt_choke, salt_pick, piece_bytes, total_bytes, subject)
 
 
 # A seed_until_ratio subject is handed back to Python a little before its ratio is reached (Python
@@ -215,10 +169,9 @@ def swarm_ticks(pa, ea, pc, fb, lb, sb, now, dt, tick, ticks_per_s, salts, befor
     n_log = 0
     n_samples = 0
     m = 0
-    n_rows = list_active(pa.active, fb.active_rows)
     while True:
         _, n_new, n_done, overflow = _tick_steps(
-            pa, ea, pc, fb, n_rows, lb.t[n_log:], lb.peer[n_log:], lb.piece[n_log:], lb.first[n_log:],
+            pa, ea, pc, fb, lb.t[n_log:], lb.peer[n_log:], lb.piece[n_log:], lb.first[n_log:],
             lb.blocks[n_log:], lb.nbytes[n_log:], now, dt, tick, ticks_per_s, salts[2 * m], salts[2 * m + 1],
             piece_bytes, total_bytes, subject)
         n_log += n_new

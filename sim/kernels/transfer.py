@@ -63,7 +63,7 @@ def next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u):
     return -1
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False)
 def blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, v, k, u):
     """Blocks v has asked u for and not yet received: its current run from the current piece on, and
     the pieces it has asked for next (a piece in both spans counted once). What its request queue
@@ -92,9 +92,7 @@ def ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes):
                         v, k, u, salt, piece_bytes)
 
 
-# inlined: transfer_blocks (inlined into the fused tick) calls it for most whole-piece transfers
-# every tick, and a call passes its 16 arrays field by field (about 160 words pushed)
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False)
 def ask_next_run_arrays(have, recv, blocks, avail, order, pos, bound, owner, n_have, whole_s, cur_piece, run_end,
                         next_start, next_end, rate_avg, dq_size, v, k, u, salt, piece_bytes):
     """ask_next_run on the arrays it touches: transfer_blocks calls it for most whole-piece
@@ -146,31 +144,24 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
     keep = RATE_KEEP_PER_S ** dt
     F = 0
     for v in range(N):
-        if pa.active[v] and not pa.is_seed[v]:
-            F = collect_flows_to(pa, ea, pc, src, dst, slot, dt, keep, v, F)
-    return F
-
-
-@njit(cache=True, inline="always")
-def collect_flows_to(pa, ea, pc, src, dst, slot, dt, keep, v, F):
-    """collect_flows for one active downloader v (not a seed), its transfers listed from
-    position F on (``keep``: the rate average's factor per tick). Returns the new count."""
-    for k in range(pa.deg[v]):
-        u = ea.nbr[v, k]
-        ea.rate_avg[v, k] = keep * ea.rate_avg[v, k] + (1.0 - keep) * ea.tick_bytes[v, k] / dt
-        ea.tick_bytes[v, k] = 0
-        ku = ea.rev[v, k]
-        unchoked = ea.unchoked[u, ku]
-        if not unchoked and ea.run_end[v, k] >= 0:
-            release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k)
-        if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (
-                unchoked or pick_fast(pc.have, pc.recv, pc.blocks, pc.owner, pc.pos, ea.fast, u, ku, v) >= 0):
-            src[F] = u
-            dst[F] = v
-            slot[F] = k
-            F += 1
-        elif ea.run_end[v, k] >= 0:
-            release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k)
+        if not pa.active[v] or pa.is_seed[v]:
+            continue
+        for k in range(pa.deg[v]):
+            u = ea.nbr[v, k]
+            ea.rate_avg[v, k] = keep * ea.rate_avg[v, k] + (1.0 - keep) * ea.tick_bytes[v, k] / dt
+            ea.tick_bytes[v, k] = 0
+            ku = ea.rev[v, k]
+            unchoked = ea.unchoked[u, ku]
+            if not unchoked and ea.run_end[v, k] >= 0:
+                release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k)
+            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (
+                    unchoked or pick_fast(pc.have, pc.recv, pc.blocks, pc.owner, pc.pos, ea.fast, u, ku, v) >= 0):
+                src[F] = u
+                dst[F] = v
+                slot[F] = k
+                F += 1
+            elif ea.run_end[v, k] >= 0:
+                release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k)
     return F
 
 
@@ -304,8 +295,7 @@ def serve_order_into(pa, ea, dst, slot, F, keys, order, stack, tmp, count):
         argsort_into(keys, F, order, stack)
 
 
-# inlined into the fused tick: a call would pass the state tuples by value (kernels/tick.py)
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False)
 def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subject, piece_bytes,
                     log_t, log_peer, log_piece, log_first, log_blocks, log_bytes, completed):
     """Move blocks for one tick, transfers in ``order`` (serve_order). Returns (log rows written,
