@@ -73,5 +73,7 @@ def test_scripts_refuse_bad_directories(tmp_path, capsys):
     assert em.main([str(tmp_path)]) == 2
     assert "v99-none" in capsys.readouterr().err
     score = _script("score")
-    assert score.main([str(tmp_path)]) == 2
-    assert "no sim/ in it" in capsys.readouterr().err
+    assert score.main([str(tmp_path)]) == 2  # an older validation.json: no crps_scaled in its rows
+    assert "no crps_scaled" in capsys.readouterr().err
+    assert score.main([str(tmp_path / "missing")]) == 2
+    assert "validation.json: cannot read" in capsys.readouterr().err

@@ -1,10 +1,11 @@
 """Score model variants against every recorded lab run, not only the lab medians: the continuous
 ranked probability score (CRPS) of each lab run under the model's replications, a proper scoring
 rule (lower is better; it rewards a distribution that is both centred and as narrow as the lab's
-spread allows; forensics.analysis.sim_vs_lab.crps, which ``leechsim validate`` reports too). Counting medians within a tolerance uses three to seven lab runs a scenario and
+spread allows; computed by forensics.analysis.sim_vs_lab with each comparison). Counting medians within a tolerance uses three to seven lab runs a scenario and
 flips on noise (validation/exact_model.py); the CRPS uses all of them.
 
-Run after the matrix command for each variant (each writes DIR/sim/NAME/results.csv):
+Run after the matrix command for each variant (each writes DIR/validation.json, whose rows carry
+each comparison's ``crps_scaled``):
     python validation/score.py runs/validation [OTHER_DIR ...]
 
 Printed per quantity: for each run directory the median over scenarios of the mean CRPS of the
@@ -16,53 +17,43 @@ compares with the first's, and in how many scenarios it is more than 5 % better 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout: the project's packages
-from forensics.analysis.sim_vs_lab import crps  # noqa: E402
 
 QUANTITIES = ("subject_upload_leech_bytes", "subject_download_time_s", "subject_upload_seed_bytes")
 CHANGE = 0.05
 
 
-def scenario_scores(run_dir: Path, recorded: Path, quantity: str) -> dict[str, float]:
-    """Scaled mean CRPS of each recorded scenario's lab runs under the run's replications."""
-    from sim.engine import layout_of
-    from sim.scenario import load_scenario
-
-    out = {}
-    for rec in sorted(p for p in recorded.iterdir() if (p / "results.csv").exists()):
-        sim_csv = run_dir / "sim" / rec.name / "results.csv"
-        if not sim_csv.exists():
-            continue
-        lab = pd.read_csv(rec / "results.csv")[quantity].dropna().to_numpy(dtype=float)
-        sim = pd.read_csv(sim_csv)[quantity].dropna().to_numpy(dtype=float)
-        if len(lab) == 0 or len(sim) == 0:
-            continue
-        floor = 0.0
-        if quantity.endswith("_bytes"):
-            floor = 0.01 * layout_of(load_scenario(run_dir / "sim" / rec.name / "scenario.toml")).total_bytes
-        scale = max(float(np.median(lab)), floor, 1e-9)
-        out[rec.name] = float(np.mean([crps(sim, x) for x in lab])) / scale
-    return out
+def scenario_scores(run_dir: Path, quantity: str) -> dict[str, float]:
+    """Each scenario's scaled mean CRPS of its lab runs, as the run's validation.json states it
+    (forensics.analysis.sim_vs_lab computes it with the comparison)."""
+    rows = json.loads((run_dir / "validation.json").read_text())["rows"]
+    return {r["scenario"]: float(r["crps_scaled"]) for r in rows
+            if r["quantity"] == quantity and r.get("crps_scaled") is not None and np.isfinite(r["crps_scaled"])}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run_dirs", nargs="+", type=Path)
-    ap.add_argument("--recorded", type=Path, default=ROOT / "validation" / "recorded")
     ns = ap.parse_args(argv)
     for d in ns.run_dirs:
-        if not (d / "sim").is_dir():
-            print(f"score: {d}: no sim/ in it (run leechsim validate --matrix validation/ --out {d})", file=sys.stderr)
+        try:
+            rows = json.loads((d / "validation.json").read_text())["rows"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            print(f"score: {d / 'validation.json'}: cannot read ({e}); run leechsim validate --matrix validation/ "
+                  f"--out {d}", file=sys.stderr)
+            return 2
+        if not any("crps_scaled" in r for r in rows):
+            print(f"score: {d / 'validation.json'}: no crps_scaled (written by an older leechsim validate: run it "
+                  "again)", file=sys.stderr)
             return 2
     for q in QUANTITIES:
-        scores = [scenario_scores(d, ns.recorded, q) for d in ns.run_dirs]
+        scores = [scenario_scores(d, q) for d in ns.run_dirs]
         print(q)
         for d, s in zip(ns.run_dirs, scores):
             print(f"  {d}: median scaled CRPS {np.median(list(s.values())):.4f} over {len(s)} scenarios")
