@@ -69,21 +69,141 @@ def record_lab_runs(matrix: Path, files: list[Path], lab_runs: int, run_lab: Run
         if tmp.exists():
             shutil.rmtree(tmp)
         run_lab(path, lab_runs, tmp)
-        for raw in tmp.glob("replications/*/raw"):  # keep the recording small: the measured schema only,
-            for blocks in sorted(raw.glob("*-blocks.csv")):  # plus every peer's block log, compressed
-                (raw.parent / "blocks").mkdir(exist_ok=True)
-                compress_file(blocks.rename(raw.parent / "blocks" / blocks.name))
-            if (raw / SENT_FILE).is_file():  # what the subject's connections sent (the log's cut)
-                (raw / SENT_FILE).rename(raw.parent / "blocks" / SENT_FILE)
-            shutil.rmtree(raw)
-        for trace in tmp.glob("replications/*/connections.csv"):  # traced recordings: kept, compressed
-            compress_file(trace)
-        atomic.write_text(tmp / HASH_FILE, hash_list(tmp))
+        _keep_measured(tmp)
         if dest.exists():
             shutil.rmtree(dest)
         tmp.rename(dest)
         if on_recorded:
             on_recorded(path.stem, dest)
+
+
+def _keep_measured(root: Path) -> None:
+    """A lab run directory made into a recording: the measured schema only, plus every peer's block
+    log and the connection trace, compressed; re-hashed."""
+    for raw in root.glob("replications/*/raw"):
+        for blocks in sorted(raw.glob("*-blocks.csv")):
+            (raw.parent / "blocks").mkdir(exist_ok=True)
+            compress_file(blocks.rename(raw.parent / "blocks" / blocks.name))
+        if (raw / SENT_FILE).is_file():  # what the subject's connections sent (the log's cut)
+            (raw / SENT_FILE).rename(raw.parent / "blocks" / SENT_FILE)
+        shutil.rmtree(raw)
+    for trace in root.glob("replications/*/connections.csv"):  # traced recordings: kept, compressed
+        compress_file(trace)
+    atomic.write_text(root / HASH_FILE, hash_list(root))
+
+
+# the lab options a recording's runs must share (manifest "lab"; a key an older recording lacks
+# did not exist then, and its runs ran as the option's default does)
+LAB_OPTIONS = ("tracker", "trace_connections", "timeout_s", "max_duration_s", "pcap", "utp", "save_resume",
+               "peer_log")
+
+# run_more(scenario_file, runs, out, first, seed): replications first .. runs-1 of a recording of
+# ``runs`` runs with master seed ``seed``, as a lab run directory (forensics.lab.run.run_lab, first=).
+RunLabMore = Callable[[Path, int, Path, int, int], dict]
+
+
+def recorded_runs(matrix: Path, scenario_file: Path) -> int:
+    """How many runs a scenario's recording holds (its manifest); a UserError if there is none."""
+    from .rundir import RunDirError, read_manifest
+    dest = recorded_dir(matrix, scenario_file)
+    if not dest.is_dir():
+        raise UserError(f"{dest}: no recording of {scenario_file.stem} to add runs to; record it with "
+                        f"'leechsim validate --matrix {matrix} --record --only {scenario_file.stem}'")
+    try:
+        return int(read_manifest(dest)["replications"])
+    except (RunDirError, KeyError, TypeError, ValueError) as e:
+        raise UserError(f"{dest / 'manifest.json'}: cannot tell how many runs it holds ({e})") from None
+
+
+def extend_recording(matrix: Path, scenario_file: Path, lab_runs: int, run_more: RunLabMore,
+                     command: list[str]) -> tuple[int, int]:
+    """Add runs to a scenario's recording until it holds ``lab_runs``: the recording's runs stay as
+    they are, byte for byte; runs n .. lab_runs-1 get the seeds they would have had in a recording of
+    ``lab_runs`` runs made at once (the seed rule spawns replication i's seed by its index alone), so
+    an extended recording and one recorded at once differ only in the real swarms' own noise. Only
+    the same scenario bytes and the same libtorrent version may extend a recording. The new runs are
+    cut to what was sent when the recording was (``cut_recorded_to_sent``). The manifest lists each
+    extension: its runs, command, times, lab options, versions and the machine's load. The
+    recording is replaced only once everything is written. Returns (runs before, runs after)."""
+    import hashlib
+    import json
+
+    from .provenance import utc_now
+    from .rundir import RunDirError, load_run
+
+    dest = recorded_dir(matrix, scenario_file)
+    if not dest.is_dir():
+        raise UserError(f"{dest}: no recording of {scenario_file.stem} to add runs to; record it with "
+                        f"'leechsim validate --matrix {matrix} --record --only {scenario_file.stem}'")
+    try:
+        run = load_run(dest)
+    except RunDirError as e:
+        raise UserError(str(e)) from None
+    man = run.manifest
+    have = run.replications
+    if man.get("kind") != "lab" or man.get("first_replication") or have != man.get("replications"):
+        raise UserError(f"{dest}: not a whole lab recording (manifest kind {man.get('kind')!r}, "
+                        f"{man.get('replications')} replications, {have} in results.csv)")
+    if have >= lab_runs:
+        return have, have
+    sha = hashlib.sha256(scenario_file.read_bytes()).hexdigest()
+    if sha != man["scenario_sha256"]:
+        raise UserError(f"{scenario_file}: differs from the scenario {dest} was recorded with (SHA-256 {sha[:12]} "
+                        f"against {man['scenario_sha256'][:12]}); runs of another scenario cannot join a "
+                        f"recording: record it again with --record")
+    import libtorrent as lt
+    recorded_lt = man.get("lab", {}).get("versions", {}).get("libtorrent")
+    if recorded_lt != lt.__version__:
+        raise UserError(f"{dest}: recorded with libtorrent {recorded_lt}, this machine has {lt.__version__}; "
+                        f"runs of another libtorrent cannot join a recording: record it again with --record")
+    more = dest.with_name(f".{dest.name}.more")
+    stage = dest.with_name(f".{dest.name}.extended")
+    for d in (more, stage):
+        if d.exists():
+            shutil.rmtree(d)
+    new_man = run_more(scenario_file, lab_runs, more, have, int(man["master_seed"]))
+    _keep_measured(more)
+    differ = [k for k in LAB_OPTIONS if k in man.get("lab", {}) and man["lab"][k] != new_man["lab"].get(k)]
+    if differ:
+        said = "; ".join(f"{k}: {man['lab'][k]!r} against {new_man['lab'].get(k)!r}" for k in differ)
+        raise UserError(f"{dest}: the new runs (in {more}) were made with other lab options than the recording "
+                        f"({said}); "
+                        f"they are not added")
+    shutil.copytree(dest, stage)
+    for rep in sorted((more / "replications").iterdir()):
+        rep.rename(stage / "replications" / rep.name)
+    old_rows = (dest / "results.csv").read_text().splitlines()
+    new_rows = (more / "results.csv").read_text().splitlines()
+    if old_rows[0] != new_rows[0]:
+        raise UserError(f"{more / 'results.csv'}: its columns differ from {dest / 'results.csv'}; this leechsim "
+                        f"writes another schema than the recording's: record it again with --record")
+    atomic.write_text(stage / "results.csv", "\n".join(old_rows + new_rows[1:]) + "\n")
+    man = dict(man)
+    man["replications"] = lab_runs
+    man.setdefault("extensions", []).append({
+        "replications": list(range(have, lab_runs)), "command": command,
+        "started_utc": new_man["started_utc"], "finished_utc": new_man["finished_utc"],
+        "software": new_man["software"], "lab": new_man["lab"]})
+    atomic.write_json(stage / "manifest.json", man)
+    atomic.write_text(stage / HASH_FILE, hash_list(stage))
+    cut_before = man.get("cut_to_sent")
+    if cut_before:  # the recording was cut to what was sent: so are the new runs (a cut log stays as it is)
+        report = cut_recorded_to_sent(stage, command)
+        man2 = json.loads((stage / "manifest.json").read_text())
+        man2["cut_to_sent"] = {**cut_before, "replications": {
+            **{k: v for k, v in report.items() if int(k) >= have}, **cut_before["replications"]}}
+        man2["cut_to_sent"].setdefault("extended", []).append({"command": command, "utc": utc_now(),
+                                                               "replications": list(range(have, lab_runs))})
+        atomic.write_json(stage / "manifest.json", man2)
+        atomic.write_text(stage / HASH_FILE, hash_list(stage))
+    trash = dest.with_name(f".{dest.name}.replaced")
+    if trash.exists():
+        shutil.rmtree(trash)
+    dest.rename(trash)
+    stage.rename(dest)
+    shutil.rmtree(trash)
+    shutil.rmtree(more)
+    return have, lab_runs
 
 
 def run_validation(files: list[Path], out: Path, *, sim_runs: int, lab_runs: int = 3, matrix: Path | None = None,

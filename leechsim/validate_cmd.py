@@ -3,15 +3,18 @@
     leechsim validate SCENARIO --lab-runs 3 --sim-runs 200 --out DIR      # one scenario, lab run live
     leechsim validate --matrix validation/ --out DIR                       # the matrix, recorded lab runs
     leechsim validate --matrix validation/ --record                        # re-record the lab runs
+    leechsim validate --matrix validation/ --record --add-runs --lab-runs 15   # add runs to the recordings
 
 With ``--matrix``, each scenario's lab runs come from ``<matrix>/recorded/<name>/`` (a lab run
 directory without its raw/ files) unless ``--live`` is given; ``--record`` runs the lab for every
-scenario and replaces those recordings.
+scenario and replaces those recordings; ``--record --add-runs`` keeps them and adds runs
+(``calibration.extend_recording``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -20,7 +23,8 @@ from rich.table import Table
 from sim.scenario import load_scenario
 
 from forensics import atomic
-from forensics.calibration import record_lab_runs, run_validation
+from forensics.calibration import (extend_recording, record_lab_runs, recorded_dir, recorded_runs,
+                                  run_validation)
 from forensics.errors import UserError
 from forensics.lab.run import LabRunFailed, busy_warning, run_lab
 from forensics.lab.swarm import LabOptions
@@ -43,6 +47,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "with its recorded lab runs (--record: run the lab and store them)")
     p.add_argument("--live", action="store_true", help="with --matrix: run the lab now instead of using recordings")
     p.add_argument("--record", action="store_true", help="with --matrix: run the lab and store the recordings")
+    p.add_argument("--add-runs", action="store_true",
+                   help="with --record: keep each recording's runs and add runs, one at a time to the recording with "
+                        "the fewest (ties: first by name), until each holds --lab-runs; each new run has the seed it "
+                        "has in a recording made at once; same scenario and libtorrent only")
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="with --matrix: only these scenarios")
     p.add_argument("--out", type=Path, help="output directory (default: runs/validation)")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
@@ -61,6 +69,20 @@ def _lab_runner(env: Environment):
         except LabRunFailed as e:
             raise UserError(f"{path}: {e}") from None
     return run_lab_quietly
+
+
+def _lab_runner_more(env: Environment):
+    """The lab making replications first .. runs-1 of a recording (calibration.extend_recording)."""
+    def run_more(path: Path, runs: int, out: Path, first: int, seed: int) -> dict:
+        try:
+            lab = run_lab(path, out, runs=runs, first=first, seed=seed,
+                          options=LabOptions(all_blocks=True, trace_connections=True))
+            if lab.busy_load is not None:
+                env.warn(f"{path}: " + busy_warning(lab.busy_load, os.cpu_count()))
+        except LabRunFailed as e:
+            raise UserError(f"{path}: {e}") from None
+        return json.loads((lab.root / "manifest.json").read_text())
+    return run_more
 
 
 def _scenarios(ns: argparse.Namespace) -> list[Path]:
@@ -87,6 +109,23 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     files = _scenarios(ns)
     for f in files:
         load_scenario(f)  # every scenario valid before anything runs
+    if ns.add_runs and not ns.record:
+        raise UserError("--add-runs goes with --record (and --matrix)")
+    if ns.add_runs:
+        # one run at a time, always to the recording with the fewest runs (ties: first by name): the
+        # order depends on the counts alone, and a stop at any point leaves them as even as they can be
+        have = {f: recorded_runs(ns.matrix, f) for f in files}
+        run_more = _lab_runner_more(env)
+        while True:
+            short = [f for f in files if have[f] < ns.lab_runs]
+            if not short:
+                break
+            f = min(short, key=lambda f: (have[f], f.stem))
+            before, have[f] = extend_recording(ns.matrix, f, have[f] + 1, run_more, ns.command_line)
+            env.console().print(f"{f.stem}: {before} → {have[f]} runs ({recorded_dir(ns.matrix, f)})")
+        env.console().print(f"every recording holds {ns.lab_runs} runs or more: "
+                            + ", ".join(f"{f.stem} {have[f]}" for f in files))
+        return ExitStatus.SUCCESS
     if ns.record:
         record_lab_runs(ns.matrix, files, ns.lab_runs, _lab_runner(env),
                         on_recorded=lambda name, dest: env.console().print(f"recorded {name}: {dest}"))

@@ -121,12 +121,15 @@ def default_lab_out(name: str) -> Path:
 
 def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 1, seed: int | None = None,
             options: LabOptions = LabOptions(), max_duration_s: float = MAX_EXPECTED_S, force: bool = False,
-            command: list[str] | None = None,
+            command: list[str] | None = None, first: int = 0,
             on_progress: Callable[[int, SwarmProgress | None], None] | None = None) -> LabRun:
     """Run ``scenario`` ``runs`` times as a real swarm into the run directory ``out``.
 
     ``on_progress(replication, progress)`` is called as each swarm runs (``progress`` None once
-    the run is done). Raises UserError for a scenario or option the lab refuses, LabRunFailed when
+    the run is done). ``first`` > 0 runs only replications ``first`` .. ``runs - 1``, each with the
+    seed it has in a recording of ``runs`` runs (the seed rule gives replication i the same seed
+    whatever the count): the pieces that extend a recording (``calibration.extend_recording``);
+    such a directory holds those replications only. Raises UserError for a scenario or option the lab refuses, LabRunFailed when
     a swarm fails."""
     scenario_path = Path(scenario)
     scenario_bytes = read_scenario_bytes(scenario_path)  # read once: a pipe gives its bytes only once
@@ -134,8 +137,10 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
     seed = sc.simulation.seed if seed is None else seed
     layout = Layout.of(sc.torrent.piece_size, sc.torrent.file_sizes, sc.torrent.file_paths)
     octet = base_octet_for_this_process()
+    if not 0 <= first < runs:
+        raise UserError(f"{scenario_path}: the first run to make ({first}) must lie in 0 .. {runs - 1}")
     seeds = replication_seeds(seed, runs)
-    plans = [plan_run(sc, i, seeds[i], octet) for i in range(runs)]
+    plans = [plan_run(sc, i, seeds[i], octet) for i in range(first, runs)]
     for plan in plans:  # refuse before anything starts, naming the first run that does not fit
         try:
             check_fits_machine(sc, plan.population, max_duration_s, tempfile.gettempdir())
@@ -170,7 +175,8 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
         manifest = rundir.manifest(
             "lab", command, hashlib.sha256(scenario_bytes).hexdigest(), started,
             scenario_file=str(scenario_path), scenario_name=sc.name, overrides=[],
-            replications=runs, master_seed=seed, seed_rule=SEED_RULE,
+            replications=runs - first, master_seed=seed, seed_rule=SEED_RULE,
+            **({"first_replication": first} if first else {}),
             lab={
                 "tracker": options.tracker, "trace_connections": options.trace_connections,
                 "timeout_s": options.timeout_s, "max_duration_s": max_duration_s,
