@@ -106,6 +106,9 @@ def recorded_runs(matrix: Path, scenario_file: Path) -> int:
     """How many runs a scenario's recording holds (its manifest); a UserError if there is none."""
     from .rundir import RunDirError, read_manifest
     dest = recorded_dir(matrix, scenario_file)
+    trash = dest.with_name(f".{dest.name}.replaced")
+    if not dest.exists() and trash.is_dir():  # an addition stopped between its two renames
+        trash.rename(dest)
     if not dest.is_dir():
         raise UserError(f"{dest}: no recording of {scenario_file.stem} to add runs to; record it with "
                         f"'leechsim validate --matrix {matrix} --record --only {scenario_file.stem}'")
@@ -132,6 +135,9 @@ def extend_recording(matrix: Path, scenario_file: Path, lab_runs: int, run_more:
     from .rundir import RunDirError, load_run
 
     dest = recorded_dir(matrix, scenario_file)
+    trash = dest.with_name(f".{dest.name}.replaced")
+    if not dest.exists() and trash.is_dir():  # stopped between the two renames that replace it
+        trash.rename(dest)
     if not dest.is_dir():
         raise UserError(f"{dest}: no recording of {scenario_file.stem} to add runs to; record it with "
                         f"'leechsim validate --matrix {matrix} --record --only {scenario_file.stem}'")
@@ -196,7 +202,6 @@ def extend_recording(matrix: Path, scenario_file: Path, lab_runs: int, run_more:
                                                                "replications": list(range(have, lab_runs))})
         atomic.write_json(stage / "manifest.json", man2)
         atomic.write_text(stage / HASH_FILE, hash_list(stage))
-    trash = dest.with_name(f".{dest.name}.replaced")
     if trash.exists():
         shutil.rmtree(trash)
     dest.rename(trash)

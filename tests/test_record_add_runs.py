@@ -112,3 +112,16 @@ def test_cli_refusals(matrix, tmp_path):
     code, err = _cli(["validate", "--matrix", matrix, "--record", "--add-runs", "--lab-runs", "9", "--only", "v99-new"])
     assert code == 2 and "no recording of v99-new to add runs to" in err and "Traceback" not in err
     assert "--record --only v99-new" in err
+
+
+def test_a_recording_left_aside_by_a_stopped_addition_comes_back(matrix):
+    """Stopped between the two renames that replace a recording, an addition leaves it beside its
+    place (.NAME.replaced); the next command puts it back before anything else."""
+    rec = matrix / "recorded" / NAME
+    before = _hashes(rec)
+    rec.rename(rec.with_name(f".{NAME}.replaced"))
+    n = recorded_runs(matrix, matrix / f"{NAME}.toml")
+    assert n >= 3 and _hashes(rec) == before
+    rec.rename(rec.with_name(f".{NAME}.replaced"))
+    assert extend_recording(matrix, matrix / f"{NAME}.toml", n, _never, ["test"]) == (n, n)
+    assert _hashes(rec) == before

@@ -119,3 +119,77 @@ def test_lead_by_hand(tmp_path):
     assert total == 2000 and sorted(zip(x.tolist(), w.tolist())) == [(2.0, 100.0), (2.0, 600.0), (10.0, 300.0)]
     assert lead.weighted_quantiles(x, w, [0.5, 0.75]) == [2.0, 10.0]
     assert w[x > lead.EARLY_S].sum() / w.sum() == 0.3
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"traces_{name}", ROOT / "validation" / "traces" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _csv(path, header, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(",".join(header) + "\n" + "".join(",".join(str(x) for x in r) + "\n" for r in rows))
+
+
+def test_swarm_pace_by_hand(tmp_path, capsys):
+    """Lab medians 12 s (10, 12, 14), model 11.2 s (11.0, 11.4): -6.7 %, the model faster in 1 of 1."""
+    mod = _load("swarm_pace")
+    _csv(tmp_path / "rec" / "v99" / "results.csv", ["replication", mod.FIELD], [[0, 10], [1, 14], [2, 12]])
+    _csv(tmp_path / "val" / "sim" / "v99" / "results.csv", ["replication", mod.FIELD], [[0, 11.0], [1, 11.4]])
+    mod.main([str(tmp_path / "val"), "--recorded", str(tmp_path / "rec")])
+    out = capsys.readouterr().out
+    assert "v99 | 12.0 | 11.2, -6.7%" in out and "median error -6.7%; model faster in 1 of 1" in out
+
+
+def _peer_log(path, rows):
+    import gzip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt") as f:
+        f.write("t_s,remote_ip,remote_port,direction,event,detail\n")
+        for r in rows:
+            f.write(",".join(str(x) for x in r) + "\n")
+
+
+def test_asked_lab_side_by_hand(tmp_path):
+    """Three pieces of two blocks; the subject (127.9.0.2) joins at 10 s. The leecher asked for piece 0
+    before, gets it by 10.5 s; the subject sends HAVE 1 at 10.2 s; the leecher asks another peer for
+    piece 1 at 11.5 s. At +1 s: lacks 1 and 2, piece 2 not asked; the subject has 1 (lacked, not asked
+    yet). At +2 s: piece 1 asked."""
+    import json
+    mod = _load("asked")
+    rep = tmp_path / "run" / "replications" / "0000"
+    _csv(rep / "peers.csv", ["peer", "role", "join_s"], [[0, "subject", 10.0], [1, "seed", 0.0], [2, "leecher", 0.0]])
+    (rep / "raw").mkdir(parents=True)
+    (rep / "raw" / "lab.json").write_text(json.dumps({"peers": [{"index": 0, "ip": "127.9.0.2"}, {"index": 1, "ip": "127.9.0.3"},
+                                                               {"index": 2, "ip": "127.9.0.4"}]}))
+    _peer_log(rep / "raw" / "peer-0002-peerlog.csv.gz", [
+        (9.0, "127.9.0.3", 1, "==>", "REQUEST", "piece: 0 s: 0 l: 4000"),
+        (9.0, "127.9.0.3", 1, "==>", "REQUEST", "piece: 0 s: 4000 l: 4000"),
+        (9.5, "127.9.0.5", 3, "==>", "REQUEST", "piece: 0 s: 4000 l: 4000"),  # asked again elsewhere
+        (10.1, "127.9.0.3", 1, "<==", "PIECE", "piece: 0 s: 0 l: 4000"),
+        (10.2, "127.9.0.2", 2, "<==", "HAVE", "piece: 1"),
+        (10.5, "127.9.0.3", 1, "<==", "PIECE", "piece: 0 s: 4000 l: 4000"),
+        (11.5, "127.9.0.3", 1, "==>", "REQUEST", "piece: 1 s: 0 l: 4000"),
+    ])
+    again = []
+    rows = mod.lab_rows(tmp_path / "run", 3, [2, 2, 2], 2, again)
+    assert again == [1]
+    assert rows[1] == [(2, 2, 1, 1)]
+    assert rows[2] == [(2, 1, 1, 0)]
+
+
+def test_runs_lab_side_by_hand(tmp_path):
+    """Picks in whole-piece mode only (prefer_contiguous > 0), counted in whole pieces of 16 blocks."""
+    mod = _load("runs")
+    rep = tmp_path / "run" / "replications" / "0000"
+    _csv(rep / "peers.csv", ["peer", "role"], [[0, "subject"], [1, "leecher"]])
+    _peer_log(rep / "raw" / "peer-0001-peerlog.csv.gz", [
+        (1.0, "127.9.0.3", 1, "***", "PIECE_PICKER", "prefer_contiguous: 0 picked: 4"),
+        (1.1, "127.9.0.3", 1, "***", "PIECE_PICKER", "prefer_contiguous: 48 picked: 16"),
+        (1.2, "127.9.0.3", 1, "***", "PIECE_PICKER", "prefer_contiguous: 48 picked: 40"),
+        (1.3, "127.9.0.3", 1, "***", "PIECE_PICKER", "prefer_contiguous: 320 picked: 1"),
+        (1.4, "127.9.0.3", 1, "***", "PIECE_PICKER", "dlq: 0 rqq: 0 target: 4 req: 4 endgame: 0"),
+    ])
+    assert mod.lab_picks(tmp_path / "run", 16) == {1: 1, 2: 1, 0: 1}
