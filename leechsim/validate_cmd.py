@@ -59,22 +59,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _lab_runner(env: Environment):
-    """The lab (forensics.lab.run), writing its own run directory."""
-    def run_lab_quietly(path: Path, runs: int, out: Path) -> None:
+    """The lab (forensics.lab.run), writing its own run directory; returns its manifest. With
+    ``first``/``seed``: replications first .. runs-1 of a recording (calibration.extend_recording)."""
+    def run_lab_quietly(path: Path, runs: int, out: Path, first: int = 0, seed: int | None = None) -> dict:
         try:
             # every block and every connection, so a recording can be traced afterwards (leechsim trace)
-            lab = run_lab(path, out, runs=runs, options=LabOptions(all_blocks=True, trace_connections=True))
-            if lab.busy_load is not None:
-                env.warn(f"{path}: " + busy_warning(lab.busy_load, os.cpu_count()))
-        except LabRunFailed as e:
-            raise UserError(f"{path}: {e}") from None
-    return run_lab_quietly
-
-
-def _lab_runner_more(env: Environment):
-    """The lab making replications first .. runs-1 of a recording (calibration.extend_recording)."""
-    def run_more(path: Path, runs: int, out: Path, first: int, seed: int) -> dict:
-        try:
             lab = run_lab(path, out, runs=runs, first=first, seed=seed,
                           options=LabOptions(all_blocks=True, trace_connections=True))
             if lab.busy_load is not None:
@@ -82,7 +71,7 @@ def _lab_runner_more(env: Environment):
         except LabRunFailed as e:
             raise UserError(f"{path}: {e}") from None
         return json.loads((lab.root / "manifest.json").read_text())
-    return run_more
+    return run_lab_quietly
 
 
 def _scenarios(ns: argparse.Namespace) -> list[Path]:
@@ -115,7 +104,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
         # one run at a time, always to the recording with the fewest runs (ties: first by name): the
         # order depends on the counts alone, and a stop at any point leaves them as even as they can be
         have = {f: recorded_runs(ns.matrix, f) for f in files}
-        run_more = _lab_runner_more(env)
+        run_more = _lab_runner(env)
         while True:
             short = [f for f in files if have[f] < ns.lab_runs]
             if not short:
