@@ -193,3 +193,64 @@ def test_runs_lab_side_by_hand(tmp_path):
         (1.4, "127.9.0.3", 1, "***", "PIECE_PICKER", "dlq: 0 rqq: 0 target: 4 req: 4 endgame: 0"),
     ])
     assert mod.lab_picks(tmp_path / "run", 16) == {1: 1, 2: 1, 0: 1}
+
+
+def test_leecher_upload_by_hand(tmp_path, capsys):
+    """Leecher 2 (1,000 B/s limit) downloads from 0 to 10 s; two phases. To peer 3 it sends 500 B/s
+    until 5 s, then nothing although peer 3 stays interested and unchoked (until 9 s); to the
+    subject it sends 1,000 B in the second phase. Utilisation 2,500 / 5,000 and 1,000 / 5,000; idle
+    while open: 0 of 5 samples, then 4 of 5 (peer 3 at 5-8 s; the subject's sample at 5 s grew).
+    Peer 4 never completed: not counted."""
+    import sys
+    sys.path.insert(0, str(ROOT / "validation" / "traces"))  # leecher_upload.py imports favourites.py
+    try:
+        mod = _load("leecher_upload")
+    finally:
+        sys.path.remove(str(ROOT / "validation" / "traces"))
+    rep = tmp_path / "run" / "replications" / "0000"
+    _csv(rep / "peers.csv", ["peer", "role", "join_s", "complete_s", "upload_bps"],
+         [[0, "subject", 0.0, 20.0, 9e9], [1, "seed", 0.0, "", 9e9], [2, "leecher", 0.0, 10.0, 1000.0],
+          [4, "leecher", 0.0, "", 1000.0]])
+    header = ["t_s", "local", "remote", "total_up_bytes", "choked", "remote_interested"]
+    rows = [[t, 2, 3, 500 * min(t, 5), 0, 0 if t == 9 else 1] for t in range(11)]
+    rows += [[5, 2, 0, 0, 0, 1], [10, 2, 0, 1000, 0, 1], [1, 4, 3, 0, 0, 1], [2, 4, 3, 9999, 0, 1]]
+    _csv(rep / "connections.csv", header, rows)
+    m = mod.measure(rep, 2)
+    assert list(m["sent"]) == [2500.0, 1000.0] and list(m["cap"]) == [5000.0, 5000.0]
+    assert list(m["open"]) == [5.0, 5.0] and list(m["idle"]) == [0.0, 4.0]
+    mod.main([str(tmp_path / "run"), "--phases", "2"])
+    out = capsys.readouterr().out
+    assert "utilisation  0.50  0.20" in out and "idle open    0.00  0.80" in out
+    import pytest
+    with pytest.raises(SystemExit) as e:
+        mod.main([str(tmp_path / "nope")])
+    assert e.value.code == 2
+
+
+def test_queues_by_hand(tmp_path, capsys):
+    """Leecher 2, interested and unchoked: 10 then 30 blocks asked of the seed, 0 then 4 of leecher 3,
+    2 of the subject. Choked, not interested, or not a leecher's samples are left out. A trace
+    without queue lengths is refused."""
+    import sys
+    sys.path.insert(0, str(ROOT / "validation" / "traces"))  # queues.py imports favourites.py
+    try:
+        mod = _load("queues")
+    finally:
+        sys.path.remove(str(ROOT / "validation" / "traces"))
+    rep = tmp_path / "run" / "replications" / "0000"
+    _csv(rep / "peers.csv", ["peer", "role"], [[0, "subject"], [1, "seed"], [2, "leecher"], [3, "leecher"]])
+    header = ["local", "remote", "interesting", "remote_choked", "download_queue_length"]
+    rows = [[2, 1, 1, 0, 10], [2, 1, 1, 0, 30], [2, 3, 1, 0, 0], [2, 3, 1, 0, 4], [2, 0, 1, 0, 2],
+            [2, 0, 1, 1, 99], [3, 2, 0, 0, 99], [1, 2, 1, 0, 99], [0, 2, 1, 0, 99]]
+    _csv(rep / "connections.csv", header, rows)
+    s = mod.summarise(tmp_path / "run", None)
+    assert s["seed"] == {"samples": 2, "empty": 0.0, "quartiles": [15.0, 20.0, 25.0]}
+    assert s["leecher"] == {"samples": 2, "empty": 0.5, "quartiles": [1.0, 2.0, 3.0]}
+    assert s["subject"] == {"samples": 1, "empty": 0.0, "quartiles": [2.0, 2.0, 2.0]}
+    mod.main([str(tmp_path / "run")])
+    assert "nothing asked 50.0%; blocks asked, quartiles 1 / 2 / 3" in capsys.readouterr().out
+    _csv(rep / "connections.csv", header, [[2, 1, 1, 0, ""]])
+    import pytest
+    with pytest.raises(SystemExit) as e:
+        mod.main([str(tmp_path / "run")])
+    assert "no download_queue_length" in str(e.value)

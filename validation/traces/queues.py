@@ -1,0 +1,76 @@
+"""The leechers' request queues, by whom they ask: of a leecher's connection samples where it is
+interested in the remote and the remote unchokes it, how often it has asked for nothing, and how
+many blocks it has asked for (``download_queue_length``), split by the remote's role. Read the same
+way from a recorded lab run and from a traced model run.
+
+Run:  python validation/traces/queues.py RUN_DIR... [--replications N]
+e.g.  leechsim simulate validation/v02-subject-capped.toml --runs 10 --trace-connections --out runs/sim-v02
+      python validation/traces/queues.py validation/recorded/v02-subject-capped runs/sim-v02
+
+libtorrent's ``download_queue_length`` counts the requests sent and not yet answered; the model's
+counts what it has asked for and not yet received (its runs of whole pieces, or its blocks of a
+shared piece). A run without that column (the model before 2026-12-01) is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from favourites import trace_of  # this directory's script: run as python validation/traces/queues.py
+
+ROLES = ("seed", "leecher", "subject")
+
+
+def samples(rep: Path) -> pd.DataFrame | None:
+    """The leechers' asking samples of one replication: remote role and queue length."""
+    trace = trace_of(rep)
+    if trace is None:
+        return None
+    peers = pd.read_csv(rep / "peers.csv")
+    role = dict(zip(peers.peer.astype(int), peers.role))
+    d = pd.read_csv(trace, usecols=["local", "remote", "interesting", "remote_choked", "download_queue_length"])
+    if d.download_queue_length.isna().all():
+        raise SystemExit(f"{trace}: no download_queue_length in this trace (a model run before 2026-12-01?)")
+    d = d[(d.local.map(role) == "leecher") & (d.interesting == 1) & (d.remote_choked == 0)]
+    return pd.DataFrame({"remote_role": d.remote.map(role), "queue": d.download_queue_length.fillna(0).astype(int)})
+
+
+def summarise(run: Path, replications: int | None) -> dict[str, dict] | None:
+    reps = sorted((run / "replications").iterdir())[:replications]
+    parts = [s for rep in reps if (s := samples(rep)) is not None]
+    if not parts:
+        return None
+    d = pd.concat(parts)
+    out = {}
+    for r in ROLES:
+        q = d.queue[d.remote_role == r].to_numpy()
+        if len(q):
+            out[r] = {"samples": len(q), "empty": float(np.mean(q == 0)),
+                      "quartiles": [float(x) for x in np.percentile(q, [25, 50, 75])]}
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_dirs", nargs="+", type=Path)
+    ap.add_argument("--replications", type=int, default=None, help="the first N replications only")
+    ns = ap.parse_args(argv)
+    for run in ns.run_dirs:
+        if not (run / "replications").is_dir():
+            ap.error(f"{run}: not a run directory (no replications/ in it)")
+        s = summarise(run, ns.replications)
+        if s is None:
+            print(f"{run}: no connection traces")
+            continue
+        print(f"{run}: a leecher, interested and unchoked, asking a ...")
+        for r, m in s.items():
+            q = m["quartiles"]
+            print(f"  {r:8s} {m['samples']:8d} samples; nothing asked {m['empty']:5.1%}; "
+                  f"blocks asked, quartiles {q[0]:g} / {q[1]:g} / {q[2]:g}")
+
+
+if __name__ == "__main__":
+    main()
