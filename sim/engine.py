@@ -21,6 +21,7 @@ from simpy.core import StopSimulation
 
 from .kernels import topology
 from .kernels.bandwidth import QUOTA_BURST_S
+from .kernels.transfer import queued_blocks
 from .kernels.tick import SampleBuffers, new_flow_buffers, new_log_buffers, new_sample_buffers, swarm_tick, swarm_ticks
 from .layout import BLOCK_BYTES, Layout
 from .policies import CompletionPolicy
@@ -586,7 +587,8 @@ class SwarmRun:
             "payload_up_bps": ea.up_avg[u, k].astype(np.int64), "payload_down_bps": ea.rate_avg[u, k].astype(np.int64),
             "total_up_bytes": ea.up_conn_total[u, k], "total_down_bytes": ea.up_conn_total[v, kv],
             "send_buffer_size": blank, "used_send_buffer": blank, "queue_bytes": blank,
-            "download_queue_length": blank, "target_dl_queue_length": blank, "upload_queue_length": blank,
+            "download_queue_length": queued_blocks(self.pc, ea, u, k), "target_dl_queue_length": ea.dq_size[u, k],
+            "upload_queue_length": blank,
             "send_quota": ea.bw_quota[u, k].astype(np.int64), "receive_quota": blank, "read_state": blank,
             "write_state": np.where(ea.bw_req[u, k] > 0, "limit", "idle"),
             "choked": flag(~ea.unchoked[u, k]), "interesting": flag(ea.wants[u, k] > 0),

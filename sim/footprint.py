@@ -32,8 +32,8 @@ from .protocol import BLOCK_BYTES
 from .scenario import Scenario
 
 PROCESS_BASE_BYTES = 250 * 1024**2  # a Python worker with numpy, numba and the compiled kernels loaded
-_PIECE_ENTRY_BYTES = 1 + 5 * 4  # have (bool), recv, avail, order, pos, owner (int32)
-_EDGE_ENTRY_BYTES = 11 * 8 + 10 * 8 + 3  # the int64, float64 and bool connection arrays (sim.state)
+_PIECE_ENTRY_BYTES = 1 + 6 * 4  # have (bool), recv, avail, order, pos, owner, asked (int32)
+_EDGE_ENTRY_BYTES = 12 * 8 + 10 * 8 + 3  # the int64, float64 and bool connection arrays (sim.state)
 _LOG_ROW_BYTES = 6 * 8
 _TRACE_ROW_BYTES = 24 * 8
 _QUOTA_BURST_S = 3.0  # saved quota a limiter may spend at once (kernels/bandwidth.py)

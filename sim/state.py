@@ -93,6 +93,9 @@ class EdgeArrays(NamedTuple):
     # u's REQUESTs that have reached nbr and are not yet served (bytes), while u's own uploads to
     # nbr hold its requests back in its send buffer (kernels/bandwidth.py requests_at_uploader)
     rq_open: np.ndarray  # f8
+    # [downloader side] blocks of a piece shared between u's connections (no connection asked for all
+    # of it) that u has asked nbr for and not yet received (kernels/transfer.py asked_piece)
+    held: np.ndarray  # i8 blocks of cur_piece u has asked nbr for on a shared piece (-1: end-game duplicates)
 
 
 class PieceArrays(NamedTuple):
@@ -104,7 +107,9 @@ class PieceArrays(NamedTuple):
     order: np.ndarray  # i4 [N,P] u's pieces ordered by picker priority bucket (see kernels/picker.py)
     pos: np.ndarray  # i4 [N,P] inverse of order
     bound: np.ndarray  # i4 [N,NB+1] start of each priority bucket in order
-    owner: np.ndarray  # i4 [N,P] u asked peer owner-1 for every block of the piece (0: nobody)
+    owner: np.ndarray  # i4 [N,P] u asked peer owner-1 for every block of the piece (0: nobody; picker.ASKED:
+    #                  some blocks asked on shared connections, some free; picker.BUSY: none free)
+    asked: np.ndarray  # i4 [N,P] blocks of the piece u has asked for on shared connections, not yet received
 
 
 _F8, _I8, _B = np.float64, np.int64, np.bool_
@@ -127,6 +132,7 @@ _EDGE_FIELDS = {  # likewise for EdgeArrays
     "dl_req": _F8, "dl_got": _F8, "dl_ttl": _I8, "dl_held": _F8, "fast": (np.int32, -1),
     "conn_seq": _I8, "bw_burst": _B, "next_start": (_I8, -1), "next_end": (_I8, -1),
     "dq_size": (_I8, 4), "slow_start": (_B, True), "dn_sec": _I8, "dn_last_s": _I8, "rq_open": _F8,
+    "held": _I8,
 }
 _EDGE_3D = {"fast"}  # fields with a third axis: the allowed fast set
 
@@ -162,4 +168,4 @@ def new_pieces(n: int, blocks: np.ndarray, last_block_bytes: int, k: int) -> Pie
     bound[:, 3:] = p  # every piece starts fresh with availability 0: bucket 2
     return PieceArrays(np.zeros((n, p), np.bool_), np.zeros((n, p), np.int32), np.zeros((n, p), np.int32),
                        np.ascontiguousarray(blocks, dtype=np.int32), int(last_block_bytes),
-                       order, order.copy(), bound, np.zeros((n, p), np.int32))
+                       order, order.copy(), bound, np.zeros((n, p), np.int32), np.zeros((n, p), np.int32))

@@ -52,7 +52,7 @@ def test_pieces_asked_for_belong_to_a_live_run():
     for t in range(2, 120, 3):
         run.env.run(until=t)
         pa, ea, pc = run.pa, run.ea, run.pc
-        for v, p in zip(*np.nonzero(pc.owner)):
+        for v, p in zip(*np.nonzero(pc.owner > 0)):
             if pc.have[v, p] or not pa.active[v]:
                 continue
             u = pc.owner[v, p] - 1
@@ -67,6 +67,40 @@ def test_pieces_asked_for_belong_to_a_live_run():
             next_marks += in_next
     assert marks > 50  # the check saw runs in progress
     assert next_marks > 5  # and runs asked for before the current one ended
+
+
+def test_blocks_asked_of_shared_pieces_add_up():
+    """A piece no connection asked for in full is shared block by block: the blocks v has asked for
+    on it (``asked``) are those its connections hold (``held``), never more than the piece lacks,
+    and its mark says whether any block is left free (ASKED) or none (BUSY). Slow connections
+    (a 40 kB/s subject) hold blocks of such pieces, as libtorrent's do."""
+    from sim.kernels.picker import ASKED, BUSY
+    sc = parse_scenario({**SCENARIO, "subject": {**SCENARIO["subject"], "upload": "40kB/s"}})
+    run = SwarmRun(sc, 0, np.random.SeedSequence(11), keep_state=True)
+    run.start()
+    shared = held_blocks = 0
+    for t in np.arange(1.0, 90.0, 1.5):
+        run.env.run(until=float(t))
+        pa, ea, pc = run.pa, run.ea, run.pc
+        for v in np.nonzero(pa.active & ~pa.is_seed)[0]:
+            want = np.zeros(pc.have.shape[1], np.int64)
+            for k in range(pa.deg[v]):
+                if ea.held[v, k] > 0:
+                    p = ea.cur_piece[v, k]
+                    assert ea.run_end[v, k] < 0 and p >= 0 and pc.owner[v, p] <= 0, (t, v, k)
+                    want[p] += ea.held[v, k]
+                    held_blocks += ea.held[v, k]
+            lacking = ~pc.have[v]
+            assert np.array_equal(pc.asked[v][lacking], want[lacking]), (t, v)
+            assert np.all(pc.recv[v] + pc.asked[v] <= pc.blocks), (t, v)
+            for p in np.nonzero(lacking & (pc.owner[v] <= 0))[0]:
+                if pc.asked[v, p] == 0:
+                    assert pc.owner[v, p] == 0, (t, v, p)
+                else:
+                    full = pc.recv[v, p] + pc.asked[v, p] >= pc.blocks[p]
+                    assert pc.owner[v, p] == (BUSY if full else ASKED), (t, v, p)
+                    shared += 1
+    assert shared > 20 and held_blocks > 20  # the check saw shared pieces and held blocks
 
 
 def _one_connection(rate_avg_bps: float, recv_piece_1: int):

@@ -34,6 +34,15 @@ from numba import njit
 from .hashing import mix64
 
 INITIAL_PICKER_THRESHOLD = 4
+ASKED = -2  # owner[v, p]: some blocks of p asked on shared connections, some still free
+BUSY = -1  # owner[v, p]: every block of p that v lacks is asked on shared connections: none free
+
+
+@njit(cache=True, inline="always")
+def is_busy(owner, v, p):
+    """No block of p is free for v: a connection asked for all of it (owner > 0), or shared
+    connections asked for every block v lacks (BUSY)."""
+    return owner[v, p] > 0 or owner[v, p] == BUSY
 
 
 @njit(cache=True, inline="always")
@@ -105,9 +114,9 @@ def rebuild_order(have, recv, avail, order, pos, bound, v, scratch):
 def _tier(recv, owner, v, p, whole):
     """0: free; 1: partial, a backup when asking for whole pieces; 2: every block already asked of
     another peer (taken only in end-game)."""
-    if owner[v, p] != 0:
+    if is_busy(owner, v, p):
         return 2
-    if whole and recv[v, p] > 0:
+    if whole and (recv[v, p] > 0 or owner[v, p] == ASKED):
         return 1
     return 0
 
@@ -173,7 +182,7 @@ def pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt
     backup2 = -1
     for i in range(bound[v, 1], P):
         p = order[v, i]
-        if backup2 >= 0 and owner[v, p] != 0:
+        if backup2 >= 0 and is_busy(owner, v, p):
             # a piece all asked of another peer (tier 2) once a tier-2 fall-back is found: whether
             # u has it changes nothing, so u's row is not read. In end-game every connection of v
             # walks v's last missing pieces this way, each reading another uploader's row; v's own

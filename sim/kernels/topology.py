@@ -13,7 +13,7 @@ from numba import njit
 
 from ..state import NEVER
 from .bandwidth import INITIAL_QUEUE_BLOCKS
-from .picker import bucket_of, move_piece, rebuild_order
+from .picker import ASKED, BUSY, bucket_of, move_piece, rebuild_order
 
 
 @njit(cache=True, inline="always")
@@ -75,6 +75,7 @@ def _reset_slot(ea, u, k):
     ea.dn_sec[u, k] = 0
     ea.dn_last_s[u, k] = 0
     ea.rq_open[u, k] = 0.0
+    ea.held[u, k] = 0
     ea.rate_avg[u, k] = 0.0
     ea.tick_bytes[u, k] = 0
     ea.up_avg[u, k] = 0.0
@@ -138,6 +139,7 @@ def _move_slot(ea, u, src, dst):
     ea.dn_sec[u, dst] = ea.dn_sec[u, src]
     ea.dn_last_s[u, dst] = ea.dn_last_s[u, src]
     ea.rq_open[u, dst] = ea.rq_open[u, src]
+    ea.held[u, dst] = ea.held[u, src]
     ea.rate_avg[u, dst] = ea.rate_avg[u, src]
     ea.tick_bytes[u, dst] = ea.tick_bytes[u, src]
     ea.up_avg[u, dst] = ea.up_avg[u, src]
@@ -162,13 +164,72 @@ def _move_slot(ea, u, src, dst):
 def release_run(pc, ea, v, k):
     """v gives back the whole pieces it had asked of the peer in slot k but not yet received (its
     current run and the next one, if asked already): they become free for v's other connections."""
-    release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k)
+    release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k,
+                       pc.asked, ea.held, pc.recv, pc.blocks)
+
+
+@njit(cache=True, inline="always")
+def shared_state(asked, owner, recv, blocks, v, p):
+    """owner[v, p] of a piece no connection has asked for in full, from its asked blocks: 0 (none
+    asked), ASKED (some free) or BUSY (none free: libtorrent's picker skips it outside end-game)."""
+    if owner[v, p] > 0:
+        return
+    if asked[v, p] <= 0:
+        asked[v, p] = 0
+        owner[v, p] = 0
+    elif recv[v, p] + asked[v, p] >= blocks[p]:
+        owner[v, p] = BUSY
+    else:
+        owner[v, p] = ASKED
+
+
+@njit(cache=True, inline="always")
+def ask_blocks(asked, owner, recv, blocks, held, dq_size, v, k, p):
+    """v's connection in slot k asks for more blocks of the shared piece p: as many of p's free
+    blocks as its request queue has room for (libtorrent's request_a_block takes free blocks of
+    a downloading piece block by block)."""
+    n = min(dq_size[v, k] - held[v, k], blocks[p] - recv[v, p] - asked[v, p])
+    if n > 0:
+        held[v, k] += n
+        asked[v, p] += n
+        shared_state(asked, owner, recv, blocks, v, p)
+
+
+@njit(cache=True, inline="always")
+def drop_held(asked, owner, recv, blocks, held, cur_piece, v, k):
+    """The connection's asked blocks of its shared piece are free again (choked, closed, or it
+    moved on); end-game duplicates (held -1) held none."""
+    h = held[v, k]
+    held[v, k] = 0
+    p = cur_piece[v, k]
+    if h > 0 and p >= 0:
+        asked[v, p] -= h
+        shared_state(asked, owner, recv, blocks, v, p)
 
 
 @njit(cache=True, _nrt=False)
-def release_run_arrays(owner, nbr, cur_piece, run_end, next_start, next_end, v, k):
+def cancel_arrived(asked, owner, recv, blocks, held, cur_piece, deg_v, v, p):
+    """Blocks of p that v's connections hold arrived on another one first (an end-game request
+    for blocks already asked of someone): their requests are cancelled (libtorrent sends CANCEL),
+    so v's connections never hold more of p than it still lacks."""
+    excess = recv[v, p] + asked[v, p] - blocks[p]
+    k = 0
+    while excess > 0 and k < deg_v:
+        if cur_piece[v, k] == p and held[v, k] > 0:
+            c = min(held[v, k], excess)
+            held[v, k] -= c
+            asked[v, p] -= c
+            excess -= c
+        k += 1
+    shared_state(asked, owner, recv, blocks, v, p)
+
+
+@njit(cache=True, _nrt=False)
+def release_run_arrays(owner, nbr, cur_piece, run_end, next_start, next_end, v, k, asked, held, recv, blocks):
     """release_run on the arrays it touches (for the per-connection loop of collect_flows: a call
-    taking the state tuples counts references on every array in them)."""
+    taking the state tuples counts references on every array in them). The blocks the connection
+    asked for on a shared piece are free again (drop_held)."""
+    drop_held(asked, owner, recv, blocks, held, cur_piece, v, k)
     mark = nbr[v, k] + 1
     if next_end[v, k] >= 0:
         for q in range(next_start[v, k], next_end[v, k]):

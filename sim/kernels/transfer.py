@@ -19,9 +19,9 @@ import numpy as np
 from numba import njit
 
 from .bandwidth import fresh_start, whole_blocks_in
-from .picker import bucket_of, expand_run, move_piece, pick_piece
+from .picker import ASKED, BUSY, bucket_of, expand_run, move_piece, pick_piece
 from .sorting import RADIX_MIN_KEYS, argsort_distinct_into, argsort_into
-from .topology import piece_complete_arrays, release_run_arrays
+from .topology import ask_blocks, cancel_arrived, drop_held, piece_complete_arrays, release_run_arrays
 
 from ..protocol import BLOCK_BYTES
 NO_FRESH_PIECE = -2  # ea.next_end: the last search for a next run found no free piece (next_start: u's count then)
@@ -79,6 +79,24 @@ def blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, next_start
             if (q < lo or q >= hi) and owner[v, q] == u + 1 and not have[v, q]:
                 n += blocks[q] - recv[v, q]
     return n
+
+
+@njit(cache=True)
+def queued_blocks(pc, ea, local, slot):
+    """For each connection end (local[i], its slot[i]): the blocks local has asked of that peer and
+    not yet received, its download queue as connections.csv's ``download_queue_length`` counts
+    it (libtorrent's, with the picked requests not yet sent): what is left of its run(s) of
+    whole pieces, or its asked blocks of a shared piece (0 for end-game duplicates)."""
+    out = np.zeros(local.shape[0], dtype=np.int64)
+    for i in range(local.shape[0]):
+        v = local[i]
+        k = slot[i]
+        if ea.held[v, k] > 0:
+            out[i] = ea.held[v, k]
+        elif ea.run_end[v, k] >= 0:
+            out[i] = blocks_left_in_run(pc.have, pc.recv, pc.blocks, pc.owner, ea.cur_piece, ea.run_end,
+                                        ea.next_start, ea.next_end, v, k, ea.nbr[v, k])
+    return out
 
 
 @njit(cache=True)
@@ -152,16 +170,18 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
             ea.tick_bytes[v, k] = 0
             ku = ea.rev[v, k]
             unchoked = ea.unchoked[u, ku]
-            if not unchoked and ea.run_end[v, k] >= 0:
-                release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k)
+            if not unchoked and (ea.run_end[v, k] >= 0 or ea.held[v, k] > 0):
+                release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k,
+                                   pc.asked, ea.held, pc.recv, pc.blocks)
             if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (
                     unchoked or pick_fast(pc.have, pc.recv, pc.blocks, pc.owner, pc.pos, ea.fast, u, ku, v) >= 0):
                 src[F] = u
                 dst[F] = v
                 slot[F] = k
                 F += 1
-            elif ea.run_end[v, k] >= 0:
-                release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k)
+            elif ea.run_end[v, k] >= 0 or ea.held[v, k] > 0:
+                release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k,
+                                   pc.asked, ea.held, pc.recv, pc.blocks)
     return F
 
 
@@ -178,7 +198,7 @@ def pick_fast(have, recv, blocks, owner, pos, fast, u, ku, v):
         if q < 0:
             break
         if have[u, q] and not have[v, q] and recv[v, q] < blocks[q] and \
-                (owner[v, q] == 0 or owner[v, q] == u + 1):
+                (owner[v, q] == 0 or owner[v, q] == ASKED or owner[v, q] == u + 1):
             if best < 0 or pos[v, q] < pos[v, best]:
                 best = q
     return best
@@ -195,21 +215,34 @@ def unused_credit_back(bw_quota, credit, v, k, u, ku):
 
 @njit(cache=True, _nrt=False)
 def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_piece, run_end, next_start, next_end,
-                unchoked_by_u, rate_avg, dq_size, whole_s_v, n_have_v, v, k, u, ku, salt, piece_bytes):
+                unchoked_by_u, rate_avg, dq_size, whole_s_v, n_have_v, v, k, u, ku, salt, piece_bytes, asked, held):
     """The piece v is asking u for on its connection in slot k: its current piece while u still
-    has blocks of it for v, else the next of its run, else a new pick (a run of whole pieces, or
-    one piece, claimed for the connection when its request queue covers what the piece lacks);
-    only the allowed fast set while u chokes v (``unchoked_by_u``). -1: v has nothing to ask of
-    u. (Arrays, not the state tuples: see next_in_run.)"""
+    has blocks of it for v (on a shared piece: while the connection has asked blocks, or can ask
+    for more), else the next of its run, else a new pick (a run of whole pieces; or one piece,
+    claimed for the connection when its request queue covers what the piece lacks; or as many
+    free blocks of a piece as its queue has room for); only the allowed fast set while u chokes v
+    (``unchoked_by_u``). -1: v has nothing to ask of u. (Arrays, not the state tuples: see
+    next_in_run.)"""
     p = cur_piece[v, k]
-    if p >= 0 and (have[v, p] or recv[v, p] >= blocks[p] or not have[u, p]):
+    if p >= 0 and run_end[v, k] < 0 and held[v, k] >= 0 and unchoked_by_u and not have[v, p] \
+            and recv[v, p] < blocks[p] and have[u, p]:
+        ask_blocks(asked, owner, recv, blocks, held, dq_size, v, k, p)  # free blocks of the same piece first
+        if held[v, k] > 0:
+            return p
+    if p >= 0 and (have[v, p] or recv[v, p] >= blocks[p] or not have[u, p]
+                   or (run_end[v, k] < 0 and held[v, k] == 0)):
+        drop_held(asked, owner, recv, blocks, held, cur_piece, v, k)
         p = next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u) if run_end[v, k] >= 0 else -1
     if not unchoked_by_u:  # only the allowed fast set, one piece at a time
+        drop_held(asked, owner, recv, blocks, held, cur_piece, v, k)
         p = pick_fast(have, recv, blocks, owner, pos, fast, u, ku, v)
         cur_piece[v, k] = p
+        if p >= 0:
+            ask_blocks(asked, owner, recv, blocks, held, dq_size, v, k, p)
         return p
     if p >= 0:
         return p
+    drop_held(asked, owner, recv, blocks, held, cur_piece, v, k)
     n_whole = whole_pieces(rate_avg[v, k], whole_s_v, piece_bytes)
     p = pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt, n_whole > 0)
     cur_piece[v, k] = p
@@ -230,6 +263,10 @@ def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_p
         # u, so v's other connections leave the piece alone (as a run of one)
         owner[v, p] = u + 1
         run_end[v, k] = p + 1
+    elif owner[v, p] == 0 or owner[v, p] == ASKED:
+        ask_blocks(asked, owner, recv, blocks, held, dq_size, v, k, p)  # its free blocks, as many as fit
+    else:
+        held[v, k] = -1  # end-game: blocks already asked of others, asked again
     return p
 
 
@@ -238,17 +275,18 @@ def ask_before_sending(pa, ea, pc, dst, slot, F, order, salt, piece_bytes):
     """v's REQUESTs reach u as soon as u unchokes it (or it has something new to ask for), before
     u's rate limiter is asked for bandwidth: on loopback the round trip is far below a quota
     tick, so u can ask its channel for the bytes in the same tick. Each transfer whose
-    downloader has asked for nothing yet picks now, in serve order."""
+    downloader has asked for nothing yet (no piece, or on a shared piece no block) picks now, in
+    serve order."""
     for i in range(F):
         f = order[i]
         v = dst[f]
         k = slot[f]
-        if ea.cur_piece[v, k] < 0 and not pa.is_seed[v]:
+        if not pa.is_seed[v] and (ea.cur_piece[v, k] < 0 or (ea.run_end[v, k] < 0 and ea.held[v, k] == 0)):
             u = ea.nbr[v, k]
             ku = ea.rev[v, k]
             asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
                         ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, ea.unchoked[u, ku], ea.rate_avg,
-                        ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes)
+                        ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes, pc.asked, ea.held)
 
 
 @njit(cache=True)
@@ -314,7 +352,8 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             continue
         ku = ea.rev[v, k]
         ea.credit[v, k] += rate[f] * dt
-        if ea.cur_piece[v, k] < 0:  # v asked for nothing when the tick began (ask_before_sending)
+        if ea.cur_piece[v, k] < 0 or (ea.run_end[v, k] < 0 and ea.held[v, k] == 0):
+            # v asked for nothing when the tick began (ask_before_sending)
             unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
             continue
         moved = False
@@ -323,10 +362,11 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
         while True:
             p = ea.cur_piece[v, k]
             if (p < 0 or not unchoked or pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p]
-                    or not (u_seed or pc.have[u, p])):
+                    or not (u_seed or pc.have[u, p]) or (ea.run_end[v, k] < 0 and ea.held[v, k] == 0)):
                 p = asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
                                 ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, unchoked, ea.rate_avg,
-                                ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes)
+                                ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes,
+                                pc.asked, ea.held)
             if p < 0:
                 unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
                 break
@@ -334,7 +374,11 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             if affordable <= 0:
                 break
             first = pc.recv[v, p]
-            take = min(pc.blocks[p] - first, affordable)
+            room = pc.blocks[p] - first
+            held = ea.held[v, k]
+            if held > 0:  # a shared piece: only the blocks this connection asked for
+                room = min(room, held)
+            take = min(room, affordable)
             nbytes = take * BLOCK_BYTES
             if p == P - 1 and first + take == pc.blocks[p]:
                 nbytes -= BLOCK_BYTES - pc.last_block_bytes
@@ -342,6 +386,12 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 b = bucket_of(pc.have, pc.recv, pc.avail, v, p)
                 move_piece(pc.order, pc.pos, pc.bound, v, p, b, b - 1)
             pc.recv[v, p] += take
+            if held > 0:  # its asked blocks arrived; request_a_block asks for more at once
+                ea.held[v, k] = held - take
+                pc.asked[v, p] -= take
+                ask_blocks(pc.asked, pc.owner, pc.recv, pc.blocks, ea.held, ea.dq_size, v, k, p)
+            elif pc.asked[v, p] > 0 and pc.recv[v, p] + pc.asked[v, p] > pc.blocks[p]:
+                cancel_arrived(pc.asked, pc.owner, pc.recv, pc.blocks, ea.held, ea.cur_piece, pa.deg[v], v, p)
             ea.credit[v, k] -= take * BLOCK_BYTES
             moved = True
             if ea.slow_start[v, k]:  # incoming_piece: one more block asked ahead per block received
@@ -372,6 +422,9 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 else:
                     overflow = True
             if pc.recv[v, p] == pc.blocks[p]:
+                pc.asked[v, p] = 0  # every block is here (other connections' asks lapse: drop_held)
+                if pc.owner[v, p] < 0:
+                    pc.owner[v, p] = 0
                 piece_complete_arrays(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pa.n_have, pa.is_seed,
                                       pa.deg, pa.interest_changed, ea.nbr, ea.rev, ea.wants, v, p)
                 if pa.is_seed[v]:
