@@ -38,7 +38,7 @@ import pytest
 from benchmarks.conftest import snapshot
 from sim.kernels.bandwidth import download_quota_tick, grant_sends, upload_quota_tick
 from sim.kernels.choke import choke_all
-from sim.kernels.picker import pick_piece
+from sim.kernels.picker import ASKED, pick_piece
 from sim.kernels.transfer import collect_flows, serve_order, transfer_blocks
 
 
@@ -179,7 +179,9 @@ def _pick_all_kernel(pc, pa, pairs):
 def _pick_all_twin(pc, pa, pairs):
     out = []
     for v, u in pairs:
-        out.append(next((int(p) for p in pc.order[v] if pc.have[u, p] and not pc.have[v, p] and not pc.owner[v, p]),
+        # free: nobody asked for all of it (owner 0) or some of its blocks are still free (ASKED)
+        out.append(next((int(p) for p in pc.order[v] if pc.have[u, p] and not pc.have[v, p]
+                         and pc.owner[v, p] in (0, ASKED)),
                         next((int(p) for p in pc.order[v] if pc.have[u, p] and not pc.have[v, p]), -1)))
     return out
 
