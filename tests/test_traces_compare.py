@@ -57,13 +57,15 @@ def test_favourites_by_hand(tmp_path):
 
 
 def _load_forwarding():
+    return _load_with_neighbours("forwarding")
+
+
+def _load_with_neighbours(name):
+    """A trace script that imports its neighbour favourites.py (run as python validation/traces/NAME.py)."""
     import sys
-    sys.path.insert(0, str(ROOT / "validation" / "traces"))  # forwarding.py imports its neighbour favourites.py
+    sys.path.insert(0, str(ROOT / "validation" / "traces"))
     try:
-        spec = importlib.util.spec_from_file_location("traces_forwarding", ROOT / "validation" / "traces" / "forwarding.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
+        return _load(name)
     finally:
         sys.path.remove(str(ROOT / "validation" / "traces"))
 
@@ -201,12 +203,7 @@ def test_leecher_upload_by_hand(tmp_path, capsys):
     subject it sends 1,000 B in the second phase. Utilisation 2,500 / 5,000 and 1,000 / 5,000; idle
     while open: 0 of 5 samples, then 4 of 5 (peer 3 at 5-8 s; the subject's sample at 5 s grew).
     Peer 4 never completed: not counted."""
-    import sys
-    sys.path.insert(0, str(ROOT / "validation" / "traces"))  # leecher_upload.py imports favourites.py
-    try:
-        mod = _load("leecher_upload")
-    finally:
-        sys.path.remove(str(ROOT / "validation" / "traces"))
+    mod = _load_with_neighbours("leecher_upload")
     rep = tmp_path / "run" / "replications" / "0000"
     _csv(rep / "peers.csv", ["peer", "role", "join_s", "complete_s", "upload_bps"],
          [[0, "subject", 0.0, 20.0, 9e9], [1, "seed", 0.0, "", 9e9], [2, "leecher", 0.0, 10.0, 1000.0],
@@ -231,12 +228,7 @@ def test_queues_by_hand(tmp_path, capsys):
     """Leecher 2, interested and unchoked: 10 then 30 blocks asked of the seed, 0 then 4 of leecher 3,
     2 of the subject. Choked, not interested, or not a leecher's samples are left out. A trace
     without queue lengths is refused."""
-    import sys
-    sys.path.insert(0, str(ROOT / "validation" / "traces"))  # queues.py imports favourites.py
-    try:
-        mod = _load("queues")
-    finally:
-        sys.path.remove(str(ROOT / "validation" / "traces"))
+    mod = _load_with_neighbours("queues")
     rep = tmp_path / "run" / "replications" / "0000"
     _csv(rep / "peers.csv", ["peer", "role"], [[0, "subject"], [1, "seed"], [2, "leecher"], [3, "leecher"]])
     header = ["local", "remote", "interesting", "remote_choked", "download_queue_length"]
