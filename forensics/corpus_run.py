@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from sim.engine import SwarmRun, layout_of
-from sim.montecarlo import SEED_RULE, default_workers, replication_seeds
+from sim.montecarlo import SEED_RULE, default_workers, quiet_interrupted_dask, replication_seeds
 from sim.population import SUBJECT_ROW
 from sim.scenario import Scenario, ScenarioError, scenario_sha256
 from sim.warm_start import skip_idle_prefix
@@ -258,7 +258,7 @@ def _run_on_dask(scheduler: str, units: list[Unit], base: Scenario, done: Callab
         client = Client(scheduler, timeout="30s")
     except OSError as e:
         raise UserError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({e})") from None
-    with client:
+    with quiet_interrupted_dask(), client:
         base_f = client.scatter(base, broadcast=True)  # once per worker, not once per unit
         futures = client.map(run_unit, units, base=base_f, pure=False, key=[
             f"corpus-unit-{u.index}-{u.start}-{os.getpid()}-{id(units)}" for u in units])

@@ -7,6 +7,8 @@ workers finish in; results are returned in replication order.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from typing import Callable
 
@@ -61,6 +63,37 @@ def run_replications(
     return map_in_order(_one, tasks, workers, on_done)
 
 
+class _DropInterruptedSyncCancel(logging.Filter):
+    """distributed's ``sync`` (2026.8) schedules a ``cancel`` callback on its event loop when the
+    waiting thread is interrupted; if the interrupt comes before the awaited future exists, that
+    callback raises NameError and tornado logs its traceback. Nothing is left to cancel then (the
+    run's own ``client.cancel`` follows), so the record is dropped: a Ctrl-C ends in leechsim's
+    message alone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, NameError) or exc.__traceback__ is None:
+            return True
+        tb = exc.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        code = tb.tb_frame.f_code
+        return not (code.co_name == "cancel" and code.co_filename.replace("\\", "/").endswith("distributed/utils.py"))
+
+
+@contextlib.contextmanager
+def quiet_interrupted_dask():
+    """While a run waits on a Dask cluster: drop tornado's log of distributed's own cancel callback
+    failing after a Ctrl-C (_DropInterruptedSyncCancel)."""
+    log = logging.getLogger("tornado.application")
+    f = _DropInterruptedSyncCancel()
+    log.addFilter(f)
+    try:
+        yield
+    finally:
+        log.removeFilter(f)
+
+
 def _run_on_dask(scheduler: str, tasks: list, results: list, on_done: Callable[[int], None] | None) -> None:
     try:
         from distributed import Client, as_completed as dask_completed  # optional dependency
@@ -68,7 +101,7 @@ def _run_on_dask(scheduler: str, tasks: list, results: list, on_done: Callable[[
         raise ImportError("running on a Dask cluster needs the 'distributed' extra: "
                           "pip install 'leechsim[distributed]'") from None
 
-    with Client(scheduler, timeout="30s") as client:
+    with quiet_interrupted_dask(), Client(scheduler, timeout="30s") as client:
         futures = client.map(_one, tasks, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         try:
