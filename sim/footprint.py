@@ -28,12 +28,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .protocol import BLOCK_BYTES
 from .scenario import Scenario
+from .state import _EDGE_3D, _EDGE_FIELDS
 
 PROCESS_BASE_BYTES = 250 * 1024**2  # a Python worker with numpy, numba and the compiled kernels loaded
 _PIECE_ENTRY_BYTES = 1 + 6 * 4  # have (bool), recv, avail, order, pos, owner, asked (int32)
-_EDGE_ENTRY_BYTES = 12 * 8 + 10 * 8 + 3  # the int64, float64 and bool connection arrays (sim.state)
+# the connection arrays of sim.state, one entry each (the allowed fast set, a third axis, apart)
+_EDGE_ENTRY_BYTES = sum(np.dtype(spec[0] if isinstance(spec, tuple) else spec).itemsize
+                        for name, spec in _EDGE_FIELDS.items() if name not in _EDGE_3D)
 _LOG_ROW_BYTES = 6 * 8
 _TRACE_ROW_BYTES = 24 * 8
 _QUOTA_BURST_S = 3.0  # saved quota a limiter may spend at once (kernels/bandwidth.py)

@@ -93,6 +93,10 @@ class EdgeArrays(NamedTuple):
     # u's REQUESTs that have reached nbr and are not yet served (bytes), while u's own uploads to
     # nbr hold its requests back in its send buffer (kernels/bandwidth.py requests_at_uploader)
     rq_open: np.ndarray  # f8
+    # bytes of u's piece data to nbr that nbr must still read before u's latest REQUESTs reach it:
+    # they wait behind that data in the connection while nbr's download channel holds its reading
+    # back (kernels/bandwidth.py requests_at_uploader); 0: nothing ahead of them
+    rq_wait: np.ndarray  # f8
     # [downloader side] blocks of a piece shared between u's connections (no connection asked for all
     # of it) that u has asked nbr for and not yet received (kernels/transfer.py asked_piece)
     held: np.ndarray  # i8 blocks of cur_piece u has asked nbr for on a shared piece (-1: end-game duplicates)
@@ -132,7 +136,7 @@ _EDGE_FIELDS = {  # likewise for EdgeArrays
     "dl_req": _F8, "dl_got": _F8, "dl_ttl": _I8, "dl_held": _F8, "fast": (np.int32, -1),
     "conn_seq": _I8, "bw_burst": _B, "next_start": (_I8, -1), "next_end": (_I8, -1),
     "dq_size": (_I8, 4), "slow_start": (_B, True), "dn_sec": _I8, "dn_last_s": _I8, "rq_open": _F8,
-    "held": _I8,
+    "rq_wait": _F8, "held": _I8,
 }
 _EDGE_3D = {"fast"}  # fields with a third axis: the allowed fast set
 

@@ -234,6 +234,35 @@ def test_requests_wait_behind_the_downloaders_own_uploads():
     assert requests_at_uploader(pa, ea, 0, 0) == np.inf and ea.rq_open[0, 0] == 3 * BLOCK_BYTES
 
 
+def test_requests_wait_behind_data_the_uploader_has_not_read():
+    """v (peer 0) downloads from u (peer 1) and uploads to it, and u reads slowly: the REQUESTs v
+    wrote last are behind 3 blocks of v's data that u has not read (rq_wait, set as u reads:
+    test_whole_pieces). While they are ahead, u has only the requests that got out before (1,000
+    B left), though v's upload channel is rich; when v chokes u, or u's requests at v are all
+    served, nothing of v's is ahead any more, and v's whole queue is at u."""
+    from sim.kernels.bandwidth import requests_at_uploader
+    pa, ea = new_peers(2), new_edges(2, 1)
+    pa.up_cap[:] = 100_000.0
+    pa.up_quota[0] = 150_000.0  # v's upload channel is rich
+    ea.nbr[0, 0], ea.rev[0, 0], ea.nbr[1, 0], ea.rev[1, 0] = 1, 0, 0, 0
+    ea.dq_size[0, 0] = 9
+    ea.unchoked[0, 0] = True  # v unchokes u
+    ea.cur_piece[1, 0] = 7  # u asked v for a piece ...
+    ea.rq_open[1, 0] = 3 * BLOCK_BYTES  # ... 3 blocks, none sent yet
+    ea.rq_wait[0, 0] = 3 * BLOCK_BYTES
+    ea.rq_open[0, 0] = 1000.0
+    assert requests_at_uploader(pa, ea, 0, 0) == 1000.0 and ea.rq_wait[0, 0] == 3 * BLOCK_BYTES
+    ea.unchoked[0, 0] = False  # v chokes u: nothing of v's is ahead any more
+    assert requests_at_uploader(pa, ea, 0, 0) == np.inf and ea.rq_wait[0, 0] == 0.0
+    assert ea.rq_open[0, 0] == 9 * BLOCK_BYTES
+    ea.unchoked[0, 0] = True
+    ea.rq_wait[0, 0] = 3 * BLOCK_BYTES
+    ea.rq_open[0, 0] = 1000.0
+    ea.credit[1, 0] = 3 * BLOCK_BYTES  # u's requests at v all on their way: nothing ahead
+    assert requests_at_uploader(pa, ea, 0, 0) == np.inf and ea.rq_wait[0, 0] == 0.0
+    assert ea.rq_open[0, 0] == 9 * BLOCK_BYTES
+
+
 def test_requests_wait_for_a_poor_channels_quota_tick():
     """As above with nothing of v's own ahead of its REQUESTs, but v's upload channel holds no
     more than a second of its limit: a REQUEST waits for v's next quota tick (need_queueing), so

@@ -199,3 +199,40 @@ def test_a_request_queue_spans_several_pieces_by_hand():
     assert next_in_run(pc.have, pc.owner, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, 1, 0, 0) == 2
     pc.have[1, 2], pc.recv[1, 2] = True, 16
     assert next_in_run(pc.have, pc.owner, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, 1, 0, 0) == 4
+
+
+def test_requests_behind_unread_data_wait_until_it_is_read_by_hand():
+    """The same, with v reading slowly: u's REQUESTs to v wait behind 3 blocks of u's data that v
+    has not read yet (rq_wait). v reads two blocks: 1 block still ahead, so u's requests stay where
+    they were (v's requests at u shrink as before). One more block read: nothing ahead, u's whole
+    request queue (4 blocks) is at v. With v's download channel short, the next block read puts
+    u's next REQUESTs behind all v still awaits from u; with it rich, behind nothing."""
+    from sim.kernels.transfer import transfer_blocks
+    pa, ea, pc = _one_connection(50_000.0, 0)
+    ea.rq_open[1, 0] = 5 * 16384.0
+    ea.rq_open[0, 0] = 0.0
+    ea.rq_wait[0, 0] = 3 * 16384.0
+    ea.unchoked[0, 0] = True
+    dst, slot, order = np.array([1]), np.array([0]), np.array([0])
+    logs = [np.zeros(8, np.float64)] + [np.zeros(8, np.int64) for _ in range(5)]
+    rate = np.array([2 * 16384.0 / 0.5])
+    transfer_blocks(pa, ea, pc, dst, slot, rate, 1, order, 0.5, 1.0, np.uint64(7), 1, 262144, *logs,
+                    np.zeros(2, np.int64))
+    assert pc.recv[1, 1] == 2 and ea.rq_open[1, 0] == 3 * 16384.0
+    assert ea.rq_wait[0, 0] == 16384.0 and ea.rq_open[0, 0] == 0.0  # still behind one block
+    rate = np.array([16384.0 / 0.5])
+    transfer_blocks(pa, ea, pc, dst, slot, rate, 1, order, 0.5, 1.5, np.uint64(7), 1, 262144, *logs,
+                    np.zeros(2, np.int64))
+    assert pc.recv[1, 1] == 3 and ea.rq_wait[0, 0] == 0.0
+    assert ea.rq_open[0, 0] == ea.dq_size[0, 0] * 16384.0 == 4 * 16384.0
+    # v's download channel short (less than a second of its limit): once u's requests are out, the
+    # REQUESTs u writes next are behind every block v has asked u for and not read: piece 1's 12
+    pa.down_cap[1], pa.dn_quota[1] = 50_000.0, 10_000.0
+    transfer_blocks(pa, ea, pc, dst, slot, rate, 1, order, 0.5, 2.0, np.uint64(7), 1, 262144, *logs,
+                    np.zeros(2, np.int64))
+    assert pc.recv[1, 1] == 4 and ea.rq_wait[0, 0] == 12 * 16384.0
+    pa.dn_quota[1] = 60_000.0  # a rich channel reads at once: nothing waits
+    ea.rq_wait[0, 0] = 0.0
+    transfer_blocks(pa, ea, pc, dst, slot, rate, 1, order, 0.5, 2.5, np.uint64(7), 1, 262144, *logs,
+                    np.zeros(2, np.int64))
+    assert pc.recv[1, 1] == 5 and ea.rq_wait[0, 0] == 0.0

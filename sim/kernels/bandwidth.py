@@ -188,11 +188,25 @@ def requests_at_uploader(pa, ea, v, k):
     together when the block ahead of them has gone (transfer_blocks: ``rq_open`` is refilled to
     v's request queue each time v's upload there completes a block); in between, the uploader
     can serve only the requests already out. Nothing of v's own pending: requests go out at
-    once, v's whole request queue is at the uploader, no bound."""
+    once, v's whole request queue is at the uploader, no bound.
+
+    The same stream is read at the other end only as fast as the uploader's download channel
+    lets it (peer_connection::setup_receive reads at most its download quota; with none it does
+    not read). While that channel is short, the blocks it has asked v for are in the connection
+    ahead of the REQUESTs v writes, which reach it only once it has read them: ``rq_wait`` counts
+    the bytes still ahead (set and taken off in transfer_blocks as the uploader reads v's blocks;
+    at zero, v's request queue is at the uploader). Here they are released when nothing of v's
+    is ahead any more: the uploader has no request at v left unserved, or v chokes it. A
+    download-limited peer so receives the requests of the peers it sends to late, and uploads
+    less than its upload limit would allow (the hold-out scenario h04, validation/ANALYSIS.md)."""
     u = ea.nbr[v, k]
     ku = ea.rev[v, k]
-    if ea.cur_piece[u, ku] < 0 or ea.rq_open[u, ku] - ea.credit[u, ku] <= 0.0 or (
-            ea.bw_req[v, k] <= 0.0 and ea.bw_quota[v, k] <= 0.0):
+    ahead = ea.rq_open[u, ku] - ea.credit[u, ku]  # u's requests at v not yet served: v's data for u
+    if ea.rq_wait[v, k] > 0.0:
+        if ea.cur_piece[u, ku] >= 0 and ahead > 0.0 and ea.unchoked[v, k]:
+            return max(ea.rq_open[v, k] - ea.credit[v, k], 0.0)  # still behind v's data u has not read
+        ea.rq_wait[v, k] = 0.0  # nothing of v's left ahead of them: u asks nothing, all served, v chokes u
+    if ea.cur_piece[u, ku] < 0 or ahead <= 0.0 or (ea.bw_req[v, k] <= 0.0 and ea.bw_quota[v, k] <= 0.0):
         # nothing of v's own waits to go out on this connection: u has asked v for nothing, or
         # every request of u's that reached v is served, or v neither holds nor asked for quota.
         # v's REQUESTs still pass its upload rate limiter: while its channel holds no more than a

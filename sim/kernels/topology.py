@@ -75,6 +75,7 @@ def _reset_slot(ea, u, k):
     ea.dn_sec[u, k] = 0
     ea.dn_last_s[u, k] = 0
     ea.rq_open[u, k] = 0.0
+    ea.rq_wait[u, k] = 0.0
     ea.held[u, k] = 0
     ea.rate_avg[u, k] = 0.0
     ea.tick_bytes[u, k] = 0
@@ -139,6 +140,7 @@ def _move_slot(ea, u, src, dst):
     ea.dn_sec[u, dst] = ea.dn_sec[u, src]
     ea.dn_last_s[u, dst] = ea.dn_last_s[u, src]
     ea.rq_open[u, dst] = ea.rq_open[u, src]
+    ea.rq_wait[u, dst] = ea.rq_wait[u, src]
     ea.held[u, dst] = ea.held[u, src]
     ea.rate_avg[u, dst] = ea.rate_avg[u, src]
     ea.tick_bytes[u, dst] = ea.tick_bytes[u, src]

@@ -399,8 +399,20 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             ea.dn_sec[v, k] += nbytes
             ea.rq_open[v, k] -= nbytes  # v's requests at u, served
             # the block has left u's send buffer: u's own REQUESTs to v queued behind it go out,
-            # and u's whole request queue at v is open
-            ea.rq_open[u, ku] = ea.dq_size[u, ku] * BLOCK_BYTES
+            # and u's whole request queue at v is open - unless they wait behind more of u's data
+            # that v has still to read (rq_wait, bandwidth.requests_at_uploader)
+            if ea.rq_wait[u, ku] > nbytes:
+                ea.rq_wait[u, ku] -= nbytes
+            else:
+                ea.rq_wait[u, ku] = 0.0
+                ea.rq_open[u, ku] = ea.dq_size[u, ku] * BLOCK_BYTES
+                if pa.dn_quota[v] < pa.down_cap[v] < np.inf:
+                    # v's download channel is short (it reads only what it is granted): the blocks
+                    # v has asked u for are ahead of the REQUESTs u writes from now on
+                    ea.rq_wait[u, ku] = BLOCK_BYTES * (
+                        ea.held[v, k] if ea.held[v, k] > 0 else
+                        blocks_left_in_run(pc.have, pc.recv, pc.blocks, pc.owner, ea.cur_piece, ea.run_end,
+                                           ea.next_start, ea.next_end, v, k, u) if ea.run_end[v, k] >= 0 else 0)
             pa.total_up[u] += nbytes
             pa.total_down[v] += nbytes
             ea.down_round[v, k] += nbytes
