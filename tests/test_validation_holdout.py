@@ -29,12 +29,12 @@ def comparison(tmp_path_factory):
     return json.loads((out / "validation.json").read_text())
 
 
-def test_every_holdout_scenario_has_five_recorded_lab_runs():
+def test_every_holdout_scenario_has_five_recorded_lab_runs_or_more():
     names = sorted(p.stem for p in HOLDOUT.glob("*.toml"))
     assert len(names) == 4
     for name in names:
         runs = list((HOLDOUT / "recorded" / name / "replications").glob("*/peers.csv"))
-        assert len(runs) == 5, name
+        assert len(runs) >= 5, name
 
 
 def test_documented_holdout_is_the_current_models(comparison):
