@@ -32,7 +32,6 @@ import numpy as np
 
 from sim.engine import SwarmRun, layout_of
 from sim.montecarlo import SEED_RULE, default_workers, quiet_interrupted_dask, replication_seeds
-from sim.population import SUBJECT_ROW
 from sim.scenario import Scenario, ScenarioError, scenario_sha256
 from sim.warm_start import skip_idle_prefix
 from sim.worker_pool import _init_worker, stop_pool

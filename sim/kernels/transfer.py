@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from .bandwidth import fresh_start, whole_blocks_in
-from .picker import ASKED, BUSY, bucket_of, expand_run, move_piece, pick_piece
+from .picker import ASKED, bucket_of, expand_run, move_piece, pick_piece
 from .sorting import RADIX_MIN_KEYS, argsort_distinct_into, argsort_into
 from .topology import ask_blocks, cancel_arrived, drop_held, piece_complete_arrays, release_run_arrays
 
@@ -185,6 +185,13 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
     return F
 
 
+@njit(cache=True, inline="always")
+def asks_nothing(run_end, held, v, k):
+    """v's connection in slot k holds no run of whole pieces and no block asked of a shared piece:
+    whatever its current piece, v has asked that peer for nothing on it."""
+    return run_end[v, k] < 0 and held[v, k] == 0
+
+
 @njit(cache=True, _nrt=False)
 def pick_fast(have, recv, blocks, owner, pos, fast, u, ku, v):
     """A piece v may ask u for while u chokes it: one of u's allowed fast set for v that u has,
@@ -230,7 +237,7 @@ def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_p
         if held[v, k] > 0:
             return p
     if p >= 0 and (have[v, p] or recv[v, p] >= blocks[p] or not have[u, p]
-                   or (run_end[v, k] < 0 and held[v, k] == 0)):
+                   or asks_nothing(run_end, held, v, k)):
         drop_held(asked, owner, recv, blocks, held, cur_piece, v, k)
         p = next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u) if run_end[v, k] >= 0 else -1
     if not unchoked_by_u:  # only the allowed fast set, one piece at a time
@@ -281,7 +288,7 @@ def ask_before_sending(pa, ea, pc, dst, slot, F, order, salt, piece_bytes):
         f = order[i]
         v = dst[f]
         k = slot[f]
-        if not pa.is_seed[v] and (ea.cur_piece[v, k] < 0 or (ea.run_end[v, k] < 0 and ea.held[v, k] == 0)):
+        if not pa.is_seed[v] and (ea.cur_piece[v, k] < 0 or asks_nothing(ea.run_end, ea.held, v, k)):
             u = ea.nbr[v, k]
             ku = ea.rev[v, k]
             asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
@@ -352,7 +359,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             continue
         ku = ea.rev[v, k]
         ea.credit[v, k] += rate[f] * dt
-        if ea.cur_piece[v, k] < 0 or (ea.run_end[v, k] < 0 and ea.held[v, k] == 0):
+        if ea.cur_piece[v, k] < 0 or asks_nothing(ea.run_end, ea.held, v, k):
             # v asked for nothing when the tick began (ask_before_sending)
             unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
             continue
@@ -362,7 +369,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
         while True:
             p = ea.cur_piece[v, k]
             if (p < 0 or not unchoked or pc.have[v, p] or pc.recv[v, p] >= pc.blocks[p]
-                    or not (u_seed or pc.have[u, p]) or (ea.run_end[v, k] < 0 and ea.held[v, k] == 0)):
+                    or not (u_seed or pc.have[u, p]) or asks_nothing(ea.run_end, ea.held, v, k)):
                 p = asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
                                 ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, unchoked, ea.rate_avg,
                                 ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes,

@@ -10,7 +10,6 @@ on stdout (metrics: forensics/connection_metrics.py, ``uploader_headline``).
 from __future__ import annotations
 
 import argparse
-import csv
 import gzip
 import math
 import sys

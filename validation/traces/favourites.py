@@ -24,6 +24,19 @@ def trace_of(rep: Path) -> Path | None:
     return None
 
 
+def for_each_run(ap: argparse.ArgumentParser, run_dirs: list[Path], summarise, report) -> None:
+    """The trace scripts' common loop: each run directory checked, summarised, and reported (or
+    said to have no connection traces when ``summarise`` returns None)."""
+    for run in run_dirs:
+        if not (run / "replications").is_dir():
+            ap.error(f"{run}: not a run directory (no replications/ in it)")
+        s = summarise(run)
+        if s is None:
+            print(f"{run}: no connection traces")
+            continue
+        report(run, s)
+
+
 def sent_by(trace: Path, uploader: int, at_s: float) -> pd.Series:
     """Payload bytes the uploader had sent each remote by ``at_s`` (its last sample at or before),
     largest first."""

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from favourites import trace_of  # this directory's script: run as python validation/traces/leecher_upload.py
+from favourites import for_each_run, trace_of  # this directory's script: run as python validation/traces/leecher_upload.py
 
 AHEAD_S = 1.0
 
@@ -86,18 +86,13 @@ def main(argv: list[str] | None = None) -> None:
     ns = ap.parse_args(argv)
     if ns.phases < 1:
         ap.error(f"--phases {ns.phases}: must be at least 1")
-    for run in ns.run_dirs:
-        if not (run / "replications").is_dir():
-            ap.error(f"{run}: not a run directory (no replications/ in it)")
-        s = summarise(run, ns.phases)
-        if s is None:
-            print(f"{run}: no connection traces")
-            continue
+    def report(run: Path, s: dict) -> None:
         print(f"{run}: {s['replications']} replications; leechers' upload over their limit "
               f"{s['overall']:.3f}; by phase of their download:")
         print("  utilisation " + " ".join(f"{x:5.2f}" for x in s["utilisation"]))
         print("  idle open   " + " ".join(f"{x:5.2f}" for x in s["idle_open"]))
 
+    for_each_run(ap, ns.run_dirs, lambda run: summarise(run, ns.phases), report)
 
 if __name__ == "__main__":
     main()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from favourites import trace_of  # this directory's script: run as python validation/traces/queues.py
+from favourites import for_each_run, trace_of  # this directory's script: run as python validation/traces/queues.py
 
 ROLES = ("seed", "leecher", "subject")
 
@@ -58,19 +58,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("run_dirs", nargs="+", type=Path)
     ap.add_argument("--replications", type=int, default=None, help="the first N replications only")
     ns = ap.parse_args(argv)
-    for run in ns.run_dirs:
-        if not (run / "replications").is_dir():
-            ap.error(f"{run}: not a run directory (no replications/ in it)")
-        s = summarise(run, ns.replications)
-        if s is None:
-            print(f"{run}: no connection traces")
-            continue
+    def report(run: Path, s: dict) -> None:
         print(f"{run}: a leecher, interested and unchoked, asking a ...")
         for r, m in s.items():
             q = m["quartiles"]
             print(f"  {r:8s} {m['samples']:8d} samples; nothing asked {m['empty']:5.1%}; "
                   f"blocks asked, quartiles {q[0]:g} / {q[1]:g} / {q[2]:g}")
 
+    for_each_run(ap, ns.run_dirs, lambda run: summarise(run, ns.replications), report)
 
 if __name__ == "__main__":
     main()

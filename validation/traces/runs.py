@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import json
 import re
 import sys
 from collections import Counter
@@ -88,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     bpp = sc.torrent.piece_size // (16 * 1024)
     lab = lab_picks(a.lab_run, bpp)
     model = model_runs(a.scenario, a.replications)
-    print(f"whole pieces per pick | lab picks (share of those with >= 1) | model runs (share)")
+    print("whole pieces per pick | lab picks (share of those with >= 1) | model runs (share)")
     lab1 = sum(v for k, v in lab.items() if k >= 1)
     mod1 = sum(model.values())
     print(f"0 (nothing whole) | {lab.get(0, 0)} | -")
