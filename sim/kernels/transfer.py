@@ -413,7 +413,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             else:
                 ea.rq_wait[u, ku] = 0.0
                 ea.rq_open[u, ku] = ea.dq_size[u, ku] * BLOCK_BYTES
-                if pa.dn_quota[v] < pa.down_cap[v] < np.inf:
+                if 0.0 < pa.down_cap[v] < np.inf and pa.dn_quota[v] < pa.down_cap[v]:
                     # v's download channel is short (it reads only what it is granted): the blocks
                     # v has asked u for are ahead of the REQUESTs u writes from now on
                     ea.rq_wait[u, ku] = BLOCK_BYTES * (

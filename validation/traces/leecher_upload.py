@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     ns = ap.parse_args(argv)
     if ns.phases < 1:
         ap.error(f"--phases {ns.phases}: must be at least 1")
+
     def report(run: Path, s: dict) -> None:
         print(f"{run}: {s['replications']} replications; leechers' upload over their limit "
               f"{s['overall']:.3f}; by phase of their download:")
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         print("  idle open   " + " ".join(f"{x:5.2f}" for x in s["idle_open"]))
 
     for_each_run(ap, ns.run_dirs, lambda run: summarise(run, ns.phases), report)
+
 
 if __name__ == "__main__":
     main()

@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("run_dirs", nargs="+", type=Path)
     ap.add_argument("--replications", type=int, default=None, help="the first N replications only")
     ns = ap.parse_args(argv)
+    if ns.replications is not None and ns.replications < 1:
+        ap.error(f"--replications {ns.replications}: must be at least 1")
+
     def report(run: Path, s: dict) -> None:
         print(f"{run}: a leecher, interested and unchoked, asking a ...")
         for r, m in s.items():
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"blocks asked, quartiles {q[0]:g} / {q[1]:g} / {q[2]:g}")
 
     for_each_run(ap, ns.run_dirs, lambda run: summarise(run, ns.replications), report)
+
 
 if __name__ == "__main__":
     main()
