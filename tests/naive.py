@@ -128,7 +128,8 @@ def acceptable_picks(have, recv, avail, owner, n_have_v, v, u, salt, whole=False
     asked of another peer come last, and only in strict end-game (every piece v still needs is
     being downloaded; otherwise nothing); when v asks u for whole pieces, pieces
     already partly downloaded come after untouched ones. Within the best of those tiers: in the
-    initial mode (< 4 pieces) the random one (partial pieces first, then the smallest random key);
+    initial mode (< 4 pieces) partial pieces first (lowest index), then the first piece at or
+    after a random start (mix64(salt, v, u) mod the piece count, wrapping);
     afterwards any of the rarest pieces, a partial one if there is one at that rarity."""
     candidates = [p for p in range(have.shape[1]) if have[u, p] and not have[v, p]]
     if not candidates:
@@ -144,8 +145,11 @@ def acceptable_picks(have, recv, avail, owner, n_have_v, v, u, salt, whole=False
                         for p in range(have.shape[1]) if not have[v, p]):
         return {-1}  # busy blocks only in strict end-game: every piece v needs is being downloaded
     candidates = [p for p in candidates if tier(p) == top]
-    if n_have_v < 4:
-        return {min(candidates, key=lambda p: (recv[v, p] == 0, mix64_py(int(salt), v, p)))}
+    if n_have_v < 4:  # partial pieces by index, then the first piece at or after a random start
+        start = mix64_py(int(salt), v, u) % have.shape[1]
+        def downloading(p):  # a block received or asked (owner -2: some blocks asked, some free)
+            return recv[v, p] > 0 or owner[v, p] == -2
+        return {min(candidates, key=lambda p: (0, p) if downloading(p) else (1, (p - start) % have.shape[1]))}
     best = min((int(avail[v, p]), recv[v, p] == 0) for p in candidates)
     return {p for p in candidates if (int(avail[v, p]), recv[v, p] == 0) == best}
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.kernels.picker import expand_run, move_piece, pick_piece, rebuild_order
+from sim.kernels.picker import ASKED, expand_run, move_piece, pick_piece, rebuild_order
 from sim.state import num_buckets
 from tests import naive
 
@@ -81,6 +81,45 @@ def test_random_first_pieces_are_spread():
     bound = np.zeros((2, num_buckets(2) + 1), np.int32)
     picks = {pick_piece(have, z, z, order, order.copy(), bound, z, 0, 0, 1, np.uint64(s), False) for s in range(40)}
     assert len(picks) > 20
+
+
+def test_initial_mode_walks_from_a_random_start():
+    """Below 4 pieces libtorrent walks from a random start to the first piece the uploader has, so
+    a piece after a long stretch the uploader lacks is picked more often. Worked by hand: of 40
+    pieces u has 0, 1, 2, 3 and 20. A start in 21..39 or at 0 gives piece 0 (20 of 40 starts),
+    4..20 gives 20 (17 of 40), 1, 2 and 3 one start each. A uniform pick would give each 1/5."""
+    P = 40
+    have = np.zeros((2, P), bool)
+    have[1, [0, 1, 2, 3, 20]] = True
+    z = np.zeros((2, P), np.int32)
+    order = np.tile(np.arange(P, dtype=np.int32), (2, 1))
+    bound = np.zeros((2, num_buckets(2) + 1), np.int32)
+    n = 4000
+    picks = np.array([pick_piece(have, z, z, order, order.copy(), bound, z, 0, 0, 1, np.uint64(s), False)
+                      for s in range(n)])
+    for p, share in ((0, 20 / 40), (20, 17 / 40), (1, 1 / 40), (2, 1 / 40), (3, 1 / 40)):
+        sd = (share * (1 - share) / n) ** 0.5
+        assert abs((picks == p).mean() - share) < 5 * sd, p
+
+
+def test_initial_mode_joins_downloading_pieces_first():
+    """Below 4 pieces (libtorrent's prioritize_partials) a piece v is already downloading comes
+    first, lowest index first: one with a block received, or only asked of another peer (owner
+    ASKED, nothing received yet). Only then a new piece."""
+    P = 30
+    have = np.zeros((2, P), bool)
+    have[1] = True
+    recv = np.zeros((2, P), np.int32)
+    owner = np.zeros((2, P), np.int32)
+    order = np.tile(np.arange(P, dtype=np.int32), (2, 1))
+    bound = np.zeros((2, num_buckets(2) + 1), np.int32)
+    owner[0, 17] = ASKED
+    recv[0, 25] = 1
+    for s in range(50):
+        assert pick_piece(have, recv, recv, order, order.copy(), bound, owner, 0, 0, 1, np.uint64(s), False) == 17
+    owner[0, 17] = 0
+    for s in range(50):
+        assert pick_piece(have, recv, recv, order, order.copy(), bound, owner, 0, 0, 1, np.uint64(s), False) == 25
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -1,7 +1,8 @@
 """Piece picking: which piece peer v asks uploader u for next (libtorrent's piece_picker).
 
 - While v has fewer than ``initial_picker_threshold`` (4) pieces: finish a partial piece if u has
-  one, else a random piece u has — to get a first complete piece fast, so v has something to trade.
+  one, else the first piece u has at or after a random start — to get a first complete piece fast,
+  so v has something to trade.
 - Afterwards, rarest first by v's view of availability (connected peers that have the piece);
   among equally rare pieces a partial one first (libtorrent gives downloading pieces a better
   priority within the same availability).
@@ -23,7 +24,11 @@ availability change, and a pick scans from the rarest bucket until it meets a pi
 has. Bucket 0 holds the pieces v already has; bucket ``1 + 2*avail + fresh`` the others
 (``fresh`` = no block received yet). The order inside a bucket starts as a random permutation
 (drawn in Python when the peer joins) and is then shuffled by the swaps, as in libtorrent.
-In the initial mode the pick is uniformly random: the smallest ``mix64(salt, v, p)`` key.
+In the initial mode the pick is libtorrent's: partial pieces first, in index order, then a walk from
+a random start (``mix64(salt, v, u)`` mod the piece count) to the first piece u has, wrapping at the
+end. A piece right after a long stretch u lacks is the likelier pick, not every piece alike: a peer's
+fresh pieces come in runs (whole-piece runs around its rarest picks), so a newcomer's first pieces
+are more often ones the swarm already shares.
 """
 
 from __future__ import annotations
@@ -144,14 +149,19 @@ def pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt
     """
     P = have.shape[1]
     if n_have_v < INITIAL_PICKER_THRESHOLD:
+        # libtorrent's initial mode (prioritize_partials, no rarest_first): partial pieces in index
+        # order (its list of downloading pieces is kept sorted by index), then a walk from a random
+        # start to the first piece u has (piece_picker::pick_pieces' random branch, cyclic).
+        start = np.int64(mix64(salt, v, u) % np.uint64(P))
         best = -1
         best_rank = 0
-        best_key = np.uint64(0)
+        best_key = 0
         for p in range(P):
             if not have[u, p] or have[v, p]:
                 continue
-            rank = 2 * _tier(recv, owner, v, p, whole) + (1 if recv[v, p] == 0 else 0)
-            key = mix64(salt, v, p)
+            fresh = recv[v, p] == 0 and owner[v, p] != ASKED  # downloading: a block received or asked
+            rank = 2 * _tier(recv, owner, v, p, whole) + (1 if fresh else 0)
+            key = (p - start) % P if fresh else p
             if best < 0 or rank < best_rank or (rank == best_rank and key < best_key):
                 best = p
                 best_rank = rank
