@@ -246,3 +246,39 @@ def test_queues_by_hand(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         mod.main([str(tmp_path / "run")])
     assert "no download_queue_length" in str(e.value)
+
+
+def _block_log(path, rows):
+    """A lab block log as the recordings write it: four names in the header, five columns a row."""
+    import gzip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt") as fh:
+        fh.write("t_s,peer_ip,piece,block\n")
+        fh.writelines(f"{t},127.9.0.{to + 2},{piece},{b},6881\n" for t, to, piece, b in rows)
+
+
+def test_late_joiner_first_pieces_by_hand(tmp_path):
+    """Six pieces; peer 1 the seed, leechers 2 and 3 (both complete at 100 s), the subject 0. By
+    10 s the seed has sent leecher 2 pieces 0-2 and leecher 3 pieces 0-1 (16 blocks each). The
+    subject then starts piece 0 from leecher 2 at 31 s (nobody lacks it), piece 2 from leecher 2
+    at 32 s (leecher 3 lacks it) and piece 5 from the seed at 33 s (both lack it), one block each,
+    so all three are first pieces: 2 of 3 lacked. A uniform pick among what the sender held and
+    the subject had not started half a second before: 1/3 (of 0, 1, 2), 1/2 (of 1, 2), 3/4 (of
+    1, 3, 4, 5). The walk from each of the six starts to the next such piece: 1/6 (piece 2 only
+    from start 2), 1/6 (piece 2 only from start 2), 4/6 (pieces 3, 4, 5 from starts 2-5).
+    Leecher completion: first, median and last 100 s."""
+    mod = _load("late_joiner")
+    rec = tmp_path / "rec"
+    rep = rec / "replications" / "0000"
+    _csv(rep / "peers.csv", ["peer", "role", "complete_s"],
+         [[0, "subject", ""], [1, "seed", ""], [2, "leecher", 100], [3, "leecher", 100]])
+    seed_rows = [(1 + p, 2, p, b) for p in (0, 1, 2) for b in range(16)]
+    seed_rows += [(5 + p, 3, p, b) for p in (0, 1) for b in range(16)]
+    seed_rows += [(33, 0, 5, 0)]
+    _block_log(rep / "blocks" / "peer-0001-blocks.csv.gz", seed_rows)
+    _block_log(rep / "blocks" / "peer-0002-blocks.csv.gz", [(31, 0, 0, 0), (32, 0, 2, 0)])
+    picks, share, uniform, walk = mod.first_pieces(mod.lab_logs(rec), 30, 50, lab=True)
+    assert picks == 3 and abs(share - 2 / 3) < 1e-12
+    assert uniform == [1 / 3, 1 / 2, 3 / 4]
+    assert [round(x * 6) for x in walk] == [1, 1, 4]
+    assert mod.pace(mod.lab_logs(rec)) == (100.0, 100.0, 100.0, 1)
