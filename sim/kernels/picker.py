@@ -24,9 +24,9 @@ availability change, and a pick scans from the rarest bucket until it meets a pi
 has. Bucket 0 holds the pieces v already has; bucket ``1 + 2*avail + fresh`` the others
 (``fresh`` = no block received yet). The order inside a bucket starts as a random permutation
 (drawn in Python when the peer joins) and is then shuffled by the swaps, as in libtorrent.
-In the initial mode the pick is libtorrent's: partial pieces first, in index order, then a walk from
-a random start (``mix64(salt, v, u)`` mod the piece count) to the first piece u has, wrapping at the
-end. A piece right after a long stretch u lacks is the likelier pick, not every piece alike: a peer's
+In the initial mode the pick is libtorrent's: pieces v is already downloading (a block received or
+asked) first, in index order, then a walk from a random start (``mix64(salt, v, u)`` mod the piece
+count) to the first piece u has, wrapping at the end. A piece right after a long stretch u lacks is the likelier pick, not every piece alike: a peer's
 fresh pieces come in runs (whole-piece runs around its rarest picks), so a newcomer's first pieces
 are more often ones the swarm already shares.
 """
