@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sim.engine import SwarmRun  # noqa: E402
 from sim.kernels.picker import INITIAL_PICKER_THRESHOLD  # noqa: E402
 from sim.montecarlo import replication_seeds  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.scenario import ScenarioError, load_scenario  # noqa: E402
 
 BLOCKS_LOGGED = 16  # blocks of a 256 KiB piece: the recordings this reads all use 256 KiB pieces
 NEVER = 1e18
@@ -165,16 +165,17 @@ def pace(logs) -> tuple[float, float, float, int]:
 
 def stalls(run_dir: Path, t0: float, t1: float, runs: int) -> None:
     import pandas as pd  # only this subcommand reads the (large) connection traces
+    from favourites import trace_of  # this directory's: run as python validation/traces/late_joiner.py
 
     zero, low, high, idle, to_leecher, to_seed = [], [], [], [], [], []
-    reps = sorted(p for p in (run_dir / "replications").iterdir() if p.is_dir())[:runs]
+    reps = sorted(p for p in (run_dir / "replications").glob("*") if p.is_dir())[:runs]
     if not reps:
-        raise SystemExit(f"{run_dir}: no replications/")
+        raise SystemExit(f"{run_dir}: no replications/ with runs in it")
     for rep in reps:
-        traces = sorted(rep.glob("connections.csv*"))
-        if not traces:
+        trace = trace_of(rep)
+        if trace is None:
             raise SystemExit(f"{rep}: no connections.csv; record or simulate with --trace-connections")
-        d = pd.read_csv(traces[0])
+        d = pd.read_csv(trace)
         peers = pd.read_csv(rep / "peers.csv")
         leechers = set(peers.peer[peers.role == "leecher"])
         seeds = set(peers.peer[peers.role == "seed"])
@@ -221,6 +222,13 @@ def main(argv: list[str] | None = None) -> None:
     lab = a.source.is_dir()
     if not lab and not a.source.is_file():
         ap.error(f"{a.source}: neither a recording directory nor a scenario file")
+    if lab and not (a.source / "replications").is_dir():
+        ap.error(f"{a.source}: a recording holds replications/ (with each run's blocks/ logs)")
+    if not lab:
+        try:
+            load_scenario(a.source)
+        except ScenarioError as e:
+            ap.error(str(e))
     logs = lab_logs(a.source) if lab else model_logs(a.source, a.runs, until=a.t1 if a.what == "first" else 1e9)
     if a.what == "first":
         picks, share, uniform, walk = first_pieces(logs, a.t0, a.t1, lab)
