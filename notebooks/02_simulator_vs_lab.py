@@ -42,7 +42,7 @@ from forensics import compare_sim_with_lab, error_rate, load_run, simulate_run
 ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "pyproject.toml").is_file())
 BUILD = Path(os.environ.get("LEECHSIM_NOTEBOOK_BUILD", ROOT / "notebooks" / "_build")) / "02-sim-vs-lab"
 RECORDED = ROOT / "validation" / "recorded"
-REPLICATIONS = 60  # per scenario; `leechsim validate --matrix validation/` uses 200
+REPLICATIONS = 60  # per scenario; `leechsim validate --matrix validation/` uses 1,000
 
 
 recorded = sorted(p for p in RECORDED.iterdir() if (p / "results.csv").is_file())
