@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.kernels.hashing import mix64_py
+from sim.kernels.picker import ASKED
 
 
 def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384, low=10 * 1024, high=500 * 1024,
@@ -147,8 +148,8 @@ def acceptable_picks(have, recv, avail, owner, n_have_v, v, u, salt, whole=False
     candidates = [p for p in candidates if tier(p) == top]
     if n_have_v < 4:  # partial pieces by index, then the first piece at or after a random start
         start = mix64_py(int(salt), v, u) % have.shape[1]
-        def downloading(p):  # a block received or asked (owner -2: some blocks asked, some free)
-            return recv[v, p] > 0 or owner[v, p] == -2
+        def downloading(p):  # a block received or asked (ASKED: some blocks asked, some free)
+            return recv[v, p] > 0 or owner[v, p] == ASKED
         return {min(candidates, key=lambda p: (0, p) if downloading(p) else (1, (p - start) % have.shape[1]))}
     best = min((int(avail[v, p]), recv[v, p] == 0) for p in candidates)
     return {p for p in candidates if (int(avail[v, p]), recv[v, p] == 0) == best}

@@ -270,6 +270,10 @@ def test_late_joiner_first_pieces_by_hand(tmp_path):
     mod = _load("late_joiner")
     rec = tmp_path / "rec"
     rep = rec / "replications" / "0000"
+    rep.mkdir(parents=True)  # the recording's scenario: its torrent (here 6 pieces of 16 blocks)
+    scenario = (ROOT / "validation" / "v04-late-join.toml").read_text()
+    assert 'total_size = "24MiB"' in scenario
+    (rec / "scenario.toml").write_text(scenario.replace('total_size = "24MiB"', 'total_size = "1536KiB"'))
     _csv(rep / "peers.csv", ["peer", "role", "complete_s"],
          [[0, "subject", ""], [1, "seed", ""], [2, "leecher", 100], [3, "leecher", 100]])
     seed_rows = [(1 + p, 2, p, b) for p in (0, 1, 2) for b in range(16)]

@@ -38,12 +38,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from sim.engine import SwarmRun  # noqa: E402
+from sim.engine import SwarmRun, layout_of  # noqa: E402
 from sim.kernels.picker import INITIAL_PICKER_THRESHOLD  # noqa: E402
 from sim.montecarlo import replication_seeds  # noqa: E402
+from sim.population import ROLE_LEECHER  # noqa: E402
 from sim.scenario import ScenarioError, load_scenario  # noqa: E402
 
-BLOCKS_LOGGED = 16  # blocks of a 256 KiB piece: the recordings this reads all use 256 KiB pieces
 NEVER = 1e18
 
 
@@ -64,7 +64,8 @@ class Log:
 
 
 def lab_logs(rec: Path):
-    for rep in sorted((rec / "replications").iterdir()):
+    blocks = layout_of(load_scenario(rec / "scenario.toml")).piece_blocks()  # the recording's own torrent
+    for rep in sorted(p for p in (rec / "replications").iterdir() if p.is_dir()):
         peers = list(csv.DictReader(open(rep / "peers.csv")))
         received = collections.defaultdict(list)
         base = None
@@ -78,7 +79,7 @@ def lab_logs(rec: Path):
                     received[ip].append((float(t), int(piece), sender))
                     base = base or ".".join(ip.split(".")[:2])
         n = len(peers)
-        pieces = 1 + max(p for rows in received.values() for _, p, _ in rows)
+        pieces = len(blocks)
         comp = np.full((n, pieces), NEVER)
         first = np.full((n, pieces), NEVER)
         src = {}
@@ -88,7 +89,7 @@ def lab_logs(rec: Path):
                 count[p] += 1
                 if first[i, p] == NEVER:
                     first[i, p], src[(i, p)] = t, s
-                if count[p] == BLOCKS_LOGGED:
+                if count[p] == blocks[p]:
                     comp[i, p] = t
         leechers = [i for i in range(n) if peers[i]["role"] == "leecher"]
         done = np.array([float(x["complete_s"]) if x["complete_s"] not in ("", "nan") else NEVER for x in peers])
@@ -116,8 +117,7 @@ def model_logs(path: Path, runs: int, until: float):
             for v, p in zip(*np.nonzero(started)):
                 src[(v, p)] = asking[v].get(p, owner[v, p] - 1 if owner[v, p] > 0 else -1)
             have, recv = run.pc.have.copy(), run.pc.recv.copy()
-        seeds = set(range(1, 1 + sc.swarm.seeds.count))
-        leechers = [i for i in range(1, n) if i not in seeds]
+        leechers = [i for i in range(n) if run.pop.role[i] == ROLE_LEECHER]
         done = np.array([c.max() if (c < NEVER).all() else NEVER for c in comp])
         yield Log(comp, first, src, leechers, done)
 
@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> None:
     lab = a.source.is_dir()
     if not lab and not a.source.is_file():
         ap.error(f"{a.source}: neither a recording directory nor a scenario file")
-    if lab and not (a.source / "replications").is_dir():
-        ap.error(f"{a.source}: a recording holds replications/ (with each run's blocks/ logs)")
+    if lab and not ((a.source / "replications").is_dir() and (a.source / "scenario.toml").is_file()):
+        ap.error(f"{a.source}: a recording holds scenario.toml and replications/ (with each run's blocks/ logs)")
     if not lab:
         try:
             load_scenario(a.source)
