@@ -114,6 +114,9 @@ class PieceArrays(NamedTuple):
     owner: np.ndarray  # i4 [N,P] u asked peer owner-1 for every block of the piece (0: nobody; picker.ASKED:
     #                  some blocks asked on shared connections, some free; picker.BUSY: none free)
     asked: np.ndarray  # i4 [N,P] blocks of the piece u has asked for on shared connections, not yet received
+    # u's pieces in libtorrent's "downloading" state (picker.is_partial: some blocks asked or received,
+    # some still free), kept up to date at every change of owner or recv; picker.partials_first reads it
+    partials: np.ndarray  # i8 [N]
 
 
 _F8, _I8, _B = np.float64, np.int64, np.bool_
@@ -172,4 +175,5 @@ def new_pieces(n: int, blocks: np.ndarray, last_block_bytes: int, k: int) -> Pie
     bound[:, 3:] = p  # every piece starts fresh with availability 0: bucket 2
     return PieceArrays(np.zeros((n, p), np.bool_), np.zeros((n, p), np.int32), np.zeros((n, p), np.int32),
                        np.ascontiguousarray(blocks, dtype=np.int32), int(last_block_bytes),
-                       order, order.copy(), bound, np.zeros((n, p), np.int32), np.zeros((n, p), np.int32))
+                       order, order.copy(), bound, np.zeros((n, p), np.int32), np.zeros((n, p), np.int32),
+                       np.zeros(n, np.int64))

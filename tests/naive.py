@@ -155,6 +155,31 @@ def acceptable_picks(have, recv, avail, owner, n_have_v, v, u, salt, whole=False
     return {p for p in candidates if (int(avail[v, p]), recv[v, p] == 0) == best}
 
 
+def partial_pieces(owner, recv, blocks, v):
+    """v's partial pieces, as libtorrent's picker lists its downloading pieces: some block asked
+    (ASKED: some asked on shared connections, some still free) or received, none asked in full
+    (owner > 0) or all asked (BUSY), not complete."""
+    return [p for p in range(owner.shape[1])
+            if owner[v, p] == ASKED or (owner[v, p] == 0 and 0 < recv[v, p] < blocks[p])]
+
+
+def partials_first(n_partials, n_connections, blocks_per_piece):
+    """piece_picker::pick_pieces' rule, written out: more partial pieces than 1.5 x the peer's
+    connections, or more than 2,048 blocks in them."""
+    return n_partials > n_connections * 3 // 2 or n_partials * blocks_per_piece > 2048
+
+
+def partial_picks(have, recv, avail, owner, asked, blocks, v, u):
+    """prioritize_partials in rarest-first mode (partial_compare_rarest_first): the partial pieces
+    of v that u has, fewest peers first, then most blocks received or asked; any of the best may
+    be picked. {-1}: none."""
+    cands = [p for p in partial_pieces(owner, recv, blocks, v) if have[u, p] and not have[v, p]]
+    if not cands:
+        return {-1}
+    best = min((int(avail[v, p]), -int(recv[v, p] + asked[v, p])) for p in cands)
+    return {p for p in cands if (int(avail[v, p]), -int(recv[v, p] + asked[v, p])) == best}
+
+
 def whole_piece_run(have, recv, owner, v, u, x, n):
     """The run of whole pieces v asks u for around piece x (libtorrent's expand_piece): the
     longest stretch of adjacent pieces u has that nobody downloads for v, at most n long, reaching

@@ -226,3 +226,72 @@ def test_move_piece_matches_the_swaps(seed):
         move_piece(order, pos, bound, 0, p, old_b, new_b)
         naive.move_piece_by_swaps(order, pos, bound, 1, p, old_b, new_b)
         assert (order[0] == order[1]).all() and (pos[0] == pos[1]).all() and (bound[0] == bound[1]).all()
+
+
+def test_partials_first_by_hand():
+    """piece_picker::pick_pieces: more partial pieces than num_peers * 3 / 2 (integer division), or
+    more than 2,048 blocks in them. With 4 connections: 7 partial pieces of 16 blocks, not 6; with
+    16 MiB pieces (1,024 blocks): 3 partial pieces, not 2; with 128 blocks: 17, not 16."""
+    from sim.kernels.picker import partials_first
+    for n, deg, bpp, expect in [(6, 4, 16, False), (7, 4, 16, True), (2, 50, 1024, False), (3, 50, 1024, True),
+                                (16, 50, 128, False), (17, 50, 128, True), (0, 0, 16, False), (1, 0, 16, True)]:
+        partials = np.array([0, n], np.int64)
+        blocks = np.full(3, bpp, np.int32)
+        assert partials_first(partials, deg, blocks, 1) == expect == naive.partials_first(n, deg, bpp), (n, deg, bpp)
+
+
+def test_pick_partial_by_hand():
+    """v (peer 0) lacks pieces 1, 2, 4, 6, 7 of 8; u (peer 1) has all. Partial: 2 (3 peers have
+    it, 5 blocks received), 4 (1 peer, 2 received), 6 (1 peer, 3 received and 4 asked: ASKED);
+    7 is asked of one connection in full (owner > 0), so not partial; 1 is fresh and rarest.
+    The rule takes the rarest partial pieces (4 and 6), then the one with most blocks received
+    or asked: 6. The normal pick takes the rarest piece: 7 is busy, so 1."""
+    from sim.kernels.picker import pick_partial
+    P = 8
+    have = np.zeros((2, P), bool)
+    have[1] = True
+    have[0, [0, 3, 5]] = True
+    blocks = np.full(P, 16, np.int32)
+    recv = np.where(have, 16, 0).astype(np.int32)
+    recv[0, 2], recv[0, 4], recv[0, 6] = 5, 2, 3
+    asked = np.zeros((2, P), np.int32)
+    asked[0, 6] = 4
+    owner = np.zeros((2, P), np.int32)
+    owner[0, 6] = ASKED
+    owner[0, 7] = 2
+    avail = np.zeros((2, P), np.int32)
+    avail[0, [1, 2, 4, 6, 7]] = [0, 3, 1, 1, 0]
+    k = 4
+    order = np.tile(np.arange(P, dtype=np.int32), (2, 1))
+    pos = order.copy()
+    bound = np.zeros((2, num_buckets(k) + 1), np.int32)
+    for v in range(2):
+        rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + P, np.int32))
+    assert pick_partial(have, recv, avail, order, bound, owner, asked, blocks, 0, 1) == 6
+    assert naive.partial_picks(have, recv, avail, owner, asked, blocks, 0, 1) == {6}
+    assert pick_piece(have, recv, avail, order, pos, bound, owner, 10, 0, 1, np.uint64(1), False) == 1
+    have[1, [4, 6]] = False  # u lacks the rarest partial pieces: the next rarity, piece 2
+    assert pick_partial(have, recv, avail, order, bound, owner, asked, blocks, 0, 1) == 2
+    have[1, 2] = False  # no partial piece at u
+    assert pick_partial(have, recv, avail, order, bound, owner, asked, blocks, 0, 1) == -1
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_pick_partial_matches_the_twin(seed):
+    """On random states (partial, shared, busy and owned pieces), pick_partial picks a piece the
+    twin accepts."""
+    from sim.kernels.picker import BUSY, pick_partial
+    rng = np.random.default_rng(seed)
+    have, recv, avail, order, pos, bound, owner = random_state(rng)
+    n, P = have.shape
+    blocks = np.full(P, 4, np.int32)
+    recv = np.where(have, 4, np.minimum(recv, 3)).astype(np.int32)
+    shared = (~have) & (owner == 0) & (rng.random((n, P)) < 0.3)
+    owner[shared] = np.where(rng.random(shared.sum()) < 0.5, ASKED, BUSY)
+    asked = np.where(shared, 1, 0).astype(np.int32)
+    for v in range(n):
+        rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + P, np.int32))
+        for u in range(n):
+            if u != v:
+                got = pick_partial(have, recv, avail, order, bound, owner, asked, blocks, v, u)
+                assert got in naive.partial_picks(have, recv, avail, owner, asked, blocks, v, u)

@@ -39,6 +39,9 @@ from numba import njit
 from .hashing import mix64
 
 INITIAL_PICKER_THRESHOLD = 4
+# piece_picker::pick_pieces: more partial pieces than 1.5 x the peer's connections, or partial pieces
+# holding more than this many blocks (32 MiB), and the peer finishes partial pieces first
+PARTIAL_BLOCKS_LIMIT = 2048
 ASKED = -2  # owner[v, p]: some blocks of p asked on shared connections, some still free
 BUSY = -1  # owner[v, p]: every block of p that v lacks is asked on shared connections: none free
 
@@ -48,6 +51,64 @@ def is_busy(owner, v, p):
     """No block of p is free for v: a connection asked for all of it (owner > 0), or shared
     connections asked for every block v lacks (BUSY)."""
     return owner[v, p] > 0 or owner[v, p] == BUSY
+
+
+@njit(cache=True, inline="always")
+def is_partial(owner, recv, blocks, v, p):
+    """p is one of v's partial pieces, libtorrent's "downloading" state (``m_downloads
+    [piece_downloading]``): some of its blocks asked or received, some still free. A piece asked of
+    one connection in full (owner > 0) or with every free block asked (BUSY) is "full"; a complete
+    one has every block (recv == blocks)."""
+    o = owner[v, p]
+    return o == ASKED or (o == 0 and 0 < recv[v, p] < blocks[p])
+
+
+@njit(cache=True, inline="always")
+def partial_before(owner, recv, blocks, v, p):
+    """1 if p is a partial piece of v, else 0: taken before a change of owner or recv, and given
+    back to ``partial_after`` once it is made."""
+    return 1 if is_partial(owner, recv, blocks, v, p) else 0
+
+
+@njit(cache=True, inline="always")
+def partial_after(partials, owner, recv, blocks, v, p, before):
+    """Keep v's count of partial pieces after a change of owner[v, p] or recv[v, p]."""
+    partials[v] += (1 if is_partial(owner, recv, blocks, v, p) else 0) - before
+
+
+@njit(cache=True, inline="always")
+def partials_first(partials, deg_v, blocks, v):
+    """piece_picker::pick_pieces' guard against partial pieces piling up: with more of them than
+    1.5 x the peer's connections (``num_peers * 3 / 2``), or more blocks in them than 2,048, the
+    peer finishes partial pieces first (``prioritize_partials``) and asks for no whole pieces
+    (``prefer_contiguous_blocks = 0``). With 16 MiB pieces (1,024 blocks) that is any peer with
+    three partial pieces."""
+    n = partials[v]
+    return n > deg_v * 3 // 2 or n * np.int64(blocks[0]) > PARTIAL_BLOCKS_LIMIT
+
+
+@njit(cache=True, _nrt=False)
+def pick_partial(have, recv, avail, order, bound, owner, asked, blocks, v, u):
+    """``prioritize_partials`` in rarest-first mode: among v's partial pieces that u has, the rarest
+    (v's view of availability), then the one with most blocks received or asked
+    (``partial_compare_rarest_first``), then the first in v's order. -1: none. v's order is sorted
+    by availability, so the scan stops at the first bucket rarer pieces cannot follow."""
+    P = order.shape[1]
+    best = -1
+    best_avail = 0
+    best_blocks = 0
+    for i in range(bound[v, 1], P):
+        p = order[v, i]
+        if best >= 0 and avail[v, p] > best_avail:
+            break
+        if not have[u, p] or not is_partial(owner, recv, blocks, v, p):
+            continue
+        got = recv[v, p] + asked[v, p]
+        if best < 0 or got > best_blocks:
+            best = p
+            best_avail = avail[v, p]
+            best_blocks = got
+    return best
 
 
 @njit(cache=True, inline="always")

@@ -13,7 +13,7 @@ from numba import njit
 
 from ..state import NEVER
 from .bandwidth import INITIAL_QUEUE_BLOCKS
-from .picker import ASKED, BUSY, bucket_of, move_piece, rebuild_order
+from .picker import ASKED, BUSY, bucket_of, move_piece, partial_after, partial_before, rebuild_order
 
 
 @njit(cache=True, inline="always")
@@ -167,15 +167,23 @@ def release_run(pc, ea, v, k):
     """v gives back the whole pieces it had asked of the peer in slot k but not yet received (its
     current run and the next one, if asked already): they become free for v's other connections."""
     release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k,
-                       pc.asked, ea.held, pc.recv, pc.blocks)
+                       pc.asked, ea.held, pc.recv, pc.blocks, pc.partials)
 
 
 @njit(cache=True, inline="always")
-def shared_state(asked, owner, recv, blocks, v, p):
+def shared_state(asked, owner, recv, blocks, partials, v, p):
     """owner[v, p] of a piece no connection has asked for in full, from its asked blocks: 0 (none
-    asked), ASKED (some free) or BUSY (none free: libtorrent's picker skips it outside end-game)."""
+    asked), ASKED (some free) or BUSY (none free: libtorrent's picker skips it outside end-game).
+    Keeps v's count of partial pieces (``partials``) with it."""
     if owner[v, p] > 0:
         return
+    before = partial_before(owner, recv, blocks, v, p)
+    _shared_owner(asked, owner, recv, blocks, v, p)
+    partial_after(partials, owner, recv, blocks, v, p, before)
+
+
+@njit(cache=True, inline="always")
+def _shared_owner(asked, owner, recv, blocks, v, p):
     if asked[v, p] <= 0:
         asked[v, p] = 0
         owner[v, p] = 0
@@ -186,7 +194,7 @@ def shared_state(asked, owner, recv, blocks, v, p):
 
 
 @njit(cache=True, inline="always")
-def ask_blocks(asked, owner, recv, blocks, held, dq_size, v, k, p):
+def ask_blocks(asked, owner, recv, blocks, partials, held, dq_size, v, k, p):
     """v's connection in slot k asks for more blocks of the shared piece p: as many of p's free
     blocks as its request queue has room for (libtorrent's request_a_block takes free blocks of
     a downloading piece block by block)."""
@@ -194,11 +202,11 @@ def ask_blocks(asked, owner, recv, blocks, held, dq_size, v, k, p):
     if n > 0:
         held[v, k] += n
         asked[v, p] += n
-        shared_state(asked, owner, recv, blocks, v, p)
+        shared_state(asked, owner, recv, blocks, partials, v, p)
 
 
 @njit(cache=True, inline="always")
-def drop_held(asked, owner, recv, blocks, held, cur_piece, v, k):
+def drop_held(asked, owner, recv, blocks, partials, held, cur_piece, v, k):
     """The connection's asked blocks of its shared piece are free again (choked, closed, or it
     moved on); end-game duplicates (held -1) held none."""
     h = held[v, k]
@@ -206,11 +214,11 @@ def drop_held(asked, owner, recv, blocks, held, cur_piece, v, k):
     p = cur_piece[v, k]
     if h > 0 and p >= 0:
         asked[v, p] -= h
-        shared_state(asked, owner, recv, blocks, v, p)
+        shared_state(asked, owner, recv, blocks, partials, v, p)
 
 
 @njit(cache=True, _nrt=False)
-def cancel_arrived(asked, owner, recv, blocks, held, cur_piece, deg_v, v, p):
+def cancel_arrived(asked, owner, recv, blocks, partials, held, cur_piece, deg_v, v, p):
     """Blocks of p that v's connections hold arrived on another one first (an end-game request
     for blocks already asked of someone): their requests are cancelled (libtorrent sends CANCEL),
     so v's connections never hold more of p than it still lacks."""
@@ -223,20 +231,22 @@ def cancel_arrived(asked, owner, recv, blocks, held, cur_piece, deg_v, v, p):
             asked[v, p] -= c
             excess -= c
         k += 1
-    shared_state(asked, owner, recv, blocks, v, p)
+    shared_state(asked, owner, recv, blocks, partials, v, p)
 
 
 @njit(cache=True, _nrt=False)
-def release_run_arrays(owner, nbr, cur_piece, run_end, next_start, next_end, v, k, asked, held, recv, blocks):
+def release_run_arrays(owner, nbr, cur_piece, run_end, next_start, next_end, v, k, asked, held, recv, blocks,
+                       partials):
     """release_run on the arrays it touches (for the per-connection loop of collect_flows: a call
     taking the state tuples counts references on every array in them). The blocks the connection
     asked for on a shared piece are free again (drop_held)."""
-    drop_held(asked, owner, recv, blocks, held, cur_piece, v, k)
+    drop_held(asked, owner, recv, blocks, partials, held, cur_piece, v, k)
     mark = nbr[v, k] + 1
     if next_end[v, k] >= 0:
         for q in range(next_start[v, k], next_end[v, k]):
             if owner[v, q] == mark:
                 owner[v, q] = 0
+                partial_after(partials, owner, recv, blocks, v, q, 0)  # owned in full: not partial before
         next_start[v, k] = -1
         next_end[v, k] = -1
     if run_end[v, k] < 0:
@@ -244,6 +254,7 @@ def release_run_arrays(owner, nbr, cur_piece, run_end, next_start, next_end, v, 
     for q in range(max(cur_piece[v, k], 0), run_end[v, k]):
         if owner[v, q] == mark:
             owner[v, q] = 0
+            partial_after(partials, owner, recv, blocks, v, q, 0)
     cur_piece[v, k] = -1
     run_end[v, k] = -1
 

@@ -19,7 +19,8 @@ import numpy as np
 from numba import njit
 
 from .bandwidth import fresh_start, whole_blocks_in
-from .picker import ASKED, bucket_of, expand_run, move_piece, pick_piece
+from .picker import (ASKED, INITIAL_PICKER_THRESHOLD, bucket_of, expand_run, move_piece, partial_after, partial_before,
+                     partials_first, pick_partial, pick_piece)
 from .sorting import RADIX_MIN_KEYS, argsort_distinct_into, argsort_into
 from .topology import ask_blocks, cancel_arrived, drop_held, piece_complete_arrays, release_run_arrays
 
@@ -107,17 +108,19 @@ def ask_next_run(pa, pc, ea, v, k, u, salt, piece_bytes):
     are then taken for v's other connections too (the lab's idle, interested connections)."""
     ask_next_run_arrays(pc.have, pc.recv, pc.blocks, pc.avail, pc.order, pc.pos, pc.bound, pc.owner, pa.n_have,
                         pa.whole_s, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, ea.rate_avg, ea.dq_size,
-                        v, k, u, salt, piece_bytes)
+                        v, k, u, salt, piece_bytes, pc.partials, pa.deg[v])
 
 
 @njit(cache=True, _nrt=False)
 def ask_next_run_arrays(have, recv, blocks, avail, order, pos, bound, owner, n_have, whole_s, cur_piece, run_end,
-                        next_start, next_end, rate_avg, dq_size, v, k, u, salt, piece_bytes):
+                        next_start, next_end, rate_avg, dq_size, v, k, u, salt, piece_bytes, partials, deg_v):
     """ask_next_run on the arrays it touches: transfer_blocks calls it for most whole-piece
     connections every tick, and a call taking the state tuples counts references on every array
     in them, in and out, which cost several times the work here."""
     if run_end[v, k] < 0:
         return  # v shares its current piece with others: its queue at u lies within that piece
+    if partials_first(partials, deg_v, blocks, v):
+        return  # too many partial pieces: v asks for none ahead, and picks a partial one once its run ends
     if next_end[v, k] == NO_FRESH_PIECE and next_start[v, k] == n_have[u]:
         return  # a search found no free piece at u, and u has no new piece since
     left = dq_size[v, k] - blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end,
@@ -142,7 +145,9 @@ def ask_next_run_arrays(have, recv, blocks, avail, order, pos, bound, owner, n_h
     else:
         return
     for q in range(start, end):
+        before = partial_before(owner, recv, blocks, v, q)
         owner[v, q] = u + 1
+        partials[v] -= before
     if next_end[v, k] < 0:
         next_start[v, k] = start
         next_end[v, k] = end
@@ -172,7 +177,7 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
             unchoked = ea.unchoked[u, ku]
             if not unchoked and (ea.run_end[v, k] >= 0 or ea.held[v, k] > 0):
                 release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k,
-                                   pc.asked, ea.held, pc.recv, pc.blocks)
+                                   pc.asked, ea.held, pc.recv, pc.blocks, pc.partials)
             if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (
                     unchoked or pick_fast(pc.have, pc.recv, pc.blocks, pc.owner, pc.pos, ea.fast, u, ku, v) >= 0):
                 src[F] = u
@@ -181,7 +186,7 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
                 F += 1
             elif ea.run_end[v, k] >= 0 or ea.held[v, k] > 0:
                 release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k,
-                                   pc.asked, ea.held, pc.recv, pc.blocks)
+                                   pc.asked, ea.held, pc.recv, pc.blocks, pc.partials)
     return F
 
 
@@ -222,7 +227,8 @@ def unused_credit_back(bw_quota, credit, v, k, u, ku):
 
 @njit(cache=True, _nrt=False)
 def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_piece, run_end, next_start, next_end,
-                unchoked_by_u, rate_avg, dq_size, whole_s_v, n_have_v, v, k, u, ku, salt, piece_bytes, asked, held):
+                unchoked_by_u, rate_avg, dq_size, whole_s_v, n_have_v, v, k, u, ku, salt, piece_bytes, asked, held,
+                partials, deg_v):
     """The piece v is asking u for on its connection in slot k: its current piece while u still
     has blocks of it for v (on a shared piece: while the connection has asked blocks, or can ask
     for more), else the next of its run, else a new pick (a run of whole pieces; or one piece,
@@ -233,32 +239,38 @@ def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_p
     p = cur_piece[v, k]
     if p >= 0 and run_end[v, k] < 0 and held[v, k] >= 0 and unchoked_by_u and not have[v, p] \
             and recv[v, p] < blocks[p] and have[u, p]:
-        ask_blocks(asked, owner, recv, blocks, held, dq_size, v, k, p)  # free blocks of the same piece first
+        ask_blocks(asked, owner, recv, blocks, partials, held, dq_size, v, k, p)  # free blocks of the same piece first
         if held[v, k] > 0:
             return p
     if p >= 0 and (have[v, p] or recv[v, p] >= blocks[p] or not have[u, p]
                    or asks_nothing(run_end, held, v, k)):
-        drop_held(asked, owner, recv, blocks, held, cur_piece, v, k)
+        drop_held(asked, owner, recv, blocks, partials, held, cur_piece, v, k)
         p = next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u) if run_end[v, k] >= 0 else -1
     if not unchoked_by_u:  # only the allowed fast set, one piece at a time
-        drop_held(asked, owner, recv, blocks, held, cur_piece, v, k)
+        drop_held(asked, owner, recv, blocks, partials, held, cur_piece, v, k)
         p = pick_fast(have, recv, blocks, owner, pos, fast, u, ku, v)
         cur_piece[v, k] = p
         if p >= 0:
-            ask_blocks(asked, owner, recv, blocks, held, dq_size, v, k, p)
+            ask_blocks(asked, owner, recv, blocks, partials, held, dq_size, v, k, p)
         return p
     if p >= 0:
         return p
-    drop_held(asked, owner, recv, blocks, held, cur_piece, v, k)
+    drop_held(asked, owner, recv, blocks, partials, held, cur_piece, v, k)
     n_whole = whole_pieces(rate_avg[v, k], whole_s_v, piece_bytes)
-    p = pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt, n_whole > 0)
+    p = -1
+    if partials_first(partials, deg_v, blocks, v):  # too many partial pieces: finish them first, no whole pieces
+        n_whole = 0
+        if n_have_v >= INITIAL_PICKER_THRESHOLD:  # (below, the initial mode takes partial pieces first anyway)
+            p = pick_partial(have, recv, avail, order, bound, owner, asked, blocks, v, u)
+    if p < 0:
+        p = pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt, n_whole > 0)
     cur_piece[v, k] = p
     run_end[v, k] = -1
     if p < 0:
         return p
     if n_whole > 0 and owner[v, p] == 0 and recv[v, p] == 0:
         start, end = expand_run(have, recv, owner, v, u, p, n_whole)
-        for q in range(start, end):
+        for q in range(start, end):  # fresh pieces (expand_run): none was partial
             owner[v, q] = u + 1
         cur_piece[v, k] = start
         run_end[v, k] = end
@@ -268,10 +280,11 @@ def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_p
     if owner[v, p] == 0 and blocks[p] - recv[v, p] <= dq_size[v, k]:
         # v's request queue to u holds every block the piece still lacks: they are all asked of
         # u, so v's other connections leave the piece alone (as a run of one)
+        partials[v] -= partial_before(owner, recv, blocks, v, p)
         owner[v, p] = u + 1
         run_end[v, k] = p + 1
     elif owner[v, p] == 0 or owner[v, p] == ASKED:
-        ask_blocks(asked, owner, recv, blocks, held, dq_size, v, k, p)  # its free blocks, as many as fit
+        ask_blocks(asked, owner, recv, blocks, partials, held, dq_size, v, k, p)  # its free blocks, as many as fit
     else:
         held[v, k] = -1  # end-game: blocks already asked of others, asked again
     return p
@@ -293,7 +306,8 @@ def ask_before_sending(pa, ea, pc, dst, slot, F, order, salt, piece_bytes):
             ku = ea.rev[v, k]
             asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
                         ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, ea.unchoked[u, ku], ea.rate_avg,
-                        ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes, pc.asked, ea.held)
+                        ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes, pc.asked, ea.held,
+                        pc.partials, pa.deg[v])
 
 
 @njit(cache=True)
@@ -373,7 +387,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 p = asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
                                 ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, unchoked, ea.rate_avg,
                                 ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes,
-                                pc.asked, ea.held)
+                                pc.asked, ea.held, pc.partials, pa.deg[v])
             if p < 0:
                 unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
                 break
@@ -392,13 +406,16 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             if first == 0:  # fresh -> partial: one bucket earlier in v's picker order
                 b = bucket_of(pc.have, pc.recv, pc.avail, v, p)
                 move_piece(pc.order, pc.pos, pc.bound, v, p, b, b - 1)
+            before = partial_before(pc.owner, pc.recv, pc.blocks, v, p)
             pc.recv[v, p] += take
+            partial_after(pc.partials, pc.owner, pc.recv, pc.blocks, v, p, before)
             if held > 0:  # its asked blocks arrived; request_a_block asks for more at once
                 ea.held[v, k] = held - take
                 pc.asked[v, p] -= take
-                ask_blocks(pc.asked, pc.owner, pc.recv, pc.blocks, ea.held, ea.dq_size, v, k, p)
+                ask_blocks(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, ea.held, ea.dq_size, v, k, p)
             elif pc.asked[v, p] > 0 and pc.recv[v, p] + pc.asked[v, p] > pc.blocks[p]:
-                cancel_arrived(pc.asked, pc.owner, pc.recv, pc.blocks, ea.held, ea.cur_piece, pa.deg[v], v, p)
+                cancel_arrived(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, ea.held, ea.cur_piece, pa.deg[v],
+                               v, p)
             ea.credit[v, k] -= take * BLOCK_BYTES
             moved = True
             if ea.slow_start[v, k]:  # incoming_piece: one more block asked ahead per block received
@@ -443,7 +460,8 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             if pc.recv[v, p] == pc.blocks[p]:
                 pc.asked[v, p] = 0  # every block is here (other connections' asks lapse: drop_held)
                 if pc.owner[v, p] < 0:
-                    pc.owner[v, p] = 0
+                    pc.partials[v] -= partial_before(pc.owner, pc.recv, pc.blocks, v, p)
+                    pc.owner[v, p] = 0  # complete: not partial
                 piece_complete_arrays(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pa.n_have, pa.is_seed,
                                       pa.deg, pa.interest_changed, ea.nbr, ea.rev, ea.wants, v, p)
                 if pa.is_seed[v]:
@@ -456,5 +474,5 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             # request_a_block runs as blocks arrive: only then may the queue ask for the next run
             ask_next_run_arrays(pc.have, pc.recv, pc.blocks, pc.avail, pc.order, pc.pos, pc.bound, pc.owner, pa.n_have,
                                 pa.whole_s, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, ea.rate_avg,
-                                ea.dq_size, v, k, u, salt, piece_bytes)
+                                ea.dq_size, v, k, u, salt, piece_bytes, pc.partials, pa.deg[v])
     return n_log, n_done, overflow
