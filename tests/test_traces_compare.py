@@ -286,3 +286,21 @@ def test_late_joiner_first_pieces_by_hand(tmp_path):
     assert uniform == [1 / 3, 1 / 2, 3 / 4]
     assert [round(x * 6) for x in walk] == [1, 1, 4]
     assert mod.pace(mod.lab_logs(rec)) == (100.0, 100.0, 100.0, 1)
+
+
+def test_late_joiner_trade_by_hand(tmp_path):
+    """Three pieces of 16 blocks; the subject 0, the seed 1, leecher 2. The seed sends the subject
+    piece 0 at 1 s and piece 1 at 2 s, the leecher piece 0 at 3 s. At 5 s the subject holds 2
+    pieces, one of them (1) lacked by the leecher; the leecher holds 1, which the subject has:
+    means 1.5 held, 0.5 lacked by another. At 2.5 s: the subject 2 pieces, both lacked by the
+    leecher; the leecher none: 1.0 and 1.0."""
+    mod = _load("late_joiner")
+    rec = tmp_path / "rec"
+    rep = rec / "replications" / "0000"
+    rep.mkdir(parents=True)
+    scenario = (ROOT / "validation" / "v04-late-join.toml").read_text()
+    (rec / "scenario.toml").write_text(scenario.replace('total_size = "24MiB"', 'total_size = "768KiB"'))
+    _csv(rep / "peers.csv", ["peer", "role", "complete_s"], [[0, "subject", ""], [1, "seed", ""], [2, "leecher", ""]])
+    rows = [(1 + p, 0, p, b) for p in (0, 1) for b in range(16)] + [(3, 2, 0, b) for b in range(16)]
+    _block_log(rep / "blocks" / "peer-0001-blocks.csv.gz", rows)
+    assert mod.trade(mod.lab_logs(rec), [5.0, 2.5]) == {5.0: (1.5, 0.5), 2.5: (1.0, 1.0)}

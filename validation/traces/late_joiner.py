@@ -15,13 +15,19 @@ at 127.B.0.(i+2)) and from the model stepped tick by tick (sim.engine.SwarmRun).
   percentile); samples in which none of its connections waits for bandwidth (``write_state``);
   the request queue (``download_queue_length``) of a leecher to a leecher and to a seed that
   unchokes it while it is interested.
+- ``trade``: at each time of --at, the pieces each downloader (the subject and the leechers) holds,
+  and how many of them another downloader still lacks: what it has to trade (means over
+  downloaders and runs). With large pieces a peer uploads only whole pieces it holds, so this is
+  what paces the swarm (hold-out h05, 16 MiB pieces).
 
 Run:  python validation/traces/late_joiner.py first validation/holdout/recorded/h03-subject-join-30
       python validation/traces/late_joiner.py first validation/holdout/h03-subject-join-30.toml --runs 15
       python validation/traces/late_joiner.py pace validation/recorded/v04-late-join
       leechsim simulate validation/v04-late-join.toml --runs 15 --trace-connections --out runs/trace-v04
       python validation/traces/late_joiner.py stalls runs/trace-v04 --from 10 --to 25
-(for first and pace a recording directory is the lab and a scenario file the model, ``--runs``
+      python validation/traces/late_joiner.py trade validation/holdout/recorded/h05-big-pieces --at 40 60 80
+      python validation/traces/late_joiner.py trade validation/holdout/h05-big-pieces.toml --runs 5 --at 40 60 80
+(for first, pace and trade a recording directory is the lab and a scenario file the model, ``--runs``
 replications; for stalls the directory holds either.)
 """
 
@@ -163,6 +169,27 @@ def pace(logs) -> tuple[float, float, float, int]:
     return statistics.median(firsts), statistics.median(medians), statistics.median(lasts), len(medians)
 
 
+def trade(logs, times) -> dict[float, tuple[float, float]]:
+    """For each time t: (mean pieces a downloader holds, mean of those another downloader lacks),
+    over the subject and the leechers of every run."""
+    held = {t: [] for t in times}
+    lacked = {t: [] for t in times}
+    for log in logs:
+        downloaders = [0] + [i for i in log.leechers if i != 0]
+        for t in times:
+            for i in downloaders:
+                mine = log.comp[i] <= t
+                others = np.zeros(len(mine), bool)
+                for j in downloaders:
+                    if j != i:
+                        others |= log.comp[j] > t
+                held[t].append(int(mine.sum()))
+                lacked[t].append(int((mine & others).sum()))
+    if not any(held.values()):
+        raise SystemExit("no run to read")
+    return {t: (float(np.mean(held[t])), float(np.mean(lacked[t]))) for t in times}
+
+
 def stalls(run_dir: Path, t0: float, t1: float, runs: int) -> None:
     import pandas as pd  # only this subcommand reads the (large) connection traces
     from favourites import trace_of  # this directory's: run as python validation/traces/late_joiner.py
@@ -206,11 +233,12 @@ def stalls(run_dir: Path, t0: float, t1: float, runs: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["first", "pace", "stalls"])
+    ap.add_argument("what", choices=["first", "pace", "stalls", "trade"])
     ap.add_argument("source", type=Path, help="a recording directory (lab) or a scenario file (model)")
     ap.add_argument("--runs", type=int, default=15, help="model replications; for stalls, runs read (default 15)")
     ap.add_argument("--from", dest="t0", type=float, default=30.0, help="first pieces from (s; default 30)")
     ap.add_argument("--to", dest="t1", type=float, default=50.0, help="first pieces until (s; default 50)")
+    ap.add_argument("--at", type=float, nargs="+", default=[40.0, 60.0, 80.0], help="trade: times (s; default 40 60 80)")
     a = ap.parse_args(argv)
     if a.runs < 1:
         ap.error("--runs must be at least 1")
@@ -229,7 +257,8 @@ def main(argv: list[str] | None = None) -> None:
             load_scenario(a.source)
         except ScenarioError as e:
             ap.error(str(e))
-    logs = lab_logs(a.source) if lab else model_logs(a.source, a.runs, until=a.t1 if a.what == "first" else 1e9)
+    until = a.t1 if a.what == "first" else max(a.at) if a.what == "trade" else 1e9
+    logs = lab_logs(a.source) if lab else model_logs(a.source, a.runs, until=until)
     if a.what == "first":
         picks, share, uniform, walk = first_pieces(logs, a.t0, a.t1, lab)
         print(f"subject's first pieces (first block in {a.t0:g}-{a.t1:g} s, before it held "
@@ -237,6 +266,9 @@ def main(argv: list[str] | None = None) -> None:
         if uniform:
             print(f"  a uniform pick among each uploader's pieces would give {np.mean(uniform):.0%}, "
                   f"libtorrent's walk from a random start {np.mean(walk):.0%} ({len(uniform)} picks with a known sender)")
+    elif a.what == "trade":
+        for t, (held, lacked) in trade(logs, a.at).items():
+            print(f"at {t:g} s: a downloader holds {held:.1f} pieces, {lacked:.1f} of them lacked by another downloader")
     else:
         first, median, last, n = pace(logs)
         print(f"leechers' completion (median over {n} runs): first {first:.1f} s, median {median:.1f} s, "
