@@ -295,3 +295,52 @@ def test_pick_partial_matches_the_twin(seed):
             if u != v:
                 got = pick_partial(have, recv, avail, order, bound, owner, asked, blocks, v, u)
                 assert got in naive.partial_picks(have, recv, avail, owner, asked, blocks, v, u)
+
+
+def test_shared_piece_gets_requests_only_while_first_by_hand():
+    """libtorrent picks again whenever a connection's queue has room (request_a_block), so a
+    connection on a shared piece asks for more of it only while nothing ranks before it
+    (transfer.still_first). v (peer 0) holds pieces 0 and 1 of 8; u (peer 1) has all. Piece 3 is
+    asked (ASKED, no block yet; 3 asked), 4 partly received (5 blocks), 7 asked (2 asked);
+    availability in v's view: 6 -> 0, 4 -> 1, 3 and 7 -> 2, the rest 3.
+    - Initial mode (fewer than 4 pieces): downloading pieces by index: 3 ranks after nothing
+      (4 and 7 come later), 4 after 3, 7 after 3 and 4.
+    - Rarest first: 6 (rarest, fresh) ranks before 3, 4 and 7; without 6 at u, 4 (rarer) before 3
+      and 7; without 4 and 6, 3 and 7 share a rank and keep their requests.
+    - Too many partial pieces (7 > 1.5 x 4 connections): the rarest partial piece, then the
+      fullest: 4; without 4 at u, 3 (3 asked) before 7 (2 asked)."""
+    from sim.kernels.transfer import still_first
+    P = 8
+    have = np.zeros((2, P), bool)
+    have[1] = True
+    have[0, [0, 1]] = True
+    blocks = np.full(P, 16, np.int32)
+    recv = np.where(have, 16, 0).astype(np.int32)
+    recv[0, 4] = 5
+    asked = np.zeros((2, P), np.int32)
+    asked[0, 3], asked[0, 7] = 3, 2
+    owner = np.zeros((2, P), np.int32)
+    owner[0, [3, 7]] = ASKED
+    avail = np.full((2, P), 3, np.int32)
+    avail[0, [6, 4, 3, 7]] = [0, 1, 2, 2]
+    k = 4
+    order = np.tile(np.arange(P, dtype=np.int32), (2, 1))
+    pos = order.copy()
+    bound = np.zeros((2, num_buckets(k) + 1), np.int32)
+
+    def first(p, n_have, partials=0):
+        for v in range(2):
+            rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + P, np.int32))
+        return still_first(have, recv, avail, order, pos, bound, owner, asked, blocks,
+                           np.array([partials, 0], np.int64), k, n_have, 0, 1, np.uint64(1), p)
+
+    assert [first(p, 2) for p in (3, 4, 7)] == [True, False, False]
+    assert [first(p, 10) for p in (3, 4, 7)] == [False, False, False]
+    have[1, 6] = False
+    assert [first(p, 10) for p in (3, 4, 7)] == [False, True, False]
+    have[1, 4] = False
+    assert [first(p, 10) for p in (3, 7)] == [True, True]
+    have[1, 4] = True
+    assert [first(p, 10, partials=7) for p in (3, 4, 7)] == [False, True, False]
+    have[1, 4] = False
+    assert [first(p, 10, partials=7) for p in (3, 7)] == [True, False]

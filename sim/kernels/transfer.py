@@ -225,6 +225,40 @@ def unused_credit_back(bw_quota, credit, v, k, u, ku):
     credit[v, k] = 0.0
 
 
+@njit(cache=True, inline="always")
+def _rank(have, recv, avail, owner, asked, v, p, initial):
+    """Where piece p stands in v's picks (lower first): in the initial mode a downloading piece
+    (a block received or asked) by index before every fresh one; afterwards libtorrent's priority,
+    availability first, a downloading piece before a fresh one of the same availability."""
+    downloading = recv[v, p] > 0 or owner[v, p] == ASKED
+    P = have.shape[1]
+    if initial:
+        return p if downloading else 2 * P
+    return 2 * np.int64(avail[v, p]) + (0 if downloading else 1)
+
+
+@njit(cache=True, _nrt=False)
+def still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, deg_v, n_have_v, v, u, salt,
+                p):
+    """libtorrent picks again each time a connection's request queue has room (request_a_block), so
+    a shared piece gets more requests only while no piece ranks before it in v's picks from u: in
+    the initial mode no downloading piece of a lower index, afterwards none rarer or, at the same
+    rarity, none already downloading while p is not; with too many partial pieces none rarer or,
+    as rare, fuller (``pick_partial``). A piece of the same rank keeps the requests (within a
+    priority band libtorrent's order is arbitrary: no reason to move)."""
+    initial = n_have_v < INITIAL_PICKER_THRESHOLD
+    if partials_first(partials, deg_v, blocks, v) and not initial:
+        q = pick_partial(have, recv, avail, order, bound, owner, asked, blocks, v, u)
+        if q >= 0:
+            if q == p or avail[v, p] < avail[v, q]:
+                return True
+            return avail[v, p] == avail[v, q] and recv[v, p] + asked[v, p] >= recv[v, q] + asked[v, q]
+    q = pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt, False)
+    if q < 0 or q == p:
+        return True
+    return _rank(have, recv, avail, owner, asked, v, p, initial) <= _rank(have, recv, avail, owner, asked, v, q, initial)
+
+
 @njit(cache=True, _nrt=False)
 def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_piece, run_end, next_start, next_end,
                 unchoked_by_u, rate_avg, dq_size, whole_s_v, n_have_v, v, k, u, ku, salt, piece_bytes, asked, held,
@@ -239,7 +273,9 @@ def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_p
     p = cur_piece[v, k]
     if p >= 0 and run_end[v, k] < 0 and held[v, k] >= 0 and unchoked_by_u and not have[v, p] \
             and recv[v, p] < blocks[p] and have[u, p]:
-        ask_blocks(asked, owner, recv, blocks, partials, held, dq_size, v, k, p)  # free blocks of the same piece first
+        if still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, deg_v, n_have_v, v, u,
+                       salt, p):
+            ask_blocks(asked, owner, recv, blocks, partials, held, dq_size, v, k, p)  # free blocks of the same piece
         if held[v, k] > 0:
             return p
     if p >= 0 and (have[v, p] or recv[v, p] >= blocks[p] or not have[u, p]
@@ -412,7 +448,9 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             if held > 0:  # its asked blocks arrived; request_a_block asks for more at once
                 ea.held[v, k] = held - take
                 pc.asked[v, p] -= take
-                ask_blocks(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, ea.held, ea.dq_size, v, k, p)
+                if still_first(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner, pc.asked, pc.blocks,
+                               pc.partials, pa.deg[v], pa.n_have[v], v, u, salt, p):
+                    ask_blocks(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, ea.held, ea.dq_size, v, k, p)
             elif pc.asked[v, p] > 0 and pc.recv[v, p] + pc.asked[v, p] > pc.blocks[p]:
                 cancel_arrived(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, ea.held, ea.cur_piece, pa.deg[v],
                                v, p)
