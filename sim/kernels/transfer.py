@@ -19,10 +19,10 @@ import numpy as np
 from numba import njit
 
 from .bandwidth import fresh_start, whole_blocks_in
-from .picker import (ASKED, INITIAL_PICKER_THRESHOLD, bucket_of, expand_run, move_piece, partial_after, partial_before,
-                     partials_first, pick_partial, pick_piece)
+from .picker import (ASKED, INITIAL_PICKER_THRESHOLD, bucket_of, expand_run, is_busy, is_partial, move_piece,
+                     partial_after, partial_before, partials_first, pick_partial, pick_piece)
 from .sorting import RADIX_MIN_KEYS, argsort_distinct_into, argsort_into
-from .topology import ask_blocks, cancel_arrived, drop_held, piece_complete_arrays, release_run_arrays
+from .topology import ask_blocks, cancel_arrived, drop_held, piece_complete_arrays, release_run_arrays, shared_state
 
 from ..protocol import BLOCK_BYTES
 NO_FRESH_PIECE = -2  # ea.next_end: the last search for a next run found no free piece (next_start: u's count then)
@@ -238,14 +238,10 @@ def _rank(have, recv, avail, owner, asked, v, p, initial):
 
 
 @njit(cache=True, _nrt=False)
-def still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, deg_v, n_have_v, v, u, salt,
-                p):
-    """libtorrent picks again each time a connection's request queue has room (request_a_block), so
-    a shared piece gets more requests only while no piece ranks before it in v's picks from u: in
-    the initial mode no downloading piece of a lower index, afterwards none rarer or, at the same
-    rarity, none already downloading while p is not; with too many partial pieces none rarer or,
-    as rare, fuller (``pick_partial``). A piece of the same rank keeps the requests (within a
-    priority band libtorrent's order is arbitrary: no reason to move)."""
+def _first_by_pick(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, deg_v, n_have_v, v, u, salt,
+                   p):
+    """still_first for a piece v is not downloading (its connection's asked blocks were given back
+    before any arrived): the pick itself, then the ranks compared."""
     initial = n_have_v < INITIAL_PICKER_THRESHOLD
     if partials_first(partials, deg_v, blocks, v) and not initial:
         q = pick_partial(have, recv, avail, order, bound, owner, asked, blocks, v, u)
@@ -257,6 +253,43 @@ def still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, part
     if q < 0 or q == p:
         return True
     return _rank(have, recv, avail, owner, asked, v, p, initial) <= _rank(have, recv, avail, owner, asked, v, q, initial)
+
+
+@njit(cache=True, _nrt=False)
+def still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, deg_v, n_have_v, v, u, salt,
+                p):
+    """libtorrent picks again each time a connection's request queue has room (request_a_block), so
+    a shared piece p (one v is downloading: a block asked or received) gets more requests only
+    while no piece ranks before it in v's picks from u: in the initial mode no downloading piece
+    of a lower index; afterwards no piece rarer in v's view (a downloading piece as rare ranks the
+    same); with too many partial pieces no partial piece rarer or, as rare, fuller
+    (``pick_partial``). Only pieces u has and v can still ask blocks of count (not busy). A piece
+    of the same rank keeps the requests (within a priority band libtorrent's order is arbitrary:
+    no reason to move). v's order is sorted by availability, so only the buckets before p's
+    availability (and, with too many partial pieces, p's own) are read."""
+    if recv[v, p] == 0 and owner[v, p] != ASKED:  # not downloading (rare): pick, then compare
+        return _first_by_pick(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, deg_v, n_have_v,
+                              v, u, salt, p)
+    if n_have_v < INITIAL_PICKER_THRESHOLD:
+        for q in range(p):
+            if have[u, q] and not have[v, q] and (recv[v, q] > 0 or owner[v, q] == ASKED) \
+                    and not is_busy(owner, v, q):
+                return False
+        return True
+    a = np.int64(avail[v, p])
+    if partials_first(partials, deg_v, blocks, v):
+        got = recv[v, p] + asked[v, p]
+        for i in range(bound[v, 1], bound[v, 3 + 2 * a]):  # buckets up to p's availability
+            q = order[v, i]
+            if q != p and have[u, q] and is_partial(owner, recv, blocks, v, q) and (
+                    avail[v, q] < a or recv[v, q] + asked[v, q] > got):
+                return False
+        return True
+    for i in range(bound[v, 1], bound[v, 1 + 2 * a]):  # buckets rarer than p
+        q = order[v, i]
+        if have[u, q] and not is_busy(owner, v, q):
+            return False
+    return True
 
 
 @njit(cache=True, _nrt=False)
@@ -451,6 +484,8 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 if still_first(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner, pc.asked, pc.blocks,
                                pc.partials, pa.deg[v], pa.n_have[v], v, u, salt, p):
                     ask_blocks(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, ea.held, ea.dq_size, v, k, p)
+                else:  # no new requests here: the piece's mark follows the blocks still asked (none: free again)
+                    shared_state(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, v, p)
             elif pc.asked[v, p] > 0 and pc.recv[v, p] + pc.asked[v, p] > pc.blocks[p]:
                 cancel_arrived(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, ea.held, ea.cur_piece, pa.deg[v],
                                v, p)
