@@ -306,7 +306,9 @@ def test_shared_piece_gets_requests_only_while_first_by_hand():
     - Initial mode (fewer than 4 pieces): downloading pieces by index: 3 ranks after nothing
       (4 and 7 come later), 4 after 3, 7 after 3 and 4.
     - Rarest first: 6 (rarest, fresh) ranks before 3, 4 and 7; without 6 at u, 4 (rarer) before 3
-      and 7; without 4 and 6, 3 and 7 share a rank and keep their requests.
+      and 7; without 4 and 6, 3 and 7 share a rank and keep their requests, and piece 5 (as rare,
+      but fresh: its connection's asked blocks were given back before any arrived) ranks after the
+      asked piece 3, the first of that rarity in v's order.
     - Too many partial pieces (7 > 1.5 x 4 connections): the rarest partial piece, then the
       fullest: 4; without 4 at u, 3 (3 asked) before 7 (2 asked)."""
     from sim.kernels.transfer import still_first
@@ -322,7 +324,7 @@ def test_shared_piece_gets_requests_only_while_first_by_hand():
     owner = np.zeros((2, P), np.int32)
     owner[0, [3, 7]] = ASKED
     avail = np.full((2, P), 3, np.int32)
-    avail[0, [6, 4, 3, 7]] = [0, 1, 2, 2]
+    avail[0, [6, 4, 3, 7, 5]] = [0, 1, 2, 2, 2]
     k = 4
     order = np.tile(np.arange(P, dtype=np.int32), (2, 1))
     pos = order.copy()
@@ -340,6 +342,7 @@ def test_shared_piece_gets_requests_only_while_first_by_hand():
     assert [first(p, 10) for p in (3, 4, 7)] == [False, True, False]
     have[1, 4] = False
     assert [first(p, 10) for p in (3, 7)] == [True, True]
+    assert not first(5, 10)
     have[1, 4] = True
     assert [first(p, 10, partials=7) for p in (3, 4, 7)] == [False, True, False]
     have[1, 4] = False
