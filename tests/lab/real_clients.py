@@ -59,7 +59,10 @@ def libtorrent_seed(torrent: Path, root: Path):
 
     ses = lt.session({"listen_interfaces": f"{SEED_IP}:0", "outgoing_interfaces": SEED_IP, "enable_dht": False,
                       "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
-                      "enable_outgoing_utp": False, "enable_incoming_utp": False})
+                      "enable_outgoing_utp": False, "enable_incoming_utp": False,
+                      # a refused first connect (client still starting) must not park the client for
+                      # libtorrent's default 60 s x failcount, nor drop it after 3 failures
+                      "min_reconnect_time": 1, "max_failcount": 1000})
     f = lt.ip_filter()  # loopback peers would otherwise be in libtorrent's unlimited "local" class
     f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
     ses.set_peer_class_filter(f)
@@ -76,7 +79,9 @@ def libtorrent_seed(torrent: Path, root: Path):
 
 
 def serve_until_done(handle, client: tuple[str, int], size_bytes: int, timeout_s: float = 60.0) -> None:
-    """Connect to the client until it has received the whole payload from the seed."""
+    """Connect to the client until it has received the whole payload from the seed. The clock starts
+    once the client listens: under load a client can take many seconds to start."""
+    wait_listening(client, timeout_s)
     deadline = time.monotonic() + timeout_s
     while handle.status().total_payload_upload < size_bytes:
         if time.monotonic() > deadline:
@@ -86,6 +91,18 @@ def serve_until_done(handle, client: tuple[str, int], size_bytes: int, timeout_s
             handle.connect_peer(client)
         time.sleep(0.3)
     time.sleep(1.0)  # the client's own bookkeeping of the completion
+
+
+def wait_listening(addr: tuple[str, int], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection(addr, timeout=1.0):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the client did not listen on {addr[0]}:{addr[1]} within {timeout_s:.0f} s")
+            time.sleep(0.2)
 
 
 def stop_client(proc) -> int:
