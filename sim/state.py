@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .kernels.picker import PARTIAL_LIST
+
 NEVER = -1.0e300  # "long ago": a peer never unchoked sorts as having waited longest
 
 
@@ -116,7 +118,7 @@ class PieceArrays(NamedTuple):
     asked: np.ndarray  # i4 [N,P] blocks of the piece u has asked for on shared connections, not yet received
     # u's pieces in libtorrent's "downloading" state (picker.is_partial: some blocks asked or received,
     # some still free), kept up to date at every change of owner or recv; picker.partials_first reads it
-    partials: np.ndarray  # i8 [N]
+    partials: np.ndarray  # i8 [N, 2 + picker.PARTIAL_LIST]: count, listed, the list
 
 
 _F8, _I8, _B = np.float64, np.int64, np.bool_
@@ -176,4 +178,4 @@ def new_pieces(n: int, blocks: np.ndarray, last_block_bytes: int, k: int) -> Pie
     return PieceArrays(np.zeros((n, p), np.bool_), np.zeros((n, p), np.int32), np.zeros((n, p), np.int32),
                        np.ascontiguousarray(blocks, dtype=np.int32), int(last_block_bytes),
                        order, order.copy(), bound, np.zeros((n, p), np.int32), np.zeros((n, p), np.int32),
-                       np.zeros(n, np.int64))
+                       np.zeros((n, 2 + PARTIAL_LIST), np.int64))

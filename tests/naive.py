@@ -163,6 +163,22 @@ def partial_pieces(owner, recv, blocks, v):
             if owner[v, p] == ASKED or (owner[v, p] == 0 and 0 < recv[v, p] < blocks[p])]
 
 
+def partials_rows(owner, recv, blocks, listed=True):
+    """PieceArrays.partials built from the definition: each peer's count of partial pieces and,
+    with ``listed``, the list of them (else an empty list: the kernels then scan the order); a list
+    longer than the row holds is cut, as the kernels cut it."""
+    from sim.kernels.picker import PARTIAL_LIST
+    rows = np.zeros((owner.shape[0], 2 + PARTIAL_LIST), np.int64)
+    for v in range(owner.shape[0]):
+        ps = partial_pieces(owner, recv, blocks, v)
+        rows[v, 0] = len(ps)
+        if listed:
+            ps = ps[:PARTIAL_LIST]
+            rows[v, 1] = len(ps)
+            rows[v, 2:2 + len(ps)] = ps
+    return rows
+
+
 def partials_first(n_partials, n_connections, blocks_per_piece):
     """piece_picker::pick_pieces' rule, written out: more partial pieces than 1.5 x the peer's
     connections, or more than 2,048 blocks in them."""

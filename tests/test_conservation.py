@@ -75,12 +75,17 @@ def test_shipped_scenarios_conserve(path):
 
 @pytest.mark.parametrize("piece_size, total, horizon", [("16MiB", "128MiB", 60), ("1MiB", "16MiB", 15)])
 def test_partial_count_follows_the_pieces(piece_size, total, horizon):
-    """Each peer's count of partial pieces (pc.partials, kept at every change of a piece's owner or
-    received blocks) equals a recount from the final state, stopped while peers are mid-download."""
+    """Each peer's count and list of partial pieces (pc.partials, kept at every change of a piece's
+    owner or received blocks) equal a recount from the final state, stopped while peers are
+    mid-download."""
     sc = make_scenario(**{"torrent.piece_size": piece_size, "torrent.total_size": total,
                           "simulation.horizon_s": horizon})
     for seed in (0, 1):
         pa, ea, pc = run_one(sc, seed, keep_state=True).extra["state"]
         recount = [len(naive.partial_pieces(pc.owner, pc.recv, pc.blocks, v)) for v in range(pc.have.shape[0])]
         assert sum(recount) > 0  # mid-download: something to count
-        np.testing.assert_array_equal(pc.partials, recount)
+        np.testing.assert_array_equal(pc.partials[:, 0], recount)
+        for v in range(pc.have.shape[0]):  # the list holds exactly the partial pieces (none missing here)
+            n = pc.partials[v, 1]
+            assert n == pc.partials[v, 0]
+            assert sorted(pc.partials[v, 2:2 + n].tolist()) == naive.partial_pieces(pc.owner, pc.recv, pc.blocks, v)

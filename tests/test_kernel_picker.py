@@ -232,12 +232,50 @@ def test_partials_first_by_hand():
     """piece_picker::pick_pieces: more partial pieces than num_peers * 3 / 2 (integer division), or
     more than 2,048 blocks in them. With 4 connections: 7 partial pieces of 16 blocks, not 6; with
     16 MiB pieces (1,024 blocks): 3 partial pieces, not 2; with 128 blocks: 17, not 16."""
-    from sim.kernels.picker import partials_first
+    from sim.kernels.picker import PARTIAL_LIST, partials_first
     for n, deg, bpp, expect in [(6, 4, 16, False), (7, 4, 16, True), (2, 50, 1024, False), (3, 50, 1024, True),
                                 (16, 50, 128, False), (17, 50, 128, True), (0, 0, 16, False), (1, 0, 16, True)]:
-        partials = np.array([0, n], np.int64)
+        partials = np.zeros((2, 2 + PARTIAL_LIST), np.int64)
+        partials[1, 0] = n
         blocks = np.full(3, bpp, np.int32)
         assert partials_first(partials, deg, blocks, 1) == expect == naive.partials_first(n, deg, bpp), (n, deg, bpp)
+
+
+def test_partial_list_by_hand():
+    """A peer's partial pieces are counted and listed as they change (picker.partial_after): the
+    list holds PARTIAL_LIST of them; the ones beyond are counted only, and the list counts as
+    complete (``partials_listed``) again once the count is back down to what is listed."""
+    from sim.kernels.picker import PARTIAL_LIST, partial_after, partial_gone, partials_listed
+    C = PARTIAL_LIST
+    P = C + 4
+    owner = np.zeros((1, P), np.int32)
+    recv = np.zeros((1, P), np.int32)
+    blocks = np.full(P, 4, np.int32)
+    rows = np.zeros((1, 2 + C), np.int64)
+
+    def change(p, r, o=0):  # recv and owner of piece p, kept as the kernels keep them
+        before = int(0 < recv[0, p] < 4 and owner[0, p] == 0 or owner[0, p] == ASKED)
+        recv[0, p], owner[0, p] = r, o
+        partial_after(rows, owner, recv, blocks, 0, p, before)
+
+    def listed():
+        return sorted(rows[0, 2:2 + rows[0, 1]].tolist())
+
+    for p in range(C + 2):
+        change(p, 1)
+    assert rows[0, :2].tolist() == [C + 2, C] and not partials_listed(rows, 0)
+    assert listed() == list(range(C))  # the first C; C and C + 1 only counted
+    change(C + 1, 4)  # complete: not partial (and not in the list)
+    assert rows[0, :2].tolist() == [C + 1, C] and not partials_listed(rows, 0)
+    change(5, 1, o=2)  # asked of one connection in full: not partial
+    assert rows[0, :2].tolist() == [C, C - 1] and not partials_listed(rows, 0)
+    change(C, 0)  # back to fresh (its asked blocks given back)
+    assert rows[0, :2].tolist() == [C - 1, C - 1] and partials_listed(rows, 0)
+    assert listed() == [p for p in range(C) if p != 5]
+    change(C + 2, 0, o=ASKED)  # some blocks asked on shared connections: partial, listed again
+    assert listed() == [p for p in range(C + 3) if p != 5 and p < C or p == C + 2] and partials_listed(rows, 0)
+    partial_gone(rows, 0, 7, 1)  # partial 7 asked in full (the kernels' other way out)
+    assert 7 not in listed() and rows[0, :2].tolist() == [C - 1, C - 1]
 
 
 def test_pick_partial_by_hand():
@@ -267,19 +305,24 @@ def test_pick_partial_by_hand():
     bound = np.zeros((2, num_buckets(k) + 1), np.int32)
     for v in range(2):
         rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + P, np.int32))
-    assert pick_partial(have, recv, avail, order, bound, owner, asked, blocks, 0, 1) == 6
+    def pick(listed):  # from v's list of partial pieces, or (no list) by the scan of v's order
+        rows = naive.partials_rows(owner, recv, blocks, listed)
+        return pick_partial(have, recv, avail, order, pos, bound, owner, asked, blocks, rows, 0, 1)
+
+    assert naive.partials_rows(owner, recv, blocks)[0, :5].tolist() == [3, 3, 2, 4, 6]
+    assert pick(True) == pick(False) == 6
     assert naive.partial_picks(have, recv, avail, owner, asked, blocks, 0, 1) == {6}
     assert pick_piece(have, recv, avail, order, pos, bound, owner, 10, 0, 1, np.uint64(1), False) == 1
     have[1, [4, 6]] = False  # u lacks the rarest partial pieces: the next rarity, piece 2
-    assert pick_partial(have, recv, avail, order, bound, owner, asked, blocks, 0, 1) == 2
+    assert pick(True) == pick(False) == 2
     have[1, 2] = False  # no partial piece at u
-    assert pick_partial(have, recv, avail, order, bound, owner, asked, blocks, 0, 1) == -1
+    assert pick(True) == pick(False) == -1
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_pick_partial_matches_the_twin(seed):
     """On random states (partial, shared, busy and owned pieces), pick_partial picks a piece the
-    twin accepts."""
+    twin accepts, the same from the peer's list of partial pieces as by the scan of its order."""
     from sim.kernels.picker import BUSY, pick_partial
     rng = np.random.default_rng(seed)
     have, recv, avail, order, pos, bound, owner = random_state(rng)
@@ -293,8 +336,10 @@ def test_pick_partial_matches_the_twin(seed):
         rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + P, np.int32))
         for u in range(n):
             if u != v:
-                got = pick_partial(have, recv, avail, order, bound, owner, asked, blocks, v, u)
-                assert got in naive.partial_picks(have, recv, avail, owner, asked, blocks, v, u)
+                got = [pick_partial(have, recv, avail, order, pos, bound, owner, asked, blocks,
+                                    naive.partials_rows(owner, recv, blocks, listed), v, u) for listed in (True, False)]
+                assert got[0] == got[1]  # the list gives the scan's answer, ties included (v's order)
+                assert got[0] in naive.partial_picks(have, recv, avail, owner, asked, blocks, v, u)
 
 
 def test_shared_piece_gets_requests_only_while_first_by_hand():
@@ -333,8 +378,15 @@ def test_shared_piece_gets_requests_only_while_first_by_hand():
     def first(p, n_have, partials=0):
         for v in range(2):
             rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + P, np.int32))
-        return still_first(have, recv, avail, order, pos, bound, owner, asked, blocks,
-                           np.array([partials, 0], np.int64), k, n_have, 0, 1, np.uint64(1), p)
+        rows = naive.partials_rows(owner, recv, blocks, listed=False)
+        rows[0, 0] = partials  # the count alone: the scan of v's order
+        scanned = still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, rows, k, n_have, 0, 1,
+                              np.uint64(1), p)
+        if partials:  # the same from v's list (3, 4, 7), with the rule on through one connection
+            listed = still_first(have, recv, avail, order, pos, bound, owner, asked, blocks,
+                                 naive.partials_rows(owner, recv, blocks), 1, n_have, 0, 1, np.uint64(1), p)
+            assert listed == scanned, p
+        return scanned
 
     assert [first(p, 2) for p in (3, 4, 7)] == [True, False, False]
     assert [first(p, 10) for p in (3, 4, 7)] == [False, False, False]

@@ -42,6 +42,11 @@ INITIAL_PICKER_THRESHOLD = 4
 # piece_picker::pick_pieces: more partial pieces than 1.5 x the peer's connections, or partial pieces
 # holding more than this many blocks (32 MiB), and the peer finishes partial pieces first
 PARTIAL_BLOCKS_LIMIT = 2048
+# Each peer's row of PieceArrays.partials: [0] its count of partial pieces, [1] how many of them are
+# listed, [2:] the list (unordered). Not a libtorrent setting: only where the partial pieces are
+# looked up, never what is found. With more partial pieces than the list holds, the lookups scan
+# the peer's order as before, until the count is back down to what is listed.
+PARTIAL_LIST = 30
 ASKED = -2  # owner[v, p]: some blocks of p asked on shared connections, some still free
 BUSY = -1  # owner[v, p]: every block of p that v lacks is asked on shared connections: none free
 
@@ -66,14 +71,51 @@ def is_partial(owner, recv, blocks, v, p):
 @njit(cache=True, inline="always")
 def partial_before(owner, recv, blocks, v, p):
     """1 if p is a partial piece of v, else 0: taken before a change of owner or recv, and given
-    back to ``partial_after`` once it is made."""
+    back to ``partial_after`` (or ``partial_gone``) once it is made."""
     return 1 if is_partial(owner, recv, blocks, v, p) else 0
 
 
 @njit(cache=True, inline="always")
+def _partial_added(partials, v, p):
+    partials[v, 0] += 1
+    n = partials[v, 1]
+    if n < partials.shape[1] - 2:  # room in the list: kept (else the list is short of the count)
+        partials[v, 2 + n] = p
+        partials[v, 1] = n + 1
+
+
+@njit(cache=True, inline="always")
+def _partial_removed(partials, v, p):
+    partials[v, 0] -= 1
+    n = partials[v, 1]
+    for j in range(n):
+        if partials[v, 2 + j] == p:
+            partials[v, 2 + j] = partials[v, 1 + n]  # the last one takes its place
+            partials[v, 1] = n - 1
+            return
+
+
+@njit(cache=True, inline="always")
 def partial_after(partials, owner, recv, blocks, v, p, before):
-    """Keep v's count of partial pieces after a change of owner[v, p] or recv[v, p]."""
-    partials[v] += (1 if is_partial(owner, recv, blocks, v, p) else 0) - before
+    """Keep v's partial pieces after a change of owner[v, p] or recv[v, p]."""
+    after = 1 if is_partial(owner, recv, blocks, v, p) else 0
+    if after > before:
+        _partial_added(partials, v, p)
+    elif after < before:
+        _partial_removed(partials, v, p)
+
+
+@njit(cache=True, inline="always")
+def partial_gone(partials, v, p, before):
+    """p, partial before (``before`` 1) or not, is not partial after a change of owner[v, p]."""
+    if before:
+        _partial_removed(partials, v, p)
+
+
+@njit(cache=True, inline="always")
+def partials_listed(partials, v):
+    """Every partial piece of v is in its list (the list's length equals the count)."""
+    return partials[v, 1] == partials[v, 0]
 
 
 @njit(cache=True, inline="always")
@@ -83,20 +125,36 @@ def partials_first(partials, deg_v, blocks, v):
     peer finishes partial pieces first (``prioritize_partials``) and asks for no whole pieces
     (``prefer_contiguous_blocks = 0``). With 16 MiB pieces (1,024 blocks) that is any peer with
     three partial pieces."""
-    n = partials[v]
+    n = partials[v, 0]
     return n > deg_v * 3 // 2 or n * np.int64(blocks[0]) > PARTIAL_BLOCKS_LIMIT
 
 
 @njit(cache=True, _nrt=False)
-def pick_partial(have, recv, avail, order, bound, owner, asked, blocks, v, u):
+def pick_partial(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, v, u):
     """``prioritize_partials`` in rarest-first mode: among v's partial pieces that u has, the rarest
     (v's view of availability), then the one with most blocks received or asked
-    (``partial_compare_rarest_first``), then the first in v's order. -1: none. v's order is sorted
-    by availability, so the scan stops at the first bucket rarer pieces cannot follow."""
-    P = order.shape[1]
+    (``partial_compare_rarest_first``), then the first in v's order. -1: none. Read from v's list
+    of partial pieces when it holds them all (``partials``); else from a scan of v's order, which
+    is sorted by availability, so the scan stops at the first bucket rarer pieces cannot follow."""
     best = -1
     best_avail = 0
     best_blocks = 0
+    if partials_listed(partials, v):  # the same answer from v's list of partial pieces: rarest,
+        best_pos = 0                  # then most blocks, then first in v's order (pos)
+        for j in range(partials[v, 1]):
+            p = partials[v, 2 + j]
+            if not have[u, p]:
+                continue
+            a = avail[v, p]
+            got = recv[v, p] + asked[v, p]
+            if best < 0 or a < best_avail or (a == best_avail and (got > best_blocks or (
+                    got == best_blocks and pos[v, p] < best_pos))):
+                best = p
+                best_avail = a
+                best_blocks = got
+                best_pos = pos[v, p]
+        return best
+    P = order.shape[1]
     for i in range(bound[v, 1], P):
         p = order[v, i]
         if best >= 0 and avail[v, p] > best_avail:

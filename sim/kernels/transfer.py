@@ -20,7 +20,8 @@ from numba import njit
 
 from .bandwidth import fresh_start, whole_blocks_in
 from .picker import (ASKED, INITIAL_PICKER_THRESHOLD, bucket_of, expand_run, is_busy, is_partial, move_piece,
-                     partial_after, partial_before, partials_first, pick_partial, pick_piece)
+                     partial_after, partial_before, partial_gone, partials_first, partials_listed, pick_partial,
+                     pick_piece)
 from .sorting import RADIX_MIN_KEYS, argsort_distinct_into, argsort_into
 from .topology import ask_blocks, cancel_arrived, drop_held, piece_complete_arrays, release_run_arrays, shared_state
 
@@ -147,7 +148,7 @@ def ask_next_run_arrays(have, recv, blocks, avail, order, pos, bound, owner, n_h
     for q in range(start, end):
         before = partial_before(owner, recv, blocks, v, q)
         owner[v, q] = u + 1
-        partials[v] -= before
+        partial_gone(partials, v, q, before)
     if next_end[v, k] < 0:
         next_start[v, k] = start
         next_end[v, k] = end
@@ -244,7 +245,7 @@ def _first_by_pick(have, recv, avail, order, pos, bound, owner, asked, blocks, p
     before any arrived): the pick itself, then the ranks compared."""
     initial = n_have_v < INITIAL_PICKER_THRESHOLD
     if partials_first(partials, deg_v, blocks, v) and not initial:
-        q = pick_partial(have, recv, avail, order, bound, owner, asked, blocks, v, u)
+        q = pick_partial(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, v, u)
         if q >= 0:
             if q == p or avail[v, p] < avail[v, q]:
                 return True
@@ -279,6 +280,13 @@ def still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, part
     a = np.int64(avail[v, p])
     if partials_first(partials, deg_v, blocks, v):
         got = recv[v, p] + asked[v, p]
+        if partials_listed(partials, v):  # the same test on v's list of partial pieces
+            for j in range(partials[v, 1]):
+                q = partials[v, 2 + j]
+                if q != p and have[u, q] and (avail[v, q] < a or (
+                        avail[v, q] == a and recv[v, q] + asked[v, q] > got)):
+                    return False
+            return True
         for i in range(bound[v, 1], bound[v, 3 + 2 * a]):  # buckets up to p's availability
             q = order[v, i]
             if q != p and have[u, q] and is_partial(owner, recv, blocks, v, q) and (
@@ -330,7 +338,7 @@ def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_p
     if partials_first(partials, deg_v, blocks, v):  # too many partial pieces: finish them first, no whole pieces
         n_whole = 0
         if n_have_v >= INITIAL_PICKER_THRESHOLD:  # (below, the initial mode takes partial pieces first anyway)
-            p = pick_partial(have, recv, avail, order, bound, owner, asked, blocks, v, u)
+            p = pick_partial(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, v, u)
     if p < 0:
         p = pick_piece(have, recv, avail, order, pos, bound, owner, n_have_v, v, u, salt, n_whole > 0)
     cur_piece[v, k] = p
@@ -349,7 +357,7 @@ def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_p
     if owner[v, p] == 0 and blocks[p] - recv[v, p] <= dq_size[v, k]:
         # v's request queue to u holds every block the piece still lacks: they are all asked of
         # u, so v's other connections leave the piece alone (as a run of one)
-        partials[v] -= partial_before(owner, recv, blocks, v, p)
+        partial_gone(partials, v, p, partial_before(owner, recv, blocks, v, p))
         owner[v, p] = u + 1
         run_end[v, k] = p + 1
     elif owner[v, p] == 0 or owner[v, p] == ASKED:
@@ -533,7 +541,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             if pc.recv[v, p] == pc.blocks[p]:
                 pc.asked[v, p] = 0  # every block is here (other connections' asks lapse: drop_held)
                 if pc.owner[v, p] < 0:
-                    pc.partials[v] -= partial_before(pc.owner, pc.recv, pc.blocks, v, p)
+                    partial_gone(pc.partials, v, p, partial_before(pc.owner, pc.recv, pc.blocks, v, p))
                     pc.owner[v, p] = 0  # complete: not partial
                 piece_complete_arrays(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pa.n_have, pa.is_seed,
                                       pa.deg, pa.interest_changed, ea.nbr, ea.rev, ea.wants, v, p)
