@@ -245,7 +245,7 @@ def test_partial_list_by_hand():
     """A peer's partial pieces are counted and listed as they change (picker.partial_after): the
     list holds PARTIAL_LIST of them; the ones beyond are counted only, and the list counts as
     complete (``partials_listed``) again once the count is back down to what is listed."""
-    from sim.kernels.picker import PARTIAL_LIST, partial_after, partial_gone, partials_listed
+    from sim.kernels.picker import PARTIAL_LIST, partial_after, partials_listed
     C = PARTIAL_LIST
     P = C + 4
     owner = np.zeros((1, P), np.int32)
@@ -274,7 +274,7 @@ def test_partial_list_by_hand():
     assert listed() == [p for p in range(C) if p != 5]
     change(C + 2, 0, o=ASKED)  # some blocks asked on shared connections: partial, listed again
     assert listed() == [p for p in range(C + 3) if p != 5 and p < C or p == C + 2] and partials_listed(rows, 0)
-    partial_gone(rows, 0, 7, 1)  # partial 7 asked in full (the kernels' other way out)
+    change(7, 1, o=3)  # asked of a connection in full: no longer partial
     assert 7 not in listed() and rows[0, :2].tolist() == [C - 1, C - 1]
 
 

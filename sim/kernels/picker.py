@@ -71,7 +71,7 @@ def is_partial(owner, recv, blocks, v, p):
 @njit(cache=True, inline="always")
 def partial_before(owner, recv, blocks, v, p):
     """1 if p is a partial piece of v, else 0: taken before a change of owner or recv, and given
-    back to ``partial_after`` (or ``partial_gone``) once it is made."""
+    back to ``partial_after`` once it is made."""
     return 1 if is_partial(owner, recv, blocks, v, p) else 0
 
 
@@ -102,13 +102,6 @@ def partial_after(partials, owner, recv, blocks, v, p, before):
     if after > before:
         _partial_added(partials, v, p)
     elif after < before:
-        _partial_removed(partials, v, p)
-
-
-@njit(cache=True, inline="always")
-def partial_gone(partials, v, p, before):
-    """p, partial before (``before`` 1) or not, is not partial after a change of owner[v, p]."""
-    if before:
         _partial_removed(partials, v, p)
 
 

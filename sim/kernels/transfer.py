@@ -20,7 +20,7 @@ from numba import njit
 
 from .bandwidth import fresh_start, whole_blocks_in
 from .picker import (ASKED, INITIAL_PICKER_THRESHOLD, bucket_of, expand_run, is_busy, is_partial, move_piece,
-                     partial_after, partial_before, partial_gone, partials_first, partials_listed, pick_partial,
+                     partial_after, partial_before, partials_first, partials_listed, pick_partial,
                      pick_piece)
 from .sorting import RADIX_MIN_KEYS, argsort_distinct_into, argsort_into
 from .topology import ask_blocks, cancel_arrived, drop_held, piece_complete_arrays, release_run_arrays, shared_state
@@ -148,7 +148,7 @@ def ask_next_run_arrays(have, recv, blocks, avail, order, pos, bound, owner, n_h
     for q in range(start, end):
         before = partial_before(owner, recv, blocks, v, q)
         owner[v, q] = u + 1
-        partial_gone(partials, v, q, before)
+        partial_after(partials, owner, recv, blocks, v, q, before)
     if next_end[v, k] < 0:
         next_start[v, k] = start
         next_end[v, k] = end
@@ -357,8 +357,9 @@ def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_p
     if owner[v, p] == 0 and blocks[p] - recv[v, p] <= dq_size[v, k]:
         # v's request queue to u holds every block the piece still lacks: they are all asked of
         # u, so v's other connections leave the piece alone (as a run of one)
-        partial_gone(partials, v, p, partial_before(owner, recv, blocks, v, p))
+        before = partial_before(owner, recv, blocks, v, p)
         owner[v, p] = u + 1
+        partial_after(partials, owner, recv, blocks, v, p, before)
         run_end[v, k] = p + 1
     elif owner[v, p] == 0 or owner[v, p] == ASKED:
         ask_blocks(asked, owner, recv, blocks, partials, held, dq_size, v, k, p)  # its free blocks, as many as fit
@@ -541,8 +542,9 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             if pc.recv[v, p] == pc.blocks[p]:
                 pc.asked[v, p] = 0  # every block is here (other connections' asks lapse: drop_held)
                 if pc.owner[v, p] < 0:
-                    partial_gone(pc.partials, v, p, partial_before(pc.owner, pc.recv, pc.blocks, v, p))
+                    before = partial_before(pc.owner, pc.recv, pc.blocks, v, p)
                     pc.owner[v, p] = 0  # complete: not partial
+                    partial_after(pc.partials, pc.owner, pc.recv, pc.blocks, v, p, before)
                 piece_complete_arrays(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pa.n_have, pa.is_seed,
                                       pa.deg, pa.interest_changed, ea.nbr, ea.rev, ea.wants, v, p)
                 if pa.is_seed[v]:
