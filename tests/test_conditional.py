@@ -29,6 +29,10 @@ def test_conditional_by_hand():
     assert (r["lab_median"], r["model_median"], r["conditional_median"]) == (200.0, 195.0, 200.0)
     assert abs(r["model_error"] + 0.025) < 1e-12 and r["conditional_error"] == 0.0
     assert (r["lab_runs_matched"], r["lab_runs"]) == (2, 2)
+    # t: lab median 15, 90th percentile 10 + 0.9 * 10 = 19; model median (12 + 19.9) / 2 = 15.95;
+    # two lab runs rising together: correlation +1
+    assert (r["lab_given_median"], r["lab_given_p90"], r["lab_correlation"]) == (15.0, 19.0, 1.0)
+    assert abs(r["model_given_median"] - 15.95) < 1e-12
     r = _script().conditional(LAB, SIM, "up", "t", 0.1)
     assert r["lab_runs_matched"] == 0 and np.isnan(r["conditional_median"])
 
@@ -41,6 +45,7 @@ def test_conditional_command(tmp_path, capsys):
     assert main([str(tmp_path / "lab"), str(tmp_path / "sim"), "--of", "up", "--given", "t", "--within", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "lab median 200.0; model 195.0 (-2.5%)" in out and "200.0 (+0.0%; 2 of 2 lab runs matched)" in out
+    assert "t: lab median 15.0 (90th percentile 19.0); model 15.9" in out and "correlation with up: lab +1.00" in out
     assert main([str(tmp_path / "lab"), str(tmp_path / "sim"), "--of", "down", "--given", "t", "--within", "0.5"]) == 2
     err = capsys.readouterr().err
     assert str(tmp_path / "lab" / "results.csv") in err and "no column down" in err

@@ -8,8 +8,10 @@ Both directories hold a results.csv (a lab recording, a simulation run's output)
 the model's replications whose ``--given`` lies within ``--within`` of that run's are taken, and
 their median of ``--of`` is that run's conditional model value. Printed: the lab's median of
 ``--of``, the model's, the median of the conditional values (and how many lab runs had
-replications that close), and both medians' errors against the lab's. Where the conditional error
-is much smaller than the plain one, the miss is mostly the ``--given`` quantity's.
+replications that close), and both medians' errors against the lab's; then the ``--given``
+quantity's median and 90th percentile in both, and the correlation of the two quantities in both.
+Where the conditional error is much smaller than the plain one, the miss is mostly the ``--given``
+quantity's.
 """
 
 from __future__ import annotations
@@ -34,9 +36,15 @@ def conditional(lab: pd.DataFrame, sim: pd.DataFrame, of: str, given: str, withi
     sim_med = float(sim[of].astype(float).median())
     cond = float(np.median(per_run)) if per_run else float("nan")
     err = (lambda x: (x - lab_med) / lab_med if lab_med else float("nan"))
-    return {"lab_median": lab_med, "model_median": sim_med, "model_error": err(sim_med),
-            "conditional_median": cond, "conditional_error": err(cond),
-            "lab_runs_matched": len(per_run), "lab_runs": len(lab)}
+    out = {"lab_median": lab_med, "model_median": sim_med, "model_error": err(sim_med),
+           "conditional_median": cond, "conditional_error": err(cond),
+           "lab_runs_matched": len(per_run), "lab_runs": len(lab)}
+    for name, df in (("lab", lab), ("model", sim)):
+        both = df[[given, of]].astype(float).dropna()
+        out[f"{name}_given_median"] = float(both[given].median())
+        out[f"{name}_given_p90"] = float(both[given].quantile(0.9))
+        out[f"{name}_correlation"] = float(np.corrcoef(both[given], both[of])[0, 1]) if len(both) > 1 else float("nan")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{ns.of}: lab median {r['lab_median']:,.1f}; model {r['model_median']:,.1f} ({r['model_error']:+.1%}); "
           f"model at each lab run's {ns.given} (within {ns.within:g}) {r['conditional_median']:,.1f} "
           f"({r['conditional_error']:+.1%}; {r['lab_runs_matched']} of {r['lab_runs']} lab runs matched)")
+    print(f"{ns.given}: lab median {r['lab_given_median']:,.1f} (90th percentile {r['lab_given_p90']:,.1f}); "
+          f"model {r['model_given_median']:,.1f} ({r['model_given_p90']:,.1f}); correlation with {ns.of}: "
+          f"lab {r['lab_correlation']:+.2f}, model {r['model_correlation']:+.2f}")
     return 0
 
 

@@ -256,6 +256,14 @@ def _first_by_pick(have, recv, avail, order, pos, bound, owner, asked, blocks, p
     return _rank(have, recv, avail, owner, asked, v, p, initial) <= _rank(have, recv, avail, owner, asked, v, q, initial)
 
 
+@njit(cache=True, inline="always")
+def _partial_before_rank(avail, recv, asked, v, q, a, got):
+    """Partial piece q comes before a partial piece of availability ``a`` with ``got`` blocks
+    received or asked in prioritize_partials' order (partial_compare_rarest_first): rarer, or as
+    rare and fuller."""
+    return avail[v, q] < a or (avail[v, q] == a and recv[v, q] + asked[v, q] > got)
+
+
 @njit(cache=True, _nrt=False)
 def still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, deg_v, n_have_v, v, u, salt,
                 p):
@@ -283,14 +291,13 @@ def still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, part
         if partials_listed(partials, v):  # the same test on v's list of partial pieces
             for j in range(partials[v, 1]):
                 q = partials[v, 2 + j]
-                if q != p and have[u, q] and (avail[v, q] < a or (
-                        avail[v, q] == a and recv[v, q] + asked[v, q] > got)):
+                if q != p and have[u, q] and _partial_before_rank(avail, recv, asked, v, q, a, got):
                     return False
             return True
         for i in range(bound[v, 1], bound[v, 3 + 2 * a]):  # buckets up to p's availability
             q = order[v, i]
-            if q != p and have[u, q] and is_partial(owner, recv, blocks, v, q) and (
-                    avail[v, q] < a or recv[v, q] + asked[v, q] > got):
+            if q != p and have[u, q] and is_partial(owner, recv, blocks, v, q) and \
+                    _partial_before_rank(avail, recv, asked, v, q, a, got):
                 return False
         return True
     for i in range(bound[v, 1], bound[v, 1 + 2 * a]):  # buckets rarer than p
