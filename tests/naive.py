@@ -30,9 +30,10 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384, low
     taking turns with the others doing so (those whose last quota came at once go first, as a
     group) - except a connection on which nothing was sent yet, whose downloader's requests
     arrive alone: after the turns, each such connection in order takes all it may; it asks just
-    before it sends its quota
-    and, if it then still has no request waiting, again after. The rate is the once-a-second
-    average avg*4/5 + last second/5; the send buffer is whole blocks up to half of the last
+    before it sends its quota (its send buffer's blocks counted with their 13-byte headers) and,
+    if it then still has no request waiting, again after the first of its writes (each sends
+    what the send buffer holds) that leaves it less quota than it wants. The rate is the
+    once-a-second average avg*4/5 + last second/5; the send buffer is whole blocks up to half of the last
     second's bytes, at least 10 KiB (``factor``, ``low``, ``high``: send_buffer_watermark_factor,
     send_buffer_low_watermark, send_buffer_watermark; raised to low if below it, else cut to high,
     as fill_send_buffer does). A connection that holds neither quota nor a waiting request
@@ -44,15 +45,21 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384, low
     out = np.zeros((ticks, n))
     per_s = round(1 / dt)
 
-    def want(c):
+    def buffer(c):
         wm = factor * c["last"]
         wm = low if wm < low else min(wm, high)
-        # stat::upload_rate(): payload + PIECE headers + TCP/IP estimate (the downloaders send nothing back)
-        return max(math.ceil(wm / block) * block, math.floor(2 * c["avg"] * (1 + 13 / 16384 + 40 / 1460) * dt))
+        return math.ceil(wm / block) * block
 
-    def ask(c):
+    def want(c):
+        # stat::upload_rate(): payload + PIECE headers + TCP/IP estimate (the downloaders send nothing back)
+        return max(buffer(c), math.floor(2 * c["avg"] * (1 + 13 / 16384 + 40 / 1460) * dt))
+
+    def ask(c, headers=False):
         nonlocal bank
-        b = want(c) - c["quota"]
+        w = want(c)
+        if headers:  # the blocks are in the send buffer, each behind its 13-byte PIECE header
+            w = max(w, buffer(c) * (1 + 13 / block))
+        b = w - c["quota"]
         if b <= 0:
             return
         if bank - b >= limit:
@@ -110,12 +117,20 @@ def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384, low
                 continue
             sent = c["quota"]
             if c["req"] <= 0:
-                ask(c)  # just before the write
+                ask(c, headers=True)  # just before the write
             out[t - 1, j] = sent
             c["sec"] += sent
-            c["quota"] -= sent
+            # writes of one send buffer each; after each, with no request waiting, it asks
+            # for what it wants beyond what is left: first after the write that leaves it short
+            written = 0.0
+            while written < sent:
+                written = min(written + buffer(c), sent)
+                if c["quota"] - written < want(c):
+                    break
+            c["quota"] -= written
             if c["req"] <= 0:
-                ask(c)  # after it
+                ask(c)  # after that write
+            c["quota"] -= sent - written
         if (t + phase) % per_s == 0:
             for c in conn:
                 c["last"] = c["sec"]

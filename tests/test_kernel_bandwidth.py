@@ -56,18 +56,35 @@ def _run_kernels(limit, join_tick, ticks, down_cap=1e12, phase=0, send_buffer=No
 def test_one_connection_by_hand():
     """A lone newcomer (limit 100,000 B/s, 50,000 per quota tick, one 16,384-byte block wanted).
     tick 1: it holds nothing and its downloader has asked: it asks 16,384 before the quota tick
-      (0 - 16,384 < 100,000: queued); the quota tick adds 50,000 and grants it (33,616 left);
-      nothing more at once (33,616 - 16,384 < 100,000); sends 16,384, asks again (queued).
-    tick 2: 83,616, grant (67,232); sends 16,384, asks again. Its second tick: last 32,768,
-      avg 6,553; it still wants one block (half of 32,768 is 16,384).
-    tick 3: 117,232, grant (100,848); 100,848 - 16,384 < 100,000: nothing at once; sends 16,384.
-    tick 4: 150,848, grant (134,464), then two blocks at once (to 118,080, then 101,696):
-      sends 49,152, asks again (queued). Second tick: last 65,536, avg 5,242 + 13,107 = 18,349,
-      so it now wants half of 65,536: 2 blocks (32,768).
-    tick 5: 151,696, grant 16,384 (135,312), then 32,768 at once (to 102,544; once more would
-      leave 69,776): sends 49,152 and asks after the write for 32,768 (queued)."""
-    got = _run_kernels(L, [1], 5)[:, 0]
-    assert got.tolist() == [16384.0, 16384.0, 16384.0, 49152.0, 49152.0]
+      (0 - 16,384 < 100,000: queued; the block is being read, m_reading_bytes, no header yet);
+      the quota tick adds 50,000 and grants it (33,616 left); nothing more at once
+      (33,616 - 16,384 < 100,000). Before the write the block sits in the send buffer behind its
+      13-byte PIECE header: it wants 16,397, holds 16,384, asks 13 (queued). Sends 16,384.
+    tick 2: 83,616, grants the 13 (83,603 left); sends them, and before the write asks
+      16,397 - 13 = 16,384 (queued). Its second tick: last 16,397, avg 3,279; still one block
+      wanted (half of 16,397 is below the 10 KiB low watermark).
+    tick 3: 133,603, grants 16,384 (117,219), then one block at once (117,219 - 16,384 >= 100,000;
+      to 100,835): sends 32,768. It wants no more before the write (16,397 < 32,768), nor after
+      its first write, one send buffer (16,384 left = what it wants): it ends the tick with
+      neither quota nor a request.
+    tick 4: so it asks 16,384 before the quota tick (100,835 - 16,384 < 100,000: queued);
+      150,835: grant (134,451), then two blocks at once (to 118,067, then 101,683): 49,152."""
+    got = _run_kernels(L, [1], 4)[:, 0]
+    assert got.tolist() == [16384.0, 13.0, 32768.0, 49152.0]
+
+
+def test_newcomer_at_a_busy_channel_gets_a_block_a_second():
+    """Two connections busy from tick 1, a third joins at tick 21 (limit 100,000 B/s). Each grant
+    of one block is followed, before the write, by a request for the block's 13-byte header
+    (the buffer counts it, the request made while the block was read did not), granted at the
+    next tick; so after its first two blocks the newcomer gets one block a second, as the lab's
+    seed gave a newcomer (its peer log: ASSIGN 16,303, REQUEST 63; ASSIGN 63, REQUEST 16,397;
+    ASSIGN 16,397, REQUEST 116 ...), not a block every quota tick."""
+    out = _run_kernels(L, [1, 1, 21], 36)
+    newcomer = out[20:36, 2]
+    assert newcomer[:2].tolist() == [16384.0, 16384.0]
+    assert newcomer[2:].tolist() == [13.0, 16384.0] * 7
+    assert out[20:36].sum() >= 0.9 * L * 8  # the early two take the rest of the limit
 
 
 def test_kernels_follow_the_twin():

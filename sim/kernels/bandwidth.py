@@ -87,6 +87,22 @@ def send_buffer_bytes(uploaded_last_second, low, high, factor):
 
 
 @njit(cache=True, inline="always")
+def buffer_with_headers(send_buffer):
+    """A send buffer of whole blocks as peer_connection's send_buffer_size() counts it, each
+    block behind its 13-byte PIECE message header (bt_peer_connection::write_piece)."""
+    return send_buffer + PIECE_HEADER_BYTES * (send_buffer / BLOCK_BYTES)
+
+
+@njit(cache=True, inline="always")
+def after_writes(quota, wanted, send_buffer, sent):
+    """Bytes written, of ``sent`` this tick, when a connection holding ``quota`` (and no request
+    waiting) first holds less than ``wanted``: each write sends at most one ``send_buffer``.
+    All of ``sent`` if it never does."""
+    k = 1.0 if quota < wanted else np.floor((quota - wanted) / send_buffer) + 1.0
+    return min(k * send_buffer, sent)
+
+
+@njit(cache=True, inline="always")
 def fresh_start(ea, u, ku):
     """u has sent nothing on this connection in this second or the last: its downloader's requests
     are new (a new connection, or one unchoked again), and reach u at the instant the downloader's
@@ -457,15 +473,28 @@ def grant_sends_into(pa, ea, src, dst, slot, F, order, dt, rate, want, turns, wa
         if ea.cur_piece[dst[f], slot[f]] < 0:
             rate[f] = 0.0
             continue
+        sb = send_buffer_bytes(ea.up_last_s[u, ku], pa.sb_low[u], pa.sb_high[u], pa.sb_factor[u])
         if ea.bw_req[u, ku] <= 0.0:
             # request_bandwidth runs in setup_send *before* the write: the connection asks for
             # what it wants beyond the quota it holds now, not yet spent. In steady state a
             # connection so gets its wanted_transfer (a second of its own rate) once per second,
             # in two grants that alternate (W - Q, Q): its rate neither grows nor shrinks.
+            # The blocks are in the send buffer now, each behind its PIECE header: the buffer
+            # counts the headers, which the request made while they were read from disk (the
+            # payload only: m_reading_bytes) did not, so a connection granted one buffer asks
+            # for the headers' few bytes before it writes and gets its next buffer a tick later.
+            request_bandwidth(pa, ea, u, ku, max(wanted[f], buffer_with_headers(sb)))
+        # A write sends what the send buffer holds (fill_send_buffer read whole blocks up to the
+        # watermark); the next, once the disk has refilled it, within the tick. After each write
+        # (on_send_data -> setup_send) a connection with no request waiting asks for what it
+        # wants beyond the quota left: so one that held all it wanted asks after the first write
+        # that leaves it less than that, not after the tick's last, and a second of its rate
+        # comes in two grants of about a send buffer each, not in one.
+        written = after_writes(ea.bw_quota[u, ku], wanted[f], sb, rate[f])
+        ea.bw_quota[u, ku] -= written
+        if ea.bw_req[u, ku] <= 0.0:
             request_bandwidth(pa, ea, u, ku, wanted[f])
-        ea.bw_quota[u, ku] -= rate[f]
-        if ea.bw_req[u, ku] <= 0.0:  # it held all it wanted: after the write (on_send_data) it asks again
-            request_bandwidth(pa, ea, u, ku, wanted[f])
+        ea.bw_quota[u, ku] -= rate[f] - written
         rate[f] /= dt
 
 
