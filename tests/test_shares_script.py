@@ -31,9 +31,12 @@ def test_shares_by_hand(tmp_path):
     assert t.loc[5.0].tolist() == [1.0, 3.0]
 
 
-def test_unknown_source_is_a_clear_error(tmp_path):
+def test_unknown_source_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit, match="no such run directory"):
         shares.traces([tmp_path / "nothing"], None)
+    with pytest.raises(SystemExit):
+        shares.main(["first", str(tmp_path)])
+    assert "a peer number or 'seed'" in capsys.readouterr().err
 
 
 def test_download_curve_by_hand(tmp_path):

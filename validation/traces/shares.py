@@ -70,9 +70,15 @@ def shares(tables, uploader: str, window: float, until: float) -> pd.DataFrame:
     return table
 
 
+def _uploader(text: str) -> str:
+    if text != "seed" and not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: a peer number or 'seed'")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("uploader")
+    ap.add_argument("uploader", type=_uploader)
     ap.add_argument("sources", nargs="+", type=Path)
     ap.add_argument("--window", type=float, default=5.0)
     ap.add_argument("--to", dest="until", type=float, default=60.0)
