@@ -37,6 +37,10 @@ def test_unknown_source_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         shares.main(["first", str(tmp_path)])
     assert "a peer number or 'seed'" in capsys.readouterr().err
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"t_s": [0.0], "peer": [1]}).to_csv(other, index=False)
+    with pytest.raises(SystemExit, match="lacks the columns"):
+        shares.traces([other], None)
 
 
 def test_download_curve_by_hand(tmp_path):

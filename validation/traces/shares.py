@@ -34,6 +34,11 @@ def traces(sources: list[Path], runs: int | None) -> list[tuple[pd.DataFrame, Pa
             out.append((pd.read_csv(src), None))
         else:
             raise SystemExit(f"{src}: no such run directory or connections file")
+    for table, _ in out:
+        missing = {"t_s", "local", "remote", "total_up_bytes"} - set(table.columns)
+        if missing:
+            raise SystemExit(f"a connections file lacks the columns {sorted(missing)} "
+                             "(connections.csv of leechsim lab/simulate --trace-connections)")
     return out
 
 
