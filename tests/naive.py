@@ -294,3 +294,29 @@ def availability_and_interest(have, nbr):
                 avail[u] += have[v]
                 wants[u, k] = int(np.sum(have[v] & ~have[u]))
     return avail, wants
+
+
+def return_unsendable_quota(conns, bank, block=16384, low=10 * 1024, high=500 * 1024, factor=0.5):
+    """After a tick's writes, one uploader's connections as libtorrent leaves them: a connection
+    asks its channel only for what it wants beyond the quota it holds, and only with data to
+    send, so one granted at once with no request waiting holds at most the larger of what it
+    wants (wanted_transfer) and its send buffer with each block's 13-byte header; the send buffer
+    is whole blocks up to ``factor`` of last second's bytes, raised to ``low`` if below it, else
+    cut to ``high``. Quota beyond that was never asked for: it is the channel's.
+
+    ``conns``: dicts with quota, burst (last quota granted at once), waiting (a request queued),
+    wanted, last (bytes sent in the last second). Returns (quotas, bank)."""
+    import math
+    quotas = []
+    for c in conns:
+        q = c["quota"]
+        if c["burst"] and not c["waiting"]:
+            wm = factor * c["last"]
+            wm = low if wm < low else min(wm, high)
+            buf = math.ceil(wm / block) * block
+            keep = max(c["wanted"], buf + 13 * buf / block)
+            if q > keep:
+                bank += q - keep
+                q = keep
+        quotas.append(q)
+    return quotas, bank

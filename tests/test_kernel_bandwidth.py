@@ -406,3 +406,63 @@ def test_downloader_channel_by_hand():
     download_quota_tick(pa, ea, dst, slot, 2, DT)
     assert ea.dl_held[1, :2].tolist() == [0.0, 32_798.0] and ea.dl_req[1, 1] == 0.0
     assert ea.dl_got[1, 0] == 50_000.0 and ea.dl_req[1, 0] == 65_566.0
+
+
+def _hoard_state(conns, bank):
+    """Uploader 0 with one connection per dict of ``conns`` (to peers 1..n), as the twin takes them."""
+    from sim.kernels.bandwidth import return_unsendable_quota
+    n = len(conns)
+    pa, ea = new_peers(n + 1), new_edges(n + 1, n)
+    pa.active[:] = True
+    pa.up_cap[0] = L
+    pa.up_quota[0] = bank
+    for j, c in enumerate(conns):
+        ea.nbr[0, j], ea.rev[0, j] = j + 1, 0
+        ea.nbr[j + 1, 0], ea.rev[j + 1, 0] = 0, j
+        ea.bw_quota[0, j] = c["quota"]
+        ea.bw_burst[0, j] = c["burst"]
+        ea.bw_req[0, j] = 5_000.0 if c["waiting"] else 0.0
+        ea.up_last_s[0, j] = c["last"]
+    pa.deg[0] = n
+    src = np.zeros(n, np.int64)
+    dst = np.arange(1, n + 1, dtype=np.int64)
+    slot = np.zeros(n, np.int64)
+    wanted = np.array([c["wanted"] for c in conns], dtype=np.float64)
+    return_unsendable_quota(pa, ea, src, dst, slot, n, wanted)
+    return ea.bw_quota[0, :n].tolist(), float(pa.up_quota[0])
+
+
+def test_quota_granted_at_once_for_writes_that_did_not_happen_goes_back():
+    """Channel holding 150,000 B (limit 100,000). After the tick's writes:
+    a: granted at once, nothing waiting, holds 200,000, wants 40,000 (its send buffer: one block,
+       16,397 with the header): it asked for no more than 40,000 -> keeps 40,000, 160,000 back;
+    b: the same but a request waits (it asked for wanted less what it held) -> keeps 90,000;
+    c: its last quota came from the queue -> keeps 80,000;
+    d: granted at once, holds 10,000, less than it wants -> keeps it;
+    e: wants 5,000 but sent 65,536 B last second: its send buffer is two blocks (32,768 B, half of
+       that), 32,794 with the headers -> keeps 32,794 of 50,000, 17,206 back.
+    The channel ends with 150,000 + 160,000 + 17,206 = 327,206."""
+    conns = [dict(quota=200_000.0, burst=True, waiting=False, wanted=40_000.0, last=0.0),
+             dict(quota=90_000.0, burst=True, waiting=True, wanted=40_000.0, last=0.0),
+             dict(quota=80_000.0, burst=False, waiting=False, wanted=40_000.0, last=0.0),
+             dict(quota=10_000.0, burst=True, waiting=False, wanted=40_000.0, last=0.0),
+             dict(quota=50_000.0, burst=True, waiting=False, wanted=5_000.0, last=65_536.0)]
+    quotas, bank = _hoard_state(conns, 150_000.0)
+    assert quotas == [40_000.0, 90_000.0, 80_000.0, 10_000.0, 32_794.0]
+    assert bank == 327_206.0
+    assert (quotas, bank) == naive.return_unsendable_quota(conns, 150_000.0)
+
+
+def test_returned_quota_follows_the_twin():
+    """Random connections: the kernel and the twin leave the same quotas and channel."""
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        n = int(rng.integers(1, 8))
+        conns = [dict(quota=float(rng.integers(0, 600_000)), burst=bool(rng.integers(0, 2)),
+                      waiting=bool(rng.integers(0, 2)), wanted=float(rng.integers(0, 300_000)),
+                      last=float(rng.integers(0, 2_000_000))) for _ in range(n)]
+        bank = float(rng.integers(0, 300_000))
+        got_q, got_b = _hoard_state(conns, bank)
+        want_q, want_b = naive.return_unsendable_quota(conns, bank)
+        np.testing.assert_allclose(got_q, want_q, rtol=0, atol=1e-6)
+        assert abs(got_b - want_b) < 1e-6

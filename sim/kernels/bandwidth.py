@@ -498,6 +498,35 @@ def grant_sends_into(pa, ea, src, dst, slot, F, order, dt, rate, want, turns, wa
         rate[f] /= dt
 
 
+@njit(cache=True, _nrt=False)
+def return_unsendable_quota(pa, ea, src, dst, slot, F, wanted):
+    """After the tick's writes: quota a connection was granted at once for writes that did not
+    happen goes back to its uploader's channel.
+
+    peer_connection::request_bandwidth asks only for wanted_transfer less the quota the
+    connection holds, and setup_send asks only with data in the send buffer; so a connection
+    granted at once sends, asks again, sends, ... and stops asking when its downloader has
+    nothing more asked of it. It never holds more than the larger of its wanted_transfer and its
+    send buffer with the PIECE headers (what it asked for last, before a write). grant_sends
+    grants a connection with no request waiting its at-once requests in one step, one
+    wanted_transfer for each write it may make; those its downloader then did not ask for (a
+    leecher with two blocks asked of it, its downloader's download channel rich) were never
+    asked for in libtorrent, and that quota stays with the channel, where the uploader's other
+    connections can have it. Only connections granted at once (``bw_burst``) with no request
+    waiting are concerned: a queued request asked for wanted less quota held. ``wanted``: each
+    transfer's wanted_transfer this tick (grant_sends_into's scratch)."""
+    for f in range(F):
+        u = src[f]
+        ku = ea.rev[dst[f], slot[f]]
+        if not ea.bw_burst[u, ku] or ea.bw_req[u, ku] > 0.0:
+            continue
+        sb = send_buffer_bytes(ea.up_last_s[u, ku], pa.sb_low[u], pa.sb_high[u], pa.sb_factor[u])
+        excess = ea.bw_quota[u, ku] - max(wanted[f], buffer_with_headers(sb))
+        if excess > 0.0:
+            ea.bw_quota[u, ku] -= excess
+            pa.up_quota[u] += excess
+
+
 @njit(cache=True, inline="always")
 def ip_overhead_bytes(moved):
     """stat::trancieve_ip_packet's TCP/IP overhead of ``moved`` bytes sent and received."""

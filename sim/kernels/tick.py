@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends_into, open_download_quota, second_tick,
-                        second_tick_due, upload_quota_tick)
+                        return_unsendable_quota, second_tick_due, upload_quota_tick)
 from .choke import ChokeScratch, choke_peers, choker_idle_arrays, new_choke_scratch
 from .sorting import MAX_STACK, RADIX_BUCKETS
 from .transfer import ask_before_sending, collect_flows, serve_order_into, transfer_blocks
@@ -127,6 +127,7 @@ def _tick_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_block
         n_log, n_done, overflow = transfer_blocks(
             pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
             log_t, log_peer, log_piece, log_first, log_blocks, log_nbytes, fb.completed)
+        return_unsendable_quota(pa, ea, fb.src, fb.dst, fb.slot, F, fb.wanted)
     else:  # the channels' quota ticks still run: banks fill while nothing waits
         upload_quota_tick(pa, ea, dt)
         download_quota_tick(pa, ea, fb.dst, fb.slot, 0, dt)
