@@ -9,8 +9,8 @@ import pytest
 from numba import njit
 
 import sim.engine as engine
-from sim.kernels.bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends, open_download_quota,
-                                   second_tick, upload_quota_tick)
+from sim.kernels.bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends_into,
+                                   open_download_quota, return_unsendable_quota, second_tick, upload_quota_tick)
 from sim.kernels.choke import choke_all, choker_idle_arrays
 from sim.kernels.tick import any_choker_due, any_second_tick_work
 from sim.kernels.transfer import ask_before_sending, collect_flows, serve_order, transfer_blocks
@@ -41,10 +41,11 @@ def every_step_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, 
     ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
     upload_quota_tick(pa, ea, dt)
     download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
-    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns)
+    grant_sends_into(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns, fb.wanted)
     n_log, n_done, overflow = transfer_blocks(
         pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
         lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, fb.completed)
+    return_unsendable_quota(pa, ea, fb.src, fb.dst, fb.slot, F, fb.wanted)
     close_download_quota(pa, ea)
     second_tick(pa, ea, tick, ticks_per_s)
     return F, n_log, n_done, overflow
