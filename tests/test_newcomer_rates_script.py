@@ -65,3 +65,26 @@ def test_clear_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         nr.main([str(tmp_path), "--seconds", "0"])
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_spare_summary_by_hand():
+    # replication a: leecher 2 spare (sends the others 10 kB/s) gives the newcomer 400; leecher 3 busy
+    # replication b: leechers 2 and 3 both spare (0 and 50 kB/s to the others): 300 and 100
+    a = pd.DataFrame({"to_newcomer": [400.0, 16.0], "to_leechers": [10.0, 480.0]}, index=[2, 3])
+    b = pd.DataFrame({"to_newcomer": [300.0, 100.0], "to_leechers": [0.0, 50.0]}, index=[2, 3])
+    s = nr.spare_summary([a, b], 100.0)
+    assert s["spare_leechers"] == 3.0
+    assert s["spare_to_newcomer"] == 300.0  # median of 400, 300, 100
+    assert s["largest_giver"] == 350.0  # median of 400 and 300
+    assert s["all_leechers"] == 408.0  # median of 416 and 400
+    assert nr.spare_summary([a, b], 5.0)["spare_leechers"] == 1.0  # only b's leecher 2
+
+
+def test_each_leecher_by_hand(tmp_path):
+    peers = pd.DataFrame([(0, "subject", 10.0, float("nan")), (2, "leecher", 0.0, float("nan")),
+                          (3, "leecher", 0.0, float("nan"))], columns=PEERS)
+    conns = pd.DataFrame([(11.0, 2, 0, 0), (13.0, 2, 0, 600_000), (11.0, 2, 3, 100_000), (13.0, 2, 3, 140_000),
+                          (11.0, 3, 2, 0), (13.0, 3, 2, 0)], columns=["t_s", "local", "remote", "total_up_bytes"])
+    e = nr.each_leecher(conns, peers, 0, 1, 3)  # 11 s to 13 s: 2 s
+    assert e.loc[2].tolist() == [300.0, 20.0]
+    assert e.loc[3].tolist() == [0.0, 0.0]

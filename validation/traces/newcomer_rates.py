@@ -17,7 +17,10 @@ join_s) it prints, as medians over the replications:
 Leechers are the peers whose role is ``leecher``; the newcomer is not among them.
 
 ``--each A B``: instead, for every replication, each leecher's kB/s to the newcomer and to the
-other leechers (summed) between A and B seconds after the join: who gives the newcomer what.
+other leechers (summed) between A and B seconds after the join: who gives the newcomer what;
+then, pooled over the replications, the median kB/s to the newcomer of the leechers with upload to
+spare (those that sent the other leechers under ``--spare-below`` kB/s, 100), of the largest giver
+of each replication, and of all leechers together.
 """
 
 from __future__ import annotations
@@ -73,6 +76,17 @@ def each_leecher(conns: pd.DataFrame, peers: pd.DataFrame, newcomer: int, a: flo
     return pd.DataFrame(rows, columns=["leecher", "to_newcomer", "to_leechers"]).set_index("leecher")
 
 
+def spare_summary(tables: list[pd.DataFrame], below: float) -> dict[str, float]:
+    """Pooled over replications' each_leecher tables: how many leechers sent the other leechers
+    under ``below`` kB/s and their median kB/s to the newcomer; the median over replications of
+    the largest giver's kB/s and of all leechers' kB/s to the newcomer."""
+    spare = np.concatenate([t[t.to_leechers < below].to_newcomer.to_numpy() for t in tables])
+    return {"spare_leechers": float(len(spare)),
+            "spare_to_newcomer": float(np.median(spare)) if len(spare) else float("nan"),
+            "largest_giver": float(np.median([t.to_newcomer.max() for t in tables])),
+            "all_leechers": float(np.median([t.to_newcomer.sum() for t in tables]))}
+
+
 def newcomer_table(sources: list[Path], newcomer: int, seconds: int, runs: int | None) -> pd.DataFrame:
     per_run = []
     for conns, peers in traces(sources, runs):
@@ -95,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=None, help="at most this many replications per run directory")
     ap.add_argument("--each", nargs=2, type=float, metavar=("A", "B"), default=None,
                     help="per replication, each leecher's kB/s between A and B seconds after the join")
+    ap.add_argument("--spare-below", type=float, default=100.0,
+                    help="with --each: a leecher sending the other leechers under this many kB/s has upload to spare")
     a = ap.parse_args(argv)
     if a.seconds < 1:
         ap.error("--seconds: at least 1")
@@ -102,11 +118,18 @@ def main(argv: list[str] | None = None) -> int:
         if not a.each[1] > a.each[0]:
             ap.error("--each A B: B must be after A")
         for src in a.sources:
+            tables = []
             for i, (conns, peers) in enumerate(traces([src], a.runs)):
                 if peers is None or not peers.is_file():
                     raise SystemExit("newcomer_rates.py needs run directories (their peers.csv)")
+                tables.append(each_leecher(conns, pd.read_csv(peers), a.peer, *a.each))
                 print(f"{src} replication {i}")
-                print(each_leecher(conns, pd.read_csv(peers), a.peer, *a.each).round(0).astype(int).T.to_string())
+                print(tables[-1].round(0).astype(int).T.to_string())
+            s = spare_summary(tables, a.spare_below)
+            print(f"{src}: {len(tables)} replications; {s['spare_leechers']:.0f} leechers sent the other leechers "
+                  f"under {a.spare_below:g} kB/s, median {s['spare_to_newcomer']:.0f} kB/s to the newcomer; "
+                  f"the largest giver {s['largest_giver']:.0f}, all leechers {s['all_leechers']:.0f} (medians over "
+                  "replications)")
         return 0
     for src in a.sources:
         print(f"{src}")
