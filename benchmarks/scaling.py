@@ -21,8 +21,8 @@ import numpy as np
 
 import sim.engine as engine
 from sim.engine import SwarmRun
-from sim.kernels.bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends, open_download_quota,
-                                   second_tick, upload_quota_tick)
+from sim.kernels.bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends_into,
+                                   open_download_quota, return_unsendable_quota, second_tick, upload_quota_tick)
 from sim.kernels.choke import choke_all
 from sim.kernels.transfer import ask_before_sending, collect_flows, serve_order_into, transfer_blocks
 from sim.scenario import load_scenario, parse_scenario
@@ -46,10 +46,11 @@ def timed_tick(pa, ea, pc, fb, lb, now, dt, tick, ticks_per_s, salt_choke, salt_
     ask_when_asked(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt)
     upload_quota_tick(pa, ea, dt)
     download_quota_tick(pa, ea, fb.dst, fb.slot, F, dt)
-    grant_sends(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns)
+    grant_sends_into(pa, ea, fb.src, fb.dst, fb.slot, F, order, dt, fb.rate, fb.want, fb.turns, fb.wanted)
     t3 = time.perf_counter()
     out = transfer_blocks(pa, ea, pc, fb.dst, fb.slot, fb.rate, F, order, dt, now, salt_pick, subject, piece_bytes,
                           lb.t, lb.peer, lb.piece, lb.first, lb.blocks, lb.nbytes, fb.completed)
+    return_unsendable_quota(pa, ea, fb.src, fb.dst, fb.slot, F, fb.wanted)
     close_download_quota(pa, ea)
     second_tick(pa, ea, tick, ticks_per_s)
     t4 = time.perf_counter()
