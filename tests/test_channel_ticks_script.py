@@ -66,5 +66,11 @@ def test_bad_arguments_are_clear_errors(tmp_path):
     path.write_text(SCENARIO)
     with pytest.raises(SystemExit, match="peers 0-"):
         list(ct.ticks(path, 0, 99, 0.0, 1.0))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[torrent]\npiece_size = 'huge'\n")
+    with pytest.raises(SystemExit, match="bad.toml"):
+        list(ct.ticks(bad, 0, 1, 0.0, 1.0))
+    with pytest.raises(SystemExit, match="whole numbers"):
+        ct.main([str(path), "zero", "1", "0", "1"])
     with pytest.raises(SystemExit, match="SCENARIO REPLICATION UPLOADER"):
         ct.main(["only-one"])

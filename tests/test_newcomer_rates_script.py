@@ -88,3 +88,13 @@ def test_each_leecher_by_hand(tmp_path):
     e = nr.each_leecher(conns, peers, 0, 1, 3)  # 11 s to 13 s: 2 s
     assert e.loc[2].tolist() == [300.0, 20.0]
     assert e.loc[3].tolist() == [0.0, 0.0]
+
+
+def test_each_leecher_names_a_newcomer_that_never_joined():
+    peers = pd.DataFrame([(0, "subject", float("nan"), float("nan")), (2, "leecher", 0.0, float("nan"))],
+                         columns=PEERS)
+    conns = pd.DataFrame([(1.0, 2, 0, 0)], columns=["t_s", "local", "remote", "total_up_bytes"])
+    with pytest.raises(SystemExit, match="peer 0 never joined"):
+        nr.each_leecher(conns, peers, 0, 1, 2)
+    with pytest.raises(SystemExit, match="peer 5 never joined"):
+        nr.each_leecher(conns, peers, 5, 1, 2)

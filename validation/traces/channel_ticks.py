@@ -20,12 +20,15 @@ from pathlib import Path
 
 from sim.engine import SwarmRun
 from sim.montecarlo import replication_seeds
-from sim.scenario import load_scenario
+from sim.scenario import ScenarioError, load_scenario
 
 
 def ticks(scenario: Path, replication: int, uploader: int, t0: float, t1: float):
     """Yield (time, channel quota, [per-connection tuple]) after each quota tick in [t0, t1]."""
-    sc = load_scenario(scenario)
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as e:
+        raise SystemExit(str(e)) from None
     run = SwarmRun(sc, replication, replication_seeds(sc.simulation.seed, replication + 1)[replication],
                    max_batch_ticks=1)
     if not 0 <= uploader < run.pa.active.shape[0]:
@@ -51,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 5:
         raise SystemExit(__doc__.split("\n\n")[1].strip())
-    scenario, rep, up, t0, t1 = Path(argv[0]), int(argv[1]), int(argv[2]), float(argv[3]), float(argv[4])
+    try:
+        scenario, rep, up, t0, t1 = Path(argv[0]), int(argv[1]), int(argv[2]), float(argv[3]), float(argv[4])
+    except ValueError:
+        raise SystemExit("REPLICATION and UPLOADER are whole numbers, FROM_S and TO_S seconds: "
+                         + __doc__.split("\n\n")[1].strip()) from None
     for t, quota, conns in ticks(scenario, rep, up, t0, t1):
         cells = [f"{v}: {s / 1e3:6.0f} kB q{q:7.0f} r{r:7.0f} g{g:7.0f} {'U' if u else 'c'}{'I' if i else '-'} dq{dq} ro{ro:5.1f}"
                  for v, s, q, r, g, u, i, dq, ro in conns]

@@ -41,17 +41,21 @@ def _sent_by(conns: pd.DataFrame, t: float) -> pd.Series:
     return conns[conns.t_s <= t].groupby(["local", "remote"]).total_up_bytes.max()
 
 
-def one_run(conns: pd.DataFrame, peers: pd.DataFrame, newcomer: int, seconds: int) -> np.ndarray:
-    """Rows: second after the join; columns: to_newcomer, to_leecher, leecher_total, completed."""
+def join_and_leechers(peers: pd.DataFrame, newcomer: int) -> tuple[float, list[int]]:
+    """The newcomer's join time and the other leechers' peer numbers (a clear error if either is missing)."""
     row = peers[peers.peer == newcomer]
     if row.empty or not np.isfinite(float(row.join_s.iloc[0])):
         raise SystemExit(f"peer {newcomer} never joined in this replication (peers.csv)")
-    join = float(row.join_s.iloc[0])
-    leechers = peers[peers.role == "leecher"]
-    ids = [int(p) for p in leechers.peer if int(p) != newcomer]
+    ids = [int(p) for p in peers[peers.role == "leecher"].peer if int(p) != newcomer]
     if not ids:
         raise SystemExit("no leechers in this replication (peers.csv)")
-    done = leechers.complete_s.to_numpy(dtype=float)
+    return float(row.join_s.iloc[0]), ids
+
+
+def one_run(conns: pd.DataFrame, peers: pd.DataFrame, newcomer: int, seconds: int) -> np.ndarray:
+    """Rows: second after the join; columns: to_newcomer, to_leecher, leecher_total, completed."""
+    join, ids = join_and_leechers(peers, newcomer)
+    done = peers[peers.role == "leecher"].complete_s.to_numpy(dtype=float)
     pairs = [(a, b) for a in ids for b in ids if a != b]
     out = np.zeros((seconds, 4))
     before = _sent_by(conns, join)
@@ -68,8 +72,7 @@ def one_run(conns: pd.DataFrame, peers: pd.DataFrame, newcomer: int, seconds: in
 
 def each_leecher(conns: pd.DataFrame, peers: pd.DataFrame, newcomer: int, a: float, b: float) -> pd.DataFrame:
     """Rows: leechers; columns: kB/s to the newcomer and to the other leechers in [join + a, join + b]."""
-    join = float(peers.loc[peers.peer == newcomer, "join_s"].iloc[0])
-    ids = [int(p) for p in peers[peers.role == "leecher"].peer if int(p) != newcomer]
+    join, ids = join_and_leechers(peers, newcomer)
     d = _sent_by(conns, join + b).sub(_sent_by(conns, join + a), fill_value=0.0)
     rows = [(i, d.get((i, newcomer), 0.0) / 1e3 / (b - a),
              sum(d.get((i, j), 0.0) for j in ids if j != i) / 1e3 / (b - a)) for i in ids]
