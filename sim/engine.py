@@ -305,33 +305,44 @@ class SwarmRun:
 
     def _handshake_done(self, u: int, v: int, t: float) -> float:
         """When the downloader's INTERESTED reaches its peer on a connection u opened to v at t.
-        The messages go in turn: u's handshake, v's handshake and bitfield, u's bitfield and
+        The messages go in turn: u's handshake; v's handshake, then v's bitfield; u's bitfield and
         INTERESTED (and, when u is a seed, v's INTERESTED). Each passes its sender's upload rate
         limiter, which lets it through at once while the channel holds more than a second of its
         limit (need_queueing) and otherwise at the sender's next quota tick (every tick at its own
         instant within the tick, pa.tick_phase), the channel then gaining a tick of its limit
         (bandwidth.distribute_quota). A newcomer's channel is empty: its messages wait for its
-        ticks, so a new peer's first INTERESTED goes out 0.5-1 s after it connects (the lab: its
-        first INTERESTED 0.6-1.5 s after it joined, its connections open within 0.1 s)."""
+        ticks, so a new peer's first INTERESTED goes out 0.5-1.5 s after it connects (the lab: its
+        first INTERESTED 0.6-1.5 s after it joined, its connections open within 0.1 s).
+
+        - The answering side's handshake and bitfield leave at two of its quota ticks: it writes
+          its handshake as soon as the handshake it answers arrives, and that write asks for
+          bandwidth at once; the bitfield is written behind it while the request is queued, and a
+          connection has one request at a time (peer_connection::request_bandwidth), so it waits
+          for the next grant (the lab: the seed's and a leecher's send buffers to a newcomer, 424
+          and 408 bytes, fall by the 68-byte handshake at one tick and empty at the next,
+          validation/recorded/v13-late-join-linger, replication 0, 40.5-41.4 s).
+        - A channel has no ticks from before its peer joined: a newcomer's bank starts at its join,
+          not at the engine's last tick."""
         pa, dt = self.pa, self.dt
-        hops = (u, v, u, v) if pa.is_seed[u] else (u, v, u)
+        hops = (u, v, v, u, v) if pa.is_seed[u] else (u, v, v, u)
         base = self._last_tick * dt  # the channels' banks are as the last tick left them
         bank = {}
         for s in hops:
             limit = float(pa.up_cap[s])
             if not 0.0 < limit < math.inf:
                 continue  # no limit (or a free rider's, which sends no payload): messages go at once
-            b, since = bank.get(s, (float(pa.up_quota[s]), base))
+            b, since = bank.get(s, (float(pa.up_quota[s]), max(base, float(self.pop.join_s[s]))))
             phase = float(pa.tick_phase[s]) * dt
+            add = math.floor(limit * dt + 0.5)
             # the sender's quota ticks between the banks' time and now add to it (while it queues)
             m = math.floor((since - phase) / dt + 1e-9) + 1
             while m * dt + phase <= t + 1e-12:
                 if b <= limit:
-                    b = min(b + math.floor(limit * dt + 0.5), QUOTA_BURST_S * limit)
+                    b = min(b + add, QUOTA_BURST_S * limit)
                 m += 1
             if b <= limit:  # it queues: out at the sender's next quota tick, which adds to the bank
                 t = m * dt + phase
-                b = min(b + math.floor(limit * dt + 0.5), QUOTA_BURST_S * limit)
+                b = min(b + add, QUOTA_BURST_S * limit)
             bank[s] = (b, t)
         return t
 

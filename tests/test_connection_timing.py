@@ -87,6 +87,48 @@ def test_the_first_messages_pass_each_senders_rate_limiter_by_hand():
     assert run._handshake_done(u, v, 5.15) == pytest.approx(5.15)
 
 
+def _two_peers(u_quota, v_quota, join_u=0.0):
+    """u (peer 2) and v (peer 3), leechers at 1 MB/s with no connections, ticking at x.1 s and
+    x.3 s; the banks as the engine's tick at 5.0 s left them."""
+    run = SwarmRun(make_scenario(), 0, np.random.SeedSequence(1))
+    pa = run.pa
+    u, v = 2, 3
+    pa.is_seed[u] = pa.is_seed[v] = False
+    pa.up_cap[u] = pa.up_cap[v] = 1e6
+    pa.up_quota[u], pa.up_quota[v] = u_quota, v_quota
+    pa.tick_phase[u], pa.tick_phase[v] = 0.2, 0.6
+    pa.deg[u] = pa.deg[v] = 0
+    run.pop.join_s[u] = join_u
+    run.pop.join_s[v] = 0.0
+    run._last_tick = 10
+    return run, u, v
+
+
+def test_the_answering_side_sends_its_handshake_and_its_bitfield_at_two_of_its_ticks():
+    """u's channel holds 1.5 MB (more than a second: everything of u's goes at once). v holds
+    0.2 MB: its handshake waits for its tick at 5.3 (0.2 MB, not more than its limit), which adds
+    0.5 MB (0.7 MB); its bitfield, written behind the handshake's queued request, waits for the
+    next grant, at 5.8 (1.2 MB after it); u's INTERESTED goes at once: requests from 5.8 s (one
+    request for both messages would have let them out together at 5.3)."""
+    run, u, v = _two_peers(1.5e6, 0.2e6)
+    assert run._handshake_done(u, v, 5.15) == pytest.approx(5.8)
+    run.pa.up_quota[v] = 0.6e6  # v's tick at 5.3 takes it past a second: its bitfield goes at once
+    assert run._handshake_done(u, v, 5.15) == pytest.approx(5.3)
+
+
+def test_a_newcomers_channel_has_no_ticks_from_before_it_joined():
+    """u joins at 5.15 with an empty channel (its tick at 5.1 came before it existed); v has nothing
+    saved and ticks at x.45 s. u's handshake goes at its tick at 5.6 (0.5 MB); v's tick at 5.45
+    gives it 0.5 MB, its handshake waits for 5.95 (1.0 MB), its bitfield for 6.45; u's tick at
+    6.1 brings it to 1.0 MB, not more than its limit, so u's INTERESTED waits for 6.6. Counting
+    the tick at 5.1 (1.5 MB by 6.1) would let it out at once at 6.45."""
+    run, u, v = _two_peers(0.0, 0.0, join_u=5.15)
+    run.pa.tick_phase[v] = 0.9
+    assert run._handshake_done(u, v, 5.15) == pytest.approx(6.6)
+    run.pop.join_s[u] = 4.0  # a peer that was there before the engine's last tick: its tick at 5.1 counts
+    assert run._handshake_done(u, v, 5.15) == pytest.approx(6.45)
+
+
 def _four_transfers():
     """Downloader 0's three connections (slots 0..2, from uploaders 2, 3, 3) and downloader 1's
     slot 0 (from uploader 2); each uploader has sent on each in its last second."""
