@@ -86,5 +86,23 @@ def main(path: str, breakdown: bool = False) -> dict:
     }
 
 
+def cli(argv: list[str]) -> int:
+    import argparse
+
+    from sim.scenario import ScenarioError
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__.split("\n\n")[0])
+    ap.add_argument("scenario", help="a scenario file, e.g. benchmarks/scenarios/peers-1000.toml")
+    ap.add_argument("--breakdown", action="store_true", help="also time each step in a second, one-tick-per-call run")
+    a = ap.parse_args(argv)
+    try:
+        result = main(a.scenario, a.breakdown)
+    except (ScenarioError, OSError) as e:
+        print(f"python -m benchmarks.scaling: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], "--breakdown" in sys.argv[2:])))
+    sys.exit(cli(sys.argv[1:]))
