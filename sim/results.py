@@ -107,6 +107,21 @@ class ReplicationResult:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+# unique_pairs and distinct mark keys in a table, not sort them, up to this many keys (or 8 per row)
+SMALL_KEY_RANGE = 1 << 20
+
+
+def distinct(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` for non-negative integers: marked in a table of their range when it is small
+    (SMALL_KEY_RANGE, or 8 per element), sorted otherwise."""
+    x = np.asarray(x)
+    if len(x) and x.dtype.kind in "iu" and x.min() >= 0 and int(x.max()) < max(SMALL_KEY_RANGE, 8 * len(x)):
+        present = np.zeros(int(x.max()) + 1, dtype=bool)
+        present[x] = True
+        return np.flatnonzero(present).astype(x.dtype, copy=False)
+    return np.unique(x)
+
+
 def unique_pairs(a: np.ndarray, b: np.ndarray, b_bound: int) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(np.stack((a, b), axis=1), axis=0, return_inverse=True)`` (inverse flat): the
     distinct (a, b) rows, sorted, and each row's place among them. With 0 <= b < b_bound and a >= 0
@@ -115,7 +130,17 @@ def unique_pairs(a: np.ndarray, b: np.ndarray, b_bound: int) -> tuple[np.ndarray
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     if len(a) and b_bound >= 1 and a.min() >= 0 and b.min() >= 0 and b.max() < b_bound \
             and a.max() < np.iinfo(np.int64).max // b_bound - 1:
-        keys, inverse = np.unique(a * b_bound + b, return_inverse=True)
+        flat = a * b_bound + b
+        n_keys = (int(a.max()) + 1) * b_bound
+        if n_keys <= max(SMALL_KEY_RANGE, 8 * len(flat)):
+            # the keys' range is small: mark them in a table of that range instead of sorting
+            # them (linear; the same distinct keys, in order, and the same places)
+            present = np.zeros(n_keys, dtype=bool)
+            present[flat] = True
+            keys = np.flatnonzero(present)
+            inverse = (np.cumsum(present) - 1)[flat]
+        else:
+            keys, inverse = np.unique(flat, return_inverse=True)
         return np.stack((keys // b_bound, keys % b_bound), axis=1), inverse.ravel()
     rows, inverse = np.unique(np.stack((a, b), axis=1), axis=0, return_inverse=True)
     return rows, inverse.ravel()
@@ -155,7 +180,7 @@ def summarize_replication(
     else:
         uniq_pairs = np.zeros((0, 2), dtype=np.int64)
         pair_complete = np.zeros(0, dtype=bool)
-    peers_block = len(np.unique(log.peer))
+    peers_block = len(distinct(log.peer))
     peers_piece = len(np.unique(uniq_pairs[pair_complete, 0]))
 
     files = _file_exposure(layout, log, uniq_pairs, pair_complete)
@@ -182,7 +207,7 @@ def summarize_replication(
         "peers_received_block": int(peers_block),
         "peers_received_piece": int(peers_piece),
         "complete_pieces_uploaded": int(pair_complete.sum()),
-        "distinct_pieces_uploaded": int(len(np.unique(log.piece))),
+        "distinct_pieces_uploaded": int(len(distinct(log.piece))),
         "blocks_uploaded": int(log.blocks.sum()),
         "files_with_complete_copy": int(files["complete_copy"].sum()),
         "swarm_peers": int(len(role)),
@@ -206,15 +231,15 @@ def _file_exposure(layout: Layout, log: TransferLog, pairs: np.ndarray, pair_com
     P = layout.num_pieces
 
     touched = np.zeros(P + 1, dtype=np.int64)
-    touched[np.unique(log.piece)] = 1
+    touched[distinct(log.piece)] = 1
     touched_cs = np.concatenate(([0], np.cumsum(touched[:P])))
     done_any = np.zeros(P, dtype=np.int64)
-    done_any[np.unique(pairs[pair_complete, 1])] = 1
+    done_any[distinct(pairs[pair_complete, 1])] = 1
     done_cs = np.concatenate(([0], np.cumsum(done_any)))
 
     copy_peers = np.zeros(layout.num_files, dtype=np.int64)
     need = last - first + 1
-    for peer in np.unique(pairs[pair_complete, 0]):
+    for peer in distinct(pairs[pair_complete, 0]):
         got = np.zeros(P, dtype=np.int64)
         got[pairs[pair_complete & (pairs[:, 0] == peer), 1]] = 1
         cs = np.concatenate(([0], np.cumsum(got)))

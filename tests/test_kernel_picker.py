@@ -375,16 +375,20 @@ def test_shared_piece_gets_requests_only_while_first_by_hand():
     pos = order.copy()
     bound = np.zeros((2, num_buckets(k) + 1), np.int32)
 
+    no_seeds = np.zeros(2, bool)  # the seeds among v's neighbours: none (the scans here are short)
+    nbr = np.ones((2, k), np.int64)
+
     def first(p, n_have, partials=0):
         for v in range(2):
             rebuild_order(have, recv, avail, order, pos, bound, v, np.empty(bound.shape[1] + P, np.int32))
         rows = naive.partials_rows(owner, recv, blocks, listed=False)
         rows[0, 0] = partials  # the count alone: the scan of v's order
         scanned = still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, rows, k, n_have, 0, 1,
-                              np.uint64(1), p)
+                              np.uint64(1), p, no_seeds, nbr)
         if partials:  # the same from v's list (3, 4, 7), with the rule on through one connection
             listed = still_first(have, recv, avail, order, pos, bound, owner, asked, blocks,
-                                 naive.partials_rows(owner, recv, blocks), 1, n_have, 0, 1, np.uint64(1), p)
+                                 naive.partials_rows(owner, recv, blocks), 1, n_have, 0, 1, np.uint64(1), p, no_seeds,
+                                 nbr)
             assert listed == scanned, p
         return scanned
 
@@ -399,3 +403,57 @@ def test_shared_piece_gets_requests_only_while_first_by_hand():
     assert [first(p, 10, partials=7) for p in (3, 4, 7)] == [False, True, False]
     have[1, 4] = False
     assert [first(p, 10, partials=7) for p in (3, 7)] == [True, False]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_still_first_skips_only_buckets_without_the_uploaders_pieces(seed):
+    """still_first reads only the buckets that can hold one of u's pieces: each piece u has counts once
+    for u and once for every seed among v's neighbours in avail[v] (topology keeps avail the count of
+    v's neighbours with the piece). On swarm states built by the real connect / piece_complete —
+    seeds, leechers with random pieces, pieces busy for v — its answer equals the definition read off
+    the whole of v's order: no piece rarer than p in v's view that u has and v can still ask for."""
+    from sim.kernels import topology
+    from sim.kernels.picker import BUSY, bucket_of, move_piece
+    from sim.kernels.transfer import still_first
+    from sim.state import new_edges, new_peers, new_pieces
+    rng = np.random.default_rng(seed)
+    N, K, P = 9, 8, 160
+    pa, ea = new_peers(N), new_edges(N, K)
+    blocks = np.full(P, 4, np.int32)
+    pc = new_pieces(N, blocks, 16384, K)
+    pa.active[:] = True
+    for s in range(1 + seed % 3):  # one to three seeds
+        topology.give_all_pieces(pa, pc, s)
+    for u in range(N):
+        for v in range(u + 1, N):
+            if rng.random() < 0.8:
+                topology.connect(pa, ea, pc, u, v)
+    for w in range(3, N):  # leechers: a random share of the pieces each
+        for p in rng.permutation(P)[:rng.integers(4, P // 2)]:
+            topology.piece_complete(pa, ea, pc, w, p)
+    checked = narrowed = 0
+    for v in range(3, N):
+        lacking = np.flatnonzero(~pc.have[v])
+        pc.owner[v, rng.choice(lacking, len(lacking) // 4, replace=False)] = BUSY
+        for k in range(pa.deg[v]):
+            u = ea.nbr[v, k]
+            for p in rng.permutation(lacking)[:12]:
+                if not pc.have[u, p] or pc.owner[v, p] == BUSY:
+                    continue
+                # p downloading: a block received (its bucket moves with it), for this check only
+                b = bucket_of(pc.have, pc.recv, pc.avail, v, p)
+                pc.recv[v, p] = 1
+                move_piece(pc.order, pc.pos, pc.bound, v, p, b, b - 1)
+                rows = naive.partials_rows(pc.owner, pc.recv, pc.blocks)  # one partial piece: p
+                got = still_first(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner, pc.asked,
+                                  pc.blocks, rows, pa.deg[v], pa.n_have[v], v, u, np.uint64(1), p, pa.is_seed, ea.nbr)
+                pc.recv[v, p] = 0
+                move_piece(pc.order, pc.pos, pc.bound, v, p, b - 1, b)
+                rarer_at_u = [q for q in lacking if pc.avail[v, q] < pc.avail[v, p] and pc.have[u, q]
+                              and pc.owner[v, q] != BUSY and pc.owner[v, q] <= 0]
+                assert got == (not rarer_at_u), (v, u, p)
+                checked += 1
+                a = pc.avail[v, p]
+                narrowed += pc.bound[v, 1 + 2 * a] - pc.bound[v, 1] > pa.deg[v]
+                assert naive.picker_order_is_consistent(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, v)
+    assert checked > 50 and narrowed > 10  # the long scans (the narrowed ones) were exercised

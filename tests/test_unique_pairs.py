@@ -28,3 +28,29 @@ def test_equals_unique_rows():
         assert rows.dtype == want_rows.dtype and rows.shape == want_rows.shape
         np.testing.assert_array_equal(rows, want_rows)
         np.testing.assert_array_equal(inverse, want_inverse)
+
+
+def test_table_and_sort_paths_agree():
+    """Both ways unique_pairs and distinct take — marking keys in a table of their range (small
+    ranges) and sorting them (large ranges: a peer number far beyond the rows) — give np.unique's
+    answer, values, places and dtypes."""
+    from sim import results
+    from sim.results import distinct
+    rng = np.random.default_rng(11)
+    for n in (1, 3, 500):
+        for peers, pieces in ((4, 7), (30, 800), (10**6, 4096)):
+            a, b = rng.integers(0, peers, n), rng.integers(0, pieces, n)
+            small = (int(a.max()) + 1) * pieces <= max(results.SMALL_KEY_RANGE, 8 * n)
+            rows, inverse = unique_pairs(a, b, pieces)
+            want_rows, want_inverse = reference(a, b)
+            np.testing.assert_array_equal(rows, want_rows)
+            np.testing.assert_array_equal(inverse, want_inverse)
+            assert inverse.dtype == want_inverse.dtype
+            for x in (a, b, b.astype(np.int32)):
+                got = distinct(x)
+                assert got.dtype == np.unique(x).dtype
+                np.testing.assert_array_equal(got, np.unique(x))
+            if peers == 10**6:
+                assert not small  # the sorting path was taken for the pairs
+    np.testing.assert_array_equal(distinct(np.array([5, -1, 5])), [-1, 5])  # negative: sorted as np.unique
+    assert distinct(np.zeros(0, np.int64)).shape == (0,)

@@ -236,3 +236,32 @@ def test_requests_behind_unread_data_wait_until_it_is_read_by_hand():
     transfer_blocks(pa, ea, pc, dst, slot, rate, 1, order, 0.5, 2.5, np.uint64(7), 1, 262144, *logs,
                     np.zeros(2, np.int64))
     assert pc.recv[1, 1] == 5 and ea.rq_wait[0, 0] == 0.0
+
+
+def test_queue_full_is_blocks_left_in_run_reaching_the_desired_size():
+    """transfer.queue_full (transfer_blocks skips ask_next_run_arrays when it holds) is exactly
+    ``blocks_left_in_run(...) >= dq_size``, counted only as far as needed: on random runs, next
+    spans (overlapping the run or not), owners, pieces had and blocks received."""
+    from sim.kernels.transfer import blocks_left_in_run, queue_full
+    rng = np.random.default_rng(3)
+    P = 40
+    blocks = rng.integers(1, 20, P).astype(np.int32)
+    seen = set()
+    for _ in range(3000):
+        have = rng.random((2, P)) < 0.2
+        recv = np.where(have, blocks, (rng.random((2, P)) * blocks).astype(np.int32)).astype(np.int32)
+        owner = rng.choice(np.array([0, 1, 2, 3, -2], np.int32), (2, P))  # u = 1: its pieces have owner 2
+        start = rng.integers(0, P)
+        run_end = np.array([[min(P, start + rng.integers(0, 8))]], np.int64)
+        cur_piece = np.array([[rng.integers(-1, P)]], np.int64)
+        next_start = np.array([[-1]], np.int64)
+        next_end = np.array([[-1]], np.int64)
+        if rng.random() < 0.5:
+            next_start[0, 0] = rng.integers(0, P)
+            next_end[0, 0] = min(P, next_start[0, 0] + rng.integers(1, 8))
+        dq = np.array([[rng.integers(0, 120)]], np.int64)
+        left = blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, 0, 0, 1)
+        full = queue_full(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, dq, 0, 0, 1)
+        assert full == (left >= dq[0, 0])
+        seen.add((bool(full), left > 0))
+    assert seen == {(True, True), (False, True), (True, False), (False, False)}

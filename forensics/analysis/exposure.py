@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.layout import Layout
-from sim.results import unique_pairs
+from sim.results import distinct, unique_pairs
 
 from ..rundir import RunData
 from .stats import Stat, describe
@@ -78,7 +78,7 @@ def monitor_counts(peers: dict, log: dict, layout: Layout, end_s: float) -> tupl
     ids = np.flatnonzero(present)
     w_peer, w_piece = whole_pieces_of(log, layout)
     got_file = np.zeros(len(peers["role"]), bool)
-    for p in np.unique(w_peer):
+    for p in distinct(w_peer):
         have = np.zeros(P + 1, np.int64)
         have[w_piece[w_peer == p]] = 1
         cs = np.concatenate(([0], np.cumsum(have[:P])))

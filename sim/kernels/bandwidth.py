@@ -124,7 +124,7 @@ def connection_wants(pa, ea, u, ku, dt):
     return wanted_upload(pa, u, ea.up_last_s[u, ku], ea.up_avg[u, ku], ea.rate_avg[u, ku], dt)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def distribute_quota(limit, dt, bank, req, got, ttl, quota):
     """One channel's quota tick (bandwidth_manager::update_quotas) over its connections' requests.
 

@@ -83,6 +83,30 @@ def blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, next_start
     return n
 
 
+@njit(cache=True, inline="always")
+def queue_full(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, dq_size, v, k, u):
+    """Whether v's request queue at u holds at least its desired size (``dq_size``): the blocks of
+    blocks_left_in_run, counted only until they reach it. Then ask_next_run_arrays asks for
+    nothing (it returns at ``left <= 0``, having changed nothing): transfer_blocks skips the call,
+    which with its two dozen array arguments cost more than the count."""
+    want = dq_size[v, k]
+    n = 0
+    lo = max(cur_piece[v, k], 0)
+    hi = run_end[v, k]
+    for q in range(lo, hi):
+        if owner[v, q] == u + 1 and not have[v, q]:
+            n += blocks[q] - recv[v, q]
+            if n >= want:
+                return True
+    if next_end[v, k] >= 0:
+        for q in range(next_start[v, k], next_end[v, k]):
+            if (q < lo or q >= hi) and owner[v, q] == u + 1 and not have[v, q]:
+                n += blocks[q] - recv[v, q]
+                if n >= want:
+                    return True
+    return n >= want
+
+
 @njit(cache=True)
 def queued_blocks(pc, ea, local, slot):
     """For each connection end (local[i], its slot[i]): the blocks local has asked of that peer and
@@ -264,9 +288,9 @@ def _partial_before_rank(avail, recv, asked, v, q, a, got):
     return avail[v, q] < a or (avail[v, q] == a and recv[v, q] + asked[v, q] > got)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always")
 def still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, deg_v, n_have_v, v, u, salt,
-                p):
+                p, is_seed, nbr):
     """libtorrent picks again each time a connection's request queue has room (request_a_block), so
     a shared piece p (one v is downloading: a block asked or received) gets more requests only
     while no piece ranks before it in v's picks from u: in the initial mode no downloading piece
@@ -300,7 +324,20 @@ def still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, part
                     _partial_before_rank(avail, recv, asked, v, q, a, got):
                 return False
         return True
-    for i in range(bound[v, 1], bound[v, 1 + 2 * a]):  # buckets rarer than p
+    lo = bound[v, 1]
+    if bound[v, 1 + 2 * a] - lo > deg_v:
+        # A long scan: skip the buckets too rare to hold any of u's pieces. Every piece u has is
+        # counted in avail[v] once for u and once for each of v's neighbours that is a seed
+        # (topology._count_pair keeps avail[v, q] the number of v's neighbours with q), so its
+        # availability is at least ``m``; counting the seeds costs deg_v reads.
+        m = 0 if is_seed[u] else 1
+        for j in range(deg_v):
+            if is_seed[nbr[v, j]]:
+                m += 1
+        if m >= a:
+            return True
+        lo = bound[v, 1 + 2 * m]
+    for i in range(lo, bound[v, 1 + 2 * a]):  # buckets rarer than p
         q = order[v, i]
         if have[u, q] and not is_busy(owner, v, q):
             return False
@@ -310,7 +347,7 @@ def still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, part
 @njit(cache=True, _nrt=False)
 def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_piece, run_end, next_start, next_end,
                 unchoked_by_u, rate_avg, dq_size, whole_s_v, n_have_v, v, k, u, ku, salt, piece_bytes, asked, held,
-                partials, deg_v):
+                partials, deg_v, is_seed, nbr):
     """The piece v is asking u for on its connection in slot k: its current piece while u still
     has blocks of it for v (on a shared piece: while the connection has asked blocks, or can ask
     for more), else the next of its run, else a new pick (a run of whole pieces; or one piece,
@@ -322,7 +359,7 @@ def asked_piece(have, recv, blocks, owner, avail, order, pos, bound, fast, cur_p
     if p >= 0 and run_end[v, k] < 0 and held[v, k] >= 0 and unchoked_by_u and not have[v, p] \
             and recv[v, p] < blocks[p] and have[u, p]:
         if still_first(have, recv, avail, order, pos, bound, owner, asked, blocks, partials, deg_v, n_have_v, v, u,
-                       salt, p):
+                       salt, p, is_seed, nbr):
             ask_blocks(asked, owner, recv, blocks, partials, held, dq_size, v, k, p)  # free blocks of the same piece
         if held[v, k] > 0:
             return p
@@ -392,7 +429,7 @@ def ask_before_sending(pa, ea, pc, dst, slot, F, order, salt, piece_bytes):
             asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
                         ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, ea.unchoked[u, ku], ea.rate_avg,
                         ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes, pc.asked, ea.held,
-                        pc.partials, pa.deg[v])
+                        pc.partials, pa.deg[v], pa.is_seed, ea.nbr)
 
 
 @njit(cache=True)
@@ -472,7 +509,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 p = asked_piece(pc.have, pc.recv, pc.blocks, pc.owner, pc.avail, pc.order, pc.pos, pc.bound, ea.fast,
                                 ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, unchoked, ea.rate_avg,
                                 ea.dq_size, pa.whole_s[v], pa.n_have[v], v, k, u, ku, salt, piece_bytes,
-                                pc.asked, ea.held, pc.partials, pa.deg[v])
+                                pc.asked, ea.held, pc.partials, pa.deg[v], pa.is_seed, ea.nbr)
             if p < 0:
                 unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
                 break
@@ -498,7 +535,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 ea.held[v, k] = held - take
                 pc.asked[v, p] -= take
                 if still_first(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pc.owner, pc.asked, pc.blocks,
-                               pc.partials, pa.deg[v], pa.n_have[v], v, u, salt, p):
+                               pc.partials, pa.deg[v], pa.n_have[v], v, u, salt, p, pa.is_seed, ea.nbr):
                     ask_blocks(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, ea.held, ea.dq_size, v, k, p)
                 else:  # no new requests here: the piece's mark follows the blocks still asked (none: free again)
                     shared_state(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, v, p)
@@ -560,7 +597,9 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                     unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
                     break
         if moved and unchoked and not pa.is_seed[v] and ea.run_end[v, k] >= 0 and (
-                ea.next_end[v, k] != NO_FRESH_PIECE or ea.next_start[v, k] != pa.n_have[u]):
+                ea.next_end[v, k] != NO_FRESH_PIECE or ea.next_start[v, k] != pa.n_have[u]) and not queue_full(
+                pc.have, pc.recv, pc.blocks, pc.owner, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, ea.dq_size,
+                v, k, u):
             # request_a_block runs as blocks arrive: only then may the queue ask for the next run
             ask_next_run_arrays(pc.have, pc.recv, pc.blocks, pc.avail, pc.order, pc.pos, pc.bound, pc.owner, pa.n_have,
                                 pa.whole_s, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, ea.rate_avg,
