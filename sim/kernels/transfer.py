@@ -65,22 +65,33 @@ def next_in_run(have, owner, cur_piece, run_end, next_start, next_end, v, k, u):
     return -1
 
 
-@njit(cache=True, _nrt=False)
-def blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, v, k, u):
-    """Blocks v has asked u for and not yet received: its current run from the current piece on, and
-    the pieces it has asked for next (a piece in both spans counted once). What its request queue
-    at u still holds. (Arrays, not the state tuples: see next_in_run.)"""
+@njit(cache=True, inline="always")
+def blocks_left_upto(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, v, k, u, stop_at):
+    """blocks_left_in_run, counted only until it reaches ``stop_at`` (then some number >= it)."""
     n = 0
     lo = max(cur_piece[v, k], 0)
     hi = run_end[v, k]
     for q in range(lo, hi):
         if owner[v, q] == u + 1 and not have[v, q]:
             n += blocks[q] - recv[v, q]
+            if n >= stop_at:
+                return n
     if next_end[v, k] >= 0:
         for q in range(next_start[v, k], next_end[v, k]):
             if (q < lo or q >= hi) and owner[v, q] == u + 1 and not have[v, q]:
                 n += blocks[q] - recv[v, q]
+                if n >= stop_at:
+                    return n
     return n
+
+
+@njit(cache=True, _nrt=False)
+def blocks_left_in_run(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, v, k, u):
+    """Blocks v has asked u for and not yet received: its current run from the current piece on, and
+    the pieces it has asked for next (a piece in both spans counted once). What its request queue
+    at u still holds. (Arrays, not the state tuples: see next_in_run.)"""
+    return blocks_left_upto(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, v, k, u,
+                            np.iinfo(np.int64).max)
 
 
 @njit(cache=True, inline="always")
@@ -90,21 +101,7 @@ def queue_full(have, recv, blocks, owner, cur_piece, run_end, next_start, next_e
     nothing (it returns at ``left <= 0``, having changed nothing): transfer_blocks skips the call,
     which with its two dozen array arguments cost more than the count."""
     want = dq_size[v, k]
-    n = 0
-    lo = max(cur_piece[v, k], 0)
-    hi = run_end[v, k]
-    for q in range(lo, hi):
-        if owner[v, q] == u + 1 and not have[v, q]:
-            n += blocks[q] - recv[v, q]
-            if n >= want:
-                return True
-    if next_end[v, k] >= 0:
-        for q in range(next_start[v, k], next_end[v, k]):
-            if (q < lo or q >= hi) and owner[v, q] == u + 1 and not have[v, q]:
-                n += blocks[q] - recv[v, q]
-                if n >= want:
-                    return True
-    return n >= want
+    return blocks_left_upto(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, v, k, u, want) >= want
 
 
 @njit(cache=True)
