@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from forensics.errors import UserError
+
 ROOT = Path(__file__).resolve().parent.parent
 CASE = ROOT / "examples" / "case-study" / "corpus.toml"
 FULL_TORRENTS, FULL_RUNS = 5000, 100
@@ -205,7 +207,9 @@ def tick_profile(torrent: int = 3, runs: int = 3, corpus: Path = CASE) -> dict:
     from forensics.corpus_run import Unit, run_unit
     warm_up()
     c = load_corpus(corpus)
-    u = Unit(torrent, c.torrents[torrent], c.meta.file_sizes, c.torrent_seeds()[torrent], c.meta.replications, 0, runs)
+    # as a corpus run plans it (forensics.corpus_run.plan_units): the corpus's idle-prefix rule included
+    u = Unit(torrent, c.torrents[torrent], c.meta.file_sizes, c.torrent_seeds()[torrent], c.meta.replications, 0, runs,
+             c.meta.skip_idle_prefix)
     prof = cProfile.Profile()
     prof.enable()
     run_unit(u, c.base)
@@ -230,30 +234,50 @@ def tick_profile(torrent: int = 3, runs: int = 3, corpus: Path = CASE) -> dict:
             "kernel_s": kernel, "engine_python_s": sim - kernel, "corpus_reduction_s": total - sim}
 
 
+def _positive(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number >= 1")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--torrents", type=int, default=20)
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--workers", type=int, default=2)
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.corpus_throughput", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--torrents", type=_positive, default=20)
+    ap.add_argument("--runs", type=_positive, default=5)
+    ap.add_argument("--workers", type=_positive, default=2)
     ap.add_argument("--corpus", type=Path, default=CASE,
                     help="another corpus file (e.g. examples/case-study/corpus-session.toml)")
-    ap.add_argument("--stop-against-full", type=int, metavar="K",
+    ap.add_argument("--stop-against-full", type=_positive, metavar="K",
                     help="instead: K torrents' replication 0 stopped when the subject left vs run to the end")
     ap.add_argument("--tick-profile", type=int, metavar="I", help="instead: where torrent I's replications spend time")
-    ap.add_argument("--cpu-rounds", type=int, metavar="K",
+    ap.add_argument("--cpu-rounds", type=_positive, metavar="K",
                     help="instead: the slice in this process K times, the least CPU seconds per replication")
     a = ap.parse_args(argv)
-    if a.cpu_rounds:
-        print(json.dumps(cpu_per_replication(a.torrents, a.runs, a.cpu_rounds, a.corpus)))
-        return 0
-    if a.tick_profile is not None:
-        print(json.dumps(tick_profile(a.tick_profile)))
-        return 0
-    if a.stop_against_full:
-        for row in stop_against_full(a.stop_against_full):
-            print(json.dumps(row))
-        return 0
-    print(json.dumps(corpus_throughput(a.torrents, a.runs, a.workers, a.corpus)))
+    try:
+        from forensics.corpus import load_corpus
+        n = len(load_corpus(a.corpus).torrents)  # a missing or bad corpus file: its error, before any work
+        for flag, value in (("--torrents", a.torrents), ("--stop-against-full", a.stop_against_full)):
+            if value is not None and value > n:
+                raise UserError(f"{a.corpus}: {flag} {value}: the corpus has {n} torrents")
+        if a.tick_profile is not None and not 0 <= a.tick_profile < n:
+            raise UserError(f"{a.corpus}: --tick-profile {a.tick_profile}: a torrent index from 0 to {n - 1}")
+        if a.cpu_rounds:
+            print(json.dumps(cpu_per_replication(a.torrents, a.runs, a.cpu_rounds, a.corpus)))
+        elif a.tick_profile is not None:
+            print(json.dumps(tick_profile(a.tick_profile, corpus=a.corpus)))
+        elif a.stop_against_full:
+            for row in stop_against_full(a.stop_against_full, a.corpus):
+                print(json.dumps(row))
+        else:
+            print(json.dumps(corpus_throughput(a.torrents, a.runs, a.workers, a.corpus)))
+    except UserError as e:
+        print(f"python -m benchmarks.corpus_throughput: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -12,6 +12,7 @@ overhead batching removes.
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import sys
@@ -25,7 +26,7 @@ from sim.kernels.bandwidth import (ask_when_asked, close_download_quota, downloa
                                    open_download_quota, return_unsendable_quota, second_tick, upload_quota_tick)
 from sim.kernels.choke import choke_all
 from sim.kernels.transfer import ask_before_sending, collect_flows, serve_order_into, transfer_blocks
-from sim.scenario import load_scenario, parse_scenario
+from sim.scenario import ScenarioError, load_scenario, parse_scenario
 
 BREAKDOWN = {"choke": 0.0, "collect": 0.0, "bandwidth": 0.0, "transfer": 0.0}
 
@@ -87,10 +88,6 @@ def main(path: str, breakdown: bool = False) -> dict:
 
 
 def cli(argv: list[str]) -> int:
-    import argparse
-
-    from sim.scenario import ScenarioError
-
     ap = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__.split("\n\n")[0])
     ap.add_argument("scenario", help="a scenario file, e.g. benchmarks/scenarios/peers-1000.toml")
     ap.add_argument("--breakdown", action="store_true", help="also time each step in a second, one-tick-per-call run")
