@@ -228,6 +228,38 @@ def test_move_piece_matches_the_swaps(seed):
         assert (order[0] == order[1]).all() and (pos[0] == pos[1]).all() and (bound[0] == bound[1]).all()
 
 
+
+@pytest.mark.parametrize("seed", range(5))
+def test_two_bucket_moves_match_the_swaps(seed):
+    """move_piece_up2 / move_piece_down2 (a neighbour's availability of a piece up or down by one:
+    two buckets) leave order, pos and bound exactly as the swap by swap twin moving it two buckets,
+    across empty buckets and at the ends of their ranges."""
+    from sim.kernels.picker import move_piece_down2, move_piece_up2
+    rng = np.random.default_rng(100 + seed)
+    P, NB = 48, 11
+    order = np.tile(rng.permutation(P).astype(np.int32), (2, 1))
+    pos = np.empty_like(order)
+    pos[0, order[0]] = np.arange(P, dtype=np.int32)
+    pos[1] = pos[0]
+    cuts = np.sort(rng.integers(0, P + 1, NB - 1))  # random bucket sizes, some empty
+    bound = np.tile(np.concatenate(([0], cuts, [P])).astype(np.int32), (2, 1))
+    moves = 0
+    for _ in range(400):
+        p = int(rng.integers(P))
+        b = int(np.searchsorted(bound[0], pos[0, p], side="right") - 1)
+        up = bool(rng.integers(2))
+        if (up and b + 2 >= NB) or (not up and b < 2):
+            continue
+        if up:
+            move_piece_up2(order, pos, bound, 0, p, b)
+        else:
+            move_piece_down2(order, pos, bound, 0, p, b)
+        naive.move_piece_by_swaps(order, pos, bound, 1, p, b, b + 2 if up else b - 2)
+        assert (order[0] == order[1]).all() and (pos[0] == pos[1]).all() and (bound[0] == bound[1]).all()
+        assert np.searchsorted(bound[0], pos[0, p], side="right") - 1 == (b + 2 if up else b - 2)
+        moves += 1
+    assert moves > 100
+
 def test_partials_first_by_hand():
     """piece_picker::pick_pieces: more partial pieces than num_peers * 3 / 2 (integer division), or
     more than 2,048 blocks in them. With 4 connections: 7 partial pieces of 16 blocks, not 6; with

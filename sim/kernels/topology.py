@@ -13,7 +13,7 @@ from numba import njit
 
 from ..state import NEVER
 from .bandwidth import INITIAL_QUEUE_BLOCKS
-from .picker import ASKED, BUSY, bucket_of, move_piece, partial_after, partial_before, rebuild_order
+from .picker import ASKED, BUSY, bucket_of, move_piece, move_piece_down2, move_piece_up2, partial_after, partial_before, rebuild_order
 
 
 @njit(cache=True, inline="always")
@@ -27,7 +27,10 @@ def _avail_change(pa, pc, u, p, delta):
         return
     b = bucket_of(pc.have, pc.recv, pc.avail, u, p)
     pc.avail[u, p] += delta
-    move_piece(pc.order, pc.pos, pc.bound, u, p, b, b + 2 * delta)
+    if delta > 0:
+        move_piece_up2(pc.order, pc.pos, pc.bound, u, p, b)
+    else:
+        move_piece_down2(pc.order, pc.pos, pc.bound, u, p, b)
 
 
 @njit(cache=True)
@@ -373,7 +376,7 @@ def piece_complete_arrays(have, recv, avail, order, pos, bound, n_have, is_seed,
             else:
                 bw = bucket_of(have, recv, avail, w, p)
                 avail[w, p] += 1
-                move_piece(order, pos, bound, w, p, bw, bw + 2)
+                move_piece_up2(order, pos, bound, w, p, bw)
         if w_has:
             wants[v, j] -= 1
             if wants[v, j] == 0:  # v no longer interested in w: w's choker must see it
