@@ -204,10 +204,11 @@ def move_piece(order, pos, bound, v, p, old_b, new_b):
 
 @njit(cache=True, inline="always")
 def move_piece_up2(order, pos, bound, v, p, b):
-    """move_piece(order, pos, bound, v, p, b, b + 2), written out for the one caller that runs it
-    for every neighbour of every completed piece (topology.piece_complete_arrays: the piece's
-    availability rose by one, two buckets up): inlined there, it saves a call taking three 2-D
-    arrays per neighbour, which cost more than the two swaps."""
+    """move_piece(order, pos, bound, v, p, b, b + 2), written out for the callers that run it for
+    every neighbour of every completed piece (topology.piece_complete_arrays) and for every piece
+    of a peer whose connection opens (topology._avail_change): the piece's availability rose by
+    one, two buckets up. Inlined there, it saves a call taking three 2-D arrays per piece, which
+    cost more than the two swaps."""
     cur = pos[v, p]
     j = bound[v, b + 1] - 1
     if j != cur:

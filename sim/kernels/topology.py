@@ -13,13 +13,15 @@ from numba import njit
 
 from ..state import NEVER
 from .bandwidth import INITIAL_QUEUE_BLOCKS
-from .picker import ASKED, BUSY, bucket_of, move_piece, move_piece_down2, move_piece_up2, partial_after, partial_before, rebuild_order
+from .picker import (ASKED, BUSY, bucket_of, move_piece, move_piece_down2, move_piece_up2, partial_after,
+                     partial_before, rebuild_order)
 
 
 @njit(cache=True, inline="always")
 def _avail_change(pa, pc, u, p, delta):
-    """avail[u, p] += delta (+-1), keeping u's picker order in step. A seed never picks again,
-    so its availability row is left as it was when it completed (not kept up to date)."""
+    """avail[u, p] += delta (+1 or -1: the piece moves two buckets), keeping u's picker order in
+    step. A seed never picks again, so its availability row is left as it was when it completed
+    (not kept up to date)."""
     if pa.is_seed[u]:
         return
     if pc.have[u, p]:
