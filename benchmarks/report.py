@@ -215,9 +215,8 @@ def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dic
           "per-call overhead that batching removes). In large swarms a large part of the transfer step is "
           "what follows each completed piece: every connected peer (up to `connections_limit`, "
           "200) updates its availability count and moves the piece in its picker order — libtorrent's own "
-          "per-HAVE work, done here for every peer of the swarm; the cost is memory traffic over the "
-          "peers x pieces arrays rather than arithmetic, which is also why the compiled choke and transfer "
-          "steps gain less over the interpreter than the arithmetic kernels:", "",
+          "per-HAVE work, done here for every peer of the swarm (reads, swaps and branches over the "
+          "peers x pieces arrays):", "",
           "| scenario | choke | flows | bandwidth | transfer | outside kernels |", "|---|---:|---:|---:|---:|---:|"]
     for r in scale:
         b = r["breakdown"]
