@@ -207,18 +207,25 @@ def test_busy_pieces_only_in_strict_end_game():
         assert pick_piece(have, recv, avail, order, pos, bound, owner, n_have, 0, 1, np.uint64(1), True) == 2
 
 
+def _two_equal_rows_in_buckets(rng, P, NB):
+    """order, pos, bound for two peers with the same random piece order cut into NB random buckets
+    (some empty): row 0 for the kernel, row 1 for the swap by swap twin."""
+    order = np.tile(rng.permutation(P).astype(np.int32), (2, 1))
+    pos = np.empty_like(order)
+    pos[0, order[0]] = np.arange(P, dtype=np.int32)
+    pos[1] = pos[0]
+    cuts = np.sort(rng.integers(0, P + 1, NB - 1))
+    bound = np.tile(np.concatenate(([0], cuts, [P])).astype(np.int32), (2, 1))
+    return order, pos, bound
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_move_piece_matches_the_swaps(seed):
     """A piece moved across buckets (up, down, to bucket 0, across empty buckets) leaves order,
     pos and bound exactly as the swap by swap twin does."""
     rng = np.random.default_rng(seed)
     P, NB = 64, 9
-    order = np.tile(rng.permutation(P).astype(np.int32), (2, 1))
-    pos = np.empty_like(order)
-    pos[0, order[0]] = np.arange(P, dtype=np.int32)
-    pos[1] = pos[0]
-    cuts = np.sort(rng.integers(0, P + 1, NB - 1))  # random bucket sizes, some empty
-    bound = np.tile(np.concatenate(([0], cuts, [P])).astype(np.int32), (2, 1))
+    order, pos, bound = _two_equal_rows_in_buckets(rng, P, NB)
     for _ in range(300):
         p = int(rng.integers(P))
         old_b = int(np.searchsorted(bound[0], pos[0, p], side="right") - 1)
@@ -226,7 +233,6 @@ def test_move_piece_matches_the_swaps(seed):
         move_piece(order, pos, bound, 0, p, old_b, new_b)
         naive.move_piece_by_swaps(order, pos, bound, 1, p, old_b, new_b)
         assert (order[0] == order[1]).all() and (pos[0] == pos[1]).all() and (bound[0] == bound[1]).all()
-
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -237,12 +243,7 @@ def test_two_bucket_moves_match_the_swaps(seed):
     from sim.kernels.picker import move_piece_down2, move_piece_up2
     rng = np.random.default_rng(100 + seed)
     P, NB = 48, 11
-    order = np.tile(rng.permutation(P).astype(np.int32), (2, 1))
-    pos = np.empty_like(order)
-    pos[0, order[0]] = np.arange(P, dtype=np.int32)
-    pos[1] = pos[0]
-    cuts = np.sort(rng.integers(0, P + 1, NB - 1))  # random bucket sizes, some empty
-    bound = np.tile(np.concatenate(([0], cuts, [P])).astype(np.int32), (2, 1))
+    order, pos, bound = _two_equal_rows_in_buckets(rng, P, NB)
     moves = 0
     for _ in range(400):
         p = int(rng.integers(P))

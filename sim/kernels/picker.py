@@ -169,6 +169,18 @@ def bucket_of(have, recv, avail, v, p):
     return 1 + 2 * np.int64(avail[v, p]) + (1 if recv[v, p] == 0 else 0)
 
 
+@njit(cache=True, inline="always")
+def _take_place(order, pos, v, cur, j):
+    """One bucket edge crossed by a moving piece: the piece at place j (the edge) moves into place
+    ``cur``, the one the moving piece has just left (nothing to do if they are the same place).
+    Returns the moving piece's place now: j."""
+    if j != cur:
+        q = order[v, j]
+        order[v, cur] = q
+        pos[v, q] = cur
+    return j
+
+
 @njit(cache=True, _nrt=False)
 def move_piece(order, pos, bound, v, p, old_b, new_b):
     """Move piece p of peer v from bucket old_b to new_b, one boundary (one swap) at a time.
@@ -177,26 +189,18 @@ def move_piece(order, pos, bound, v, p, old_b, new_b):
     original, and tests compare the two): each bucket edge p crosses takes the piece there into
     the place p just left, and p is written once, where it ends. A completed piece crosses
     every bucket down to 0 at its own peer; at each neighbour it moves two buckets up
-    (move_piece_up2, the same chain written out and inlined)."""
+    (move_piece_up2, the same chain for two edges, inlined)."""
     cur = pos[v, p]
     b = old_b
     while b < new_b:  # up: the last piece of bucket b takes p's place; bucket b then shrinks
         j = bound[v, b + 1] - 1
-        if j != cur:
-            q = order[v, j]
-            order[v, cur] = q
-            pos[v, q] = cur
-            cur = j
-        bound[v, b + 1] -= 1
+        cur = _take_place(order, pos, v, cur, j)
+        bound[v, b + 1] = j
         b += 1
     while b > new_b:  # down: the first piece of bucket b takes p's place; bucket b then shrinks
         j = bound[v, b]
-        if j != cur:
-            q = order[v, j]
-            order[v, cur] = q
-            pos[v, q] = cur
-            cur = j
-        bound[v, b] += 1
+        cur = _take_place(order, pos, v, cur, j)
+        bound[v, b] = j + 1
         b -= 1
     order[v, cur] = p
     pos[v, p] = cur
@@ -204,49 +208,29 @@ def move_piece(order, pos, bound, v, p, old_b, new_b):
 
 @njit(cache=True, inline="always")
 def move_piece_up2(order, pos, bound, v, p, b):
-    """move_piece(order, pos, bound, v, p, b, b + 2), written out for the callers that run it for
-    every neighbour of every completed piece (topology.piece_complete_arrays) and for every piece
-    of a peer whose connection opens (topology._avail_change): the piece's availability rose by
-    one, two buckets up. Inlined there, it saves a call taking three 2-D arrays per piece, which
-    cost more than the two swaps."""
+    """move_piece(order, pos, bound, v, p, b, b + 2) for the callers that run it for every
+    neighbour of every completed piece (topology.piece_complete_arrays) and for every piece of a
+    peer whose connection opens (topology._avail_change): the piece's availability rose by one,
+    two buckets up. Inlined there, it saves a call taking three 2-D arrays per piece, which cost
+    more than the two swaps."""
     cur = pos[v, p]
-    j = bound[v, b + 1] - 1
-    if j != cur:
-        q = order[v, j]
-        order[v, cur] = q
-        pos[v, q] = cur
-        cur = j
-    bound[v, b + 1] = j
-    j = bound[v, b + 2] - 1
-    if j != cur:
-        q = order[v, j]
-        order[v, cur] = q
-        pos[v, q] = cur
-        cur = j
-    bound[v, b + 2] = j
+    for e in range(b + 1, b + 3):
+        j = bound[v, e] - 1
+        cur = _take_place(order, pos, v, cur, j)
+        bound[v, e] = j
     order[v, cur] = p
     pos[v, p] = cur
 
 
 @njit(cache=True, inline="always")
 def move_piece_down2(order, pos, bound, v, p, b):
-    """move_piece(order, pos, bound, v, p, b, b - 2), written out likewise for a connection's
-    closing (topology._avail_change: every piece the closed peer had drops one availability)."""
+    """move_piece(order, pos, bound, v, p, b, b - 2), likewise for a connection's closing
+    (topology._avail_change: every piece the closed peer had drops one availability)."""
     cur = pos[v, p]
-    j = bound[v, b]
-    if j != cur:
-        q = order[v, j]
-        order[v, cur] = q
-        pos[v, q] = cur
-        cur = j
-    bound[v, b] = j + 1
-    j = bound[v, b - 1]
-    if j != cur:
-        q = order[v, j]
-        order[v, cur] = q
-        pos[v, q] = cur
-        cur = j
-    bound[v, b - 1] = j + 1
+    for e in range(b, b - 2, -1):
+        j = bound[v, e]
+        cur = _take_place(order, pos, v, cur, j)
+        bound[v, e] = j + 1
     order[v, cur] = p
     pos[v, p] = cur
 
