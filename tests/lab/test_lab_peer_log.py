@@ -73,21 +73,26 @@ def test_waiting_requests_ask_for_wanted_less_held(rows):
 def test_releases_fall_on_the_senders_quota_ticks(rows):
     """A waiting request is released only at its sender's quota tick (bandwidth_manager::update_quotas
     runs from session_impl::on_tick, every tick_interval): one sender's release instants lie on a
-    500 ms grid (the timer is re-armed from each tick, so allow a few ms of drift per tick)."""
+    500 ms grid. The timer is re-armed from each tick when it fires, so a busy machine can only make a
+    tick late, never early: no two release instants of one sender fall within one tick of each other,
+    and almost every gap is a whole number of ticks give or take a few ms of drift per tick (a
+    scheduler stall of the lab machine may stretch one)."""
     by_sender = defaultdict(set)
     for w in bandwidth_waits(rows):
         by_sender[w.local].add(round(w.released_s, 2))
-    checked = 0
+    gaps = []
     for sender, ts in by_sender.items():
         ts = sorted(ts)
         ticks = [t for i, t in enumerate(ts) if i == 0 or t - ts[i - 1] > 0.05]  # one tick's releases together
-        if len(ticks) < 5:
-            continue
-        checked += 1
-        for a, b in zip(ticks, ticks[1:]):
-            k = round((b - a) / QUOTA_TICK_S)
-            assert k >= 1 and abs((b - a) - k * QUOTA_TICK_S) <= 0.03 * k + 0.02, (sender, a, b)
-    assert checked >= 1
+        if len(ticks) >= 5:
+            gaps += [(sender, a, b) for a, b in zip(ticks, ticks[1:])]
+    assert len(gaps) >= 4
+    on_grid = 0
+    for sender, a, b in gaps:
+        k = round((b - a) / QUOTA_TICK_S)
+        assert k >= 1 and b - a >= k * QUOTA_TICK_S - 0.03, (sender, a, b)  # never between two ticks
+        on_grid += (b - a) - k * QUOTA_TICK_S <= 0.03 * k + 0.02
+    assert on_grid >= 0.9 * len(gaps), (on_grid, gaps)
 
 
 def test_parse_message_shapes():
