@@ -97,6 +97,7 @@ def test_optimistic_slot_goes_to_the_oldest_of_the_never_unchoked():
     pa, ea, pc = star(n, slots=1, opt_slots=1)
     K = ea.nbr.shape[1]
     ea.conn_seq[0, :n] = [10, 4, 8, 2, 6]  # slot 3 (peer 4) is the oldest, then slot 1, 4, 2, 0
+    ea.was_interested[0, :n] = True  # interested before: no preemptive unchoke takes the slot
     pa.next_round_t[0] = 1e9
     pa.next_opt_t[0] = 30.0
     order = []
@@ -115,6 +116,18 @@ def test_preemptive_unchoke_fills_free_slots_at_once():
     assert unchoked(ea) == {1, 2, 3}
 
 
+@pytest.mark.parametrize("salt", range(6))
+def test_preemptive_unchoke_takes_the_oldest_connections_first(salt):
+    """More peers become interested in one tick than slots are free: the oldest connections
+    (smallest conn_seq, libtorrent's address order) get the slots, whatever the tick's salt."""
+    pa, ea, pc = star(6, slots=2, opt_slots=1)
+    K = ea.nbr.shape[1]
+    pa.next_round_t[0] = pa.next_opt_t[0] = 1e9  # no rounds: only preemptive unchoke can act
+    ea.conn_seq[0, :6] = [14, 6, 10, 2, 12, 8]  # peers 1..6 in slots 0..5: peer 4 oldest, then 2
+    choke_peer(pa, ea, 0, 5.0, 1.0, np.uint64(salt * 7919 + 1), 16384, 8 * 16384, new_choke_scratch(K))
+    assert unchoked(ea) == {4, 2}
+
+
 def test_free_rider_never_unchokes():
     """slots = 0 (the free-rider profile): nobody is ever unchoked."""
     pa, ea, pc = star(5, slots=0, opt_slots=0)
@@ -127,9 +140,9 @@ def test_free_rider_never_unchokes():
 @pytest.mark.parametrize("algo", [0, 1, 2])
 def test_slots_sorted_by_keys_as_by_the_comparator(algo):
     """_sort_slots (keys computed once per slot, in reused work arrays) orders slots exactly as an
-    insertion sort with the comparator _before (ranks_before, optimistic age, random) does, ties
+    insertion sort with the comparator _before (ranks_before, optimistic age, connection age) does, ties
     included."""
-    from sim.kernels.choke import BY_OPTIMISTIC_AGE, BY_RANDOM, BY_RANK, _before, _sort_slots
+    from sim.kernels.choke import BY_AGE, BY_OPTIMISTIC_AGE, BY_RANK, _before, _sort_slots
     work = new_choke_scratch(20)
     for a in work[2:]:  # keys left over from some other peer's round must not count
         a[:] = 7
@@ -147,7 +160,7 @@ def test_slots_sorted_by_keys_as_by_the_comparator(algo):
         ea.conn_seq[0, :n] = 2 * rng.permutation(n) + 2  # each connection end its own number
         pa.n_have[1:] = rng.integers(0, 8, n)
         now, salt = 200.0, np.uint64(rng.integers(0, 2**63))
-        for order in (BY_RANK, BY_OPTIMISTIC_AGE, BY_RANDOM):
+        for order in (BY_RANK, BY_OPTIMISTIC_AGE, BY_AGE):
             cand = rng.permutation(n).astype(np.int64)[:15]
             want = list(cand)
             for i in range(1, len(want)):  # the comparator's insertion sort, in Python

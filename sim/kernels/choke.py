@@ -4,14 +4,15 @@ Per tick, for each active peer u:
 1. A peer that is no longer interested in u is choked at once; that frees a slot, which makes
    the next tick run a regular round (libtorrent's ``trigger_unchoke``).
 2. Preemptive unchoke (fixed-slots choker): a peer that has just become interested is unchoked
-   immediately while fewer than ``unchoke_slots_limit`` peers are unchoked.
+   immediately while fewer than ``unchoke_slots_limit`` peers are unchoked; of peers interested in
+   the same tick, the oldest connections first (the order their INTERESTED arrives: _age_before).
 3. Every ``unchoke_interval``: the interested peers are ranked — bytes they sent u during the last
    round first (tit-for-tat), then the seeding algorithm (round_robin, fastest_upload or
    anti_leech) breaks ties, exactly in libtorrent's comparator order — and the top
    ``slots - optimistic`` are unchoked; an optimistic peer ranked in that set becomes regular and
    a new optimistic round is forced. Round counters are reset for every peer.
 4. Every ``optimistic_unchoke_interval``: among interested peers that are choked or optimistic,
-   those optimistically unchoked longest ago (ties at random) get the optimistic slots; previous
+   those optimistically unchoked longest ago (ties: the oldest connection) get the optimistic slots; previous
    optimistic peers not chosen again are choked. Too many unchoked afterwards forces a regular
    round at the next tick.
 """
@@ -26,7 +27,7 @@ from numba import njit
 from ..protocol import ANTI_LEECH, FASTEST_UPLOAD, ROUND_ROBIN  # noqa: F401 (ANTI_LEECH: the else branch)
 from .hashing import mix64
 
-BY_RANDOM, BY_RANK, BY_OPTIMISTIC_AGE = 0, 1, 2  # the orders _sort_slots knows
+BY_AGE, BY_RANK, BY_OPTIMISTIC_AGE = 0, 1, 2  # the orders _sort_slots knows
 # The phases, the sort helper and its comparators are inlined into choke_peer at numba-IR level
 # (inline="always"): as separate calls they would pass the peer and edge arrays by value on every
 # comparison, which made a choke round about twice as slow (benchmarks/test_kernels.py).
@@ -111,13 +112,27 @@ def _opt_before(ea, u, a, b, salt):
 
 
 @njit(cache=True, inline="always")
+def _age_before(ea, u, a, b):
+    """Preemptive unchoke order among peers that became interested in the same tick: the oldest
+    connection first. A piece u completes is announced (torrent::we_have -> announce_piece) to
+    its connections in the order of the torrent's connection list, a vector sorted by address,
+    so the HAVEs go out — and the INTERESTED replies come back, each unchoked on arrival while a
+    slot is free (peer_connection::incoming_interested -> maybe_unchoke_this_peer) — in address
+    order, which follows allocation, that is connection, order (_opt_before). In two of the lab's
+    three one-slot runs (validation/traces/one-slot) several peers' interest in the subject first
+    shows in the same 100 ms sample, and the subject unchoked the oldest of them both times (in
+    the third, one peer's interest showed first, and it was unchoked)."""
+    return ea.conn_seq[u, a] < ea.conn_seq[u, b]
+
+
+@njit(cache=True, inline="always")
 def _before(order, pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
     """True if slot a sorts before slot b in the given order."""
     if order == BY_RANK:
         return ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes)
     if order == BY_OPTIMISTIC_AGE:
         return _opt_before(ea, u, a, b, salt)
-    return mix64(salt, u, ea.nbr[u, a]) < mix64(salt, u, ea.nbr[u, b])
+    return _age_before(ea, u, a, b)
 
 
 @njit(cache=True)
@@ -202,6 +217,8 @@ def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes, 
         elif order == BY_OPTIMISTIC_AGE:
             kd[k] = ea.last_opt_t[u, k]
             ke[k] = np.uint64(ea.conn_seq[u, k])  # ties: the oldest connection (_opt_before)
+        elif order == BY_AGE:
+            ke[k] = np.uint64(ea.conn_seq[u, k])  # the oldest connection first (_age_before)
     _sort_by_keys(cand, n, ka, kb, kc, kd, ke)
 
 
@@ -260,8 +277,8 @@ def _interest_changes(pa, ea, u, now, dt, cand):
 
 @njit(cache=True, inline="always")
 def _preemptive_unchoke(pa, ea, u, now, salt, cand, n_new, n_unchoked, slots, work):
-    """Phase 2: the newly interested peers in cand[:n_new], in random order, while slots are free."""
-    _sort_slots(cand, n_new, BY_RANDOM, pa, ea, u, now, salt, 0, 1, work)
+    """Phase 2: the newly interested peers in cand[:n_new], oldest connection first, while slots are free."""
+    _sort_slots(cand, n_new, BY_AGE, pa, ea, u, now, salt, 0, 1, work)
     for i in range(n_new):
         if n_unchoked >= slots:
             break
