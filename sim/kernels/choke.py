@@ -97,21 +97,6 @@ def ranks_before(pa, ea, u, a, b, now, salt, piece_bytes, total_bytes):
 
 
 @njit(cache=True, inline="always")
-def _opt_before(ea, u, a, b, salt):
-    """Optimistic unchoke order: optimistically unchoked longest ago first; among equals (never
-    unchoked so, say) the oldest connection. libtorrent partial-sorts its connection set, a
-    std::set of connections in address order, and a sort that finds nothing to tell two apart
-    keeps that order: the order the connections were allocated, as a rule. Measured on the
-    recorded matrix (each peer's first optimistic unchoke with more than one candidate): the
-    oldest in 20 of 33, where a random pick would give about 8."""
-    la = ea.last_opt_t[u, a]
-    lb = ea.last_opt_t[u, b]
-    if la != lb:
-        return la < lb
-    return ea.conn_seq[u, a] < ea.conn_seq[u, b]
-
-
-@njit(cache=True, inline="always")
 def _age_before(ea, u, a, b):
     """Preemptive unchoke order among peers that became interested in the same tick: the oldest
     connection first. A piece u completes is announced (torrent::we_have -> announce_piece) to
@@ -123,6 +108,21 @@ def _age_before(ea, u, a, b):
     shows in the same 100 ms sample, and the subject unchoked the oldest of them both times (in
     the third, one peer's interest showed first, and it was unchoked)."""
     return ea.conn_seq[u, a] < ea.conn_seq[u, b]
+
+
+@njit(cache=True, inline="always")
+def _opt_before(ea, u, a, b, salt):
+    """Optimistic unchoke order: optimistically unchoked longest ago first; among equals (never
+    unchoked so, say) the oldest connection. libtorrent partial-sorts its connection set, a
+    std::set of connections in address order, and a sort that finds nothing to tell two apart
+    keeps that order: the order the connections were allocated, as a rule. Measured on the
+    recorded matrix (each peer's first optimistic unchoke with more than one candidate): the
+    oldest in 20 of 33, where a random pick would give about 8."""
+    la = ea.last_opt_t[u, a]
+    lb = ea.last_opt_t[u, b]
+    if la != lb:
+        return la < lb
+    return _age_before(ea, u, a, b)
 
 
 @njit(cache=True, inline="always")
