@@ -27,7 +27,8 @@
 #
 # **The slice.** This notebook runs the corpus's first `SLICE` torrents (a random sample: the generator
 # draws every torrent independently) with few replications, so that it runs in a few minutes. The full
-# run is one command (about 17 hours on this 2-core machine at the measured rate; `docs/case-study.md`, "Speed"):
+# run is one command (about 3.6 hours projected on this 2-core machine by `python -m benchmarks.report
+# --with-lab`; `docs/case-study.md`, "Speed"):
 #
 #     leechsim corpus examples/case-study/corpus.toml --out runs/case-study
 #     leechsim report runs/case-study
