@@ -197,7 +197,8 @@ def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes, 
     quota = pa.quota_bytes[u]
     for i in range(n):
         k = cand[i]
-        ke[k] = mix64(salt, u, ea.nbr[u, k])
+        # the last part: the random tie-break of a rank, else the oldest connection (_age_before)
+        ke[k] = mix64(salt, u, ea.nbr[u, k]) if order == BY_RANK else np.uint64(ea.conn_seq[u, k])
         ka[k] = 0
         kb[k] = 0
         kc[k] = 0
@@ -216,9 +217,6 @@ def _sort_slots(cand, n, order, pa, ea, u, now, salt, piece_bytes, total_bytes, 
             kd[k] = ea.last_unchoke_t[u, k]
         elif order == BY_OPTIMISTIC_AGE:
             kd[k] = ea.last_opt_t[u, k]
-            ke[k] = np.uint64(ea.conn_seq[u, k])  # ties: the oldest connection (_opt_before)
-        elif order == BY_AGE:
-            ke[k] = np.uint64(ea.conn_seq[u, k])  # the oldest connection first (_age_before)
     _sort_by_keys(cand, n, ka, kb, kc, kd, ke)
 
 
