@@ -1,0 +1,129 @@
+"""Bytes one peer sends (or receives) per second, the mean over replications, from connection traces
+of the lab and of the model side by side: a seed's first seconds, a late joiner's rate from a
+seed, or when a subject's uploads come relative to each downloader's completion.
+
+    python validation/traces/pair_rates.py SOURCE [SOURCE ...] --local N [--remote M]
+        [--column total_up_bytes|total_down_bytes] [--from 0] [--to 50] [--runs R]
+    python validation/traces/pair_rates.py SOURCE [SOURCE ...] --local N --before-completion [--bin 2]
+
+SOURCE: a run directory with replications/NNNN/connections.csv[.gz] (``leechsim lab`` or
+``leechsim simulate`` with ``--trace-connections``; a validation recording such as
+validation/recorded/v06-seed-after). ``--local``: the peer whose side of its connections is read
+(its row number in peers.csv: 0 the subject, 1 the first seed); ``--remote``: one peer at the other
+end, else all of them summed. The column is the local peer's running total on each connection
+(``total_up_bytes``: what it sent; ``total_down_bytes``: what it received). Each second [s, s+1)
+counts the growth of the total between the last rows sampled before s and before s+1 (samples every
+100 ms in the lab, every quota tick in the model), so a second holds what was sent in it to within
+one sample. Prints one row per source, kB (1,000 bytes) per second.
+
+``--before-completion``: what the local peer sent to each peer, binned by the time left until that
+peer completed (peers.csv ``complete_s``; bins of ``--bin`` seconds, -2 = the last two seconds
+before it completed), summed over peers, mean over replications, in kB; and the total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ("total_up_bytes", "total_down_bytes")
+
+
+def replications(source: Path, runs: int | None) -> list[tuple[pd.DataFrame, Path]]:
+    """(connections table, peers.csv path) of each replication of a run directory."""
+    if not source.is_dir():
+        raise SystemExit(f"{source}: no such run directory (one with replications/NNNN/connections.csv)")
+    out = []
+    for rep in sorted((source / "replications").glob("*"))[:runs]:
+        files = sorted(rep.glob("connections.csv*"))
+        if files:
+            out.append((pd.read_csv(files[0]), rep / "peers.csv"))
+    if not out:
+        raise SystemExit(f"{source}: no replications/NNNN/connections.csv[.gz] (run it with --trace-connections)")
+    for table, _ in out:
+        missing = {"t_s", "local", "remote", *COLUMNS} - set(table.columns)
+        if missing:
+            raise SystemExit(f"{source}: a connections file lacks the columns {sorted(missing)}")
+    return out
+
+
+def _totals_at(rows: pd.DataFrame, column: str, edges: np.ndarray) -> np.ndarray:
+    """Each connection's running total as last sampled before each edge, summed over connections."""
+    out = np.zeros(len(edges))
+    for _, conn in rows.groupby("remote"):
+        conn = conn.sort_values("t_s")
+        idx = np.searchsorted(conn.t_s.to_numpy(), edges, side="left") - 1
+        vals = conn[column].to_numpy(dtype=float)
+        out += np.where(idx >= 0, vals[np.maximum(idx, 0)], 0.0)
+    return out
+
+
+def per_second(tables, local: int, remote: int | None, column: str, start: int, stop: int) -> np.ndarray:
+    """Mean over replications of the bytes per second [s, s+1) for s in start..stop-1."""
+    edges = np.arange(start, stop + 1, dtype=float)
+    acc = np.zeros(stop - start)
+    for conns, _ in tables:
+        rows = conns[conns.local == local]
+        if remote is not None:
+            rows = rows[rows.remote == remote]
+        acc += np.diff(_totals_at(rows, column, edges))
+    return acc / len(tables)
+
+
+def before_completion(tables, local: int, width: float) -> dict[int, float]:
+    """Mean over replications of the bytes ``local`` sent to each peer, binned by the seconds left
+    until that peer completed (bin start, negative), summed over peers."""
+    acc: dict[int, float] = {}
+    for conns, peers in tables:
+        if not peers.is_file():
+            raise SystemExit(f"{peers}: missing (--before-completion needs each replication's peers.csv)")
+        done = pd.read_csv(peers).set_index("peer").complete_s
+        for remote, conn in conns[conns.local == local].groupby("remote"):
+            c = done.get(remote, math.nan)
+            if not math.isfinite(c):
+                continue
+            conn = conn.sort_values("t_s")
+            sent = np.diff(conn.total_up_bytes.to_numpy(dtype=float), prepend=0.0)
+            for t, b in zip(conn.t_s.to_numpy(), sent):
+                if b > 0:
+                    key = int(math.floor((t - c) / width) * width)
+                    acc[key] = acc.get(key, 0.0) + b
+    return {k: v / len(tables) for k, v in sorted(acc.items())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sources", nargs="+", type=Path)
+    ap.add_argument("--local", type=int, required=True)
+    ap.add_argument("--remote", type=int, default=None)
+    ap.add_argument("--column", choices=COLUMNS, default="total_up_bytes")
+    ap.add_argument("--from", dest="start", type=int, default=0)
+    ap.add_argument("--to", dest="stop", type=int, default=50)
+    ap.add_argument("--runs", type=int, default=None, help="at most this many replications per source")
+    ap.add_argument("--before-completion", action="store_true")
+    ap.add_argument("--bin", type=float, default=2.0)
+    a = ap.parse_args(argv)
+    if a.stop <= a.start:
+        ap.error(f"--to {a.stop} must be after --from {a.start}")
+    if a.bin <= 0:
+        ap.error(f"--bin {a.bin}: must be positive")
+    for src in a.sources:
+        tables = replications(src, a.runs)
+        name = f"{src.name} ({len(tables)})"
+        if a.before_completion:
+            bins = before_completion(tables, a.local, a.bin)
+            cells = " ".join(f"{k:+d}:{v / 1e3:.0f}" for k, v in bins.items() if k < 0)
+            print(f"{name}: {cells}  total {sum(v for k, v in bins.items() if k < 0) / 1e3:.0f} kB")
+        else:
+            rates = per_second(tables, a.local, a.remote, a.column, a.start, a.stop)
+            print(f"{name}: " + " ".join(f"{x / 1e3:.0f}" for x in rates))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
