@@ -1,0 +1,88 @@
+"""Who a seed serves first: in how many replications the subject is the first peer the seed sends
+payload to, and the subject's share of what the seed sent in its first two seconds of sending,
+lab and model side by side.
+
+    python validation/traces/first_asker.py SOURCE [SOURCE ...] [--seed 1] [--peer 0] [--window 2] [--runs 30]
+
+SOURCE: a run directory with replications/NNNN/connections.csv[.gz] (``leechsim lab`` or
+``leechsim simulate`` with ``--trace-connections``; a validation recording). ``--seed``: the seed's
+peer number (1: the first seed); ``--peer``: the peer whose place is counted (0: the subject).
+
+A seed's connections keep the shares they start with (validation/ANALYSIS.md, items 2 and 23), so
+who gets a seed's first grants - its banked quota goes to the first connection that asks (item 12)
+- shapes the whole download. The first peer served: of the peers with payload from the seed at the
+seed's first sample that has any, the one with the most (ties share the count). Prints, per source: the fraction of
+replications in which it is ``--peer``, and the mean over replications of ``--peer``'s share of the
+seed's payload from that first sample's time to ``--window`` seconds after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+NEEDED = {"t_s", "local", "remote", "total_up_bytes"}
+
+
+def tables(source: Path, runs: int | None) -> list[pd.DataFrame]:
+    if not source.is_dir():
+        raise SystemExit(f"{source}: no such run directory (one with replications/NNNN/connections.csv)")
+    out = []
+    for rep in sorted((source / "replications").glob("*"))[:runs]:
+        files = sorted(rep.glob("connections.csv*"))
+        if files:
+            t = pd.read_csv(files[0])
+            missing = NEEDED - set(t.columns)
+            if missing:
+                raise SystemExit(f"{files[0]}: lacks the columns {sorted(missing)}")
+            out.append(t)
+    if not out:
+        raise SystemExit(f"{source}: no replications/NNNN/connections.csv[.gz] (run it with --trace-connections)")
+    return out
+
+
+def first_served(conns: pd.DataFrame, seed: int, peer: int, window: float) -> tuple[float, float] | None:
+    """(1 if ``peer`` is the first peer ``seed`` served - 1/n if it ties with n - 1 others - else 0;
+    its share of the seed's payload in the first ``window`` seconds of sending); None if the seed
+    sent nothing. Ties are common in the model, which samples once a quota tick."""
+    mine = conns[conns.local == seed]
+    sent = mine[mine.total_up_bytes > 0]
+    if sent.empty:
+        return None
+    t0 = sent.t_s.min()
+    at_t0 = sent[sent.t_s == t0].groupby("remote").total_up_bytes.max()
+    top = at_t0[at_t0 == at_t0.max()]
+    first = 1.0 / len(top) if peer in top.index else 0.0
+    by = mine[mine.t_s <= t0 + window].groupby("remote").total_up_bytes.max()
+    total = float(by.sum())
+    return first, float(by.get(peer, 0)) / total
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sources", nargs="+", type=Path)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--peer", type=int, default=0)
+    ap.add_argument("--window", type=float, default=2.0)
+    ap.add_argument("--runs", type=int, default=None, help="at most this many replications per source")
+    a = ap.parse_args(argv)
+    if a.window <= 0:
+        ap.error(f"--window {a.window}: must be positive")
+    for src in a.sources:
+        got = [r for r in (first_served(t, a.seed, a.peer, a.window) for t in tables(src, a.runs)) if r is not None]
+        if not got:
+            print(f"{src.name}: the seed sent nothing")
+            continue
+        first = np.mean([f for f, _ in got])
+        share = np.mean([s for _, s in got])
+        print(f"{src.name} ({len(got)}): peer {a.peer} first {first:.2f}, its share of the seed's first "
+              f"{a.window:g} s {share:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
