@@ -76,3 +76,19 @@ def test_main_prints_one_row_per_source(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "lab (1): 0 4"
     assert pair_rates.main([str(run), "--local", "1", "--before-completion"]) == 0
     assert capsys.readouterr().out.strip() == "lab (1): -2:4  total 4 kB"
+
+
+def test_served_seconds_by_hand(tmp_path):
+    cols = ["t_s", "local", "remote", "total_up_bytes", "total_down_bytes", "choked", "remote_interested"]
+    # subject (0) to leecher 2: unchoked and interested at 0 and 1 s, choked at 2 s; sends 3,000 B
+    # in [0,1), nothing in [1,2), 5,000 in [2,3) (choked at its start: not a served second);
+    # leecher 3 interested but choked throughout; peer 1 (the seed) is not a leecher
+    rows = [(0.0, 0, 2, 0, 0, 0, 1), (0.9, 0, 2, 3000, 0, 0, 1), (1.5, 0, 2, 3000, 0, 0, 1),
+            (2.0, 0, 2, 3000, 0, 1, 1), (2.9, 0, 2, 8000, 0, 1, 1),
+            (0.0, 0, 3, 0, 0, 1, 1), (2.9, 0, 3, 0, 0, 1, 1),
+            (0.0, 0, 1, 0, 0, 0, 1), (2.9, 0, 1, 9000, 0, 0, 1)]
+    d = tmp_path / "run" / "replications" / "0000"
+    d.mkdir(parents=True)
+    pd.DataFrame(rows, columns=cols).to_csv(d / "connections.csv", index=False)
+    tables = pair_rates.replications(tmp_path / "run", None)
+    assert sorted(pair_rates.served_seconds(tables, 0, 0, 3).tolist()) == [0.0, 3000.0]

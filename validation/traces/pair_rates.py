@@ -12,13 +12,20 @@ validation/recorded/v06-seed-after). ``--local``: the peer whose side of its con
 (its row number in peers.csv: 0 the subject, 1 the first seed); ``--remote``: one peer at the other
 end, else all of them summed. The column is the local peer's running total on each connection
 (``total_up_bytes``: what it sent; ``total_down_bytes``: what it received). Each second [s, s+1)
-counts the growth of the total between the last rows sampled before s and before s+1 (samples every
-100 ms in the lab, every quota tick in the model), so a second holds what was sent in it to within
-one sample. Prints one row per source, kB (1,000 bytes) per second.
+counts the growth of the total between the last rows sampled at or before s and at or before s+1
+(samples every 100 ms in the lab; in the model at the end of every quota tick, for the tick that
+ends there), so a second holds what was sent in it to within one sample. Prints one row per source, kB (1,000 bytes) per second.
 
 ``--before-completion``: what the local peer sent to each peer, binned by the time left until that
 peer completed (peers.csv ``complete_s``; bins of ``--bin`` seconds, -2 = the last two seconds
 before it completed), summed over peers, mean over replications, in kB; and the total.
+
+``--served-seconds``: the seconds from ``--from`` to ``--to`` in which the local peer had a peer
+unchoked and that peer was interested (``choked`` = 0, ``remote_interested`` = 1 at the second's
+start), pooled over its connections to peers numbered 2 and up (the leechers) and over
+replications: how many, the share of them in which nothing was sent, and the kB sent in one (mean
+and quartiles). Tells a rate that is low because little is sent while a peer is served from one
+that is low because peers are seldom served.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ("total_up_bytes", "total_down_bytes")
+FLAGS = ("choked", "remote_interested")
 
 
 def replications(source: Path, runs: int | None) -> list[tuple[pd.DataFrame, Path]]:
@@ -53,11 +61,11 @@ def replications(source: Path, runs: int | None) -> list[tuple[pd.DataFrame, Pat
 
 
 def _totals_at(rows: pd.DataFrame, column: str, edges: np.ndarray) -> np.ndarray:
-    """Each connection's running total as last sampled before each edge, summed over connections."""
+    """Each connection's running total as last sampled at or before each edge, summed over connections."""
     out = np.zeros(len(edges))
     for _, conn in rows.groupby("remote"):
         conn = conn.sort_values("t_s")
-        idx = np.searchsorted(conn.t_s.to_numpy(), edges, side="left") - 1
+        idx = np.searchsorted(conn.t_s.to_numpy(), edges, side="right") - 1
         vals = conn[column].to_numpy(dtype=float)
         out += np.where(idx >= 0, vals[np.maximum(idx, 0)], 0.0)
     return out
@@ -96,6 +104,27 @@ def before_completion(tables, local: int, width: float) -> dict[int, float]:
     return {k: v / len(tables) for k, v in sorted(acc.items())}
 
 
+def served_seconds(tables, local: int, start: int, stop: int) -> np.ndarray:
+    """Bytes ``local`` sent in each second [s, s+1), start <= s < stop, in which it had the peer
+    unchoked and the peer interested at the second's start; connections to peers 2 and up, pooled."""
+    edges = np.arange(start, stop + 1, dtype=float)
+    out = []
+    for conns, _ in tables:
+        missing = set(FLAGS) - set(conns.columns)
+        if missing:
+            raise SystemExit(f"a connections file lacks the columns {sorted(missing)} (--served-seconds)")
+        rows = conns[(conns.local == local) & (conns.remote >= 2)]
+        for _, conn in rows.groupby("remote"):
+            conn = conn.sort_values("t_s")
+            idx = np.searchsorted(conn.t_s.to_numpy(), edges, side="right") - 1
+            at = np.maximum(idx, 0)
+            seen = idx >= 0
+            total = np.where(seen, conn.total_up_bytes.to_numpy(dtype=float)[at], 0.0)
+            served = seen & (conn.choked.to_numpy()[at] == 0) & (conn.remote_interested.to_numpy()[at] == 1)
+            out.extend(np.diff(total)[served[:-1]])
+    return np.asarray(out, dtype=float)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sources", nargs="+", type=Path)
@@ -107,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=None, help="at most this many replications per source")
     ap.add_argument("--before-completion", action="store_true")
     ap.add_argument("--bin", type=float, default=2.0)
+    ap.add_argument("--served-seconds", action="store_true")
     a = ap.parse_args(argv)
     if a.stop <= a.start:
         ap.error(f"--to {a.stop} must be after --from {a.start}")
@@ -115,7 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     for src in a.sources:
         tables = replications(src, a.runs)
         name = f"{src.name} ({len(tables)})"
-        if a.before_completion:
+        if a.served_seconds:
+            x = served_seconds(tables, a.local, a.start, a.stop) / 1e3
+            if x.size == 0:
+                print(f"{name}: no second with a peer unchoked and interested")
+                continue
+            q1, q2, q3 = np.percentile(x, [25, 50, 75])
+            print(f"{name}: {x.size} seconds served, nothing sent in {np.mean(x == 0):.0%}; kB sent in one: "
+                  f"mean {x.mean():.0f}, quartiles {q1:.0f} / {q2:.0f} / {q3:.0f}")
+        elif a.before_completion:
             bins = before_completion(tables, a.local, a.bin)
             cells = " ".join(f"{k:+d}:{v / 1e3:.0f}" for k, v in bins.items() if k < 0)
             print(f"{name}: {cells}  total {sum(v for k, v in bins.items() if k < 0) / 1e3:.0f} kB")
