@@ -25,24 +25,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-NEEDED = {"t_s", "local", "remote", "total_up_bytes"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pair_rates import replications  # noqa: E402  (the traces' reader, beside this script)
+
+NEEDED = frozenset({"t_s", "local", "remote", "total_up_bytes"})
 
 
 def tables(source: Path, runs: int | None) -> list[pd.DataFrame]:
-    if not source.is_dir():
-        raise SystemExit(f"{source}: no such run directory (one with replications/NNNN/connections.csv)")
-    out = []
-    for rep in sorted((source / "replications").glob("*"))[:runs]:
-        files = sorted(rep.glob("connections.csv*"))
-        if files:
-            t = pd.read_csv(files[0])
-            missing = NEEDED - set(t.columns)
-            if missing:
-                raise SystemExit(f"{files[0]}: lacks the columns {sorted(missing)}")
-            out.append(t)
-    if not out:
-        raise SystemExit(f"{source}: no replications/NNNN/connections.csv[.gz] (run it with --trace-connections)")
-    return out
+    """The connections table of each replication of a run directory (at most ``runs``)."""
+    return [t for t, _ in replications(source, runs, NEEDED)]
 
 
 def first_served(conns: pd.DataFrame, seed: int, peer: int, window: float) -> tuple[float, float] | None:

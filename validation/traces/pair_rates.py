@@ -42,8 +42,10 @@ COLUMNS = ("total_up_bytes", "total_down_bytes")
 FLAGS = ("choked", "remote_interested")
 
 
-def replications(source: Path, runs: int | None) -> list[tuple[pd.DataFrame, Path]]:
-    """(connections table, peers.csv path) of each replication of a run directory."""
+def replications(source: Path, runs: int | None,
+                 needed: frozenset[str] = frozenset({"t_s", "local", "remote", *COLUMNS})) -> list[tuple[pd.DataFrame, Path]]:
+    """(connections table, peers.csv path) of each replication of a run directory (at most
+    ``runs``), each table checked for the ``needed`` columns."""
     if not source.is_dir():
         raise SystemExit(f"{source}: no such run directory (one with replications/NNNN/connections.csv)")
     out = []
@@ -54,7 +56,7 @@ def replications(source: Path, runs: int | None) -> list[tuple[pd.DataFrame, Pat
     if not out:
         raise SystemExit(f"{source}: no replications/NNNN/connections.csv[.gz] (run it with --trace-connections)")
     for table, _ in out:
-        missing = {"t_s", "local", "remote", *COLUMNS} - set(table.columns)
+        missing = needed - set(table.columns)
         if missing:
             raise SystemExit(f"{source}: a connections file lacks the columns {sorted(missing)}")
     return out
