@@ -42,8 +42,11 @@ COLUMNS = ("total_up_bytes", "total_down_bytes")
 FLAGS = ("choked", "remote_interested")
 
 
+TRACE_COLUMNS = frozenset({"t_s", "local", "remote", *COLUMNS})
+
+
 def replications(source: Path, runs: int | None,
-                 needed: frozenset[str] = frozenset({"t_s", "local", "remote", *COLUMNS})) -> list[tuple[pd.DataFrame, Path]]:
+                 needed: frozenset[str] = TRACE_COLUMNS) -> list[tuple[pd.DataFrame, Path]]:
     """(connections table, peers.csv path) of each replication of a run directory (at most
     ``runs``), each table checked for the ``needed`` columns."""
     if not source.is_dir():
