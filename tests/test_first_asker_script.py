@@ -60,3 +60,6 @@ def test_bad_sources_are_clear_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         first_asker.main([str(tmp_path), "--window", "0"])
     assert "must be positive" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        first_asker.main([str(tmp_path), "--runs", "0"])
+    assert "at least 1" in capsys.readouterr().err

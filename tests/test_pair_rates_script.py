@@ -50,8 +50,8 @@ def test_before_completion_by_hand(tmp_path):
         ([], [(0, 5.0)]),
     ])
     tables = pair_rates.replications(run, None)
-    assert pair_rates.before_completion(tables, 1, 2.0) == {-8: 500.0, -2: 2500.0}
-    assert pair_rates.before_completion(tables, 1, 1.0) == {-7: 500.0, -2: 1500.0, -1: 1000.0}
+    assert pair_rates.before_completion(tables, 1, 2) == {-8: 500.0, -2: 2500.0}
+    assert pair_rates.before_completion(tables, 1, 1) == {-7: 500.0, -2: 1500.0, -1: 1000.0}
 
 
 def test_bad_sources_are_clear_errors(tmp_path, capsys):
@@ -68,6 +68,15 @@ def test_bad_sources_are_clear_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         pair_rates.main([str(tmp_path), "--local", "1", "--from", "5", "--to", "5"])
     assert "must be after" in capsys.readouterr().err
+    for args, said in ((["--runs", "0"], "at least 1"), (["--bin", "0"], "positive"),
+                       (["--served-seconds", "--remote", "2"], "do not apply"),
+                       (["--served-seconds", "--before-completion"], "one at a time")):
+        with pytest.raises(SystemExit):
+            pair_rates.main([str(tmp_path), "--local", "1", *args])
+        assert said in capsys.readouterr().err
+    # --served-seconds needs the choke and interest columns: named, with the run directory
+    with pytest.raises(SystemExit, match="remote_interested"):
+        pair_rates.main([str(tmp_path / "narrow"), "--local", "1", "--served-seconds"])
 
 
 def test_main_prints_one_row_per_source(tmp_path, capsys):

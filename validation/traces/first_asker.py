@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.window <= 0:
         ap.error(f"--window {a.window}: must be positive")
+    if a.runs is not None and a.runs < 1:
+        ap.error(f"--runs {a.runs}: must be at least 1")
     for src in a.sources:
         got = [r for r in (first_served(t, a.seed, a.peer, a.window) for t in tables(src, a.runs)) if r is not None]
         if not got:

@@ -65,14 +65,20 @@ def replications(source: Path, runs: int | None,
     return out
 
 
+def _last_rows(conn: pd.DataFrame, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For one connection's rows sorted by time: the row last sampled at or before each edge (0 where
+    none) and whether there is one."""
+    idx = np.searchsorted(conn.t_s.to_numpy(), edges, side="right") - 1
+    return np.maximum(idx, 0), idx >= 0
+
+
 def _totals_at(rows: pd.DataFrame, column: str, edges: np.ndarray) -> np.ndarray:
     """Each connection's running total as last sampled at or before each edge, summed over connections."""
     out = np.zeros(len(edges))
     for _, conn in rows.groupby("remote"):
         conn = conn.sort_values("t_s")
-        idx = np.searchsorted(conn.t_s.to_numpy(), edges, side="right") - 1
-        vals = conn[column].to_numpy(dtype=float)
-        out += np.where(idx >= 0, vals[np.maximum(idx, 0)], 0.0)
+        at, seen = _last_rows(conn, edges)
+        out += np.where(seen, conn[column].to_numpy(dtype=float)[at], 0.0)
     return out
 
 
@@ -88,7 +94,7 @@ def per_second(tables, local: int, remote: int | None, column: str, start: int, 
     return acc / len(tables)
 
 
-def before_completion(tables, local: int, width: float) -> dict[int, float]:
+def before_completion(tables, local: int, width: int) -> dict[int, float]:
     """Mean over replications of the bytes ``local`` sent to each peer, binned by the seconds left
     until that peer completed (bin start, negative), summed over peers."""
     acc: dict[int, float] = {}
@@ -104,7 +110,7 @@ def before_completion(tables, local: int, width: float) -> dict[int, float]:
             sent = np.diff(conn.total_up_bytes.to_numpy(dtype=float), prepend=0.0)
             for t, b in zip(conn.t_s.to_numpy(), sent):
                 if b > 0:
-                    key = int(math.floor((t - c) / width) * width)
+                    key = math.floor((t - c) / width) * width
                     acc[key] = acc.get(key, 0.0) + b
     return {k: v / len(tables) for k, v in sorted(acc.items())}
 
@@ -115,15 +121,10 @@ def served_seconds(tables, local: int, start: int, stop: int) -> np.ndarray:
     edges = np.arange(start, stop + 1, dtype=float)
     out = []
     for conns, _ in tables:
-        missing = set(FLAGS) - set(conns.columns)
-        if missing:
-            raise SystemExit(f"a connections file lacks the columns {sorted(missing)} (--served-seconds)")
         rows = conns[(conns.local == local) & (conns.remote >= 2)]
         for _, conn in rows.groupby("remote"):
             conn = conn.sort_values("t_s")
-            idx = np.searchsorted(conn.t_s.to_numpy(), edges, side="right") - 1
-            at = np.maximum(idx, 0)
-            seen = idx >= 0
+            at, seen = _last_rows(conn, edges)
             total = np.where(seen, conn.total_up_bytes.to_numpy(dtype=float)[at], 0.0)
             served = seen & (conn.choked.to_numpy()[at] == 0) & (conn.remote_interested.to_numpy()[at] == 1)
             out.extend(np.diff(total)[served[:-1]])
@@ -140,15 +141,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--to", dest="stop", type=int, default=50)
     ap.add_argument("--runs", type=int, default=None, help="at most this many replications per source")
     ap.add_argument("--before-completion", action="store_true")
-    ap.add_argument("--bin", type=float, default=2.0)
+    ap.add_argument("--bin", type=int, default=2, help="seconds (--before-completion)")
     ap.add_argument("--served-seconds", action="store_true")
     a = ap.parse_args(argv)
     if a.stop <= a.start:
         ap.error(f"--to {a.stop} must be after --from {a.start}")
     if a.bin <= 0:
-        ap.error(f"--bin {a.bin}: must be positive")
+        ap.error(f"--bin {a.bin}: must be a positive number of seconds")
+    if a.runs is not None and a.runs < 1:
+        ap.error(f"--runs {a.runs}: must be at least 1")
+    if (a.served_seconds or a.before_completion) and (a.column != "total_up_bytes" or a.remote is not None):
+        ap.error("--served-seconds and --before-completion read what --local sent to every peer: "
+                 "--column and --remote do not apply")
+    if a.served_seconds and a.before_completion:
+        ap.error("--served-seconds and --before-completion: one at a time")
+    needed = TRACE_COLUMNS | set(FLAGS) if a.served_seconds else TRACE_COLUMNS
     for src in a.sources:
-        tables = replications(src, a.runs)
+        tables = replications(src, a.runs, frozenset(needed))
         name = f"{src.name} ({len(tables)})"
         if a.served_seconds:
             x = served_seconds(tables, a.local, a.start, a.stop) / 1e3
