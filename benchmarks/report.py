@@ -144,6 +144,25 @@ def corpus_section(c: dict) -> list[str]:
             f"the swarms' own clocks, the skipped part included.", ""]
 
 
+def tick_cycles(torrents: int = 20, runs: int = 5) -> dict:
+    """Where the case study's ticks spend their cycles, step by step (benchmarks/tick_cycles.py)."""
+    line = sh([sys.executable, "-m", "benchmarks.tick_cycles", "--corpus-torrents", str(torrents), "--runs", str(runs)])
+    return json.loads(line.strip().splitlines()[-1])
+
+
+def cycles_section(c: dict) -> list[str]:
+    """docs/benchmarks.md lines for the case study's tick, step by step."""
+    top = sorted(c["share"].items(), key=lambda kv: -kv[1])
+    return [f"Where a case-study replication's compiled ticks go, step by step (`{c['command']}`: the same slice in "
+            "one process, the tick's steps compiled with the CPU's cycle counter read between them, results "
+            f"identical to the model's): {c['ticks']:,} ticks, {c['ticks_with_flows'] / c['ticks']:.0%} of them with "
+            f"active transfers, {c['flows_per_tick_with_flows']:.1f} transfers each; {c['cycles_per_tick']:,.0f} "
+            f"cycles a tick, {c['cycles_per_flow']:,.0f} per transfer and tick; the largest step, {top[0][0]}, "
+            f"takes {top[0][1]:.0%}.", "",
+            "| step | share of the tick's cycles |", "|---|---:|",
+            *(f"| {name} | {share:.1%} |" for name, share in top), ""]
+
+
 def machine() -> dict:
     from forensics.provenance import software_stack
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -179,7 +198,7 @@ def verdict(ok: bool) -> str:
 
 
 def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dict | None, par: dict, cmd: str,
-           pcap: list[dict], corpus: dict | None = None) -> str:
+           pcap: list[dict], corpus: dict | None = None, cycles: dict | None = None) -> str:
     L = ["# Benchmarks", "",
          f"Produced by `{cmd}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
          "Every number on this page comes from that one command; re-run it after changing the code.", "",
@@ -268,6 +287,8 @@ def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dic
     L.append("")
     if corpus:
         L += corpus_section(corpus)
+    if cycles:
+        L += cycles_section(cycles)
     return "\n".join(L) + "\n"
 
 
@@ -287,8 +308,9 @@ def main() -> None:
     scale = scaling(scales)
     pcap = capture_reader()
     corpus = corpus_throughput()
+    cycles = tick_cycles()
     plot(scale, DOCS / "benchmarks-scaling.png")
-    text = render(m, kernels, scale, comp, lab, par, cmd, pcap, corpus)
+    text = render(m, kernels, scale, comp, lab, par, cmd, pcap, corpus, cycles)
     tmp = DOCS / "benchmarks.md.tmp"
     tmp.write_text(text)
     os.replace(tmp, DOCS / "benchmarks.md")
