@@ -249,17 +249,8 @@ def corpus_cycles(torrents: int = 20, runs: int = 5, corpus: Path = CASE) -> dic
         return summary(f"python -m benchmarks.tick_cycles --corpus-torrents {torrents} --runs {runs}{other}", wall)
 
 
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a whole number >= 1")
-    return n
-
-
 def cli(argv: list[str]) -> int:
+    from benchmarks.corpus_throughput import _positive
     from forensics.errors import UserError
     from sim.scenario import ScenarioError
     ap = argparse.ArgumentParser(prog="python -m benchmarks.tick_cycles", description=__doc__.split("\n\n")[0])
