@@ -10,7 +10,7 @@ small swarm a tick takes a few microseconds, less than one Python call of a kern
 Here the same steps, in the same order, are compiled into one function with the CPU's cycle
 counter (LLVM's ``readcyclecounter``) read between them, and the engine runs it in place of
 swarm_ticks and swarm_tick: the results are the fused tick's, bit for bit
-(benchmarks/test_tick_cycles.py checks it). Reported: each step's share of the cycles, cycles per
+(tests/test_benchmark_tick_cycles.py checks it). Reported: each step's share of the cycles, cycles per
 tick and per active transfer (flow), flows per tick, how many ticks had flows, a choke round, a
 session's second tick. Cycle counts are the CPU's time-stamp counter (constant rate on this
 machine's CPUs); divide by its frequency for seconds. Nothing is cached on disk: the counters'
@@ -256,13 +256,15 @@ def cli(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.tick_cycles", description=__doc__.split("\n\n")[0])
     ap.add_argument("scenario", nargs="?", help="a scenario file (or --corpus-torrents)")
     ap.add_argument("--corpus-torrents", type=_positive, metavar="K", help="the first K torrents of --corpus")
-    ap.add_argument("--runs", type=_positive, default=5, help="replications per torrent (with --corpus-torrents)")
-    ap.add_argument("--corpus", default=str(CASE), help="corpus file (default: the case study)")
+    ap.add_argument("--runs", type=_positive, help="replications per torrent (with --corpus-torrents; default 5)")
+    ap.add_argument("--corpus", help="corpus file (with --corpus-torrents; default: the case study)")
     a = ap.parse_args(argv)
     if (a.scenario is None) == (a.corpus_torrents is None):
-        ap.error("give a scenario file or --corpus-torrents, not both")
+        ap.error("give either a scenario file or --corpus-torrents")
+    if a.scenario and (a.runs is not None or a.corpus is not None):
+        ap.error("--runs and --corpus go with --corpus-torrents, not with a scenario file (one replication, its seed)")
     try:
-        out = scenario_cycles(a.scenario) if a.scenario else corpus_cycles(a.corpus_torrents, a.runs, Path(a.corpus))
+        out = scenario_cycles(a.scenario) if a.scenario else corpus_cycles(a.corpus_torrents, a.runs or 5, Path(a.corpus or CASE))
     except (ScenarioError, UserError, OSError) as e:
         print(f"python -m benchmarks.tick_cycles: {e}", file=sys.stderr)
         return 2

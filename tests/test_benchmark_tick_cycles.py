@@ -79,3 +79,6 @@ def test_bad_input_is_named(tmp_path, capsys):
         cli([])  # neither a scenario nor --corpus-torrents
     with pytest.raises(SystemExit):
         cli(["--corpus-torrents", "0"])
+    with pytest.raises(SystemExit):
+        cli([str(bad), "--runs", "3"])  # --runs goes with --corpus-torrents
+    assert "--corpus-torrents" in capsys.readouterr().err
