@@ -158,7 +158,9 @@ def cycles_section(c: dict) -> list[str]:
             f"identical to the model's): {c['ticks']:,} ticks, {c['ticks_with_flows'] / c['ticks']:.0%} of them with "
             f"active transfers, {c['flows_per_tick_with_flows']:.1f} transfers each; {c['cycles_per_tick']:,.0f} "
             f"cycles a tick, {c['cycles_per_flow']:,.0f} per transfer and tick; the largest step, {top[0][0]}, "
-            f"takes {top[0][1]:.0%}.", "",
+            f"takes {top[0][1]:.0%}. Of the connection-seconds with bytes received ({c['conn_seconds']:,}), "
+            f"{c['conn_seconds_same'] / max(c['conn_seconds'], 1):.0%} received exactly as many as in the second "
+            f"before, {c['conn_seconds_within_block'] / max(c['conn_seconds'], 1):.0%} within one block of it.", "",
             "| step | share of the tick's cycles |", "|---|---:|",
             *(f"| {name} | {share:.1%} |" for name, share in top), ""]
 

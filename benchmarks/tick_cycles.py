@@ -32,7 +32,9 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from sim.kernels.bandwidth import (ask_when_asked, close_download_quota, download_quota_tick, grant_sends_into,
-                                   open_download_quota, return_unsendable_quota, second_tick, upload_quota_tick)
+                                   open_download_quota, return_unsendable_quota, second_tick, second_tick_due,
+                                   upload_quota_tick)
+from sim.protocol import BLOCK_BYTES
 from sim.kernels.choke import choke_peers
 from sim.kernels.tick import RATIO_MARGIN, any_choker_due, any_second_tick_work
 from sim.kernels.transfer import ask_before_sending, collect_flows, serve_order_into, transfer_blocks
@@ -48,8 +50,14 @@ STEPS = ("choke_check", "choke", "open_download", "collect_flows", "serve_order"
 (CHOKE_CHECK, CHOKE, OPEN_DOWNLOAD, COLLECT_FLOWS, SERVE_ORDER, ASK_BEFORE_SENDING, ASK_WHEN_ASKED, UPLOAD_QUOTA,
  DOWNLOAD_QUOTA, GRANT_SENDS, TRANSFER_BLOCKS, RETURN_QUOTA, IDLE_QUOTA, CLOSE_DOWNLOAD, SECOND_TICK) = range(len(STEPS))
 N_STEPS = len(STEPS)
-EVENTS = ("ticks", "ticks_with_flows", "flows", "choke_ticks", "second_tick_ticks")
-TICKS, TICKS_WITH_FLOWS, FLOWS, CHOKE_TICKS, SECOND_TICK_TICKS = range(len(EVENTS))
+# ... and what happened: ticks, transfers, choke rounds, second ticks; and, at each connection's
+# second tick, whether its downloader received bytes in the second just ended ("conn_seconds"),
+# exactly as many as in the second before ("conn_seconds_same"), or within one block of it
+# ("conn_seconds_within_block"): how often a connection's transfer repeats itself second to second.
+EVENTS = ("ticks", "ticks_with_flows", "flows", "choke_ticks", "second_tick_ticks", "conn_seconds",
+          "conn_seconds_same", "conn_seconds_within_block")
+(TICKS, TICKS_WITH_FLOWS, FLOWS, CHOKE_TICKS, SECOND_TICK_TICKS, CONN_SECONDS, CONN_SECONDS_SAME,
+ CONN_SECONDS_WITHIN_BLOCK) = range(len(EVENTS))
 N_EVENTS = len(EVENTS)
 CYCLES = np.zeros(N_STEPS, np.uint64)
 COUNTS = np.zeros(N_EVENTS, np.uint64)
@@ -81,6 +89,24 @@ def _lap(cyc, step, t):
     now = _cycles()
     cyc[step] += now - t
     return now
+
+
+@njit(cache=False)
+def _count_repeats(pa, ea, tick, ticks_per_s, cnt):
+    """Before the second tick: the connections of the peers whose second ends now that received
+    bytes in it, and how many of those received as many as in the second before (or within a block)."""
+    tick_mod = tick % ticks_per_s
+    for u in range(pa.deg.shape[0]):
+        if not pa.active[u] or not second_tick_due(tick, tick_mod, pa.sec_phase[u], ticks_per_s):
+            continue
+        for k in range(pa.deg[u]):
+            got = ea.dn_sec[u, k]
+            if got > 0:
+                cnt[CONN_SECONDS] += 1
+                if got == ea.dn_last_s[u, k]:
+                    cnt[CONN_SECONDS_SAME] += 1
+                if abs(got - ea.dn_last_s[u, k]) <= BLOCK_BYTES:
+                    cnt[CONN_SECONDS_WITHIN_BLOCK] += 1
 
 
 @njit(cache=False, inline="always")
@@ -131,6 +157,9 @@ def _counted_steps(pa, ea, pc, fb, log_t, log_peer, log_piece, log_first, log_bl
     t = _lap(cyc, CLOSE_DOWNLOAD, t)
     if any_second_tick_work(pa.active, pa.deg, pa.sec_phase, tick, ticks_per_s):
         cnt[SECOND_TICK_TICKS] += 1
+        t_count = _cycles()
+        _count_repeats(pa, ea, tick, ticks_per_s, cnt)
+        t += _cycles() - t_count  # the counting is no step's
         second_tick(pa, ea, tick, ticks_per_s)
     _lap(cyc, SECOND_TICK, t)
     return F, n_log, n_done, overflow

@@ -39,6 +39,7 @@ def test_counted_ticks_give_the_models_results(max_batch_ticks):
     assert counts["ticks"] == round(fused.headline["end_s"] / sc.simulation.tick_s)
     assert 0 < counts["ticks_with_flows"] <= counts["ticks"] <= counts["flows"] + counts["ticks"]
     assert counts["flows"] >= counts["ticks_with_flows"]
+    assert 0 < counts["conn_seconds_same"] <= counts["conn_seconds_within_block"] <= counts["conn_seconds"]
     assert cycles.sum() > 0
 
 
