@@ -21,18 +21,45 @@ def test_targets_by_hand():
     # model: first share 0.27 (median) against the lab's 0.36: -25 %, missed; t50 both 0.0 (< 1 tick): met;
     # t90 1.2 against 1.0: +20 %, met; utilisation 0.5 against 0.9: missed
     sim = [_row("seniority", first_share=0.27, later_t90_fair_median_s=1.2, utilisation=0.5)] * 3
-    lines, met, total = compare_mod.compare(lab, sim)
+    lines, met, total, expected = compare_mod.compare(lab, sim)
     assert total == 4 and met == 2
+    # three identical model runs: an exact model with no spread meets every target
+    assert expected == 4.0
     assert any("first connection's share" in l and "-25%" in l and "**missed**" in l for l in lines)
     assert any("time to 50 %" in l and "both < 1 tick" in l for l in lines)
     assert any("time to 90 %" in l and "+20%" in l and "| met |" in l for l in lines)
 
 
 def test_choked_share_only_for_one_slot_and_bad_path(tmp_path, capsys):
-    lines, met, total = compare_mod.compare([_row("one-slot")], [_row("one-slot")])
+    lines, met, total, _ = compare_mod.compare([_row("one-slot")], [_row("one-slot")])
     assert total == 5 and met == 5 and any("choked peers" in l for l in lines)
     assert compare_mod.main([str(tmp_path / "missing.csv"), str(tmp_path / "missing.csv")]) == 2
     assert "missing.csv: cannot read" in capsys.readouterr().err
+
+
+def test_never_reached_counts_as_later_than_any_time():
+    """An empty t90 cell (no newcomer got there): never. The median of 2 s, 3 s and never is 3 s;
+    of 2 s, never and never it is never, which meets only a never."""
+    lab = [_row("seniority", later_t90_fair_median_s=v) for v in (2.0, 3.0, "")]
+    sim = [_row("seniority", later_t90_fair_median_s=v) for v in (3.3, "", "")]
+    lines, met, total, _ = compare_mod.compare(lab, sim)
+    row = next(l for l in lines if "time to 90 %" in l)
+    assert "3.0 s [2.0 s–inf s]" in row and "inf s [3.3 s–inf s]" in row and "**missed**" in row
+    sim = [_row("seniority", later_t90_fair_median_s=v) for v in (2.9, 3.1, "")]
+    lines, _, _, _ = compare_mod.compare(lab, sim)
+    assert "| met |" in next(l for l in lines if "time to 90 %" in l)
+
+
+def test_exact_model_chance_by_hand():
+    """Runs all alike: certain. Runs of 1.0 and 10.0, one lab run against two model runs: the lab
+    median is 1.0 or 10.0 (1/2 each), the model's 1.0 (1/4), 5.5 (1/2) or 10.0 (1/4); only equal
+    medians are within 20 %: 1/2 x 1/4 + 1/2 x 1/4 = 1/4. The same number on every call."""
+    assert compare_mod.exact_model_chance([0.3] * 5, 3, "%") == 1.0
+    c = compare_mod.exact_model_chance([1.0, 10.0], 1, "%")
+    assert abs(c - 0.25) < 0.02
+    assert c == compare_mod.exact_model_chance([1.0, 10.0], 1, "%")
+    # times both under one quota tick always meet
+    assert compare_mod.exact_model_chance([0.0, 0.4] * 10, 3, "s") == 1.0
 
 
 fav_spec = importlib.util.spec_from_file_location("traces_favourites", ROOT / "validation" / "traces" / "favourites.py")
@@ -304,3 +331,28 @@ def test_late_joiner_trade_by_hand(tmp_path):
     rows = [(1 + p, 0, p, b) for p in (0, 1) for b in range(16)] + [(3, 2, 0, b) for b in range(16)]
     _block_log(rep / "blocks" / "peer-0001-blocks.csv.gz", rows)
     assert mod.trade(mod.lab_logs(rec), [5.0, 2.5]) == {5.0: (1.5, 0.5), 2.5: (1.0, 1.0)}
+
+
+def test_choked_by_hand(tmp_path, capsys):
+    """Uploader 0, samples a second apart. Peer 1: choked for its first three samples (1,000 B sent
+    between the 2nd and 3rd: before its first unchoke), unchoked (5,000 B), choked again at 5 s:
+    300 B by 6 s (after a choke, within 2 s), 700 B by 9 s (later). Peer 2 never choked (2,000 B).
+    Sent 9,000 B: 1,000 + 300 + 700 = 2,000 choked, 22.2 %."""
+    mod = _load("choked")
+    header = ["t_s", "local", "remote", "total_up_bytes", "choked", "optimistic_unchoke", "remote_interested"]
+    up1 = [0, 0, 1000, 6000, 6000, 6000, 6300, 6300, 6300, 7000]
+    ch1 = [1, 1, 1, 0, 0, 1, 1, 1, 1, 1]
+    rows = [[t, 0, 1, up1[t], ch1[t], 0, 1] for t in range(10)]
+    rows += [[t, 0, 2, 200 * t + 200, 0, 0, 1] for t in range(10)]
+    rows += [[t, 1, 0, 99999, 1, 0, 1] for t in range(10)]  # another uploader's rows: left out
+    path = tmp_path / "c.csv"
+    _csv(path, header, rows)
+    m = mod.measure(path, 0, 2.0)
+    assert m == {"before_first_unchoke": 1000, "after_choke": 300, "later": 700, "sent": 9000}
+    assert mod.main(["0", str(path), str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| median of 2 | 0.01 MB |" in out and "22.2% |" in out
+    import pytest
+    with pytest.raises(SystemExit) as e:
+        mod.main(["0", str(tmp_path / "nope")])
+    assert "no such file" in str(e.value)
