@@ -21,10 +21,13 @@ def test_targets_by_hand():
     # model: first share 0.27 (median) against the lab's 0.36: -25 %, missed; t50 both 0.0 (< 1 tick): met;
     # t90 1.2 against 1.0: +20 %, met; utilisation 0.5 against 0.9: missed
     sim = [_row("seniority", first_share=0.27, later_t90_fair_median_s=1.2, utilisation=0.5)] * 3
-    lines, met, total, expected = compare_mod.compare(lab, sim)
+    lines, met, total, chances = compare_mod.compare(lab, sim)
     assert total == 4 and met == 2
-    # three identical model runs: an exact model with no spread meets every target
-    assert expected == 4.0
+    # three identical model runs: an exact model with the model's (no) spread meets every target;
+    # with the lab's, the first share (0.30, 0.36, 0.40: a resampled median 0.30 against 0.40 is
+    # -25 %) not always
+    assert chances["model"] == [1.0] * 4
+    assert chances["lab"][1:] == [1.0] * 3 and 0.5 < chances["lab"][0] < 1.0
     assert any("first connection's share" in l and "-25%" in l and "**missed**" in l for l in lines)
     assert any("time to 50 %" in l and "both < 1 tick" in l for l in lines)
     assert any("time to 90 %" in l and "+20%" in l and "| met |" in l for l in lines)
