@@ -38,6 +38,18 @@ def test_choked_share_only_for_one_slot_and_bad_path(tmp_path, capsys):
     assert total == 5 and met == 5 and any("choked peers" in l for l in lines)
     assert compare_mod.main([str(tmp_path / "missing.csv"), str(tmp_path / "missing.csv")]) == 2
     assert "missing.csv: cannot read" in capsys.readouterr().err
+    good = tmp_path / "good.csv"
+    bad = tmp_path / "bad.csv"
+    cols = list(_row("one-slot"))
+    good.write_text(",".join(cols) + "\n" + ",".join(_row("one-slot").values()) + "\n")
+    bad.write_text(",".join(cols) + "\n" + ",".join(_row("one-slot", utilisation="high").values()) + "\n")
+    assert compare_mod.main([str(good), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.csv: line 2, column 'utilisation': 'high' is not a number" in err and "Traceback" not in err
+    (tmp_path / "short.csv").write_text("experiment,first_share\none-slot,0.5\n")
+    assert compare_mod.main([str(good), str(tmp_path / "short.csv")]) == 2
+    assert "short.csv: no column 'later_t50_fair_median_s'" in capsys.readouterr().err
+    assert compare_mod.main([str(good), str(good)]) == 0
 
 
 def test_never_reached_counts_as_later_than_any_time():
@@ -359,3 +371,11 @@ def test_choked_by_hand(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         mod.main(["0", str(tmp_path / "nope")])
     assert "no such file" in str(e.value)
+    _csv(path, header, [[0, 0, 1, "lots", 1, 0, 1]])
+    with pytest.raises(SystemExit) as e:
+        mod.main(["0", str(path)])
+    assert str(e.value).startswith(f"{path}: ") and "lots" in str(e.value)
+    _csv(path, ["t_s", "local", "remote"], [[0, 0, 1]])
+    with pytest.raises(SystemExit) as e:
+        mod.main(["0", str(path)])
+    assert str(path) in str(e.value) and "total_up_bytes" in str(e.value)

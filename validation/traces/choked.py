@@ -93,8 +93,8 @@ def main(argv: list[str]) -> int:
     for path in sources(a.sources):
         try:
             m = measure(path, a.uploader, a.after)
-        except ValueError as e:
-            raise SystemExit(str(e))
+        except ValueError as e:  # a missing column (named with the file) or a cell that is not a number
+            raise SystemExit(str(e) if str(path) in str(e) else f"{path}: {e}")
         rows.append(m)
         print(_row(str(path), {k: float(v) for k, v in m.items()}))
     if len(rows) > 1:

@@ -97,6 +97,22 @@ def compare(lab: list[dict], sim: list[dict]) -> tuple[list[str], int, int, dict
     return lines, met, total, chances
 
 
+def _unreadable(table: list[dict]) -> str | None:
+    """What in a table.csv compare cannot read (a missing column, a cell that is not a number),
+    or None."""
+    for i, row in enumerate(table, start=2):  # line 1 is the header
+        for key in ("experiment",) + tuple(k for k, _, _ in METRICS):
+            if row.get(key) is None:
+                return f"no column {key!r} (collect.py writes it)"
+            if key == "experiment":
+                continue
+            try:
+                _value(row[key])
+            except ValueError:
+                return f"line {i}, column {key!r}: {row[key]!r} is not a number (a number, or empty for never)"
+    return None
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
@@ -108,6 +124,11 @@ def main(argv: list[str]) -> int:
                 tables.append(list(csv.DictReader(f)))
         except OSError as e:
             print(f"{path}: cannot read ({e.strerror})", file=sys.stderr)
+            return 2
+    for path, table in zip(argv, tables):
+        problem = _unreadable(table)
+        if problem:
+            print(f"{path}: {problem}", file=sys.stderr)
             return 2
     lines, met, total, chances = compare(*tables)
     print("\n".join(lines))
