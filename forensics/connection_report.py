@@ -70,12 +70,15 @@ def _stem(replication: int, uploader: int) -> str:
 
 
 def write_trace_report(run_dir: Path, replication: int, uploader: int, out_dir: Path,
-                       window_s: float = 60.0, rate_window_s: float = 1.0) -> list[Path]:
+                       window_s: float = 60.0, rate_window_s: float = 1.0, label: int | None = None) -> list[Path]:
+    """The figure and tables of one uploader in one replication, into ``out_dir``; the files are
+    named by ``label`` if given (a run's number in a recording put together from several run
+    directories), else by the replication. Their text names the run directory and replication."""
     data = load_traced_replication(run_dir, replication, uploader)
     limit = data.upload_bps[uploader]
     summary = cm.summarize_uploader(data.table, uploader, limit, window_s, rate_window_s)
     out_dir = Path(out_dir)
-    stem = out_dir / _stem(replication, uploader)
+    stem = out_dir / _stem(replication if label is None else label, uploader)
     conns_csv = stem.with_name(stem.name + "-connections.csv")
     eps_csv = stem.with_name(stem.name + "-episodes.csv")
     md = stem.with_name(stem.name + "-summary.md")

@@ -379,3 +379,34 @@ def test_choked_by_hand(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         mod.main(["0", str(path)])
     assert str(path) in str(e.value) and "total_up_bytes" in str(e.value)
+
+
+def test_collect_adds_runs_to_a_recording(tmp_path, capsys):
+    """Two replications collected as runs 0-1, then the same run directory added as runs 2-3 with
+    --first-run 2 --append: four rows, in run order, the first two written back byte for byte;
+    the files named by run; collected again as runs 2-3, the rows are replaced, not doubled."""
+    import shutil
+    from tests.test_cli_trace import make_run
+    run = make_run(tmp_path)
+    shutil.copytree(run / "replications" / "0000", run / "replications" / "0001")
+    mod = _load("collect")
+    out = tmp_path / "traces"
+    assert mod.main([f"one-slot:0:1:{run}", "--out", str(out)]) == 0
+    first = (out / "table.csv").read_text().splitlines()
+    assert [r.split(",")[:2] for r in first[1:]] == [["one-slot", "0"], ["one-slot", "1"]]
+    capsys.readouterr()
+    for _ in range(2):
+        assert mod.main([f"one-slot:0:1:{run}", "--out", str(out), "--first-run", "2", "--append"]) == 0
+    printed = capsys.readouterr().out
+    table = (out / "table.csv").read_text().splitlines()
+    assert table[:3] == first
+    assert [r.split(",")[:2] for r in table[1:]] == [["one-slot", str(i)] for i in range(4)]
+    assert table[3].split(",")[2:] == first[1].split(",")[2:]  # the same replication, the same numbers
+    assert "| one-slot | 2 |" in printed and "| one-slot | 0 |" not in printed  # rows of this call only
+    for i in range(4):
+        assert (out / "one-slot" / f"r{i:04d}-u0000-connections.csv.gz").exists()
+        assert (out / "one-slot" / f"trace-r{i:04d}-u0000-summary.md").exists()
+    assert "replication 1" in (out / "one-slot" / "trace-r0003-u0000-summary.md").read_text()
+    import pytest
+    with pytest.raises(SystemExit):
+        mod.main([f"one-slot:0:1:{run}", "--out", str(out), "--first-run", "-1"])

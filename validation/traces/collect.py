@@ -1,15 +1,23 @@
 """Keep the traced experiments small enough for git and tabulate them (validation/traces/README.md).
 
     python validation/traces/collect.py NAME:UPLOADER:RATE_WINDOW_S:RUN_DIR [...] --out validation/traces
+        [--first-run K] [--append]
 
 For each run directory and replication: the uploader's rows of connections.csv (gzip), the
 ``leechsim trace`` figure and tables, and one row of ``table.csv`` / the Markdown table printed
 on stdout (metrics: forensics/connection_metrics.py, ``uploader_headline``).
+
+To add runs to a recording: ``--first-run K`` numbers the run directory's replications from K in
+the files' names and the table's ``replication`` column (the figures' and summaries' text still
+names the run directory and its own replication), and ``--append`` keeps the rows already in
+OUT/table.csv (a row of the same experiment and run is replaced). The Markdown table printed
+holds the rows collected in this call.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import gzip
 import math
 import sys
@@ -25,6 +33,9 @@ COLUMNS = ("experiment", "replication", "uploader", "limit_kBps", "rate_window_s
            "episode_t50_median_s", "episode_t90_median_s", "utilisation", "window_utilisation", "choked_share")
 
 
+EXPERIMENT_ORDER = {"seniority": 0, "one-slot": 1, "capped-subject": 2}  # the table's order (compare.py)
+
+
 def uploader_rows_gz(src: Path, dst: Path, uploader: int) -> None:
     with open(src, newline="") as f:
         lines = [next(f)] + [line for line in f if line.split(",", 2)[1] == str(uploader)]
@@ -35,21 +46,34 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("runs", nargs="+", help="NAME:UPLOADER:RATE_WINDOW_S:RUN_DIR")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--first-run", type=int, default=0, metavar="K",
+                    help="number the replications from K in the files and the table (default 0)")
+    ap.add_argument("--append", action="store_true", help="keep the rows of OUT/table.csv")
     a = ap.parse_args(argv)
+    if a.first_run < 0:
+        ap.error(f"--first-run must be >= 0, got {a.first_run}")
     rows = []
     for spec in a.runs:
         name, uploader, rate_window_s, run_dir = spec.split(":", 3)
         uploader, rate_window_s, run_dir = int(uploader), float(rate_window_s), Path(run_dir)
         for rep_dir in sorted((run_dir / "replications").iterdir()):
             rep = int(rep_dir.name)
+            run = rep + a.first_run
             out = a.out / name
-            write_trace_report(run_dir, rep, uploader, out, rate_window_s=rate_window_s)
-            uploader_rows_gz(rep_dir / "connections.csv", out / f"r{rep:04d}-u{uploader:04d}-connections.csv.gz",
+            write_trace_report(run_dir, rep, uploader, out, rate_window_s=rate_window_s, label=run)
+            uploader_rows_gz(rep_dir / "connections.csv", out / f"r{run:04d}-u{uploader:04d}-connections.csv.gz",
                              uploader)
             data = load_traced_replication(run_dir, rep, uploader)
             s = cm.summarize_uploader(data.table, uploader, data.upload_bps[uploader], rate_window_s=rate_window_s)
             h = cm.uploader_headline(s)
-            rows.append([name, rep, uploader, s.limit_bps / 1000, rate_window_s] + [h[c] for c in COLUMNS[5:]])
+            rows.append([name, run, uploader, s.limit_bps / 1000, rate_window_s] + [h[c] for c in COLUMNS[5:]])
+    collected = rows
+    if a.append and (a.out / "table.csv").exists():
+        with open(a.out / "table.csv", newline="") as f:
+            kept = [list(r.values()) for r in csv.DictReader(f)]
+        new = {(str(r[0]), str(r[1])) for r in rows}
+        rows = [r for r in kept if (r[0], r[1]) not in new] + collected  # kept cells as read: written back as they were
+        rows.sort(key=lambda r: (EXPERIMENT_ORDER.get(str(r[0]), len(EXPERIMENT_ORDER)), str(r[0]), int(r[1])))
     atomic.write_csv(a.out / "table.csv", COLUMNS, rows)
 
     def f(x, spec="{:.1f}"):
@@ -60,7 +84,7 @@ def main(argv: list[str]) -> int:
           "| later conns to 50 % / 90 % of even share: median s (reached 90 %) "
           "| episodes (optimistic) | all episodes t50 / t90 median (s) | utilisation (first 60 s) | to choked |")
     print("|---|---:|---|---|---|---|---|---|---|---:|")
-    for r in rows:
+    for r in collected:
         d = dict(zip(COLUMNS, r))
         print(f"| {d['experiment']} | {d['replication']} | {d['uploader']} ({d['limit_kBps']:.0f}) "
               f"| peer {d['first_remote']}: {f(d['first_share'], '{:.0%}')} ({f(d['even_share'], '{:.0%}')}) "
