@@ -59,30 +59,29 @@ class Layout:
 
 
 def overlap_per_file(starts: np.ndarray, ends: np.ndarray, file_offsets: np.ndarray) -> np.ndarray:
-    """Bytes of the half-open ranges [starts, ends) that fall in each file, exactly, in int64.
-
-    Coverage is a step function c(x) = number of ranges covering byte x; its integral G(x) is
-    piecewise linear. Each file's bytes are G(end) - G(start), evaluated with integer arithmetic.
-    """
+    """Bytes of the half-open ranges [starts, ends) that fall in each file, exactly, in int64: a
+    range counts in every file it overlaps, by the bytes of the overlap (ranges may overlap one
+    another; each counts). Each range is cut at the file boundaries it crosses (a block range lies
+    within one piece, so it crosses few), and the pieces are summed per file."""
+    file_offsets = np.asarray(file_offsets, dtype=np.int64)
     n_files = len(file_offsets) - 1
-    if len(starts) == 0:
+    starts = np.asarray(starts, dtype=np.int64)
+    ends = np.asarray(ends, dtype=np.int64)
+    keep = ends > starts
+    starts, ends = starts[keep], ends[keep]
+    if len(starts) == 0 or n_files == 0:
         return np.zeros(n_files, dtype=np.int64)
-    points = np.concatenate((starts, ends)).astype(np.int64)
-    deltas = np.concatenate((np.ones(len(starts), np.int64), -np.ones(len(ends), np.int64)))
-    order = np.argsort(points, kind="stable")
-    points, deltas = points[order], deltas[order]
-    uniq, idx = np.unique(points, return_index=True)
-    step = np.add.reduceat(deltas, idx)
-    cover = np.cumsum(step)  # coverage on [uniq[i], uniq[i+1])
-    g = np.concatenate(([0], np.cumsum(cover[:-1] * np.diff(uniq))))  # G at each uniq point
-
-    def G(x: np.ndarray) -> np.ndarray:
-        k = np.searchsorted(uniq, x, side="right") - 1
-        out = np.zeros(len(x), dtype=np.int64)
-        inside = k >= 0
-        kk = k[inside]
-        out[inside] = g[kk] + np.where(kk < len(cover), cover[np.minimum(kk, len(cover) - 1)], 0) * (x[inside] - uniq[kk])
-        return out
-
-    gx = G(file_offsets)
-    return np.diff(gx)
+    # the file holding a range's first and last byte (side="right": of several files starting at one
+    # offset, the last, the only one of them not empty)
+    first = np.searchsorted(file_offsets, starts, side="right") - 1
+    last = np.searchsorted(file_offsets, ends - 1, side="right") - 1
+    first = np.clip(first, 0, n_files - 1)
+    last = np.clip(last, 0, n_files - 1)
+    spans = last - first + 1
+    row = np.repeat(np.arange(len(starts)), spans)
+    f = first[row] + (np.arange(len(row)) - np.repeat(np.cumsum(spans) - spans, spans))
+    lo = np.maximum(starts[row], file_offsets[f])
+    hi = np.minimum(ends[row], file_offsets[f + 1])
+    out = np.zeros(n_files, dtype=np.int64)
+    np.add.at(out, f, np.maximum(hi - lo, 0))
+    return out

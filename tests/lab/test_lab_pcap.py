@@ -65,6 +65,21 @@ def _block_bytes(raw: Path) -> callable:
     return lambda piece, block: min(BLOCK_BYTES, t.piece_length(piece) - block * BLOCK_BYTES)
 
 
+def _last_readings(raw: Path) -> dict[str, float]:
+    """When the lab last read the subject's payload counter of a connection, per peer address."""
+    out: dict[str, float] = {}
+    for r in _rows(raw / "subject-sent.csv"):
+        out[r["peer_ip"]] = max(out.get(r["peer_ip"], 0.0), float(r["last_read_s"]))
+    return out
+
+
+def _wire_after(sent: list[dict], addrs: set[str], read_at: dict[str, float]) -> int:
+    """Bytes the capture shows sent to a peer (any of its addresses) after the lab's last reading of
+    that connection's payload counter: an upper bound of what was handed over after the reading."""
+    t = max((read_at[a] for a in addrs if a in read_at), default=0.0)
+    return sum(int(r["length"]) for r in sent if r["address"] in addrs and float(r["t_s"]) > t)
+
+
 def test_capture_is_whole(pcap_run):
     """tcpdump dropped nothing and stayed under its size bound; the run's own traffic only."""
     _, raw, _ = pcap_run
@@ -113,15 +128,22 @@ STOP_SCENARIO_SUBJECT_CAP_BPS = 600_000  # STOP_SCENARIO's subject upload cap
 def test_transfer_log_is_what_left_per_peer(pcap_run):
     """The run's transfer log (the block log cut to each connection's payload counter,
     forensics/lab/sent.py) against the wire, peer by peer: whole blocks on the wire to that peer
-    minus the log's bytes for it. For TCP the wire may hold one more block than the counter
-    (handed over between the lab's last reading and the pause, as in the test below), or one fewer:
-    libtorrent counts a block sent when the kernel took it, and a block still in the socket buffer
-    when the pause resets the connection (the receiver's window full: it reads only what its own
-    download limit grants) never reaches the wire — seen once in 2026-11-30's lab tests, peer 2
-    wire 0 against 1 block counted; for uTP a block may also stay in uTP's queue, and uTP may
-    have handed the transport several blocks in that gap. Over all peers the uncut log (blocks
-    queued) is closer to the wire over TCP only by the blocks handed over in that gap (the queued
-    log has them, the counter not yet), and at most two blocks closer over uTP."""
+    minus the log's bytes for it. A block on the wire but not in the cut log was handed to the
+    transport after the lab's last reading of that connection's counter (the counter counts a byte
+    when the transport takes it), so it reached the wire after that reading: the wire may exceed the
+    cut log by at most the bytes the capture shows to that peer after the reading, plus the block in
+    transit at the reading. How many that is depends on how long libtorrent's network thread takes
+    to act on the pause and on the quota the rate limiter had already granted (a connection's
+    bandwidth request is about a second of its rate, sec. "quota tick" of the rate-dynamics notes),
+    not on a fixed number of blocks: a CI run on 2026-12-03 handed 3 blocks to one peer in that gap.
+    The cut log may also hold one block more than the wire over TCP: libtorrent counts a block sent
+    when the kernel took it, and a block still in the socket buffer when the pause resets the
+    connection (the receiver's window full: it reads only what its own download limit grants) never
+    reaches the wire — seen once in 2026-11-30's lab tests, peer 2 wire 0 against 1 block counted;
+    for uTP a block may also stay in uTP's queue, and uTP may have handed the transport several
+    blocks in that gap. Over all peers the uncut log (blocks queued) is closer to the wire over TCP
+    only by the blocks handed over in that gap (the queued log has them, the counter not yet), and
+    at most two blocks closer over uTP."""
     transport, raw, ev = pcap_run
     lab = _lab(raw)
     log = _rows(raw.parent / "transfer_log.csv")
@@ -130,17 +152,19 @@ def test_transfer_log_is_what_left_per_peer(pcap_run):
     size = _block_bytes(raw)
     cut_off, queued_off, gap = 0, 0, 0
     n_peers = len(lab["peers"]) - 1
+    read_at = _last_readings(raw)
     for index, addrs in _addresses(lab).items():
         if index == 0:
             continue
         wire = sum(size(int(r["piece"]), int(r["begin"]) // BLOCK_BYTES) for r in sent if r["address"] in addrs)
         cut = sum(int(r["bytes"]) for r in log if int(r["peer"]) == index)
         q = sum(size(int(r["piece"]), int(r["block"])) for r in queued if r["peer_ip"] in addrs)
+        late = _wire_after(sent, addrs, read_at)
         # uTP: up to as many blocks as the counter test below allows the whole transfer (one per
         # peer), all to one peer: 2 and 3 blocks to peer 2 in 2 of 9 runs on 2026-11-30, where the
         # uncut log matched the wire; the gap between the last reading and the pause
-        low, high = (-BLOCK_BYTES, BLOCK_BYTES) if transport == "tcp" else (-2 * BLOCK_BYTES, n_peers * BLOCK_BYTES)
-        assert low <= wire - cut <= high, (index, wire, cut, q)
+        low, high = (-BLOCK_BYTES, BLOCK_BYTES + late) if transport == "tcp" else (-2 * BLOCK_BYTES, max(n_peers * BLOCK_BYTES, BLOCK_BYTES + late))
+        assert low <= wire - cut <= high, (index, wire, cut, q, late)
         cut_off += abs(wire - cut)
         queued_off += abs(wire - q)
         gap += max(0, wire - cut)  # on the wire, not yet counted: handed over after the last reading
@@ -158,19 +182,22 @@ def test_sent_bytes_match_the_payload_counter(pcap_run):
     payload counter, which counts a byte when it is handed to the transport. The lab reads the
     counter just before it posts the pause (a pause resets it), and libtorrent's network thread
     keeps sending until it handles the pause: for TCP the wire may hold more than the counter, by
-    what was handed over in that gap (at most one block a peer; it is usually 0, once 1 block in
-    CI). For uTP, bytes still in uTP's own send queue at the pause never leave, so the wire may
-    also hold less, by at most 2 blocks a peer."""
+    what was handed over in that gap — all of it on the wire after the reading, so at most what the
+    capture shows after it, plus the block each connection had in transit (usually 0; 3 blocks to
+    one peer in a CI run on 2026-12-03). For uTP, bytes still in uTP's own send queue at the pause
+    never leave, so the wire may also hold less, by at most 2 blocks a peer."""
     transport, raw, ev = pcap_run
     lab = _lab(raw)
     peers = _rows(ev / "peers.csv")
     wire = sum(int(r["sent_bytes"]) + int(r["cut_off_bytes"]) for r in peers)
     counter = lab["subject_check"]["status_uploaded_bytes"]
     others = len(lab["peers"]) - 1
+    sent, read_at = _rows(ev / "blocks.csv"), _last_readings(raw)
+    late = sum(_wire_after(sent, addrs, read_at) for i, addrs in _addresses(lab).items() if i != 0)
     if transport == "tcp":
-        assert 0 <= wire - counter <= BLOCK_BYTES * others, (wire, counter)
+        assert 0 <= wire - counter <= BLOCK_BYTES * others + late, (wire, counter, late)
     else:
-        assert -BLOCK_BYTES * others <= counter - wire <= 2 * BLOCK_BYTES * others, (wire, counter)
+        assert -(BLOCK_BYTES * others + late) <= counter - wire <= 2 * BLOCK_BYTES * others, (wire, counter, late)
 
 
 def test_received_blocks_equal_the_other_peers_logs(pcap_run):
