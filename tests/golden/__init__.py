@@ -5,7 +5,9 @@ a validation table (simulator against a recorded lab run of the calibration matr
 re-run. ``produce(workdir)`` runs them with the CLI in-process inside ``workdir`` (relative paths,
 one worker) and returns the exit codes and printed text; ``normalized(workdir)`` reads every output
 file with the parts that legitimately differ between two runs masked: UTC times, the git commit,
-the command's absolute paths, and the hashes of files that hold them.
+the command's absolute paths, the machine's platform string (its kernel release changes when the
+host is updated: a CI run on 2026-12-04 had another build of the same kernel), and the hashes of
+files that hold them.
 
 Regenerate after a deliberate change of the model or of an output format (the comparison test
 fails on any other change):
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import platform
 import re
 import shutil
 from pathlib import Path
@@ -79,6 +82,7 @@ def produce(work: Path) -> dict[str, dict]:
 
 def _mask(rel: str, data: bytes, root: Path) -> bytes:
     data = data.replace(str(root).encode(), b"<WORK>")
+    data = data.replace(platform.platform().encode(), b"<PLATFORM>")  # as forensics/provenance.py records it
     data = _TIME.sub(b"<UTC>", data)
     data = _COMMIT.sub(b"<COMMIT>", data)
     name = rel.rsplit("/", 1)[-1]
