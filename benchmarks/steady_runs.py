@@ -7,8 +7,8 @@ quota ticks for a connection in steady state pays only where connections stay st
 seconds. tick_cycles counts how often a connection's second repeats the one before; this measures
 how long such stretches last. The first K torrents of a corpus x N replications are simulated as a
 corpus run does (the idle prefix skipped if the corpus says so, stopped when the subject leaves),
-with the engine's connection trace on (``SwarmRun(trace_connections=True)``: every open connection,
-from each end, every quota tick). From each connection's bytes received in each whole second
+with the engine's connection trace on (``corpus_run.simulate_until_subject_left(...,
+trace_connections=True)``: every open connection, from each end, every quota tick). From each connection's bytes received in each whole second
 (``total_down_bytes`` between two whole-second samples; a connection closed and reopened starts
 again), it reports the share of transfer-seconds (seconds with bytes) that lie in runs of at least
 2, 4, 8, 16 and 32 seconds in which each second carries exactly the bytes of the second before, or
@@ -107,10 +107,8 @@ def shares(lengths: list[int], minima=RUN_MINIMA) -> dict[str, float]:
 
 def steady_runs(torrents: int = 6, runs: int = 2, corpus: Path = CASE) -> dict:
     from forensics.corpus import load_corpus
-    from forensics.corpus_run import _scenario, plan_units
-    from sim.engine import SwarmRun
+    from forensics.corpus_run import _scenario, plan_units, simulate_until_subject_left
     from sim.montecarlo import replication_seeds
-    from sim.warm_start import skip_idle_prefix
 
     c = load_corpus(corpus)
     units = [u for u in plan_units(c, runs) if u.index < torrents]
@@ -118,19 +116,14 @@ def steady_runs(torrents: int = 6, runs: int = 2, corpus: Path = CASE) -> dict:
     near: list[int] = []
     swarm = np.zeros(3, dtype=np.int64)  # seconds, all exact, all within a block
     for u in units:
-        sc = _scenario(c.base, u)
+        sc = _scenario(c.base, u)  # the torrent's scenario, as a corpus run builds it
         seeds = replication_seeds(u.master_seed, u.replications)
         for r in range(u.start, u.stop):
-            run = SwarmRun(sc, r, seeds[r], trace_connections=True)
-            if u.skip_idle_prefix:
-                skip_idle_prefix(run)
-            ticker = run.start()
-            run.env.run(until=run.env.any_of([ticker, run.subject_left_event()]))
-            parts = run._trace_parts
-            if not parts:
+            trace = simulate_until_subject_left(sc, r, seeds[r], u.skip_idle_prefix,
+                                                trace_connections=True).extra["connections"]
+            if not len(trace["t_s"]):
                 continue
-            cols = [np.concatenate([p[k] for p in parts]) for k in ("t_s", "local", "remote", "total_down_bytes")]
-            conns = per_second_bytes(*cols)
+            conns = per_second_bytes(trace["t_s"], trace["local"], trace["remote"], trace["total_down_bytes"])
             for stretches in conns.values():
                 for _, got in stretches:
                     exact += run_lengths(got, 0)

@@ -85,7 +85,7 @@ class Progress:
 
 
 def simulate_until_subject_left(sc: Scenario, replication: int, seed: np.random.SeedSequence,
-                                skip_idle: bool = False):
+                                skip_idle: bool = False, trace_connections: bool = False):
     """A replication run until the subject has left (or the swarm is done); its result.
 
     Every model event is processed in the same order as in one uninterrupted run, so the subject's
@@ -99,9 +99,10 @@ def simulate_until_subject_left(sc: Scenario, replication: int, seed: np.random.
 
     ``skip_idle``: the swarm's idle prefix (only seeds there) is skipped (sim/warm_start.py): the same
     distribution of the subject's numbers, not the same values; the result is on the shifted clock,
-    ``result.extra["idle_skipped_s"]`` says by how much.
+    ``result.extra["idle_skipped_s"]`` says by how much. ``trace_connections``: the engine's
+    connection trace in ``result.extra["connections"]`` (benchmarks/steady_runs.py reads it).
     """
-    run = SwarmRun(sc, replication, seed)
+    run = SwarmRun(sc, replication, seed, trace_connections=trace_connections)
     skipped = skip_idle_prefix(run) if skip_idle else 0.0
     ticker = run.start()
     env = run.env

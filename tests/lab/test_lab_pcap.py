@@ -75,8 +75,9 @@ def _last_readings(raw: Path) -> dict[str, float]:
 
 def _wire_after(sent: list[dict], addrs: set[str], read_at: dict[str, float]) -> int:
     """Bytes the capture shows sent to a peer (any of its addresses) after the lab's last reading of
-    that connection's payload counter: an upper bound of what was handed over after the reading."""
-    t = max((read_at[a] for a in addrs if a in read_at), default=0.0)
+    that connection's payload counter: an upper bound of what was handed over after the reading.
+    A peer the lab never read has no such bytes (its blocks are all bound by the block tolerance)."""
+    t = max((read_at[a] for a in addrs if a in read_at), default=float("inf"))
     return sum(int(r["length"]) for r in sent if r["address"] in addrs and float(r["t_s"]) > t)
 
 
