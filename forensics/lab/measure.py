@@ -76,6 +76,11 @@ def sent_log(raw_dir: Path, log: TransferLog, conn: list, counter_bytes: int) ->
     return cut, {"cut_to_sent": True, "log_bytes_queued": queued, "blocks_queued_never_sent": dropped}
 
 
+def _pause_lag(rec: dict) -> float | None:
+    lag = _nan(rec.get("paused_s")) - _nan(rec["leave_s"])
+    return None if math.isnan(lag) else round(lag, 6)
+
+
 def collect_replication(plan: RunPlan, layout: Layout, raw_dir: Path, end_s: float) -> ReplicationResult:
     pop = plan.population
     recs = [read_peer(raw_dir, p.index) for p in plan.peers]
@@ -113,6 +118,9 @@ def collect_replication(plan: RunPlan, layout: Layout, raw_dir: Path, end_s: flo
             "status_uploaded_at_complete_bytes": subj["uploaded_at_complete_bytes"],
             "log_bytes": int(log.bytes.sum()),
             "blocks_to_unknown_address": unknown,
+            # how long after the application's pause libtorrent's network thread acted on it
+            # (torrent_paused_alert; None: the subject never left, or a raw file from before it was kept)
+            "pause_took_effect_after_s": _pause_lag(subj),
             **cut_note,
         },
         "incoming_connections": {str(r["index"]): sum(r["incoming_connections"].values()) for r in recs},

@@ -86,6 +86,9 @@ class Peer:
         self.active = False
         self.t0 = 0.0
         self.join_s = self.complete_s = self.leave_s = math.nan
+        # when libtorrent's network thread acted on the application's pause (torrent_paused_alert's
+        # time): bytes the transport was granted before it may still leave after leave_s (docs/lab.md)
+        self.paused_s = math.nan
         self.samples: list[tuple[float, int, int]] = []
         self.blocks: list[tuple[float, str, int, int, int]] = []
         self.last_up = self.last_down = 0
@@ -234,6 +237,9 @@ class Peer:
                     self.peer_log.append((f"{self.alert_t(a):.6f}", a.ip[0], int(a.ip[1]), *line))
             elif isinstance(a, lt.alerts_dropped_alert):
                 self.alerts_dropped += 1
+            elif isinstance(a, lt.torrent_paused_alert):
+                if not self.active and not math.isnan(self.leave_s) and math.isnan(self.paused_s):
+                    self.paused_s = self.alert_t(a)
             elif isinstance(a, lt.torrent_finished_alert):
                 if not self.is_seed and math.isnan(self.complete_s) and finished_at is None:
                     finished_at = self.alert_t(a)
@@ -340,7 +346,7 @@ class Peer:
             "index": self.index, "role": self.spec["role"], "ip": self.spec["ip"], "out_ip": self.spec["out_ip"],
             "listen_port": self.ses.listen_port(),
             "planned_join_s": self.spec["join_s"], "join_s": self.join_s,
-            "complete_s": self.complete_s, "leave_s": self.leave_s,
+            "complete_s": self.complete_s, "leave_s": self.leave_s, "paused_s": self.paused_s,
             "uploaded_bytes": self.last_up, "downloaded_bytes": self.last_down,
             "uploaded_at_complete_bytes": self.up_at_complete,
             "downloaded_at_complete_bytes": self.down_at_complete,

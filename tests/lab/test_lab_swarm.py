@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from forensics.lab.peer import DRAIN_AFTER_PAUSE_S
 from sim.layout import BLOCK_BYTES
 from sim.results import FILE_COLUMNS, HEADLINE_FIELDS, LOG_COLUMNS, PEER_COLUMNS, TIMESERIES_COLUMNS
 
@@ -79,6 +80,10 @@ def test_stop_at_completion_uploads_nothing_afterwards(stop_run):
     assert -BLOCK_BYTES * (n_peers - 1) < check["log_bytes"] - check["status_uploaded_bytes"] <= 0, check
     assert check["blocks_queued_never_sent"] * BLOCK_BYTES >= check["log_bytes_queued"] - check["log_bytes"]
     assert check["blocks_to_unknown_address"] == 0
+    # libtorrent acted on the pause (torrent_paused_alert) after the application posted it, within
+    # the drain that follows (the alert's and the application's clocks agree to a few ms)
+    lag = check["pause_took_effect_after_s"]
+    assert lag is not None and -0.05 <= lag <= DRAIN_AFTER_PAUSE_S, check
 
 
 def test_seed_upload_cap_is_honoured(stop_run):
