@@ -21,6 +21,7 @@ libtorrent's own alert timestamps.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import math
 import random
@@ -383,6 +384,8 @@ def main(argv: list[str]) -> int:
     # The coordinator stops us (stdin "stop"/EOF, or SIGTERM); a terminal Ctrl-C is its business.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # the coordinator asks for every thread's stack (to our stderr file) when we do not stop in time
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     spec = json.loads(Path(argv[0]).read_text())
     try:
         Peer(spec).run()

@@ -213,6 +213,8 @@ def _watch(session: Session, plans: list[RunPlan], swarms: list[_PeerProcs], sub
                     pending.discard((j, i))
                     if ev == "left":
                         left.add((j, i))
+                elif ev == "done":
+                    s.done.add(i)
                 elif ev == "error":
                     raise LabRunError(f"torrent {j}, peer {i}: {msg.get('msg')}")
                 elif ev == "eof" and (j, i) not in left:

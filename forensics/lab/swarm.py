@@ -16,6 +16,7 @@ import math
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -134,6 +135,7 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
                        "leave_at_s": finite_or_none(p.leave_at_s), "listen_port": ports[p.index]}
                       for p in plan.peers],
             **result.extra,
+            "stopped_by_force": peers.stopped_by_force,
             **({"capture": capture.summary()} if capture is not None else {}),
         })
         return result
@@ -162,6 +164,8 @@ def _watch(sc: Scenario, plan: RunPlan, peers: "_PeerProcs", tracker: Opentracke
             left.add(i)
         elif ev in ("progress", "done"):
             down[i] = int(msg.get("down", 0))
+            if ev == "done":
+                peers.done.add(i)
         elif ev == "error":
             raise LabRunError(f"peer {i} ({plan.peers[i].ip}): {msg.get('msg')}")
         elif ev == "eof" and i not in left:
@@ -200,6 +204,8 @@ class _PeerProcs:
         self.procs: list[subprocess.Popen] = []
         self.events: queue.Queue = queue.Queue()
         self.threads: list[threading.Thread] = []
+        self.done: set[int] = set()  # peers that wrote their measurements ("done" event)
+        self.stopped_by_force: list[dict] = []  # stop_all: peers killed after "done"
 
     def start(self) -> None:
         env = dict(os.environ)
@@ -268,7 +274,13 @@ class _PeerProcs:
             proc.stdin.flush()
 
     def stop_all(self) -> None:
-        """Ask every peer to finish (it writes its raw files), wait, and check they all did."""
+        """Ask every peer to finish (it writes its raw files), wait, and check they all did.
+
+        A peer that has written everything (its "done" event comes after its raw files and its
+        session's pause) but whose process does not exit in time — libtorrent's teardown at
+        interpreter exit — is stopped by force and named in ``stopped_by_force`` with its threads'
+        stacks (lab.json): its measurements are whole. One that has not is a failed run, and the
+        error shows where its threads were."""
         for proc in self.procs:
             try:
                 if proc.poll() is None:
@@ -282,11 +294,37 @@ class _PeerProcs:
             try:
                 rc = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                raise LabRunError(f"peer {i} did not stop within {STOP_TIMEOUT_S:.0f} s") from None
+                stacks = self.thread_stacks(i, proc)
+                if i in self.finished():
+                    stop_process(proc, grace_s=3.0)
+                    self.stopped_by_force.append({"peer": i, "threads": stacks})
+                    continue
+                raise LabRunError(f"peer {i} did not stop within {STOP_TIMEOUT_S:.0f} s and had not written "
+                                  f"its measurements; its threads: {stacks}") from None
             if rc != 0:
                 raise LabRunError(f"peer {i} exited with status {rc}: {self.stderr_tail(i)}")
         for t in self.threads:
             t.join(timeout=2)
+
+    def finished(self) -> set[int]:
+        """The peers whose "done" event has arrived (read from the event stream, after _watch)."""
+        while True:
+            try:
+                i, msg = self.events.get_nowait()
+            except queue.Empty:
+                return self.done
+            if msg.get("ev") == "done":
+                self.done.add(i)
+
+    def thread_stacks(self, i: int, proc: subprocess.Popen) -> str:
+        """Every thread's Python stack of a peer that will not stop (faulthandler on SIGUSR1, to
+        its stderr file): where it hangs, for the run's record."""
+        try:
+            proc.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
+        except OSError:
+            pass
+        return self.stderr_tail(i, 3000)
 
     def kill_all(self) -> None:
         for proc in self.procs:
@@ -302,12 +340,12 @@ class _PeerProcs:
                 except (OSError, ValueError):
                     pass
 
-    def stderr_tail(self, i: int) -> str:
+    def stderr_tail(self, i: int, chars: int = 800) -> str:
         try:
             text = (self.work / f"peer-{i:04d}.stderr").read_text(errors="replace").strip()
         except OSError:
             return "(no stderr)"
-        return text[-800:] or "(no stderr)"
+        return text[-chars:] or "(no stderr)"
 
 
 def _policy(sc: Scenario) -> dict:
