@@ -44,6 +44,10 @@ LOG_BUFFER_TICKS = 16
 # Salts drawn for a batch's first compiled call, in ticks; each further call of the batch draws twice
 # as many (see SwarmRun._tick_batch).
 SALT_CHUNK_TICKS = 1024
+# The random stream of a peer's connection to itself (a child of the replication's seed, so that no
+# draw of the replication's own stream moves: where nothing binds a connection limit, every number
+# is as it was without the mechanism)
+SELF_CONNECTION_STREAM = 0x5E1F
 
 
 def draw_salts(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -172,6 +176,10 @@ class SwarmRun:
         self.conn_seq = 0  # connections opened so far (each connection's seniority)
         self.pending_connects: dict[int, list[int]] = {}  # peer -> peers to connect to at its next second tick
         self.boosted = np.zeros(n, dtype=bool)  # its first tracker response was connected (connect boost)
+        # a peer's connection to itself: the connection slots it holds, (first tick, last tick, slots)
+        self.self_slots: dict[int, list[tuple[int, int, int]]] = {}
+        self._self_rng = np.random.default_rng(np.random.SeedSequence(
+            seed.entropy, spawn_key=(*seed.spawn_key, SELF_CONNECTION_STREAM)))
         # connections exchanging their first messages: (tick after which it opens, when, seq, u, v)
         self.handshaking: list[tuple[int, float, int, int, int]] = []
         self._handshaking_pairs: set[tuple[int, int]] = set()
@@ -278,11 +286,60 @@ class SwarmRun:
             # connected within 0.1 s of joining)
             self.boosted[u] = True
             boost = int(self.pop.connect_boost[u])
+            self._connect_to_self(u, len(peers), boost)
             for v in peers[:boost]:
                 self._open_tcp(u, v, self.env.now)
             peers = peers[boost:]
         if peers:
             self.pending_connects.setdefault(u, []).extend(peers)
+
+    def _connect_to_self(self, u: int, others: int, boost: int) -> None:
+        """u's connection to itself, from its first tracker response (docs/model.md, "A peer's
+        connection to itself"). opentracker names the announcing peer among the peers it returns
+        (every registered peer when they fit in the reply, else a random ``peer_list_size`` of
+        them), and libtorrent connects to that address like any other: by uTP first
+        (enable_outgoing_utp), whose SYN never gets an answer from its own socket, so the attempt
+        holds a connection slot until u's quota tick after utp_connect_timeout; then by TCP at u's
+        next second tick, where both ends of the connection (two slots) see u's own peer id, close
+        and ban the address, gone at u's next quota tick. Without outgoing uTP, only the TCP pair.
+        The lab's peer logs show every peer doing this (validation/ANALYSIS.md, h08). The slots
+        count against connections_limit (_try_connect); nothing else of the connection is modelled."""
+        listed = others + 1
+        size = self.tracker.peer_list_size
+        rng = self._self_rng
+        if listed > size and rng.random() >= size / listed:
+            return  # a random reply of a large swarm without u in it
+        dt, tps, pa = self.dt, self.ticks_per_s, self.pa
+        phase = float(pa.tick_phase[u])
+        now = self.env.now
+        if min(listed, size) <= boost or rng.random() < boost / min(listed, size):
+            t0 = now  # among the peers connected at once
+        else:  # at u's next second tick, with the rest of the response
+            k = math.ceil(now / dt - 1e-9)
+            while (k + int(pa.sec_phase[u])) % tps:
+                k += 1
+            t0 = k * dt
+        first = math.ceil(t0 / dt - 1e-9)  # the first tick whose connection checks see it
+        spans = []
+        if self.pop.utp_out[u]:
+            fail = math.ceil((t0 + float(self.pop.utp_timeout_s[u])) / dt - phase - 1e-9)
+            spans.append((first, fail, 1))  # uTP: closed at u's quota tick in tick ``fail``
+            k = fail + 1
+            while (k + int(pa.sec_phase[u])) % tps:
+                k += 1
+            spans.append((k + 1, k + 1, 2))  # TCP: opened at u's second tick in tick k, closed in k + 1
+        else:
+            close = math.floor(t0 / dt - phase) + 1  # u's first quota tick after t0
+            spans.append((first, close, 2))
+        self.self_slots[u] = spans
+
+    def _slots_to_self(self, u: int) -> int:
+        """Connection slots u's connection to itself holds at the current tick."""
+        spans = self.self_slots.get(u)
+        if not spans:
+            return 0
+        tick = self._last_tick
+        return sum(n for first, last, n in spans if first <= tick <= last)
 
     def _open_tcp(self, u: int, v: int, t: float) -> None:
         """u connects to v at time t. The connection carries requests once its first messages
@@ -368,7 +425,8 @@ class SwarmRun:
             return
         if not self.pop.connectable[v]:  # the outgoing connection u -> v cannot be accepted
             return
-        if pa.deg[u] >= self.pop.conn_limit[u] or pa.deg[v] >= self.pop.conn_limit[v]:
+        if (pa.deg[u] + self._slots_to_self(u) >= self.pop.conn_limit[u]
+                or pa.deg[v] + self._slots_to_self(v) >= self.pop.conn_limit[v]):
             return
         if v in self.ea.nbr[u].tolist():  # already connected ((nbr[u] == v).any(), without the temporaries)
             return

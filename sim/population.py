@@ -48,6 +48,8 @@ class Population:
     rq_max: np.ndarray  # i8 max_out_request_queue (blocks)
     ip_drain: np.ndarray  # bool rate_limit_ip_overhead
     connect_boost: np.ndarray  # i8 torrent_connect_boost
+    utp_out: np.ndarray  # bool enable_outgoing_utp
+    utp_timeout_s: np.ndarray  # f8 utp_connect_timeout (seconds)
 
     @property
     def size(self) -> int:
@@ -136,4 +138,6 @@ def draw_population(sc: Scenario, rng: np.random.Generator) -> Population:
         rq_max=per_peer(lambda s: s.max_out_request_queue).astype(np.int64),
         ip_drain=per_peer(lambda s: s.rate_limit_ip_overhead).astype(np.bool_),
         connect_boost=per_peer(lambda s: s.torrent_connect_boost).astype(np.int64),
+        utp_out=per_peer(lambda s: s.enable_outgoing_utp).astype(np.bool_),
+        utp_timeout_s=per_peer(lambda s: s.utp_connect_timeout / 1000).astype(np.float64),
     )

@@ -147,10 +147,17 @@ class LibtorrentSettings(_Strict):
     # next tick, and the model does not follow that first second. libtorrent keeps the limit in 16 bits.
     request_queue_time: int = Field(3, ge=0, le=3600)  # seconds
     max_out_request_queue: int = Field(500, ge=4, le=65_535)  # blocks
-    # Transports (libtorrent's defaults: both on). The model does not tell TCP and uTP apart; the lab
-    # follows these (docs/lab.md, "Transport"), which is how the matrix checks that it need not.
+    # Transports (libtorrent's defaults: both on). The model does not tell TCP and uTP apart for
+    # payload (the lab follows these: docs/lab.md, "Transport", which is how the matrix checks that it
+    # need not); outgoing uTP only sets how a peer's connection to itself goes (utp_connect_timeout).
     enable_outgoing_utp: bool = True
     enable_incoming_utp: bool = True
+    # utp_connect_timeout (ms, libtorrent's default 3,000): how long an outgoing uTP connection waits
+    # for its SYN's answer. It sets how long a peer's connection to itself holds one of its
+    # connection slots: the tracker names the peer to itself (opentracker does), libtorrent's
+    # first try is uTP, which never gets through to its own socket, then TCP, which sees its own
+    # peer id and bans the address (docs/model.md, "A peer's connection to itself").
+    utp_connect_timeout: int = Field(3000, ge=1, le=3_600_000)
     # rate_limit_ip_overhead (libtorrent's default: on): every second the session takes its
     # connections' estimated TCP/IP overhead (a 40-byte header per 1,460 bytes sent or received) out
     # of its rate limits, so a limited peer carries that much less payload - the more so the more it
