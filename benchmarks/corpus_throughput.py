@@ -1,6 +1,7 @@
 """Corpus throughput on a slice of the case study, extrapolated to the full corpus; prints one JSON line.
 
 Run:  python -m benchmarks.corpus_throughput [--torrents 20] [--runs 5] [--workers 2]
+      python -m benchmarks.corpus_throughput --torrents 20 --runs 5 --replication-costs
 
 Runs ``leechsim corpus examples/case-study/corpus.toml --limit K --runs N`` through the library
 (``forensics.corpus_run.run_corpus``) after a warm-up replication (numba compiled and cached), and
@@ -172,6 +173,64 @@ def cpu_per_replication(torrents: int = 20, runs: int = 5, rounds: int = 3, corp
             "projected_full_h_2_cores": (load_cpu_s + per_rep * FULL_TORRENTS * FULL_RUNS / 2 + write_full_cpu_s) / 3600}
 
 
+def tail_shares(costs: np.ndarray, fractions=(0.01, 0.1, 0.25)) -> dict[str, float]:
+    """The share of the total that the costliest ``fraction`` of the items take (at least one item)."""
+    c = np.sort(np.asarray(costs, dtype=float))[::-1]
+    total = float(c.sum())
+    return {f"top_{round(100 * f)}pct": (float(c[:max(1, int(round(f * len(c))))].sum()) / total if total else 0.0)
+            for f in fractions}
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation (ties: average ranks; pandas' rank, no scipy needed)."""
+    import pandas as pd
+    ra, rb = pd.Series(a).rank().to_numpy(), pd.Series(b).rank().to_numpy()
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def replication_costs(torrents: int = 20, runs: int = 5, corpus: Path = CASE) -> dict:
+    """Where a corpus's CPU goes, replication by replication: each replication of the slice is run
+    as a corpus runs it (``corpus_run.simulate_until_subject_left``, the idle prefix skipped if the
+    corpus says so) and timed on its own (process time, after a warm-up), with its simulated time
+    before the subject joins and the subject's download time. Reported: the share of the CPU the
+    costliest 1 / 10 / 25 % of replications take, the rank correlation of a replication's CPU with
+    the subject's download time, and the CPU per simulated second of the subject's download — what a
+    faster step for long downloads would have to cut."""
+    from forensics.corpus import load_corpus
+    from forensics.corpus_run import _scenario, plan_units, simulate_until_subject_left
+    from sim.montecarlo import replication_seeds
+    warm_up()
+    c = load_corpus(corpus)
+    units = [u for u in plan_units(c, runs) if u.index < torrents]
+    cpu, download, before = [], [], []
+    first = True
+    for u in units:
+        sc = _scenario(c.base, u)  # the torrent's scenario, as a corpus run builds it
+        seeds = replication_seeds(u.master_seed, u.replications)
+        for r in range(u.start, u.stop):
+            if first:  # this process's first call of each kernel signature, outside the timing
+                simulate_until_subject_left(sc, r, seeds[r], u.skip_idle_prefix)
+                first = False
+            t = time.process_time()
+            res = simulate_until_subject_left(sc, r, seeds[r], u.skip_idle_prefix)
+            cpu.append(time.process_time() - t)
+            download.append(res.headline["subject_download_time_s"])
+            before.append(sc.subject.join_s - res.extra["idle_skipped_s"])
+    cpu_a, dl = np.array(cpu), np.array(download, dtype=float)
+    done = ~np.isnan(dl)
+    other = "" if Path(corpus).resolve() == CASE.resolve() else f" --corpus {corpus}"
+    rho = spearman(cpu_a[done], dl[done]) if done.sum() > 2 else float("nan")
+    return {"command": f"python -m benchmarks.corpus_throughput --torrents {torrents} --runs {runs} --replication-costs"
+                       + other,
+            "replications": int(len(cpu_a)), "cpu_s_mean": float(cpu_a.mean()), "cpu_s_max": float(cpu_a.max()),
+            "cpu_share": tail_shares(cpu_a),
+            "spearman_cpu_vs_download_time": float(rho),
+            "cpu_ms_per_download_s": 1000 * float(cpu_a[done].sum() / dl[done].sum()) if done.any() else float("nan"),
+            "simulated_s_before_join_mean": float(np.mean(before)),
+            "download_s_mean": float(np.nanmean(dl)) if done.any() else float("nan"),
+            "completed": int(done.sum())}
+
+
 def stop_against_full(torrents: int = 3, corpus: Path = CASE) -> list[dict]:
     """Replication 0 of the first ``torrents`` torrents, stopped once the subject left (as a corpus runs
     it) and run to the swarm's end (as ``simulate`` does): wall seconds, simulated end, same upload."""
@@ -257,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tick-profile", type=int, metavar="I", help="instead: where torrent I's replications spend time")
     ap.add_argument("--cpu-rounds", type=_positive, metavar="K",
                     help="instead: the slice in this process K times, the least CPU seconds per replication")
+    ap.add_argument("--replication-costs", action="store_true",
+                    help="instead: each replication's CPU on its own: how much the costliest take, and why")
     a = ap.parse_args(argv)
     try:
         from forensics.corpus import load_corpus
@@ -268,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f"{a.corpus}: --tick-profile {a.tick_profile}: a torrent index from 0 to {n - 1}")
         if a.cpu_rounds:
             print(json.dumps(cpu_per_replication(a.torrents, a.runs, a.cpu_rounds, a.corpus)))
+        elif a.replication_costs:
+            print(json.dumps(replication_costs(a.torrents, a.runs, a.corpus)))
         elif a.tick_profile is not None:
             print(json.dumps(tick_profile(a.tick_profile, corpus=a.corpus)))
         elif a.stop_against_full:
