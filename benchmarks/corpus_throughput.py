@@ -188,6 +188,22 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
+def slice_replications(torrents: int, runs: int, corpus: Path = CASE):
+    """The first ``torrents`` torrents x ``runs`` replications of a corpus as a corpus run builds
+    them: (unit, the torrent's scenario, replication, its seed), in order."""
+    from forensics.corpus import load_corpus
+    from forensics.corpus_run import _scenario, plan_units
+    from sim.montecarlo import replication_seeds
+    c = load_corpus(corpus)
+    for u in plan_units(c, runs):
+        if u.index >= torrents:
+            continue
+        sc = _scenario(c.base, u)
+        seeds = replication_seeds(u.master_seed, u.replications)
+        for r in range(u.start, u.stop):
+            yield u, sc, r, seeds[r]
+
+
 def replication_costs(torrents: int = 20, runs: int = 5, corpus: Path = CASE) -> dict:
     """Where a corpus's CPU goes, replication by replication: each replication of the slice is run
     as a corpus runs it (``corpus_run.simulate_until_subject_left``, the idle prefix skipped if the
@@ -196,26 +212,19 @@ def replication_costs(torrents: int = 20, runs: int = 5, corpus: Path = CASE) ->
     costliest 1 / 10 / 25 % of replications take, the rank correlation of a replication's CPU with
     the subject's download time, and the CPU per simulated second of the subject's download — what a
     faster step for long downloads would have to cut."""
-    from forensics.corpus import load_corpus
-    from forensics.corpus_run import _scenario, plan_units, simulate_until_subject_left
-    from sim.montecarlo import replication_seeds
+    from forensics.corpus_run import simulate_until_subject_left
     warm_up()
-    c = load_corpus(corpus)
-    units = [u for u in plan_units(c, runs) if u.index < torrents]
     cpu, download, before = [], [], []
     first = True
-    for u in units:
-        sc = _scenario(c.base, u)  # the torrent's scenario, as a corpus run builds it
-        seeds = replication_seeds(u.master_seed, u.replications)
-        for r in range(u.start, u.stop):
-            if first:  # this process's first call of each kernel signature, outside the timing
-                simulate_until_subject_left(sc, r, seeds[r], u.skip_idle_prefix)
-                first = False
-            t = time.process_time()
-            res = simulate_until_subject_left(sc, r, seeds[r], u.skip_idle_prefix)
-            cpu.append(time.process_time() - t)
-            download.append(res.headline["subject_download_time_s"])
-            before.append(sc.subject.join_s - res.extra["idle_skipped_s"])
+    for u, sc, r, seed in slice_replications(torrents, runs, corpus):
+        if first:  # this process's first call of each kernel signature, outside the timing
+            simulate_until_subject_left(sc, r, seed, u.skip_idle_prefix)
+            first = False
+        t = time.process_time()
+        res = simulate_until_subject_left(sc, r, seed, u.skip_idle_prefix)
+        cpu.append(time.process_time() - t)
+        download.append(res.headline["subject_download_time_s"])
+        before.append(sc.subject.join_s - res.extra["idle_skipped_s"])
     cpu_a, dl = np.array(cpu), np.array(download, dtype=float)
     done = ~np.isnan(dl)
     other = "" if Path(corpus).resolve() == CASE.resolve() else f" --corpus {corpus}"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.corpus_throughput import CASE, _positive
+from benchmarks.corpus_throughput import CASE, _positive, slice_replications
 
 BLOCK_BYTES = 16 * 1024
 RUN_MINIMA = (2, 4, 8, 16, 32)
@@ -106,35 +106,30 @@ def shares(lengths: list[int], minima=RUN_MINIMA) -> dict[str, float]:
 
 
 def steady_runs(torrents: int = 6, runs: int = 2, corpus: Path = CASE) -> dict:
-    from forensics.corpus import load_corpus
-    from forensics.corpus_run import _scenario, plan_units, simulate_until_subject_left
-    from sim.montecarlo import replication_seeds
+    from forensics.corpus_run import simulate_until_subject_left
 
-    c = load_corpus(corpus)
-    units = [u for u in plan_units(c, runs) if u.index < torrents]
     exact: list[int] = []
     near: list[int] = []
     swarm = np.zeros(3, dtype=np.int64)  # seconds, all exact, all within a block
-    for u in units:
-        sc = _scenario(c.base, u)  # the torrent's scenario, as a corpus run builds it
-        seeds = replication_seeds(u.master_seed, u.replications)
-        for r in range(u.start, u.stop):
-            trace = simulate_until_subject_left(sc, r, seeds[r], u.skip_idle_prefix,
-                                                trace_connections=True).extra["connections"]
-            if not len(trace["t_s"]):
-                continue
-            conns = per_second_bytes(trace["t_s"], trace["local"], trace["remote"], trace["total_down_bytes"])
-            for stretches in conns.values():
-                for _, got in stretches:
-                    exact += run_lengths(got, 0)
-                    near += run_lengths(got, BLOCK_BYTES)
-            n, same = swarm_seconds(conns, 0)
-            _, close = swarm_seconds(conns, BLOCK_BYTES)
-            swarm += (n, same, close)
+    reps = 0
+    for u, sc, r, seed in slice_replications(torrents, runs, corpus):  # as a corpus run builds them
+        reps += 1
+        trace = simulate_until_subject_left(sc, r, seed, u.skip_idle_prefix,
+                                            trace_connections=True).extra["connections"]
+        if not len(trace["t_s"]):
+            continue
+        conns = per_second_bytes(trace["t_s"], trace["local"], trace["remote"], trace["total_down_bytes"])
+        for stretches in conns.values():
+            for _, got in stretches:
+                exact += run_lengths(got, 0)
+                near += run_lengths(got, BLOCK_BYTES)
+        n, same = swarm_seconds(conns, 0)
+        _, close = swarm_seconds(conns, BLOCK_BYTES)
+        swarm += (n, same, close)
     other = "" if Path(corpus).resolve() == CASE.resolve() else f" --corpus {corpus}"
     return {
         "command": f"python -m benchmarks.steady_runs --corpus-torrents {torrents} --runs {runs}{other}",
-        "replications": sum(u.stop - u.start for u in units),
+        "replications": reps,
         "connection_seconds": int(sum(exact)),
         "in_runs_exact": shares(exact), "in_runs_within_block": shares(near),
         "swarm_seconds": int(swarm[0]),
