@@ -353,6 +353,13 @@ class SwarmRun:
         pair = (min(u, v), max(u, v))
         if pair in self._handshaking_pairs:
             return
+        # libtorrent counts a connection against connections_limit from the moment it is opened or
+        # accepted (num_connections(): its handshake not yet through, and a connection to itself,
+        # included); one that finds the session at its limit is closed once its handshake is read
+        # (too_many_connections): the first to connect keep the slots, not the first through
+        if (pa.deg[u] + pa.handshakes[u] + self._slots_to_self(u) >= self.pop.conn_limit[u]
+                or pa.deg[v] + pa.handshakes[v] + self._slots_to_self(v) >= self.pop.conn_limit[v]):
+            return
         ready = self._handshake_done(u, v, t)
         due = max(math.ceil(ready / self.dt - 1e-9) - 1, self._last_tick)
         heapq.heappush(self.handshaking, (due, ready, len(self._handshaking_pairs), u, v))

@@ -103,3 +103,21 @@ def test_where_no_limit_binds_nothing_moves():
         0, np.random.SeedSequence(11))
     assert a.headline == b.headline
     assert np.array_equal(a.log.bytes, b.log.bytes) and np.array_equal(a.log.t_s, b.log.t_s)
+
+
+def test_the_first_to_connect_keep_the_slots():
+    """libtorrent counts a connection against connections_limit from the moment it is opened or
+    accepted, not once its handshake is through: with the subject's limit at 4 (one slot its own
+    uTP attempt's), its three peers over the first 5 s are the seed and the two leechers that joined
+    first — in all fifteen lab runs of the hold-out h08 (validation/holdout/recorded/
+    h08-subject-4-connections, each run's connections.csv.gz), and here in every replication."""
+    sc = load_scenario(LAB_SMALL).with_changes(**{"subject.libtorrent.connections_limit": 4})
+    for r in range(6):
+        res = simulate_replication(sc, r, np.random.SeedSequence([9, r]), trace_connections=True)
+        tr = res.extra["connections"]
+        t, local, remote = (np.asarray(tr[c]) for c in ("t_s", "local", "remote"))
+        early = set(np.unique(remote[(local == SUBJECT) & (t < 5.0)]).tolist())
+        role, join = res.peers["role"], res.peers["join_s"]
+        seeds = set(np.nonzero(role == 1)[0].tolist())
+        leechers = [int(i) for i in np.argsort(join, kind="stable") if role[i] == 2]
+        assert early == seeds | set(leechers[:2]), (r, early, leechers)
