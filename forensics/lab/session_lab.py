@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -83,6 +84,8 @@ class _SubjectProc:
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env,
                                     cwd=str(work), text=True, bufsize=1)
         self.events: queue.Queue = queue.Queue()
+        self.done = False  # its "done" event has arrived (finished)
+        self.stopped_by_force: dict | None = None  # stop: killed after "done", with its stacks
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -110,6 +113,10 @@ class _SubjectProc:
             pass
 
     def stop(self) -> None:
+        """Ask the subject to finish (it writes every torrent's raw files, then says "done") and
+        wait. One that has written everything but does not exit in time (libtorrent's teardown) is
+        stopped by force; ``stopped_by_force`` then holds its threads' stacks for the run's record
+        (each torrent's lab.json). One that has not written them fails the run with its stacks."""
         self.send("stop")
         try:
             self.proc.stdin.close()
@@ -118,16 +125,41 @@ class _SubjectProc:
         try:
             rc = self.proc.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            raise LabRunError("the subject session did not stop in time") from None
+            stacks = self.thread_stacks()
+            if self.finished():
+                stop_process(self.proc, grace_s=3.0)
+                self.stopped_by_force = {"peer": 0, "threads": stacks}
+                return
+            raise LabRunError(f"the subject session did not stop within {STOP_TIMEOUT_S:.0f} s and had not "
+                              f"written its measurements; its threads: {stacks}") from None
         if rc != 0:
             raise LabRunError(f"the subject session exited with status {rc}: {self.stderr_tail()}")
+
+    def finished(self) -> bool:
+        """Whether its "done" event (after every raw file is written) has arrived."""
+        while True:
+            try:
+                msg = self.events.get_nowait()
+            except queue.Empty:
+                return self.done
+            if msg.get("ev") == "done":
+                self.done = True
+
+    def thread_stacks(self) -> str:
+        """Every thread's Python stack (faulthandler on SIGUSR1, to its stderr file)."""
+        try:
+            self.proc.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
+        except OSError:
+            pass
+        return self.stderr_tail(3000)
 
     def kill(self) -> None:
         stop_process(self.proc, grace_s=3.0)
 
-    def stderr_tail(self) -> str:
+    def stderr_tail(self, chars: int = 800) -> str:
         try:
-            return self.stderr_path.read_text(errors="replace").strip()[-800:] or "(no stderr)"
+            return self.stderr_path.read_text(errors="replace").strip()[-chars:] or "(no stderr)"
         except OSError:
             return "(no stderr)"
 
@@ -184,6 +216,14 @@ def run_session_swarms(session: Session, plans: list[RunPlan], raws: list[Path],
         subject.stop()
         for s in swarms:
             s.stop_all()
+        for j, (plan, raw) in enumerate(zip(plans, raws)):
+            # each torrent's record of how its peers ended: the subject session's process is shared
+            write_json(raw / "lab.json", {
+                "replication": plan.replication, "torrent": j, "t0_unix": t0, "end_s": end_s,
+                "tracker_command": tracker.command, "announce_url": tracker.announce_url,
+                "stopped_by_force": ([subject.stopped_by_force] if subject.stopped_by_force else [])
+                + swarms[j].stopped_by_force,
+            })
         return [collect_replication(plan, layout, raw, end_s) for plan, layout, raw in zip(plans, layouts, raws)]
 
 

@@ -290,7 +290,8 @@ class _PeerProcs:
             except (BrokenPipeError, OSError):
                 pass
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        for i, proc in enumerate(self.procs):
+        for p, proc in zip(self.plan.peers, self.procs):
+            i = p.index  # the peer's own number (its events, stderr file and lab.json name it so)
             try:
                 rc = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:

@@ -75,6 +75,16 @@ def test_every_torrent_completes_in_one_session(session_run):
     assert man["kind"] == "lab-session" and len(man["input_sha256"]) == 4
 
 
+def test_each_torrent_records_how_its_peers_ended(session_run):
+    """Each torrent's raw lab.json: the run's clock and tracker, and that no peer (the subject's
+    shared session included) had to be stopped by force."""
+    for j in range(3):
+        lab = json.loads((session_run / "torrents" / f"{j:02d}" / "replications" / "0000" / "raw" / "lab.json").read_text())
+        assert lab["torrent"] == j and lab["replication"] == 0
+        assert lab["end_s"] > 0 and lab["announce_url"].startswith("http://127.")
+        assert lab["stopped_by_force"] == []
+
+
 def test_queue_holds_the_third_torrent_back(session_run):
     """active_downloads = 2: libtorrent's own queue starts the third torrent only once one of the
     first two has completed (and been stopped)."""
