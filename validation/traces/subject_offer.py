@@ -1,0 +1,134 @@
+"""What a subject has to offer the leechers it is connected to, second by second, in the lab and in
+the model: the pieces it has that each connected leecher lacks (and the reverse), how often those
+leechers are interested in it and unchoked by it, and what it sends them before and after a time.
+
+Run:  leechsim simulate SCENARIO --runs 40 --trace-connections --out SIM_DIR
+      python validation/traces/subject_offer.py LAB_DIR SIM_DIR SCENARIO [--replications 40] [--split 60]
+e.g.  python validation/traces/subject_offer.py validation/holdout/recorded/h08-subject-4-connections
+          SIM_DIR validation/holdout/h08-subject-4-connections.toml
+
+LAB_DIR: a lab run recorded with ``--all-blocks --trace-connections`` (each peer's
+``blocks/*-blocks.csv.gz``: the blocks it sent, to which address; a peer's pieces are those of
+which every block has reached it; peer N's address ends in N + 2, as the lab plans them). The
+model's pieces come from its state (sim.engine.SwarmRun stepped tick by tick, replications
+0..N-1 of the scenario's seed, as ``leechsim simulate`` draws them). Interest and unchoke: the
+state of each subject-to-leecher connection at each whole second's start, from connections.csv
+(lab and SIM_DIR), pooled over connections and runs, in 5-s bins. Upload: the subject's
+transfer_log.csv before and after ``--split`` seconds, mean and median over runs, MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+SECONDS = list(range(0, 70, 5))
+
+
+def _connections(run: str) -> pd.DataFrame:
+    return pd.read_csv(glob.glob(run + "/connections.csv*")[0])
+
+
+def lab_pieces(lab_dir: str) -> dict[int, list]:
+    out: dict[int, list] = collections.defaultdict(list)
+    for run in sorted(glob.glob(lab_dir + "/replications/*")):
+        blocks = pd.concat([pd.read_csv(f, header=None, skiprows=1, usecols=[0, 1, 2, 3],
+                                        names=["t_s", "ip", "piece", "block"])
+                            for f in glob.glob(run + "/blocks/*-blocks.csv.gz")])
+        blocks["peer"] = blocks.ip.str.split(".").str[-1].astype(int) - 2
+        per_piece = blocks.groupby("piece").block.max() + 1  # blocks in each piece (all are sent to someone)
+        done: dict[int, dict[int, float]] = {}
+        for peer, b in blocks.groupby("peer"):
+            b = b.sort_values("t_s").drop_duplicates(["piece", "block"])
+            g = b.groupby("piece")
+            n, t = g.block.count(), g.t_s.max()
+            done[peer] = {p: t[p] for p in n.index if n[p] == per_piece[p]}
+        c = _connections(run)
+        c = c[(c.local == 0) & (c.remote >= 2)]
+        for s in SECONDS:
+            have = {p for p, t in done.get(0, {}).items() if t < s}
+            for v in set(c[(c.t_s >= s) & (c.t_s < s + 1)].remote):
+                other = {p for p, t in done.get(v, {}).items() if t < s}
+                out[s].append((len(have - other), len(other - have), len(have)))
+    return out
+
+
+def model_pieces(scenario: str, n: int) -> dict[int, list]:
+    from sim.engine import SwarmRun
+    from sim.montecarlo import replication_seeds
+    from sim.scenario import load_scenario
+    sc = load_scenario(scenario)
+    out: dict[int, list] = collections.defaultdict(list)
+    for i, seed in enumerate(replication_seeds(sc.simulation.seed, n)):
+        run = SwarmRun(sc, i, seed)
+        run.start()
+        pa, ea, pc = run.pa, run.ea, run.pc
+        todo = list(SECONDS)
+        while not run.finished and todo:
+            run.advance_to_next_tick()
+            while todo and run.env.now >= todo[0]:
+                s = todo.pop(0)
+                if not pa.active[0]:
+                    continue
+                have = pc.have[0]
+                for k in range(pa.deg[0]):
+                    v = int(ea.nbr[0, k])
+                    if v >= 2 and pa.active[v]:
+                        other = pc.have[v]
+                        out[s].append((int((have & ~other).sum()), int((other & ~have).sum()), int(have.sum())))
+    return out
+
+
+def interest(run_dir: str) -> pd.DataFrame:
+    frames = []
+    for run in sorted(glob.glob(run_dir + "/replications/*")):
+        c = _connections(run)
+        c = c[(c.local == 0) & (c.remote >= 2) & (c.t_s < SECONDS[-1] + 5)]
+        c = c.assign(sec=np.floor(c.t_s).astype(int))
+        frames.append(c.groupby(["remote", "sec"]).first().reset_index())
+    g = pd.concat(frames)
+    g["bin"] = g.sec // 5 * 5
+    return g.groupby("bin").agg(interested=("remote_interested", "mean"),
+                                unchoked=("choked", lambda x: 1 - x.mean())).round(2).T
+
+
+def upload(run_dir: str, split: float) -> str:
+    before, after = [], []
+    for run in sorted(glob.glob(run_dir + "/replications/*")):
+        tl = pd.read_csv(run + "/transfer_log.csv")
+        before.append(tl[tl.t_s < split].bytes.sum() / 2**20)
+        after.append(tl[tl.t_s >= split].bytes.sum() / 2**20)
+    return (f"before {split:g} s: mean {np.mean(before):.2f}, median {np.median(before):.2f} MiB; "
+            f"after: mean {np.mean(after):.2f}, median {np.median(after):.2f} MiB ({len(before)} runs)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("lab_dir")
+    ap.add_argument("sim_dir")
+    ap.add_argument("scenario")
+    ap.add_argument("--replications", type=int, default=40)
+    ap.add_argument("--split", type=float, default=60.0)
+    a = ap.parse_args(argv)
+    for name, d in (("lab", a.lab_dir), ("model", a.sim_dir)):
+        print(f"{name}: the subject's upload to leechers, {upload(d, a.split)}")
+        print(f"{name}: leechers interested in / unchoked by the subject, share of connection-seconds by 5-s bin")
+        print(interest(d).to_string())
+    lab, model = lab_pieces(a.lab_dir), model_pieces(a.scenario, a.replications)
+    print("second | lab: subject has & leecher lacks, leecher has & subject lacks, subject's pieces (n) | model: the same")
+    for s in SECONDS:
+        x = np.mean(lab[s], axis=0) if lab[s] else np.zeros(3)
+        y = np.mean(model[s], axis=0) if model[s] else np.zeros(3)
+        print(f"{s:4d} | {x[0]:5.1f} {x[1]:5.1f} {x[2]:6.1f} ({len(lab[s])}) | {y[0]:5.1f} {y[1]:5.1f} {y[2]:6.1f} ({len(model[s])})")
+
+
+if __name__ == "__main__":
+    main()
