@@ -188,6 +188,10 @@ class SwarmRun:
         # whether the session's queue lets this torrent start now; if not, the subject waits until
         # ``start_subject()``. None: the subject joins at its join time (a one-torrent run).
         self.admit_subject = None
+        # A callable giving the connections the subject's session holds in its other torrents (open,
+        # opening and to itself): connections_limit is the session's (sim/session.py). None: none.
+        self.others_held = None
+        self.on_subject_join = None  # called when the subject joins the swarm (the session's count)
         self._subject_gate: simpy.Event | None = None
         self._subject_left: simpy.Event | None = None  # subject_left_event(): triggered when the subject leaves
         self._ticker_proc: simpy.Process | None = None
@@ -259,6 +263,8 @@ class SwarmRun:
         self.pending_arrivals -= 1
         self.joined[u] = True
         self.pa.active[u] = True
+        if u == SUBJECT and self.on_subject_join is not None:
+            self.on_subject_join()
         self.pa.next_round_t[u] = now
         # libtorrent's optimistic unchoke clock runs from the session's start, not the torrent's:
         # the session's first round falls before it has a torrent, the next one interval later.
@@ -341,6 +347,15 @@ class SwarmRun:
         tick = self._last_tick
         return sum(n for first, last, n in spans if first <= tick <= last)
 
+    def held(self, u: int) -> int:
+        """Connections u holds as libtorrent's num_connections() counts them: open, opening (its
+        handshake not yet through) and its connection to itself."""
+        return int(self.pa.deg[u] + self.pa.handshakes[u] + self._slots_to_self(u))
+
+    def _held_elsewhere(self, u: int) -> int:
+        """The connections u's session holds in its other torrents (the subject's, in a session)."""
+        return self.others_held() if u == SUBJECT and self.others_held is not None else 0
+
     def _open_tcp(self, u: int, v: int, t: float) -> None:
         """u connects to v at time t. The connection carries requests once its first messages
         have passed both ends' rate limiters (handshake_done); until then both ends' upload
@@ -357,8 +372,9 @@ class SwarmRun:
         # accepted (num_connections(): its handshake not yet through, and a connection to itself,
         # included); one that finds the session at its limit is closed once its handshake is read
         # (too_many_connections): the first to connect keep the slots, not the first through
-        if (pa.deg[u] + pa.handshakes[u] + self._slots_to_self(u) >= self.pop.conn_limit[u]
-                or pa.deg[v] + pa.handshakes[v] + self._slots_to_self(v) >= self.pop.conn_limit[v]):
+        if (pa.deg[u] + pa.handshakes[u] + self._slots_to_self(u) + self._held_elsewhere(u) >= self.pop.conn_limit[u]
+                or pa.deg[v] + pa.handshakes[v] + self._slots_to_self(v) + self._held_elsewhere(v)
+                >= self.pop.conn_limit[v]):
             return
         ready = self._handshake_done(u, v, t)
         due = max(math.ceil(ready / self.dt - 1e-9) - 1, self._last_tick)
@@ -432,8 +448,8 @@ class SwarmRun:
             return
         if not self.pop.connectable[v]:  # the outgoing connection u -> v cannot be accepted
             return
-        if (pa.deg[u] + self._slots_to_self(u) >= self.pop.conn_limit[u]
-                or pa.deg[v] + self._slots_to_self(v) >= self.pop.conn_limit[v]):
+        if (pa.deg[u] + self._slots_to_self(u) + self._held_elsewhere(u) >= self.pop.conn_limit[u]
+                or pa.deg[v] + self._slots_to_self(v) + self._held_elsewhere(v) >= self.pop.conn_limit[v]):
             return
         if v in self.ea.nbr[u].tolist():  # already connected ((nbr[u] == v).any(), without the temporaries)
             return

@@ -23,7 +23,7 @@ from .montecarlo import map_in_order, replication_seeds
 from .protocol import FASTEST_UPLOAD, ROUND_ROBIN
 from .results import ReplicationResult
 from .session_config import Session
-from .session_coupler import connections_allowed, pick_optimistic, rank_regular, split_channel
+from .session_coupler import pick_optimistic, rank_regular, split_channel
 
 # An auto-managed torrent is checked in one auto-manage pass and started in the next, which
 # libtorrent puts off to the session's next second tick when the last pass was under a second ago
@@ -75,8 +75,14 @@ class SessionRun:
         self.started = np.zeros(len(self.runs), dtype=bool)
         self.opt_alloc = np.zeros(len(self.runs), dtype=np.int64)
         self.added_at = np.full(len(self.runs), np.inf)
+        self._with_subject: set[int] = set()  # torrents whose swarm the subject has joined (pruned as it leaves)
         for j, run in enumerate(self.runs):
             run.admit_subject = lambda now, j=j: self._admit(j, now)
+            # connections_limit is the session's, checked at each connection the subject opens or
+            # accepts against what every torrent holds at that moment (SwarmRun.others_held)
+            run.pop.conn_limit[SUBJECT] = self.conn_limit
+            run.others_held = lambda j=j: self._held_elsewhere(j)
+            run.on_subject_join = lambda j=j: self._with_subject.add(j)
 
     # ----- the auto-manage queue ------------------------------------------------------------
     def _downloading(self) -> int:
@@ -125,11 +131,20 @@ class SessionRun:
                 self._give_all(self.runs[j])
             return
         runs = [self.runs[j] for j in active]
-        deg = np.array([r.pa.deg[SUBJECT] for r in runs])
-        for r, c in zip(runs, connections_allowed(deg, self.conn_limit)):
-            r.pop.conn_limit[SUBJECT] = c
         self._couple_channels(runs)
         self._couple_choker(active, runs, now)
+
+    def _held_elsewhere(self, j: int) -> int:
+        """The connections the subject holds in every torrent but j, as num_connections() counts
+        them (open, opening, to itself): libtorrent's counter is the session's."""
+        total = 0
+        for k in sorted(self._with_subject):
+            r = self.runs[k]
+            if not r.pa.active[SUBJECT]:  # it has left (it joins again only through SwarmRun._join)
+                self._with_subject.discard(k)
+            elif k != j:
+                total += r.held(SUBJECT)
+        return total
 
     def _give_all(self, run: SwarmRun) -> None:
         pa, pop = run.pa, run.pop
@@ -137,7 +152,6 @@ class SessionRun:
         pa.down_cap[SUBJECT] = pop.down_bps[SUBJECT]
         pa.slots[SUBJECT] = pop.slots[SUBJECT]
         pa.opt_slots[SUBJECT] = pop.opt_slots[SUBJECT]
-        pop.conn_limit[SUBJECT] = self.conn_limit
 
     def _couple_channels(self, runs: list[SwarmRun]) -> None:
         up_wait = np.array([(r.ea.bw_req[SUBJECT, :r.pa.deg[SUBJECT]] > 0).sum() for r in runs])

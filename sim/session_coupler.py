@@ -12,7 +12,9 @@ divided among the torrents between two ticks (pure functions over small arrays; 
   every waiting request in the session an equal part of its quota, whatever torrent it belongs
   to. ``split_channel`` gives each torrent the channel's limit and saved quota in proportion to
   its waiting requests, so each of its requests gets the same part as in one channel.
-- **Connection limit**: ``connections_limit`` counts every torrent's connections.
+- **Connection limit**: ``connections_limit`` counts every torrent's connections (open, opening
+  and to itself), checked live at each connection the subject opens or accepts, not divided
+  between ticks: ``SessionRun._held_elsewhere`` via ``SwarmRun.others_held`` (sim/session.py).
 """
 
 from __future__ import annotations
@@ -49,7 +51,3 @@ def pick_optimistic(last_opt_t: np.ndarray, tie: np.ndarray, eligible: np.ndarra
     chosen[order[:max(n_opt, 0)]] = True
     return chosen
 
-
-def connections_allowed(degrees: np.ndarray, limit: int) -> np.ndarray:
-    """Connections each torrent may hold: the session's limit less the other torrents' connections."""
-    return np.maximum(limit - (degrees.sum() - degrees), 0)

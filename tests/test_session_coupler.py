@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from sim.session_coupler import connections_allowed, pick_optimistic, rank_regular, split_channel
+from sim.session_coupler import pick_optimistic, rank_regular, split_channel
 
 
 def test_channel_split_by_waiting_requests():
@@ -49,9 +49,3 @@ def test_optimistic_slot_goes_to_the_longest_waiting_eligible_peer():
     assert pick_optimistic(last, tie, eligible, 1).tolist() == [False, True, False, False]
     assert pick_optimistic(last, tie, eligible, 2).tolist() == [False, True, True, False]
     assert not pick_optimistic(last, tie, np.zeros(4, bool), 1).any()
-
-
-def test_connection_limit_is_the_sessions_less_the_others():
-    """Limit 10 with 4, 3 and 0 connections open: 7, 6 and 3 more may be held per torrent."""
-    assert connections_allowed(np.array([4, 3, 0]), 10).tolist() == [7, 6, 3]
-    assert connections_allowed(np.array([9, 5]), 10).tolist() == [5, 1]
