@@ -372,9 +372,8 @@ class SwarmRun:
         # accepted (num_connections(): its handshake not yet through, and a connection to itself,
         # included); one that finds the session at its limit is closed once its handshake is read
         # (too_many_connections): the first to connect keep the slots, not the first through
-        if (pa.deg[u] + pa.handshakes[u] + self._slots_to_self(u) + self._held_elsewhere(u) >= self.pop.conn_limit[u]
-                or pa.deg[v] + pa.handshakes[v] + self._slots_to_self(v) + self._held_elsewhere(v)
-                >= self.pop.conn_limit[v]):
+        if (self.held(u) + self._held_elsewhere(u) >= self.pop.conn_limit[u]
+                or self.held(v) + self._held_elsewhere(v) >= self.pop.conn_limit[v]):
             return
         ready = self._handshake_done(u, v, t)
         due = max(math.ceil(ready / self.dt - 1e-9) - 1, self._last_tick)

@@ -138,7 +138,7 @@ class SessionRun:
         """The connections the subject holds in every torrent but j, as num_connections() counts
         them (open, opening, to itself): libtorrent's counter is the session's."""
         total = 0
-        for k in sorted(self._with_subject):
+        for k in tuple(self._with_subject):  # (the sum's order does not matter)
             r = self.runs[k]
             if not r.pa.active[SUBJECT]:  # it has left (it joins again only through SwarmRun._join)
                 self._with_subject.discard(k)
