@@ -1,0 +1,45 @@
+"""validation/traces/in_transit.py on peer logs and traces written by hand."""
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+_spec = importlib.util.spec_from_file_location("in_transit", Path(__file__).parents[1] / "validation/traces/in_transit.py")
+in_transit = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(in_transit)
+
+COLS = ["t_s", "local", "remote", "direction", "event", "detail"]
+
+
+def test_request_transit_by_hand():
+    log = pd.DataFrame([
+        # leecher 2 asks the subject for piece 5 block 0 at 1.0 s, read at 1.5 s; block 1 at 1.0 s, read at 1.75 s
+        (1.0, 2, 0, "==>", "REQUEST", "piece: 5 s: 0 l: 16384 ds: 0B/s"),
+        (1.0, 2, 0, "==>", "REQUEST", "piece: 5 s: 16384 l: 16384 ds: 0B/s"),
+        (1.5, 0, 2, "<==", "REQUEST", "piece: 5 s: 0 l: 16384"),
+        (1.75, 0, 2, "<==", "REQUEST", "piece: 5 s: 16384 l: 16384"),
+        # leecher 3 asks the seed at 2.0 s, read at 2.002 s
+        (2.0, 3, 1, "==>", "REQUEST", "piece: 7 s: 0 l: 16384"),
+        (2.002, 1, 3, "<==", "REQUEST", "piece: 7 s: 0 l: 16384"),
+        # written after the window: not counted; never read: not counted; other events ignored
+        (30.0, 2, 0, "==>", "REQUEST", "piece: 9 s: 0 l: 16384"),
+        (3.0, 2, 0, "==>", "REQUEST", "piece: 8 s: 0 l: 16384"),
+        (3.0, 0, 2, "==>", "HAVE", "piece: 8"),
+    ], columns=COLS)
+    d = in_transit.request_transit(log, 25.0).sort_values("transit_s").reset_index(drop=True)
+    assert d.writer.tolist() == [3, 2, 2] and d.reader.tolist() == [1, 0, 0]
+    assert d.transit_s.round(3).tolist() == [0.002, 0.5, 0.75]
+
+
+def test_in_transit_share_by_hand():
+    rows = [  # t_s, local, remote, download_queue_length, upload_queue_length
+        (0.1, 2, 0, 10, None), (0.1, 0, 2, None, 2),   # 8 of 10 still at the leecher
+        (0.2, 2, 0, 4, None), (0.2, 0, 2, None, 4),    # all 4 at the subject
+        (0.3, 2, 0, 0, None), (0.3, 0, 2, None, 0),    # nothing out: not a sample
+        (30.0, 2, 0, 9, None), (30.0, 0, 2, None, 0),  # after the window
+    ]
+    t = pd.DataFrame(rows, columns=["t_s", "local", "remote", "download_queue_length", "upload_queue_length"])
+    n, out, transit = in_transit.in_transit_share(t, 25.0)
+    assert n == 2 and out == pytest.approx(7.0) and transit == pytest.approx(4.0)

@@ -1,0 +1,93 @@
+"""How long a leecher's REQUESTs take to reach the peer it asks, in the lab: from libtorrent's own
+peer log (each REQUEST matched by piece and offset between the writer's ``==>`` line and the
+reader's ``<==`` line), split by whom it asks; and, from connection traces, the share of a
+leecher's outstanding requests to the subject that have not reached it yet (the leecher's
+``download_queue_length`` less the subject's ``upload_queue_length`` for it, in the 100-ms samples
+where the leecher has requests out).
+
+Run:  leechsim lab validation/v03-subject-fast.toml --runs 1 --peer-log --trace-connections --out DIR
+      python validation/traces/in_transit.py --peer-log DIR [--to 25]
+      python validation/traces/in_transit.py --traces validation/recorded/v03-subject-fast [--to 25]
+
+Peer numbers as in peers.csv: 0 the subject, 1 the first seed; a scenario with one seed has the
+leechers from 2 on. Findings: validation/ANALYSIS.md, "What feeds a fast subject's upload".
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+KINDS = (("leecher -> subject", lambda w, r: (w >= 2) & (r == 0)), ("leecher -> seed", lambda w, r: (w >= 2) & (r == 1)),
+         ("leecher -> leecher", lambda w, r: (w >= 2) & (r >= 2)), ("subject -> any", lambda w, r: w == 0))
+
+
+def request_transit(peer_log: pd.DataFrame, to_s: float) -> pd.DataFrame:
+    """Each REQUEST written before ``to_s`` that was read: writer, reader, seconds in transit."""
+    rq = peer_log[peer_log.event == "REQUEST"].copy()
+    rq["piece"] = rq.detail.str.extract(r"^piece: (\d+)", expand=False).astype(float)
+    rq["s"] = rq.detail.str.extract(r" s: (\d+)", expand=False).astype(float)
+    out = rq[(rq.direction == "==>") & (rq.t_s < to_s)][["t_s", "local", "remote", "piece", "s"]]
+    read = rq[rq.direction == "<=="][["t_s", "local", "remote", "piece", "s"]].rename(
+        columns={"local": "remote", "remote": "local", "t_s": "t_read"})
+    read = read.sort_values("t_read").drop_duplicates(["local", "remote", "piece", "s"])
+    m = out.sort_values("t_s").drop_duplicates(["local", "remote", "piece", "s"]).merge(
+        read, on=["local", "remote", "piece", "s"], how="inner")
+    return pd.DataFrame({"writer": m.local, "reader": m.remote, "transit_s": m.t_read - m.t_s})
+
+
+def in_transit_share(trace: pd.DataFrame, to_s: float) -> tuple[int, float, float]:
+    """(samples, mean outstanding requests, mean not yet at the subject) over the samples before
+    ``to_s`` in which a leecher has requests out to the subject."""
+    t = trace[trace.t_s < to_s]
+    lee = t[(t.remote == 0) & (t.local >= 2)][["t_s", "local", "download_queue_length"]].rename(columns={"local": "peer"})
+    sub = t[(t.local == 0) & (t.remote >= 2)][["t_s", "remote", "upload_queue_length"]].rename(columns={"remote": "peer"})
+    lee = lee.assign(tk=(lee.t_s * 10).round().astype(int))
+    sub = sub.assign(tk=(sub.t_s * 10).round().astype(int))
+    m = lee.merge(sub, on=["peer", "tk"])
+    m = m[m.download_queue_length > 0]
+    if m.empty:
+        return 0, 0.0, 0.0
+    transit = (m.download_queue_length - m.upload_queue_length).clip(lower=0)
+    return len(m), float(m.download_queue_length.mean()), float(transit.mean())
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--peer-log", type=Path, help="a lab run directory recorded with --peer-log")
+    ap.add_argument("--traces", type=Path, help="a lab run directory with connection traces")
+    ap.add_argument("--to", type=float, default=25.0, help="only the first seconds (default 25)")
+    a = ap.parse_args(argv)
+    if not a.peer_log and not a.traces:
+        ap.error("give --peer-log DIR or --traces DIR")
+    if a.peer_log:
+        files = sorted(glob.glob(str(a.peer_log / "replications" / "*" / "peer_log.csv")))
+        if not files:
+            sys.exit(f"{a.peer_log}: no replications/NNNN/peer_log.csv (record with --peer-log)")
+        d = pd.concat([request_transit(pd.read_csv(f), a.to) for f in files])
+        for name, sel in KINDS:
+            x = d[sel(d.writer, d.reader)].transit_s
+            if len(x):
+                q = np.percentile(x, [50, 75, 90])
+                print(f"{name:20s} {len(x):6d} requests: median {q[0]:.3f} s, 75th {q[1]:.3f}, 90th {q[2]:.3f}, "
+                      f"max {x.max():.3f}")
+    if a.traces:
+        runs = sorted(glob.glob(str(a.traces / "replications" / "*")))
+        parts = [in_transit_share(pd.read_csv(glob.glob(r + "/connections.csv*")[0]), a.to)
+                 for r in runs if glob.glob(r + "/connections.csv*")]
+        n = sum(p[0] for p in parts)
+        if not n:
+            sys.exit(f"{a.traces}: no samples with a leecher's requests out to the subject")
+        out = sum(p[0] * p[1] for p in parts) / n
+        transit = sum(p[0] * p[2] for p in parts) / n
+        print(f"{len(parts)} runs, {n} samples: a leecher's requests out to the subject {out:.1f} blocks, "
+              f"not yet at the subject {transit:.1f} ({transit / out:.0%})")
+
+
+if __name__ == "__main__":
+    main()
