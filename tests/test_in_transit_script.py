@@ -43,11 +43,3 @@ def test_in_transit_share_by_hand():
     t = pd.DataFrame(rows, columns=["t_s", "local", "remote", "download_queue_length", "upload_queue_length"])
     n, out, transit = in_transit.in_transit_share(t, 25.0)
     assert n == 2 and out == pytest.approx(7.0) and transit == pytest.approx(4.0)
-
-
-def test_model_share_on_a_fast_subject():
-    # v03's subject serves at once what reaches it: some ticks end with a leecher's requests out
-    # to it, and what is not at the subject yet is part of what is out
-    scenario = Path(__file__).parents[1] / "validation/v03-subject-fast.toml"
-    n, out, transit = in_transit.model_in_transit_share(str(scenario), 2, 10.0)
-    assert n > 0 and out >= 1.0 and 0.0 <= transit <= out

@@ -8,13 +8,6 @@ where the leecher has requests out).
 Run:  leechsim lab validation/v03-subject-fast.toml --runs 1 --peer-log --trace-connections --out DIR
       python validation/traces/in_transit.py --peer-log DIR [--to 25]
       python validation/traces/in_transit.py --traces validation/recorded/v03-subject-fast [--to 25]
-      python validation/traces/in_transit.py --model validation/v03-subject-fast.toml [--replications 10]
-
-``--model``: the same share in the model, read from its state at the end of every quota tick
-(sim.engine.SwarmRun stepped tick by tick): a leecher's requests out to the subject are its queue
-there (``dq_size`` blocks, or what is left of its run if less), those at the subject what
-``requests_at_uploader`` lets the subject serve (``rq_open`` less the quota already granted, while
-the leecher's REQUESTs wait behind its own uploads on that connection; all of them otherwise).
 
 Peer numbers as in peers.csv: 0 the subject, 1 the first seed; a scenario with one seed has the
 leechers from 2 on. Findings: validation/ANALYSIS.md, "What feeds a fast subject's upload".
@@ -64,50 +57,14 @@ def in_transit_share(trace: pd.DataFrame, to_s: float) -> tuple[int, float, floa
     return len(m), float(m.download_queue_length.mean()), float(transit.mean())
 
 
-def model_in_transit_share(scenario: str, replications: int, to_s: float) -> tuple[int, float, float]:
-    """in_transit_share's figures from the model (see the module's docstring)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from sim.engine import SwarmRun
-    from sim.montecarlo import replication_seeds
-    from sim.protocol import BLOCK_BYTES
-    from sim.scenario import load_scenario
-    from sim.kernels.transfer import queued_blocks
-    sc = load_scenario(scenario)
-    n, out_sum, transit_sum = 0, 0.0, 0.0
-    for i, seed in enumerate(replication_seeds(sc.simulation.seed, replications)):
-        run = SwarmRun(sc, i, seed)
-        run.start()
-        pa, ea, pc = run.pa, run.ea, run.pc
-        while not run.finished and run.env.now < to_s:
-            run.advance_to_next_tick()
-            if not pa.active[0]:
-                continue
-            for k in range(pa.deg[0]):
-                v, kv = int(ea.nbr[0, k]), int(ea.rev[0, k])
-                if v < 2 or not pa.active[v]:
-                    continue
-                left = int(queued_blocks(pc, ea, np.array([v]), np.array([kv]))[0])
-                if left <= 0:
-                    continue
-                out = min(left, int(ea.dq_size[v, kv]))
-                own_pending = ea.bw_req[v, kv] > 0 or ea.bw_quota[v, kv] > 0 or ea.rq_wait[v, kv] > 0
-                there = min(out, max(ea.rq_open[v, kv] - ea.credit[v, kv], 0.0) / BLOCK_BYTES) if own_pending else out
-                n += 1
-                out_sum += out
-                transit_sum += out - there
-    return n, (out_sum / n if n else 0.0), (transit_sum / n if n else 0.0)
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--peer-log", type=Path, help="a lab run directory recorded with --peer-log")
     ap.add_argument("--traces", type=Path, help="a lab run directory with connection traces")
-    ap.add_argument("--model", help="a scenario file: the same share from the model")
-    ap.add_argument("--replications", type=int, default=10)
     ap.add_argument("--to", type=float, default=25.0, help="only the first seconds (default 25)")
     a = ap.parse_args(argv)
-    if not (a.peer_log or a.traces or a.model):
-        ap.error("give --peer-log DIR, --traces DIR or --model SCENARIO")
+    if not a.peer_log and not a.traces:
+        ap.error("give --peer-log DIR or --traces DIR")
     if a.peer_log:
         files = sorted(glob.glob(str(a.peer_log / "replications" / "*" / "peer_log.csv")))
         if not files:
@@ -128,14 +85,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"{a.traces}: no samples with a leecher's requests out to the subject")
         out = sum(p[0] * p[1] for p in parts) / n
         transit = sum(p[0] * p[2] for p in parts) / n
-        print(f"lab, {len(parts)} runs, {n} samples: a leecher's requests out to the subject {out:.1f} blocks, "
+        print(f"{len(parts)} runs, {n} samples: a leecher's requests out to the subject {out:.1f} blocks, "
               f"not yet at the subject {transit:.1f} ({transit / out:.0%})")
-    if a.model:
-        n, out, transit = model_in_transit_share(a.model, a.replications, a.to)
-        if not n:
-            sys.exit(f"{a.model}: no tick with a leecher's requests out to the subject")
-        print(f"model, {a.replications} replications, {n} tick ends: a leecher's requests out to the subject "
-              f"{out:.1f} blocks, not yet at the subject {transit:.1f} ({transit / out:.0%})")
 
 
 if __name__ == "__main__":
