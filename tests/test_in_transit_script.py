@@ -43,3 +43,27 @@ def test_in_transit_share_by_hand():
     t = pd.DataFrame(rows, columns=["t_s", "local", "remote", "download_queue_length", "upload_queue_length"])
     n, out, transit = in_transit.in_transit_share(t, 25.0)
     assert n == 2 and out == pytest.approx(7.0) and transit == pytest.approx(4.0)
+
+
+def test_have_to_block_by_hand():
+    log = pd.DataFrame([
+        # the subject gets piece 4's last block at 2.000 s, announces it to leecher 2 at 2.001 s
+        (1.9, 0, 1, "<==", "PIECE", "piece: 4 s: 0 l: 16384"),
+        (2.0, 0, 1, "<==", "PIECE", "piece: 4 s: 16384 l: 16384"),
+        (2.001, 0, 2, "==>", "HAVE", "piece: 4"),
+        # leecher 2 had asked for piece 4 elsewhere before (ignored: before the HAVE), asks the subject at 2.101 s
+        (1.0, 2, 0, "==>", "REQUEST", "piece: 4 s: 0 l: 16384"),
+        (2.101, 2, 0, "==>", "REQUEST", "piece: 4 s: 0 l: 16384"),
+        (2.601, 0, 2, "<==", "REQUEST", "piece: 4 s: 0 l: 16384"),
+        (2.9, 2, 0, "<==", "PIECE", "piece: 4 s: 0 l: 16384"),
+        (3.001, 2, 0, "<==", "PIECE", "piece: 4 s: 16384 l: 16384"),
+        # piece 6 announced but never asked for: no chain
+        (3.5, 0, 1, "<==", "PIECE", "piece: 6 s: 0 l: 16384"),
+        (3.5, 0, 2, "==>", "HAVE", "piece: 6"),
+    ], columns=COLS)
+    chains, have_after = in_transit.have_to_block(log)
+    assert len(chains) == 1
+    row = chains.iloc[0]
+    assert row.piece == 4 and row.request_s == pytest.approx(0.1) and row.last_block_s == pytest.approx(1.0)
+    assert row.arrive_s == pytest.approx(0.5)
+    assert have_after.round(3).to_dict() == {4.0: 0.001, 6.0: 0.0}

@@ -6,8 +6,13 @@ leecher's outstanding requests to the subject that have not reached it yet (the 
 where the leecher has requests out).
 
 Run:  leechsim lab validation/v03-subject-fast.toml --runs 1 --peer-log --trace-connections --out DIR
-      python validation/traces/in_transit.py --peer-log DIR [--to 25]
+      python validation/traces/in_transit.py --peer-log DIR [--to 25] [--have]
       python validation/traces/in_transit.py --traces validation/recorded/v03-subject-fast [--to 25]
+
+``--have`` (with ``--peer-log``): for each piece the subject announced (HAVE) to a leecher that the
+leecher then asked it for, the seconds from the HAVE to the leecher's first REQUEST for it, to that
+REQUEST's arrival at the subject, and to the piece's last block at the leecher; and how long after
+the piece's last block reached the subject its first HAVE left.
 
 Peer numbers as in peers.csv: 0 the subject, 1 the first seed; a scenario with one seed has the
 leechers from 2 on. Findings: validation/ANALYSIS.md, "What feeds a fast subject's upload".
@@ -41,6 +46,29 @@ def request_transit(peer_log: pd.DataFrame, to_s: float) -> pd.DataFrame:
     return pd.DataFrame({"writer": m.local, "reader": m.remote, "transit_s": m.t_read - m.t_s})
 
 
+def have_to_block(peer_log: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """(per announced-then-asked piece and leecher: request_s, arrive_s, last_block_s after the
+    subject's HAVE; per piece: the subject's first HAVE after its last block arrived, in s)."""
+    pl = peer_log.assign(piece=peer_log.detail.str.extract(r"^piece: (\d+)", expand=False).astype(float))
+    rows = []
+    for v in sorted(set(pl[(pl.local == 0) & (pl.remote >= 2)].remote)):
+        def first(local, remote, direction, event, how="min"):
+            x = pl[(pl.local == local) & (pl.remote == remote) & (pl.direction == direction) & (pl.event == event)]
+            return x.groupby("piece").t_s.agg(how)
+        have = first(0, v, "==>", "HAVE")
+        asked = pl[(pl.local == v) & (pl.remote == 0) & (pl.direction == "==>") & (pl.event == "REQUEST")]
+        arrived = first(0, v, "<==", "REQUEST")
+        last = first(v, 0, "<==", "PIECE", "max")
+        for p, t in have.items():
+            later = asked[(asked.piece == p) & (asked.t_s >= t)].t_s
+            if len(later):
+                rows.append({"leecher": v, "piece": p, "request_s": later.min() - t,
+                             "arrive_s": arrived.get(p, np.nan) - later.min(), "last_block_s": last.get(p, np.nan) - t})
+    got = pl[(pl.local == 0) & (pl.direction == "<==") & (pl.event == "PIECE")].groupby("piece").t_s.max()
+    sent = pl[(pl.local == 0) & (pl.direction == "==>") & (pl.event == "HAVE")].groupby("piece").t_s.min()
+    return pd.DataFrame(rows), (sent - got).dropna()
+
+
 def in_transit_share(trace: pd.DataFrame, to_s: float) -> tuple[int, float, float]:
     """(samples, mean outstanding requests, mean not yet at the subject) over the samples before
     ``to_s`` in which a leecher has requests out to the subject."""
@@ -62,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--peer-log", type=Path, help="a lab run directory recorded with --peer-log")
     ap.add_argument("--traces", type=Path, help="a lab run directory with connection traces")
     ap.add_argument("--to", type=float, default=25.0, help="only the first seconds (default 25)")
+    ap.add_argument("--have", action="store_true", help="with --peer-log: from the subject's HAVE to the block")
     a = ap.parse_args(argv)
     if not a.peer_log and not a.traces:
         ap.error("give --peer-log DIR or --traces DIR")
@@ -76,6 +105,19 @@ def main(argv: list[str] | None = None) -> None:
                 q = np.percentile(x, [50, 75, 90])
                 print(f"{name:20s} {len(x):6d} requests: median {q[0]:.3f} s, 75th {q[1]:.3f}, 90th {q[2]:.3f}, "
                       f"max {x.max():.3f}")
+    if a.peer_log and a.have:
+        chains, have_after = zip(*(have_to_block(pd.read_csv(f)) for f in files))
+        d = pd.concat(chains)
+        if d.empty:
+            sys.exit(f"{a.peer_log}: no piece the subject announced and a leecher then asked it for")
+        for col, what in (("request_s", "the leecher's REQUEST after the HAVE"),
+                          ("arrive_s", "that REQUEST at the subject after it was written"),
+                          ("last_block_s", "the piece's last block at the leecher after the HAVE")):
+            x = d[col].dropna()
+            print(f"{what}: median {x.median():.3f} s, mean {x.mean():.3f} s ({len(x)} pieces)")
+        h = pd.concat(have_after)
+        print(f"the subject's HAVE after the piece's last block reached it: median {h.median():.3f} s, "
+              f"max {h.max():.3f} s ({len(h)} pieces)")
     if a.traces:
         runs = sorted(glob.glob(str(a.traces / "replications" / "*")))
         parts = [in_transit_share(pd.read_csv(glob.glob(r + "/connections.csv*")[0]), a.to)
