@@ -67,3 +67,13 @@ def test_have_to_block_by_hand():
     assert row.piece == 4 and row.request_s == pytest.approx(0.1) and row.last_block_s == pytest.approx(1.0)
     assert row.arrive_s == pytest.approx(0.5)
     assert have_after.round(3).to_dict() == {4.0: 0.001, 6.0: 0.0}
+
+
+def test_queue_time_by_hand():
+    # leecher 2's queue at the subject: 4 blocks for 1 s, then 0 for 1 s; 8 blocks received in
+    # the 2 s -> 4 block-seconds, 2 s, 8 blocks (Little: 0.5 s a block); a row after the window
+    # and the subject's own rows are not read
+    t = pd.DataFrame([(0.0, 2, 0, 4, 0), (1.0, 2, 0, 0, 4 * 16384), (2.0, 2, 0, 0, 8 * 16384),
+                      (30.0, 2, 0, 9, 20 * 16384), (1.0, 0, 2, 7, 0)],
+                     columns=["t_s", "local", "remote", "download_queue_length", "total_down_bytes"])
+    assert in_transit.queue_time(t, 25.0) == (pytest.approx(4.0), pytest.approx(2.0), pytest.approx(8.0))

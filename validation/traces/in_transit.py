@@ -8,11 +8,19 @@ where the leecher has requests out).
 Run:  leechsim lab validation/v03-subject-fast.toml --runs 1 --peer-log --trace-connections --out DIR
       python validation/traces/in_transit.py --peer-log DIR [--to 25] [--have]
       python validation/traces/in_transit.py --traces validation/recorded/v03-subject-fast [--to 25]
+      python validation/traces/in_transit.py --queue-time validation/recorded/v03-subject-fast SIM_DIR [--to 25]
 
 ``--have`` (with ``--peer-log``): for each piece the subject announced (HAVE) to a leecher that the
 leecher then asked it for, the seconds from the HAVE to the leecher's first REQUEST for it, to that
 REQUEST's arrival at the subject, and to the piece's last block at the leecher; and how long after
 the piece's last block reached the subject its first HAVE left.
+
+``--queue-time DIR...`` (lab or model run directories with connection traces): for the leechers'
+connections to the subject, the mean of the leecher's ``download_queue_length`` there over time,
+the blocks a second it received from the subject, and their ratio, the mean time a block spends
+asked for and not yet received (Little's law). The model's traces are sampled at the end of each
+quota tick, after its transfers: a block asked for and received within one tick is never seen in
+its queue, so the model's figure is a lower bound.
 
 Peer numbers as in peers.csv: 0 the subject, 1 the first seed; a scenario with one seed has the
 leechers from 2 on. Findings: validation/ANALYSIS.md, "What feeds a fast subject's upload".
@@ -69,6 +77,22 @@ def have_to_block(peer_log: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     return pd.DataFrame(rows), (sent - got).dropna()
 
 
+def queue_time(trace: pd.DataFrame, to_s: float) -> tuple[float, float, float]:
+    """(queue-block-seconds, seconds, blocks received) over the leechers' connections to the subject
+    before ``to_s``: each sample's queue length held until the next sample."""
+    c = trace[(trace.local >= 2) & (trace.remote == 0) & (trace.t_s <= to_s)].sort_values("t_s")
+    area = span = blocks = 0.0
+    for _, g in c.groupby("local"):
+        if len(g) < 2:
+            continue
+        t = g.t_s.to_numpy()
+        q = g.download_queue_length.fillna(0).to_numpy()
+        area += float((q[:-1] * np.diff(t)).sum())
+        span += float(t[-1] - t[0])
+        blocks += float(g.total_down_bytes.iloc[-1] - g.total_down_bytes.iloc[0]) / 16384
+    return area, span, blocks
+
+
 def in_transit_share(trace: pd.DataFrame, to_s: float) -> tuple[int, float, float]:
     """(samples, mean outstanding requests, mean not yet at the subject) over the samples before
     ``to_s`` in which a leecher has requests out to the subject."""
@@ -90,10 +114,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--peer-log", type=Path, help="a lab run directory recorded with --peer-log")
     ap.add_argument("--traces", type=Path, help="a lab run directory with connection traces")
     ap.add_argument("--to", type=float, default=25.0, help="only the first seconds (default 25)")
+    ap.add_argument("--queue-time", type=Path, nargs="+", metavar="DIR",
+                    help="the mean time a block is asked for and not yet received, by Little's law")
     ap.add_argument("--have", action="store_true", help="with --peer-log: from the subject's HAVE to the block")
     a = ap.parse_args(argv)
-    if not a.peer_log and not a.traces:
-        ap.error("give --peer-log DIR or --traces DIR")
+    if not (a.peer_log or a.traces or a.queue_time):
+        ap.error("give --peer-log DIR, --traces DIR or --queue-time DIR...")
+    for d in a.queue_time or []:
+        parts = [queue_time(pd.read_csv(glob.glob(r + "/connections.csv*")[0]), a.to)
+                 for r in sorted(glob.glob(str(d / "replications" / "*"))) if glob.glob(r + "/connections.csv*")]
+        area, span, blocks = (sum(x) for x in zip(*parts)) if parts else (0.0, 0.0, 0.0)
+        if not span or not blocks:
+            sys.exit(f"{d}: no leecher connection to the subject with blocks in its traces")
+        print(f"{d}: a leecher's queue at the subject {area / span:.2f} blocks, {blocks / span:.2f} blocks/s "
+              f"from it, {area / blocks:.2f} s a block asked and not yet received ({len(parts)} runs)")
     if a.peer_log:
         files = sorted(glob.glob(str(a.peer_log / "replications" / "*" / "peer_log.csv")))
         if not files:
