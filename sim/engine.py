@@ -315,29 +315,28 @@ class SwarmRun:
         rng = self._self_rng
         if listed > size and rng.random() >= size / listed:
             return  # a random reply of a large swarm without u in it
-        dt, tps, pa = self.dt, self.ticks_per_s, self.pa
-        phase = float(pa.tick_phase[u])
+        dt = self.dt
+        phase = float(self.pa.tick_phase[u])
         now = self.env.now
         if min(listed, size) <= boost or rng.random() < boost / min(listed, size):
             t0 = now  # among the peers connected at once
         else:  # at u's next second tick, with the rest of the response
-            k = math.ceil(now / dt - 1e-9)
-            while (k + int(pa.sec_phase[u])) % tps:
-                k += 1
-            t0 = k * dt
+            t0 = self._second_tick_from(u, math.ceil(now / dt - 1e-9)) * dt
         first = math.ceil(t0 / dt - 1e-9)  # the first tick whose connection checks see it
         spans = []
         if self.pop.utp_out[u]:
             fail = math.ceil((t0 + float(self.pop.utp_timeout_s[u])) / dt - phase - 1e-9)
             spans.append((first, fail, 1))  # uTP: closed at u's quota tick in tick ``fail``
-            k = fail + 1
-            while (k + int(pa.sec_phase[u])) % tps:
-                k += 1
+            k = self._second_tick_from(u, fail + 1)
             spans.append((k + 1, k + 1, 2))  # TCP: opened at u's second tick in tick k, closed in k + 1
         else:
             close = math.floor(t0 / dt - phase) + 1  # u's first quota tick after t0
             spans.append((first, close, 2))
         self.self_slots[u] = spans
+
+    def _second_tick_from(self, u: int, tick: int) -> int:
+        """The first tick from ``tick`` on that is u's once-a-second tick."""
+        return tick + (-(tick + int(self.pa.sec_phase[u]))) % self.ticks_per_s
 
     def _slots_to_self(self, u: int) -> int:
         """Connection slots u's connection to itself holds at the current tick."""
@@ -352,9 +351,12 @@ class SwarmRun:
         handshake not yet through) and its connection to itself."""
         return int(self.pa.deg[u] + self.pa.handshakes[u] + self._slots_to_self(u))
 
-    def _held_elsewhere(self, u: int) -> int:
-        """The connections u's session holds in its other torrents (the subject's, in a session)."""
-        return self.others_held() if u == SUBJECT and self.others_held is not None else 0
+    def _full(self, u: int, counted: int) -> bool:
+        """u's session is at connections_limit, with ``counted`` connections of u in this torrent
+        and, for the subject of a session, what it holds in its other torrents."""
+        if u == SUBJECT and self.others_held is not None:
+            counted += self.others_held()
+        return counted >= self.pop.conn_limit[u]
 
     def _open_tcp(self, u: int, v: int, t: float) -> None:
         """u connects to v at time t. The connection carries requests once its first messages
@@ -372,8 +374,7 @@ class SwarmRun:
         # accepted (num_connections(): its handshake not yet through, and a connection to itself,
         # included); one that finds the session at its limit is closed once its handshake is read
         # (too_many_connections): the first to connect keep the slots, not the first through
-        if (self.held(u) + self._held_elsewhere(u) >= self.pop.conn_limit[u]
-                or self.held(v) + self._held_elsewhere(v) >= self.pop.conn_limit[v]):
+        if self._full(u, self.held(u)) or self._full(v, self.held(v)):
             return
         ready = self._handshake_done(u, v, t)
         due = max(math.ceil(ready / self.dt - 1e-9) - 1, self._last_tick)
@@ -431,7 +432,7 @@ class SwarmRun:
         self._last_tick = tick
         now = self.env.now
         for u in sorted(self.pending_connects):
-            if (tick + int(self.pa.sec_phase[u])) % self.ticks_per_s == 0:
+            if self._second_tick_from(u, tick) == tick:
                 for v in self.pending_connects.pop(u):
                     self._open_tcp(u, v, now)
         while self.handshaking and self.handshaking[0][0] <= tick:
@@ -447,8 +448,9 @@ class SwarmRun:
             return
         if not self.pop.connectable[v]:  # the outgoing connection u -> v cannot be accepted
             return
-        if (pa.deg[u] + self._slots_to_self(u) + self._held_elsewhere(u) >= self.pop.conn_limit[u]
-                or pa.deg[v] + self._slots_to_self(v) + self._held_elsewhere(v) >= self.pop.conn_limit[v]):
+        # at the handshake's end its own pair no longer counts as opening; others opening do not bar it
+        if (self._full(u, int(pa.deg[u]) + self._slots_to_self(u))
+                or self._full(v, int(pa.deg[v]) + self._slots_to_self(v))):
             return
         if v in self.ea.nbr[u].tolist():  # already connected ((nbr[u] == v).any(), without the temporaries)
             return
@@ -582,8 +584,7 @@ class SwarmRun:
         """The first tick from this one at which some peer opens its queued connections (-1: none)."""
         due = [max(self.handshaking[0][0], tick)] if self.handshaking else []
         if self.pending_connects:
-            tps = self.ticks_per_s
-            due.append(tick + min((-(tick + int(self.pa.sec_phase[u]))) % tps for u in self.pending_connects))
+            due.append(min(self._second_tick_from(u, tick) for u in self.pending_connects))
         return min(due) if due else -1
 
     def _tick_batch(self, tick: int, n_max: int, horizon: float, sample_every: int):
