@@ -51,3 +51,10 @@ def test_model_pieces_counts_the_subjects_leechers(tmp_path):
         for mine, theirs, n in rows:
             assert 0 <= mine <= n <= 128 and 0 <= theirs <= 128
     assert max(n for _, _, n in got[30]) > max(n for _, _, n in got[10])  # it downloads
+
+
+def test_a_directory_without_traces_is_a_clear_error(tmp_path, capsys):
+    import pytest
+    (tmp_path / "run" / "replications" / "0000").mkdir(parents=True)
+    with pytest.raises(SystemExit, match=r"run: no replications/NNNN/ with connections.csv\*"):
+        subject_offer.main([str(tmp_path / "run"), str(tmp_path / "run"), "x.toml"])

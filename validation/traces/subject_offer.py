@@ -118,6 +118,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--replications", type=int, default=40)
     ap.add_argument("--split", type=float, default=60.0)
     a = ap.parse_args(argv)
+    for d, needs in ((a.lab_dir, ("connections.csv*", "transfer_log.csv", "blocks/*-blocks.csv.gz")),
+                     (a.sim_dir, ("connections.csv*", "transfer_log.csv"))):
+        runs = sorted(glob.glob(d + "/replications/*"))
+        missing = [n for n in needs if not runs or not glob.glob(runs[0] + "/" + n)]
+        if missing:
+            sys.exit(f"{d}: no replications/NNNN/ with {', '.join(missing)} (the lab: --all-blocks "
+                     "--trace-connections; the model: leechsim simulate --trace-connections)")
+    if not Path(a.scenario).is_file():
+        sys.exit(f"{a.scenario}: no such scenario file")
     for name, d in (("lab", a.lab_dir), ("model", a.sim_dir)):
         print(f"{name}: the subject's upload to leechers, {upload(d, a.split)}")
         print(f"{name}: leechers interested in / unchoked by the subject, share of connection-seconds by 5-s bin")
