@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -63,3 +64,48 @@ def test_bad_sources_are_clear_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         first_asker.main([str(tmp_path), "--runs", "0"])
     assert "at least 1" in capsys.readouterr().err
+
+
+def _with_peers(root: Path, joins) -> None:
+    for i, join in enumerate(joins):
+        pd.DataFrame({"peer": [0, 1, 2], "join_s": join}).to_csv(
+            root / "replications" / f"{i:04d}" / "peers.csv", index=False)
+
+
+FD = COLS + ["interesting", "remote_choked"]
+
+
+def test_first_data_by_hand(tmp_path, capsys):
+    # replication 0: the subject joined at 0.2 s; its own rows (local 0 -> 1) interested from 1.4 s,
+    # unchoked from 1.5 s; the seed's first bytes to it sampled at 1.9 s -> 1.2, 1.3, 1.7 s after its
+    # join. Replication 1: joined at 0.0; interested 1.0, unchoked 1.0, first bytes at 1.5 (the 1.0 s
+    # row has none). Replication 2: the seed never sent it anything -> left out.
+    reps = [
+        [(1.0, 1, 0, 0, 0, 1), (1.9, 1, 0, 16384, 0, 1), (1.2, 1, 2, 0, 0, 1), (1.6, 1, 2, 500, 0, 1),
+         (1.0, 0, 1, 0, 0, 1), (1.4, 0, 1, 0, 1, 1), (1.5, 0, 1, 99, 1, 0)],
+        [(1.0, 1, 0, 0, 0, 1), (1.5, 1, 0, 100, 0, 1), (2.0, 1, 2, 7, 0, 1), (1.0, 0, 1, 0, 1, 0)],
+        [(1.0, 1, 0, 0, 0, 1), (1.5, 1, 2, 300, 0, 1)],
+    ]
+    for i, rows in enumerate(reps):
+        d = tmp_path / "lab" / "replications" / f"{i:04d}"
+        d.mkdir(parents=True)
+        pd.DataFrame(rows, columns=FD).to_csv(d / "connections.csv", index=False)
+    run = tmp_path / "lab"
+    _with_peers(run, [[0.2, 0.0, 0.5], [0.0, 0.0, 0.1], [0.0, 0.0, 0.3]])
+    (t, p), = first_asker.replications(run, 1, first_asker.FIRST_DATA)
+    assert first_asker.first_data(t, p, 1, 0) == pytest.approx((1.2, 1.3, 1.7))
+    got = first_asker.first_data(t, p, 1, 2)  # peer 2's own rows were not sampled: NaN, NaN, 1.1
+    assert got[2] == pytest.approx(1.1) and np.isnan(got[0]) and np.isnan(got[1])
+    assert first_asker.first_data(t, p, 0, 2) is None  # peer 0 sent peer 2 nothing
+    assert first_asker.main([str(run), "--first-data"]) == 0
+    # over the two replications: interested [1.2, 1.0] -> 1.02 / 1.10 / 1.18; unchoked [1.3, 1.0] ->
+    # 1.03 / 1.15 / 1.27; first payload [1.7, 1.5] -> 1.52 / 1.60 / 1.68
+    assert capsys.readouterr().out.strip() == (
+        "lab (2): peer 0 after its join, from peer 1 (10th / 50th / 90th percentile): interested 1.02 / 1.10 / 1.18 s; "
+        "unchoked 1.03 / 1.15 / 1.27 s; first payload 1.52 / 1.60 / 1.68 s")
+    assert first_asker.main([str(run), "--first-data", "--peer", "2"]) == 0
+    # first payload [1.1, 1.9, 1.2]: 10th 1.12, 50th 1.20, 90th 1.76
+    assert "first payload 1.12 / 1.20 / 1.76 s" in capsys.readouterr().out
+    (run / "replications" / "0000" / "peers.csv").unlink()
+    with pytest.raises(SystemExit, match="peers.csv"):
+        first_asker.main([str(run), "--first-data"])
