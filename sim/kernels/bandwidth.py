@@ -393,7 +393,7 @@ def grant_sends(pa, ea, src, dst, slot, F, order, dt, rate, want, turns):
     grant_sends_into(pa, ea, src, dst, slot, F, order, dt, rate, want, turns, np.empty(F))
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False)
 def grant_sends_into(pa, ea, src, dst, slot, F, order, dt, rate, want, turns, wanted):
     """What each active transfer sends this tick (``rate[f]`` bytes/s), then its next request.
 

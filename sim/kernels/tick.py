@@ -10,13 +10,7 @@ took most of a small swarm's tick (perf: NRT_incref/NRT_decref). So nothing in i
 serve order goes into the flow buffers (transfer.serve_order_into), and so do the choker's work
 arrays (``FlowBuffers.choke``, what choke.choke_all allocates per call: allocated once per
 replication, the tick calls choke.choke_peers with them, only in a tick where some choker has
-work).
-
-The two largest steps, bandwidth.grant_sends_into and transfer.transfer_blocks, are compiled into
-the tick (``inline="always"``): numba passes the state tuples by value, every array as its nine
-words, so a call of either pushed up to 750 words (6 KB) onto the stack, twice a tick: 5 to 8 per
-cent of the case study's compiled ticks. The same code runs; only the call is gone (results bit for bit the
-same: tests/golden, the case-study corpus)."""
+work)."""
 
 from __future__ import annotations
 

@@ -473,7 +473,7 @@ def serve_order_into(pa, ea, dst, slot, F, keys, order, stack, tmp, count):
         argsort_into(keys, F, order, stack)
 
 
-@njit(cache=True, _nrt=False, inline="always")
+@njit(cache=True, _nrt=False)
 def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subject, piece_bytes,
                     log_t, log_peer, log_piece, log_first, log_blocks, log_bytes, completed):
     """Move blocks for one tick, transfers in ``order`` (serve_order). Returns (log rows written,
