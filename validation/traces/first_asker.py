@@ -86,6 +86,20 @@ def first_data(conns: pd.DataFrame, peers_csv: Path, seed: int, peer: int) -> tu
     return float(interested - j), float(unchoked - j), float(got.t_s.min() - j)
 
 
+def first_data_line(src: Path, runs: int | None, seed: int, peer: int) -> str:
+    """--first-data's line for one run directory: first_data's three times, 10th / 50th / 90th
+    percentiles over the replications in which the seed served ``peer``."""
+    rows = [x for x in (first_data(t, p, seed, peer) for t, p in replications(src, runs, FIRST_DATA)) if x is not None]
+    if not rows:
+        return f"{src.name}: the seed sent peer {peer} nothing"
+    with warnings.catch_warnings():  # a state never sampled in any replication: nan
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = np.nanpercentile(np.array(rows), [10, 50, 90], axis=0)
+    what = ("interested", "unchoked", "first payload")
+    return (f"{src.name} ({len(rows)}): peer {peer} after its join, from peer {seed} (10th / 50th / 90th percentile): "
+            + "; ".join(f"{w} {q[0, i]:.2f} / {q[1, i]:.2f} / {q[2, i]:.2f} s" for i, w in enumerate(what)))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sources", nargs="+", type=Path)
@@ -94,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=float, default=2.0)
     ap.add_argument("--runs", type=int, default=None, help="at most this many replications per source")
     ap.add_argument("--first-data", action="store_true",
-                    help="how long after its join --peer first has payload from the seed (percentiles)")
+                    help="instead: how long after its join --peer is first interested in, unchoked by and "
+                         "served payload by the seed (percentiles; needs each replication's peers.csv)")
     a = ap.parse_args(argv)
     if a.window <= 0:
         ap.error(f"--window {a.window}: must be positive")
@@ -102,18 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--runs {a.runs}: must be at least 1")
     for src in a.sources:
         if a.first_data:
-            rows = [x for x in (first_data(t, p, a.seed, a.peer) for t, p in replications(src, a.runs, FIRST_DATA))
-                    if x is not None]
-            if not rows:
-                print(f"{src.name}: the seed sent peer {a.peer} nothing")
-                continue
-            with warnings.catch_warnings():  # a state never sampled in any replication: nan
-                warnings.simplefilter("ignore", RuntimeWarning)
-                q = np.nanpercentile(np.array(rows), [10, 50, 90], axis=0)
-            what = ("interested", "unchoked", "first payload")
-            print(f"{src.name} ({len(rows)}): peer {a.peer} after its join, from peer {a.seed} (10th / 50th / 90th "
-                  "percentile): " + "; ".join(f"{w} {q[0, i]:.2f} / {q[1, i]:.2f} / {q[2, i]:.2f} s"
-                                             for i, w in enumerate(what)))
+            print(first_data_line(src, a.runs, a.seed, a.peer))
             continue
         got = [r for r in (first_served(t, a.seed, a.peer, a.window) for t in tables(src, a.runs)) if r is not None]
         if not got:
