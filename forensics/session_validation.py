@@ -79,6 +79,171 @@ def record_session_runs(directory: Path, files: list[Path], runs: int, run_lab: 
             on_recorded(path.stem, dest)
 
 
+# run_more(session_file, runs, out, first, seed): replications first .. runs-1 of a session recording
+# of ``runs`` runs with master seed ``seed``, as a lab session run directory (run_session_lab, first=).
+RunSessionLabMore = Callable[[Path, int, Path, int, int], dict]
+
+# the lab facts a recording's runs must share (manifest "lab", besides the versions, checked apart)
+SESSION_LAB_KEYS = ("tracker", "timeout_s", "peer_process_model")
+
+
+def recorded_session_dir(directory: Path, path: Path) -> Path:
+    return Path(directory) / "recorded" / Path(path).stem
+
+
+def _recover(dest: Path) -> None:
+    """An addition stopped between its two renames: the recording back where it belongs."""
+    trash = dest.with_name(f".{dest.name}.replaced")
+    if not dest.exists() and trash.is_dir():
+        trash.rename(dest)
+
+
+def recorded_session_runs(directory: Path, path: Path) -> int:
+    """How many lab runs a session's recording holds (its manifest); a UserError if there is none."""
+    dest = recorded_session_dir(directory, path)
+    _recover(dest)
+    if not dest.is_dir():
+        raise UserError(f"{dest}: no recording of {Path(path).stem} to add runs to; record it with "
+                        f"'leechsim validate --sessions {directory} --record --only {Path(path).stem}'")
+    try:
+        return int(_session_manifest(dest)["replications"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"{dest / 'manifest.json'}: no run count to add to (key {e})") from None
+
+
+def _session_manifest(dest: Path) -> dict:
+    """A session recording's manifest.json; a UserError naming the file if it cannot be read."""
+    import json
+    f = dest / "manifest.json"
+    try:
+        man = json.loads(f.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{f}: missing; the recording is damaged: record it again with --record") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{f}: not valid JSON ({e}); record it again with --record") from None
+    if not isinstance(man, dict):
+        raise UserError(f"{f}: not a manifest (a JSON object was expected)")
+    return man
+
+
+def _csv_rows(path: Path) -> tuple[str, list[str]]:
+    lines = path.read_text().splitlines()
+    if not lines:
+        raise UserError(f"{path}: empty; the recording is damaged: record it again with --record")
+    return lines[0], lines[1:]
+
+
+def _float_rows(lines: list[str], header: str) -> list[dict[str, float]]:
+    """CSV rows as the numbers they were written from (write_csv writes a float's repr)."""
+    keys = header.split(",")
+    return [{k: (float(v) if v not in ("",) else float("nan")) for k, v in zip(keys, line.split(","))}
+            for line in lines]
+
+
+def _rewrite_summaries(root: Path) -> None:
+    """summary.json of a session run directory and of each of its torrents, from their results.csv
+    (the statistics write_session_results computes, over every row)."""
+    import json
+    from types import SimpleNamespace
+
+    from sim.results import SCHEMA_VERSION, aggregate
+    from .session_runs import aggregate_totals
+    summary = json.loads((root / "summary.json").read_text())
+    header, lines = _csv_rows(root / "results.csv")
+    summary["replications"] = len(lines)
+    summary["session"] = aggregate_totals(_float_rows(lines, header))
+    for entry in summary["torrents"]:
+        d = root / "torrents" / f"{int(entry['torrent']):02d}"
+        t_header, t_lines = _csv_rows(d / "results.csv")
+        per = [SimpleNamespace(headline=row) for row in _float_rows(t_lines, t_header)]
+        t_summary = {"schema_version": SCHEMA_VERSION, "replications": len(per), "headline": aggregate(per)}
+        atomic.write_json(d / "summary.json", t_summary)
+        entry["headline"] = t_summary["headline"]
+    atomic.write_json(root / "summary.json", summary)
+
+
+def extend_session_recording(directory: Path, path: Path, lab_runs: int, run_more: RunSessionLabMore,
+                             command: list[str]) -> tuple[int, int]:
+    """Add runs to a session's recording until it holds ``lab_runs``, as calibration.extend_recording
+    does for a one-torrent scenario: the recorded runs stay byte for byte; runs n .. lab_runs-1 get
+    the seeds they would have had in a recording of ``lab_runs`` runs made at once (so an extended
+    recording differs from one made at once only by the real swarms' own noise); only the same
+    session file, the same scenario files and the same libtorrent may extend it, under the same lab
+    facts. Each torrent's results.csv and the session's gain the new rows, every summary.json is
+    computed again over all rows, and the manifest lists the extension (its runs, command, times,
+    software, lab). The recording is replaced only once everything is written. Returns (runs
+    before, runs after)."""
+    import hashlib
+
+    from .rundir import MANIFEST
+
+    dest = recorded_session_dir(directory, path)
+    trash = dest.with_name(f".{dest.name}.replaced")
+    have = recorded_session_runs(directory, path)
+    man = _session_manifest(dest)
+    rows = len(_csv_rows(dest / "results.csv")[1])
+    if man.get("kind") != "lab-session" or man.get("first_replication") or rows != have:
+        raise UserError(f"{dest}: not a whole lab session recording (manifest kind {man.get('kind')!r}, "
+                        f"{man.get('replications')} runs, {rows} in results.csv)")
+    if have >= lab_runs:
+        return have, have
+    session, hashes, raw = load_session(path)
+    sha = hashlib.sha256(raw).hexdigest()
+    # the scenario files it names, by their names in it (the session file's own key is its path as given)
+    now_inputs = {k: v for k, v in hashes.items() if k != str(path)}
+    then_inputs = {k: v for k, v in (man.get("input_sha256") or {}).items() if k != man.get("session_file")}
+    if sha != man.get("scenario_sha256") or now_inputs != then_inputs:
+        said = ([path.name] if sha != man.get("scenario_sha256") else []) + [
+            k for k in sorted(set(now_inputs) | set(then_inputs)) if now_inputs.get(k) != then_inputs.get(k)]
+        raise UserError(f"{path}: differs from the session {dest} was recorded with ({', '.join(said) or 'the file'}"
+                        f" changed); runs of another session cannot join a recording: record it again with --record")
+    import libtorrent as lt
+    recorded_lt = man.get("lab", {}).get("versions", {}).get("libtorrent")
+    if recorded_lt != lt.__version__:
+        raise UserError(f"{dest}: recorded with libtorrent {recorded_lt}, this machine has {lt.__version__}; "
+                        f"runs of another libtorrent cannot join a recording: record it again with --record")
+    more = dest.with_name(f".{dest.name}.more")
+    stage = dest.with_name(f".{dest.name}.extended")
+    for d in (more, stage):
+        if d.exists():
+            shutil.rmtree(d)
+    new_man = run_more(path, lab_runs, more, have, int(man["master_seed"]))
+    strip_raw(more)
+    differ = [k for k in SESSION_LAB_KEYS if man.get("lab", {}).get(k) != new_man.get("lab", {}).get(k)]
+    if differ:
+        said = "; ".join(f"{k}: {man['lab'].get(k)!r} against {new_man['lab'].get(k)!r}" for k in differ)
+        raise UserError(f"{dest}: the new runs (in {more}) were made under other lab facts than the recording "
+                        f"({said}); they are not added")
+    shutil.copytree(dest, stage)
+    parts = [Path("results.csv")] + [Path("torrents") / f"{j:02d}" / "results.csv" for j in range(len(session))]
+    for part in parts:
+        old_header, old_lines = _csv_rows(stage / part)
+        new_header, new_lines = _csv_rows(more / part)
+        if old_header != new_header:
+            raise UserError(f"{more / part}: its columns differ from {dest / part}; this leechsim writes another "
+                            f"schema than the recording's: record it again with --record")
+        atomic.write_text(stage / part, "\n".join([old_header] + old_lines + new_lines) + "\n")
+    for j in range(len(session)):
+        for rep in sorted((more / "torrents" / f"{j:02d}" / "replications").iterdir()):
+            rep.rename(stage / "torrents" / f"{j:02d}" / "replications" / rep.name)
+    _rewrite_summaries(stage)
+    man = dict(man)
+    man["replications"] = lab_runs
+    man.setdefault("extensions", []).append({
+        "replications": list(range(have, lab_runs)), "command": command,
+        "started_utc": new_man["started_utc"], "finished_utc": new_man["finished_utc"],
+        "software": new_man["software"], "lab": new_man["lab"]})
+    atomic.write_json(stage / MANIFEST, man)
+    atomic.write_text(stage / HASH_FILE, hash_list(stage))
+    if trash.exists():
+        shutil.rmtree(trash)
+    dest.rename(trash)
+    stage.rename(dest)
+    shutil.rmtree(trash)
+    shutil.rmtree(more)
+    return have, lab_runs
+
+
 def strip_raw(root: Path) -> None:
     """A lab session run directory as recorded: its raw/ files dropped, re-hashed."""
     for raw in Path(root).glob("torrents/*/replications/*/raw"):
@@ -112,23 +277,29 @@ def sessions_markdown(rows: list[Comparison], command: list[str], analysis: str 
     """docs/validation-sessions.md: the table of every comparison, then the matrix's own analysis
     (``<dir>/ANALYSIS.md``, written by hand from what the table shows)."""
     from .report.validation_md import fmt_quantity as q
+    counts = {c.scenario.split("/")[0]: c.lab_runs for c in rows if "/" not in c.scenario}
+    runs = ", ".join(f"{k} {v} lab runs" for k, v in counts.items()) or "no lab runs"
 
     L = ["# Validation: one subject session holding several torrents, against the real lab", "",
          f"Produced by `{' '.join(command)}` from the recordings in `validation/sessions/recorded/` "
-         "(`leechsim validate --sessions validation/sessions --record`: 3 lab runs each, one real libtorrent "
-         "session holding every torrent, each torrent with its own swarm of real peers, one opentracker; "
-         "docs/lab.md). Targets as in docs/validation.md, per torrent and for the session's totals "
+         "(`leechsim validate --sessions validation/sessions --record --lab-runs N`, and `--add-runs` to add runs "
+         f"to them: {runs}; one real libtorrent session holding every torrent, each torrent with its own swarm of "
+         "real peers, one opentracker; docs/lab.md). Targets as in docs/validation.md, per torrent and for the session's totals "
          "(upload while leeching ±10% with every lab run inside the simulator's 90% interval; upload after "
          "completion, download time and the last completion ±15%).", "",
-         f"**{sum(c.met for c in rows)} of {len(rows)} comparisons within target.**", "",
-         "| session / torrent | quantity | lab median [min–max] | simulator median [p5–p95] | error | lab runs inside | target |",
-         "|---|---|---|---|---:|---:|---|"]
+         f"**{sum(c.met for c in rows)} of {len(rows)} comparisons within target.** A model whose runs spread "
+         f"exactly as the simulator's, judged on as many lab runs, would meet "
+         f"{sum(c.exact_pass_probability for c in rows):.1f} of {len(rows)} on average (last column: the "
+         "probability that it meets each, from the simulator's replications drawn as lab runs; "
+         "forensics/analysis/sim_vs_lab.py, `exact_pass_probability`).", "",
+         "| session / torrent | quantity | lab median [min–max] | simulator median [p5–p95] | error | lab runs inside | target | an exact model meets |",
+         "|---|---|---|---|---:|---:|---|---:|"]
     for c in rows:
         err = f"{c.rel_error:+.1%}" if c.rel_error is not None else f"{q(c.quantity, c.abs_error)} (abs.)"
         L.append(f"| {c.scenario} | {c.quantity.replace('subject_', '')} | {q(c.quantity, c.lab_median)} "
                  f"[{q(c.quantity, c.lab_min)}–{q(c.quantity, c.lab_max)}] | {q(c.quantity, c.sim_median)} "
                  f"[{q(c.quantity, c.sim_p5)}–{q(c.quantity, c.sim_p95)}] | {err} | {c.lab_inside}/{c.lab_runs} | "
-                 f"{'met' if c.met else '**missed**'} (±{c.tolerance:.0%}) |")
+                 f"{'met' if c.met else '**missed**'} (±{c.tolerance:.0%}) | {c.exact_pass_probability:.2f} |")
     if analysis:
         L += ["", analysis.strip()]
     return "\n".join(L) + "\n"

@@ -1,9 +1,13 @@
-"""``leechsim validate --sessions DIR [--record] [--lab-runs N] [--sim-runs N] [--out DIR] [--doc FILE]``:
-the session matrix (forensics/session_validation.py); validate_cmd dispatches here."""
+"""``leechsim validate --sessions DIR [--record [--add-runs]] [--lab-runs N] [--sim-runs N] [--out DIR] [--doc FILE]``:
+the session matrix (forensics/session_validation.py); validate_cmd dispatches here.
+
+    leechsim validate --sessions validation/sessions --record --add-runs --lab-runs 15   # add runs to the recordings
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from rich.table import Table
@@ -13,17 +17,36 @@ from forensics.lab.run import LabRunFailed
 from forensics.lab.session_lab import run_session_lab
 from forensics.report.validation_md import fmt_quantity as _fmt
 from forensics import atomic
-from forensics.session_validation import record_session_runs, session_files, sessions_markdown, validate_sessions
+from forensics.session_validation import (extend_session_recording, record_session_runs, recorded_session_dir,
+                                          recorded_session_runs, session_files, sessions_markdown, validate_sessions)
 from sim.session_config import load_session
 
 from .env import Environment, ExitStatus
 
 
-def _run_lab(path: Path, runs: int, out: Path) -> None:
+def _run_lab(path: Path, runs: int, out: Path, first: int = 0, seed: int | None = None) -> dict:
+    """The session lab into its own run directory (replications first .. runs-1); its manifest."""
     try:
-        run_session_lab(path, out, runs=runs)
+        lab = run_session_lab(path, out, runs=runs, first=first, seed=seed)
     except LabRunFailed as e:
         raise UserError(f"{path}: {e}") from None
+    return json.loads((lab.root / "manifest.json").read_text())
+
+
+def _add_runs(ns: argparse.Namespace, env: Environment, files: list[Path]) -> ExitStatus:
+    """One run at a time, always to the recording with the fewest runs (ties: first by name), as the
+    one-torrent matrix's --add-runs: the order depends on the counts alone."""
+    have = {f: recorded_session_runs(ns.sessions, f) for f in files}
+    while True:
+        short = [f for f in files if have[f] < ns.lab_runs]
+        if not short:
+            break
+        f = min(short, key=lambda f: (have[f], f.stem))
+        before, have[f] = extend_session_recording(ns.sessions, f, have[f] + 1, _run_lab, ns.command_line)
+        env.console().print(f"{f.stem}: {before} → {have[f]} runs ({recorded_session_dir(ns.sessions, f)})")
+    env.console().print(f"every session recording holds {ns.lab_runs} runs or more: "
+                        + ", ".join(f"{f.stem} {have[f]}" for f in files))
+    return ExitStatus.SUCCESS
 
 
 def run_sessions(ns: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -32,6 +55,10 @@ def run_sessions(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     files = session_files(ns.sessions, ns.only)
     for f in files:
         load_session(f)  # every session valid before anything runs
+    if ns.add_runs and not ns.record:
+        raise UserError("--add-runs goes with --record")
+    if ns.add_runs:
+        return _add_runs(ns, env, files)
     if ns.record:
         record_session_runs(ns.sessions, files, ns.lab_runs, _run_lab,
                             on_recorded=lambda name, dest: env.console().print(f"recorded {name}: {dest}"))

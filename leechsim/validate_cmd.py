@@ -47,12 +47,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="the session matrix: a directory of session files (validation/sessions/), each compared "
                         "with its recorded lab runs (--record: run the lab and store them)")
     p.add_argument("--live", action="store_true", help="with --matrix: run the lab now instead of using recordings")
-    p.add_argument("--record", action="store_true", help="with --matrix: run the lab and store the recordings")
+    p.add_argument("--record", action="store_true",
+                   help="with --matrix or --sessions: run the lab and store the recordings")
     p.add_argument("--add-runs", action="store_true",
-                   help="with --record: keep each recording's runs and add runs, one at a time to the recording with "
-                        "the fewest (ties: first by name), until each holds --lab-runs; each new run has the seed it "
-                        "has in a recording made at once; same scenario and libtorrent only")
-    p.add_argument("--only", action="append", default=[], metavar="NAME", help="with --matrix: only these scenarios")
+                   help="with --record (--matrix or --sessions): keep each recording's runs and add runs, one at a "
+                        "time to the recording with the fewest (ties: first by name), until each holds --lab-runs; "
+                        "each new run has the seed it has in a recording made at once; same scenario (or session) "
+                        "files and libtorrent only")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="with --matrix or --sessions: only these scenarios (sessions)")
     p.add_argument("--out", type=Path, help="output directory (default: runs/validation)")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.add_argument("--doc", type=Path, help="also write the table as Markdown to this file (docs/validation.md)")

@@ -275,11 +275,16 @@ def _watch(session: Session, plans: list[RunPlan], swarms: list[_PeerProcs], sub
 
 def run_session_lab(path: str | Path, out: str | Path | None = None, *, runs: int = 1, seed: int | None = None,
                     options: LabOptions = LabOptions(), max_duration_s: float = MAX_EXPECTED_S, force: bool = False,
-                    command: list[str] | None = None,
+                    command: list[str] | None = None, first: int = 0,
                     on_progress: Callable[[int, float | None], None] | None = None) -> SessionRunDir:
-    """Run a session file ``runs`` times in the lab into the run directory ``out``."""
+    """Run a session file ``runs`` times in the lab into the run directory ``out``. ``first`` > 0
+    runs only replications ``first`` .. ``runs - 1``, each with the seed it has in a run of ``runs``
+    (the seed rule spawns replication i's seed by its index): the runs a recording of ``first``
+    runs lacks (session_validation.extend_session_recording)."""
     path = Path(path)
     session, hashes, raw = load_session(path)
+    if not 0 <= first < runs:
+        raise UserError(f"{path}: the first run to make ({first}) must lie in 0 .. {runs - 1}")
     if options.tracker != "opentracker":
         raise UserError("a session runs in the lab with opentracker only (--tracker opentracker)")
     opentracker_path()
@@ -287,26 +292,26 @@ def run_session_lab(path: str | Path, out: str | Path | None = None, *, runs: in
     octet = base_octet_for_this_process()
     seeds = replication_seeds(seed, runs)
     all_plans = []
-    for i in range(runs):
-        plans, first = [], 1
+    for i in range(first, runs):
+        plans, index = [], 1
         for j in range(len(session)):
-            plans.append(plan_torrent(session, j, i, torrent_seed(seeds[i], j), octet, first))
-            first += len(plans[-1].peers) - 1
+            plans.append(plan_torrent(session, j, i, torrent_seed(seeds[i], j), octet, index))
+            index += len(plans[-1].peers) - 1
         for j, plan in enumerate(plans):
             try:
                 check_fits_machine(session.scenarios[j], plan.population, max_duration_s, tempfile.gettempdir())
             except UserError as e:
                 raise UserError(f"{path}: run {i}, torrent {j}: {e}") from None
-        if first > MAX_PEERS + 1:
-            raise UserError(f"{path}: run {i} needs {first} peer processes (the subject and every torrent's "
+        if index > MAX_PEERS + 1:
+            raise UserError(f"{path}: run {i} needs {index} peer processes (the subject and every torrent's "
                             f"peers); the lab runs at most {MAX_PEERS}")
-        all_plans.append(plans)
+        all_plans.append((i, plans))
     out = Path(out) if out else default_lab_out(session.name)
     command = command or ["leechsim", "lab", str(path), "--runs", str(runs), "--out", str(out)]
     started = utc_now()
     results = []
     with rundir.RunDirWriter(out, force=force) as w:
-        for i, plans in enumerate(all_plans):
+        for i, plans in all_plans:
             raws = [w.stage / "torrents" / f"{j:02d}" / "replications" / f"{i:04d}" / "raw" for j in range(len(plans))]
             try:
                 per = run_session_swarms(session, plans, raws, options,
@@ -320,8 +325,8 @@ def run_session_lab(path: str | Path, out: str | Path | None = None, *, runs: in
         summary = write_session_results(w.stage, session, results)
         write_json(w.stage / rundir.MANIFEST, rundir.manifest(
             "lab-session", command, hashlib.sha256(raw).hexdigest(), started, session_file=str(path),
-            session_name=session.name, input_sha256=hashes, torrents=list(session.labels), replications=runs,
-            master_seed=seed, seed_rule=SEED_RULE + "; torrent j of it: sim.session.torrent_seed",
+            session_name=session.name, input_sha256=hashes, torrents=list(session.labels), replications=runs - first,
+            **({"first_replication": first} if first else {}), master_seed=seed, seed_rule=SEED_RULE + "; torrent j of it: sim.session.torrent_seed",
             lab={"tracker": "opentracker", "versions": lab_versions(), "timeout_s": options.timeout_s,
                  "peer_process_model": "the subject: one OS process, one libtorrent session holding every torrent; "
                                        "every other peer: one process and one session per peer"}))
