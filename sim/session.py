@@ -56,6 +56,11 @@ class SessionResult:
     totals: dict[str, float]
 
 
+# The upload limit of a torrent whose subject has no bandwidth request in the session's channel
+# this tick (SessionRun._couple_channels): its quota tick adds nothing (floor(1e-6 x 0.5 + 0.5) = 0).
+NO_SHARE_BPS = 1e-6
+
+
 class SessionRun:
     """One replication of a session."""
 
@@ -67,6 +72,8 @@ class SessionRun:
         self.opt_slots = st.libtorrent.optimistic_slots
         self.conn_limit = st.libtorrent.connections_limit
         self.runs = [SwarmRun(sc, replication, torrent_seed(seed, j)) for j, sc in enumerate(session.scenarios)]
+        # the session's own stream (child 0 of the replication's seed, torrent_seed): the choker's ties
+        self.rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 0)))
         # One session has one clock: its once-a-second tick falls on the same quota tick in every
         # torrent (each swarm drew a phase for its subject; the first torrent's is the session's).
         for run in self.runs[1:]:
@@ -154,15 +161,37 @@ class SessionRun:
         pa.opt_slots[SUBJECT] = pop.opt_slots[SUBJECT]
 
     def _couple_channels(self, runs: list[SwarmRun]) -> None:
-        up_wait = np.array([(r.ea.bw_req[SUBJECT, :r.pa.deg[SUBJECT]] > 0).sum() for r in runs])
+        up_wait = np.array([self._upload_requests(r) for r in runs])
         up_bank = np.array([r.pa.up_quota[SUBJECT] for r in runs])
-        caps, banks = split_channel(runs[0].pop.up_bps[SUBJECT], up_bank, up_wait)
+        total = runs[0].pop.up_bps[SUBJECT]
+        caps, banks = split_channel(total, up_bank, up_wait)
+        if 0.0 < total < np.inf:
+            # a torrent with no request this tick gets no part of the limit, yet still a limit: a zero
+            # one would take its transfers away (a peer that uploads nothing has none), so a
+            # connection holding quota could not send it, nor one newly asked ask for any
+            caps = np.where(caps > 0.0, caps, NO_SHARE_BPS)
         dn_wait = np.array([self._incoming(r).sum() for r in runs])
         dn_bank = np.array([r.pa.dn_quota[SUBJECT] for r in runs])
         dcaps, dbanks = split_channel(runs[0].pop.down_bps[SUBJECT], dn_bank, dn_wait)
         for r, c, b, dc, db in zip(runs, caps, banks, dcaps, dbanks):
             r.pa.up_cap[SUBJECT], r.pa.up_quota[SUBJECT] = c, b
             r.pa.down_cap[SUBJECT], r.pa.dn_quota[SUBJECT] = dc, db
+
+    @staticmethod
+    def _upload_requests(r: SwarmRun) -> int:
+        """The subject's bandwidth requests in this torrent that its upload channel's next quota tick
+        shares its quota among: those waiting, and those its connections may make before that tick
+        (a peer it unchokes is interested: it asks the subject for blocks in the tick's first step,
+        and the connection, holding neither quota nor a request, asks its channel then:
+        bandwidth.ask_when_asked). Counting only those already waiting gave a torrent whose
+        connections had not asked yet no share of the limit while another torrent's requests
+        waited, and a peer with no limit has no transfer in which to be asked: its peers went
+        unserved."""
+        d, ea = r.pa.deg[SUBJECT], r.ea
+        v, kv = ea.nbr[SUBJECT, :d], ea.rev[SUBJECT, :d]
+        waiting = ea.bw_req[SUBJECT, :d] > 0
+        asking = (ea.unchoked[SUBJECT, :d] & (ea.wants[v, kv] > 0) & ~waiting & (ea.bw_quota[SUBJECT, :d] <= 0))
+        return int(waiting.sum() + asking.sum())
 
     @staticmethod
     def _incoming(r: SwarmRun) -> np.ndarray:
@@ -211,14 +240,13 @@ class SessionRun:
         optimistic = np.concatenate([r.ea.optimistic[SUBJECT, :k] for r, k in zip(runs, d)])
         was_interested = np.concatenate([r.ea.was_interested[SUBJECT, :k] for r, k in zip(runs, d)])
         regular_now = unchoked & ~optimistic
-        # Full ties are not broken at random in libtorrent. The choker gathers the session's
-        # connections from a std::set ordered by address (m_connections), and in practice the
-        # addresses follow allocation, that is connection, order. nth_element then places equal
-        # peers by that input order. The model therefore orders them torrent by torrent, as they
-        # were added, and within a torrent as its connections opened. The lab's s01 gives the first
-        # torrent twice the others' share (validation/sessions/ANALYSIS.md).
-        seq = np.concatenate([r.ea.conn_seq[SUBJECT, :k] for r, k in zip(runs, d)]).astype(np.float64)
-        tie = owner * 1e12 + seq
+        # Full ties are broken at random, as in the one-torrent choker (sim/kernels/choke.py): the
+        # session's choker ranks its connections with std::nth_element, which for more than three
+        # peers partitions around pivots and leaves the order of equal peers unspecified. (Ties by
+        # torrent and connection order, tried from the first three-run recording of s01 where the
+        # first torrent got twice the others' share, gave it a third too much against the fifteen-run
+        # recording, in which it gets the least: validation/sessions/ANALYSIS.md.)
+        tie = self.rng.random(len(owner)) if now >= round_due or now >= opt_due else None
         if now >= round_due:
             down_round = np.concatenate([r.ea.down_round[SUBJECT, :k] for r, k in zip(runs, d)]).astype(np.float64)
             ties = np.vstack([np.concatenate([self._tie_keys(r, now) for r in runs], axis=1), tie])
@@ -238,11 +266,16 @@ class SessionRun:
             held = per_torrent(regular_now) + opt_alloc
         else:
             held = per_torrent(unchoked)
-        # Slots no one holds go to the peers that just became interested (preemptive unchoke), in
-        # queue order, so that two torrents cannot both fill the same free slot in one tick.
+        # Slots no one holds go to the peers that just became interested (preemptive unchoke), one
+        # torrent after another, so that two torrents cannot both fill the same free slot in one
+        # tick. Which torrent's INTERESTED reaches the session first within the tick the model does
+        # not resolve (each comes from a piece completed in its own torrent): the order is random.
         free = max(self.slots - int(held.sum()), 0)
         newly = per_torrent(interested & ~was_interested & ~unchoked)
-        for i in range(len(runs)):
+        order = range(len(runs))
+        if free and np.count_nonzero(newly) > 1:
+            order = self.rng.permutation(len(runs))
+        for i in order:
             extra = min(int(newly[i]), free)
             held[i] += extra
             free -= extra

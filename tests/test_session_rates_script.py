@@ -1,0 +1,46 @@
+"""validation/traces/session_rates.py: the lab side on a recording written by hand, and the model's
+session split never leaving a torrent with a peer to serve without an upload limit."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from sim.session_config import load_session
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("session_rates", ROOT / "validation/traces/session_rates.py")
+session_rates = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(session_rates)
+
+
+def _timeseries(path: Path, rows) -> None:
+    path.mkdir(parents=True)
+    (path / "timeseries.csv").write_text("t_s,subject_uploaded_bytes,subject_downloaded_bytes\n"
+                                         + "".join(f"{t},0,{b}\n" for t, b in rows))
+
+
+def test_lab_curve_sums_torrents_and_takes_the_median_over_runs(tmp_path):
+    # run 0: torrent 0 gets 1,000 B by 1 s and 3,000 by 2 s, torrent 1 nothing, then 500 by 2 s;
+    # run 1: 2,000 and 4,000 in torrent 0, 1,000 by 1 s in torrent 1 (and after);
+    # run 2: nothing at all. Sums: run 0 (0, 1000, 3500), run 1 (0, 3000, 5000), run 2 zeros
+    # -> medians (0, 1000, 3500) at 0, 1, 2 s
+    _timeseries(tmp_path / "torrents/00/replications/0000", [(0, 0), (1, 1000), (2, 3000)])
+    _timeseries(tmp_path / "torrents/01/replications/0000", [(0, 0), (1, 0), (2, 500)])
+    _timeseries(tmp_path / "torrents/00/replications/0001", [(0, 0), (1, 2000), (2, 4000)])
+    _timeseries(tmp_path / "torrents/01/replications/0001", [(0, 0), (1, 1000), (2, 1000)])
+    _timeseries(tmp_path / "torrents/00/replications/0002", [(0, 0), (2, 0)])
+    _timeseries(tmp_path / "torrents/01/replications/0002", [(0, 0), (2, 0)])
+    curve, n = session_rates.lab_curve(tmp_path, 2, np.array([0.0, 1.0, 2.0]))
+    assert n == 3
+    assert list(curve) == [0.0, 1000.0, 3500.0]
+
+
+def test_no_torrent_is_left_without_an_upload_limit_while_it_has_a_peer_to_serve():
+    """s01: three torrents share the subject's upload channel. Before the fix the split gave a
+    torrent with no request waiting a zero limit, so no transfer: 68 of 638 torrent-ticks with a
+    peer unchoked and interested in 10 replications (validation/sessions/ANALYSIS.md)."""
+    session = load_session(ROOT / "validation/sessions/s01-shared-slots.toml")[0]
+    serving, zero = session_rates.starved(session, 3)
+    assert serving > 100
+    assert zero == 0
