@@ -44,3 +44,18 @@ def test_no_torrent_is_left_without_an_upload_limit_while_it_has_a_peer_to_serve
     serving, zero = session_rates.starved(session, 3)
     assert serving > 100
     assert zero == 0
+
+
+def test_upload_bins_from_the_subjects_join_by_hand(tmp_path):
+    # run 0: the subject joins at 10 s and sends 4,000 B at 10.5 s and 2,000 B at 13 s;
+    # run 1: joins at 1 s, sends 8,000 B at 2.9 s. 2-s bins from the join, in B/s:
+    # run 0 (2000, 1000), run 1 (4000, 0) -> means (3000, 500)
+    for rep, join, sends in (("0000", 10.0, [(10.5, 4000), (13.0, 2000)]), ("0001", 1.0, [(2.9, 8000)])):
+        d = tmp_path / "torrents/01/replications" / rep
+        d.mkdir(parents=True)
+        (d / "transfer_log.csv").write_text("t_s,peer,piece,first_block,blocks,bytes\n"
+                                            + "".join(f"{t},2,0,0,1,{b}\n" for t, b in sends))
+        (d / "peers.csv").write_text(f"peer,role,join_s\n0,subject,{join}\n1,seed,0\n")
+    rate, n = session_rates.upload_bins(tmp_path, 1, np.array([0.0, 2.0, 4.0]))
+    assert n == 2
+    assert list(rate) == [3000.0, 500.0]

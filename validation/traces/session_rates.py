@@ -10,6 +10,10 @@ model side steps ``SessionRun`` tick by tick (as ``SessionRun.run`` does) and su
 bytes received over its torrents at every tick. Printed: the median over runs of the bytes
 received by each whole second, differenced: kB (1,000 bytes) in each second from 0 to ``--to``.
 
+``--upload J SIM_DIR``: what the subject uploaded in torrent J, in 2-s bins from its join there (the
+mean over runs of each run's transfer log, kB per second), the lab's recording against a simulated
+session run directory (``leechsim validate --sessions ... --out OUT`` writes OUT/sim/NAME).
+
 ``--starved``: over the model's replications, the torrent-ticks in which the subject had a peer it
 unchoked that was interested in it (it would serve it) and how many of them it entered with a
 zero upload limit from the session's split (``SessionRun._couple_channels``): a peer with no limit
@@ -78,6 +82,18 @@ def lab_curve(recording: Path, n_torrents: int, times: np.ndarray) -> tuple[np.n
     return np.median(curves, axis=0), len(reps)
 
 
+def upload_bins(run_dir: Path, j: int, bins: np.ndarray) -> tuple[np.ndarray, int]:
+    """Mean over runs of the subject's upload in torrent j per bin of time since its join there, B/s."""
+    import pandas as pd
+    rows = []
+    for rep in sorted((run_dir / "torrents" / f"{j:02d}" / "replications").iterdir()):
+        log = pd.read_csv(rep / "transfer_log.csv")
+        peers = pd.read_csv(rep / "peers.csv")
+        join = float(peers.loc[peers.role == "subject", "join_s"].iloc[0])
+        rows.append(np.histogram(log.t_s - join, bins=bins, weights=log.bytes)[0] / np.diff(bins))
+    return np.mean(rows, axis=0), len(rows)
+
+
 def starved(session, runs: int) -> tuple[int, int]:
     seeds = replication_seeds(session.simulation.seed, runs)
     counts = [0, 0]
@@ -103,8 +119,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=40, help="model replications (default 40)")
     ap.add_argument("--to", type=int, default=45, help="last second printed (default 45)")
     ap.add_argument("--starved", action="store_true", help="count the model's torrent-ticks with no upload limit")
+    ap.add_argument("--upload", nargs=2, metavar=("J", "SIM_DIR"),
+                    help="the subject's upload in torrent J, lab against the simulated session in SIM_DIR")
     ns = ap.parse_args(argv)
     session = load_session(ns.session)[0]
+    if ns.upload:
+        j, sim_dir = int(ns.upload[0]), Path(ns.upload[1])
+        bins = np.arange(0.0, ns.to + 2.0, 2.0)
+        print("from join (s) | " + " ".join(f"{int(b):5d}" for b in bins[:-1]))
+        for label, d in (("lab", ns.session.parent / "recorded" / ns.session.stem), ("model", sim_dir)):
+            rate, n = upload_bins(d, j, bins)
+            print(f"{label} ({n}) | " + " ".join(f"{v / 1e3:5.0f}" for v in rate))
+        return 0
     if ns.starved:
         serving, zero = starved(session, ns.runs)
         print(f"{ns.session.stem}: {serving} torrent-ticks with a peer unchoked and interested, "
