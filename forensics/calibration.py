@@ -118,6 +118,51 @@ def recorded_runs(matrix: Path, scenario_file: Path) -> int:
         raise UserError(f"{dest / 'manifest.json'}: cannot tell how many runs it holds ({e})") from None
 
 
+def check_same_libtorrent(dest: Path, man: dict) -> None:
+    """Only runs of the libtorrent a recording was made with may join it."""
+    import libtorrent as lt
+    recorded_lt = man.get("lab", {}).get("versions", {}).get("libtorrent")
+    if recorded_lt != lt.__version__:
+        raise UserError(f"{dest}: recorded with libtorrent {recorded_lt}, this machine has {lt.__version__}; "
+                        f"runs of another libtorrent cannot join a recording: record it again with --record")
+
+
+def extension_dirs(dest: Path) -> tuple[Path, Path]:
+    """Where an extension of the recording ``dest`` makes its new runs and its merged copy (emptied)."""
+    more = dest.with_name(f".{dest.name}.more")
+    stage = dest.with_name(f".{dest.name}.extended")
+    for d in (more, stage):
+        if d.exists():
+            shutil.rmtree(d)
+    return more, stage
+
+
+def swap_in_extension(dest: Path, stage: Path, more: Path) -> None:
+    """The merged copy ``stage`` takes the recording's place (two renames: a stop between them leaves
+    the recording as ``.NAME.replaced``, which recorded_runs puts back); the new runs' directory goes."""
+    trash = dest.with_name(f".{dest.name}.replaced")
+    if trash.exists():
+        shutil.rmtree(trash)
+    dest.rename(trash)
+    stage.rename(dest)
+    shutil.rmtree(trash)
+    shutil.rmtree(more)
+
+
+def add_runs_evenly(files: list[Path], have: dict[Path, int], lab_runs: int,
+                    extend: Callable[[Path, int], tuple[int, int]], report: Callable[[Path, int, int], None]) -> None:
+    """One run at a time, always to the recording with the fewest runs (ties: first by name), until
+    each holds ``lab_runs``: the order depends on the counts alone, and a stop at any point leaves
+    them as even as they can be. ``extend(file, runs)`` makes the file's recording hold ``runs``."""
+    while True:
+        short = [f for f in files if have[f] < lab_runs]
+        if not short:
+            return
+        f = min(short, key=lambda f: (have[f], f.stem))
+        before, have[f] = extend(f, have[f] + 1)
+        report(f, before, have[f])
+
+
 def extend_recording(matrix: Path, scenario_file: Path, lab_runs: int, run_more: RunLabMore,
                      command: list[str]) -> tuple[int, int]:
     """Add runs to a scenario's recording until it holds ``lab_runs``: the recording's runs stay as
@@ -157,16 +202,8 @@ def extend_recording(matrix: Path, scenario_file: Path, lab_runs: int, run_more:
         raise UserError(f"{scenario_file}: differs from the scenario {dest} was recorded with (SHA-256 {sha[:12]} "
                         f"against {man['scenario_sha256'][:12]}); runs of another scenario cannot join a "
                         f"recording: record it again with --record")
-    import libtorrent as lt
-    recorded_lt = man.get("lab", {}).get("versions", {}).get("libtorrent")
-    if recorded_lt != lt.__version__:
-        raise UserError(f"{dest}: recorded with libtorrent {recorded_lt}, this machine has {lt.__version__}; "
-                        f"runs of another libtorrent cannot join a recording: record it again with --record")
-    more = dest.with_name(f".{dest.name}.more")
-    stage = dest.with_name(f".{dest.name}.extended")
-    for d in (more, stage):
-        if d.exists():
-            shutil.rmtree(d)
+    check_same_libtorrent(dest, man)
+    more, stage = extension_dirs(dest)
     new_man = run_more(scenario_file, lab_runs, more, have, int(man["master_seed"]))
     _keep_measured(more)
     differ = [k for k in LAB_OPTIONS if k in man.get("lab", {}) and man["lab"][k] != new_man["lab"].get(k)]
@@ -202,12 +239,7 @@ def extend_recording(matrix: Path, scenario_file: Path, lab_runs: int, run_more:
                                                                "replications": list(range(have, lab_runs))})
         atomic.write_json(stage / "manifest.json", man2)
         atomic.write_text(stage / HASH_FILE, hash_list(stage))
-    if trash.exists():
-        shutil.rmtree(trash)
-    dest.rename(trash)
-    stage.rename(dest)
-    shutil.rmtree(trash)
-    shutil.rmtree(more)
+    swap_in_extension(dest, stage, more)
     return have, lab_runs
 
 

@@ -175,10 +175,10 @@ def extend_session_recording(directory: Path, path: Path, lab_runs: int, run_mor
     before, runs after)."""
     import hashlib
 
+    from .calibration import check_same_libtorrent, extension_dirs, swap_in_extension
     from .rundir import MANIFEST
 
     dest = recorded_session_dir(directory, path)
-    trash = dest.with_name(f".{dest.name}.replaced")
     have = recorded_session_runs(directory, path)
     man = _session_manifest(dest)
     rows = len(_csv_rows(dest / "results.csv")[1])
@@ -197,16 +197,8 @@ def extend_session_recording(directory: Path, path: Path, lab_runs: int, run_mor
             k for k in sorted(set(now_inputs) | set(then_inputs)) if now_inputs.get(k) != then_inputs.get(k)]
         raise UserError(f"{path}: differs from the session {dest} was recorded with ({', '.join(said) or 'the file'}"
                         f" changed); runs of another session cannot join a recording: record it again with --record")
-    import libtorrent as lt
-    recorded_lt = man.get("lab", {}).get("versions", {}).get("libtorrent")
-    if recorded_lt != lt.__version__:
-        raise UserError(f"{dest}: recorded with libtorrent {recorded_lt}, this machine has {lt.__version__}; "
-                        f"runs of another libtorrent cannot join a recording: record it again with --record")
-    more = dest.with_name(f".{dest.name}.more")
-    stage = dest.with_name(f".{dest.name}.extended")
-    for d in (more, stage):
-        if d.exists():
-            shutil.rmtree(d)
+    check_same_libtorrent(dest, man)
+    more, stage = extension_dirs(dest)
     new_man = run_more(path, lab_runs, more, have, int(man["master_seed"]))
     strip_raw(more)
     differ = [k for k in SESSION_LAB_KEYS if man.get("lab", {}).get(k) != new_man.get("lab", {}).get(k)]
@@ -235,12 +227,7 @@ def extend_session_recording(directory: Path, path: Path, lab_runs: int, run_mor
         "software": new_man["software"], "lab": new_man["lab"]})
     atomic.write_json(stage / MANIFEST, man)
     atomic.write_text(stage / HASH_FILE, hash_list(stage))
-    if trash.exists():
-        shutil.rmtree(trash)
-    dest.rename(trash)
-    stage.rename(dest)
-    shutil.rmtree(trash)
-    shutil.rmtree(more)
+    swap_in_extension(dest, stage, more)
     return have, lab_runs
 
 

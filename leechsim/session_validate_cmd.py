@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from forensics.calibration import add_runs_evenly
 from forensics.errors import UserError
 from forensics.lab.run import LabRunFailed
 from forensics.lab.session_lab import run_session_lab
@@ -37,13 +38,10 @@ def _add_runs(ns: argparse.Namespace, env: Environment, files: list[Path]) -> Ex
     """One run at a time, always to the recording with the fewest runs (ties: first by name), as the
     one-torrent matrix's --add-runs: the order depends on the counts alone."""
     have = {f: recorded_session_runs(ns.sessions, f) for f in files}
-    while True:
-        short = [f for f in files if have[f] < ns.lab_runs]
-        if not short:
-            break
-        f = min(short, key=lambda f: (have[f], f.stem))
-        before, have[f] = extend_session_recording(ns.sessions, f, have[f] + 1, _run_lab, ns.command_line)
-        env.console().print(f"{f.stem}: {before} → {have[f]} runs ({recorded_session_dir(ns.sessions, f)})")
+    add_runs_evenly(files, have, ns.lab_runs,
+                    lambda f, n: extend_session_recording(ns.sessions, f, n, _run_lab, ns.command_line),
+                    lambda f, before, after: env.console().print(
+                        f"{f.stem}: {before} → {after} runs ({recorded_session_dir(ns.sessions, f)})"))
     env.console().print(f"every session recording holds {ns.lab_runs} runs or more: "
                         + ", ".join(f"{f.stem} {have[f]}" for f in files))
     return ExitStatus.SUCCESS

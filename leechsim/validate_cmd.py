@@ -23,8 +23,8 @@ from rich.table import Table
 from sim.scenario import load_scenario
 
 from forensics import atomic
-from forensics.calibration import (extend_recording, record_lab_runs, recorded_dir, recorded_runs,
-                                  run_validation)
+from forensics.calibration import (add_runs_evenly, extend_recording, record_lab_runs, recorded_dir,
+                                  recorded_runs, run_validation)
 from forensics.errors import UserError
 from forensics.lab.run import LabRunFailed, busy_warning, run_lab
 from forensics.lab.swarm import LabOptions
@@ -109,13 +109,10 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
         # order depends on the counts alone, and a stop at any point leaves them as even as they can be
         have = {f: recorded_runs(ns.matrix, f) for f in files}
         run_more = _lab_runner(env)
-        while True:
-            short = [f for f in files if have[f] < ns.lab_runs]
-            if not short:
-                break
-            f = min(short, key=lambda f: (have[f], f.stem))
-            before, have[f] = extend_recording(ns.matrix, f, have[f] + 1, run_more, ns.command_line)
-            env.console().print(f"{f.stem}: {before} → {have[f]} runs ({recorded_dir(ns.matrix, f)})")
+        add_runs_evenly(files, have, ns.lab_runs,
+                        lambda f, n: extend_recording(ns.matrix, f, n, run_more, ns.command_line),
+                        lambda f, before, after: env.console().print(
+                            f"{f.stem}: {before} → {after} runs ({recorded_dir(ns.matrix, f)})"))
         env.console().print(f"every recording holds {ns.lab_runs} runs or more: "
                             + ", ".join(f"{f.stem} {have[f]}" for f in files))
         return ExitStatus.SUCCESS

@@ -39,7 +39,9 @@ from sim.session_config import load_session  # noqa: E402
 
 
 def stepped(session, replication: int, seed, on_tick) -> None:
-    """One replication stepped as SessionRun.run steps it, ``on_tick(run, now)`` after each coupling."""
+    """One replication stepped as SessionRun.run steps it, ``on_tick(run, now)`` after each coupling.
+    (Its loop, not a hook in SessionRun.run: the script then measures older commits' models too, as
+    the starved count on d0fef26 in validation/sessions/ANALYSIS.md.)"""
     sr = SessionRun(session, replication, seed)
     for r in sr.runs:
         r.start()
