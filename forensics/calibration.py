@@ -127,6 +127,19 @@ def check_same_libtorrent(dest: Path, man: dict) -> None:
                         f"runs of another libtorrent cannot join a recording: record it again with --record")
 
 
+def with_extension(man: dict, have: int, lab_runs: int, command: list[str], new_man: dict) -> dict:
+    """A recording's manifest after runs ``have`` .. ``lab_runs``-1 were added: its run count, and
+    the addition listed in ``extensions`` (runs, command, times, software, lab) from the new runs'
+    own manifest ``new_man``."""
+    man = dict(man)
+    man["replications"] = lab_runs
+    man["extensions"] = [*man.get("extensions", []), {
+        "replications": list(range(have, lab_runs)), "command": command,
+        "started_utc": new_man["started_utc"], "finished_utc": new_man["finished_utc"],
+        "software": new_man["software"], "lab": new_man["lab"]}]
+    return man
+
+
 def extension_dirs(dest: Path) -> tuple[Path, Path]:
     """Where an extension of the recording ``dest`` makes its new runs and its merged copy (emptied)."""
     more = dest.with_name(f".{dest.name}.more")
@@ -221,12 +234,7 @@ def extend_recording(matrix: Path, scenario_file: Path, lab_runs: int, run_more:
         raise UserError(f"{more / 'results.csv'}: its columns differ from {dest / 'results.csv'}; this leechsim "
                         f"writes another schema than the recording's: record it again with --record")
     atomic.write_text(stage / "results.csv", "\n".join(old_rows + new_rows[1:]) + "\n")
-    man = dict(man)
-    man["replications"] = lab_runs
-    man.setdefault("extensions", []).append({
-        "replications": list(range(have, lab_runs)), "command": command,
-        "started_utc": new_man["started_utc"], "finished_utc": new_man["finished_utc"],
-        "software": new_man["software"], "lab": new_man["lab"]})
+    man = with_extension(man, have, lab_runs, command, new_man)
     atomic.write_json(stage / "manifest.json", man)
     atomic.write_text(stage / HASH_FILE, hash_list(stage))
     cut_before = man.get("cut_to_sent")

@@ -175,7 +175,7 @@ def extend_session_recording(directory: Path, path: Path, lab_runs: int, run_mor
     before, runs after)."""
     import hashlib
 
-    from .calibration import check_same_libtorrent, extension_dirs, swap_in_extension
+    from .calibration import check_same_libtorrent, extension_dirs, swap_in_extension, with_extension
     from .rundir import MANIFEST
 
     dest = recorded_session_dir(directory, path)
@@ -219,12 +219,7 @@ def extend_session_recording(directory: Path, path: Path, lab_runs: int, run_mor
         for rep in sorted((more / "torrents" / f"{j:02d}" / "replications").iterdir()):
             rep.rename(stage / "torrents" / f"{j:02d}" / "replications" / rep.name)
     _rewrite_summaries(stage)
-    man = dict(man)
-    man["replications"] = lab_runs
-    man.setdefault("extensions", []).append({
-        "replications": list(range(have, lab_runs)), "command": command,
-        "started_utc": new_man["started_utc"], "finished_utc": new_man["finished_utc"],
-        "software": new_man["software"], "lab": new_man["lab"]})
+    man = with_extension(man, have, lab_runs, command, new_man)
     atomic.write_json(stage / MANIFEST, man)
     atomic.write_text(stage / HASH_FILE, hash_list(stage))
     swap_in_extension(dest, stage, more)
