@@ -78,9 +78,10 @@ def write_session_inputs(root: Path, session_bytes: bytes, session_path: Path, s
 
 def simulate_session_run(path: str | Path, out: str | Path | None = None, *, runs: int | None = None,
                          seed: int | None = None, workers: int | None = None, force: bool = False,
-                         command: list[str] | None = None,
+                         command: list[str] | None = None, trace_connections: bool = False,
                          on_done: Callable[[int], None] | None = None) -> SessionRunDir:
-    """Simulate a session file into the run directory ``out`` (``leechsim session``)."""
+    """Simulate a session file into the run directory ``out`` (``leechsim session``); with
+    ``trace_connections`` each torrent's replications/NNNN/connections.csv, as the lab writes it."""
     path = Path(path)
     session, hashes, raw = load_session(path)
     n = runs or session.simulation.replications
@@ -90,7 +91,8 @@ def simulate_session_run(path: str | Path, out: str | Path | None = None, *, run
     command = command or ["leechsim", "session", str(path), "--runs", str(n), "--seed", str(seed), "--out", str(out)]
     started = utc_now()
     with rundir.RunDirWriter(out, force=force) as w:
-        results = run_session_replications(session, n, seed, workers, on_done=on_done)
+        results = run_session_replications(session, n, seed, workers, on_done=on_done,
+                                           trace_connections=trace_connections)
         write_session_inputs(w.stage, raw, path, session)
         summary = write_session_results(w.stage, session, results)
         write_json(w.stage / rundir.MANIFEST, rundir.manifest(

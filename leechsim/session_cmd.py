@@ -31,6 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="run directory to write (default: runs/<name>-<UTC time>)")
     p.add_argument("--workers", type=workers, help="worker processes (default: all cores)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
+    p.add_argument("--trace-connections", action="store_true",
+                   help="write each torrent's replications/NNNN/connections.csv: every connection at every "
+                        "quota tick, in the lab's columns (leechsim lab SESSION_FILE --trace-connections)")
     p.set_defaults(run=run)
 
 
@@ -40,6 +43,7 @@ def run(ns: argparse.Namespace, env: Environment) -> ExitStatus:
         task = progress.add_task("", total=ns.runs)
         result = simulate_session_run(ns.session, ns.out, runs=ns.runs, seed=ns.seed, workers=ns.workers,
                                       force=ns.force, command=ns.command_line,
+                                      trace_connections=ns.trace_connections,
                                       on_done=lambda k: progress.advance(task, k))
     env.console().print(session_table(result.summary, f"Session '{result.session.name}'"))
     env.console().print(f"Run directory: {result.root}")

@@ -14,7 +14,7 @@ from sim.session_config import load_session
 from .env import Environment, ExitStatus
 from .session_cmd import session_table
 
-UNSUPPORTED = ("all_blocks", "trace_connections", "peer_log", "pcap", "save_resume")
+UNSUPPORTED = ("peer_log", "pcap", "save_resume")
 
 
 def run_session(ns: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -35,7 +35,8 @@ def run_session(ns: argparse.Namespace, env: Environment) -> ExitStatus:
 
         try:
             lab = run_session_lab(ns.scenario, ns.out, runs=ns.runs, seed=ns.seed,
-                                  options=LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s),
+                                  options=LabOptions(tracker=ns.tracker, timeout_s=ns.timeout_s,
+                                                     all_blocks=ns.all_blocks, trace_connections=ns.trace_connections),
                                   max_duration_s=ns.max_duration_s, force=ns.force, command=ns.command_line,
                                   on_progress=show)
         except LabRunFailed as e:

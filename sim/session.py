@@ -64,14 +64,16 @@ NO_SHARE_BPS = 1e-6
 class SessionRun:
     """One replication of a session."""
 
-    def __init__(self, session: Session, replication: int, seed: np.random.SeedSequence) -> None:
+    def __init__(self, session: Session, replication: int, seed: np.random.SeedSequence,
+                 trace_connections: bool = False) -> None:
         self.session = session
         self.replication = replication
         st = session.settings
         self.slots = st.libtorrent.unchoke_slots_limit
         self.opt_slots = st.libtorrent.optimistic_slots
         self.conn_limit = st.libtorrent.connections_limit
-        self.runs = [SwarmRun(sc, replication, torrent_seed(seed, j)) for j, sc in enumerate(session.scenarios)]
+        self.runs = [SwarmRun(sc, replication, torrent_seed(seed, j), trace_connections=trace_connections)
+                     for j, sc in enumerate(session.scenarios)]
         # the session's own stream (child 0 of the replication's seed, torrent_seed): the choker's ties
         self.rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 0)))
         # One session has one clock: its once-a-second tick falls on the same quota tick in every
@@ -469,16 +471,19 @@ def session_totals(results: list[ReplicationResult]) -> dict[str, float]:
     return totals
 
 
-def simulate_session_replication(args: tuple[Session, int, np.random.SeedSequence]) -> SessionResult:
-    session, i, seed = args
-    return SessionRun(session, i, seed).run()
+def simulate_session_replication(args: tuple[Session, int, np.random.SeedSequence, bool]) -> SessionResult:
+    session, i, seed, trace = args
+    return SessionRun(session, i, seed, trace_connections=trace).run()
 
 
 def run_session_replications(session: Session, n: int | None = None, master_seed: int | None = None,
-                             workers: int = 1, on_done=None) -> list[SessionResult]:
+                             workers: int = 1, on_done=None, trace_connections: bool = False) -> list[SessionResult]:
     """Replications of a session, bit-identical whatever the number of workers (sim/montecarlo.py's
-    seed rule: replication i uses SeedSequence(master_seed).spawn(n)[i])."""
+    seed rule: replication i uses SeedSequence(master_seed).spawn(n)[i]). ``trace_connections``:
+    each torrent's connections traced at every tick, as ``simulate --trace-connections`` does
+    (the same results: the engine then runs its ticks one call at a time, bit-identical)."""
     n = session.simulation.replications if n is None else n
     master_seed = session.simulation.seed if master_seed is None else master_seed
     seeds = replication_seeds(master_seed, n)
-    return map_in_order(simulate_session_replication, [(session, i, seeds[i]) for i in range(n)], workers, on_done)
+    return map_in_order(simulate_session_replication, [(session, i, seeds[i], trace_connections) for i in range(n)],
+                        workers, on_done)

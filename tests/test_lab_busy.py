@@ -28,7 +28,7 @@ def test_session_lab_refuses_the_options_it_does_not_have(capsys):
     from leechsim.env import Environment
     from leechsim.main import main
 
-    for opt in ("--peer-log", "--trace-connections"):
+    for opt in ("--peer-log", "--pcap", "--save-resume"):
         err = io.StringIO()
         code = main(["lab", "validation/sessions/s01-shared-slots.toml", opt, "--out", "/nonexistent/never"],
                     Environment(stdout=io.StringIO(), stderr=err, progress=False))

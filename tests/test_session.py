@@ -201,3 +201,28 @@ def test_session_connection_limit_counts_every_torrents_connections():
         # at some of them: the limit binds
         assert seen and max(o for o, _ in seen) <= 4
         assert max(h for _, h in seen) == 4
+
+
+def test_traced_session_gives_the_same_results_and_every_torrents_connections():
+    """``leechsim session --trace-connections``: the same replications bit for bit, and each torrent's
+    connections at every tick, the subject's side (local 0) among them, its last totals adding up to
+    what it uploaded there but for its last tick (its connections closed within it, before the
+    sample at its end: exactly the bytes its transfer log has after the last sample)."""
+    s = make_session(2)
+    plain = run_session_replications(s, n=2)
+    traced = run_session_replications(s, n=2, trace_connections=True)
+    flat = lambda rs: [t for r in rs for t in r.torrents]  # noqa: E731
+    assert digest(flat(plain)) == digest(flat(traced))
+    for r in traced:
+        for t in r.torrents:
+            c = t.extra["connections"]
+            subject = c["local"] == 0
+            assert subject.any() and (~subject).any()
+            last = {}
+            for remote, up in zip(c["remote"][subject], c["total_up_bytes"][subject]):
+                last[int(remote)] = float(up)
+            log = t.log.columns()
+            after = float(log["bytes"][log["t_s"] > c["t_s"][subject].max()].sum())
+            assert sum(last.values()) + after == t.headline["subject_upload_total_bytes"]
+            assert sum(last.values()) > 0
+    assert all("connections" not in t.extra for r in plain for t in r.torrents)

@@ -45,6 +45,7 @@ from .plan import MAX_EXPECTED_S, MAX_PEERS, RunPlan, base_octet_for_this_proces
 from .procs import popen_child, stop_process
 from .run import LabRunFailed, default_lab_out, lab_versions
 from .swarm import END_GRACE_S, READY_TIMEOUT_S, STOP_TIMEOUT_S, PROJECT_ROOT, LabOptions, _PeerProcs, _policy
+from .trace import merge_connection_traces
 from .tracker import Opentracker, opentracker_path
 
 
@@ -188,14 +189,14 @@ def run_session_swarms(session: Session, plans: list[RunPlan], raws: list[Path],
         for j, (sc, plan, raw) in enumerate(zip(session.scenarios, plans, raws)):
             others = replace(plan, peers=plan.peers[1:])
             procs = _PeerProcs(work / f"t{j:02d}", others, raw.resolve(), sc, tracker.announce_url,
-                               work / f"t{j:02d}" / "seed")
+                               work / f"t{j:02d}" / "seed", opts.all_blocks, opts.trace_connections)
             stack.callback(procs.kill_all)
             procs.start()
             swarms.append(procs)
         sc0 = session.scenarios[0]
         subject = _SubjectProc(work, {
             "ip": subject_ip, "out_ip": plans[0].peers[0].out_ip, "settings": subject_settings(session, plans[0]),
-            "auto_managed": session.settings.auto_managed,
+            "auto_managed": session.settings.auto_managed, "trace_connections": opts.trace_connections,
             "seed_time_s": plans[0].peers[0].seed_time_s if plans[0].peers[0].seed_time_s != float("inf") else None,
             "policy": {**_policy(sc0), "ratio": _policy(sc0)["ratio"] if _policy(sc0)["ratio"] != float("inf") else 1e18},
             "torrents": [{"torrent": str(work / f"t{j:02d}" / "payload.torrent"),
@@ -224,7 +225,12 @@ def run_session_swarms(session: Session, plans: list[RunPlan], raws: list[Path],
                 "stopped_by_force": ([subject.stopped_by_force] if subject.stopped_by_force else [])
                 + swarms[j].stopped_by_force,
             })
-        return [collect_replication(plan, layout, raw, end_s) for plan, layout, raw in zip(plans, layouts, raws)]
+        results = [collect_replication(plan, layout, raw, end_s) for plan, layout, raw in zip(plans, layouts, raws)]
+        if opts.trace_connections:  # each torrent's peers and the subject's side of its connections
+            for plan, raw in zip(plans, raws):
+                merge_connection_traces(raw, raw.parent / "connections.csv",
+                                        {p.index: (p.ip, p.out_ip) for p in plan.peers})
+        return results
 
 
 def _watch(session: Session, plans: list[RunPlan], swarms: list[_PeerProcs], subject: _SubjectProc,
@@ -328,6 +334,7 @@ def run_session_lab(path: str | Path, out: str | Path | None = None, *, runs: in
             session_name=session.name, input_sha256=hashes, torrents=list(session.labels), replications=runs - first,
             **({"first_replication": first} if first else {}), master_seed=seed, seed_rule=SEED_RULE + "; torrent j of it: sim.session.torrent_seed",
             lab={"tracker": "opentracker", "versions": lab_versions(), "timeout_s": options.timeout_s,
+                 "all_blocks": options.all_blocks, "trace_connections": options.trace_connections,
                  "peer_process_model": "the subject: one OS process, one libtorrent session holding every torrent; "
                                        "every other peer: one process and one session per peer"}))
         published = w.publish()

@@ -28,6 +28,7 @@ from pathlib import Path
 from .peer import DRAIN_AFTER_PAUSE_S, SAMPLE_INTERVAL_S, emit, stop_on_stdin
 from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
 from .trace import TRACE_INTERVAL_S as READ_INTERVAL_S  # each connection's sent count, as often as peer.py
+from .trace import ConnectionSampler
 
 
 class _Torrent:
@@ -44,6 +45,7 @@ class _Torrent:
         self.last_up = self.last_down = 0
         self.up_at_complete = self.down_at_complete = None
         self.next_announce = math.inf
+        self.tracer: ConnectionSampler | None = None  # with trace_connections: this torrent's trace (trace.py)
 
 
 class SessionSubject:
@@ -60,6 +62,9 @@ class SessionSubject:
         self.ses.set_peer_class_filter(f)
         self.applied_settings = {k: v for k, v in self.ses.get_settings().items() if not isinstance(v, bytes)}
         self.torrents = [_Torrent(j, t) for j, t in enumerate(spec["torrents"])]
+        if spec.get("trace_connections"):  # each torrent's connections, into its own raw/ as peer 0's
+            for tor in self.torrents:
+                tor.tracer = ConnectionSampler(lt, Path(tor.spec["raw_dir"]), 0)
         self.by_hash: dict[str, _Torrent] = {}
         self.stop = threading.Event()
         self.t0 = 0.0
@@ -91,7 +96,10 @@ class SessionSubject:
             if t >= next_read:
                 for tor in self.torrents:
                     if tor.active:
-                        tor.sent.update(tor.handle.get_peer_info(), t)
+                        infos = tor.handle.get_peer_info()
+                        tor.sent.update(infos, t)
+                        if tor.tracer is not None:
+                            tor.tracer.sample(t, tor.handle, infos)
                 next_read = max(next_read + READ_INTERVAL_S, t)
             if t >= next_sample:
                 for tor in self.torrents:
@@ -229,7 +237,7 @@ class SessionSubject:
             "errors": self.errors, "clock": "alert", "max_sample_gap_s": max(gaps) if gaps else None,
             "cpu_user_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
             "cpu_system_s": resource.getrusage(resource.RUSAGE_SELF).ru_stime,
-            "connection_trace": None, "session_torrent": tor.j, "settings": self.applied_settings,
+            "connection_trace": tor.tracer.close() if tor.tracer is not None else None, "session_torrent": tor.j, "settings": self.applied_settings,
         })
         write_csv(raw / "peer-0000-samples.csv", ("t_s", "uploaded_bytes", "downloaded_bytes"), tor.samples)
         write_csv(raw / "subject-blocks.csv", ("t_s", "peer_ip", "piece", "block", "peer_port"), tor.blocks)

@@ -55,7 +55,7 @@ def session_run(tmp_path_factory):
     for j in (1, 2, 3):
         (d / f"t{j}.toml").write_text(f'[scenario]\nname = "t{j}"\n' + SWARM)
     (d / "session.toml").write_text(SESSION)
-    code, out, err = run_cli(["lab", d / "session.toml", "--out", d / "lab"])
+    code, out, err = run_cli(["lab", d / "session.toml", "--out", d / "lab", "--trace-connections", "--all-blocks"])
     assert code == 0, err
     return d / "lab"
 
@@ -93,3 +93,31 @@ def test_queue_holds_the_third_torrent_back(session_run):
             return next(csv.DictReader(f))
     first_done = min(float(subject(j)["complete_s"]) for j in (0, 1))
     assert float(subject(2)["join_s"]) >= first_done - 0.5  # sampled every 0.1 s
+
+
+def test_each_torrent_has_a_connection_trace_from_every_end(session_run):
+    """--trace-connections: each torrent's connections.csv holds the subject's side (local 0, sampled
+    by the session's one process) and its other peers' sides, every remote one of that torrent's
+    peers; the subject's last totals per connection add up to what it uploaded in that torrent (to
+    within a few blocks in flight when the counters were read). --all-blocks: every other peer's
+    block log is in raw/."""
+    for j in range(3):
+        rep = session_run / "torrents" / f"{j:02d}" / "replications" / "0000"
+        with open(rep / "peers.csv", newline="") as f:
+            peers = list(csv.DictReader(f))
+        with open(rep / "connections.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        locals_ = {int(r["local"]) for r in rows}
+        assert 0 in locals_ and len(locals_) >= 2, (j, locals_)
+        assert {int(r["remote"]) for r in rows} <= set(range(len(peers))), j
+        last: dict[int, int] = {}
+        for r in rows:
+            if r["local"] == "0":
+                last[int(r["remote"])] = int(r["total_up_bytes"])
+        uploaded = int(peers[0]["uploaded_bytes"])
+        assert abs(sum(last.values()) - uploaded) <= 4 * 16384 + 0.02 * uploaded, (j, sum(last.values()), uploaded)
+        raw = rep / "raw"
+        for p in peers[1:]:
+            assert (raw / f"peer-{int(p['peer']):04d}-blocks.csv").is_file(), (j, p["peer"])
+        subject = json.loads((raw / "peer-0000.json").read_text())
+        assert subject["connection_trace"]["samples"] > 10
