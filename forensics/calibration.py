@@ -102,13 +102,19 @@ LAB_OPTIONS = ("tracker", "trace_connections", "timeout_s", "max_duration_s", "p
 RunLabMore = Callable[[Path, int, Path, int, int], dict]
 
 
+def recover_replaced(dest: Path) -> None:
+    """An addition stopped between the two renames that replace a recording (swap_in_extension)
+    left it as ``.NAME.replaced``: put it back where it belongs."""
+    trash = dest.with_name(f".{dest.name}.replaced")
+    if not dest.exists() and trash.is_dir():
+        trash.rename(dest)
+
+
 def recorded_runs(matrix: Path, scenario_file: Path) -> int:
     """How many runs a scenario's recording holds (its manifest); a UserError if there is none."""
     from .rundir import RunDirError, read_manifest
     dest = recorded_dir(matrix, scenario_file)
-    trash = dest.with_name(f".{dest.name}.replaced")
-    if not dest.exists() and trash.is_dir():  # an addition stopped between its two renames
-        trash.rename(dest)
+    recover_replaced(dest)
     if not dest.is_dir():
         raise UserError(f"{dest}: no recording of {scenario_file.stem} to add runs to; record it with "
                         f"'leechsim validate --matrix {matrix} --record --only {scenario_file.stem}'")
@@ -152,7 +158,7 @@ def extension_dirs(dest: Path) -> tuple[Path, Path]:
 
 def swap_in_extension(dest: Path, stage: Path, more: Path) -> None:
     """The merged copy ``stage`` takes the recording's place (two renames: a stop between them leaves
-    the recording as ``.NAME.replaced``, which recorded_runs puts back); the new runs' directory goes."""
+    the recording as ``.NAME.replaced``, which recover_replaced puts back); the new runs' directory goes."""
     trash = dest.with_name(f".{dest.name}.replaced")
     if trash.exists():
         shutil.rmtree(trash)
@@ -193,9 +199,7 @@ def extend_recording(matrix: Path, scenario_file: Path, lab_runs: int, run_more:
     from .rundir import RunDirError, load_run
 
     dest = recorded_dir(matrix, scenario_file)
-    trash = dest.with_name(f".{dest.name}.replaced")
-    if not dest.exists() and trash.is_dir():  # stopped between the two renames that replace it
-        trash.rename(dest)
+    recover_replaced(dest)
     if not dest.is_dir():
         raise UserError(f"{dest}: no recording of {scenario_file.stem} to add runs to; record it with "
                         f"'leechsim validate --matrix {matrix} --record --only {scenario_file.stem}'")

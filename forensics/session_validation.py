@@ -91,17 +91,11 @@ def recorded_session_dir(directory: Path, path: Path) -> Path:
     return Path(directory) / "recorded" / Path(path).stem
 
 
-def _recover(dest: Path) -> None:
-    """An addition stopped between its two renames: the recording back where it belongs."""
-    trash = dest.with_name(f".{dest.name}.replaced")
-    if not dest.exists() and trash.is_dir():
-        trash.rename(dest)
-
-
 def recorded_session_runs(directory: Path, path: Path) -> int:
     """How many lab runs a session's recording holds (its manifest); a UserError if there is none."""
     dest = recorded_session_dir(directory, path)
-    _recover(dest)
+    from .calibration import recover_replaced
+    recover_replaced(dest)
     if not dest.is_dir():
         raise UserError(f"{dest}: no recording of {Path(path).stem} to add runs to; record it with "
                         f"'leechsim validate --sessions {directory} --record --only {Path(path).stem}'")
@@ -133,11 +127,14 @@ def _csv_rows(path: Path) -> tuple[str, list[str]]:
     return lines[0], lines[1:]
 
 
-def _float_rows(lines: list[str], header: str) -> list[dict[str, float]]:
-    """CSV rows as the numbers they were written from (write_csv writes a float's repr)."""
+def _float_rows(path: Path, lines: list[str], header: str) -> list[dict[str, float]]:
+    """CSV rows as the numbers they were written from (write_csv writes a float's repr; empty: NaN)."""
     keys = header.split(",")
-    return [{k: (float(v) if v not in ("",) else float("nan")) for k, v in zip(keys, line.split(","))}
-            for line in lines]
+    try:
+        return [{k: float(v) if v else float("nan") for k, v in zip(keys, line.split(","))} for line in lines]
+    except ValueError as e:
+        raise UserError(f"{path}: a value that is not a number ({e}); the recording is damaged: "
+                        f"record it again with --record") from None
 
 
 def _rewrite_summaries(root: Path) -> None:
@@ -151,11 +148,11 @@ def _rewrite_summaries(root: Path) -> None:
     summary = json.loads((root / "summary.json").read_text())
     header, lines = _csv_rows(root / "results.csv")
     summary["replications"] = len(lines)
-    summary["session"] = aggregate_totals(_float_rows(lines, header))
+    summary["session"] = aggregate_totals(_float_rows(root / "results.csv", lines, header))
     for entry in summary["torrents"]:
         d = root / "torrents" / f"{int(entry['torrent']):02d}"
         t_header, t_lines = _csv_rows(d / "results.csv")
-        per = [SimpleNamespace(headline=row) for row in _float_rows(t_lines, t_header)]
+        per = [SimpleNamespace(headline=row) for row in _float_rows(d / "results.csv", t_lines, t_header)]
         t_summary = {"schema_version": SCHEMA_VERSION, "replications": len(per), "headline": aggregate(per)}
         atomic.write_json(d / "summary.json", t_summary)
         entry["headline"] = t_summary["headline"]
@@ -259,7 +256,7 @@ def sessions_markdown(rows: list[Comparison], command: list[str], analysis: str 
     """docs/validation-sessions.md: the table of every comparison, then the matrix's own analysis
     (``<dir>/ANALYSIS.md``, written by hand from what the table shows)."""
     from .report.validation_md import fmt_quantity as q
-    counts = {c.scenario.split("/")[0]: c.lab_runs for c in rows if "/" not in c.scenario}
+    counts = {c.scenario: c.lab_runs for c in rows if "/" not in c.scenario}  # the session rows
     runs = ", ".join(f"{k} {v} lab runs" for k, v in counts.items()) or "no lab runs"
 
     L = ["# Validation: one subject session holding several torrents, against the real lab", "",
