@@ -192,6 +192,10 @@ class SwarmRun:
         # opening and to itself): connections_limit is the session's (sim/session.py). None: none.
         self.others_held = None
         self.on_subject_join = None  # called when the subject joins the swarm (the session's count)
+        # A callable giving the subject's upload channel as its session has it: (limit, saved quota)
+        # of the session's one channel, which a torrent starting in a running session shares.
+        # None: the channel is this torrent's own (a one-torrent run), empty at the subject's join.
+        self.subject_channel = None
         self._subject_gate: simpy.Event | None = None
         self._subject_left: simpy.Event | None = None  # subject_left_event(): triggered when the subject leaves
         self._ticker_proc: simpy.Process | None = None
@@ -402,16 +406,22 @@ class SwarmRun:
           and 408 bytes, fall by the 68-byte handshake at one tick and empty at the next,
           validation/recorded/v13-late-join-linger, replication 0, 40.5-41.4 s).
         - A channel has no ticks from before its peer joined: a newcomer's bank starts at its join,
-          not at the engine's last tick."""
+          not at the engine's last tick; a session's subject's channel is the session's, and holds
+          what its other torrents saved in it (``subject_channel``)."""
         pa, dt = self.pa, self.dt
         hops = (u, v, v, u, v) if pa.is_seed[u] else (u, v, v, u)
         base = self._last_tick * dt  # the channels' banks are as the last tick left them
         bank = {}
         for s in hops:
-            limit = float(pa.up_cap[s])
+            if s == SUBJECT and self.subject_channel is not None:
+                # the session's channel, with what its other torrents saved in it
+                # (sim/session.py, SessionRun._subject_channel)
+                limit, b0 = self.subject_channel()
+            else:
+                limit, b0 = float(pa.up_cap[s]), float(pa.up_quota[s])
             if not 0.0 < limit < math.inf:
                 continue  # no limit (or a free rider's, which sends no payload): messages go at once
-            b, since = bank.get(s, (float(pa.up_quota[s]), max(base, float(self.pop.join_s[s]))))
+            b, since = bank.get(s, (b0, max(base, float(self.pop.join_s[s]))))
             phase = float(pa.tick_phase[s]) * dt
             add = math.floor(limit * dt + 0.5)
             # the sender's quota ticks between the banks' time and now add to it (while it queues)

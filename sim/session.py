@@ -85,13 +85,16 @@ class SessionRun:
         self.opt_alloc = np.zeros(len(self.runs), dtype=np.int64)
         self.added_at = np.full(len(self.runs), np.inf)
         self._with_subject: set[int] = set()  # torrents whose swarm the subject has joined (pruned as it leaves)
+        self._coupled: list[int] = []  # the torrents the last coupling shared the session's resources among
+        self._up_back = self._dn_back = 0.0  # quota torrents left behind in the session's channels (bytes)
         for j, run in enumerate(self.runs):
             run.admit_subject = lambda now, j=j: self._admit(j, now)
             # connections_limit is the session's, checked at each connection the subject opens or
             # accepts against what every torrent holds at that moment (SwarmRun.others_held)
             run.pop.conn_limit[SUBJECT] = self.conn_limit
             run.others_held = lambda j=j: self._held_elsewhere(j)
-            run.on_subject_join = lambda j=j: self._with_subject.add(j)
+            run.on_subject_join = lambda j=j: self._subject_joined(j)
+            run.subject_channel = self._subject_channel
 
     # ----- the auto-manage queue ------------------------------------------------------------
     def _downloading(self) -> int:
@@ -135,13 +138,67 @@ class SessionRun:
     # ----- session-wide resources ---------------------------------------------------------
     def _couple(self, now: float) -> None:
         active = [j for j, r in enumerate(self.runs) if r.pa.active[SUBJECT] and not r.finished]
+        up_back, dn_back = self._quota_left_behind(active)
         if len(active) <= 1:  # alone: the torrent holds all of the session (a one-torrent run)
             for j in active:
                 self._give_all(self.runs[j])
+                self.runs[j].pa.up_quota[SUBJECT] += up_back
+                self.runs[j].pa.dn_quota[SUBJECT] += dn_back
             return
+        # several: the channels' quota is pooled and shared out again (_couple_channels)
+        self.runs[active[0]].pa.up_quota[SUBJECT] += up_back
+        self.runs[active[0]].pa.dn_quota[SUBJECT] += dn_back
         runs = [self.runs[j] for j in active]
         self._couple_channels(runs)
         self._couple_choker(active, runs, now)
+
+    def _quota_left_behind(self, active: list[int]) -> tuple[float, float]:
+        """The upload and download quota that torrents the subject has left since the last coupling
+        (stopped at completion, paused by the queue) leave in the session's channels: handed to the
+        torrents still running (returned), or kept for the next to start (``_subject_joined``).
+
+        libtorrent's rate limits are the session's: one bandwidth channel each way (the global peer
+        class), whose saved quota (``bandwidth_channel::m_quota_left``, up to three seconds of the
+        limit) belongs to the channel, not to a torrent; and a connection that disconnects with a
+        request still queued gives the part already assigned to it back to the channel
+        (``bandwidth_manager::update_quotas``, ``return_quota``). The model keeps each torrent's
+        part of a channel in its swarm (``up_quota``/``dn_quota`` of the subject, shared out in
+        proportion to the torrents' waiting requests each tick), so a torrent leaving hands its
+        part, with its queued requests' assigned bytes, back."""
+        for j in self._coupled:
+            if j in active:
+                continue
+            pa, ea = self.runs[j].pa, self.runs[j].ea
+            d = pa.deg[SUBJECT]
+            self._up_back += float(pa.up_quota[SUBJECT]) + float(ea.bw_got[SUBJECT, :d][ea.bw_req[SUBJECT, :d] > 0].sum())
+            self._dn_back += float(pa.dn_quota[SUBJECT]) + float(ea.dl_got[SUBJECT, :d][ea.dl_req[SUBJECT, :d] > 0].sum())
+            pa.up_quota[SUBJECT] = pa.dn_quota[SUBJECT] = 0.0
+        self._coupled = list(active)
+        if not active:  # the channels keep it for the next torrent to start
+            return 0.0, 0.0
+        up, dn = self._up_back, self._dn_back
+        self._up_back = self._dn_back = 0.0
+        return up, dn
+
+    def _subject_joined(self, j: int) -> None:
+        """The subject has joined torrent j's swarm: counted for connections_limit, and the quota
+        the session's channels kept while no torrent ran is this torrent's to use."""
+        self._with_subject.add(j)
+        if j not in self._coupled:  # (a torrent run alone between couplings leaves through it too)
+            self._coupled.append(j)
+        pa = self.runs[j].pa
+        pa.up_quota[SUBJECT] += self._up_back
+        pa.dn_quota[SUBJECT] += self._dn_back
+        self._up_back = self._dn_back = 0.0
+
+    def _subject_channel(self) -> tuple[float, float]:
+        """The session's upload channel as a torrent starting now finds it: the session's limit and
+        the quota saved in it (the part of every torrent the subject is in, and what torrents that
+        left gave back). Its first messages pass this channel's rate limiter
+        (SwarmRun._handshake_done): a session that holds more than a second of its limit sends
+        them at once."""
+        bank = self._up_back + sum(float(r.pa.up_quota[SUBJECT]) for r in self.runs if r.pa.active[SUBJECT])
+        return float(self.runs[0].pop.up_bps[SUBJECT]), bank
 
     def _held_elsewhere(self, j: int) -> int:
         """The connections the subject holds in every torrent but j, as num_connections() counts

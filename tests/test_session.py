@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -91,6 +92,72 @@ def test_queue_runs_at_most_active_downloads_at_once():
     for j in (1, 2):
         assert dones[j - 1] <= joins[j] <= dones[j - 1] + 0.5  # once the one before it completed, at once
     assert joins[1] < joins[2]
+
+
+def test_a_stopped_torrent_leaves_its_saved_quota_to_the_next():
+    """The session's rate limits are one channel each way (libtorrent's global peer class): the quota
+    a torrent's part of a channel had saved when it stopped at completion, and what its queued
+    bandwidth requests had been assigned, is the next torrent's to use, not lost with the torrent."""
+    session = make_session(2, "active_downloads = 1")
+    run = SessionRun(session, 0, replication_seeds(3, 1)[0])
+    left, at_join = [], []
+    original_couple, original_joined = run._couple, run._subject_joined
+
+    def left_behind(r):
+        pa, ea = r.pa, r.ea
+        d = pa.deg[0]
+        return (float(pa.up_quota[0]) + float(ea.bw_got[0, :d][ea.bw_req[0, :d] > 0].sum()),
+                float(pa.dn_quota[0]) + float(ea.dl_got[0, :d][ea.dl_req[0, :d] > 0].sum()))
+
+    was_in = set()
+
+    def couple(now):
+        for j, r in enumerate(run.runs):  # a torrent whose subject was in at the last step and is not now
+            if j in was_in and not r.pa.active[0]:
+                was_in.discard(j)
+                left.append(left_behind(r))  # as the last tick left it
+        original_couple(now)
+        was_in.update(j for j, r in enumerate(run.runs) if r.pa.active[0])
+
+    def joined(j):
+        before = (float(run.runs[j].pa.up_quota[0]), float(run.runs[j].pa.dn_quota[0]))
+        original_joined(j)
+        after = (float(run.runs[j].pa.up_quota[0]), float(run.runs[j].pa.dn_quota[0]))
+        at_join.append((j, before, after))
+
+    run._couple, run._subject_joined = couple, joined
+    run.run()
+    assert [j for j, _, _ in at_join] == [0, 1]
+    assert at_join[0][2] == at_join[0][1] == (0.0, 0.0)  # the session's first torrent: an empty channel
+    assert left and left[0][1] > 0.0  # the first torrent left saved download quota behind
+    _, before, after = at_join[1]
+    assert before == (0.0, 0.0)
+    assert after == pytest.approx(left[0])  # ... which the second torrent started with
+
+
+def test_a_session_torrents_first_messages_pass_the_sessions_channel():
+    """A torrent started in a running session sends its first messages through the session's upload
+    channel (SwarmRun.subject_channel): held more than a second of its limit, they go at once;
+    empty, they wait for the subject's quota ticks, as a one-torrent newcomer's do. Worked by hand
+    from libtorrent's need_queueing (a message queues while the channel holds no more than a second
+    of its limit): the peer here has no limit, so only the subject's two messages (its handshake,
+    then its bitfield and INTERESTED) can wait."""
+    run = SwarmRun(make_scenario(), 0, replication_seeds(3, 1)[0])
+    run.start()
+    pa, dt = run.pa, run.dt
+    v = 1
+    pa.up_cap[0], pa.up_cap[v], pa.up_quota[0] = 1e6, float("inf"), 0.0
+    t = float(run.pop.join_s[0])
+    phase = float(pa.tick_phase[0]) * dt
+    first_tick = (math.floor((t - phase) / dt + 1e-9) + 1) * dt + phase
+    assert run._handshake_done(0, v, t) == pytest.approx(first_tick + dt)  # its own, empty channel
+    run.subject_channel = lambda: (1e6, 0.0)
+    assert run._handshake_done(0, v, t) == pytest.approx(first_tick + dt)  # an empty session channel
+    run.subject_channel = lambda: (1e6, 1.25e6)
+    assert run._handshake_done(0, v, t) == t  # more than a second saved: both at once
+    run.subject_channel = lambda: (1e6, 1e6)
+    assert run._handshake_done(0, v, t) == pytest.approx(first_tick)  # a second exactly: the first waits,
+    # and the tick that sends it leaves the channel above a second: the second goes with it
 
 
 def test_session_unchoke_slots_shared():

@@ -59,3 +59,44 @@ def test_upload_bins_from_the_subjects_join_by_hand(tmp_path):
     rate, n = session_rates.upload_bins(tmp_path, 1, np.array([0.0, 2.0, 4.0]))
     assert n == 2
     assert list(rate) == [3000.0, 500.0]
+
+
+def test_first_reached_by_hand():
+    # joined at 10 s; bytes received by 10.5, 11, 12, 13 s: 0, 16 KiB, 1.5 MiB, 3 MiB
+    t = np.array([10.5, 11.0, 12.0, 13.0])
+    got = np.array([0, 16384, 1.5 * 2**20, 3 * 2**20])
+    assert np.allclose(session_rates.first_reached(t, got, 10.0), [1.0, 2.0, 3.0, np.nan, np.nan], equal_nan=True)
+
+
+def test_lab_ramp_reads_each_runs_join_and_timeseries(tmp_path):
+    # run 0 joins at 2 s and has 1 MiB by 3 s; run 1 joins at 4 s and has its first byte at 4.5 s
+    for rep, join, rows in (("0000", 2.0, [(2.5, 0), (3.0, 2**20)]), ("0001", 4.0, [(4.5, 100), (5.0, 100)])):
+        d = tmp_path / "torrents/00/replications" / rep
+        _timeseries(d, rows)
+        (d / "peers.csv").write_text(f"peer,role,join_s\n0,subject,{join}\n1,seed,0\n")
+    ramp = session_rates.lab_ramp(tmp_path, 0)
+    assert np.allclose(ramp[0], [1.0, 1.0, np.nan, np.nan, np.nan], equal_nan=True)
+    assert np.allclose(ramp[1], [0.5, np.nan, np.nan, np.nan, np.nan], equal_nan=True)
+
+
+def test_model_ramp_every_torrent_reaches_its_size():
+    """s02: each 8 MiB torrent the subject joins reaches every mark, in order, after its join."""
+    session = load_session(ROOT / "validation/sessions/s02-queue.toml")[0]
+    ramps = session_rates.model_ramp(session, 2)
+    assert len(ramps) == 5
+    for r in ramps:
+        assert r.shape == (2, 5)
+        assert (r > 0).all() and (np.diff(r, axis=1) >= 0).all()
+
+
+def test_first_blocks_by_hand(tmp_path):
+    # the subject (127.9.0.2) joins at 5 s; the seed sends it blocks at 5.25 and 5.5 s, a leecher at
+    # 6.5 s, and the seed sends another peer (127.9.0.3) one at 5.1 s: first 0.25 s after, 2 in the
+    # first second
+    rep = tmp_path / "torrents/00/replications/0000"
+    (rep / "raw").mkdir(parents=True)
+    (rep / "peers.csv").write_text("peer,role,join_s\n0,subject,5.0\n1,seed,0\n2,leecher,0\n")
+    (rep / "raw/peer-0001-blocks.csv").write_text(
+        "t_s,peer_ip,piece,block\n5.1,127.9.0.3,0,0,1\n5.25,127.9.0.2,0,0,1\n5.5,127.9.0.2,0,1,1\n")
+    (rep / "raw/peer-0002-blocks.csv").write_text("t_s,peer_ip,piece,block\n6.5,127.9.0.2,1,0,1\n")
+    assert session_rates.first_blocks(tmp_path, 0) == [(0.25, 2)]
