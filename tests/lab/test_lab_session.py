@@ -95,6 +95,26 @@ def test_queue_holds_the_third_torrent_back(session_run):
     assert float(subject(2)["join_s"]) >= first_done - 0.5  # sampled every 0.1 s
 
 
+def test_a_queued_torrent_is_watched_from_its_start(session_run):
+    """The session's one process stops a completed torrent without waiting for its last block
+    alerts (it reads them in its loop), so the torrent the queue starts then is sampled from its
+    start: its first sample within a sample interval (0.5 s) of its join, and no block reached the
+    subject before its recorded join. (Draining a second after each stop held the next torrent's
+    samples and join up: its first sample came a second late, and a torrent the queue started
+    during the drain was stamped with the time before it.)"""
+    rep = session_run / "torrents" / "02" / "replications" / "0000"
+    with open(rep / "peers.csv", newline="") as f:
+        join = float(next(r for r in csv.DictReader(f) if r["role"] == "subject")["join_s"])
+    with open(rep / "timeseries.csv", newline="") as f:
+        first_sample = float(next(csv.DictReader(f))["t_s"])
+    assert join <= first_sample <= join + 0.5 + 0.15, (join, first_sample)
+    got = []
+    for log in (rep / "raw").glob("peer-*-blocks.csv"):
+        with open(log, newline="") as f:
+            got += [float(r["t_s"]) for r in csv.DictReader(f) if r["peer_ip"].endswith(".0.2")]
+    assert got and min(got) >= join - 0.15, (join, min(got))  # the loop's 0.1-s cadence
+
+
 def test_each_torrent_has_a_connection_trace_from_every_end(session_run):
     """--trace-connections: each torrent's connections.csv holds the subject's side (local 0, sampled
     by the session's one process) and its other peers' sides, every remote one of that torrent's
