@@ -95,15 +95,19 @@ def lab_curve(recording: Path, n_torrents: int, times: np.ndarray) -> tuple[np.n
     return np.median(curves, axis=0), len(reps)
 
 
+def subject_join(rep: Path) -> float:
+    """The subject's join_s in one replication's peers.csv."""
+    with open(rep / "peers.csv", newline="") as f:
+        return next(float(r["join_s"]) for r in csv.DictReader(f) if r["role"] == "subject")
+
+
 def upload_bins(run_dir: Path, j: int, bins: np.ndarray) -> tuple[np.ndarray, int]:
     """Mean over runs of the subject's upload in torrent j per bin of time since its join there, B/s."""
     import pandas as pd
     rows = []
     for rep in sorted((run_dir / "torrents" / f"{j:02d}" / "replications").iterdir()):
         log = pd.read_csv(rep / "transfer_log.csv")
-        peers = pd.read_csv(rep / "peers.csv")
-        join = float(peers.loc[peers.role == "subject", "join_s"].iloc[0])
-        rows.append(np.histogram(log.t_s - join, bins=bins, weights=log.bytes)[0] / np.diff(bins))
+        rows.append(np.histogram(log.t_s - subject_join(rep), bins=bins, weights=log.bytes)[0] / np.diff(bins))
     return np.mean(rows, axis=0), len(rows)
 
 
@@ -125,10 +129,8 @@ def lab_ramp(recording: Path, j: int) -> np.ndarray:
     import pandas as pd
     rows = []
     for rep in sorted((recording / "torrents" / f"{j:02d}" / "replications").iterdir()):
-        peers = pd.read_csv(rep / "peers.csv")
         ts = pd.read_csv(rep / "timeseries.csv")
-        join = float(peers.loc[peers.role == "subject", "join_s"].iloc[0])
-        rows.append(first_reached(ts.t_s.to_numpy(), ts.subject_downloaded_bytes.to_numpy(), join))
+        rows.append(first_reached(ts.t_s.to_numpy(), ts.subject_downloaded_bytes.to_numpy(), subject_join(rep)))
     return np.array(rows)
 
 
@@ -158,15 +160,13 @@ def model_ramp(session, runs: int) -> list[np.ndarray]:
 def first_blocks(lab_dir: Path, j: int) -> list[tuple[float, int]]:
     """Torrent j of a traced lab session run: per run, (seconds from the subject's recorded join to
     the first block another peer sent it, blocks it got in its first second)."""
-    import csv as _csv
     out = []
     for rep in sorted((lab_dir / "torrents" / f"{j:02d}" / "replications").iterdir()):
-        with open(rep / "peers.csv", newline="") as f:
-            join = next(float(r["join_s"]) for r in _csv.DictReader(f) if r["role"] == "subject")
+        join = subject_join(rep)
         times = []
         for log in sorted((rep / "raw").glob("peer-*-blocks.csv")):
             with open(log, newline="") as f:
-                for row in _csv.DictReader(f):
+                for row in csv.DictReader(f):
                     if row["peer_ip"].endswith(".0.2"):  # the subject is peer 0, at 127.B.0.2
                         times.append(float(row["t_s"]))
         if times:
@@ -206,15 +206,20 @@ def main(argv: list[str] | None = None) -> int:
                     help="the subject's upload in torrent J, lab against the simulated session in SIM_DIR")
     ns = ap.parse_args(argv)
     session = load_session(ns.session)[0]
+    recording = ns.session.parent / "recorded" / ns.session.stem
     if ns.first_block:
+        if not (ns.first_block / "torrents").is_dir():
+            raise SystemExit(f"{ns.first_block}: not a lab session run directory (leechsim lab SESSION_FILE "
+                             "--all-blocks --out DIR writes one)")
         for j in range(len(session.scenarios)):
             rows = first_blocks(ns.first_block, j)
             print(f"torrent {j}: first block after the join (s) "
                   + ", ".join(f"{d:.3f}" for d, _ in rows) + "; blocks in the first second "
                   + ", ".join(str(n) for _, n in rows))
         return 0
+    if (ns.ramp or ns.upload or not ns.starved) and not recording.is_dir():
+        raise SystemExit(f"{recording}: no recording of {ns.session.stem}")
     if ns.ramp:
-        recording = ns.session.parent / "recorded" / ns.session.stem
         model = model_ramp(session, ns.runs)
         print("torrent | from its join (s) to: first byte, 1, 2, 4, 8 MiB (medians)")
         for j in range(len(session.scenarios)):
@@ -227,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         j, sim_dir = int(ns.upload[0]), Path(ns.upload[1])
         bins = np.arange(0.0, ns.to + 2.0, 2.0)
         print("from join (s) | " + " ".join(f"{int(b):5d}" for b in bins[:-1]))
-        for label, d in (("lab", ns.session.parent / "recorded" / ns.session.stem), ("model", sim_dir)):
+        for label, d in (("lab", recording), ("model", sim_dir)):
             rate, n = upload_bins(d, j, bins)
             print(f"{label} ({n}) | " + " ".join(f"{v / 1e3:5.0f}" for v in rate))
         return 0
@@ -236,9 +241,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{ns.session.stem}: {serving} torrent-ticks with a peer unchoked and interested, "
               f"{zero} of them with no upload limit ({ns.runs} replications)")
         return 0
-    recording = ns.session.parent / "recorded" / ns.session.stem
-    if not recording.is_dir():
-        raise SystemExit(f"{recording}: no recording of {ns.session.stem}")
     times = np.arange(0, ns.to + 1, 1.0)
     lab, n_lab = lab_curve(recording, len(session.scenarios), times)
     model = model_curve(session, ns.runs, times)
