@@ -60,3 +60,9 @@ def test_cli_in_time(tmp_path, capsys):
     with pytest.raises(SystemExit):
         queues.main([str(tmp_path), "--in-time", "4", "2"])
     assert "increasing" in capsys.readouterr().err
+
+
+def test_a_trace_without_queue_lengths_is_refused(tmp_path):
+    _rep(tmp_path, 0, [(11.0, 2, 0, 1, 0, None, 10_000)])
+    with pytest.raises(SystemExit, match="download_queue_length"):
+        queues.summarise_in_time(tmp_path, None, [0, 2])

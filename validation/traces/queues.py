@@ -58,13 +58,14 @@ def asking_in_time(rep: Path, edges: list[float]) -> pd.DataFrame | None:
     join = float(peers.join_s[peers.peer == subject[0]].iloc[0])
     d = pd.read_csv(trace, usecols=["t_s", "local", "remote", "interesting", "remote_choked",
                                     "download_queue_length", "payload_down_bps"])
+    if d.download_queue_length.isna().all():
+        raise SystemExit(f"{trace}: no download_queue_length in this trace (a model run before 2026-12-01?)")
     d = d[(d.remote == subject[0]) & (d.local.map(role) == "leecher")]
     window = pd.cut(d.t_s - join, edges, right=True)
     open_ = (d.interesting == 1) & (d.remote_choked == 0)
     asked = open_ & (d.download_queue_length.fillna(0) > 0)
-    out = pd.DataFrame({"samples": 1, "open": open_.astype(int), "asked": asked.astype(int),
-                        "rate": d.payload_down_bps.fillna(0.0)}).groupby(window, observed=False).sum()
-    return out
+    return pd.DataFrame({"samples": 1, "open": open_.astype(int), "asked": asked.astype(int),
+                         "rate": d.payload_down_bps.fillna(0.0)}).groupby(window, observed=False).sum()
 
 
 def summarise_in_time(run: Path, replications: int | None, edges: list[float]) -> pd.DataFrame | None:
