@@ -55,3 +55,41 @@ def test_no_connection_beyond_slots():
     before = ea.nbr.copy()
     assert not topology.connect(pa, ea, pc, 0, 2)
     np.testing.assert_array_equal(ea.nbr, before)
+
+
+@pytest.mark.parametrize("kernel", ["numba", "python"])
+def test_slow_start_ends_when_interest_is_lost(kernel):
+    """libtorrent's send_not_interested ends a connection's slow start for good
+    (peer_connection.cpp, m_slow_start = false): worked by hand on three peers.
+    Peer 1 holds pieces 0 and 1, peer 2 pieces 0 and 3; peer 0 holds none and wants two pieces
+    from each. Completing piece 0 leaves it interested in both; completing piece 1 leaves it
+    nothing to want from peer 1, so that connection (and only that one) leaves slow start."""
+    if kernel == "python":
+        complete = topology.piece_complete_arrays.py_func
+    else:
+        complete = topology.piece_complete_arrays
+
+    def piece_complete(pa, ea, pc, v, p):
+        complete(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pa.n_have, pa.is_seed, pa.deg,
+                 pa.interest_changed, ea.nbr, ea.rev, ea.wants, ea.slow_start, v, p)
+
+    pa, ea = new_peers(3), new_edges(3, 2)
+    pc = new_pieces(3, np.ones(4, np.int32), 16384, 2)
+    pa.active[:] = True
+    for w, pieces in ((1, (0, 1)), (2, (0, 3))):
+        for p in pieces:
+            piece_complete(pa, ea, pc, w, p)
+    assert topology.connect(pa, ea, pc, 0, 1) and topology.connect(pa, ea, pc, 0, 2)
+    k1, k2 = int(np.flatnonzero(ea.nbr[0] == 1)[0]), int(np.flatnonzero(ea.nbr[0] == 2)[0])
+    assert ea.wants[0, k1] == 2 and ea.wants[0, k2] == 2
+    assert ea.slow_start[0, k1] and ea.slow_start[0, k2]
+    piece_complete(pa, ea, pc, 0, 0)
+    assert ea.wants[0, k1] == 1 and ea.wants[0, k2] == 1
+    assert ea.slow_start[0, k1] and ea.slow_start[0, k2]  # still interested in both
+    piece_complete(pa, ea, pc, 0, 1)
+    assert ea.wants[0, k1] == 0 and not ea.slow_start[0, k1]  # not interested in peer 1: slow start over
+    assert ea.wants[0, k2] == 1 and ea.slow_start[0, k2]  # still wants piece 3 from peer 2
+    back = ea.rev[0, k1]
+    assert ea.slow_start[1, back]  # peer 1's own download side of the connection is untouched
+    piece_complete(pa, ea, pc, 0, 2)  # nobody has piece 2: no change in interest
+    assert ea.slow_start[0, k2]

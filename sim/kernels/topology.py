@@ -351,12 +351,12 @@ def disconnect_seeds(pa, ea, pc, u, now, dt):
 def piece_complete(pa, ea, pc, v, p):
     """v now has piece p: update its neighbours' availability and both sides' interest counts."""
     piece_complete_arrays(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pa.n_have, pa.is_seed, pa.deg,
-                          pa.interest_changed, ea.nbr, ea.rev, ea.wants, v, p)
+                          pa.interest_changed, ea.nbr, ea.rev, ea.wants, ea.slow_start, v, p)
 
 
 @njit(cache=True, _nrt=False)
 def piece_complete_arrays(have, recv, avail, order, pos, bound, n_have, is_seed, deg, interest_changed, nbr, rev,
-                          wants, v, p):
+                          wants, slow_start, v, p):
     """piece_complete on the arrays it touches: the transfer step calls it for every completed piece,
     and a call taking the state tuples counts references on every array in them, in and out — which
     cost more than the work itself (see next_in_run in transfer.py)."""
@@ -383,6 +383,8 @@ def piece_complete_arrays(have, recv, avail, order, pos, bound, n_have, is_seed,
             wants[v, j] -= 1
             if wants[v, j] == 0:  # v no longer interested in w: w's choker must see it
                 interest_changed[w] = True
+                # ... and v's connection to w leaves slow start for good (send_not_interested)
+                slow_start[v, j] = False
         else:
             wants[w, rev[v, j]] += 1
             if wants[w, rev[v, j]] == 1:  # w now interested in v

@@ -587,7 +587,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                     pc.owner[v, p] = 0  # complete: not partial
                     partial_after(pc.partials, pc.owner, pc.recv, pc.blocks, v, p, before)
                 piece_complete_arrays(pc.have, pc.recv, pc.avail, pc.order, pc.pos, pc.bound, pa.n_have, pa.is_seed,
-                                      pa.deg, pa.interest_changed, ea.nbr, ea.rev, ea.wants, v, p)
+                                      pa.deg, pa.interest_changed, ea.nbr, ea.rev, ea.wants, ea.slow_start, v, p)
                 if pa.is_seed[v]:
                     completed[n_done] = v
                     n_done += 1
