@@ -50,6 +50,8 @@ class PeerArrays(NamedTuple):
     rq_max: np.ndarray  # i8 max_out_request_queue (blocks)
     handshakes: np.ndarray  # i8 connections still exchanging their first messages (their channel's quota ticks)
     ip_drain: np.ndarray  # bool rate_limit_ip_overhead: the second tick takes the IP overhead out of the limits
+    redundant: np.ndarray  # i8 payload bytes downloaded twice (libtorrent's total_redundant_bytes): blocks
+    # that came after v had cancelled them (kernels/transfer.py, sunk blocks), counted in total_down too
 
 
 class EdgeArrays(NamedTuple):
@@ -102,6 +104,11 @@ class EdgeArrays(NamedTuple):
     # [downloader side] blocks of a piece shared between u's connections (no connection asked for all
     # of it) that u has asked nbr for and not yet received (kernels/transfer.py asked_piece)
     held: np.ndarray  # i8 blocks of cur_piece u has asked nbr for on a shared piece (-1: end-game duplicates)
+    # [downloader side] blocks nbr has read into its send buffer for u that u got from another peer
+    # first (cancelled too late: libtorrent's incoming_cancel finds them no longer queued), still to
+    # come; and the piece they belong to (kernels/transfer.py, sunk blocks)
+    sunk: np.ndarray  # i8
+    sunk_piece: np.ndarray  # i8
 
 
 class PieceArrays(NamedTuple):
@@ -130,7 +137,7 @@ _PEER_FIELDS = {  # dtype and initial value of each PeerArrays field (0 unless g
     "sec_phase": _I8, "tick_phase": _F8,
     # libtorrent's defaults, as in the scenario (sim/scenario.py LibtorrentSettings)
     "sb_low": (_F8, 10.0 * 1024), "sb_high": (_F8, 500.0 * 1024), "sb_factor": (_F8, 0.5), "rq_time_s": (_F8, 3.0),
-    "rq_max": (_I8, 500), "handshakes": _I8, "ip_drain": _B,
+    "rq_max": (_I8, 500), "handshakes": _I8, "ip_drain": _B, "redundant": _I8,
 }
 _EDGE_FIELDS = {  # likewise for EdgeArrays
     "nbr": (_I8, -1), "rev": (_I8, -1), "wants": _I8, "unchoked": _B, "optimistic": _B, "was_interested": _B,
@@ -141,7 +148,7 @@ _EDGE_FIELDS = {  # likewise for EdgeArrays
     "dl_req": _F8, "dl_got": _F8, "dl_ttl": _I8, "dl_held": _F8, "fast": (np.int32, -1),
     "conn_seq": _I8, "bw_burst": _B, "next_start": (_I8, -1), "next_end": (_I8, -1),
     "dq_size": (_I8, 4), "slow_start": (_B, True), "dn_sec": _I8, "dn_last_s": _I8, "rq_open": _F8,
-    "rq_wait": _F8, "held": _I8,
+    "rq_wait": _F8, "held": _I8, "sunk": _I8, "sunk_piece": (_I8, -1),
 }
 _EDGE_3D = {"fast"}  # fields with a third axis: the allowed fast set
 

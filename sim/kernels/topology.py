@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..protocol import BLOCK_BYTES
 from ..state import NEVER
-from .bandwidth import INITIAL_QUEUE_BLOCKS
+from .bandwidth import INITIAL_QUEUE_BLOCKS, send_buffer_bytes
+from .hashing import mix64
 from .picker import (ASKED, BUSY, bucket_of, move_piece, move_piece_down2, move_piece_up2, partial_after,
                      partial_before, rebuild_order)
 
@@ -82,6 +84,8 @@ def _reset_slot(ea, u, k):
     ea.rq_open[u, k] = 0.0
     ea.rq_wait[u, k] = 0.0
     ea.held[u, k] = 0
+    ea.sunk[u, k] = 0
+    ea.sunk_piece[u, k] = -1
     ea.rate_avg[u, k] = 0.0
     ea.tick_bytes[u, k] = 0
     ea.up_avg[u, k] = 0.0
@@ -147,6 +151,8 @@ def _move_slot(ea, u, src, dst):
     ea.rq_open[u, dst] = ea.rq_open[u, src]
     ea.rq_wait[u, dst] = ea.rq_wait[u, src]
     ea.held[u, dst] = ea.held[u, src]
+    ea.sunk[u, dst] = ea.sunk[u, src]
+    ea.sunk_piece[u, dst] = ea.sunk_piece[u, src]
     ea.rate_avg[u, dst] = ea.rate_avg[u, src]
     ea.tick_bytes[u, dst] = ea.tick_bytes[u, src]
     ea.up_avg[u, dst] = ea.up_avg[u, src]
@@ -222,16 +228,67 @@ def drop_held(asked, owner, recv, blocks, partials, held, cur_piece, v, k):
         shared_state(asked, owner, recv, blocks, partials, v, p)
 
 
+@njit(cache=True, inline="always")
+def unit_draw(salt, a, b):
+    """A number in [0, 1) from mix64(salt, a, b): the top 53 bits."""
+    return np.float64(mix64(salt, a, b) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
+def sent_anyway(sunk, sunk_piece, v, k, p, n, committed, queued, key, salt):
+    """n of the ``queued`` blocks of piece p that v asked for on its connection in slot k arrived on
+    another connection first, and v cancels them (libtorrent's CANCEL; end-game copies are random
+    blocks of what is asked). The uploader finds in its request queue only those it has not yet
+    read into its send buffer (``peer_connection::incoming_cancel`` drops a request still in
+    ``m_requests``; one already issued to the disk or in the send buffer goes out): of the n,
+    those among the ``committed`` blocks at the front of the queue are still sent, and v reads
+    them for nothing. Their expected number, n x committed / queued, is rounded up or down at
+    random (``unit_draw``) and added to ``sunk[v, k]``; the blocks go out with the connection's
+    next quota (transfer_blocks)."""
+    if n <= 0 or committed <= 0 or queued <= 0:
+        return
+    x = n * min(committed, queued) / queued
+    m = np.int64(x)
+    if unit_draw(salt, key, p) < x - m:
+        m += 1
+    if m > 0:
+        sunk[v, k] += m
+        sunk_piece[v, k] = p
+
+
+@njit(cache=True, inline="always")
+def committed_blocks(up_last_s, sb_low, sb_high, sb_factor, nbr, rev, rq_open, credit, cur_piece, v, k):
+    """Blocks the uploader w of v's connection in slot k has past cancelling when v's CANCEL
+    reaches it: those read ahead into its send buffer for v (``fill_send_buffer`` up to the
+    watermark, bandwidth.send_buffer_bytes), and - when v has data of its own waiting to go to w
+    (w's requests at v not yet served), so that the CANCEL leaves v behind v's send buffer for w
+    (a connection's messages leave in order, bandwidth.requests_at_uploader) - what w sends v
+    while that buffer drains: w's rate to v over the time v's buffer takes at v's rate to w (both
+    the last second's bytes; nothing added while v's rate to w is not known)."""
+    w = nbr[v, k]
+    kw = rev[v, k]
+    n = send_buffer_bytes(up_last_s[w, kw], sb_low[w], sb_high[w], sb_factor[w])
+    if cur_piece[w, kw] >= 0 and rq_open[w, kw] - credit[w, kw] > 0.0 and up_last_s[v, k] > 0.0:
+        n += up_last_s[w, kw] * send_buffer_bytes(up_last_s[v, k], sb_low[v], sb_high[v], sb_factor[v]) / up_last_s[v, k]
+    return np.int64(n / BLOCK_BYTES)
+
+
 @njit(cache=True, _nrt=False)
-def cancel_arrived(asked, owner, recv, blocks, partials, held, cur_piece, deg_v, v, p):
+def cancel_arrived(asked, owner, recv, blocks, partials, held, cur_piece, deg_v, v, p, sunk, sunk_piece, up_last_s,
+                   sb_low, sb_high, sb_factor, nbr, rev, rq_open, credit, salt):
     """Blocks of p that v's connections hold arrived on another one first (an end-game request
     for blocks already asked of someone): their requests are cancelled (libtorrent sends CANCEL),
-    so v's connections never hold more of p than it still lacks."""
+    so v's connections never hold more of p than it still lacks. Those their uploaders had
+    already read into the send buffer still come (``sent_anyway``)."""
     excess = recv[v, p] + asked[v, p] - blocks[p]
     k = 0
     while excess > 0 and k < deg_v:
         if cur_piece[v, k] == p and held[v, k] > 0:
             c = min(held[v, k], excess)
+            sent_anyway(sunk, sunk_piece, v, k, p, c,
+                        committed_blocks(up_last_s, sb_low, sb_high, sb_factor, nbr, rev, rq_open, credit, cur_piece,
+                                         v, k), held[v, k],
+                        v * nbr.shape[1] + k, salt ^ np.uint64(recv[v, p]))
             held[v, k] -= c
             asked[v, p] -= c
             excess -= c

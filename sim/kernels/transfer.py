@@ -23,7 +23,8 @@ from .picker import (ASKED, INITIAL_PICKER_THRESHOLD, bucket_of, expand_run, is_
                      partial_after, partial_before, partials_first, partials_listed, pick_partial,
                      pick_piece)
 from .sorting import RADIX_MIN_KEYS, argsort_distinct_into, argsort_into
-from .topology import ask_blocks, cancel_arrived, drop_held, piece_complete_arrays, release_run_arrays, shared_state
+from .topology import (ask_blocks, cancel_arrived, committed_blocks, drop_held, piece_complete_arrays, release_run_arrays,
+                       sent_anyway, shared_state)
 
 from ..protocol import BLOCK_BYTES
 NO_FRESH_PIECE = -2  # ea.next_end: the last search for a next run found no free piece (next_start: u's count then)
@@ -473,6 +474,43 @@ def serve_order_into(pa, ea, dst, slot, F, keys, order, stack, tmp, count):
         argsort_into(keys, F, order, stack)
 
 
+@njit(cache=True, inline="always")
+def blocks_ahead(have, recv, blocks, owner, cur_piece, run_end, next_start, next_end, v, k, u, p):
+    """Blocks v's request queue at u holds before piece p (its run of whole pieces, then the pieces
+    asked for next, in the order u serves them); a large number if p is not in it."""
+    n = 0
+    lo = max(cur_piece[v, k], 0)
+    hi = run_end[v, k]
+    for q in range(lo, hi):
+        if q == p:
+            return n
+        if owner[v, q] == u + 1 and not have[v, q]:
+            n += blocks[q] - recv[v, q]
+    if next_end[v, k] >= 0:
+        for q in range(next_start[v, k], next_end[v, k]):
+            if q == p:
+                return n
+            if (q < lo or q >= hi) and owner[v, q] == u + 1 and not have[v, q]:
+                n += blocks[q] - recv[v, q]
+    return np.iinfo(np.int64).max // 2
+
+
+@njit(cache=True, inline="always")
+def count_sent(pa, ea, u, ku, v, k, nbytes):
+    """The counters every payload byte u sends v moves: totals, the choker's rounds, the rate
+    averages' seconds and ticks."""
+    ea.dn_sec[v, k] += nbytes
+    pa.total_up[u] += nbytes
+    pa.total_down[v] += nbytes
+    ea.down_round[v, k] += nbytes
+    ea.up_round[u, ku] += nbytes
+    ea.up_since_unchoke[u, ku] += nbytes
+    ea.up_conn_total[u, ku] += nbytes
+    ea.tick_bytes[v, k] += nbytes
+    ea.up_sec[u, ku] += nbytes
+    pa.dn_tick[v] += nbytes
+
+
 @njit(cache=True, _nrt=False)
 def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subject, piece_bytes,
                     log_t, log_peer, log_piece, log_first, log_blocks, log_bytes, completed):
@@ -492,6 +530,30 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             continue
         ku = ea.rev[v, k]
         ea.credit[v, k] += rate[f] * dt
+        if ea.sunk[v, k] > 0:
+            # blocks u read into its send buffer for v before v cancelled them go out first
+            # (topology.sent_anyway): u's upload, v reads them for nothing
+            q = ea.sunk_piece[v, k]
+            n = min(ea.sunk[v, k], np.int64(whole_blocks_in(ea.credit[v, k])), np.int64(pc.blocks[q]))
+            if n > 0:
+                nbytes = n * BLOCK_BYTES
+                if q == P - 1:
+                    nbytes = min(nbytes, (pc.blocks[q] - 1) * BLOCK_BYTES + pc.last_block_bytes)
+                ea.sunk[v, k] -= n
+                ea.credit[v, k] -= n * BLOCK_BYTES
+                count_sent(pa, ea, u, ku, v, k, nbytes)
+                pa.redundant[v] += nbytes
+                if u == subject:
+                    if n_log < cap:
+                        log_t[n_log] = now
+                        log_peer[n_log] = v
+                        log_piece[n_log] = q
+                        log_first[n_log] = 0
+                        log_blocks[n_log] = n
+                        log_bytes[n_log] = nbytes
+                        n_log += 1
+                    else:
+                        overflow = True
         if ea.cur_piece[v, k] < 0 or asks_nothing(ea.run_end, ea.held, v, k):
             # v asked for nothing when the tick began (ask_before_sending)
             unused_credit_back(ea.bw_quota, ea.credit, v, k, u, ku)
@@ -525,6 +587,19 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
             if first == 0:  # fresh -> partial: one bucket earlier in v's picker order
                 b = bucket_of(pc.have, pc.recv, pc.avail, v, p)
                 move_piece(pc.order, pc.pos, pc.bound, v, p, b, b - 1)
+            if held < 0 and pc.owner[v, p] > 0 and pc.owner[v, p] != u + 1:
+                # end-game copies of blocks v asked another uploader w for in a run: v cancels
+                # them there, and those w has read into its send buffer still come
+                w = pc.owner[v, p] - 1
+                for kw in range(pa.deg[v]):
+                    if ea.nbr[v, kw] == w:
+                        ahead = blocks_ahead(pc.have, pc.recv, pc.blocks, pc.owner, ea.cur_piece, ea.run_end,
+                                             ea.next_start, ea.next_end, v, kw, w, p)
+                        sb = committed_blocks(ea.up_last_s, pa.sb_low, pa.sb_high, pa.sb_factor, ea.nbr, ea.rev,
+                                              ea.rq_open, ea.credit, ea.cur_piece, v, kw)
+                        sent_anyway(ea.sunk, ea.sunk_piece, v, kw, p, take, max(sb - ahead, 0), room,
+                                    v * ea.nbr.shape[1] + kw, salt ^ np.uint64(first))
+                        break
             before = partial_before(pc.owner, pc.recv, pc.blocks, v, p)
             pc.recv[v, p] += take
             partial_after(pc.partials, pc.owner, pc.recv, pc.blocks, v, p, before)
@@ -538,12 +613,12 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                     shared_state(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, v, p)
             elif pc.asked[v, p] > 0 and pc.recv[v, p] + pc.asked[v, p] > pc.blocks[p]:
                 cancel_arrived(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, ea.held, ea.cur_piece, pa.deg[v],
-                               v, p)
+                               v, p, ea.sunk, ea.sunk_piece, ea.up_last_s, pa.sb_low, pa.sb_high, pa.sb_factor, ea.nbr,
+                               ea.rev, ea.rq_open, ea.credit, salt)
             ea.credit[v, k] -= take * BLOCK_BYTES
             moved = True
             if ea.slow_start[v, k]:  # incoming_piece: one more block asked ahead per block received
                 ea.dq_size[v, k] = min(ea.dq_size[v, k] + take, pa.rq_max[v])  # max_out_request_queue
-            ea.dn_sec[v, k] += nbytes
             ea.rq_open[v, k] -= nbytes  # v's requests at u, served
             # the block has left u's send buffer: u's own REQUESTs to v queued behind it go out,
             # and u's whole request queue at v is open - unless they wait behind more of u's data
@@ -560,15 +635,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                         ea.held[v, k] if ea.held[v, k] > 0 else
                         blocks_left_in_run(pc.have, pc.recv, pc.blocks, pc.owner, ea.cur_piece, ea.run_end,
                                            ea.next_start, ea.next_end, v, k, u) if ea.run_end[v, k] >= 0 else 0)
-            pa.total_up[u] += nbytes
-            pa.total_down[v] += nbytes
-            ea.down_round[v, k] += nbytes
-            ea.up_round[u, ku] += nbytes
-            ea.up_since_unchoke[u, ku] += nbytes
-            ea.up_conn_total[u, ku] += nbytes
-            ea.tick_bytes[v, k] += nbytes
-            ea.up_sec[u, ku] += nbytes
-            pa.dn_tick[v] += nbytes
+            count_sent(pa, ea, u, ku, v, k, nbytes)
             if u == subject:
                 if n_log < cap:
                     log_t[n_log] = now
@@ -581,6 +648,11 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 else:
                     overflow = True
             if pc.recv[v, p] == pc.blocks[p]:
+                for kk in range(pa.deg[v]):
+                    if kk != k and ea.cur_piece[v, kk] == p and ea.held[v, kk] < 0 and ea.rq_wait[v, kk] <= 0.0:
+                        # an end-game request (one block, asked when the connection's queue was
+                        # empty, so read at once) that reached its uploader: it comes anyway
+                        sent_anyway(ea.sunk, ea.sunk_piece, v, kk, p, 1, 1, 1, 0, salt)
                 pc.asked[v, p] = 0  # every block is here (other connections' asks lapse: drop_held)
                 if pc.owner[v, p] < 0:
                     before = partial_before(pc.owner, pc.recv, pc.blocks, v, p)

@@ -1,0 +1,62 @@
+"""validation/traces/redundant.py on a hand-made recording: redundant shares and the subject's copies."""
+
+import gzip
+import shutil
+
+import pytest
+
+from tests.conftest import ROOT
+from validation.traces import redundant
+
+SIZE = 24 * 1024 * 1024  # validation/v13-late-join-linger.toml's torrent
+PEERS = "peer,role,join_s,complete_s,leave_s,downloaded_bytes\n"
+
+
+def _write_blocks(path, rows):
+    with gzip.open(path, "wt") as fh:
+        fh.write("t_s,peer_ip,piece,block\n")
+        for r in rows:
+            fh.write(",".join(map(str, r)) + "\n")
+
+
+@pytest.fixture
+def recording(tmp_path):
+    shutil.copy(ROOT / "validation" / "v13-late-join-linger.toml", tmp_path / "scenario.toml")
+    rep = tmp_path / "replications" / "0000"
+    (rep / "blocks").mkdir(parents=True)
+    (rep / "peers.csv").write_text(
+        PEERS
+        + f"0,subject,40,70,70,{SIZE + SIZE // 100}\n"  # 1 % more than the torrent
+        + f"1,seed,0,,,0\n"
+        + f"2,leecher,1,60,,{SIZE + SIZE // 50}\n"  # 2 %
+        + f"3,leecher,1,61,,{SIZE}\n"  # none
+        + f"4,leecher,1,,,{SIZE // 2}\n")  # not completed: left out
+    # the subject sent peer 2 four blocks: (5, 0) also sent by the seed earlier, (5, 1) by peer 3 later,
+    # (5, 2) by the seed to someone else (not a copy), (6, 0) by nobody else
+    _write_blocks(rep / "blocks" / "subject-blocks.csv.gz",
+                  [(50.0, "127.1.0.4", 5, 0), (50.1, "127.1.0.4", 5, 1), (50.2, "127.1.0.4", 5, 2),
+                   (50.3, "127.1.0.4", 6, 0)])
+    _write_blocks(rep / "blocks" / "peer-0001-blocks.csv.gz",
+                  [(49.0, "127.1.0.4", 5, 0), (49.5, "127.1.0.5", 5, 2)])
+    _write_blocks(rep / "blocks" / "peer-0003-blocks.csv.gz", [(51.0, "127.1.0.4", 5, 1)])
+    return tmp_path
+
+
+def test_shares_by_hand(recording):
+    leechers, subject = redundant.redundant_shares(recording)
+    assert sorted(leechers) == pytest.approx([0.0, (SIZE // 50) / SIZE])
+    assert subject == pytest.approx([(SIZE // 100) / SIZE])
+
+
+def test_copies_by_hand(recording):
+    assert redundant.subject_copies(recording) == (4, 2, 1)
+
+
+def test_main_prints_and_rejects(recording, tmp_path, capsys):
+    redundant.main([str(recording)])
+    out = capsys.readouterr().out
+    assert "also sent by another peer 50.0%, after the other copy 25.0% (of 4)" in out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SystemExit, match="scenario.toml: missing"):
+        redundant.main([str(empty)])

@@ -1,0 +1,125 @@
+"""Blocks that come twice, lab against model: libtorrent's redundant bytes. In end-game a downloader
+asks several uploaders for the same blocks and cancels the copies still to come once one has
+arrived, but an uploader sends anyway what it had already read into its send buffer
+(``peer_connection::incoming_cancel``). So a peer that completed downloaded a little more than the
+torrent, and some of the subject's upload went to peers that already had those blocks.
+
+For each directory (a lab recording, or a ``leechsim simulate`` / ``leechsim validate`` output:
+``replications/NNNN/peers.csv``, the same columns on both sides):
+- ``leechers``: each completed leecher's downloaded bytes over the torrent's size, less one
+  (median and mean over leechers and runs);
+- ``subject``: the same for the subject, where it completed;
+- with the lab's block logs (``replications/NNNN/blocks/*-blocks.csv.gz``, recorded with
+  ``--all-blocks``): of the blocks the subject sent, the share another peer also sent the same
+  receiver, and the share it sent after the other copy had been sent.
+
+Run:  python validation/traces/redundant.py validation/recorded/v13-late-join-linger
+      leechsim simulate validation/v13-late-join-linger.toml --runs 200 --out runs/sim-v13
+      python validation/traces/redundant.py runs/sim-v13
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import math
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from sim.engine import layout_of  # noqa: E402
+from sim.scenario import ScenarioError, load_scenario  # noqa: E402
+
+
+def torrent_bytes(run_dir: Path) -> int:
+    path = run_dir / "scenario.toml"
+    if not path.is_file():
+        raise SystemExit(f"{path}: missing; give a lab recording or a simulate/validate output directory")
+    try:
+        return int(layout_of(load_scenario(path)).total_bytes)
+    except ScenarioError as e:
+        raise SystemExit(str(e))
+
+
+def completed(x: str) -> bool:
+    return x not in ("", "nan") and not math.isnan(float(x))
+
+
+def redundant_shares(run_dir: Path) -> tuple[list[float], list[float]]:
+    """(each completed leecher's share, the subject's share where it completed) over all runs."""
+    size = torrent_bytes(run_dir)
+    reps = sorted((run_dir / "replications").glob("*/peers.csv"))
+    if not reps:
+        raise SystemExit(f"{run_dir}: no replications/NNNN/peers.csv")
+    leechers, subject = [], []
+    for peers in reps:
+        for r in csv.DictReader(open(peers)):
+            if not completed(r["complete_s"]):
+                continue
+            share = int(float(r["downloaded_bytes"])) / size - 1
+            if r["role"] == "leecher":
+                leechers.append(share)
+            elif r["role"] == "subject":
+                subject.append(share)
+    return leechers, subject
+
+
+def _rows(path: Path):
+    with gzip.open(path, "rt") as fh:
+        rd = csv.reader(fh)
+        next(rd)
+        for x in rd:
+            yield float(x[0]), x[1], int(x[2]), int(x[3])
+
+
+def subject_copies(run_dir: Path) -> tuple[int, int, int] | None:
+    """(blocks the subject sent, of them also sent the same receiver by another peer, of those
+    sent after the other copy) over all runs; None without block logs."""
+    sent = copies = later = 0
+    found = False
+    for rep in sorted((run_dir / "replications").iterdir()):
+        logs = sorted((rep / "blocks").glob("*-blocks.csv.gz")) if (rep / "blocks").is_dir() else []
+        if not logs:
+            continue
+        found = True
+        first_other: dict[tuple[str, int, int], float] = {}
+        subj = []
+        for f in logs:
+            if f.name.startswith("subject-"):
+                subj = list(_rows(f))
+                continue
+            for t, ip, p, b in _rows(f):
+                key = (ip, p, b)
+                if t < first_other.get(key, math.inf):
+                    first_other[key] = t
+        for t, ip, p, b in subj:
+            sent += 1
+            other = first_other.get((ip, p, b))
+            if other is not None:
+                copies += 1
+                later += t > other
+    return (sent, copies, later) if found else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dirs", type=Path, nargs="+")
+    a = ap.parse_args(argv)
+    for d in a.dirs:
+        leechers, subject = redundant_shares(d)
+        line = f"{d}: leechers {statistics.median(leechers):.2%} median, {statistics.mean(leechers):.2%} mean " \
+            f"({len(leechers)})" if leechers else f"{d}: no completed leecher"
+        if subject:
+            line += f"; subject {statistics.median(subject):.2%} median, {statistics.mean(subject):.2%} mean " \
+                f"({len(subject)})"
+        c = subject_copies(d)
+        if c is not None and c[0]:
+            line += f"; subject's blocks also sent by another peer {c[1] / c[0]:.1%}, after the other copy " \
+                f"{c[2] / c[0]:.1%} (of {c[0]})"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
