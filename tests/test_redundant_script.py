@@ -60,3 +60,17 @@ def test_main_prints_and_rejects(recording, tmp_path, capsys):
     empty.mkdir()
     with pytest.raises(SystemExit, match="scenario.toml: missing"):
         redundant.main([str(empty)])
+
+
+def test_table_against_a_model(recording, tmp_path, capsys):
+    """--model-from reads the same scenario's replications in a validate output directory."""
+    out = tmp_path / "validate-out"
+    model = out / "sim" / recording.name
+    shutil.copytree(recording, model)
+    (model / "replications" / "0000" / "peers.csv").write_text(
+        PEERS + f"0,subject,40,70,70,{SIZE}\n" + f"2,leecher,1,60,,{SIZE + SIZE // 200}\n")
+    redundant.main([str(recording), "--model-from", str(out)])
+    row = capsys.readouterr().out.splitlines()[1]
+    assert row == f"{recording.name} | 1.00% | 0.50% | 50.0%, 25.0%"
+    with pytest.raises(SystemExit, match="missing; run leechsim validate"):
+        redundant.main([str(recording), "--model-from", str(tmp_path / "nowhere")])

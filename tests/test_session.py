@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from sim.engine import SwarmRun
@@ -272,9 +273,10 @@ def test_session_connection_limit_counts_every_torrents_connections():
 
 def test_traced_session_gives_the_same_results_and_every_torrents_connections():
     """``leechsim session --trace-connections``: the same replications bit for bit, and each torrent's
-    connections at every tick, the subject's side (local 0) among them, its last totals adding up to
-    what it uploaded there but for its last tick (its connections closed within it, before the
-    sample at its end: exactly the bytes its transfer log has after the last sample)."""
+    connections at every tick, the subject's side (local 0) among them, each connection's last total
+    equal to what the subject's transfer log sent that peer up to that sample, and nothing sent
+    it after that but in the next tick (the connection closed within it, before the sample at its
+    end: a peer that completed, or the torrent's end)."""
     s = make_session(2)
     plain = run_session_replications(s, n=2)
     traced = run_session_replications(s, n=2, trace_connections=True)
@@ -285,11 +287,15 @@ def test_traced_session_gives_the_same_results_and_every_torrents_connections():
             c = t.extra["connections"]
             subject = c["local"] == 0
             assert subject.any() and (~subject).any()
-            last = {}
-            for remote, up in zip(c["remote"][subject], c["total_up_bytes"][subject]):
-                last[int(remote)] = float(up)
+            last, last_t = {}, {}
+            for when, remote, up in zip(c["t_s"][subject], c["remote"][subject], c["total_up_bytes"][subject]):
+                last[int(remote)], last_t[int(remote)] = float(up), float(when)
             log = t.log.columns()
-            after = float(log["bytes"][log["t_s"] > c["t_s"][subject].max()].sum())
-            assert sum(last.values()) + after == t.headline["subject_upload_total_bytes"]
+            dt = 0.5  # the quota tick
+            for remote in np.unique(log["peer"]):
+                to = log["peer"] == remote
+                when = last_t.get(int(remote), -np.inf)
+                assert float(log["bytes"][to & (log["t_s"] <= when)].sum()) == last.get(int(remote), 0.0)
+                assert (log["t_s"][to] <= when + dt).all()
             assert sum(last.values()) > 0
     assert all("connections" not in t.extra for r in plain for t in r.torrents)

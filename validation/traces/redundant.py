@@ -16,6 +16,8 @@ For each directory (a lab recording, or a ``leechsim simulate`` / ``leechsim val
 Run:  python validation/traces/redundant.py validation/recorded/v13-late-join-linger
       leechsim simulate validation/v13-late-join-linger.toml --runs 200 --out runs/sim-v13
       python validation/traces/redundant.py runs/sim-v13
+      leechsim validate --matrix validation/ --out runs/validation
+      python validation/traces/redundant.py validation/recorded/* --model-from runs/validation
 """
 
 from __future__ import annotations
@@ -103,10 +105,31 @@ def subject_copies(run_dir: Path) -> tuple[int, int, int] | None:
     return (sent, copies, later) if found else None
 
 
+def table(recordings: list[Path], validate_out: Path) -> None:
+    """Lab against model, a row per recording: its completed leechers' median share, the model's
+    (``validate_out/sim/NAME``, a ``leechsim validate --matrix`` output), and the lab subject's
+    blocks also sent by another peer."""
+    print("scenario | lab leechers (median) | model leechers (median) | lab subject: copies, sent after the other")
+    for d in recordings:
+        model = validate_out / "sim" / d.name
+        if not model.is_dir():
+            raise SystemExit(f"{model}: missing; run leechsim validate --matrix ... --out {validate_out} first")
+        lab, _ = redundant_shares(d)
+        sim, _ = redundant_shares(model)
+        c = subject_copies(d)
+        copies = f"{c[1] / c[0]:.1%}, {c[2] / c[0]:.1%}" if c and c[0] else "-"
+        print(f"{d.name} | {statistics.median(lab):.2%} | {statistics.median(sim):.2%} | {copies}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dirs", type=Path, nargs="+")
+    ap.add_argument("--model-from", type=Path, metavar="VALIDATE_OUT",
+                    help="a table: each recording against its scenario in this leechsim validate output")
     a = ap.parse_args(argv)
+    if a.model_from is not None:
+        table(a.dirs, a.model_from)
+        return
     for d in a.dirs:
         leechers, subject = redundant_shares(d)
         line = f"{d}: leechers {statistics.median(leechers):.2%} median, {statistics.mean(leechers):.2%} mean " \
