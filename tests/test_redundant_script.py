@@ -74,3 +74,14 @@ def test_table_against_a_model(recording, tmp_path, capsys):
     assert row == f"{recording.name} | 1.00% | 0.50% | 50.0%, 25.0%"
     with pytest.raises(SystemExit, match="missing; run leechsim validate"):
         redundant.main([str(recording), "--model-from", str(tmp_path / "nowhere")])
+
+
+def test_bad_peers_file_is_named(recording, capsys):
+    """A peers.csv without the needed columns, or with a non-number, gets a one-line error naming the file."""
+    peers = recording / "replications" / "0000" / "peers.csv"
+    peers.write_text("peer,role,complete_s\n0,subject,70\n")
+    with pytest.raises(SystemExit, match=r"peers.csv: missing column\(s\) downloaded_bytes"):
+        redundant.main([str(recording)])
+    peers.write_text(PEERS + "0,subject,40,seventy,70,100\n")
+    with pytest.raises(SystemExit, match=r"peers.csv, line 2: complete_s and downloaded_bytes must be numbers"):
+        redundant.main([str(recording)])

@@ -35,6 +35,9 @@ from sim.engine import layout_of  # noqa: E402
 from sim.scenario import ScenarioError, load_scenario  # noqa: E402
 
 
+PEER_COLUMNS = ("role", "complete_s", "downloaded_bytes")
+
+
 def torrent_bytes(run_dir: Path) -> int:
     path = run_dir / "scenario.toml"
     if not path.is_file():
@@ -57,14 +60,24 @@ def redundant_shares(run_dir: Path) -> tuple[list[float], list[float]]:
         raise SystemExit(f"{run_dir}: no replications/NNNN/peers.csv")
     leechers, subject = [], []
     for peers in reps:
-        for r in csv.DictReader(open(peers)):
-            if not completed(r["complete_s"]):
-                continue
-            share = int(float(r["downloaded_bytes"])) / size - 1
-            if r["role"] == "leecher":
-                leechers.append(share)
-            elif r["role"] == "subject":
-                subject.append(share)
+        with open(peers, newline="") as fh:
+            rd = csv.DictReader(fh)
+            missing = [c for c in PEER_COLUMNS if c not in (rd.fieldnames or [])]
+            if missing:
+                raise SystemExit(f"{peers}: missing column(s) {', '.join(missing)}; "
+                                 f"needs {', '.join(PEER_COLUMNS)} (a lab recording's or leechsim's peers.csv)")
+            for line, r in enumerate(rd, start=2):
+                try:
+                    if not completed(r["complete_s"]):
+                        continue
+                    share = int(float(r["downloaded_bytes"])) / size - 1
+                except ValueError:
+                    raise SystemExit(f"{peers}, line {line}: complete_s and downloaded_bytes must be numbers "
+                                     f"(complete_s may be empty), not {r['complete_s']!r}, {r['downloaded_bytes']!r}")
+                if r["role"] == "leecher":
+                    leechers.append(share)
+                elif r["role"] == "subject":
+                    subject.append(share)
     return leechers, subject
 
 
