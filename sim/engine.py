@@ -690,8 +690,10 @@ class SwarmRun:
             "total_up_bytes": ea.up_conn_total[u, k], "total_down_bytes": ea.up_conn_total[v, kv],
             "send_buffer_size": blank, "used_send_buffer": blank, "queue_bytes": blank,
             "download_queue_length": queued_blocks(self.pc, ea, u, k), "target_dl_queue_length": ea.dq_size[u, k],
-            "upload_queue_length": blank,
-            "send_quota": ea.bw_quota[u, k].astype(np.int64), "receive_quota": blank, "read_state": blank,
+            "upload_queue_length": np.where(ea.cur_piece[v, kv] >= 0, np.floor(
+                np.maximum(ea.rq_open[v, kv] - ea.credit[v, kv], 0.0) / BLOCK_BYTES), 0.0),
+            "send_quota": ea.bw_quota[u, k].astype(np.int64), "receive_quota": ea.dl_held[u, k].astype(np.int64),
+            "read_state": np.where(ea.dl_req[u, k] > 0, "limit", "idle"),
             "write_state": np.where(ea.bw_req[u, k] > 0, "limit", "idle"),
             "choked": flag(~ea.unchoked[u, k]), "interesting": flag(ea.wants[u, k] > 0),
             "remote_choked": flag(~ea.unchoked[v, kv]), "remote_interested": flag(ea.wants[v, kv] > 0),
