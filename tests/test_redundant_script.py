@@ -85,3 +85,26 @@ def test_bad_peers_file_is_named(recording, capsys):
     peers.write_text(PEERS + "0,subject,40,seventy,70,100\n")
     with pytest.raises(SystemExit, match=r"peers.csv, line 2: complete_s and downloaded_bytes must be numbers"):
         redundant.main([str(recording)])
+
+
+def test_copy_timing_by_hand(recording, capsys):
+    """--copies: peer 2 got (5, 0) from the seed at 49.0 s and the subject at 50.0 s, and (5, 1) from
+    the subject at 50.1 s and peer 3 at 51.0 s; (5, 2) and (6, 0) once, and peer 3 got (5, 2) once:
+    2 of 5 blocks twice, gaps 1.0 and 0.9 s, sent 11.0 and 9.9 s before peer 2 completed (60 s).
+    Peer 2's queue to the seed was 1 block (short), to the subject 10 (long, its sample at 49.9 s
+    holds at 50.0 and 50.1 s), to peer 3 2 (short): one short-long pair, one long-short."""
+    rep = recording / "replications" / "0000"
+    (rep / "connections.csv").write_text(
+        "t_s,local,remote,download_queue_length\n48.5,2,1,1\n49.9,2,0,10\n50.9,2,3,2\n51.5,2,3,\n")
+    c = redundant.copy_timing(recording)
+    assert (c["blocks"], c["copies"]) == (5, 2)
+    assert sorted(c["gaps"]) == pytest.approx([0.9, 1.0])
+    assert sorted(c["before"]) == pytest.approx([9.9, 11.0])
+    assert c["pairs"] == {("short", "long"): 1, ("long", "short"): 1}
+    redundant.main([str(recording), "--copies"])
+    out = capsys.readouterr().out
+    assert "40.00% of blocks sent twice or more (2 of 5)" in out
+    assert "long-short 50%, short-long 50% (of 2)" in out
+    (rep / "blocks").rename(rep / "no-blocks")
+    with pytest.raises(SystemExit, match="record with --all-blocks"):
+        redundant.main([str(recording), "--copies"])

@@ -13,21 +13,31 @@ For each directory (a lab recording, or a ``leechsim simulate`` / ``leechsim val
   ``--all-blocks``): of the blocks the subject sent, the share another peer also sent the same
   receiver, and the share it sent after the other copy had been sent.
 
+``--copies`` (lab recordings with block logs): when copies happen. Of every block a receiver got,
+the share sent it more than once; for those, the seconds between the first two copies and how long
+before the receiver completed the first copy was sent (quartiles); and, from connections.csv, the
+receiver's download queue on each copy's connection when it was sent: "short" (at most 2 blocks,
+an end-game request of libtorrent's one busy block at a time) or "long" (an owner of the block in
+a run), counted as (first copy, second copy) pairs.
+
 Run:  python validation/traces/redundant.py validation/recorded/v13-late-join-linger
       leechsim simulate validation/v13-late-join-linger.toml --runs 200 --out runs/sim-v13
       python validation/traces/redundant.py runs/sim-v13
       leechsim validate --matrix validation/ --out runs/validation
       python validation/traces/redundant.py validation/recorded/* --model-from runs/validation
+      python validation/traces/redundant.py validation/recorded/v08-linger --copies
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import gzip
 import math
 import statistics
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -118,6 +128,85 @@ def subject_copies(run_dir: Path) -> tuple[int, int, int] | None:
     return (sent, copies, later) if found else None
 
 
+def _sender(name: str) -> int:
+    """Peer number of a block log's sender: subject-blocks -> 0, peer-NNNN-blocks -> NNNN."""
+    return 0 if name.startswith("subject-") else int(name.split("-")[1])
+
+
+def _receiver(ip: str) -> int:
+    """Peer number of a lab address: the lab gives peer i the host address i + 2 (docs/lab.md)."""
+    return int(ip.rsplit(".", 1)[1]) - 2
+
+
+def _queues(path: Path) -> dict[tuple[int, int], tuple[list[float], list[float]]]:
+    """(receiver, sender) -> (sample times, receiver's download_queue_length), from connections.csv."""
+    out: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as fh:
+        rd = csv.DictReader(fh)
+        for r in rd:
+            if r.get("download_queue_length", "") == "":
+                continue
+            t, q = out.setdefault((int(r["local"]), int(r["remote"])), ([], []))
+            t.append(float(r["t_s"]))
+            q.append(float(r["download_queue_length"]))
+    return out
+
+
+def _queue_at(queues, receiver: int, sender: int, t: float) -> float | None:
+    series = queues.get((receiver, sender))
+    if series is None:
+        return None
+    times, values = series
+    i = bisect.bisect_right(times, t) - 1
+    return values[i] if i >= 0 else None
+
+
+def copy_timing(run_dir: Path) -> dict:
+    """The --copies figures over every replication with block logs (see the module's docstring)."""
+    blocks = copies = 0
+    gaps: list[float] = []
+    before: list[float] = []
+    pairs: dict[tuple[str, str], int] = defaultdict(int)
+    for rep in sorted((run_dir / "replications").iterdir()):
+        logs = sorted((rep / "blocks").glob("*-blocks.csv.gz")) if (rep / "blocks").is_dir() else []
+        if not logs:
+            continue
+        complete = {}
+        with open(rep / "peers.csv") as fh:
+            for r in csv.DictReader(fh):
+                if completed(r.get("complete_s", "")):
+                    complete[int(r["peer"])] = float(r["complete_s"])
+        sent: dict[tuple[int, int, int], list[tuple[float, int]]] = defaultdict(list)
+        for f in logs:
+            who = _sender(f.name)
+            for t, ip, p, b in _rows(f):
+                sent[(_receiver(ip), p, b)].append((t, who))
+        conns = sorted(rep.glob("connections.csv*"))
+        queues = _queues(conns[0]) if conns else {}
+        for (receiver, _p, _b), c in sent.items():
+            blocks += 1
+            if len(c) < 2:
+                continue
+            copies += 1
+            c.sort()
+            gaps.append(c[1][0] - c[0][0])
+            if receiver in complete:
+                before.append(complete[receiver] - c[0][0])
+            q1 = _queue_at(queues, receiver, c[0][1], c[0][0])
+            q2 = _queue_at(queues, receiver, c[1][1], c[1][0])
+            if q1 is not None and q2 is not None:
+                pairs[("short" if q1 <= 2 else "long", "short" if q2 <= 2 else "long")] += 1
+    return {"blocks": blocks, "copies": copies, "gaps": gaps, "before": before, "pairs": dict(pairs)}
+
+
+def _quartiles(x: list[float]) -> str:
+    if len(x) < 2:
+        return "-"
+    q = statistics.quantiles(x, n=4)
+    return f"{q[0]:.2f} / {statistics.median(x):.2f} / {q[2]:.2f} s"
+
+
 def table(recordings: list[Path], validate_out: Path) -> None:
     """Lab against model, a row per recording: its completed leechers' median share, the model's
     (``validate_out/sim/NAME``, a ``leechsim validate --matrix`` output), and the lab subject's
@@ -139,7 +228,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("dirs", type=Path, nargs="+")
     ap.add_argument("--model-from", type=Path, metavar="VALIDATE_OUT",
                     help="a table: each recording against its scenario in this leechsim validate output")
+    ap.add_argument("--copies", action="store_true",
+                    help="when copies happen (lab recordings with block logs): gaps, time before completion, queues")
     a = ap.parse_args(argv)
+    if a.copies:
+        for d in a.dirs:
+            c = copy_timing(d)
+            if not c["blocks"]:
+                raise SystemExit(f"{d}: no replications/NNNN/blocks/*-blocks.csv.gz (record with --all-blocks)")
+            n = sum(c["pairs"].values())
+            split = ", ".join(f"{a_}-{b_} {k / n:.0%}" for (a_, b_), k in sorted(c["pairs"].items())) if n else "-"
+            print(f"{d}: {c['copies'] / c['blocks']:.2%} of blocks sent twice or more ({c['copies']} of "
+                  f"{c['blocks']}); between the first two copies {_quartiles(c['gaps'])}; first copy before the "
+                  f"receiver completed {_quartiles(c['before'])}; queues (first-second copy) {split} (of {n})")
+        return
     if a.model_from is not None:
         table(a.dirs, a.model_from)
         return
