@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pair_rates import replications  # noqa: E402
 
 NEEDED = frozenset({"t_s", "local", "remote", "total_down_bytes"})
-KINDS = {"subject": "subject", "seed": "seed", "leecher": "leecher"}
 
 
 def roles(peers_csv: Path) -> dict[int, str]:
@@ -54,41 +53,41 @@ def roles(peers_csv: Path) -> dict[int, str]:
     return {int(i): str(r) for i, r in zip(ids, peers["role"])}
 
 
+def _mean(frame: pd.DataFrame, column: str) -> float:
+    """Mean of a column's numbers (NaN when the column is missing or empty)."""
+    if column not in frame.columns:
+        return float("nan")
+    values = pd.to_numeric(frame[column], errors="coerce").dropna()
+    return float(values.mean()) if len(values) else float("nan")
+
+
 def split(source: Path, start: float, stop: float, runs: int | None) -> pd.DataFrame:
     """One row per connection kind (uploader -> downloader) with the figures the module lists."""
     if stop <= start:
         raise SystemExit(f"--to ({stop}) must be after --from ({start})")
     received: dict[tuple[str, str], float] = {}
     open_at_start: dict[tuple[str, str], int] = {}
-    samples: dict[tuple[str, str], list[pd.DataFrame]] = {}
+    down_side: dict[tuple[str, str], list[pd.DataFrame]] = {}
+    up_side: dict[tuple[str, str], list[pd.DataFrame]] = {}
     for table, peers_csv in replications(source, runs, NEEDED):
         role = roles(peers_csv)
         table = table[(table["t_s"] >= start) & (table["t_s"] < stop)]
-        # the downloader's rows: local = downloader, remote = uploader
-        for (down, up), rows in table.groupby(["local", "remote"]):
-            kind = (role.get(int(up), "?"), role.get(int(down), "?"))
+        for (local, remote), rows in table.groupby(["local", "remote"]):
             rows = rows.sort_values("t_s")
-            first, last = rows.iloc[0], rows.iloc[-1]
-            received[kind] = received.get(kind, 0.0) + float(last["total_down_bytes"] - first["total_down_bytes"])
-            if first["t_s"] < start + 1.0:
+            # the local end's rows are the downloader's side of remote -> local ...
+            kind = (role.get(int(remote), "?"), role.get(int(local), "?"))
+            received[kind] = received.get(kind, 0.0) + float(rows["total_down_bytes"].iloc[-1]
+                                                              - rows["total_down_bytes"].iloc[0])
+            if rows["t_s"].iloc[0] < start + 1.0:
                 open_at_start[kind] = open_at_start.get(kind, 0) + 1
-            samples.setdefault(kind, []).append(rows.assign(_up=int(up), _down=int(down)))
-        # the uploader's rows: local = uploader, remote = downloader
-        for (up, down), rows in table.groupby(["local", "remote"]):
-            kind = (role.get(int(up), "?"), role.get(int(down), "?"))
-            samples.setdefault(("up",) + kind, []).append(rows)
+            down_side.setdefault(kind, []).append(rows)
+            # ... and the uploader's side of local -> remote
+            up_side.setdefault(kind[::-1], []).append(rows)
     out = []
     for kind in sorted(received):
-        down_rows = pd.concat(samples[kind])
-        up_rows = pd.concat(samples.get(("up",) + kind, [pd.DataFrame()]))
+        down_rows = pd.concat(down_side[kind])
+        up_rows = pd.concat(up_side.get(kind, [pd.DataFrame()]))
         n = open_at_start.get(kind, 0)
-
-        def mean(frame: pd.DataFrame, column: str) -> float:
-            if column not in frame.columns:
-                return float("nan")
-            values = pd.to_numeric(frame[column], errors="coerce").dropna()
-            return float(values.mean()) if len(values) else float("nan")
-
         waits = float("nan")
         if "read_state" in down_rows.columns:
             states = down_rows["read_state"].dropna().astype(str)
@@ -98,9 +97,9 @@ def split(source: Path, start: float, stop: float, runs: int | None) -> pd.DataF
             "connection": f"{kind[0]} -> {kind[1]}",
             "connections": n,
             "kB/s": received[kind] / (stop - start) / n / 1000 if n else float("nan"),
-            "upload queue": mean(up_rows, "upload_queue_length"),
-            "downloader's queue": mean(down_rows, "download_queue_length"),
-            "receive quota": mean(down_rows, "receive_quota"),
+            "upload queue": _mean(up_rows, "upload_queue_length"),
+            "downloader's queue": _mean(down_rows, "download_queue_length"),
+            "receive quota": _mean(down_rows, "receive_quota"),
             "waits to read": waits,
         })
     return pd.DataFrame(out)
