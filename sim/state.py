@@ -104,9 +104,9 @@ class EdgeArrays(NamedTuple):
     # [downloader side] blocks of a piece shared between u's connections (no connection asked for all
     # of it) that u has asked nbr for and not yet received (kernels/transfer.py asked_piece)
     held: np.ndarray  # i8 blocks of cur_piece u has asked nbr for on a shared piece (-1: end-game duplicates)
-    # [downloader side] blocks nbr has read into its send buffer for u that u got from another peer
-    # first (cancelled too late: libtorrent's incoming_cancel finds them no longer queued), still to
-    # come; and the piece they belong to (kernels/transfer.py, sunk blocks)
+    # [downloader side] blocks u asked nbr for that u got from another peer first, still to come
+    # (libtorrent sends no CANCEL for them: kernels/topology.py committed_blocks); and the piece
+    # they belong to (kernels/transfer.py, sunk blocks)
     sunk: np.ndarray  # i8
     sunk_piece: np.ndarray  # i8
 

@@ -13,7 +13,7 @@ from numba import njit
 
 from ..protocol import BLOCK_BYTES
 from ..state import NEVER
-from .bandwidth import INITIAL_QUEUE_BLOCKS, send_buffer_bytes
+from .bandwidth import INITIAL_QUEUE_BLOCKS
 from .hashing import mix64
 from .picker import (ASKED, BUSY, bucket_of, move_piece, move_piece_down2, move_piece_up2, partial_after,
                      partial_before, rebuild_order)
@@ -237,13 +237,11 @@ def unit_draw(salt, a, b):
 @njit(cache=True, inline="always")
 def sent_anyway(sunk, sunk_piece, v, k, p, n, committed, queued, key, salt):
     """n of the ``queued`` blocks of piece p that v asked for on its connection in slot k arrived on
-    another connection first, and v cancels them (libtorrent's CANCEL; end-game copies are random
-    blocks of what is asked). The uploader finds in its request queue only those it has not yet
-    read into its send buffer (``peer_connection::incoming_cancel`` drops a request still in
-    ``m_requests``; one already issued to the disk or in the send buffer goes out): of the n,
-    those among the ``committed`` blocks at the front of the queue are still sent, and v reads
-    them for nothing. Their expected number, n x committed / queued, is rounded up or down at
-    random (``unit_draw``) and added to ``sunk[v, k]``; the blocks go out with the connection's
+    another connection first (end-game copies are random blocks of what is asked). libtorrent sends
+    no CANCEL for them (committed_blocks), so the uploader sends every one v's REQUESTs reached:
+    of the n, those among the ``committed`` blocks at the front of the queue still come, and v
+    reads them for nothing. Their expected number, n x committed / queued, is rounded up or down
+    at random (``unit_draw``) and added to ``sunk[v, k]``; the blocks go out with the connection's
     next quota (transfer_blocks)."""
     if n <= 0 or committed <= 0 or queued <= 0:
         return
@@ -257,37 +255,32 @@ def sent_anyway(sunk, sunk_piece, v, k, p, n, committed, queued, key, salt):
 
 
 @njit(cache=True, inline="always")
-def committed_blocks(up_last_s, sb_low, sb_high, sb_factor, nbr, rev, rq_open, credit, cur_piece, v, k):
-    """Blocks the uploader w of v's connection in slot k has past cancelling when v's CANCEL
-    reaches it: those read ahead into its send buffer for v (``fill_send_buffer`` up to the
-    watermark, bandwidth.send_buffer_bytes), and - when v has data of its own waiting to go to w
-    (w's requests at v not yet served), so that the CANCEL leaves v behind v's send buffer for w
-    (a connection's messages leave in order, bandwidth.requests_at_uploader) - what w sends v
-    while that buffer drains: w's rate to v over the time v's buffer takes at v's rate to w (both
-    the last second's bytes; nothing added while v's rate to w is not known)."""
-    w = nbr[v, k]
-    kw = rev[v, k]
-    n = send_buffer_bytes(up_last_s[w, kw], sb_low[w], sb_high[w], sb_factor[w])
-    if cur_piece[w, kw] >= 0 and rq_open[w, kw] - credit[w, kw] > 0.0 and up_last_s[v, k] > 0.0:
-        n += up_last_s[w, kw] * send_buffer_bytes(up_last_s[v, k], sb_low[v], sb_high[v], sb_factor[v]) / up_last_s[v, k]
-    return np.int64(n / BLOCK_BYTES)
+def committed_blocks(dq_size, v, k):
+    """Blocks the uploader of v's connection in slot k will still send of those v asked it for when
+    they arrive on another connection first: every block v's REQUESTs have asked for - v's request
+    queue to it, ``dq_size`` blocks. libtorrent sends no CANCEL for them: ``incoming_piece`` marks
+    the arrived block as writing before ``torrent::cancel_block``, so each connection's
+    ``cancel_request`` finds it no longer requested and returns (no CANCEL in any peer log of the
+    lab: validation/ANALYSIS.md), and the uploader serves every request that reached it. Only
+    blocks v had not yet asked for (beyond its request queue, a run's tail) are dropped, as
+    ``send_block_requests`` skips a block already downloaded."""
+    return np.int64(dq_size[v, k])
 
 
 @njit(cache=True, _nrt=False)
-def cancel_arrived(asked, owner, recv, blocks, partials, held, cur_piece, deg_v, v, p, sunk, sunk_piece, up_last_s,
-                   sb_low, sb_high, sb_factor, nbr, rev, rq_open, credit, salt):
+def cancel_arrived(asked, owner, recv, blocks, partials, held, cur_piece, deg_v, v, p, sunk, sunk_piece, dq_size,
+                   nbr, salt):
     """Blocks of p that v's connections hold arrived on another one first (an end-game request
-    for blocks already asked of someone): their requests are cancelled (libtorrent sends CANCEL),
-    so v's connections never hold more of p than it still lacks. Those their uploaders had
-    already read into the send buffer still come (``sent_anyway``)."""
+    for blocks already asked of someone): v's connections no longer count them as asked, so they
+    never hold more of p than it still lacks; but libtorrent sends no CANCEL (committed_blocks), so
+    those their uploaders were asked for still come (``sent_anyway``)."""
     excess = recv[v, p] + asked[v, p] - blocks[p]
     k = 0
     while excess > 0 and k < deg_v:
         if cur_piece[v, k] == p and held[v, k] > 0:
             c = min(held[v, k], excess)
             sent_anyway(sunk, sunk_piece, v, k, p, c,
-                        committed_blocks(up_last_s, sb_low, sb_high, sb_factor, nbr, rev, rq_open, credit, cur_piece,
-                                         v, k), held[v, k],
+                        committed_blocks(dq_size, v, k), held[v, k],
                         v * nbr.shape[1] + k, salt ^ np.uint64(recv[v, p]))
             held[v, k] -= c
             asked[v, p] -= c

@@ -531,8 +531,8 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
         ku = ea.rev[v, k]
         ea.credit[v, k] += rate[f] * dt
         if ea.sunk[v, k] > 0:
-            # blocks u read into its send buffer for v before v cancelled them go out first
-            # (topology.sent_anyway): u's upload, v reads them for nothing
+            # blocks v asked u for that came first on another connection go out first (no
+            # CANCEL: topology.sent_anyway): u's upload, v reads them for nothing
             q = ea.sunk_piece[v, k]
             n = min(ea.sunk[v, k], np.int64(whole_blocks_in(ea.credit[v, k])), np.int64(pc.blocks[q]))
             if n > 0:
@@ -588,15 +588,14 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                 b = bucket_of(pc.have, pc.recv, pc.avail, v, p)
                 move_piece(pc.order, pc.pos, pc.bound, v, p, b, b - 1)
             if held < 0 and pc.owner[v, p] > 0 and pc.owner[v, p] != u + 1:
-                # end-game copies of blocks v asked another uploader w for in a run: v cancels
-                # them there, and those w has read into its send buffer still come
+                # end-game copies of blocks v asked another uploader w for in a run: those
+                # v's REQUESTs to w reached still come (no CANCEL: topology.committed_blocks)
                 w = pc.owner[v, p] - 1
                 for kw in range(pa.deg[v]):
                     if ea.nbr[v, kw] == w:
                         ahead = blocks_ahead(pc.have, pc.recv, pc.blocks, pc.owner, ea.cur_piece, ea.run_end,
                                              ea.next_start, ea.next_end, v, kw, w, p)
-                        sb = committed_blocks(ea.up_last_s, pa.sb_low, pa.sb_high, pa.sb_factor, ea.nbr, ea.rev,
-                                              ea.rq_open, ea.credit, ea.cur_piece, v, kw)
+                        sb = committed_blocks(ea.dq_size, v, kw)
                         sent_anyway(ea.sunk, ea.sunk_piece, v, kw, p, take, max(sb - ahead, 0), room,
                                     v * ea.nbr.shape[1] + kw, salt ^ np.uint64(first))
                         break
@@ -613,8 +612,7 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                     shared_state(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, v, p)
             elif pc.asked[v, p] > 0 and pc.recv[v, p] + pc.asked[v, p] > pc.blocks[p]:
                 cancel_arrived(pc.asked, pc.owner, pc.recv, pc.blocks, pc.partials, ea.held, ea.cur_piece, pa.deg[v],
-                               v, p, ea.sunk, ea.sunk_piece, ea.up_last_s, pa.sb_low, pa.sb_high, pa.sb_factor, ea.nbr,
-                               ea.rev, ea.rq_open, ea.credit, salt)
+                               v, p, ea.sunk, ea.sunk_piece, ea.dq_size, ea.nbr, salt)
             ea.credit[v, k] -= take * BLOCK_BYTES
             moved = True
             if ea.slow_start[v, k]:  # incoming_piece: one more block asked ahead per block received
