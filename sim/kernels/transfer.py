@@ -595,8 +595,8 @@ def transfer_blocks(pa, ea, pc, dst, slot, rate, F, order, dt, now, salt, subjec
                     if ea.nbr[v, kw] == w:
                         ahead = blocks_ahead(pc.have, pc.recv, pc.blocks, pc.owner, ea.cur_piece, ea.run_end,
                                              ea.next_start, ea.next_end, v, kw, w, p)
-                        sb = committed_blocks(ea.dq_size, v, kw)
-                        sent_anyway(ea.sunk, ea.sunk_piece, v, kw, p, take, max(sb - ahead, 0), room,
+                        asked_of_w = committed_blocks(ea.dq_size, v, kw)
+                        sent_anyway(ea.sunk, ea.sunk_piece, v, kw, p, take, max(asked_of_w - ahead, 0), room,
                                     v * ea.nbr.shape[1] + kw, salt ^ np.uint64(first))
                         break
             before = partial_before(pc.owner, pc.recv, pc.blocks, v, p)
