@@ -2,7 +2,7 @@
 
 docs/validation-sessions.md must be what the current model gives: the simulator is deterministic,
 so re-running the comparison on the recordings reproduces every number. A model change not
-followed by `leechsim validate --sessions validation/sessions --sim-runs 200 --out
+followed by `leechsim validate --sessions validation/sessions --sim-runs 1000 --out
 runs/validation-sessions --doc docs/validation-sessions.md` fails here."""
 
 import hashlib
@@ -45,7 +45,7 @@ def test_documented_session_table_is_the_current_models(tmp_path):
     """Re-running the documented command on the recordings gives the published table."""
     doc = tmp_path / "validation-sessions.md"
     env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), progress=False)
-    code = main(["validate", "--sessions", str(SESSIONS), "--sim-runs", "200", "--out", str(tmp_path / "v"),
+    code = main(["validate", "--sessions", str(SESSIONS), "--sim-runs", "1000", "--out", str(tmp_path / "v"),
                  "--doc", str(doc)], env)
     assert code == 0, env.stderr.getvalue()
     body = lambda text: text.split("**", 1)[1]  # noqa: E731 - after the command line, which names paths
