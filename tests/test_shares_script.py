@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -54,7 +55,17 @@ def test_download_curve_by_hand(tmp_path):
         rep.mkdir(parents=True)
         pd.DataFrame({"t_s": [30.0, 32.0, 34.0], "subject_uploaded_bytes": [0, 0, 0],
                       "subject_downloaded_bytes": got}).to_csv(rep / "timeseries.csv", index=False)
-    # at 31 s: 1, 0.5, 2 MiB -> median 1; at 34 s: 4, 2, 8 -> 4; before the first sample: 0
+    # at 31 s: 1, 0.5, 2 MiB -> median 1; at 34 s: 4, 2, 8 -> 4; before the first sample (still 0): 0
     assert dc.curve(tmp_path, [31.0, 34.0, 10.0]).tolist() == [1.0, 4.0, 0.0]
+    # a run sampled every 5 s from 5 s (the model's default) that has data by its first sample: the
+    # seconds before it are unknown, not 0
+    coarse = tmp_path / "coarse"
+    rep = coarse / "replications" / "0000"
+    rep.mkdir(parents=True)
+    pd.DataFrame({"t_s": [5.0, 10.0], "subject_uploaded_bytes": [0, 0],
+                  "subject_downloaded_bytes": [mib, 3 * mib]}).to_csv(rep / "timeseries.csv", index=False)
+    got = dc.curve(coarse, [2.0, 7.5])
+    assert np.isnan(got[0]) and got[1] == 2.0
+    assert dc.main([str(coarse), "--at", "2", "7.5"]) == 0
     with pytest.raises(SystemExit, match="no replications"):
         dc.curve(tmp_path / "none", [1.0])

@@ -2,6 +2,12 @@
 replications (the lab's recordings or the model's, from replications/NNNN/timeseries.csv).
 
     python validation/traces/download_curve.py RUN_DIR [RUN_DIR ...] --at 32 34 36 40 45 50
+
+Values between a run's samples are interpolated linearly. The lab samples every 0.5 s; the model
+every ``[simulation] sample_interval_s`` (5 s unless the scenario says otherwise), so for the
+first seconds of a model run set a finer interval in the scenario or read its connection traces
+(``--trace-connections``). A time before a replication's first sample is known only when that
+sample is still 0 (downloads only grow); otherwise the median there is printed as "n/a".
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ def curve(run_dir: Path, times: list[float], runs: int | None = None) -> np.ndar
     rows = []
     for f in files:
         ts = pd.read_csv(f)
-        rows.append(np.interp(times, ts.t_s, ts.subject_downloaded_bytes, left=0.0) / 2**20)
+        first = float(ts.subject_downloaded_bytes.iloc[0])
+        # before the first sample: 0 if that sample is still 0, else unknown
+        rows.append(np.interp(times, ts.t_s, ts.subject_downloaded_bytes, left=0.0 if first == 0 else np.nan)
+                    / 2**20)
     return np.median(np.array(rows), axis=0)
 
 
@@ -34,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     print("run | " + " | ".join(f"{t:g} s" for t in a.at))
     for d in a.run_dirs:
-        print(f"{d} | " + " | ".join(f"{v:.1f}" for v in curve(d, a.at, a.runs)))
+        print(f"{d} | " + " | ".join("n/a" if np.isnan(v) else f"{v:.1f}" for v in curve(d, a.at, a.runs)))
     return 0
 
 
