@@ -45,6 +45,8 @@ def test_unknown_source_is_a_clear_error(tmp_path, capsys):
 
 
 def test_download_curve_by_hand(tmp_path):
+    import sys
+    sys.path.insert(0, str(Path(__file__).parents[1] / "validation/traces"))  # it imports favourites.py
     spec = importlib.util.spec_from_file_location(
         "download_curve", Path(__file__).parents[1] / "validation/traces/download_curve.py")
     dc = importlib.util.module_from_spec(spec)
