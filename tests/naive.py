@@ -228,8 +228,9 @@ def whole_piece_run(have, recv, owner, v, u, x, n):
 
 def move_piece_by_swaps(order, pos, bound, v, p, old_b, new_b):
     """Move piece p of peer v from bucket old_b to new_b one bucket edge at a time, by a swap with
-    the piece at that edge (libtorrent's piece_picker::update): the kernel (picker.move_piece)
-    writes the same chain of swaps out, moving each piece once."""
+    the piece at that edge, then to a random place of its new bucket (libtorrent's
+    piece_picker::update and shuffle): the kernel (picker.move_piece) writes the same chain of
+    swaps out, moving each piece once."""
     def swap(i, j):
         a, b = order[v, i], order[v, j]
         order[v, i], order[v, j] = b, a
@@ -243,6 +244,12 @@ def move_piece_by_swaps(order, pos, bound, v, p, old_b, new_b):
         swap(pos[v, p], bound[v, b])
         bound[v, b] += 1
         b -= 1
+    # ... then piece_picker::shuffle: a swap with a random place of the new bucket (bucket 0, the
+    # pieces v has, left alone), the place drawn from a hash of the peer, the piece and the bucket
+    lo, hi = int(bound[v, new_b]), int(bound[v, new_b + 1])
+    if new_b != old_b and new_b != 0 and hi - lo > 1:
+        key = ((lo * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF) ^ hi
+        swap(pos[v, p], lo + mix64_py(key, v, p) % (hi - lo))
 
 
 def picker_order_is_consistent(have, recv, avail, order, pos, bound, v):

@@ -226,13 +226,19 @@ def test_move_piece_matches_the_swaps(seed):
     rng = np.random.default_rng(seed)
     P, NB = 64, 9
     order, pos, bound = _two_equal_rows_in_buckets(rng, P, NB)
+    # the twin moves the same peer's row in copies (the shuffle's place depends on the peer)
+    o2, p2, b2 = order.copy(), pos.copy(), bound.copy()
+    shuffled = 0
     for _ in range(300):
         p = int(rng.integers(P))
         old_b = int(np.searchsorted(bound[0], pos[0, p], side="right") - 1)
         new_b = int(rng.integers(NB))
         move_piece(order, pos, bound, 0, p, old_b, new_b)
-        naive.move_piece_by_swaps(order, pos, bound, 1, p, old_b, new_b)
-        assert (order[0] == order[1]).all() and (pos[0] == pos[1]).all() and (bound[0] == bound[1]).all()
+        edge = bound[0, new_b + 1] - 1 if new_b < old_b else bound[0, new_b]  # where the edges alone put it
+        naive.move_piece_by_swaps(o2, p2, b2, 0, p, old_b, new_b)
+        assert (order[0] == o2[0]).all() and (pos[0] == p2[0]).all() and (bound[0] == b2[0]).all()
+        shuffled += new_b not in (0, old_b) and pos[0, p] != edge
+    assert shuffled > 50  # the moved piece does not always end at its new bucket's edge
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -244,6 +250,7 @@ def test_two_bucket_moves_match_the_swaps(seed):
     rng = np.random.default_rng(100 + seed)
     P, NB = 48, 11
     order, pos, bound = _two_equal_rows_in_buckets(rng, P, NB)
+    o2, p2, b2 = order.copy(), pos.copy(), bound.copy()
     moves = 0
     for _ in range(400):
         p = int(rng.integers(P))
@@ -255,8 +262,8 @@ def test_two_bucket_moves_match_the_swaps(seed):
             move_piece_up2(order, pos, bound, 0, p, b)
         else:
             move_piece_down2(order, pos, bound, 0, p, b)
-        naive.move_piece_by_swaps(order, pos, bound, 1, p, b, b + 2 if up else b - 2)
-        assert (order[0] == order[1]).all() and (pos[0] == pos[1]).all() and (bound[0] == bound[1]).all()
+        naive.move_piece_by_swaps(o2, p2, b2, 0, p, b, b + 2 if up else b - 2)
+        assert (order[0] == o2[0]).all() and (pos[0] == p2[0]).all() and (bound[0] == b2[0]).all()
         assert np.searchsorted(bound[0], pos[0, p], side="right") - 1 == (b + 2 if up else b - 2)
         moves += 1
     assert moves > 100

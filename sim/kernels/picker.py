@@ -181,6 +181,34 @@ def _take_place(order, pos, v, cur, j):
     return j
 
 
+@njit(cache=True, inline="always")
+def shuffle_slot(lo, hi, v, p):
+    """Where piece p of peer v goes in its new bucket [lo, hi) (libtorrent's piece_picker::shuffle:
+    a random place in the bucket): drawn from a hash of the peer, the piece and the bucket's
+    extent, not from a random stream, so the picker stays a pure function of the state. Two peers
+    moving the same piece into buckets of the same extent draw different places."""
+    return lo + np.int64(mix64(np.uint64(lo) * np.uint64(0x100000001B3) ^ np.uint64(hi), v, p) % np.uint64(hi - lo))
+
+
+@njit(cache=True, inline="always")
+def shuffle_in(order, pos, bound, v, p, b):
+    """piece_picker::update ends every move with shuffle(): the moved piece swaps places with a
+    random piece of its new bucket ``b``, so the piece that changed bucket last is not the first
+    of it. (Bucket 0, the pieces v has, is never picked from: left as it is.)"""
+    lo = bound[v, b]
+    hi = bound[v, b + 1]
+    if b == 0 or hi - lo <= 1:
+        return
+    j = shuffle_slot(lo, hi, v, p)
+    cur = pos[v, p]
+    if j != cur:
+        q = order[v, j]
+        order[v, j] = p
+        pos[v, p] = j
+        order[v, cur] = q
+        pos[v, q] = cur
+
+
 @njit(cache=True, _nrt=False)
 def move_piece(order, pos, bound, v, p, old_b, new_b):
     """Move piece p of peer v from bucket old_b to new_b, one boundary (one swap) at a time.
@@ -204,6 +232,8 @@ def move_piece(order, pos, bound, v, p, old_b, new_b):
         b -= 1
     order[v, cur] = p
     pos[v, p] = cur
+    if new_b != old_b:
+        shuffle_in(order, pos, bound, v, p, new_b)
 
 
 @njit(cache=True, inline="always")
@@ -220,6 +250,7 @@ def move_piece_up2(order, pos, bound, v, p, b):
         bound[v, e] = j
     order[v, cur] = p
     pos[v, p] = cur
+    shuffle_in(order, pos, bound, v, p, b + 2)
 
 
 @njit(cache=True, inline="always")
@@ -233,6 +264,7 @@ def move_piece_down2(order, pos, bound, v, p, b):
         bound[v, e] = j + 1
     order[v, cur] = p
     pos[v, p] = cur
+    shuffle_in(order, pos, bound, v, p, b - 2)
 
 
 @njit(cache=True)
