@@ -23,7 +23,9 @@ moves a piece across one bucket boundary by a single swap, so keeping the order 
 availability change, and a pick scans from the rarest bucket until it meets a piece the uploader
 has. Bucket 0 holds the pieces v already has; bucket ``1 + 2*avail + fresh`` the others
 (``fresh`` = no block received yet). The order inside a bucket starts as a random permutation
-(drawn in Python when the peer joins) and is then shuffled by the swaps, as in libtorrent.
+(drawn in Python when the peer joins); a moved piece then swaps places with a piece of its new
+bucket drawn from a hash (``shuffle_in``), as libtorrent's ``piece_picker::update`` ends every
+move with ``shuffle()``.
 In the initial mode the pick is libtorrent's: pieces v is already downloading (a block received or
 asked) first, in index order, then a walk from a random start (``mix64(salt, v, u)`` mod the piece
 count) to the first piece u has, wrapping at the end. A piece right after a long stretch u lacks is the likelier pick, not every piece alike: a peer's
