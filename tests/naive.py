@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.kernels.hashing import mix64_py
-from sim.kernels.picker import ASKED
+from sim.kernels.picker import ASKED, SHUFFLE_KEY_MUL
 
 
 def rate_limited_uploader(limit, dt, join_tick, ticks, phase=0, block=16384, low=10 * 1024, high=500 * 1024,
@@ -248,7 +248,7 @@ def move_piece_by_swaps(order, pos, bound, v, p, old_b, new_b):
     # pieces v has, left alone), the place drawn from a hash of the peer, the piece and the bucket
     lo, hi = int(bound[v, new_b]), int(bound[v, new_b + 1])
     if new_b != old_b and new_b != 0 and hi - lo > 1:
-        key = ((lo * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF) ^ hi
+        key = ((lo * SHUFFLE_KEY_MUL) & 0xFFFFFFFFFFFFFFFF) ^ hi
         swap(pos[v, p], lo + mix64_py(key, v, p) % (hi - lo))
 
 

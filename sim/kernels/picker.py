@@ -183,13 +183,18 @@ def _take_place(order, pos, v, cur, j):
     return j
 
 
+# shuffle_slot's key: the bucket's start times this odd 64-bit constant (FNV-1a's prime), xor its
+# end; not a libtorrent setting: only how the hash is keyed (tests/naive.py keys its twin alike)
+SHUFFLE_KEY_MUL = 0x100000001B3
+
+
 @njit(cache=True, inline="always")
 def shuffle_slot(lo, hi, v, p):
     """Where piece p of peer v goes in its new bucket [lo, hi) (libtorrent's piece_picker::shuffle:
     a random place in the bucket): drawn from a hash of the peer, the piece and the bucket's
     extent, not from a random stream, so the picker stays a pure function of the state. Two peers
     moving the same piece into buckets of the same extent draw different places."""
-    return lo + np.int64(mix64(np.uint64(lo) * np.uint64(0x100000001B3) ^ np.uint64(hi), v, p) % np.uint64(hi - lo))
+    return lo + np.int64(mix64(np.uint64(lo) * np.uint64(SHUFFLE_KEY_MUL) ^ np.uint64(hi), v, p) % np.uint64(hi - lo))
 
 
 @njit(cache=True, inline="always")
