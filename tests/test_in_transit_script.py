@@ -77,3 +77,33 @@ def test_queue_time_by_hand():
                       (30.0, 2, 0, 9, 20 * 16384), (1.0, 0, 2, 7, 0)],
                      columns=["t_s", "local", "remote", "download_queue_length", "total_down_bytes"])
     assert in_transit.queue_time(t, 25.0) == (pytest.approx(4.0), pytest.approx(2.0), pytest.approx(8.0))
+
+
+def test_by_window_by_hand():
+    # leecher REQUESTs to the subject written at 1, 2 and 12 s (transits 0.1, 0.3, 2.0); one to
+    # the seed and one by the subject are not counted; nothing written in [20, 30)
+    d = pd.DataFrame({"writer": [2, 3, 2, 2, 0], "reader": [0, 0, 0, 1, 2],
+                      "written_s": [1.0, 2.0, 12.0, 3.0, 4.0], "transit_s": [0.1, 0.3, 2.0, 0.0, 0.0]})
+    w = in_transit.by_window(d, [0.0, 10.0, 20.0, 30.0])
+    assert [(a, b, n) for a, b, n, _, _ in w] == [(0.0, 10.0, 2), (10.0, 20.0, 1), (20.0, 30.0, 0)]
+    assert w[0][3] == pytest.approx(0.2) and w[0][4] == pytest.approx(0.28)
+    assert w[1][3] == pytest.approx(2.0)
+    assert w[2][3] != w[2][3]  # nan: no request in the window
+
+
+def test_windows_option_errors_and_output(tmp_path, capsys):
+    d = tmp_path / "log" / "replications" / "0000"
+    d.mkdir(parents=True)
+    pd.DataFrame([(1.0, 2, 0, "==>", "REQUEST", "piece: 5 s: 0 l: 16384"),
+                  (1.5, 0, 2, "<==", "REQUEST", "piece: 5 s: 0 l: 16384")], columns=COLS).to_csv(d / "peer_log.csv", index=False)
+    for args, said in ((["--windows", "0,10"], "give --peer-log"),
+                       (["--peer-log", str(tmp_path / "log"), "--windows", "10,5"], "increasing"),
+                       (["--peer-log", str(tmp_path / "log"), "--windows", "0,a"], "separated by commas"),
+                       (["--peer-log", str(tmp_path / "log"), "--windows", "0,60"], "raise --to")):
+        with pytest.raises(SystemExit):
+            in_transit.main(["--traces", str(tmp_path), *args] if args[0] == "--windows" else args)
+        assert said in capsys.readouterr().err
+    in_transit.main(["--peer-log", str(tmp_path / "log"), "--windows", "0,10,20"])
+    out = capsys.readouterr().out
+    assert "0-10 s:     1 requests, median 0.50 s, 90th 0.50 s" in out
+    assert "10-20 s:     0 requests\n" in out

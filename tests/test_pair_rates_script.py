@@ -70,7 +70,8 @@ def test_bad_sources_are_clear_errors(tmp_path, capsys):
     assert "must be after" in capsys.readouterr().err
     for args, said in ((["--runs", "0"], "at least 1"), (["--bin", "0"], "positive"),
                        (["--served-seconds", "--remote", "2"], "do not apply"),
-                       (["--served-seconds", "--before-completion"], "one at a time")):
+                       (["--served-seconds", "--before-completion"], "one at a time"),
+                       (["--each-run", "--before-completion"], "--each-run applies")):
         with pytest.raises(SystemExit):
             pair_rates.main([str(tmp_path), "--local", "1", *args])
         assert said in capsys.readouterr().err
@@ -82,7 +83,7 @@ def test_bad_sources_are_clear_errors(tmp_path, capsys):
 def test_main_prints_one_row_per_source(tmp_path, capsys):
     run = _run(tmp_path / "lab", [([(0.5, 1, 0, 0, 0), (1.5, 1, 0, 4000, 0)], [(0, 2.0)])])
     assert pair_rates.main([str(run), "--local", "1", "--to", "2"]) == 0
-    assert capsys.readouterr().out.strip() == "lab (1): 0 4"
+    assert capsys.readouterr().out.strip() == f"lab (1): 0 4  total {4000 / 2**20:.2f} MiB"
     assert pair_rates.main([str(run), "--local", "1", "--before-completion"]) == 0
     assert capsys.readouterr().out.strip() == "lab (1): -2:4  total 4 kB"
 
@@ -101,3 +102,15 @@ def test_served_seconds_by_hand(tmp_path):
     pd.DataFrame(rows, columns=cols).to_csv(d / "connections.csv", index=False)
     tables = pair_rates.replications(tmp_path / "run", None)
     assert sorted(pair_rates.served_seconds(tables, 0, 0, 3).tolist()) == [0.0, 3000.0]
+
+
+def test_each_run_total_by_hand(tmp_path, capsys):
+    # peer 1 sends 2 MiB by 1.5 s in replication 0 and 1 MiB in replication 1 (and 3 MiB more at
+    # 4.5 s, after --to 2): mean total 1.5 MiB; each run 2 and 1
+    mib = 2**20
+    run = _run(tmp_path / "lab", [([(0.5, 1, 0, 0, 0), (1.5, 1, 0, 2 * mib, 0)], [(0, 2.0)]),
+                                  ([(0.5, 1, 0, 0, 0), (1.5, 1, 0, mib, 0), (4.5, 1, 0, 4 * mib, 0)], [(0, 5.0)])])
+    assert pair_rates.main([str(run), "--local", "1", "--to", "2", "--each-run"]) == 0
+    first, each = capsys.readouterr().out.strip().splitlines()
+    assert first.endswith("total 1.50 MiB")
+    assert each == "lab (2): each run's total, MiB: 2.00 1.00"

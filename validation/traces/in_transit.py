@@ -6,7 +6,7 @@ leecher's outstanding requests to the subject that have not reached it yet (the 
 where the leecher has requests out).
 
 Run:  leechsim lab validation/v03-subject-fast.toml --runs 1 --peer-log --trace-connections --out DIR
-      python validation/traces/in_transit.py --peer-log DIR [--to 25] [--have]
+      python validation/traces/in_transit.py --peer-log DIR [--to 25] [--have] [--windows 0,10,30]
       python validation/traces/in_transit.py --traces validation/recorded/v03-subject-fast [--to 25]
       python validation/traces/in_transit.py --queue-time validation/recorded/v03-subject-fast SIM_DIR [--to 25]
 
@@ -14,6 +14,9 @@ Run:  leechsim lab validation/v03-subject-fast.toml --runs 1 --peer-log --trace-
 leecher then asked it for, the seconds from the HAVE to the leecher's first REQUEST for it, to that
 REQUEST's arrival at the subject, and to the piece's last block at the leecher; and how long after
 the piece's last block reached the subject its first HAVE left.
+
+``--windows A,B,C...`` (with ``--peer-log``): the leechers' REQUESTs to the subject split by when
+they were written, [A, B), [B, C), ...: how many, and their transit's median and 90th percentile.
 
 ``--queue-time DIR...`` (lab or model run directories with connection traces): for the leechers'
 connections to the subject, the mean of the leecher's ``download_queue_length`` there over time,
@@ -51,7 +54,19 @@ def request_transit(peer_log: pd.DataFrame, to_s: float) -> pd.DataFrame:
     read = read.sort_values("t_read").drop_duplicates(["local", "remote", "piece", "s"])
     m = out.sort_values("t_s").drop_duplicates(["local", "remote", "piece", "s"]).merge(
         read, on=["local", "remote", "piece", "s"], how="inner")
-    return pd.DataFrame({"writer": m.local, "reader": m.remote, "transit_s": m.t_read - m.t_s})
+    return pd.DataFrame({"writer": m.local, "reader": m.remote, "written_s": m.t_s, "transit_s": m.t_read - m.t_s})
+
+
+def by_window(transit: pd.DataFrame, edges: list[float]) -> list[tuple[float, float, int, float, float]]:
+    """The leechers' REQUESTs to the subject by the window [a, b) they were written in: (a, b, count,
+    median transit, 90th percentile); nan where a window has none."""
+    x = transit[(transit.writer >= 2) & (transit.reader == 0)]
+    out = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        t = x[(x.written_s >= a) & (x.written_s < b)].transit_s.to_numpy()
+        med, p90 = np.percentile(t, [50, 90]) if len(t) else (np.nan, np.nan)
+        out.append((a, b, len(t), float(med), float(p90)))
+    return out
 
 
 def have_to_block(peer_log: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -117,9 +132,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--queue-time", type=Path, nargs="+", metavar="DIR",
                     help="the mean time a block is asked for and not yet received, by Little's law")
     ap.add_argument("--have", action="store_true", help="with --peer-log: from the subject's HAVE to the block")
+    ap.add_argument("--windows", help="with --peer-log: the leechers' REQUESTs to the subject by when they "
+                                      "were written, window edges in seconds, e.g. 0,10,30,60")
     a = ap.parse_args(argv)
     if not (a.peer_log or a.traces or a.queue_time):
         ap.error("give --peer-log DIR, --traces DIR or --queue-time DIR...")
+    edges = None
+    if a.windows is not None:
+        if not a.peer_log:
+            ap.error("--windows reads a peer log: give --peer-log DIR")
+        try:
+            edges = [float(x) for x in a.windows.split(",")]
+        except ValueError:
+            ap.error(f"--windows {a.windows}: give increasing seconds separated by commas, e.g. 0,10,30")
+        if len(edges) < 2 or any(b <= e for e, b in zip(edges, edges[1:])) or edges[0] < 0:
+            ap.error(f"--windows {a.windows}: give at least two increasing seconds from 0 on, e.g. 0,10,30")
+        if edges[-1] > a.to:
+            ap.error(f"--windows {a.windows}: the last edge is after --to {a.to:g}; raise --to")
     for d in a.queue_time or []:
         parts = [queue_time(pd.read_csv(glob.glob(r + "/connections.csv*")[0]), a.to)
                  for r in sorted(glob.glob(str(d / "replications" / "*"))) if glob.glob(r + "/connections.csv*")]
@@ -139,6 +168,10 @@ def main(argv: list[str] | None = None) -> None:
                 q = np.percentile(x, [50, 75, 90])
                 print(f"{name:20s} {len(x):6d} requests: median {q[0]:.3f} s, 75th {q[1]:.3f}, 90th {q[2]:.3f}, "
                       f"max {x.max():.3f}")
+        if edges:
+            print("leecher -> subject, by when written:")
+            for lo, hi, n, med, p90 in by_window(d, edges):
+                print(f"  {lo:g}-{hi:g} s: {n:5d} requests" + (f", median {med:.2f} s, 90th {p90:.2f} s" if n else ""))
     if a.peer_log and a.have:
         chains, have_after = zip(*(have_to_block(pd.read_csv(f)) for f in files))
         d = pd.concat(chains)

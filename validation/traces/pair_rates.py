@@ -14,7 +14,10 @@ end, else all of them summed. The column is the local peer's running total on ea
 (``total_up_bytes``: what it sent; ``total_down_bytes``: what it received). Each second [s, s+1)
 counts the growth of the total between the last rows sampled at or before s and at or before s+1
 (samples every 100 ms in the lab; in the model at the end of every quota tick, for the tick that
-ends there), so a second holds what was sent in it to within one sample. Prints one row per source, kB (1,000 bytes) per second.
+ends there), so a second holds what was sent in it to within one sample. Prints one row per source, kB (1,000 bytes) per second,
+and the total from ``--from`` to ``--to`` in MiB (what was sent by ``--to`` when ``--from`` is 0);
+``--each-run`` adds that total for each replication on its own, in MiB, to show the spread the
+mean hides.
 
 ``--before-completion``: what the local peer sent to each peer, binned by the time left until that
 peer completed (peers.csv ``complete_s``; bins of ``--bin`` seconds, -2 = the last two seconds
@@ -143,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before-completion", action="store_true")
     ap.add_argument("--bin", type=int, default=2, help="seconds (--before-completion)")
     ap.add_argument("--served-seconds", action="store_true")
+    ap.add_argument("--each-run", action="store_true", help="also each replication's total, in MiB")
     a = ap.parse_args(argv)
     if a.stop <= a.start:
         ap.error(f"--to {a.stop} must be after --from {a.start}")
@@ -153,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     if (a.served_seconds or a.before_completion) and (a.column != "total_up_bytes" or a.remote is not None):
         ap.error("--served-seconds and --before-completion read what --local sent to every peer: "
                  "--column and --remote do not apply")
+    if a.each_run and (a.served_seconds or a.before_completion):
+        ap.error("--each-run applies to the bytes per second (not --served-seconds or --before-completion)")
     if a.served_seconds and a.before_completion:
         ap.error("--served-seconds and --before-completion: one at a time")
     needed = TRACE_COLUMNS | set(FLAGS) if a.served_seconds else TRACE_COLUMNS
@@ -173,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {cells}  total {sum(v for k, v in bins.items() if k < 0) / 1e3:.0f} kB")
         else:
             rates = per_second(tables, a.local, a.remote, a.column, a.start, a.stop)
-            print(f"{name}: " + " ".join(f"{x / 1e3:.0f}" for x in rates))
+            print(f"{name}: " + " ".join(f"{x / 1e3:.0f}" for x in rates) + f"  total {rates.sum() / 2**20:.2f} MiB")
+            if a.each_run:
+                each = [per_second([t], a.local, a.remote, a.column, a.start, a.stop).sum() / 2**20 for t in tables]
+                print(f"{name}: each run's total, MiB: " + " ".join(f"{x:.2f}" for x in each))
     return 0
 
 
