@@ -107,3 +107,31 @@ def test_windows_option_errors_and_output(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "0-10 s:     1 requests, median 0.50 s, 90th 0.50 s" in out
     assert "10-20 s:     0 requests\n" in out
+
+
+def test_unread_bytes_by_hand():
+    # leecher 2 has written 50,000 B to the subject by 1.0 s, which has read 20,000 of them; at
+    # 2.0 s both 60,000 (none unread); leecher 3 -> leecher 2 10,000 written, 4,000 read at 1.0 s;
+    # the subject's own writes are not a leecher's; a sample outside [1, 3) is not counted
+    cols = ["t_s", "local", "remote", "total_up_bytes", "total_down_bytes"]
+    t = pd.DataFrame([(1.0, 2, 0, 50000, 0), (1.0, 0, 2, 0, 20000), (2.0, 2, 0, 60000, 0), (2.0, 0, 2, 0, 60000),
+                      (1.0, 3, 2, 10000, 0), (1.0, 2, 3, 0, 4000), (1.0, 0, 3, 9000, 0), (1.0, 3, 0, 0, 1000),
+                      (3.0, 2, 0, 90000, 0), (3.0, 0, 2, 0, 60000)], columns=cols)
+    u = in_transit.unread_bytes(t, 1.0, 3.0).sort_values(["reader", "unread"]).reset_index(drop=True)
+    # each row is one direction's sample: leecher 3 -> subject (0 written, 0 read) and leecher 2 ->
+    # leecher 3 (0 and 0) count too, with nothing unread
+    assert u.reader.tolist() == [0, 0, 0, 2, 3] and u.unread.tolist() == [0, 0, 30000, 6000, 0]
+
+
+def test_unread_option_output_and_errors(tmp_path, capsys):
+    d = tmp_path / "lab" / "replications" / "0000"
+    d.mkdir(parents=True)
+    pd.DataFrame([(1.0, 2, 0, 50000, 0), (1.0, 0, 2, 0, 20000)],
+                 columns=["t_s", "local", "remote", "total_up_bytes", "total_down_bytes"]).to_csv(d / "connections.csv", index=False)
+    in_transit.main(["--unread", str(tmp_path / "lab"), "--to", "5"])
+    assert "lab leecher -> subject: unread 30.0 kB mean, 30.0 median" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no connection traces"):
+        in_transit.main(["--unread", str(tmp_path / "lab"), "--from", "2", "--to", "5"])
+    with pytest.raises(SystemExit):
+        in_transit.main(["--unread", str(tmp_path / "lab"), "--from", "5", "--to", "2"])
+    assert "must be after" in capsys.readouterr().err

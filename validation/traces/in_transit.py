@@ -9,6 +9,7 @@ Run:  leechsim lab validation/v03-subject-fast.toml --runs 1 --peer-log --trace-
       python validation/traces/in_transit.py --peer-log DIR [--to 25] [--have] [--windows 0,10,30]
       python validation/traces/in_transit.py --traces validation/recorded/v03-subject-fast [--to 25]
       python validation/traces/in_transit.py --queue-time validation/recorded/v03-subject-fast SIM_DIR [--to 25]
+      python validation/traces/in_transit.py --unread validation/holdout/recorded/h04-subject-download-400k [--from 10] [--to 60]
 
 ``--have`` (with ``--peer-log``): for each piece the subject announced (HAVE) to a leecher that the
 leecher then asked it for, the seconds from the HAVE to the leecher's first REQUEST for it, to that
@@ -17,6 +18,14 @@ the piece's last block reached the subject its first HAVE left.
 
 ``--windows A,B,C...`` (with ``--peer-log``): the leechers' REQUESTs to the subject split by when
 they were written, [A, B), [B, C), ...: how many, and their transit's median and 90th percentile.
+
+``--unread DIR...`` (lab run directories with connection traces): the bytes a leecher has written
+into its connection to the subject, or to another leecher, that the other end has not read yet —
+the writer's ``total_up_bytes`` on the connection less the reader's ``total_down_bytes`` on it, in
+the same 100-ms sample (the two ends are sampled by different processes within the same sampling
+round, so a sample may be off by what moved in between) — between ``--from`` and ``--to``: mean,
+median, 90th percentile, and the share of samples with none. (The model's traces count a byte as
+sent when it is read, so there it is always 0.)
 
 ``--queue-time DIR...`` (lab or model run directories with connection traces): for the leechers'
 connections to the subject, the mean of the leecher's ``download_queue_length`` there over time,
@@ -108,6 +117,18 @@ def queue_time(trace: pd.DataFrame, to_s: float) -> tuple[float, float, float]:
     return area, span, blocks
 
 
+def unread_bytes(trace: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
+    """Per sample between ``t0`` and ``t1`` of each connection from a leecher (peer 2 and up): the
+    reader, and the bytes written and not yet read (writer's total_up_bytes less the reader's
+    total_down_bytes in the same 100-ms sample)."""
+    t = trace.assign(tk=(trace.t_s * 10).round().astype(int))
+    w = t[["tk", "local", "remote", "total_up_bytes"]].rename(columns={"local": "writer", "remote": "reader"})
+    r = t[["tk", "local", "remote", "total_down_bytes"]].rename(columns={"local": "reader", "remote": "writer"})
+    m = w.merge(r, on=["tk", "writer", "reader"])
+    m = m[(m.tk >= round(t0 * 10)) & (m.tk < round(t1 * 10)) & (m.writer >= 2)]
+    return pd.DataFrame({"reader": m.reader.to_numpy(), "unread": (m.total_up_bytes - m.total_down_bytes).to_numpy()})
+
+
 def in_transit_share(trace: pd.DataFrame, to_s: float) -> tuple[int, float, float]:
     """(samples, mean outstanding requests, mean not yet at the subject) over the samples before
     ``to_s`` in which a leecher has requests out to the subject."""
@@ -131,12 +152,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--to", type=float, default=25.0, help="only the first seconds (default 25)")
     ap.add_argument("--queue-time", type=Path, nargs="+", metavar="DIR",
                     help="the mean time a block is asked for and not yet received, by Little's law")
+    ap.add_argument("--unread", type=Path, nargs="+", metavar="DIR",
+                    help="bytes a leecher wrote into a connection and the other end has not read")
+    ap.add_argument("--from", dest="t0", type=float, default=0.0, help="with --unread: from this second (default 0)")
     ap.add_argument("--have", action="store_true", help="with --peer-log: from the subject's HAVE to the block")
     ap.add_argument("--windows", help="with --peer-log: the leechers' REQUESTs to the subject by when they "
                                       "were written, window edges in seconds, e.g. 0,10,30,60")
     a = ap.parse_args(argv)
-    if not (a.peer_log or a.traces or a.queue_time):
-        ap.error("give --peer-log DIR, --traces DIR or --queue-time DIR...")
+    if not (a.peer_log or a.traces or a.queue_time or a.unread):
+        ap.error("give --peer-log DIR, --traces DIR, --queue-time DIR... or --unread DIR...")
+    if a.unread and a.to <= a.t0:
+        ap.error(f"--to {a.to:g} must be after --from {a.t0:g}")
     edges = None
     if a.windows is not None:
         if not a.peer_log:
@@ -149,6 +175,18 @@ def main(argv: list[str] | None = None) -> None:
             ap.error(f"--windows {a.windows}: give at least two increasing seconds from 0 on, e.g. 0,10,30")
         if edges[-1] > a.to:
             ap.error(f"--windows {a.windows}: the last edge is after --to {a.to:g}; raise --to")
+    for d in a.unread or []:
+        files = [glob.glob(r + "/connections.csv*") for r in sorted(glob.glob(str(d / "replications" / "*")))]
+        parts = [unread_bytes(pd.read_csv(f[0]), a.t0, a.to) for f in files if f]
+        x = pd.concat(parts) if parts else pd.DataFrame(columns=["reader", "unread"])
+        if x.empty:
+            sys.exit(f"{d}: no connection traces with a leecher's connection sampled at both ends")
+        for name, sel in (("leecher -> subject", x.reader == 0), ("leecher -> leecher", x.reader >= 2)):
+            u = x[sel].unread.astype(float)
+            if len(u):
+                print(f"{d.name} {name}: unread {u.mean() / 1e3:.1f} kB mean, {u.median() / 1e3:.1f} median, "
+                      f"{np.percentile(u, 90) / 1e3:.1f} 90th percentile; none in {np.mean(u <= 0):.0%} of "
+                      f"{len(u)} samples ({len(parts)} runs, {a.t0:g}-{a.to:g} s)")
     for d in a.queue_time or []:
         parts = [queue_time(pd.read_csv(glob.glob(r + "/connections.csv*")[0]), a.to)
                  for r in sorted(glob.glob(str(d / "replications" / "*"))) if glob.glob(r + "/connections.csv*")]
