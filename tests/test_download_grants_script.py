@@ -69,6 +69,11 @@ def test_main_errors_and_output(tmp_path, capsys):
     with pytest.raises(SystemExit):
         download_grants.main([str(tmp_path / "run"), "--from", "20", "--to", "10"])
     assert "must be after" in capsys.readouterr().err
+    bad = tmp_path / "bad" / "replications" / "0000"
+    bad.mkdir(parents=True)
+    LOG.drop(columns="detail").to_csv(bad / "peer_log.csv", index=False)
+    with pytest.raises(SystemExit, match="not a lab peer log .*detail"):
+        download_grants.main([str(tmp_path / "bad")])
     with pytest.raises(SystemExit, match="no download-channel request"):
         download_grants.main([str(tmp_path / "run"), "--from", "30", "--to", "40"])
     assert download_grants.main([str(tmp_path / "run")]) == 0

@@ -130,6 +130,11 @@ def test_unread_option_output_and_errors(tmp_path, capsys):
                  columns=["t_s", "local", "remote", "total_up_bytes", "total_down_bytes"]).to_csv(d / "connections.csv", index=False)
     in_transit.main(["--unread", str(tmp_path / "lab"), "--to", "5"])
     assert "lab leecher -> subject: unread 30.0 kB mean, 30.0 median" in capsys.readouterr().out
+    bad = tmp_path / "bad" / "replications" / "0000"
+    bad.mkdir(parents=True)
+    pd.DataFrame([(1.0, 2, 0)], columns=["t_s", "local", "remote"]).to_csv(bad / "connections.csv", index=False)
+    with pytest.raises(SystemExit, match="lacks the columns .*total_down_bytes"):
+        in_transit.main(["--unread", str(tmp_path / "bad")])
     with pytest.raises(SystemExit, match="no connection traces"):
         in_transit.main(["--unread", str(tmp_path / "lab"), "--from", "2", "--to", "5"])
     with pytest.raises(SystemExit):

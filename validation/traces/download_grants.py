@@ -29,6 +29,16 @@ import numpy as np
 import pandas as pd
 
 KIND_ORDER = ("subject", "seed", "leecher")
+LOG_COLUMNS = ("t_s", "local", "remote", "direction", "event", "detail")
+
+
+def read_log(path: str) -> pd.DataFrame:
+    """A replication's peer_log.csv, checked for the columns this script reads."""
+    log = pd.read_csv(path)
+    missing = [c for c in LOG_COLUMNS if c not in log.columns]
+    if missing:
+        sys.exit(f"{path}: not a lab peer log (no column {', '.join(missing)}; it needs {', '.join(LOG_COLUMNS)})")
+    return log
 
 
 def _field(detail: pd.Series, name: str) -> pd.Series:
@@ -94,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         files = sorted(glob.glob(str(run / "replications" / "*" / "peer_log.csv")))
         if not files:
             sys.exit(f"{run}: no replications/NNNN/peer_log.csv (record it with `leechsim lab ... --peer-log`)")
-        rows = pd.concat([request_grants(pd.read_csv(f), a.t0, a.t1, a.reader).assign(run=i)
+        rows = pd.concat([request_grants(read_log(f), a.t0, a.t1, a.reader).assign(run=i)
                           for i, f in enumerate(files)], ignore_index=True)
         if rows.empty:
             sys.exit(f"{run}: no download-channel request granted between {a.t0:g} and {a.t1:g} s")

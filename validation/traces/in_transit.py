@@ -177,7 +177,14 @@ def main(argv: list[str] | None = None) -> None:
             ap.error(f"--windows {a.windows}: the last edge is after --to {a.to:g}; raise --to")
     for d in a.unread or []:
         files = [glob.glob(r + "/connections.csv*") for r in sorted(glob.glob(str(d / "replications" / "*")))]
-        parts = [unread_bytes(pd.read_csv(f[0]), a.t0, a.to) for f in files if f]
+        parts = []
+        for f in files:
+            if f:
+                t = pd.read_csv(f[0])
+                missing = {"t_s", "local", "remote", "total_up_bytes", "total_down_bytes"} - set(t.columns)
+                if missing:
+                    sys.exit(f"{f[0]}: a connections file lacks the columns {sorted(missing)}")
+                parts.append(unread_bytes(t, a.t0, a.to))
         x = pd.concat(parts) if parts else pd.DataFrame(columns=["reader", "unread"])
         if x.empty:
             sys.exit(f"{d}: no connection traces with a leecher's connection sampled at both ends")
