@@ -135,7 +135,9 @@ def test_unread_option_output_and_errors(tmp_path, capsys):
     pd.DataFrame([(1.0, 2, 0)], columns=["t_s", "local", "remote"]).to_csv(bad / "connections.csv", index=False)
     with pytest.raises(SystemExit, match="lacks the columns .*total_down_bytes"):
         in_transit.main(["--unread", str(tmp_path / "bad")])
-    with pytest.raises(SystemExit, match="no connection traces"):
+    with pytest.raises(SystemExit, match="--trace-connections"):
+        in_transit.main(["--unread", str(tmp_path)])  # no replications/NNNN/connections.csv
+    with pytest.raises(SystemExit, match="no leecher's connection sampled at both ends between 2 and 5 s"):
         in_transit.main(["--unread", str(tmp_path / "lab"), "--from", "2", "--to", "5"])
     with pytest.raises(SystemExit):
         in_transit.main(["--unread", str(tmp_path / "lab"), "--from", "5", "--to", "2"])

@@ -48,6 +48,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pair_rates import replications  # noqa: E402
+
+UNREAD = frozenset({"t_s", "local", "remote", "total_up_bytes", "total_down_bytes"})
+QUEUE_TIME = frozenset({"t_s", "local", "remote", "download_queue_length", "total_down_bytes"})
+SHARE = frozenset({"t_s", "local", "remote", "download_queue_length", "upload_queue_length"})
+
 KINDS = (("leecher -> subject", lambda w, r: (w >= 2) & (r == 0)), ("leecher -> seed", lambda w, r: (w >= 2) & (r == 1)),
          ("leecher -> leecher", lambda w, r: (w >= 2) & (r >= 2)), ("subject -> any", lambda w, r: w == 0))
 
@@ -176,27 +183,18 @@ def main(argv: list[str] | None = None) -> None:
         if edges[-1] > a.to:
             ap.error(f"--windows {a.windows}: the last edge is after --to {a.to:g}; raise --to")
     for d in a.unread or []:
-        files = [glob.glob(r + "/connections.csv*") for r in sorted(glob.glob(str(d / "replications" / "*")))]
-        parts = []
-        for f in files:
-            if f:
-                t = pd.read_csv(f[0])
-                missing = {"t_s", "local", "remote", "total_up_bytes", "total_down_bytes"} - set(t.columns)
-                if missing:
-                    sys.exit(f"{f[0]}: a connections file lacks the columns {sorted(missing)}")
-                parts.append(unread_bytes(t, a.t0, a.to))
-        x = pd.concat(parts) if parts else pd.DataFrame(columns=["reader", "unread"])
+        tables = replications(d, None, UNREAD)
+        x = pd.concat([unread_bytes(t, a.t0, a.to) for t, _ in tables])
         if x.empty:
-            sys.exit(f"{d}: no connection traces with a leecher's connection sampled at both ends")
+            sys.exit(f"{d}: no leecher's connection sampled at both ends between {a.t0:g} and {a.to:g} s")
         for name, sel in (("leecher -> subject", x.reader == 0), ("leecher -> leecher", x.reader >= 2)):
             u = x[sel].unread.astype(float)
             if len(u):
                 print(f"{d.name} {name}: unread {u.mean() / 1e3:.1f} kB mean, {u.median() / 1e3:.1f} median, "
                       f"{np.percentile(u, 90) / 1e3:.1f} 90th percentile; none in {np.mean(u <= 0):.0%} of "
-                      f"{len(u)} samples ({len(parts)} runs, {a.t0:g}-{a.to:g} s)")
+                      f"{len(u)} samples ({len(tables)} runs, {a.t0:g}-{a.to:g} s)")
     for d in a.queue_time or []:
-        parts = [queue_time(pd.read_csv(glob.glob(r + "/connections.csv*")[0]), a.to)
-                 for r in sorted(glob.glob(str(d / "replications" / "*"))) if glob.glob(r + "/connections.csv*")]
+        parts = [queue_time(t, a.to) for t, _ in replications(d, None, QUEUE_TIME)]
         area, span, blocks = (sum(x) for x in zip(*parts)) if parts else (0.0, 0.0, 0.0)
         if not span or not blocks:
             sys.exit(f"{d}: no leecher connection to the subject with blocks in its traces")
@@ -231,9 +229,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"the subject's HAVE after the piece's last block reached it: median {h.median():.3f} s, "
               f"max {h.max():.3f} s ({len(h)} pieces)")
     if a.traces:
-        runs = sorted(glob.glob(str(a.traces / "replications" / "*")))
-        parts = [in_transit_share(pd.read_csv(glob.glob(r + "/connections.csv*")[0]), a.to)
-                 for r in runs if glob.glob(r + "/connections.csv*")]
+        parts = [in_transit_share(t, a.to) for t, _ in replications(a.traces, None, SHARE)]
         n = sum(p[0] for p in parts)
         if not n:
             sys.exit(f"{a.traces}: no samples with a leecher's requests out to the subject")

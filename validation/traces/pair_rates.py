@@ -178,11 +178,11 @@ def main(argv: list[str] | None = None) -> int:
             cells = " ".join(f"{k:+d}:{v / 1e3:.0f}" for k, v in bins.items() if k < 0)
             print(f"{name}: {cells}  total {sum(v for k, v in bins.items() if k < 0) / 1e3:.0f} kB")
         else:
-            rates = per_second(tables, a.local, a.remote, a.column, a.start, a.stop)
+            each = [per_second([t], a.local, a.remote, a.column, a.start, a.stop) for t in tables]
+            rates = np.mean(each, axis=0)  # per_second over all the tables: the mean of each one's
             print(f"{name}: " + " ".join(f"{x / 1e3:.0f}" for x in rates) + f"  total {rates.sum() / 2**20:.2f} MiB")
             if a.each_run:
-                each = [per_second([t], a.local, a.remote, a.column, a.start, a.stop).sum() / 2**20 for t in tables]
-                print(f"{name}: each run's total, MiB: " + " ".join(f"{x:.2f}" for x in each))
+                print(f"{name}: each run's total, MiB: " + " ".join(f"{x.sum() / 2**20:.2f}" for x in each))
     return 0
 
 
