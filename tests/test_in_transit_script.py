@@ -142,3 +142,11 @@ def test_unread_option_output_and_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         in_transit.main(["--unread", str(tmp_path / "lab"), "--from", "5", "--to", "2"])
     assert "must be after" in capsys.readouterr().err
+
+
+def test_peer_log_without_its_columns_is_named(tmp_path):
+    d = tmp_path / "log" / "replications" / "0000"
+    d.mkdir(parents=True)
+    pd.DataFrame([(1.0, 2, 0)], columns=["t_s", "local", "remote"]).to_csv(d / "peer_log.csv", index=False)
+    with pytest.raises(SystemExit, match="peer_log.csv: not a lab peer log .*direction"):
+        in_transit.main(["--peer-log", str(tmp_path / "log")])

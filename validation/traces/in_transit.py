@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from download_grants import read_log  # noqa: E402
 from pair_rates import replications  # noqa: E402
 
 UNREAD = frozenset({"t_s", "local", "remote", "total_up_bytes", "total_down_bytes"})
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         files = sorted(glob.glob(str(a.peer_log / "replications" / "*" / "peer_log.csv")))
         if not files:
             sys.exit(f"{a.peer_log}: no replications/NNNN/peer_log.csv (record with --peer-log)")
-        d = pd.concat([request_transit(pd.read_csv(f), a.to) for f in files])
+        d = pd.concat([request_transit(read_log(f), a.to) for f in files])
         for name, sel in KINDS:
             x = d[sel(d.writer, d.reader)].transit_s
             if len(x):
@@ -216,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
             for lo, hi, n, med, p90 in by_window(d, edges):
                 print(f"  {lo:g}-{hi:g} s: {n:5d} requests" + (f", median {med:.2f} s, 90th {p90:.2f} s" if n else ""))
     if a.peer_log and a.have:
-        chains, have_after = zip(*(have_to_block(pd.read_csv(f)) for f in files))
+        chains, have_after = zip(*(have_to_block(read_log(f)) for f in files))
         d = pd.concat(chains)
         if d.empty:
             sys.exit(f"{a.peer_log}: no piece the subject announced and a leecher then asked it for")
