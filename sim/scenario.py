@@ -84,6 +84,9 @@ class Torrent(_Strict):
     total_size: Size | None = None
     files: tuple[FileEntry, ...] | None = Field(None, strict=False, max_length=1_000_000)  # a TOML array
     name: str = "payload"
+    # A private torrent (BEP 27, the info dictionary's "private" flag): libtorrent runs no peer
+    # exchange for it (ut_pex is off), so its peers learn of each other only from the tracker.
+    private: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> "Torrent":

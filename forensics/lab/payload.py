@@ -50,6 +50,7 @@ def make_torrent(sc: Scenario, root: Path, announce_url: str | None) -> bytes:
     if announce_url:
         ct.add_tracker(announce_url)
     ct.set_creator("leechsim lab")
+    ct.set_priv(bool(sc.torrent.private))  # a private torrent: libtorrent runs no peer exchange for it
     lt.set_piece_hashes(ct, str(root))
     return lt.bencode(ct.generate())
 
