@@ -4,7 +4,7 @@
         [--peer 0] [--edges 0,5,10,20,40,60,80]
 
 SIM_DIR: ``leechsim simulate SCENARIO --runs 30 --trace-connections --out SIM_DIR``. From each
-replication's ``connections.csv(.gz)``: at each sample the number of distinct remote peers the
+replication's ``connections.csv`` (``.gz``, or ``.xz`` as h13's recording keeps it): at each sample the number of distinct remote peers the
 peer (``--peer``, default 0, the subject) has a row for (a connection through its handshake);
 then the mean of those counts over the samples in each window (left-open, right-closed), over all
 replications. A replication without connection traces is named and refused.
@@ -20,10 +20,10 @@ import pandas as pd
 
 
 def _trace(rep: Path) -> Path:
-    for name in ("connections.csv.gz", "connections.csv"):
+    for name in ("connections.csv.gz", "connections.csv.xz", "connections.csv"):
         if (rep / name).exists():
             return rep / name
-    raise SystemExit(f"{rep}: no connections.csv(.gz) (record or simulate with --trace-connections)")
+    raise SystemExit(f"{rep}: no connections.csv(.gz/.xz) (record or simulate with --trace-connections)")
 
 
 def open_connections(run_dir: Path, peer: int, edges: list[float]) -> tuple[int, np.ndarray]:
