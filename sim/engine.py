@@ -19,8 +19,10 @@ import numpy as np
 import simpy
 from simpy.core import StopSimulation
 
+from .kernels import pex as pexk
 from .kernels import topology
 from .kernels.bandwidth import QUOTA_BURST_S
+from .kernels.pex import PEX_INTERVAL_S
 from .kernels.transfer import queued_blocks
 from .kernels.tick import SampleBuffers, new_flow_buffers, new_log_buffers, new_sample_buffers, swarm_tick, swarm_ticks
 from .layout import BLOCK_BYTES, Layout
@@ -48,14 +50,6 @@ SALT_CHUNK_TICKS = 1024
 # draw of the replication's own stream moves: where nothing binds a connection limit, every number
 # is as it was without the mechanism)
 SELF_CONNECTION_STREAM = 0x5E1F
-# Peer exchange (libtorrent's ut_pex plugin, src/ut_pex.cpp): a connection's messages and the
-# torrent's rebuild of its "added" list come at most once a minute (hard-coded 60 s), and a
-# receiving connection takes at most max_pex_peers (libtorrent's default 50) peers from its sender.
-PEX_INTERVAL_S = 60
-MAX_PEX_PEERS = 50
-# A peer-list entry whose connection closed is not tried again before min_reconnect_time
-# (settings_pack, default 60 s) x (its failcount + 1) has passed (peer_list::find_connect_candidates).
-MIN_RECONNECT_TIME_S = 60.0
 
 
 def draw_salts(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -184,26 +178,14 @@ class SwarmRun:
         self.conn_seq = 0  # connections opened so far (each connection's seniority)
         self.pending_connects: dict[int, list[int]] = {}  # peer -> peers to connect to at its next second tick
         self.boosted = np.zeros(n, dtype=bool)  # its first tracker response was connected (connect boost)
-        # Peer exchange (_pex_*): on unless the torrent is private. The connect-boost attempts a
-        # peer's torrent has left after its first tracker response (do_connect_boost), which peers
-        # learnt by peer exchange use at once; the first tick of each peer's torrent-level rebuilds
-        # of its "added" list (-1: it has had no connection yet); per directed connection (sender,
-        # receiver) the tick of the sender's first message on it (-1: it waits for the sender's
-        # second connection); per receiving
-        # connection the peers it has been told of; and the peers told of and not yet arrived:
-        # (tick, seq, receiver, peer named, sender).
+        # Peer exchange (sim/kernels/pex.py): on unless the torrent is private. Its bookkeeping
+        # (PexState) holds the connect-boost attempts a peer's torrent has left after its first
+        # tracker response (do_connect_boost), which peers learnt by peer exchange use at once.
         self.pex = not sc.torrent.private
         self.pex_per = int(round(PEX_INTERVAL_S / self.dt))
-        self.boost_left = np.zeros(n, dtype=np.int64)
-        self.pex_r0 = np.full(n, -1, dtype=np.int64)
-        self.pex_first: dict[tuple[int, int], int] = {}
-        self.pex_told: dict[tuple[int, int], set[int]] = {}
-        self.pex_events: list[tuple[int, int, int, int, int]] = []
-        self.pex_pending = np.zeros(n, dtype=np.int64)  # peers told of, not yet arrived
-        self.refused_at: dict[tuple[int, int], float] = {}  # pair -> when a full peer closed its connection
-        self.pex_due: dict[tuple[int, int], int] = {}  # (receiver, peer named) -> the tick it arrives
-        self._pex_mark = np.zeros(n, dtype=bool)  # scratch: a peer's connections, marked (_pex_can_use)
-        self._pex_seq = 0
+        self.pex_state = pexk.new_pex_state(n)
+        self.boost_left = self.pex_state.boost_left
+        self._pex_out = (np.zeros(1024, np.int64), np.zeros(1024, np.int64))  # pex_deliver's output
         # a peer's connection to itself: the connection slots it holds, (first tick, last tick, slots)
         self.self_slots: dict[int, list[tuple[int, int, int]]] = {}
         self._self_rng = np.random.default_rng(np.random.SeedSequence(
@@ -474,7 +456,7 @@ class SwarmRun:
         open the connections whose first messages are through, in the order they got through."""
         self._last_tick = tick
         now = self.env.now
-        if self.pex_events and self.pex_events[0][0] <= tick:
+        if self.pex and 0 <= self._call(pexk.next_event_tick, self.pex_state) <= tick:
             self._pex_deliver(tick)
         for u in sorted(self.pending_connects):
             if self._second_tick_from(u, tick) == tick:
@@ -509,110 +491,9 @@ class SwarmRun:
             self._allow_fast(u, v, pa.deg[u] - 1)
             self._allow_fast(v, u, pa.deg[v] - 1)
             if self.pex:
-                self._pex_connected(u, v, self._last_tick)
-
-    # ----- peer exchange --------------------------------------------------------------------
-    def _pex_can_use(self, w: int, xs: np.ndarray) -> np.ndarray:
-        """Of the peers ``xs``, those w could connect to if it learnt of them: active, reachable
-        (an unreachable peer's address, from the tracker or a peer, leads nowhere), not w, not a
-        seed when w is one, and not connected to w already."""
-        pa, ea = self.pa, self.ea
-        xs = xs[(xs != w) & pa.active[xs] & self.pop.connectable[xs]]
-        if pa.is_seed[w]:
-            xs = xs[~pa.is_seed[xs]]
-        if len(xs):
-            mark, linked = self._pex_mark, ea.nbr[w, :pa.deg[w]]
-            mark[linked] = True
-            xs = xs[~mark[xs]]
-            mark[linked] = False
-        return xs
-
-    def _pex_usable(self, w: int, x: int) -> bool:
-        """_pex_can_use for one peer (scalar reads: it runs for every peer that arrives)."""
-        pa = self.pa
-        if x == w or not (pa.active[x] and self.pop.connectable[x]) or (pa.is_seed[w] and pa.is_seed[x]):
-            return False
-        return not (self.ea.nbr[w, :pa.deg[w]] == x).any()
-
-    def _pex_room(self, ws: np.ndarray) -> np.ndarray:
-        """How many more peers each receiver in ``ws`` could still connect to: its connection limit
-        less its open and opening connections and the peers it has already been told of and not yet
-        tried. (The model keeps no peer list: a peer told of more than it can connect to would try
-        the rest only when told again.)"""
-        pa = self.pa
-        return self.pop.conn_limit[ws] - pa.deg[ws] - pa.handshakes[ws] - self.pex_pending[ws]
-
-    def _pex_when(self, a: int, w: int, since: int) -> int:
-        """The tick at which a names to w a peer connected to a since tick ``since``: in its first
-        message to w (the full list of its connections) if it connected before it, else in the
-        first message after a's next rebuild of its "added" list (the torrent's extension ticks
-        before its connections', so a message in the rebuild's own tick carries it)."""
-        first = self.pex_first[(a, w)]
-        if since < first:
-            return first
-        per, r0 = self.pex_per, int(self.pex_r0[a])
-        rebuild = r0 if since < r0 else r0 + per * ((since - r0) // per + 1)
-        return first + per * max(1, -(-(rebuild - first) // per))
-
-    def _pex_schedule(self, w: int, x: int, a: int, at: int) -> None:
-        """w is told of x by a at tick ``at``; a peer already on its way to w from an earlier or
-        the same tick is followed once, from the first to name it."""
-        due = self.pex_due.get((w, x))
-        if due is not None and due <= at:
-            return
-        self.pex_due[(w, x)] = at
-        self._pex_seq += 1
-        self.pex_pending[w] += 1
-        heapq.heappush(self.pex_events, (at, self._pex_seq, w, x, a))
-
-    def _pex_connected(self, u: int, v: int, tick: int) -> None:
-        """A connection u-v has opened at ``tick``: when each end names the other to its other
-        peers, and its own peers to the other end (libtorrent's ut_pex). A connection's first
-        message goes at its sender's first once-a-second tick after it opened at which the sender
-        has more than one connection; it lists the sender's connected peers. Later ones, a minute
-        apart, carry the peers added at the sender's last rebuild (every minute from its torrent's
-        first tick). Only the peers the receiver could connect to, is not connected to and has room
-        for are followed (_pex_can_use, _pex_room); whether they still are is checked again when
-        they arrive (_pex_deliver)."""
-        pa, ea = self.pa, self.ea
-        for a, b in ((u, v), (v, u)):
-            if self.pex_r0[a] < 0:
-                # the torrent's rebuilds of its list run every minute from its first tick with a
-                # connection: a torrent with none goes inactive and is not ticked (torrent::want_tick)
-                # until one comes, and its first tick then rebuilds at once
-                self.pex_r0[a] = self._second_tick_from(a, tick)
-            first_tick = self._second_tick_from(a, tick + 1)
-            if pa.deg[a] >= 2:
-                self.pex_first[(a, b)] = first_tick
-                if pa.deg[a] == 2:  # a's first connection waited for a second one: its message goes now
-                    other = int(ea.nbr[a, 0] if ea.nbr[a, 0] != b else ea.nbr[a, 1])
-                    if self.pex_first.get((a, other), 0) < 0:
-                        self.pex_first[(a, other)] = first_tick
-            else:
-                self.pex_first[(a, b)] = -1
-        K = ea.nbr.shape[1]
-        for a, b in ((u, v), (v, u)):
-            nbrs = ea.nbr[a, :pa.deg[a]]
-            others = nbrs[nbrs != b]
-            if not len(others):
-                continue
-            if self.pop.connectable[b] and pa.active[b]:  # a names b to its other peers
-                ws = others[pa.active[others]]
-                if pa.is_seed[b]:
-                    ws = ws[~pa.is_seed[ws]]
-                if len(ws):
-                    linked = ((ea.nbr[ws] == b) & (np.arange(K) < pa.deg[ws][:, None])).any(axis=1)
-                    ws = ws[~linked]
-                    ws = ws[self._pex_room(ws) > 0]
-                for w in ws.tolist():
-                    if self.pex_first[(a, w)] >= 0:
-                        self._pex_schedule(w, b, a, self._pex_when(a, w, tick))
-            first = self.pex_first[(a, b)]
-            if first >= 0:  # ... and its other peers to b, in its first message
-                xs = self._pex_can_use(b, others)
-                room = min(int(self._pex_room(np.array([b]))[0]), MAX_PEX_PEERS)
-                for x in xs[:max(room, 0)].tolist():
-                    self._pex_schedule(b, x, a, first)
+                self._call(pexk.pex_connected, self.pex_state, pa.deg, self.ea.nbr, pa.active, pa.is_seed,
+                           self.pop.connectable, self.pop.conn_limit, pa.handshakes, pa.sec_phase,
+                           self.ticks_per_s, self.pex_per, u, v, self._last_tick)
 
     def _refused(self, u: int, v: int) -> None:
         """A connection between u and v closed at its handshake for a full connection limit: both
@@ -621,39 +502,23 @@ class SwarmRun:
         too_many_connections close is no failure, so no failcount). Peer exchange keeps to it
         (_pex_deliver); the tracker path does not need to (the model keeps no peer list)."""
         if self.pex:
-            self.refused_at[(min(u, v), max(u, v))] = self.env.now
+            self.pex_state.refused[min(u, v) * self.pop.size + max(u, v)] = self.env.now
 
     def _pex_deliver(self, tick: int) -> None:
-        """The peers learnt by peer exchange up to this tick: w adds each to its peer list and
-        connects to it, at once while its torrent has connect-boost attempts left
-        (torrent::do_connect_boost, called when a message added peers), else at its next
-        once-a-second tick, with the peers of its tracker responses."""
-        pa, ea = self.pa, self.ea
+        """The peers learnt by peer exchange up to this tick (pexk.pex_deliver): connected at once
+        while w's torrent has connect-boost attempts left, else queued for w's next second tick."""
         now = self.env.now
-        while self.pex_events and self.pex_events[0][0] <= tick:
-            at, _, w, x, a = heapq.heappop(self.pex_events)
-            self.pex_pending[w] -= 1
-            if self.pex_due.get((w, x)) != at:
-                continue  # superseded by an earlier message naming x to w
-            del self.pex_due[(w, x)]
-            if not (pa.active[a] and pa.active[w]) or not (ea.nbr[a, :pa.deg[a]] == w).any():
-                continue  # the sender's connection to w has closed
-            closed = self.refused_at.get((min(w, x), max(w, x)))
-            if closed is not None and now < closed + MIN_RECONNECT_TIME_S - 1e-9:
-                # in w's peer list, not a connect candidate before its reconnect time: tried then
-                self._pex_schedule(w, x, a, math.ceil((closed + MIN_RECONNECT_TIME_S) / self.dt - 1e-9))
-                continue
-            told = self.pex_told.setdefault((w, a), set())
-            if x in told or len(told) >= MAX_PEX_PEERS:
-                continue
-            told.add(x)
-            if not self._pex_usable(w, x):
-                continue
-            if self.boost_left[w] > 0:
-                self.boost_left[w] -= 1
+        out_w, out_x = self._pex_out
+        pa = self.pa
+        while True:
+            m, w, x = self._call(pexk.pex_deliver, self.pex_state, pa.deg, self.ea.nbr, pa.active, pa.is_seed,
+                                 self.pop.connectable, tick, now, self.dt, out_w, out_x)
+            for i in range(m):
+                self.pending_connects.setdefault(int(out_w[i]), []).append(int(out_x[i]))
+            if w >= 0:
                 self._open_tcp(w, x, now)
-            else:
-                self.pending_connects.setdefault(w, []).append(x)
+            elif m < len(out_w):
+                return
 
     def _fast_sequence(self, v: int) -> np.ndarray:
         """The pieces v's allowed fast sets are taken from, in order. libtorrent derives them from
@@ -775,8 +640,10 @@ class SwarmRun:
     def _next_connect_tick(self, tick: int) -> int:
         """The first tick from this one at which some peer opens its queued connections (-1: none)."""
         due = [max(self.handshaking[0][0], tick)] if self.handshaking else []
-        if self.pex_events:
-            due.append(max(self.pex_events[0][0], tick))
+        if self.pex:
+            at = self._call(pexk.next_event_tick, self.pex_state)
+            if at >= 0:
+                due.append(max(at, tick))
         if self.pending_connects:
             due.append(min(self._second_tick_from(u, tick) for u in self.pending_connects))
         return min(due) if due else -1

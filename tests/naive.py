@@ -7,6 +7,9 @@ compiles differently.
 
 from __future__ import annotations
 
+import heapq
+import math
+
 import numpy as np
 
 from sim.kernels.hashing import mix64_py
@@ -327,3 +330,110 @@ def return_unsendable_quota(conns, bank, block=16384, low=10 * 1024, high=500 * 
                 q = keep
         quotas.append(q)
     return quotas, bank
+
+
+class PexTwin:
+    """Peer exchange as plain dictionaries, sets and a heap (sim/kernels/pex.py's twin): who is
+    told of whom, and when, by ut_pex's timing. ``first[(a, w)]``: the tick of a's first message
+    to w (-1: a waits for a second connection); ``due[(w, x)]``: the tick x reaches w (one event
+    per pair); ``told[(w, a)]``: the peers a's connection told w of (at most 50)."""
+
+    def __init__(self, n, per, ticks_per_s, sec_phase, max_pex=50, reconnect_s=60.0):
+        self.n, self.per, self.tps, self.phase = n, per, ticks_per_s, sec_phase
+        self.max_pex, self.reconnect_s = max_pex, reconnect_s
+        self.r0 = [-1] * n
+        self.boost_left = [0] * n
+        self.pending = [0] * n
+        self.first, self.due, self.told, self.refused = {}, {}, {}, {}
+        self.events, self.seq = [], 0
+
+    def second_tick_from(self, u, tick):
+        while (tick + self.phase[u]) % self.tps:
+            tick += 1
+        return tick
+
+    def when(self, a, w, since):
+        first = self.first[(a, w)]
+        if since < first:
+            return first  # in the full list of the first message
+        rebuild = self.r0[a]
+        while rebuild <= since:  # the first rebuild after the connection opened
+            rebuild += self.per
+        t = first + self.per
+        while t < rebuild:  # the first message at or after that rebuild
+            t += self.per
+        return t
+
+    def schedule(self, w, x, a, at):
+        if (w, x) in self.due and self.due[(w, x)] <= at:
+            return
+        self.due[(w, x)] = at
+        self.seq += 1
+        self.pending[w] += 1
+        heapq.heappush(self.events, (at, self.seq, w, x, a))
+
+    def room(self, w, conn_limit, deg, handshakes):
+        return conn_limit[w] - deg[w] - handshakes[w] - self.pending[w]
+
+    @staticmethod
+    def neighbours(nbr, deg, u):
+        return [int(x) for x in nbr[u, :deg[u]]]
+
+    def usable(self, w, x, deg, nbr, active, is_seed, connectable):
+        return (x != w and active[x] and connectable[x] and not (is_seed[w] and is_seed[x])
+                and x not in self.neighbours(nbr, deg, w))
+
+    def connected(self, u, v, tick, deg, nbr, active, is_seed, connectable, conn_limit, handshakes):
+        for a, b in ((u, v), (v, u)):
+            if self.r0[a] < 0:
+                self.r0[a] = self.second_tick_from(a, tick)
+            at = self.second_tick_from(a, tick + 1)
+            if deg[a] >= 2:
+                self.first[(a, b)] = at
+                others = [x for x in self.neighbours(nbr, deg, a) if x != b]
+                if deg[a] == 2 and self.first.get((a, others[0]), 0) < 0:
+                    self.first[(a, others[0])] = at
+            else:
+                self.first[(a, b)] = -1
+        for a, b in ((u, v), (v, u)):
+            others = [x for x in self.neighbours(nbr, deg, a) if x != b]
+            if not others:
+                continue
+            if connectable[b] and active[b]:
+                for w in others:
+                    if (active[w] and not (is_seed[b] and is_seed[w]) and b not in self.neighbours(nbr, deg, w)
+                            and self.room(w, conn_limit, deg, handshakes) > 0 and self.first[(a, w)] >= 0):
+                        self.schedule(w, b, a, self.when(a, w, tick))
+            if self.first[(a, b)] >= 0:
+                xs = [x for x in others if self.usable(b, x, deg, nbr, active, is_seed, connectable)]
+                room = min(self.room(b, conn_limit, deg, handshakes), self.max_pex)
+                for x in xs[:max(room, 0)]:
+                    self.schedule(b, x, a, self.first[(a, b)])
+
+    def deliver(self, tick, now, dt, deg, nbr, active, is_seed, connectable):
+        """[(w, x, at_once)] in order."""
+        out = []
+        while self.events and self.events[0][0] <= tick:
+            at, _, w, x, a = heapq.heappop(self.events)
+            self.pending[w] -= 1
+            if self.due.get((w, x)) != at:
+                continue
+            del self.due[(w, x)]
+            if not (active[a] and active[w]) or w not in self.neighbours(nbr, deg, a):
+                continue
+            closed = self.refused.get((min(w, x), max(w, x)))
+            if closed is not None and now < closed + self.reconnect_s - 1e-9:
+                self.schedule(w, x, a, math.ceil((closed + self.reconnect_s) / dt - 1e-9))
+                continue
+            told = self.told.setdefault((w, a), set())
+            if x in told or len(told) >= self.max_pex:
+                continue
+            told.add(x)
+            if not self.usable(w, x, deg, nbr, active, is_seed, connectable):
+                continue
+            if self.boost_left[w] > 0:
+                self.boost_left[w] -= 1
+                out.append((w, x, True))
+            else:
+                out.append((w, x, False))
+        return out

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.engine import SwarmRun, simulate_replication
+from sim.engine import simulate_replication
+from sim.kernels.pex import new_pex_state, pex_when
 from sim.results import ROLE_LEECHER, ROLE_SEED
 from sim.scenario import load_scenario
 
@@ -42,17 +43,17 @@ def _scenario(**changes):
 def test_when_a_peer_is_named_follows_ut_pex_by_hand():
     """dt 0.5 s: a minute is 120 ticks. The sender a rebuilds its list at ticks 3, 123, 243, ...;
     its first message to w went at tick 11, so the later ones at 131, 251, ..."""
-    run = SwarmRun(load_scenario(LAB_SMALL), 0, np.random.SeedSequence(1))
-    a, w = 1, 2
-    run.pex_r0[a] = 3
-    run.pex_first[(a, w)] = 11
-    assert run._pex_when(a, w, 5) == 11  # connected before the first message: in its full list
-    assert run._pex_when(a, w, 11) == 131  # opened in the first message's tick: the next rebuild (123), sent at 131
-    assert run._pex_when(a, w, 122) == 131
-    assert run._pex_when(a, w, 123) == 251  # opened in a rebuild's tick, after it: the rebuild at 243
-    assert run._pex_when(a, w, 130) == 251
-    run.pex_first[(a, w)] = 123  # first message in a rebuild's own tick
-    assert run._pex_when(a, w, 123) == 243  # the next rebuild (243) and the message of that tick
+    ps = new_pex_state(4)
+    a, w, per = 1, 2, 120
+    ps.r0[a] = 3
+    ps.first[a * 4 + w] = 11
+    assert pex_when(ps, a, w, 5, per) == 11  # connected before the first message: in its full list
+    assert pex_when(ps, a, w, 11, per) == 131  # opened in the first message's tick: the next rebuild (123), sent at 131
+    assert pex_when(ps, a, w, 122, per) == 131
+    assert pex_when(ps, a, w, 123, per) == 251  # opened in a rebuild's tick, after it: the rebuild at 243
+    assert pex_when(ps, a, w, 130, per) == 251
+    ps.first[a * 4 + w] = 123  # first message in a rebuild's own tick
+    assert pex_when(ps, a, w, 123, per) == 243  # the next rebuild (243) and the message of that tick
 
 
 def _connected_to_subject(result) -> dict[int, float]:

@@ -1,0 +1,240 @@
+"""Peer exchange (libtorrent's ut_pex plugin, src/ut_pex.cpp): who learns of whom, and when.
+
+The engine (sim/engine.py, "peer exchange") calls two kernels: ``pex_connected`` when a
+connection opens, which works out when each end names the other to its other peers and its own
+peers to the other end, and ``pex_deliver`` at a tick, which hands the engine the peers learnt by
+then that it should connect to. docs/model.md, "Peer exchange", says what is modelled and why.
+
+The bookkeeping is keyed by pairs of peers (which connection told whom of whom), so it lives in
+numba's typed dictionaries and a heap in a typed list (``PexState``), not in arrays: in a swarm
+of a thousand peers that connect to most of the others, a connection names each new peer to a
+hundred others, two million candidates in the 1,000-peer benchmark, most of them already on their
+way from another peer. As Python dictionaries and a Python loop that took a third of the run.
+Keys of a pair (u, v) are ``u * N + v`` (``N`` peers); of a triple, ``(u * N + v) * N + w``
+(exact in int64 for N below two million). The kernels keep the order of the loops they replaced
+exactly (which sender names a peer first decides its tick), so results are the same bit for bit;
+tests/naive.py has the pure-Python twin and tests/test_kernel_pex.py compares the two.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, types
+from numba.typed import Dict, List
+
+# a connection's messages and the torrent's rebuild of its "added" list come at most once a minute
+# (hard-coded 60 s in ut_pex.cpp), and a receiving connection takes at most max_pex_peers
+# (settings_pack, default 50) peers from its sender
+PEX_INTERVAL_S = 60
+MAX_PEX_PEERS = 50
+# A peer-list entry whose connection closed is not tried again before min_reconnect_time
+# (settings_pack, default 60 s) x (its failcount + 1) has passed (peer_list::find_connect_candidates).
+MIN_RECONNECT_TIME_S = 60.0
+
+EVENT = types.UniTuple(types.int64, 5)  # (tick, seq, receiver, peer named, sender)
+
+
+class PexState(NamedTuple):
+    """One replication's peer-exchange bookkeeping (``new_pex_state``)."""
+    r0: np.ndarray  # i8 [N] first tick of each peer's torrent-level rebuilds (-1: no connection yet)
+    boost_left: np.ndarray  # i8 [N] connect-boost attempts left after the first tracker response
+    pending: np.ndarray  # i8 [N] peers told of and not yet arrived (superseded ones included)
+    seq: np.ndarray  # i8 [1] events scheduled so far (the heap's tie-break)
+    mark: np.ndarray  # bool [N] scratch: one peer's connections, marked (pex_connected; all false between calls)
+    first: Dict  # sender * N + receiver -> tick of the sender's first message (-1: waits for a second connection)
+    told: Dict  # (receiver * N + sender) * N + peer -> 1: the peers a receiving connection was told of
+    told_n: Dict  # receiver * N + sender -> how many
+    due: Dict  # receiver * N + peer -> the tick it arrives (one event per pair followed)
+    refused: Dict  # min * N + max -> f8 when a full peer closed their connection at its handshake
+    events: List  # heap of EVENT: peers told of and not yet arrived
+
+
+@njit(cache=True)
+def new_pex_state(n):
+    """Empty bookkeeping for ``n`` peers."""
+    events = List.empty_list(EVENT)
+    return PexState(np.full(n, -1, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(1, np.int64),
+                    np.zeros(n, np.bool_),
+                    Dict.empty(types.int64, types.int64), Dict.empty(types.int64, types.int64),
+                    Dict.empty(types.int64, types.int64), Dict.empty(types.int64, types.int64),
+                    Dict.empty(types.int64, types.float64), events)
+
+
+@njit(cache=True)
+def next_event_tick(ps):
+    """The tick of the next peer to arrive (-1: none)."""
+    return ps.events[0][0] if len(ps.events) > 0 else -1
+
+
+@njit(cache=True)
+def second_tick_from(sec_phase, ticks_per_s, u, tick):
+    """The first tick from ``tick`` on that is u's once-a-second tick."""
+    return tick + (ticks_per_s - (tick + sec_phase[u]) % ticks_per_s) % ticks_per_s
+
+
+@njit(cache=True)
+def ceil_div(p, q):
+    """ceil(p / q) for integers, q > 0 (Python's floor division, as numba's)."""
+    return -((-p) // q)
+
+
+@njit(cache=True)
+def pex_when(ps, a, w, since, per):
+    """The tick at which a names to w a peer connected to a since tick ``since``: in its first
+    message to w (the full list of its connections) if it connected before it, else in the
+    first message after a's next rebuild of its "added" list (the torrent's extension ticks
+    before its connections', so a message in the rebuild's own tick carries it)."""
+    n = ps.r0.shape[0]
+    first = ps.first[a * n + w]
+    if since < first:
+        return first
+    r0 = ps.r0[a]
+    rebuild = r0 if since < r0 else r0 + per * ((since - r0) // per + 1)
+    return first + per * max(1, ceil_div(rebuild - first, per))
+
+
+@njit(cache=True)
+def pex_schedule(ps, w, x, a, at):
+    """w is told of x by a at tick ``at``; a peer already on its way to w from an earlier or
+    the same tick is followed once, from the first to name it."""
+    key = w * ps.r0.shape[0] + x
+    if key in ps.due and ps.due[key] <= at:
+        return
+    ps.due[key] = at
+    ps.seq[0] += 1
+    ps.pending[w] += 1
+    heapq.heappush(ps.events, (at, ps.seq[0], w, x, a))
+
+
+@njit(cache=True)
+def _linked(deg, nbr, u, v):
+    for k in range(deg[u]):
+        if nbr[u, k] == v:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _usable(deg, nbr, active, is_seed, connectable, w, x):
+    """w could connect to x if it learnt of it: x active, reachable (an unreachable peer's
+    address, from the tracker or a peer, leads nowhere), not w, not a seed when w is one, and
+    not connected to w already."""
+    if x == w or not (active[x] and connectable[x]) or (is_seed[w] and is_seed[x]):
+        return False
+    return not _linked(deg, nbr, w, x)
+
+
+@njit(cache=True)
+def _room(conn_limit, deg, handshakes, pending, w):
+    """How many more peers w could still connect to: its connection limit less its open and
+    opening connections and the peers it has been told of and not yet tried. (The model keeps no
+    peer list: a peer told of more than it can connect to would try the rest only when told again.)"""
+    return conn_limit[w] - deg[w] - handshakes[w] - pending[w]
+
+
+@njit(cache=True)
+def pex_connected(ps, deg, nbr, active, is_seed, connectable, conn_limit, handshakes, sec_phase, ticks_per_s, per,
+                  u, v, tick):
+    """A connection u-v has opened at ``tick``: when each end names the other to its other
+    peers, and its own peers to the other end. A connection's first message goes at its sender's
+    first once-a-second tick after it opened at which the sender has more than one connection; it
+    lists the sender's connected peers. Later ones, a minute apart, carry the peers added at the
+    sender's last rebuild (every minute from its torrent's first tick). Only the peers the
+    receiver could connect to, is not connected to and has room for are followed; whether they
+    still are is checked again when they arrive (pex_deliver)."""
+    n = deg.shape[0]
+    for side in range(2):
+        a, b = (u, v) if side == 0 else (v, u)
+        if ps.r0[a] < 0:
+            # the torrent's rebuilds of its list run every minute from its first tick with a
+            # connection: a torrent with none goes inactive and is not ticked (torrent::want_tick)
+            # until one comes, and its first tick then rebuilds at once
+            ps.r0[a] = second_tick_from(sec_phase, ticks_per_s, a, tick)
+        first_tick = second_tick_from(sec_phase, ticks_per_s, a, tick + 1)
+        if deg[a] >= 2:
+            ps.first[a * n + b] = first_tick
+            if deg[a] == 2:  # a's first connection waited for a second one: its message goes now
+                other = nbr[a, 0] if nbr[a, 0] != b else nbr[a, 1]
+                if ps.first.get(a * n + other, 0) < 0:
+                    ps.first[a * n + other] = first_tick
+        else:
+            ps.first[a * n + b] = -1
+    mark = ps.mark
+    for side in range(2):
+        a, b = (u, v) if side == 0 else (v, u)
+        if deg[a] < 2:
+            continue  # no other peers
+        for j in range(deg[b]):  # b's connections, marked: who is linked to b, at one read each
+            mark[nbr[b, j]] = True
+        if connectable[b] and active[b]:  # a names b to its other peers
+            for k in range(deg[a]):
+                w = nbr[a, k]
+                if w == b or not active[w] or (is_seed[b] and is_seed[w]) or mark[w]:
+                    continue
+                if (_room(conn_limit, deg, handshakes, ps.pending, w) > 0 and ps.first[a * n + w] >= 0):
+                    pex_schedule(ps, w, b, a, pex_when(ps, a, w, tick, per))
+        first = ps.first[a * n + b]
+        if first >= 0:  # ... and its other peers to b, in its first message
+            room = min(_room(conn_limit, deg, handshakes, ps.pending, b), MAX_PEX_PEERS)
+            told = 0
+            for k in range(deg[a]):
+                if told >= room:
+                    break
+                x = nbr[a, k]
+                # _usable(b, x), with b's connections marked
+                if (x != b and active[x] and connectable[x] and not (is_seed[b] and is_seed[x])
+                        and not mark[x]):
+                    pex_schedule(ps, b, x, a, first)
+                    told += 1
+        for j in range(deg[b]):
+            mark[nbr[b, j]] = False
+
+
+@njit(cache=True)
+def pex_deliver(ps, deg, nbr, active, is_seed, connectable, tick, now, dt, out_w, out_x):
+    """The peers learnt by peer exchange up to this tick, in order: w adds each to its peer list
+    and connects to it, at once while its torrent has connect-boost attempts left
+    (torrent::do_connect_boost, called when a message added peers), else at its next
+    once-a-second tick, with the peers of its tracker responses. Writes the latter to
+    ``out_w``/``out_x`` and returns (how many, w, x): at the first w to connect at once (w, x)
+    and the engine connects it and calls again; (-1, -1) when done or the buffers are full
+    (then the engine calls again once it has read them)."""
+    n = deg.shape[0]
+    m = 0
+    while len(ps.events) > 0 and ps.events[0][0] <= tick:
+        if m >= out_w.shape[0]:
+            return m, -1, -1
+        at, _, w, x, a = heapq.heappop(ps.events)
+        ps.pending[w] -= 1
+        key = w * n + x
+        if key not in ps.due or ps.due[key] != at:
+            continue  # superseded by an earlier message naming x to w
+        del ps.due[key]
+        if not (active[a] and active[w]) or not _linked(deg, nbr, a, w):
+            continue  # the sender's connection to w has closed
+        pair = min(w, x) * n + max(w, x)
+        if pair in ps.refused:
+            closed = ps.refused[pair]
+            if now < closed + MIN_RECONNECT_TIME_S - 1e-9:
+                # in w's peer list, not a connect candidate before its reconnect time: tried then
+                pex_schedule(ps, w, x, a, math.ceil((closed + MIN_RECONNECT_TIME_S) / dt - 1e-9))
+                continue
+        conn = w * n + a
+        told = ps.told_n.get(conn, 0)
+        if conn * n + x in ps.told or told >= MAX_PEX_PEERS:
+            continue
+        ps.told[conn * n + x] = 1
+        ps.told_n[conn] = told + 1
+        if not _usable(deg, nbr, active, is_seed, connectable, w, x):
+            continue
+        if ps.boost_left[w] > 0:
+            ps.boost_left[w] -= 1
+            return m, w, x
+        out_w[m] = w
+        out_x[m] = x
+        m += 1
+    return m, -1, -1
