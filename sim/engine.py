@@ -502,7 +502,7 @@ class SwarmRun:
         too_many_connections close is no failure, so no failcount). Peer exchange keeps to it
         (_pex_deliver); the tracker path does not need to (the model keeps no peer list)."""
         if self.pex:
-            self.pex_state.refused[min(u, v) * self.pop.size + max(u, v)] = self.env.now
+            self._call(pexk.note_refused, self.pex_state, u, v, float(self.env.now))
 
     def _pex_deliver(self, tick: int) -> None:
         """The peers learnt by peer exchange up to this tick (pexk.pex_deliver): connected at once

@@ -93,7 +93,7 @@ def test_kernels_follow_the_twin(seed):
         elif r < 0.32 and sw.linked(u, v):
             sw.disconnect(u, v)
         elif r < 0.36:
-            ps.refused[min(u, v) * n + max(u, v)] = now
+            pex.note_refused(ps, u, v, now)
             tw.refused[(min(u, v), max(u, v))] = now
         elif r < 0.37:
             sw.active[u] = not sw.active[u]

@@ -71,6 +71,14 @@ def next_event_tick(ps):
 
 
 @njit(cache=True)
+def note_refused(ps, u, v, now):
+    """A connection between u and v closed at its handshake for a full connection limit, at
+    ``now`` (compiled: a typed dictionary written from Python compiles its setter in every process)."""
+    n = ps.r0.shape[0]
+    ps.refused[min(u, v) * n + max(u, v)] = now
+
+
+@njit(cache=True)
 def second_tick_from(sec_phase, ticks_per_s, u, tick):
     """The first tick from ``tick`` on that is u's once-a-second tick."""
     return tick + (ticks_per_s - (tick + sec_phase[u]) % ticks_per_s) % ticks_per_s
