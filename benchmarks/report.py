@@ -240,7 +240,10 @@ def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dic
     for r in scale:
         L.append(f"| {r['scenario']} | {r['peers']:,} | {r['pieces']:,} | {r['simulated_s']:,.0f} | {r['wall_s']:.2f} | "
                  f"{r['ticks_per_s']:,.0f} | {r['sim_s_per_wall_s']:,.0f} | {r['peak_rss_mib']:,.0f} |")
-    L += ["", "![wall time against peers, log-log](benchmarks-scaling.png)", "", "Where the time goes (seconds, "
+    L += ["", "Each row is one replication in its own process (`python -m benchmarks.scaling SCENARIO --breakdown`), "
+          "after a tiny warm-up replication; peak memory is that process's peak resident size when the measured "
+          "replication has ended, before the breakdown's second replication below starts.",
+          "", "![wall time against peers, log-log](benchmarks-scaling.png)", "", "Where the time goes (seconds, "
           "per kernel, measured in a second replication run one tick per compiled call with each step timed — the "
           "measured run above batches the ticks between two engine events into one call, so its steps cannot be "
           "timed apart; the rest is SimPy events, Python bookkeeping and, in this one-tick-per-call run, the "
