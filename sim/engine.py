@@ -19,6 +19,7 @@ import numpy as np
 import simpy
 from simpy.core import StopSimulation
 
+from .kernels import connect as connk
 from .kernels import pex as pexk
 from .kernels import topology
 from .kernels.bandwidth import QUOTA_BURST_S
@@ -174,9 +175,14 @@ class SwarmRun:
         self.up_at_complete = np.full(n, np.nan)
         self.joined = np.zeros(n, dtype=bool)
         self.pending_arrivals = n
-        self._fast_seq: dict[int, np.ndarray] = {}  # peer -> its allowed fast pieces, in order
+        # each peer's allowed fast pieces, in order (a row drawn when a connection first needs it)
+        self._fast_depth = min(int(self.pop.fast_n.max()), self.layout.num_pieces) if n else 0
+        self._fast_rows = np.zeros((n, self._fast_depth), np.int64)
+        self._fast_drawn = np.zeros(n, np.bool_)
         self.conn_seq = 0  # connections opened so far (each connection's seniority)
-        self.pending_connects: dict[int, list[int]] = {}  # peer -> peers to connect to at its next second tick
+        # peer -> peers to connect to at its next second tick, one dictionary per second-tick phase
+        # (pa.sec_phase): a tick looks only at the peers whose second tick it is
+        self.pending_connects: list[dict[int, list[int]]] = [{} for _ in range(self.ticks_per_s)]
         self.boosted = np.zeros(n, dtype=bool)  # its first tracker response was connected (connect boost)
         # Peer exchange (sim/kernels/pex.py): on unless the torrent is private. Its bookkeeping
         # (PexState) holds the connect-boost attempts a peer's torrent has left after its first
@@ -313,7 +319,7 @@ class SwarmRun:
                 self._open_tcp(u, v, self.env.now)
             peers = peers[boost:]
         if peers:
-            self.pending_connects.setdefault(u, []).extend(peers)
+            self._queue_connects(u).extend(peers)
 
     def _connect_to_self(self, u: int, others: int, boost: int) -> None:
         """u's connection to itself, from its first tracker response (docs/model.md, "A peer's
@@ -360,47 +366,62 @@ class SwarmRun:
         if not spans:
             return 0
         tick = self._last_tick
-        return sum(n for first, last, n in spans if first <= tick <= last)
+        held = 0
+        over = True
+        for first, last, n in spans:
+            if tick <= last:
+                over = False
+                if first <= tick:
+                    held += n
+        if over:  # the engine's tick only moves on: these spans are over for good
+            del self.self_slots[u]
+        return held
 
     def held(self, u: int) -> int:
         """Connections u holds as libtorrent's num_connections() counts them: open, opening (its
         handshake not yet through) and its connection to itself."""
         return int(self.pa.deg[u] + self.pa.handshakes[u] + self._slots_to_self(u))
 
-    def _full(self, u: int, counted: int) -> bool:
-        """u's session is at connections_limit, with ``counted`` connections of u in this torrent
-        and, for the subject of a session, what it holds in its other torrents."""
+    def _extra(self, u: int) -> int:
+        """What u's session counts against connections_limit besides u's connections in this
+        torrent, open and opening: its connection to itself and, for the subject of a session, what
+        it holds in its other torrents."""
+        n = self._slots_to_self(u) if u in self.self_slots else 0
         if u == SUBJECT and self.others_held is not None:
-            counted += self.others_held()
-        return counted >= self.pop.conn_limit[u]
+            n += self.others_held()
+        return n
+
+    def _subject_hook(self, u: int, v: int) -> tuple[int, float, float]:
+        """(peer, limit, saved quota) of the session's upload channel when the subject is u or v
+        and its channel is a session's (``subject_channel``); (-1, 0, 0) otherwise."""
+        if self.subject_channel is not None and (u == SUBJECT or v == SUBJECT):
+            limit, bank = self.subject_channel()
+            return SUBJECT, float(limit), float(bank)
+        return -1, 0.0, 0.0
 
     def _open_tcp(self, u: int, v: int, t: float) -> None:
-        """u connects to v at time t. The connection carries requests once its first messages
-        have passed both ends' rate limiters (handshake_done); until then both ends' upload
-        channels tick for those messages (pa.handshakes)."""
-        pa = self.pa
-        if not (pa.active[u] and pa.active[v]) or (pa.is_seed[u] and pa.is_seed[v]):
-            return
-        if not self.pop.connectable[v] or (self.ea.nbr[u] == v).any():
-            return
-        pair = (min(u, v), max(u, v))
+        """u connects to v at time t (connk.open_tcp: the checks, and when its first messages are
+        through). The connection carries requests once its first messages have passed both ends'
+        rate limiters (handshake_done); until then both ends' upload channels tick for those
+        messages (pa.handshakes). libtorrent counts a connection against connections_limit from
+        the moment it is opened or accepted (num_connections(): its handshake not yet through, and
+        a connection to itself, included); one that finds the session at its limit is closed once
+        its handshake is read (too_many_connections): the first to connect keep the slots, not the
+        first through."""
+        pair = (u, v) if u < v else (v, u)
         if pair in self._handshaking_pairs:
             return
-        # libtorrent counts a connection against connections_limit from the moment it is opened or
-        # accepted (num_connections(): its handshake not yet through, and a connection to itself,
-        # included); one that finds the session at its limit is closed once its handshake is read
-        # (too_many_connections): the first to connect keep the slots, not the first through
-        if self._full(u, self.held(u)):
-            return
-        if self._full(v, self.held(v)):
-            self._refused(u, v)  # v accepts it and closes it at its handshake
-            return
-        ready = self._handshake_done(u, v, t)
-        due = max(math.ceil(ready / self.dt - 1e-9) - 1, self._last_tick)
-        heapq.heappush(self.handshaking, (due, ready, len(self._handshaking_pairs), u, v))
-        self._handshaking_pairs.add(pair)
-        pa.handshakes[u] += 1
-        pa.handshakes[v] += 1
+        sub, limit, bank = self._subject_hook(u, v)
+        pa = self.pa
+        code, ready = self._call(
+            connk.open_tcp, pa.active, pa.is_seed, pa.deg, pa.handshakes, pa.up_cap, pa.up_quota, pa.tick_phase,
+            self.ea.nbr, self.pex_state.refused, self.pop.connectable, self.pop.conn_limit, self.pop.join_s, u, v,
+            float(t), self._last_tick * self.dt, self.dt, QUOTA_BURST_S, self._extra(u), self._extra(v), self.pex,
+            float(self.env.now), sub, limit, bank)
+        if code == connk.OPENED:
+            due = max(math.ceil(ready / self.dt - 1e-9) - 1, self._last_tick)
+            heapq.heappush(self.handshaking, (due, ready, len(self._handshaking_pairs), u, v))
+            self._handshaking_pairs.add(pair)
 
     def _handshake_done(self, u: int, v: int, t: float) -> float:
         """When the downloader's INTERESTED reaches its peer on a connection u opened to v at t.
@@ -423,44 +444,22 @@ class SwarmRun:
         - A channel has no ticks from before its peer joined: a newcomer's bank starts at its join,
           not at the engine's last tick; a session's subject's channel is the session's, and holds
           what its other torrents saved in it (``subject_channel``)."""
-        pa, dt = self.pa, self.dt
-        hops = (u, v, v, u, v) if pa.is_seed[u] else (u, v, v, u)
-        base = self._last_tick * dt  # the channels' banks are as the last tick left them
-        bank = {}
-        for s in hops:
-            if s == SUBJECT and self.subject_channel is not None:
-                # the session's channel, with what its other torrents saved in it
-                # (sim/session.py, SessionRun._subject_channel)
-                limit, b0 = self.subject_channel()
-            else:
-                limit, b0 = float(pa.up_cap[s]), float(pa.up_quota[s])
-            if not 0.0 < limit < math.inf:
-                continue  # no limit (or a free rider's, which sends no payload): messages go at once
-            b, since = bank.get(s, (b0, max(base, float(self.pop.join_s[s]))))
-            phase = float(pa.tick_phase[s]) * dt
-            add = math.floor(limit * dt + 0.5)
-            # the sender's quota ticks between the banks' time and now add to it (while it queues)
-            m = math.floor((since - phase) / dt + 1e-9) + 1
-            while m * dt + phase <= t + 1e-12:
-                if b <= limit:
-                    b = min(b + add, QUOTA_BURST_S * limit)
-                m += 1
-            if b <= limit:  # it queues: out at the sender's next quota tick, which adds to the bank
-                t = m * dt + phase
-                b = min(b + add, QUOTA_BURST_S * limit)
-            bank[s] = (b, t)
-        return t
+        sub, limit, bank = self._subject_hook(u, v)
+        return self._call(connk.handshake_ready, self.pa.up_cap, self.pa.up_quota, self.pa.tick_phase, self.pa.is_seed,
+                          self.pop.join_s, u, v, float(t), self._last_tick * self.dt, self.dt, QUOTA_BURST_S, sub,
+                          limit, bank)
 
     def _connect_pending(self, tick: int) -> None:
         """Connect the peers queued by announces, for every peer whose second tick this is; then
         open the connections whose first messages are through, in the order they got through."""
         self._last_tick = tick
         now = self.env.now
-        if self.pex and 0 <= self._call(pexk.next_event_tick, self.pex_state) <= tick:
+        if self.pex and 0 <= self.pex_state.next_at[0] <= tick:
             self._pex_deliver(tick)
-        for u in sorted(self.pending_connects):
-            if self._second_tick_from(u, tick) == tick:
-                for v in self.pending_connects.pop(u):
+        due = self.pending_connects[-tick % self.ticks_per_s]  # the peers whose second tick this is
+        if due:
+            for u in sorted(due):
+                for v in due.pop(u):
                     self._open_tcp(u, v, now)
         while self.handshaking and self.handshaking[0][0] <= tick:
             _, _, _, u, v = heapq.heappop(self.handshaking)
@@ -470,39 +469,27 @@ class SwarmRun:
             self._try_connect(u, v)
 
     def _try_connect(self, u: int, v: int) -> None:
-        pa = self.pa
-        if not (pa.active[u] and pa.active[v]) or (pa.is_seed[u] and pa.is_seed[v]):
-            return
-        if not self.pop.connectable[v]:  # the outgoing connection u -> v cannot be accepted
-            return
-        # at the handshake's end its own pair no longer counts as opening; others opening do not bar it
-        if (self._full(u, int(pa.deg[u]) + self._slots_to_self(u))
-                or self._full(v, int(pa.deg[v]) + self._slots_to_self(v))):
-            self._refused(u, v)
-            return
-        if v in self.ea.nbr[u].tolist():  # already connected ((nbr[u] == v).any(), without the temporaries)
-            return
-        if self._call(topology.connect, pa, self.ea, self.pc, u, v):
+        """The connection u opened to v is through its handshake (connk.try_connect): opened, or
+        refused by a full session, or nothing (a peer gone, already connected). An opened
+        connection's allowed fast sets whose sequence is not drawn yet are written once it is."""
+        code, need = self._call(
+            connk.try_connect, self.pa, self.ea, self.pc, self.pex_state, self.pop.connectable, self.pop.conn_limit,
+            self.pop.fast_n, self._fast_rows, self._fast_drawn, u, v, self._extra(u), self._extra(v),
+            self.conn_seq + 1, self.pex, self.ticks_per_s, self.pex_per, self._last_tick, float(self.env.now))
+        if code == connk.OPENED:
             self.conn_seq += 1
-            # each end its own number, the connecting end first: serve_order's keys are then
-            # unique, so no sort's handling of ties (numba's or numpy's) can decide an order
-            self.ea.conn_seq[u, pa.deg[u] - 1] = 2 * self.conn_seq
-            self.ea.conn_seq[v, pa.deg[v] - 1] = 2 * self.conn_seq + 1
-            self._allow_fast(u, v, pa.deg[u] - 1)
-            self._allow_fast(v, u, pa.deg[v] - 1)
-            if self.pex:
-                self._call(pexk.pex_connected, self.pex_state, pa.deg, self.ea.nbr, pa.active, pa.is_seed,
-                           self.pop.connectable, self.pop.conn_limit, pa.handshakes, pa.sec_phase,
-                           self.ticks_per_s, self.pex_per, u, v, self._last_tick)
+            if need & connk.NEED_FAST_V:  # (v's sequence first: the order the draws were made in)
+                self._fast_sequence(v)
+                self._call(connk.allow_fast, self.ea.fast, self.pc.have, self.pa.is_seed, self.pop.fast_n,
+                           self._fast_rows, self._fast_drawn, u, v, self.pa.deg[u] - 1)
+            if need & connk.NEED_FAST_U:
+                self._fast_sequence(u)
+                self._call(connk.allow_fast, self.ea.fast, self.pc.have, self.pa.is_seed, self.pop.fast_n,
+                           self._fast_rows, self._fast_drawn, v, u, self.pa.deg[v] - 1)
 
-    def _refused(self, u: int, v: int) -> None:
-        """A connection between u and v closed at its handshake for a full connection limit: both
-        peer lists stamp the other's entry (``last_connected``), and neither tries the other again
-        for ``min_reconnect_time`` (peer_list::connection_closed, find_connect_candidates; a
-        too_many_connections close is no failure, so no failcount). Peer exchange keeps to it
-        (_pex_deliver); the tracker path does not need to (the model keeps no peer list)."""
-        if self.pex:
-            self._call(pexk.note_refused, self.pex_state, u, v, float(self.env.now))
+    def _queue_connects(self, u: int) -> list[int]:
+        """The peers u connects to at its next second tick (a list to add to)."""
+        return self.pending_connects[int(self.pa.sec_phase[u])].setdefault(u, [])
 
     def _pex_deliver(self, tick: int) -> None:
         """The peers learnt by peer exchange up to this tick (pexk.pex_deliver): connected at once
@@ -514,36 +501,25 @@ class SwarmRun:
             m, w, x = self._call(pexk.pex_deliver, self.pex_state, pa.deg, self.ea.nbr, pa.active, pa.is_seed,
                                  self.pop.connectable, tick, now, self.dt, out_w, out_x)
             for i in range(m):
-                self.pending_connects.setdefault(int(out_w[i]), []).append(int(out_x[i]))
+                self._queue_connects(int(out_w[i])).append(int(out_x[i]))
             if w >= 0:
                 self._open_tcp(w, x, now)
             elif m < len(out_w):
                 return
 
     def _fast_sequence(self, v: int) -> np.ndarray:
-        """The pieces v's allowed fast sets are taken from, in order. libtorrent derives them from
-        v's address and the info-hash only (send_allowed_set hashes the remote address with the
-        info-hash), so every uploader offers v the same pieces: one draw per peer, made when it
-        first connects."""
-        seq = self._fast_seq.get(v)
-        if seq is None:
+        """The pieces v's allowed fast sets are taken from, in order (connk.try_connect writes the
+        sets: the first ``allowed_fast_set_size`` (the uploader's setting) pieces of it, those v
+        already has when the connection opens left out — they use up their place: libtorrent
+        counts them as attempts; every piece v lacks if the set is as large as the torrent).
+        libtorrent derives them from v's address and the info-hash only (send_allowed_set hashes
+        the remote address with the info-hash), so every uploader offers v the same pieces: one
+        draw per peer, made when a connection first needs it."""
+        if not self._fast_drawn[v]:
             P = self.layout.num_pieces
-            depth = min(int(self.pop.fast_n.max()), P)
-            seq = self._fast_seq[v] = self.rng.choice(P, size=depth, replace=False)
-        return seq
-
-    def _allow_fast(self, u: int, v: int, k: int) -> None:
-        """The pieces u lets v request while u chokes v (libtorrent's allowed fast set, BEP 6):
-        the first ``allowed_fast_set_size`` (u's setting) pieces of v's sequence, those v already
-        has when the connection opens left out (they use up their place: libtorrent counts them
-        as attempts); every piece v lacks if the set is as large as the torrent."""
-        a = int(self.pop.fast_n[u])
-        if a <= 0 or self.pa.is_seed[v]:
-            return
-        P = self.layout.num_pieces
-        pieces = np.arange(P) if a >= P else self._fast_sequence(v)[:a]
-        pieces = pieces[~self.pc.have[v, pieces]][: self.ea.fast.shape[2]]
-        self.ea.fast[u, k, :len(pieces)] = pieces
+            self._fast_rows[v, :] = self.rng.choice(P, size=self._fast_depth, replace=False)
+            self._fast_drawn[v] = True
+        return self._fast_rows[v]
 
     def _leave(self, u: int) -> None:
         if not self.pa.active[u]:
@@ -641,11 +617,12 @@ class SwarmRun:
         """The first tick from this one at which some peer opens its queued connections (-1: none)."""
         due = [max(self.handshaking[0][0], tick)] if self.handshaking else []
         if self.pex:
-            at = self._call(pexk.next_event_tick, self.pex_state)
+            at = int(self.pex_state.next_at[0])  # (pexk.next_event_tick, kept by the kernels)
             if at >= 0:
                 due.append(max(at, tick))
-        if self.pending_connects:
-            due.append(min(self._second_tick_from(u, tick) for u in self.pending_connects))
+        for phase, queued in enumerate(self.pending_connects):
+            if queued:
+                due.append(tick + (-(tick + phase)) % self.ticks_per_s)
         return min(due) if due else -1
 
     def _tick_batch(self, tick: int, n_max: int, horizon: float, sample_every: int):

@@ -437,3 +437,57 @@ class PexTwin:
             else:
                 out.append((w, x, False))
         return out
+
+
+def handshake_ready_twin(up_cap, up_quota, tick_phase, is_seed, join_s, u, v, t, base, dt, burst_s, channel=None):
+    """sim/kernels/connect.py handshake_ready, as the engine's Python computed it (a dictionary of
+    the senders' banks): when u's INTERESTED reaches v on a connection u opened at t. ``channel``:
+    peer -> (limit, saved quota) of a session's channel, in place of its own."""
+    hops = (u, v, v, u, v) if is_seed[u] else (u, v, v, u)
+    bank = {}
+    for s in hops:
+        if channel is not None and s in channel:
+            limit, b0 = channel[s]
+        else:
+            limit, b0 = float(up_cap[s]), float(up_quota[s])
+        if not 0.0 < limit < math.inf:
+            continue
+        b, since = bank.get(s, (b0, max(base, float(join_s[s]))))
+        phase = float(tick_phase[s]) * dt
+        add = math.floor(limit * dt + 0.5)
+        m = math.floor((since - phase) / dt + 1e-9) + 1
+        while m * dt + phase <= t + 1e-12:
+            if b <= limit:
+                b = min(b + add, burst_s * limit)
+            m += 1
+        if b <= limit:
+            t = m * dt + phase
+            b = min(b + add, burst_s * limit)
+        bank[s] = (b, t)
+    return t
+
+
+def open_tcp_twin(active, is_seed, connectable, nbr, deg, handshakes, conn_limit, u, v, extra_u, extra_v):
+    """sim/kernels/connect.py open_tcp's checks, as the engine's Python made them: 'nothing',
+    'refused' or 'opened'."""
+    if not (active[u] and active[v]) or (is_seed[u] and is_seed[v]):
+        return "nothing"
+    if not connectable[v] or (nbr[u] == v).any():
+        return "nothing"
+    if deg[u] + handshakes[u] + extra_u >= conn_limit[u]:
+        return "nothing"
+    if deg[v] + handshakes[v] + extra_v >= conn_limit[v]:
+        return "refused"
+    return "opened"
+
+
+def allowed_fast_twin(have, is_seed, fast_n, sequence, depth, u, v):
+    """The allowed fast set u grants v, as the engine's Python wrote it: the first fast_n[u] pieces
+    of v's sequence (every piece if that is the torrent's size), those v has left out, at most
+    ``depth``; None when u grants none."""
+    a = int(fast_n[u])
+    if a <= 0 or is_seed[v]:
+        return None
+    P = have.shape[1]
+    pieces = np.arange(P) if a >= P else np.asarray(sequence)[:a]
+    return pieces[~have[v, pieces]][:depth]

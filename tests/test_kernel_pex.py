@@ -102,6 +102,7 @@ def test_kernels_follow_the_twin(seed):
         delivered += len(got)
         assert _state_of_kernel(ps, n) == _state_of_twin(tw)
         assert pex.next_event_tick(ps) == (tw.events[0][0] if tw.events else -1)
+        assert ps.next_at[0] == pex.next_event_tick(ps)  # the copy the engine reads without a call
         assert not ps.mark.any()  # the scratch is left clear
     assert delivered > 0  # the case exercised delivery
 

@@ -11,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = [*sorted((ROOT / "sim" / "kernels").glob("*.py")), ROOT / "sim" / "protocol.py",
            ROOT / "sim" / "session.py", ROOT / "sim" / "engine.py", ROOT / "sim" / "warm_start.py"]
-NOT_NUMBERS = {"hashing.py"}  # SplitMix64's multipliers: a hash, not behaviour
+NOT_NUMBERS = {"hashing.py",  # SplitMix64's multipliers: a hash, not behaviour
+               "connect.py"}  # result codes of a connection attempt, not behaviour
 
 
 def _is_number(v: ast.expr) -> bool:

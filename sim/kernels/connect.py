@@ -1,0 +1,208 @@
+"""Opening a connection: the checks a connection attempt passes, and when its first messages are through.
+
+The engine (sim/engine.py, ``_open_tcp`` and ``_try_connect``) opens a connection in two steps,
+as libtorrent does: u connects to v (``open_tcp``: both count it against connections_limit from
+then on, and its handshake, bitfields and INTERESTED pass both ends' upload rate limiters,
+``handshake_ready``), then, once those messages are through, the connection carries requests
+(``try_connect``: the connection's state in both peers' rows, its allowed fast sets and its
+peer-exchange timing). A connection that finds a peer's session at its limit is closed at its
+handshake (refused: peer exchange then keeps away from the pair for min_reconnect_time).
+
+These were Python methods of the engine; in a swarm of a thousand peers they ran a third of a
+million times and took about a tenth of the run, so they are compiled, with the same checks in
+the same order (tests/naive.py ``handshake_ready_twin`` and ``ConnectTwin`` are the Python they
+replace; tests/test_kernel_connect.py compares them). What stays in Python: the pairs whose
+handshake is under way and the heap of their times (the engine's), a peer's connection to itself
+(its slots come in as ``extra``), the session's hooks (the subject's connections in its other
+torrents, and its session's upload channel), and the random draw of a peer's allowed fast
+sequence, which is made the first time a connection needs it (``try_connect`` says which).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .pex import note_refused, pex_connected, refused_key
+from .topology import connect
+
+NOTHING = 0  # the attempt changed nothing (a peer gone, not connectable, already connected, no slot)
+# REFUSED: a session at its connections_limit closed it at its handshake. Both peer lists stamp the
+# other's entry (last_connected) and neither tries the other again for min_reconnect_time
+# (peer_list::connection_closed, find_connect_candidates; a too_many_connections close is no
+# failure, so no failcount): peer exchange keeps to it (pex.note_refused, pex_deliver); the
+# tracker path need not (the model keeps no peer list).
+REFUSED = 1
+OPENED = 2  # open_tcp: its handshake is under way; try_connect: the connection is open
+NEED_FAST_V = 1  # try_connect's second result: u's allowed fast set for v needs v's sequence drawn
+NEED_FAST_U = 2  # ... and v's set for u, u's
+
+
+@njit(cache=True, inline="always")
+def linked(nbr, u, v):
+    """Whether u holds a connection to v (any slot of its row)."""
+    for k in range(nbr.shape[1]):
+        if nbr[u, k] == v:
+            return True
+    return False
+
+
+@njit(cache=True, _nrt=False)
+def handshake_ready(up_cap, up_quota, tick_phase, is_seed, join_s, u, v, t, base, dt, burst_s, subject,
+                    sub_limit, sub_bank):
+    """When the downloader's INTERESTED reaches its peer on a connection u opened to v at ``t``
+    (the engine's ``_handshake_done`` says what each message waits for). The messages go in turn:
+    u's handshake; v's handshake and bitfield; u's bitfield and INTERESTED (and, when u is a seed,
+    v's INTERESTED). Each sender's channel starts from ``up_quota`` as the engine's last tick
+    (``base``) left it, or from the sender's join if later, and gains a tick of its limit at each
+    of its quota ticks while a message queues. ``subject`` >= 0: that peer's channel is its
+    session's, ``sub_limit`` and ``sub_bank`` (-1: each peer's own)."""
+    hops = 5 if is_seed[u] else 4
+    b_u = b_v = since_u = since_v = 0.0  # each sender's bank and its time, once it has sent
+    seen_u = seen_v = False
+    for h in range(hops):
+        s = u if h == 0 or h == 3 else v
+        if s == subject:
+            limit = sub_limit
+            b0 = sub_bank
+        else:
+            limit = up_cap[s]
+            b0 = up_quota[s]
+        if not (0.0 < limit < np.inf):
+            continue  # no limit (or a free rider's, which sends no payload): messages go at once
+        if s == u and seen_u:
+            b = b_u
+            since = since_u
+        elif s != u and seen_v:
+            b = b_v
+            since = since_v
+        else:
+            b = b0
+            since = max(base, join_s[s])
+        phase = tick_phase[s] * dt
+        add = math.floor(limit * dt + 0.5)
+        m = math.floor((since - phase) / dt + 1e-9) + 1
+        while m * dt + phase <= t + 1e-12:
+            if b <= limit:
+                b = min(b + add, burst_s * limit)
+            m += 1
+        if b <= limit:  # it queues: out at the sender's next quota tick, which adds to the bank
+            t = m * dt + phase
+            b = min(b + add, burst_s * limit)
+        if s == u:
+            b_u = b
+            since_u = t
+            seen_u = True
+        else:
+            b_v = b
+            since_v = t
+            seen_v = True
+    return t
+
+
+@njit(cache=True)
+def open_tcp(active, is_seed, deg, handshakes, up_cap, up_quota, tick_phase, nbr, refused, connectable, conn_limit,
+             join_s, u, v, t, base, dt, burst_s, extra_u, extra_v, pex, now, subject, sub_limit, sub_bank):
+    """u connects to v at ``t``: (NOTHING, 0) if either is gone, both are seeds, v takes no
+    incoming connections, they are connected or u's session is full; (REFUSED, 0) if v's is full
+    (v accepts it and closes it at its handshake); else (OPENED, when its first messages are
+    through), both ends counting it as opening (``pa.handshakes``). ``extra_u``/``extra_v``: what
+    else each session counts against its connections_limit (its connection to itself; the
+    subject's connections in its session's other torrents). Takes the peer arrays it reads, and
+    peer exchange's ``refused`` dictionary, rather than the state tuples: the engine calls it for
+    every connection attempt, and passing the tuples (the peer exchange's typed dictionaries
+    above all) cost more than the work."""
+    if not (active[u] and active[v]) or (is_seed[u] and is_seed[v]):
+        return NOTHING, 0.0
+    if not connectable[v] or linked(nbr, u, v):
+        return NOTHING, 0.0
+    # libtorrent counts a connection from the moment it is opened or accepted (num_connections())
+    if deg[u] + handshakes[u] + extra_u >= conn_limit[u]:
+        return NOTHING, 0.0
+    if deg[v] + handshakes[v] + extra_v >= conn_limit[v]:
+        if pex:  # (pex.note_refused)
+            refused[refused_key(deg.shape[0], u, v)] = now
+        return REFUSED, 0.0
+    ready = handshake_ready(up_cap, up_quota, tick_phase, is_seed, join_s, u, v, t, base, dt, burst_s, subject,
+                            sub_limit, sub_bank)
+    handshakes[u] += 1
+    handshakes[v] += 1
+    return OPENED, ready
+
+
+@njit(cache=True, inline="always")
+def _fast_set(fast, have, is_seed, fast_n, fast_rows, fast_drawn, u, v, k):
+    """u's allowed fast set for v in u's slot k (the engine's ``_allow_fast``): the first
+    ``fast_n[u]`` pieces of v's sequence, less those v has; every piece v lacks if the set is as
+    large as the torrent. False if v's sequence is not drawn yet (nothing written)."""
+    a = fast_n[u]
+    if a <= 0 or is_seed[v]:
+        return True
+    P = have.shape[1]
+    depth = fast.shape[2]
+    n = 0
+    if a >= P:
+        for q in range(P):
+            if n >= depth:
+                break
+            if not have[v, q]:
+                fast[u, k, n] = q
+                n += 1
+        return True
+    if not fast_drawn[v]:
+        return False
+    for j in range(a):
+        if n >= depth:
+            break
+        q = fast_rows[v, j]
+        if not have[v, q]:
+            fast[u, k, n] = q
+            n += 1
+    return True
+
+
+@njit(cache=True)
+def allow_fast(fast, have, is_seed, fast_n, fast_rows, fast_drawn, u, v, k):
+    """_fast_set, once v's sequence is drawn."""
+    _fast_set(fast, have, is_seed, fast_n, fast_rows, fast_drawn, u, v, k)
+
+
+@njit(cache=True)
+def try_connect(pa, ea, pc, ps, connectable, conn_limit, fast_n, fast_rows, fast_drawn, u, v, extra_u, extra_v,
+                seq, pex, ticks_per_s, per, tick, now):
+    """The connection u opened to v is through its handshake: open it. Returns (code, need):
+    NOTHING (a peer gone, both seeds, v not connectable, already connected, no slot), REFUSED (a
+    session at its limit: connections open, not opening, count now) or OPENED; ``need``: the
+    allowed fast sets not yet written because a sequence is not drawn (NEED_FAST_V, NEED_FAST_U;
+    the engine draws it and calls allow_fast). An opened connection's ends get connection numbers
+    2 * seq and 2 * seq + 1 (u's first)."""
+    if not (pa.active[u] and pa.active[v]) or (pa.is_seed[u] and pa.is_seed[v]):
+        return NOTHING, 0
+    if not connectable[v]:  # the outgoing connection u -> v cannot be accepted
+        return NOTHING, 0
+    # at the handshake's end its own pair no longer counts as opening; others opening do not bar it
+    if pa.deg[u] + extra_u >= conn_limit[u] or pa.deg[v] + extra_v >= conn_limit[v]:
+        if pex:
+            note_refused(ps, u, v, now)
+        return REFUSED, 0
+    if linked(ea.nbr, u, v):
+        return NOTHING, 0
+    if not connect(pa, ea, pc, u, v):
+        return NOTHING, 0
+    ku = pa.deg[u] - 1
+    kv = pa.deg[v] - 1
+    # each end its own number, the connecting end first: serve_order's keys are then unique, so
+    # no sort's handling of ties (numba's or numpy's) can decide an order
+    ea.conn_seq[u, ku] = 2 * seq
+    ea.conn_seq[v, kv] = 2 * seq + 1
+    need = 0
+    if not _fast_set(ea.fast, pc.have, pa.is_seed, fast_n, fast_rows, fast_drawn, u, v, ku):
+        need |= NEED_FAST_V
+    if not _fast_set(ea.fast, pc.have, pa.is_seed, fast_n, fast_rows, fast_drawn, v, u, kv):
+        need |= NEED_FAST_U
+    if pex:
+        pex_connected(ps, pa.deg, ea.nbr, pa.active, pa.is_seed, connectable, conn_limit, pa.handshakes,
+                      pa.sec_phase, ticks_per_s, per, u, v, tick)
+    return OPENED, need

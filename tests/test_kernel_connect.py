@@ -1,0 +1,150 @@
+"""Opening a connection (sim/kernels/connect.py) against the engine's former Python (tests/naive.py:
+handshake_ready_twin, open_tcp_twin, allowed_fast_twin): the same checks in the same order, the
+same time to the float for the first messages, the same allowed fast sets; plus a case worked
+out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.kernels import connect as connk
+from sim.kernels import pex
+from sim.kernels.bandwidth import QUOTA_BURST_S
+from sim.state import new_edges, new_peers, new_pieces
+from tests.naive import allowed_fast_twin, handshake_ready_twin, open_tcp_twin
+
+CAPS = np.array([0.0, math.inf, 1000.0, 50_000.0, 1_250_000.0, 12_500_000.0])
+
+
+def _channels(rng, n):
+    up_cap = CAPS[rng.integers(0, len(CAPS), size=n)]
+    up_quota = np.where(rng.random(n) < 0.5, 0.0, rng.random(n) * 3.0) * np.where(np.isfinite(up_cap), up_cap, 1.0)
+    tick_phase = rng.random(n)
+    is_seed = rng.random(n) < 0.3
+    join_s = rng.random(n) * 20.0
+    return up_cap, up_quota, tick_phase, is_seed, join_s
+
+
+def test_first_messages_by_hand():
+    """u limited to 1,000 B/s with an empty channel, its quota ticks at 0.5 s, 1.0 s, ...; v
+    unlimited. u's handshake waits for u's first quota tick (0.5 s, which adds 500 B); v answers
+    at once; u's bitfield and INTERESTED need the channel again: it holds 500 B, not more than a
+    second's worth, so they wait for the next tick, 1.0 s. With 2,000 B saved (over a second of
+    its limit) everything goes at once."""
+    up_cap = np.array([1000.0, math.inf])
+    up_quota = np.array([0.0, 0.0])
+    phase = np.zeros(2)
+    seed = np.zeros(2, np.bool_)
+    join = np.zeros(2)
+    assert connk.handshake_ready(up_cap, up_quota, phase, seed, join, 0, 1, 0.1, 0.0, 0.5, QUOTA_BURST_S,
+                                 -1, 0.0, 0.0) == 1.0
+    up_quota[0] = 2000.0
+    assert connk.handshake_ready(up_cap, up_quota, phase, seed, join, 0, 1, 0.1, 0.0, 0.5, QUOTA_BURST_S,
+                                 -1, 0.0, 0.0) == 0.1
+    # the same peer as a session's subject: its session's channel (empty) rules, not its own
+    assert connk.handshake_ready(up_cap, up_quota, phase, seed, join, 0, 1, 0.1, 0.0, 0.5, QUOTA_BURST_S,
+                                 0, 1000.0, 0.0) == 1.0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_first_messages_as_the_python_computed_them(seed):
+    rng = np.random.default_rng(seed)
+    n = 8
+    up_cap, up_quota, tick_phase, is_seed, join_s = _channels(rng, n)
+    for _ in range(300):
+        u, v = rng.choice(n, size=2, replace=False)
+        dt = float(rng.choice([0.1, 0.25, 0.5]))
+        base = float(rng.integers(0, 200)) * dt
+        t = base + float(rng.random()) * 3.0
+        sub = int(rng.choice([-1, u, v]))
+        limit, bank = (float(rng.choice([1000.0, 1e6])), float(rng.random() * 2e6)) if sub >= 0 else (0.0, 0.0)
+        got = connk.handshake_ready(up_cap, up_quota, tick_phase, is_seed, join_s, u, v, t, base, dt, QUOTA_BURST_S,
+                                    sub, limit, bank)
+        want = handshake_ready_twin(up_cap, up_quota, tick_phase, is_seed, join_s, u, v, t, base, dt, QUOTA_BURST_S,
+                                    {sub: (limit, bank)} if sub >= 0 else None)
+        assert got == want  # to the bit: the engine's clock compares these
+
+
+def _swarm(rng, n, k, pieces):
+    pa = new_peers(n)
+    ea = new_edges(n, k, 5)
+    pc = new_pieces(n, np.full(pieces, 4, np.int32), 16384, k)
+    pa.active[:] = rng.random(n) < 0.9
+    pa.is_seed[:] = rng.random(n) < 0.2
+    pa.up_cap[:], pa.up_quota[:], pa.tick_phase[:], _, _ = _channels(rng, n)
+    pc.have[:] = rng.random((n, pieces)) < 0.4
+    pc.have[pa.is_seed] = True
+    pa.n_have[:] = pc.have.sum(axis=1)
+    pa.handshakes[:] = rng.integers(0, 2, size=n)
+    pa.sec_phase[:] = rng.integers(0, 2, size=n)
+    return pa, ea, pc
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_connection_attempts_as_the_python_made_them(seed):
+    """Random attempts in a swarm of 10: open_tcp's verdict is the twin's; an opened one counts as
+    opening at both ends and is through at handshake_ready's time; a refused one is noted for
+    peer exchange. try_connect then opens it: slots, connection numbers and allowed fast sets as
+    the engine's Python wrote them, the sequences drawn only when asked for."""
+    rng = np.random.default_rng(100 + seed)
+    n, k, P = 10, 6, 12
+    pa, ea, pc = _swarm(rng, n, k, P)
+    ps = pex.new_pex_state(n)
+    connectable = rng.random(n) < 0.8
+    conn_limit = rng.integers(2, 8, size=n).astype(np.int64)
+    join_s = rng.random(n) * 5.0
+    fast_n = rng.choice([0, 3, 5, P], size=n).astype(np.int64)
+    depth = min(int(fast_n.max()), P)
+    rows = np.zeros((n, depth), np.int64)
+    drawn = np.zeros(n, np.bool_)
+    seqs = [rng.choice(P, size=depth, replace=False) for _ in range(n)]
+    verdicts = set()
+    seq = 0
+    for step in range(200):
+        u, v = (int(x) for x in rng.choice(n, size=2, replace=False))
+        extra_u, extra_v = (int(x) for x in rng.integers(0, 2, size=2))
+        want = open_tcp_twin(pa.active, pa.is_seed, connectable, ea.nbr, pa.deg, pa.handshakes, conn_limit, u, v,
+                             extra_u, extra_v)
+        before = pa.handshakes.copy()
+        t = step * 0.5 + 0.1
+        ready_want = handshake_ready_twin(pa.up_cap, pa.up_quota, pa.tick_phase, pa.is_seed, join_s, u, v, t,
+                                          step * 0.5, 0.5, QUOTA_BURST_S)
+        code, ready = connk.open_tcp(pa.active, pa.is_seed, pa.deg, pa.handshakes, pa.up_cap, pa.up_quota,
+                                     pa.tick_phase, ea.nbr, ps.refused, connectable, conn_limit, join_s, u, v, t,
+                                     step * 0.5, 0.5, QUOTA_BURST_S, extra_u, extra_v, True, t, -1, 0.0, 0.0)
+        verdicts.add(want)
+        assert code == {"nothing": connk.NOTHING, "refused": connk.REFUSED, "opened": connk.OPENED}[want]
+        assert (ps.refused.get(min(u, v) * n + max(u, v), -1.0) == t) == (want == "refused")
+        if want != "opened":
+            assert np.array_equal(pa.handshakes, before)
+            continue
+        assert ready == ready_want
+        assert pa.handshakes[u] == before[u] + 1 and pa.handshakes[v] == before[v] + 1
+        pa.handshakes[u] -= 1  # through: no longer opening
+        pa.handshakes[v] -= 1
+        deg_before = pa.deg.copy()
+        code, need = connk.try_connect(pa, ea, pc, ps, connectable, conn_limit, fast_n, rows, drawn, u, v,
+                                       extra_u, extra_v, seq + 1, True, 2, 120, step, t)
+        if code != connk.OPENED:
+            assert np.array_equal(pa.deg, deg_before)
+            continue
+        seq += 1
+        ku, kv = pa.deg[u] - 1, pa.deg[v] - 1
+        assert ea.nbr[u, ku] == v and ea.nbr[v, kv] == u
+        assert (ea.conn_seq[u, ku], ea.conn_seq[v, kv]) == (2 * seq, 2 * seq + 1)
+        for side, (a, b, ka) in ((connk.NEED_FAST_V, (u, v, ku)), (connk.NEED_FAST_U, (v, u, kv))):
+            if need & side:
+                assert 0 < fast_n[a] < P and not drawn[b] and not pa.is_seed[b]
+                rows[b] = seqs[b]
+                drawn[b] = True
+                connk.allow_fast(ea.fast, pc.have, pa.is_seed, fast_n, rows, drawn, a, b, ka)
+            expect = allowed_fast_twin(pc.have, pa.is_seed, fast_n, seqs[b], ea.fast.shape[2], a, b)
+            got = ea.fast[a, ka]
+            if expect is None:
+                assert (got == -1).all()
+            else:
+                assert got[:len(expect)].tolist() == expect.tolist() and (got[len(expect):] == -1).all()
+    assert verdicts == {"nothing", "refused", "opened"}  # every branch was exercised
