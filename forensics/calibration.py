@@ -30,6 +30,7 @@ from .provenance import HASH_FILE, hash_list
 from .report import figures
 from .rundir import RunDirWriter
 from .runs import simulate_run
+from .traces import connections_file
 
 # run_lab(scenario_file, runs, out): writes a lab run directory to out, or raises UserError.
 RunLab = Callable[[Path, int, Path], None]
@@ -320,10 +321,10 @@ def cut_recorded_to_sent(dest: Path, command: list[str]) -> dict:
     results, report = [], {}
     for i in range(run.replications):
         rep = dest / "replications" / f"{i:04d}"
-        trace = rep / "connections.csv.gz"
-        if not trace.is_file():
-            raise UserError(f"{trace}: missing; a recording is cut to what was sent from its connection trace "
-                            f"(record it with --trace-connections)")
+        trace = connections_file(rep)  # .gz as recorded (.xz where gzip is too large; .csv)
+        if trace is None:
+            raise UserError(f"{rep / 'connections.csv.gz'}: missing (nor .xz/.csv); a recording is cut to what "
+                            f"was sent from its connection trace (record it with --trace-connections)")
         lg = read_columns(rep / "transfer_log.csv")
         log = TransferLog.from_columns(lg["t_s"], lg["peer"], lg["piece"], lg["first_block"], lg["blocks"], lg["bytes"])
         peers = read_columns(rep / "peers.csv")

@@ -32,12 +32,13 @@ Definitions (docs/lab.md, "Connection traces"):
 from __future__ import annotations
 
 import csv
-import gzip
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .traces import open_by_suffix
 
 NEEDED = ("t_s", "local", "remote", "total_up_bytes", "choked", "optimistic_unchoke", "remote_interested")
 MAX_INTERVAL_S = 1.0
@@ -80,8 +81,7 @@ class Episode:
 def read_connections(path: str | Path, local: int | None = None) -> dict[str, np.ndarray]:
     """The columns this module needs, as arrays; only rows sampled by ``local`` if given."""
     cols: dict[str, list] = {c: [] for c in NEEDED}
-    opener = gzip.open if str(path).endswith(".gz") else open  # recorded matrix traces are compressed
-    with opener(path, "rt", newline="") as f:
+    with open_by_suffix(path) as f:  # recorded matrix traces are compressed (.gz, or .xz)
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None or any(c not in header for c in NEEDED):

@@ -1,8 +1,9 @@
 """One uploader's connections in a traced run, as a figure and two small tables
 (``leechsim trace RUN_DIR --uploader N``).
 
-Reads ``replications/NNNN/connections.csv`` and ``peers.csv`` (roles, the uploader's limit), and
-writes into the output directory, for replication R and uploader U:
+Reads ``replications/NNNN/connections.csv`` (or its .gz/.xz: ``traces.connections_file``) and
+``peers.csv`` (roles, the uploader's limit), and writes into the output directory, for replication
+R and uploader U:
 ``trace-rRRRR-uUUUU.png`` (per-connection upload rate over time, and when each remote was
 connected, interested and unchoked), ``...-connections.csv`` (one row per remote),
 ``...-episodes.csv`` (one row per unchoke episode) and ``...-summary.md``. The numbers come from
@@ -22,6 +23,7 @@ import numpy as np
 from . import atomic
 from . import connection_metrics as cm
 from .errors import UserError
+from .traces import connections_file
 
 PNG_DPI = 110
 
@@ -46,14 +48,13 @@ def load_traced_replication(run_dir: Path, replication: int, uploader: int) -> T
         raise UserError(f"--replication {replication}: {rep} does not exist"
                         + (f" (the run has replications {int(have[0])}..{int(have[-1])})" if have else
                            " (not a leechsim run directory?)"))
-    peers_csv, conns_csv = rep / "peers.csv", rep / "connections.csv"
+    peers_csv = rep / "peers.csv"
     if not peers_csv.is_file():
         raise UserError(f"{peers_csv}: missing (not a leechsim run directory?)")
-    if not conns_csv.is_file() and conns_csv.with_name("connections.csv.gz").is_file():
-        conns_csv = conns_csv.with_name("connections.csv.gz")  # as the validation matrix records it
-    if not conns_csv.is_file():
-        raise UserError(f"{conns_csv}: missing; this run was not traced "
-                        "(run it with 'leechsim lab SCENARIO --trace-connections')")
+    conns_csv = connections_file(rep)  # .csv, or .gz/.xz as the validation matrix records it
+    if conns_csv is None:
+        raise UserError(f"{rep / 'connections.csv'}: missing; this run was not traced (no connections.csv, "
+                        ".csv.gz or .csv.xz; run it with 'leechsim lab SCENARIO --trace-connections')")
     with open(peers_csv, newline="") as f:
         peers = list(csv.DictReader(f))
     if not 0 <= uploader < len(peers):

@@ -26,12 +26,13 @@ torrent's payload counter.
 from __future__ import annotations
 
 import csv
-import gzip
 from pathlib import Path
 
 import numpy as np
 
 from sim.results import TransferLog
+
+from ..traces import open_by_suffix
 
 SENT_FILE = "subject-sent.csv"
 SENT_COLUMNS = ("peer_ip", "peer_port", "sent_bytes", "last_read_s")
@@ -87,11 +88,10 @@ def sent_from_trace_rows(t_s: np.ndarray, remote: np.ndarray, total_up: np.ndarr
 
 
 def sent_from_merged_trace(path: Path, local: int = 0) -> tuple[dict[int, int], dict[int, float]]:
-    """``replications/NNNN/connections.csv[.gz]``: per other peer index, what ``local`` sent it
+    """``replications/NNNN/connections.csv[.gz|.xz]``: per other peer index, what ``local`` sent it
     and when that was last read."""
-    opener = gzip.open if str(path).endswith(".gz") else open
     t, rem, tot = [], [], []
-    with opener(path, "rt", newline="") as f:
+    with open_by_suffix(path) as f:
         for r in csv.DictReader(f):
             if int(r["local"]) == local:
                 t.append(float(r["t_s"]))

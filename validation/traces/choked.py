@@ -4,7 +4,7 @@ first seconds after a choke, or later (validation/ANALYSIS.md, the one-slot expe
     python validation/traces/choked.py UPLOADER SOURCE [SOURCE ...] [--after 2]
 
 SOURCE: a connections file (e.g. validation/traces/one-slot/r0000-u0000-connections.csv.gz) or a
-run directory (its replications/NNNN/connections.csv[.gz], from ``leechsim lab`` or ``leechsim
+run directory (its replications/NNNN/connections.csv[.gz|.xz], from ``leechsim lab`` or ``leechsim
 simulate`` with ``--trace-connections``). Choked bytes are the connection metrics' own
 (forensics/connection_metrics.py, ``Connection.choked_bytes``: intervals that begin and end with
 the peer choked); each such interval is put in one of three classes by the time of its end:
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from forensics.connection_metrics import connections_of, read_connections
+from forensics.traces import connections_file
 
 CLASSES = ("before_first_unchoke", "after_choke", "later")
 
@@ -69,8 +70,8 @@ def sources(paths: list[Path]) -> list[Path]:
     out = []
     for p in paths:
         if p.is_dir():
-            files = sorted(f for rep in sorted((p / "replications").glob("*"))
-                           for f in rep.glob("connections.csv*"))
+            files = [f for f in (connections_file(rep) for rep in sorted((p / "replications").glob("*")))
+                     if f is not None]
             if not files:
                 raise SystemExit(f"{p}: no replications/*/connections.csv (run it with --trace-connections)")
             out += files

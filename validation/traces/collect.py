@@ -26,6 +26,7 @@ from pathlib import Path
 from forensics import atomic
 from forensics import connection_metrics as cm
 from forensics.connection_report import load_traced_replication, write_trace_report
+from forensics.traces import connections_file, open_by_suffix
 
 COLUMNS = ("experiment", "replication", "uploader", "limit_kBps", "rate_window_s", "first_remote", "first_share", "even_share",
            "later_t50_median_s", "later_t90_median_s", "later_t90_max_s", "later_t50_fair_median_s",
@@ -37,7 +38,7 @@ EXPERIMENT_ORDER = {"seniority": 0, "one-slot": 1, "capped-subject": 2}  # the t
 
 
 def uploader_rows_gz(src: Path, dst: Path, uploader: int) -> None:
-    with open(src, newline="") as f:
+    with open_by_suffix(src) as f:  # .csv, .gz or .xz
         lines = [next(f)] + [line for line in f if line.split(",", 2)[1] == str(uploader)]
     atomic.write_bytes(dst, gzip.compress("".join(lines).encode(), mtime=0))
 
@@ -61,8 +62,8 @@ def main(argv: list[str]) -> int:
             run = rep + a.first_run
             out = a.out / name
             write_trace_report(run_dir, rep, uploader, out, rate_window_s=rate_window_s, label=run)
-            uploader_rows_gz(rep_dir / "connections.csv", out / f"r{run:04d}-u{uploader:04d}-connections.csv.gz",
-                             uploader)
+            src = connections_file(rep_dir) or rep_dir / "connections.csv"  # found: write_trace_report read it
+            uploader_rows_gz(src, out / f"r{run:04d}-u{uploader:04d}-connections.csv.gz", uploader)
             data = load_traced_replication(run_dir, rep, uploader)
             s = cm.summarize_uploader(data.table, uploader, data.upload_bps[uploader], rate_window_s=rate_window_s)
             h = cm.uploader_headline(s)

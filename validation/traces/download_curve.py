@@ -45,7 +45,7 @@ def curve_from_traces(run_dir: Path, times: list[float], runs: int | None = None
     connection traces: every connection's last ``total_down_bytes`` at or before the time, summed."""
     traces = [t for t in (trace_of(r) for r in sorted((run_dir / "replications").glob("*"))) if t is not None][:runs]
     if not traces:
-        raise SystemExit(f"{run_dir}: no replications/NNNN/connections.csv(.gz) (run with --trace-connections)")
+        raise SystemExit(f"{run_dir}: no replications/NNNN/connections.csv(.gz/.xz) (run with --trace-connections)")
     rows = []
     for trace in traces:
         d = pd.read_csv(trace, usecols=["t_s", "local", "remote", "total_down_bytes"])

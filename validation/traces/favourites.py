@@ -12,16 +12,18 @@ e.g.  python validation/traces/favourites.py validation/recorded/v11-one-slot-8 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: forensics
+from forensics.traces import connections_file  # noqa: E402
+
 
 def trace_of(rep: Path) -> Path | None:
-    for name in ("connections.csv.gz", "connections.csv"):
-        if (rep / name).exists():
-            return rep / name
-    return None
+    """The replication's connections table (.csv, .gz or .xz; ``forensics.traces``), or None."""
+    return connections_file(rep)
 
 
 def for_each_run(ap: argparse.ArgumentParser, run_dirs: list[Path], summarise, report) -> None:

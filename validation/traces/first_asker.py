@@ -5,7 +5,7 @@ lab and model side by side.
     python validation/traces/first_asker.py SOURCE [SOURCE ...] [--seed 1] [--peer 0] [--window 2] [--runs 30]
     python validation/traces/first_asker.py SOURCE [SOURCE ...] --first-data [--seed 1] [--peer 0]
 
-SOURCE: a run directory with replications/NNNN/connections.csv[.gz] (``leechsim lab`` or
+SOURCE: a run directory with replications/NNNN/connections.csv[.gz|.xz] (``leechsim lab`` or
 ``leechsim simulate`` with ``--trace-connections``; a validation recording). ``--seed``: the seed's
 peer number (1: the first seed); ``--peer``: the peer whose place is counted (0: the subject).
 

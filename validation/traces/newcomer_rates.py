@@ -4,7 +4,7 @@ other: does the newcomer get the leechers' spare capacity as fast as in the lab?
     python validation/traces/newcomer_rates.py SOURCE [SOURCE ...] [--peer 0] [--seconds 15] [--runs N]
 
 SOURCE: a run directory of ``leechsim lab`` or ``leechsim simulate`` run with
-``--trace-connections`` (its replications/NNNN/connections.csv[.gz] and peers.csv). The newcomer
+``--trace-connections`` (its replications/NNNN/connections.csv[.gz|.xz] and peers.csv). The newcomer
 is ``--peer`` (0, the subject). For each second s after the newcomer's join (its peers.csv
 join_s) it prints, as medians over the replications:
 

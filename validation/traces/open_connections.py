@@ -13,16 +13,20 @@ replications. A replication without connection traces is named and refused.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: forensics
+from forensics.traces import connections_file  # noqa: E402
+
 
 def _trace(rep: Path) -> Path:
-    for name in ("connections.csv.gz", "connections.csv.xz", "connections.csv"):
-        if (rep / name).exists():
-            return rep / name
+    trace = connections_file(rep)
+    if trace is not None:
+        return trace
     raise SystemExit(f"{rep}: no connections.csv(.gz/.xz) (record or simulate with --trace-connections)")
 
 

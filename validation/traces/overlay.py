@@ -20,6 +20,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: forensics
+from forensics.traces import connections_file  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -38,7 +41,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--until-s", type=float, default=90.0)
     ns = ap.parse_args(argv)
     lab = _per_remote(HERE / ns.name / f"r0000-u{ns.uploader:04d}-connections.csv.gz", ns.uploader)
-    sim = _per_remote(ns.sim_run / "replications" / "0000" / "connections.csv", ns.uploader)
+    sim_trace = connections_file(ns.sim_run / "replications" / "0000")
+    if sim_trace is None:
+        ap.error(f"{ns.sim_run}: no replications/0000/connections.csv(.gz/.xz) (simulate with --trace-connections)")
+    sim = _per_remote(sim_trace, ns.uploader)
     remotes = sorted(set(lab.columns) | set(sim.columns))
     colours = {r: plt.cm.tab10(i % 10) for i, r in enumerate(remotes)}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)

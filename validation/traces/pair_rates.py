@@ -6,7 +6,7 @@ seed, or when a subject's uploads come relative to each downloader's completion.
         [--column total_up_bytes|total_down_bytes] [--from 0] [--to 50] [--runs R]
     python validation/traces/pair_rates.py SOURCE [SOURCE ...] --local N --before-completion [--bin 2]
 
-SOURCE: a run directory with replications/NNNN/connections.csv[.gz] (``leechsim lab`` or
+SOURCE: a run directory with replications/NNNN/connections.csv[.gz|.xz] (``leechsim lab`` or
 ``leechsim simulate`` with ``--trace-connections``; a validation recording such as
 validation/recorded/v06-seed-after). ``--local``: the peer whose side of its connections is read
 (its row number in peers.csv: 0 the subject, 1 the first seed); ``--remote``: one peer at the other
@@ -41,6 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: forensics
+from forensics.traces import connections_file  # noqa: E402
+
 COLUMNS = ("total_up_bytes", "total_down_bytes")
 FLAGS = ("choked", "remote_interested")
 
@@ -56,11 +59,12 @@ def replications(source: Path, runs: int | None,
         raise SystemExit(f"{source}: no such run directory (one with replications/NNNN/connections.csv)")
     out = []
     for rep in sorted((source / "replications").glob("*"))[:runs]:
-        files = sorted(rep.glob("connections.csv*"))
-        if files:
-            out.append((pd.read_csv(files[0]), rep / "peers.csv"))
+        trace = connections_file(rep)
+        if trace is not None:
+            out.append((pd.read_csv(trace), rep / "peers.csv"))
     if not out:
-        raise SystemExit(f"{source}: no replications/NNNN/connections.csv[.gz] (run it with --trace-connections)")
+        raise SystemExit(f"{source}: no replications/NNNN/connections.csv[.gz|.xz] "
+                         "(run it with --trace-connections)")
     for table, _ in out:
         missing = needed - set(table.columns)
         if missing:

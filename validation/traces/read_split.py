@@ -5,7 +5,7 @@ among its connections.
 
     python validation/traces/read_split.py SOURCE [SOURCE ...] [--from 10] [--to 40] [--runs R]
 
-SOURCE: a run directory with replications/NNNN/connections.csv[.gz] and peers.csv (``leechsim lab``
+SOURCE: a run directory with replications/NNNN/connections.csv[.gz|.xz] and peers.csv (``leechsim lab``
 or ``leechsim simulate`` with ``--trace-connections``; a recording such as
 validation/holdout/recorded/h12-leechers-download-600k). Peers are told apart by peers.csv's
 ``role``: subject, seed, leecher. For each kind of connection (uploader kind -> downloader kind)

@@ -43,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sim.engine import layout_of  # noqa: E402
 from sim.scenario import ScenarioError, load_scenario  # noqa: E402
+from forensics.traces import connections_file, open_by_suffix  # noqa: E402
 
 
 PEER_COLUMNS = ("role", "complete_s", "downloaded_bytes")
@@ -141,8 +142,7 @@ def _receiver(ip: str) -> int:
 def _queues(path: Path) -> dict[tuple[int, int], tuple[list[float], list[float]]]:
     """(receiver, sender) -> (sample times, receiver's download_queue_length), from connections.csv."""
     out: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt") as fh:
+    with open_by_suffix(path) as fh:  # .csv, .gz or .xz
         rd = csv.DictReader(fh)
         for r in rd:
             if r.get("download_queue_length", "") == "":
@@ -182,8 +182,8 @@ def copy_timing(run_dir: Path) -> dict:
             who = _sender(f.name)
             for t, ip, p, b in _rows(f):
                 sent[(_receiver(ip), p, b)].append((t, who))
-        conns = sorted(rep.glob("connections.csv*"))
-        queues = _queues(conns[0]) if conns else {}
+        conns = connections_file(rep)
+        queues = _queues(conns) if conns is not None else {}
         for (receiver, _p, _b), c in sent.items():
             blocks += 1
             if len(c) < 2:

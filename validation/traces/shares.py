@@ -3,7 +3,7 @@ opened: does the first keep a larger share, does a newcomer climb to an even one
 
     python validation/traces/shares.py UPLOADER SOURCE [SOURCE ...] [--window 5] [--to 60] [--runs N]
 
-SOURCE: a run directory (its replications/NNNN/connections.csv[.gz], from ``leechsim lab`` or
+SOURCE: a run directory (its replications/NNNN/connections.csv[.gz|.xz], from ``leechsim lab`` or
 ``leechsim simulate`` with ``--trace-connections``) or a connections file itself (e.g.
 validation/traces/seniority/r0000-u0001-connections.csv.gz). UPLOADER: the peer number, or
 ``seed`` (the first seed of each replication; needs its peers.csv). Prints, per window, the mean
@@ -20,6 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: forensics
+from forensics.traces import connections_file  # noqa: E402
+
 
 def traces(sources: list[Path], runs: int | None) -> list[tuple[pd.DataFrame, Path | None]]:
     out = []
@@ -27,9 +30,9 @@ def traces(sources: list[Path], runs: int | None) -> list[tuple[pd.DataFrame, Pa
         if src.is_dir():
             reps = sorted((src / "replications").glob("*"))[:runs]
             for rep in reps:
-                files = sorted(rep.glob("connections.csv*"))
-                if files:
-                    out.append((pd.read_csv(files[0]), rep / "peers.csv"))
+                trace = connections_file(rep)
+                if trace is not None:
+                    out.append((pd.read_csv(trace), rep / "peers.csv"))
         elif src.is_file():
             out.append((pd.read_csv(src), None))
         else:

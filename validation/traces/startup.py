@@ -14,12 +14,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: forensics
+from forensics.traces import connections_file  # noqa: E402
+
 
 def startup_delays(run_dir: Path) -> list[float]:
     out: list[float] = []
     for rep in sorted((run_dir / "replications").glob("*/")):
-        trace = rep / "connections.csv.gz"
-        if not trace.exists():
+        trace = connections_file(rep)  # .gz as recorded (or .xz, .csv)
+        if trace is None:
             continue
         d = pd.read_csv(trace)
         peers = pd.read_csv(rep / "peers.csv")

@@ -29,12 +29,21 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from forensics.traces import connections_file  # noqa: E402
 
 SECONDS = list(range(0, 70, 5))
 
 
 def _connections(run: str) -> pd.DataFrame:
-    return pd.read_csv(glob.glob(run + "/connections.csv*")[0])
+    trace = connections_file(run)  # connections.csv, .gz or .xz
+    if trace is None:
+        sys.exit(f"{run}: no connections.csv (.gz/.xz); record or simulate with --trace-connections")
+    return pd.read_csv(trace)
+
+
+def _has(run: str, name: str) -> bool:
+    """Whether the replication directory has ``name`` (a glob; the connections table in any of its forms)."""
+    return connections_file(run) is not None if name == "connections.csv*" else bool(glob.glob(run + "/" + name))
 
 
 def lab_pieces(lab_dir: str) -> dict[int, list]:
@@ -121,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     for d, needs in ((a.lab_dir, ("connections.csv*", "transfer_log.csv", "blocks/*-blocks.csv.gz")),
                      (a.sim_dir, ("connections.csv*", "transfer_log.csv"))):
         runs = sorted(glob.glob(d + "/replications/*"))
-        missing = [n for n in needs if not runs or not glob.glob(runs[0] + "/" + n)]
+        missing = [n for n in needs if not runs or not _has(runs[0], n)]
         if missing:
             sys.exit(f"{d}: no replications/NNNN/ with {', '.join(missing)} (the lab: --all-blocks "
                      "--trace-connections; the model: leechsim simulate --trace-connections)")
