@@ -358,7 +358,11 @@ class SwarmRun:
 
     def _second_tick_from(self, u: int, tick: int) -> int:
         """The first tick from ``tick`` on that is u's once-a-second tick."""
-        return tick + (-(tick + int(self.pa.sec_phase[u]))) % self.ticks_per_s
+        return self._phase_tick(int(self.pa.sec_phase[u]), tick)
+
+    def _phase_tick(self, phase: int, tick: int) -> int:
+        """The first tick from ``tick`` on that is a second tick of sessions of this phase."""
+        return tick + (-(tick + phase)) % self.ticks_per_s
 
     def _slots_to_self(self, u: int) -> int:
         """Connection slots u's connection to itself holds at the current tick."""
@@ -622,7 +626,7 @@ class SwarmRun:
                 due.append(max(at, tick))
         for phase, queued in enumerate(self.pending_connects):
             if queued:
-                due.append(tick + (-(tick + phase)) % self.ticks_per_s)
+                due.append(self._phase_tick(phase, tick))
         return min(due) if due else -1
 
     def _tick_batch(self, tick: int, n_max: int, horizon: float, sample_every: int):

@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .pex import note_refused, pex_connected, refused_key
+from .pex import _linked, note_refused, pex_connected, refused_key
 from .topology import connect
 
 NOTHING = 0  # the attempt changed nothing (a peer gone, not connectable, already connected, no slot)
@@ -38,15 +38,6 @@ REFUSED = 1
 OPENED = 2  # open_tcp: its handshake is under way; try_connect: the connection is open
 NEED_FAST_V = 1  # try_connect's second result: u's allowed fast set for v needs v's sequence drawn
 NEED_FAST_U = 2  # ... and v's set for u, u's
-
-
-@njit(cache=True, inline="always")
-def linked(nbr, u, v):
-    """Whether u holds a connection to v (any slot of its row)."""
-    for k in range(nbr.shape[1]):
-        if nbr[u, k] == v:
-            return True
-    return False
 
 
 @njit(cache=True, _nrt=False)
@@ -116,7 +107,7 @@ def open_tcp(active, is_seed, deg, handshakes, up_cap, up_quota, tick_phase, nbr
     above all) cost more than the work."""
     if not (active[u] and active[v]) or (is_seed[u] and is_seed[v]):
         return NOTHING, 0.0
-    if not connectable[v] or linked(nbr, u, v):
+    if not connectable[v] or _linked(deg, nbr, u, v):  # (slots past deg hold -1: topology._release_slot)
         return NOTHING, 0.0
     # libtorrent counts a connection from the moment it is opened or accepted (num_connections())
     if deg[u] + handshakes[u] + extra_u >= conn_limit[u]:
@@ -187,7 +178,7 @@ def try_connect(pa, ea, pc, ps, connectable, conn_limit, fast_n, fast_rows, fast
         if pex:
             note_refused(ps, u, v, now)
         return REFUSED, 0
-    if linked(ea.nbr, u, v):
+    if _linked(pa.deg, ea.nbr, u, v):
         return NOTHING, 0
     if not connect(pa, ea, pc, u, v):
         return NOTHING, 0

@@ -75,7 +75,7 @@ def next_event_tick(ps):
 
 @njit(cache=True, inline="always")
 def _sync_next(ps):
-    ps.next_at[0] = ps.events[0][0] if len(ps.events) > 0 else -1
+    ps.next_at[0] = next_event_tick(ps)
 
 
 @njit(cache=True, inline="always")
