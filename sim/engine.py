@@ -473,13 +473,18 @@ class SwarmRun:
             self._try_connect(u, v)
 
     def _try_connect(self, u: int, v: int) -> None:
-        """The connection u opened to v is through its handshake (connk.try_connect): opened, or
+        """The connection u opened to v is through its handshake (connk.open_connection, then peer
+        exchange's part, connk.pex_after_connect): opened, or
         refused by a full session, or nothing (a peer gone, already connected). An opened
         connection's allowed fast sets whose sequence is not drawn yet are written once it is."""
+        pa = self.pa
         code, need = self._call(
-            connk.try_connect, self.pa, self.ea, self.pc, self.pex_state, self.pop.connectable, self.pop.conn_limit,
-            self.pop.fast_n, self._fast_rows, self._fast_drawn, u, v, self._extra(u), self._extra(v),
-            self.conn_seq + 1, self.pex, self.ticks_per_s, self.pex_per, self._last_tick, float(self.env.now))
+            connk.open_connection, pa, self.ea, self.pc, self.pop.connectable, self.pop.conn_limit, self.pop.fast_n,
+            self._fast_rows, self._fast_drawn, u, v, self._extra(u), self._extra(v), self.conn_seq + 1)
+        if self.pex and code != connk.NOTHING:  # (two calls: open_connection runs without numba's runtime)
+            self._call(connk.pex_after_connect, self.pex_state, code, pa.deg, self.ea.nbr, pa.active, pa.is_seed,
+                       self.pop.connectable, self.pop.conn_limit, pa.handshakes, pa.sec_phase, self.ticks_per_s,
+                       self.pex_per, u, v, self._last_tick, float(self.env.now))
         if code == connk.OPENED:
             self.conn_seq += 1
             if need & connk.NEED_FAST_V:  # (v's sequence first: the order the draws were made in)
@@ -512,7 +517,7 @@ class SwarmRun:
                 return
 
     def _fast_sequence(self, v: int) -> np.ndarray:
-        """The pieces v's allowed fast sets are taken from, in order (connk.try_connect writes the
+        """The pieces v's allowed fast sets are taken from, in order (connk.open_connection writes the
         sets: the first ``allowed_fast_set_size`` (the uploader's setting) pieces of it, those v
         already has when the connection opens left out — they use up their place: libtorrent
         counts them as attempts; every piece v lacks if the set is as large as the torrent).

@@ -84,7 +84,8 @@ class EdgeArrays(NamedTuple):
     dl_got: np.ndarray  # f8 bytes of it granted so far
     dl_ttl: np.ndarray  # i8 quota ticks it may still wait
     dl_held: np.ndarray  # f8 download quota the connection holds (m_quota[download]): what it may read
-    fast: np.ndarray  # i4 [N,K,A] pieces u allows nbr to request while choked (allowed fast set; -1: none)
+    fast: np.ndarray  # i4 [N,K,A] pieces u allows nbr to request while choked (allowed fast set; -1: none),
+    #                  less those nbr has been seen to have (transfer.pick_fast drops them)
     conn_seq: np.ndarray  # i8 the connection's place in the order connections were opened (x2; +1 at the accepting end)
     bw_burst: np.ndarray  # b1 the connection's last quota came at once (it is out of its channel's queue)
     next_start: np.ndarray  # i8 start of the next run of whole pieces u has already asked nbr for (-1: none)

@@ -87,7 +87,7 @@ def _swarm(rng, n, k, pieces):
 def test_connection_attempts_as_the_python_made_them(seed):
     """Random attempts in a swarm of 10: open_tcp's verdict is the twin's; an opened one counts as
     opening at both ends and is through at handshake_ready's time; a refused one is noted for
-    peer exchange. try_connect then opens it: slots, connection numbers and allowed fast sets as
+    peer exchange. open_connection then opens it (pex_after_connect: a refusal noted): slots, connection numbers and allowed fast sets as
     the engine's Python wrote them, the sequences drawn only when asked for."""
     rng = np.random.default_rng(100 + seed)
     n, k, P = 10, 6, 12
@@ -102,6 +102,7 @@ def test_connection_attempts_as_the_python_made_them(seed):
     drawn = np.zeros(n, np.bool_)
     seqs = [rng.choice(P, size=depth, replace=False) for _ in range(n)]
     verdicts = set()
+    codes = set()
     seq = 0
     for step in range(200):
         u, v = (int(x) for x in rng.choice(n, size=2, replace=False))
@@ -126,11 +127,19 @@ def test_connection_attempts_as_the_python_made_them(seed):
         pa.handshakes[u] -= 1  # through: no longer opening
         pa.handshakes[v] -= 1
         deg_before = pa.deg.copy()
-        code, need = connk.try_connect(pa, ea, pc, ps, connectable, conn_limit, fast_n, rows, drawn, u, v,
-                                       extra_u, extra_v, seq + 1, True, 2, 120, step, t)
+        refused_before = ps.refused.get(min(u, v) * n + max(u, v), -1.0)
+        code, need = connk.open_connection(pa, ea, pc, connectable, conn_limit, fast_n, rows, drawn, u, v,
+                                           extra_u, extra_v, seq + 1)
+        assert ps.refused.get(min(u, v) * n + max(u, v), -1.0) == refused_before  # peer exchange's part: next
+        connk.pex_after_connect(ps, code, pa.deg, ea.nbr, pa.active, pa.is_seed, connectable, conn_limit,
+                                pa.handshakes, pa.sec_phase, 2, 120, u, v, step, t + 0.25)
+        noted = ps.refused.get(min(u, v) * n + max(u, v), -1.0)
+        assert (noted == t + 0.25) == (code == connk.REFUSED)
+        codes.add(code)
         if code != connk.OPENED:
             assert np.array_equal(pa.deg, deg_before)
             continue
+        assert ps.r0[u] >= 0 and ps.r0[v] >= 0  # both ends' peer exchange runs from their first connection
         seq += 1
         ku, kv = pa.deg[u] - 1, pa.deg[v] - 1
         assert ea.nbr[u, ku] == v and ea.nbr[v, kv] == u
@@ -148,3 +157,33 @@ def test_connection_attempts_as_the_python_made_them(seed):
             else:
                 assert got[:len(expect)].tolist() == expect.tolist() and (got[len(expect):] == -1).all()
     assert verdicts == {"nothing", "refused", "opened"}  # every branch was exercised
+    assert connk.OPENED in codes
+
+
+def test_a_full_session_refuses_at_the_handshake_and_peer_exchange_notes_it():
+    """u is at its connection limit when the handshake is through (another connection opened
+    meanwhile): open_connection refuses and changes nothing; pex_after_connect notes the pair,
+    with the time, for min_reconnect_time; a NOTHING verdict notes nothing."""
+    rng = np.random.default_rng(7)
+    n = 4
+    pa, ea, pc = _swarm(rng, n, 3, 12)
+    pa.active[:] = True
+    pa.is_seed[:] = False
+    pa.handshakes[:] = 0
+    ps = pex.new_pex_state(n)
+    connectable = np.ones(n, np.bool_)
+    conn_limit = np.full(n, 2, np.int64)
+    rows, drawn, fast_n = np.zeros((n, 1), np.int64), np.zeros(n, np.bool_), np.zeros(n, np.int64)
+    for w in (1, 2):  # u = 0 fills its two places
+        code, _ = connk.open_connection(pa, ea, pc, connectable, conn_limit, fast_n, rows, drawn, 0, w, 0, 0, w)
+        assert code == connk.OPENED
+    deg = pa.deg.copy()
+    code, need = connk.open_connection(pa, ea, pc, connectable, conn_limit, fast_n, rows, drawn, 3, 0, 0, 0, 3)
+    assert (code, need) == (connk.REFUSED, 0) and np.array_equal(pa.deg, deg)
+    assert len(ps.refused) == 0
+    connk.pex_after_connect(ps, code, pa.deg, ea.nbr, pa.active, pa.is_seed, connectable, conn_limit, pa.handshakes,
+                            pa.sec_phase, 2, 120, 3, 0, 40, 20.25)
+    assert dict(ps.refused) == {0 * n + 3: 20.25}
+    connk.pex_after_connect(ps, connk.NOTHING, pa.deg, ea.nbr, pa.active, pa.is_seed, connectable, conn_limit,
+                            pa.handshakes, pa.sec_phase, 2, 120, 1, 2, 41, 20.75)
+    assert dict(ps.refused) == {3: 20.25} and len(ps.events) == 0

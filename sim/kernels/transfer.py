@@ -226,16 +226,27 @@ def pick_fast(have, recv, blocks, owner, pos, fast, u, ku, v):
     v lacks and v's other connections are not fetching, the rarest first (libtorrent's picker,
     choked: only the allowed fast pieces). -1 if none.
     Takes the arrays it reads rather than the named tuples: it runs for every choked, interested
-    connection every tick, and a call reference-counts every array of a tuple it is passed."""
+    connection every tick, and a call reference-counts every array of a tuple it is passed.
+    The pieces v has are dropped from the set as they are met (v never loses a piece, so none of
+    them could be picked again): a set v has all of is soon empty, and read at one place."""
     best = -1
+    n = 0
     for j in range(fast.shape[2]):
         q = fast[u, ku, j]
         if q < 0:
             break
-        if have[u, q] and not have[v, q] and recv[v, q] < blocks[q] and \
+        if have[v, q]:
+            continue
+        fast[u, ku, n] = q
+        n += 1
+        if have[u, q] and recv[v, q] < blocks[q] and \
                 (owner[v, q] == 0 or owner[v, q] == ASKED or owner[v, q] == u + 1):
             if best < 0 or pos[v, q] < pos[v, best]:
                 best = q
+    for j in range(n, fast.shape[2]):  # the set's end: the places of the pieces dropped freed
+        if fast[u, ku, j] < 0:
+            break
+        fast[u, ku, j] = -1
     return best
 
 
