@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -161,6 +162,50 @@ def tick_cycles(torrents: int = 20, runs: int = 5) -> dict:
     return json.loads(line.strip().splitlines()[-1])
 
 
+PROFILE_SCENARIO = "benchmarks/scenarios/peers-1000.toml"
+
+
+def kernel_profile(scenario: str = PROFILE_SCENARIO, top: int = 12) -> dict | None:
+    """Linux perf's samples of one replication, named by compiled kernel (benchmarks/perf_symbols.py);
+    None without perf (the section is then left out, and says so)."""
+    import shutil
+    if not shutil.which("perf"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        data = str(Path(tmp) / "perf.data")
+        sh(["perf", "record", "-q", "-F", "999", "-o", data, sys.executable, "-m", "benchmarks.perf_symbols", scenario])
+        text = sh(["perf", "report", "-i", data, "--stdio", "--sort", "sym"])
+    rows = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[0].endswith("%") and not line.lstrip().startswith("#"):
+            rows.append((float(fields[0][:-1]), fields[-1]))
+    groups: dict[str, float] = {}
+    for share, name in rows:
+        named = "::" not in name and re.match(r"^\w+:\S", name)  # perf_symbols' CALLER:name (not C++'s a::b)
+        key = ("compiled: " + name.split(":", 1)[0] if named
+               else "compiled, not in the map (numba's runtime helpers)"
+               if name.startswith("0x") else "outside the compiled kernels (Python, numpy, libc, kernel)")
+        groups[key] = groups.get(key, 0.0) + share
+    total = sum(groups.values()) or 1.0
+    return {"command": f"perf record -F 999 python -m benchmarks.perf_symbols {scenario}; perf report --sort sym",
+            "top": [(n, s / total) for s, n in sorted(rows, reverse=True)[:top]],
+            "groups": sorted(((n, s / total) for n, s in groups.items()), key=lambda kv: -kv[1])}
+
+
+def profile_section(p: dict | None) -> list[str]:
+    """docs/benchmarks.md lines for where the 1,000-peer replication's CPU time goes."""
+    if p is None:
+        return ["## Where the CPU goes", "", "Not measured: Linux `perf` is not installed on this machine.", ""]
+    return ["## Where the CPU goes", "",
+            f"Samples of the CPU over one 1,000-peer replication (`{p['command']}`; "
+            "benchmarks/perf_symbols.py names each compiled kernel as CALLER:module.function, CALLER being the "
+            "entry point whose code holds that copy: `swarm_ticks` the batched tick loop, `swarm_tick` a single "
+            "tick, whose steps are inlined into it). Start-up, imports and the warm-up are included.", "",
+            "| where | share of samples |", "|---|---:|", *(f"| {n} | {s:.1%} |" for n, s in p["groups"]), "",
+            "| function | share of samples |", "|---|---:|", *(f"| `{n}` | {s:.1%} |" for n, s in p["top"]), ""]
+
+
 def cycles_section(c: dict) -> list[str]:
     """docs/benchmarks.md lines for the case study's tick, step by step."""
     top = sorted(c["share"].items(), key=lambda kv: -kv[1])
@@ -211,7 +256,8 @@ def verdict(ok: bool) -> str:
 
 
 def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dict | None, par: dict, cmd: str,
-           pcap: list[dict], corpus: dict | None = None, cycles: dict | None = None) -> str:
+           pcap: list[dict], corpus: dict | None = None, cycles: dict | None = None, profile: dict | None = None,
+           profiled: bool = False) -> str:
     L = ["# Benchmarks", "",
          f"Produced by `{cmd}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
          "Every number on this page comes from that one command; re-run it after changing the code.", "",
@@ -302,6 +348,8 @@ def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dic
         L += corpus_section(corpus)
     if cycles:
         L += cycles_section(cycles)
+    if profiled:
+        L += profile_section(profile)
     return "\n".join(L) + "\n"
 
 
@@ -322,8 +370,9 @@ def main() -> None:
     pcap = capture_reader()
     corpus = corpus_throughput()
     cycles = tick_cycles()
+    profile = kernel_profile()
     plot(scale, DOCS / "benchmarks-scaling.png")
-    text = render(m, kernels, scale, comp, lab, par, cmd, pcap, corpus, cycles)
+    text = render(m, kernels, scale, comp, lab, par, cmd, pcap, corpus, cycles, profile, profiled=True)
     tmp = DOCS / "benchmarks.md.tmp"
     tmp.write_text(text)
     os.replace(tmp, DOCS / "benchmarks.md")
