@@ -170,8 +170,9 @@ def open_connection(pa, ea, pc, connectable, conn_limit, fast_n, fast_rows, fast
     2 * seq and 2 * seq + 1 (u's first). Peer exchange's part is pex_after_connect's.
 
     Without numba's runtime (sim/kernels/__init__.py): it touches no typed dictionary, and with
-    the runtime every call counted references up and down on each array of the four state tuples
-    (atomic operations; perf: about 5 % of the 1,000-peer benchmark)."""
+    the runtime every call counted references up and down (atomic operations) on each array of
+    the state tuples it was passed and passed on: about 3 % of the 1,000-peer benchmark, measured
+    side by side (`python -m benchmarks.scaling benchmarks/scenarios/peers-1000.toml`)."""
     if not (pa.active[u] and pa.active[v]) or (pa.is_seed[u] and pa.is_seed[v]):
         return NOTHING, 0
     if not connectable[v]:  # the outgoing connection u -> v cannot be accepted
