@@ -87,8 +87,9 @@ def _swarm(rng, n, k, pieces):
 def test_connection_attempts_as_the_python_made_them(seed):
     """Random attempts in a swarm of 10: open_tcp's verdict is the twin's; an opened one counts as
     opening at both ends and is through at handshake_ready's time; a refused one is noted for
-    peer exchange. open_connection then opens it (pex_after_connect: a refusal noted): slots, connection numbers and allowed fast sets as
-    the engine's Python wrote them, the sequences drawn only when asked for."""
+    peer exchange. open_connection then opens it (then pex_after_connect, as the engine calls it):
+    slots, connection numbers and allowed fast sets as the engine's Python wrote them, the
+    sequences drawn only when asked for; peer exchange's part notes exactly the refusals."""
     rng = np.random.default_rng(100 + seed)
     n, k, P = 10, 6, 12
     pa, ea, pc = _swarm(rng, n, k, P)
