@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -168,7 +169,6 @@ PROFILE_SCENARIO = "benchmarks/scenarios/peers-1000.toml"
 def kernel_profile(scenario: str = PROFILE_SCENARIO, top: int = 12) -> dict | None:
     """Linux perf's samples of one replication, named by compiled kernel (benchmarks/perf_symbols.py);
     None without perf (the section is then left out, and says so)."""
-    import shutil
     if not shutil.which("perf"):
         return None
     with tempfile.TemporaryDirectory() as tmp:
@@ -256,8 +256,8 @@ def verdict(ok: bool) -> str:
 
 
 def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dict | None, par: dict, cmd: str,
-           pcap: list[dict], corpus: dict | None = None, cycles: dict | None = None, profile: dict | None = None,
-           profiled: bool = False) -> str:
+           pcap: list[dict], corpus: dict | None = None, cycles: dict | None = None,
+           profile: list[str] | None = None) -> str:
     L = ["# Benchmarks", "",
          f"Produced by `{cmd}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
          "Every number on this page comes from that one command; re-run it after changing the code.", "",
@@ -348,8 +348,8 @@ def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dic
         L += corpus_section(corpus)
     if cycles:
         L += cycles_section(cycles)
-    if profiled:
-        L += profile_section(profile)
+    if profile is not None:  # profile_section's lines
+        L += profile
     return "\n".join(L) + "\n"
 
 
@@ -370,9 +370,9 @@ def main() -> None:
     pcap = capture_reader()
     corpus = corpus_throughput()
     cycles = tick_cycles()
-    profile = kernel_profile()
+    profile = profile_section(kernel_profile())
     plot(scale, DOCS / "benchmarks-scaling.png")
-    text = render(m, kernels, scale, comp, lab, par, cmd, pcap, corpus, cycles, profile, profiled=True)
+    text = render(m, kernels, scale, comp, lab, par, cmd, pcap, corpus, cycles, profile)
     tmp = DOCS / "benchmarks.md.tmp"
     tmp.write_text(text)
     os.replace(tmp, DOCS / "benchmarks.md")
