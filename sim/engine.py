@@ -331,7 +331,8 @@ class SwarmRun:
         next second tick, where both ends of the connection (two slots) see u's own peer id, close
         and ban the address, gone at u's next quota tick. Without outgoing uTP, only the TCP pair.
         The lab's peer logs show every peer doing this (validation/ANALYSIS.md, h08). The slots
-        count against connections_limit (_try_connect); nothing else of the connection is modelled."""
+        count against connections_limit (_open_tcp, _connect_through); nothing else of the
+        connection is modelled."""
         listed = others + 1
         size = self.tracker.peer_list_size
         rng = self._self_rng
@@ -465,28 +466,38 @@ class SwarmRun:
             for u in sorted(due):
                 for v in due.pop(u):
                     self._open_tcp(u, v, now)
-        while self.handshaking and self.handshaking[0][0] <= tick:
-            _, _, _, u, v = heapq.heappop(self.handshaking)
-            self._handshaking_pairs.discard((min(u, v), max(u, v)))
-            self.pa.handshakes[u] -= 1
-            self.pa.handshakes[v] -= 1
-            self._try_connect(u, v)
+        if self.handshaking and self.handshaking[0][0] <= tick:
+            through = []
+            while self.handshaking and self.handshaking[0][0] <= tick:
+                _, _, _, u, v = heapq.heappop(self.handshaking)
+                self._handshaking_pairs.discard((min(u, v), max(u, v)))
+                through.append((u, v))
+            self._connect_through(through)
 
-    def _try_connect(self, u: int, v: int) -> None:
-        """The connection u opened to v is through its handshake (connk.open_connection, then peer
-        exchange's part, connk.pex_after_connect): opened, or
-        refused by a full session, or nothing (a peer gone, already connected). An opened
-        connection's allowed fast sets whose sequence is not drawn yet are written once it is."""
+    def _connect_through(self, through: list[tuple[int, int]]) -> None:
+        """The connections (u, v), u having opened it to v, are through their handshakes, in this
+        order (connk.connect_through: for each, connk.open_connection, then peer exchange's part,
+        connk.pex_after_connect): opened, or refused by a full session, or nothing (a peer gone,
+        already connected). An opened connection's allowed fast sets whose sequence is not drawn
+        yet are written once it is. Each pair's ``extra`` is what it was pair by pair: nothing the
+        connections change enters it (a peer's connection to itself, the subject's other torrents)."""
         pa = self.pa
-        code, need = self._call(
-            connk.open_connection, pa, self.ea, self.pc, self.pop.connectable, self.pop.conn_limit, self.pop.fast_n,
-            self._fast_rows, self._fast_drawn, u, v, self._extra(u), self._extra(v), self.conn_seq + 1)
-        if self.pex and code != connk.NOTHING:  # (two calls: open_connection runs without numba's runtime)
-            self._call(connk.pex_after_connect, self.pex_state, code, pa.deg, self.ea.nbr, pa.active, pa.is_seed,
-                       self.pop.connectable, self.pop.conn_limit, pa.handshakes, pa.sec_phase, self.ticks_per_s,
-                       self.pex_per, u, v, self._last_tick, float(self.env.now))
-        if code == connk.OPENED:
-            self.conn_seq += 1
+        us = np.array([u for u, _ in through], np.int64)
+        vs = np.array([v for _, v in through], np.int64)
+        if self.self_slots or self.others_held is not None:
+            extra_u = np.array([self._extra(int(u)) for u in us], np.int64)
+            extra_v = np.array([self._extra(int(v)) for v in vs], np.int64)
+        else:
+            extra_u = extra_v = np.zeros(len(through), np.int64)
+        i = 0
+        while i < len(through):
+            i, self.conn_seq, need = self._call(
+                connk.connect_through, pa, self.ea, self.pc, self.pex_state, self.pex, self.pop.connectable,
+                self.pop.conn_limit, self.pop.fast_n, self._fast_rows, self._fast_drawn, self.ticks_per_s,
+                self.pex_per, us, vs, extra_u, extra_v, i, self.conn_seq, self._last_tick, float(self.env.now))
+            if not need:
+                continue
+            u, v = through[i - 1]
             if need & connk.NEED_FAST_V:  # (v's sequence first: the order the draws were made in)
                 self._fast_sequence(v)
                 self._call(connk.allow_fast, self.ea.fast, self.pc.have, self.pa.is_seed, self.pop.fast_n,

@@ -188,3 +188,92 @@ def test_a_full_session_refuses_at_the_handshake_and_peer_exchange_notes_it():
     connk.pex_after_connect(ps, connk.NOTHING, pa.deg, ea.nbr, pa.active, pa.is_seed, connectable, conn_limit,
                             pa.handshakes, pa.sec_phase, 2, 120, 1, 2, 41, 20.75)
     assert dict(ps.refused) == {3: 20.25} and len(ps.events) == 0
+
+
+def _state_of(pa, ea, pc, ps):
+    """Everything the connection kernels may change, as plain Python values."""
+    arrays = [np.asarray(a).tolist() for a in (*pa, *ea, *pc, *ps[:6])]
+    return arrays, [dict(d) for d in ps[6:11]], list(ps.events)
+
+
+def _one_by_one(pa, ea, pc, ps, pex_on, connectable, conn_limit, fast_n, rows, drawn, seqs, pairs, extras, seq,
+                tick, now):
+    """The engine's former loop: pair by pair, both ends' handshake count down, open_connection,
+    then pex_after_connect (with peer exchange, a verdict other than NOTHING), then the sequences
+    drawn and allow_fast called for what open_connection asks."""
+    for (u, v), (xu, xv) in zip(pairs, extras):
+        pa.handshakes[u] -= 1
+        pa.handshakes[v] -= 1
+        code, need = connk.open_connection(pa, ea, pc, connectable, conn_limit, fast_n, rows, drawn, u, v, xu, xv,
+                                           seq + 1)
+        if pex_on and code != connk.NOTHING:
+            connk.pex_after_connect(ps, code, pa.deg, ea.nbr, pa.active, pa.is_seed, connectable, conn_limit,
+                                    pa.handshakes, pa.sec_phase, 2, 120, u, v, tick, now)
+        if code == connk.OPENED:
+            seq += 1
+            _draw_as_asked(pa, ea, pc, fast_n, rows, drawn, seqs, u, v, need)
+    return seq
+
+
+def _draw_as_asked(pa, ea, pc, fast_n, rows, drawn, seqs, u, v, need):
+    if need & connk.NEED_FAST_V:
+        rows[v], drawn[v] = seqs[v], True
+        connk.allow_fast(ea.fast, pc.have, pa.is_seed, fast_n, rows, drawn, u, v, pa.deg[u] - 1)
+    if need & connk.NEED_FAST_U:
+        rows[u], drawn[u] = seqs[u], True
+        connk.allow_fast(ea.fast, pc.have, pa.is_seed, fast_n, rows, drawn, v, u, pa.deg[v] - 1)
+
+
+@pytest.mark.parametrize("pex_on", [True, False])
+@pytest.mark.parametrize("seed", range(4))
+def test_connections_through_at_a_tick_in_one_call_as_one_by_one(seed, pex_on):
+    """connect_through, called as the engine calls it (again from the pair it returns, after
+    drawing the sequence it asks for), leaves every array, peer exchange's dictionaries and its
+    heap, and the connection numbers exactly as the two kernels called pair by pair do. Tight
+    connection limits make each pair's verdict and peer exchange's room depend on the pairs
+    before it (the handshake counts are taken down pair by pair, not all at once)."""
+    n, k, P = 12, 6, 12
+    setup = np.random.default_rng(500 + seed)
+    connectable = setup.random(n) < 0.85
+    conn_limit = setup.integers(2, 6, size=n).astype(np.int64)
+    fast_n = setup.choice([0, 3, 5, P], size=n).astype(np.int64)
+    depth = min(int(fast_n.max()), P)
+    seqs = [setup.choice(P, size=depth, replace=False) for _ in range(n)]
+    ends = []
+    for _ in range(2):  # the same swarm twice: one for each way of calling
+        pa, ea, pc = _swarm(np.random.default_rng(900 + seed), n, k, P)
+        pa.handshakes[:] = 0
+        ends.append((pa, ea, pc, pex.new_pex_state(n), np.zeros((n, depth), np.int64), np.zeros(n, np.bool_)))
+    (pa1, ea1, pc1, ps1, rows1, drawn1), (pa2, ea2, pc2, ps2, rows2, drawn2) = ends
+    draws = np.random.default_rng(seed)
+    seq1 = seq2 = 0
+    stops = codes = 0
+    for tick in range(40):
+        m = int(draws.integers(1, 9))
+        pairs = [tuple(int(x) for x in draws.choice(n, size=2, replace=False)) for _ in range(m)]
+        extras = [tuple(int(x) for x in draws.integers(0, 2, size=2)) for _ in range(m)]
+        for pa in (pa1, pa2):  # opening: counted at both ends since open_tcp
+            for u, v in pairs:
+                pa.handshakes[u] += 1
+                pa.handshakes[v] += 1
+        now = tick * 0.5
+        seq1 = _one_by_one(pa1, ea1, pc1, ps1, pex_on, connectable, conn_limit, fast_n, rows1, drawn1, seqs, pairs,
+                           extras, seq1, tick, now)
+        us = np.array([u for u, _ in pairs], np.int64)
+        vs = np.array([v for _, v in pairs], np.int64)
+        xu = np.array([x for x, _ in extras], np.int64)
+        xv = np.array([x for _, x in extras], np.int64)
+        i = 0
+        while i < m:
+            i, seq2, need = connk.connect_through(pa2, ea2, pc2, ps2, pex_on, connectable, conn_limit, fast_n, rows2,
+                                                  drawn2, 2, 120, us, vs, xu, xv, i, seq2, tick, now)
+            if need:
+                stops += i < m
+                u, v = pairs[i - 1]
+                _draw_as_asked(pa2, ea2, pc2, fast_n, rows2, drawn2, seqs, u, v, need)
+        assert seq2 == seq1
+        assert _state_of(pa2, ea2, pc2, ps2) == _state_of(pa1, ea1, pc1, ps1)
+        assert np.array_equal(rows2, rows1) and np.array_equal(drawn2, drawn1)
+        codes = seq1
+    assert codes > 10 and stops > 0  # connections opened, and a call stopped for a draw mid-list
+    assert (len(ps1.events) > 0) == pex_on
