@@ -11,7 +11,8 @@ directory when a function is decorated). ``NUMBA_CACHE_DIR``, if set, is the par
 The hot helpers of the transfer step (transfer.py, picker.py, piece_complete_arrays and
 release_run_arrays in topology.py), the per-tick bandwidth kernels, the choker (choke_peer and
 its idle check) and opening a connection and the availability counts of opening and closing one
-(topology.py: connect, _count_pair; connect.py: open_connection) are compiled with ``_nrt=False``: they allocate nothing, and
+(topology.py: connect, _count_pair, disconnect and its callers disconnect_all and disconnect_seeds;
+connect.py: open_connection) are compiled with ``_nrt=False``: they allocate nothing, and
 without numba's runtime a call no longer counts references up and down on every array it is
 passed (each an atomic operation). With it, reference counting took over half the run time of
 the 1,000-peer benchmark (perf: NRT_incref/NRT_decref). Results are the same bit for bit: only the

@@ -166,7 +166,8 @@ def _move_slot(ea, u, src, dst):
     ea.dl_got[u, dst] = ea.dl_got[u, src]
     ea.dl_ttl[u, dst] = ea.dl_ttl[u, src]
     ea.dl_held[u, dst] = ea.dl_held[u, src]
-    ea.fast[u, dst, :] = ea.fast[u, src, :]
+    for i in range(ea.fast.shape[2]):  # (element by element: a slice copy allocates, and this runs without
+        ea.fast[u, dst, i] = ea.fast[u, src, i]  # numba's runtime under disconnect)
     ea.conn_seq[u, dst] = ea.conn_seq[u, src]
     ea.bw_burst[u, dst] = ea.bw_burst[u, src]
     ea.rev[ea.nbr[u, dst], ea.rev[u, dst]] = dst
@@ -358,7 +359,7 @@ def _trigger_round(pa, u, now, dt):
         pa.next_round_t[u] = now + dt
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def disconnect(pa, ea, pc, u, k, now, dt):
     """Close the connection in u's slot k; both ends forget it and freed upload slots are refilled."""
     v = ea.nbr[u, k]
@@ -383,13 +384,13 @@ def disconnect(pa, ea, pc, u, k, now, dt):
     _release_slot(pa, ea, v, kv)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def disconnect_all(pa, ea, pc, u, now, dt):
     while pa.deg[u] > 0:
         disconnect(pa, ea, pc, u, pa.deg[u] - 1, now, dt)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def disconnect_seeds(pa, ea, pc, u, now, dt):
     """libtorrent's close_redundant_connections: a new seed drops connections to other seeds."""
     for k in range(pa.deg[u] - 1, -1, -1):  # backwards: a closed slot is refilled from the end
