@@ -15,7 +15,8 @@ How: numba loads cached kernels from object code (an ELF relocatable file). Load
 (``nm``, binutils) gives every function's offset and size, and the entry point's address in this
 process (``get_pointer_to_function``) places them. A kernel compiled in this process rather than
 loaded from the cache is placed from the object code numba kept when it compiled it (or that of its
-final LLVM module). This reads numba
+final LLVM module). numba's runtime functions (reference counting: NRT_incref, NRT_decref), which
+the runtime compiles in the process, are named ``numba_runtime:NAME``. This reads numba
 internals (numba 0.6x); it is a developer's tool, not part of any result.
 """
 
@@ -104,7 +105,31 @@ def compiled_symbols() -> list[tuple[int, int, str]]:
             base = cres.library.get_pointer_to_function(entry) - symbols[entry][0]
             for name, (offset, size) in symbols.items():
                 rows.add((base + offset, size, f"{dispatcher.py_func.__name__}:{short_name(name)}"))
+    rows |= runtime_symbols()
     return sorted(rows)
+
+
+def runtime_symbols() -> set[tuple[int, int, str]]:
+    """(address, size, name) of numba's runtime functions (NRT_incref, NRT_decref, ...), named
+    ``numba_runtime:NAME``: the runtime compiles them in the process when it starts, outside any
+    kernel's library, and kernels compiled with it call them for every reference they count. Each
+    is placed at its own address (``get_pointer_to_function``); its size is the object code's."""
+    from numba.core.runtime import rtsys
+    if not getattr(rtsys, "_init", False):
+        return set()
+    lib = rtsys.library
+    code = _object_code(lib)
+    if code is None:
+        return set()
+    rows = set()
+    for name, (_, size) in _text_symbols(code).items():
+        try:
+            address = lib.get_pointer_to_function(name)
+        except Exception:  # (a symbol the JIT did not keep)
+            continue
+        if address and size:
+            rows.add((address, size, f"numba_runtime:{name}"))
+    return rows
 
 
 def write_map(path: Path | None = None) -> Path:

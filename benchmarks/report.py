@@ -184,7 +184,7 @@ def kernel_profile(scenario: str = PROFILE_SCENARIO, top: int = 12) -> dict | No
     for share, name in rows:
         named = "::" not in name and re.match(r"^\w+:\S", name)  # perf_symbols' CALLER:name (not C++'s a::b)
         key = ("compiled: " + name.split(":", 1)[0] if named
-               else "compiled, not in the map (numba's runtime helpers)"
+               else "compiled, not in the map"
                if name.startswith("0x") else "outside the compiled kernels (Python, numpy, libc, kernel)")
         groups[key] = groups.get(key, 0.0) + share
     total = sum(groups.values()) or 1.0

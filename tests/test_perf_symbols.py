@@ -43,6 +43,10 @@ def test_the_map_names_the_tick_kernels(tmp_path, capsys):
     cres = next(iter(swarm_ticks.overloads.values()))
     entry = cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
     assert (entry, "swarm_ticks:tick.swarm_ticks") in {(a, n) for a, _, n in spans}
+    # numba's runtime, compiled in the process: its reference counting at the runtime's own addresses
+    from numba.core.runtime import rtsys
+    for name in ("NRT_incref", "NRT_decref"):
+        assert (rtsys.library.get_pointer_to_function(name), f"numba_runtime:{name}") in {(a, n) for a, _, n in spans}
     assert "perf map" in capsys.readouterr().err
 
 
