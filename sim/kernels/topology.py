@@ -166,8 +166,8 @@ def _move_slot(ea, u, src, dst):
     ea.dl_got[u, dst] = ea.dl_got[u, src]
     ea.dl_ttl[u, dst] = ea.dl_ttl[u, src]
     ea.dl_held[u, dst] = ea.dl_held[u, src]
-    for i in range(ea.fast.shape[2]):  # (element by element: a slice copy allocates, and this runs without
-        ea.fast[u, dst, i] = ea.fast[u, src, i]  # numba's runtime under disconnect)
+    for i in range(ea.fast.shape[2]):  # one by one: a slice copy allocates (disconnect runs without the runtime)
+        ea.fast[u, dst, i] = ea.fast[u, src, i]
     ea.conn_seq[u, dst] = ea.conn_seq[u, src]
     ea.bw_burst[u, dst] = ea.bw_burst[u, src]
     ea.rev[ea.nbr[u, dst], ea.rev[u, dst]] = dst
