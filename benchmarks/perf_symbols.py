@@ -123,10 +123,7 @@ def runtime_symbols() -> set[tuple[int, int, str]]:
         return set()
     rows = set()
     for name, (_, size) in _text_symbols(code).items():
-        try:
-            address = lib.get_pointer_to_function(name)
-        except Exception:  # (a symbol the JIT did not keep)
-            continue
+        address = lib.get_pointer_to_function(name)  # (0: a symbol the JIT did not keep)
         if address and size:
             rows.add((address, size, f"numba_runtime:{name}"))
     return rows

@@ -485,8 +485,8 @@ class SwarmRun:
         us = np.array([u for u, _ in through], np.int64)
         vs = np.array([v for _, v in through], np.int64)
         if self.self_slots or self.others_held is not None:
-            extra_u = np.array([self._extra(int(u)) for u in us], np.int64)
-            extra_v = np.array([self._extra(int(v)) for v in vs], np.int64)
+            extra_u = np.array([self._extra(u) for u, _ in through], np.int64)
+            extra_v = np.array([self._extra(v) for _, v in through], np.int64)
         else:
             extra_u = extra_v = np.zeros(len(through), np.int64)
         i = 0

@@ -225,10 +225,10 @@ def connect_through(pa, ea, pc, ps, pex, connectable, conn_limit, fast_n, fast_r
     returned.
 
     One call for all the connections through at a tick, not two per connection (about 103,000
-    through their handshakes in the 1,000-peer benchmark), each unpacking the state tuples: about 3 % of that
-    benchmark, measured side by side (`python -m benchmarks.scaling
-    benchmarks/scenarios/peers-1000.toml`, alternating runs). What is left here is the work itself:
-    topology.connect's availability counts and peer exchange's bookkeeping (pex_connected)."""
+    through their handshakes in the 1,000-peer benchmark), each unpacking the state tuples: about
+    3 % of that benchmark, measured side by side (`python -m benchmarks.scaling
+    benchmarks/scenarios/peers-1000.toml`, alternating runs). What is left here is the work
+    itself: topology.connect's availability counts and peer exchange's bookkeeping."""
     for i in range(start, us.shape[0]):
         u = us[i]
         v = vs[i]
