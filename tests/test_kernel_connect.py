@@ -187,13 +187,14 @@ def test_a_full_session_refuses_at_the_handshake_and_peer_exchange_notes_it():
     assert dict(ps.refused) == {0 * n + 3: 20.25}
     connk.pex_after_connect(ps, connk.NOTHING, pa.deg, ea.nbr, pa.active, pa.is_seed, connectable, conn_limit,
                             pa.handshakes, pa.sec_phase, 2, 120, 1, 2, 41, 20.75)
-    assert dict(ps.refused) == {3: 20.25} and len(ps.events) == 0
+    assert dict(ps.refused) == {3: 20.25} and pex.pending_events(ps) == []
 
 
 def _state_of(pa, ea, pc, ps):
     """Everything the connection kernels may change, as plain Python values."""
-    arrays = [np.asarray(a).tolist() for a in (*pa, *ea, *pc, *ps[:6])]
-    return arrays, [dict(d) for d in ps[6:11]], list(ps.events)
+    arrays = [np.asarray(a).tolist() for a in (*pa, *ea, *pc, ps.r0, ps.boost_left, ps.pending, ps.seq, ps.next_at,
+                                               ps.n_events, ps.mark)]
+    return arrays, [dict(d) for d in (ps.first, ps.told, ps.told_n, ps.due, ps.refused)], pex.pending_events(ps)
 
 
 def _one_by_one(pa, ea, pc, ps, pex_on, connectable, conn_limit, fast_n, rows, drawn, seqs, pairs, extras, seq,
@@ -276,4 +277,4 @@ def test_connections_through_at_a_tick_in_one_call_as_one_by_one(seed, pex_on):
         assert np.array_equal(rows2, rows1) and np.array_equal(drawn2, drawn1)
         codes = seq1
     assert codes > 10 and stops > 0  # connections opened, and a call stopped for a draw mid-list
-    assert (len(ps1.events) > 0) == pex_on
+    assert (len(pex.pending_events(ps1)) > 0) == pex_on

@@ -51,7 +51,7 @@ def _state_of_kernel(ps, n):
     told = {}
     for k in ps.told.keys():
         told.setdefault((k // n // n, k // n % n), set()).add(k % n)
-    return (sorted(ps.events), first, due, told, list(ps.pending), list(ps.r0), list(ps.boost_left))
+    return (sorted(pex.pending_events(ps)), first, due, told, list(ps.pending), list(ps.r0), list(ps.boost_left))
 
 
 def _state_of_twin(tw):
@@ -132,4 +132,29 @@ def test_first_message_waits_for_a_second_connection():
     connect(0, 2, 10)
     assert ps.first[0 * n + 2] == 11 and ps.first[0 * n + 1] == 11  # both at 0's second tick after 10
     # 0's first messages name 2 to 1 and 1 to 2, at tick 11
-    assert sorted((e[0], e[2], e[3], e[4]) for e in ps.events) == [(11, 1, 2, 0), (11, 2, 1, 0)]
+    assert sorted((e[0], e[2], e[3], e[4]) for e in pex.pending_events(ps)) == [(11, 1, 2, 0), (11, 2, 1, 0)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_heap_leaves_in_tick_then_sequence_order(seed):
+    """The array heap (past its first size, so it grows) hands events back by (tick, sequence
+    number), whatever order they came in, pushes and pops interleaved: as Python's sorted order."""
+    rng = np.random.default_rng(seed)
+    ps = pex.new_pex_state(4)
+    waiting, out, want = [], [], []
+    seq = 0
+    for _ in range(600):
+        if rng.random() < 0.7 or not waiting:
+            seq += 1
+            ev = (int(rng.integers(0, 40)), seq, int(rng.integers(0, 4)), int(rng.integers(0, 4)), int(rng.integers(0, 4)))
+            pex._heap_push(ps, *ev)
+            waiting.append(ev)
+        else:
+            waiting.sort()
+            first = waiting.pop(0)
+            want.append((first[0], first[2], first[3], first[4]))
+            out.append(tuple(int(x) for x in pex._heap_pop(ps)))
+        assert pex.next_event_tick(ps) == (min(waiting)[0] if waiting else -1)
+    assert ps.heap[0].shape[0] > pex.HEAP_START_ROWS  # it grew
+    assert sorted(pex.pending_events(ps)) == sorted(waiting)
+    assert out == want and len(out) > 100

@@ -6,7 +6,7 @@ peers to the other end, and ``pex_deliver`` at a tick, which hands the engine th
 then that it should connect to. docs/model.md, "Peer exchange", says what is modelled and why.
 
 The bookkeeping is keyed by pairs of peers (which connection told whom of whom), so it lives in
-numba's typed dictionaries and a heap in a typed list (``PexState``), not in arrays: in a swarm
+numba's typed dictionaries (``PexState``), not in arrays: in a swarm
 of a thousand peers that connect to most of the others, a connection names each new peer to a
 hundred others, two million candidates in the 1,000-peer benchmark, most of them already on their
 way from another peer. As Python dictionaries and a Python loop that took a third of the run.
@@ -14,11 +14,17 @@ Keys of a pair (u, v) are ``u * N + v`` (``N`` peers); of a triple, ``(u * N + v
 (exact in int64 for N below two million). The kernels keep the order of the loops they replaced
 exactly (which sender names a peer first decides its tick), so results are the same bit for bit;
 tests/naive.py has the pure-Python twin and tests/test_kernel_pex.py compares the two.
+
+The peers told of and not yet arrived wait in a binary heap kept in an int64 array (one row an
+event: tick, sequence number, receiver, peer named, sender), ordered by (tick, sequence number).
+The sequence numbers are unique, so the events leave in one order whatever the heap's layout. (It
+was a typed list under ``heapq``: each of its element reads and writes counted references on the
+list, about a third of the runtime helpers' calls in the 1,000-peer benchmark.) The array sits in a
+one-element typed list so that a push can replace it with a larger one.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from typing import NamedTuple
 
@@ -35,7 +41,8 @@ MAX_PEX_PEERS = 50
 # (settings_pack, default 60 s) x (its failcount + 1) has passed (peer_list::find_connect_candidates).
 MIN_RECONNECT_TIME_S = 60.0
 
-EVENT = types.UniTuple(types.int64, 5)  # (tick, seq, receiver, peer named, sender)
+EVENT_FIELDS = 5  # a heap row: (tick, seq, receiver, peer named, sender)
+HEAP_START_ROWS = 64
 
 
 class PexState(NamedTuple):
@@ -45,24 +52,26 @@ class PexState(NamedTuple):
     pending: np.ndarray  # i8 [N] peers told of and not yet arrived (superseded ones included)
     seq: np.ndarray  # i8 [1] events scheduled so far (the heap's tie-break)
     next_at: np.ndarray  # i8 [1] the tick of the heap's first event (-1: none): the engine reads it without a call
+    n_events: np.ndarray  # i8 [1] rows of the heap in use
     mark: np.ndarray  # bool [N] scratch: one peer's connections, marked (pex_connected; all false between calls)
     first: Dict  # sender * N + receiver -> tick of the sender's first message (-1: waits for a second connection)
     told: Dict  # (receiver * N + sender) * N + peer -> 1: the peers a receiving connection was told of
     told_n: Dict  # receiver * N + sender -> how many
     due: Dict  # receiver * N + peer -> the tick it arrives (one event per pair followed)
     refused: Dict  # min * N + max -> f8 when a full peer closed their connection at its handshake
-    events: List  # heap of EVENT: peers told of and not yet arrived
+    heap: List  # [one i8 array [rows, EVENT_FIELDS]]: peers told of and not yet arrived, a binary heap on (tick, seq)
 
 
 @njit(cache=True)
 def new_pex_state(n):
     """Empty bookkeeping for ``n`` peers."""
-    events = List.empty_list(EVENT)
+    heap = List()
+    heap.append(np.zeros((HEAP_START_ROWS, EVENT_FIELDS), np.int64))
     return PexState(np.full(n, -1, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(1, np.int64),
-                    np.full(1, -1, np.int64), np.zeros(n, np.bool_),
+                    np.full(1, -1, np.int64), np.zeros(1, np.int64), np.zeros(n, np.bool_),
                     Dict.empty(types.int64, types.int64), Dict.empty(types.int64, types.int64),
                     Dict.empty(types.int64, types.int64), Dict.empty(types.int64, types.int64),
-                    Dict.empty(types.int64, types.float64), events)
+                    Dict.empty(types.int64, types.float64), heap)
 
 
 @njit(cache=True)
@@ -70,7 +79,77 @@ def next_event_tick(ps):
     """The tick of the next peer to arrive (-1: none). The kernels that change the heap keep it in
     ``ps.next_at`` too (_sync_next), which the engine reads at every tick: a call passing the
     state's typed dictionaries cost about ten microseconds."""
-    return ps.events[0][0] if len(ps.events) > 0 else -1
+    return ps.heap[0][0, 0] if ps.n_events[0] > 0 else -1
+
+
+def pending_events(ps) -> list[tuple[int, int, int, int, int]]:
+    """The events waiting in the heap, as (tick, seq, receiver, peer named, sender), in heap order
+    (for tests and inspection; sort them for the order they leave in)."""
+    rows = ps.heap[0][:int(ps.n_events[0])]
+    return [tuple(int(x) for x in row) for row in rows]
+
+
+@njit(cache=True, inline="always")
+def _before(h, i, j):
+    """Heap row i leaves before row j: (tick, seq) smaller."""
+    return h[i, 0] < h[j, 0] or (h[i, 0] == h[j, 0] and h[i, 1] < h[j, 1])
+
+
+@njit(cache=True, inline="always")
+def _swap(h, i, j):
+    for c in range(EVENT_FIELDS):
+        t = h[i, c]
+        h[i, c] = h[j, c]
+        h[j, c] = t
+
+
+@njit(cache=True)
+def _heap_push(ps, at, seq, w, x, a):
+    """Add an event to the heap (growing its array when full) and sift it up."""
+    n = ps.n_events[0]
+    h = ps.heap[0]
+    if n == h.shape[0]:
+        bigger = np.zeros((2 * n, EVENT_FIELDS), np.int64)
+        bigger[:n] = h
+        ps.heap[0] = bigger
+        h = bigger
+    h[n, 0] = at
+    h[n, 1] = seq
+    h[n, 2] = w
+    h[n, 3] = x
+    h[n, 4] = a
+    ps.n_events[0] = n + 1
+    i = n
+    while i > 0:
+        parent = (i - 1) // 2
+        if not _before(h, i, parent):
+            break
+        _swap(h, i, parent)
+        i = parent
+
+
+@njit(cache=True)
+def _heap_pop(ps):
+    """Take the first event (the heap is not empty): (tick, receiver, peer named, sender)."""
+    h = ps.heap[0]
+    n = ps.n_events[0] - 1
+    at, w, x, a = h[0, 0], h[0, 2], h[0, 3], h[0, 4]
+    for c in range(EVENT_FIELDS):
+        h[0, c] = h[n, c]
+    ps.n_events[0] = n
+    i = 0
+    while True:
+        first = i
+        left = 2 * i + 1
+        if left < n and _before(h, left, first):
+            first = left
+        if left + 1 < n and _before(h, left + 1, first):
+            first = left + 1
+        if first == i:
+            break
+        _swap(h, i, first)
+        i = first
+    return at, w, x, a
 
 
 @njit(cache=True, inline="always")
@@ -128,7 +207,7 @@ def pex_schedule(ps, w, x, a, at):
     ps.due[key] = at
     ps.seq[0] += 1
     ps.pending[w] += 1
-    heapq.heappush(ps.events, (at, ps.seq[0], w, x, a))
+    _heap_push(ps, at, ps.seq[0], w, x, a)
     _sync_next(ps)
 
 
@@ -227,11 +306,11 @@ def pex_deliver(ps, deg, nbr, active, is_seed, connectable, tick, now, dt, out_w
     (then the engine calls again once it has read them)."""
     n = deg.shape[0]
     m = 0
-    while len(ps.events) > 0 and ps.events[0][0] <= tick:
+    while ps.n_events[0] > 0 and ps.heap[0][0, 0] <= tick:
         if m >= out_w.shape[0]:
             _sync_next(ps)
             return m, -1, -1
-        at, _, w, x, a = heapq.heappop(ps.events)
+        at, w, x, a = _heap_pop(ps)
         ps.pending[w] -= 1
         key = w * n + x
         if key not in ps.due or ps.due[key] != at:
