@@ -93,7 +93,9 @@ def compiled_symbols() -> list[tuple[int, int, str]]:
     """(address, size, name) of every function of every compiled kernel loaded in this process."""
     from numba.core.registry import CPUDispatcher
     rows = set()
-    for dispatcher in [o for o in gc.get_objects() if isinstance(o, CPUDispatcher)]:
+    # type(), not isinstance(): gc also lists weak proxies, and isinstance() asks a dead one for
+    # its __class__, which raises ReferenceError
+    for dispatcher in [o for o in gc.get_objects() if issubclass(type(o), CPUDispatcher)]:
         for cres in list(dispatcher.overloads.values()):
             code = _object_code(cres.library)
             if code is None:

@@ -6,21 +6,21 @@ peers to the other end, and ``pex_deliver`` at a tick, which hands the engine th
 then that it should connect to. docs/model.md, "Peer exchange", says what is modelled and why.
 
 The bookkeeping is keyed by pairs of peers (which connection told whom of whom), so it lives in
-numba's typed dictionaries (``PexState``), not in arrays: in a swarm
-of a thousand peers that connect to most of the others, a connection names each new peer to a
-hundred others, two million candidates in the 1,000-peer benchmark, most of them already on their
-way from another peer. As Python dictionaries and a Python loop that took a third of the run.
-Keys of a pair (u, v) are ``u * N + v`` (``N`` peers); of a triple, ``(u * N + v) * N + w``
-(exact in int64 for N below two million). The kernels keep the order of the loops they replaced
-exactly (which sender names a peer first decides its tick), so results are the same bit for bit;
-tests/naive.py has the pure-Python twin and tests/test_kernel_pex.py compares the two.
+numba's typed dictionaries (``PexState``), not in arrays: in a swarm of a thousand peers that
+connect to most of the others, a connection names each new peer to a hundred others, two million
+candidates in the 1,000-peer benchmark, most of them already on their way from another peer. As
+Python dictionaries and a Python loop that took a third of the run. Keys of a pair (u, v) are
+``u * N + v`` (``N`` peers); of a triple, ``(u * N + v) * N + w`` (exact in int64 for N below two
+million). The kernels keep the order of the loops they replaced exactly (which sender names a peer
+first decides its tick), so results are the same bit for bit; tests/naive.py has the pure-Python
+twin and tests/test_kernel_pex.py compares the two.
 
 The peers told of and not yet arrived wait in a binary heap kept in an int64 array (one row an
-event: tick, sequence number, receiver, peer named, sender), ordered by (tick, sequence number).
-The sequence numbers are unique, so the events leave in one order whatever the heap's layout. (It
-was a typed list under ``heapq``: each of its element reads and writes counted references on the
-list, about a third of the runtime helpers' calls in the 1,000-peer benchmark.) The array sits in a
-one-element typed list so that a push can replace it with a larger one.
+event: tick, sequence number, receiver, peer named, sender), ordered by (tick, sequence number). The
+sequence numbers are unique, so the events leave in one order whatever the heap's layout. (It was a
+typed list under ``heapq``: each of its element reads and writes counted references on the list:
+29 % of the runtime helpers' samples in the 1,000-peer benchmark, perf, forty-third session.) The array
+sits in a one-element typed list so that a push can replace it with a larger one.
 """
 
 from __future__ import annotations
