@@ -26,3 +26,22 @@ class Interrupted(KeyboardInterrupt):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+
+
+# The stop signal this process has received, if any (set by leechsim.stopping's handler). A signal
+# handler raises Interrupted at whatever Python line runs when the signal arrives; when that line is
+# inside numba's unboxing of a typed container (its unpickling of the container's type), numba turns
+# the exception into a TypeError ("can't unbox ..."). Code that unwinds after a stop reads this to
+# report the stop rather than that TypeError.
+_stop_signum: int | None = None
+
+
+def note_stop(signum: int | None) -> None:
+    """Record that a stop signal arrived (None: forget it, at the end of a command)."""
+    global _stop_signum
+    _stop_signum = None if signum is None else int(signum)
+
+
+def stop_requested() -> Interrupted | None:
+    """The stop this process was asked for (an Interrupted to report), or None."""
+    return None if _stop_signum is None else Interrupted(_stop_signum)

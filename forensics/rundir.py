@@ -42,7 +42,7 @@ from sim.results import (
 from sim.scenario import Scenario, ScenarioError, parse_scenario
 
 from . import atomic
-from .errors import Interrupted, UserError
+from .errors import Interrupted, UserError, stop_requested
 from .provenance import HASH_FILE, MANIFEST_VERSION, check_hash_list, hash_list, read_hash_list, sha256_file, software_stack, utc_now
 from .tables import read_columns
 
@@ -86,8 +86,12 @@ class RunDirWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             return
+        stop = stop_requested()
         if issubclass(exc_type, KeyboardInterrupt):
             reason = str(exc) if isinstance(exc, Interrupted) else "interrupted (Ctrl-C)"
+            exc.add_note(f"the unfinished run is in {self.stage} (reason in its {INCOMPLETE} file)")
+        elif stop is not None:  # the stop, turned into another error on its way up (errors.note_stop)
+            reason = f"{stop} ({exc_type.__name__} on the way: {exc})"
             exc.add_note(f"the unfinished run is in {self.stage} (reason in its {INCOMPLETE} file)")
         else:
             reason = f"{exc_type.__name__}: {exc}"

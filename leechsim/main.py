@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from forensics.errors import Interrupted, UserError
+from forensics.errors import Interrupted, UserError, stop_requested
 
 from .env import Environment, ExitStatus
 from .stopping import stop_on_signals
@@ -18,7 +18,17 @@ def main(args: list[str] | None = None, env: Environment | None = None) -> ExitS
     env = env or Environment()
     try:
         with stop_on_signals():
-            return _dispatch(args, env)
+            try:
+                return _dispatch(args, env)
+            except Exception as e:
+                # a stop signal whose Interrupted some library turned into another error on its way
+                # up (numba unboxing a typed container: forensics.errors.note_stop) is still the stop
+                stop = stop_requested()
+                if stop is None:
+                    raise
+                for note in getattr(e, "__notes__", []):
+                    stop.add_note(note)
+                raise stop from None
     except KeyboardInterrupt as e:
         stop = e if isinstance(e, Interrupted) else Interrupted()
         notes = getattr(e, "__notes__", [])

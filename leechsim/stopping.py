@@ -13,7 +13,7 @@ import signal
 import threading
 from typing import Iterator
 
-from forensics.errors import Interrupted
+from forensics.errors import Interrupted, note_stop
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -32,12 +32,14 @@ def stop_on_signals() -> Iterator[None]:
         if stopping:
             return
         stopping = True
+        note_stop(signum)  # read by whatever unwinds if the raise below is turned into another error
         raise Interrupted(signum)
 
     old = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
+        note_stop(None)
         for sig, h in old.items():
             # once stopping, the process is on its way out: a late press must not kill it mid-exit
             signal.signal(sig, signal.SIG_IGN if stopping else h)

@@ -237,3 +237,51 @@ def test_ctrl_c_while_a_worker_is_sending_its_result_still_exits(tmp_path):
     assert proc.returncode == 130, err
     assert "stopped: interrupted by SIGINT (Ctrl-C)" in err and "Traceback" not in err
     assert _gone(children) == []
+
+
+def test_a_stop_turned_into_another_error_on_its_way_up_is_still_the_stop(tmp_path, monkeypatch):
+    """numba unpickles a typed container's type in Python while it unboxes the container for a
+    kernel call; a stop signal landing there comes out as TypeError("can't unbox ..."), as a CI run
+    on a fresh clone met (test_ctrl_c_inside_a_replication_on_one_worker). The command still ends
+    as the stop: its exit code and message, no traceback, the run left incomplete with the stop as
+    its reason. In-process, with the signal sent from inside a kernel call and turned into that
+    TypeError as numba turns it."""
+    import io
+
+    import sim.engine
+    from forensics.errors import stop_requested
+    from leechsim.env import Environment
+    from leechsim.main import main
+
+    real_call = sim.engine.SwarmRun._call
+    calls = []
+
+    def call_then_stop(self, kernel, *args):
+        calls.append(1)
+        if len(calls) == 50:
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(1.0)  # the handler raises Interrupted here
+            except KeyboardInterrupt:
+                raise TypeError("can't unbox a <class 'numba.typed.typedlist.List'> as a <NULL>") from None
+        return real_call(self, kernel, *args)
+
+    monkeypatch.setattr(sim.engine.SwarmRun, "_call", call_then_stop)
+    out = tmp_path / "run"
+    err = io.StringIO()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = main(["simulate", "--runs", "3", "--seed", "5", "--out", str(out), "--workers", "1"],
+                    Environment(stdout=io.StringIO(), stderr=err, progress=False))
+        ignored = signal.getsignal(signal.SIGTERM)
+    finally:
+        for sig, h in handlers.items():  # a stopped command leaves the stop signals ignored
+            signal.signal(sig, h)
+    assert len(calls) >= 50
+    assert code == 143, err.getvalue()
+    assert "interrupted by SIGTERM" in err.getvalue() and "Traceback" not in err.getvalue()
+    assert not out.exists()
+    reason = (tmp_path / "run.incomplete" / "INCOMPLETE").read_text()
+    assert "interrupted by SIGTERM" in reason and "TypeError" in reason
+    assert stop_requested() is None  # forgotten when the command ended
+    assert ignored is signal.SIG_IGN
