@@ -1,4 +1,5 @@
-"""Finding and opening a replication's connection trace, ``replications/NNNN/connections.csv``.
+"""Finding and opening a replication's connection trace, ``replications/NNNN/connections.csv``,
+and reading a lab peer's block log (``read_block_log``).
 
 A traced run writes the table uncompressed (``forensics/rundir.py``, ``lab/trace.py``); the recorded
 validation matrix keeps it gzip-compressed (``connections.csv.gz``, ``calibration.compress_file``),
@@ -47,3 +48,32 @@ def open_by_suffix(path: str | Path) -> TextIO:
     if name.endswith(".xz"):
         return lzma.open(path, "rt", newline="")
     return open(path, newline="")
+
+
+BLOCK_LOG_NAMES = ("t_s", "peer_ip", "piece", "block", "peer_port")
+
+
+def read_block_log(path: str | Path) -> list[tuple[float, str, int, int]]:
+    """A lab block log (``subject-blocks.csv`` or ``peer-NNNN-blocks.csv``, plain or compressed as
+    the recordings keep it): one (t_s, peer_ip, piece, block) per row, in file order.
+
+    Read by position, not by header: the other peers' logs written from 2026-11-30 to 2026-12-06
+    (the validation recordings of those days) are headed ``t_s,peer_ip,piece,block`` over rows
+    that also carry the receiver's port, so a reader going by the header alone (pandas) shifts
+    every column by one. A header that does not start with these four names is an error naming
+    the file."""
+    import csv
+
+    with open_by_suffix(path) as f:
+        rows = csv.reader(f)
+        header = next(rows, None)
+        if header is None or tuple(header[:4]) != BLOCK_LOG_NAMES[:4]:
+            raise ValueError(f"{path}: not a block log (expected a header starting "
+                             f"{','.join(BLOCK_LOG_NAMES[:4])}, got {header})")
+        out = []
+        for line, r in enumerate(rows, start=2):
+            try:
+                out.append((float(r[0]), r[1], int(r[2]), int(r[3])))
+            except (IndexError, ValueError):
+                raise ValueError(f"{path}, line {line}: expected t_s, peer_ip, piece and block, got {r}") from None
+        return out

@@ -181,3 +181,29 @@ def test_h13_recording_is_read_from_its_xz():
     subject = whole[whole.local == 0]
     assert len(data.table["t_s"]) == len(subject) > 0
     assert set(np.unique(data.table["remote"])) == set(subject.remote)
+
+
+def test_block_log_read_by_position_whatever_its_header(tmp_path):
+    """read_block_log: the other peers' logs of 2026-11-30 to 2026-12-06 were headed with four names
+    over five fields (the receiver's port); pandas going by that header shifts every column by one,
+    reading by position does not. The fixed header reads the same; gzip as the recordings keep it."""
+    rows = "1.25,127.9.0.4,69,0,34423\n1.5,127.9.0.2,70,15,33731\n"
+    legacy = tmp_path / "peer-0001-blocks.csv"
+    legacy.write_text("t_s,peer_ip,piece,block\n" + rows)
+    fixed = tmp_path / "peer-0002-blocks.csv.gz"
+    with gzip.open(fixed, "wt") as f:
+        f.write("t_s,peer_ip,piece,block,peer_port\n" + rows)
+    want = [(1.25, "127.9.0.4", 69, 0), (1.5, "127.9.0.2", 70, 15)]
+    from forensics.traces import read_block_log
+
+    assert read_block_log(legacy) == want
+    assert read_block_log(fixed) == want
+    assert list(pd.read_csv(legacy).t_s) != [1.25, 1.5]  # what going by the header gives
+    bad = tmp_path / "peer-0003-blocks.csv"
+    bad.write_text("time,ip,piece,block\n1,127.9.0.4,1,0\n")
+    with pytest.raises(ValueError, match="peer-0003-blocks.csv: not a block log"):
+        read_block_log(bad)
+    short = tmp_path / "peer-0004-blocks.csv"
+    short.write_text("t_s,peer_ip,piece,block\n1,127.9.0.4,1\n")
+    with pytest.raises(ValueError, match=r"peer-0004-blocks.csv, line 2: expected t_s"):
+        read_block_log(short)

@@ -37,6 +37,10 @@ from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
 from .trace import TRACE_INTERVAL_S, ConnectionSampler
 
 SAMPLE_INTERVAL_S = 0.5
+# One row per block_uploaded_alert, the subject's and (--all-blocks) every other peer's. Until
+# 2026-12-06 the other peers' files were headed without peer_port although their rows had it
+# (recordings of 2026-11-30 to 2026-12-06): read them by position (forensics.traces.read_block_log).
+BLOCK_LOG_COLUMNS = ("t_s", "peer_ip", "piece", "block", "peer_port")
 DRAIN_AFTER_PAUSE_S = 1.0
 
 
@@ -368,10 +372,10 @@ class Peer:
         })
         write_csv(raw / f"{name}-samples.csv", ("t_s", "uploaded_bytes", "downloaded_bytes"), self.samples)
         if self.is_subject:
-            write_csv(raw / "subject-blocks.csv", ("t_s", "peer_ip", "piece", "block", "peer_port"), self.blocks)
+            write_csv(raw / "subject-blocks.csv", BLOCK_LOG_COLUMNS, self.blocks)
             write_csv(raw / SENT_FILE, SENT_COLUMNS, self.sent.rows())
         elif self.log_blocks:
-            write_csv(raw / f"{name}-blocks.csv", ("t_s", "peer_ip", "piece", "block"), self.blocks)
+            write_csv(raw / f"{name}-blocks.csv", BLOCK_LOG_COLUMNS, self.blocks)
         if self.peer_log is not None:
             write_raw_log(raw_log_path(raw, self.index), self.peer_log)
 

@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from .peer import DRAIN_AFTER_PAUSE_S, SAMPLE_INTERVAL_S, emit, stop_on_stdin
+from .peer import BLOCK_LOG_COLUMNS, DRAIN_AFTER_PAUSE_S, SAMPLE_INTERVAL_S, emit, stop_on_stdin
 from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
 from .trace import TRACE_INTERVAL_S as READ_INTERVAL_S  # each connection's sent count, as often as peer.py
 from .trace import ConnectionSampler
@@ -246,7 +246,7 @@ class SessionSubject:
             "connection_trace": tor.tracer.close() if tor.tracer is not None else None, "session_torrent": tor.j, "settings": self.applied_settings,
         })
         write_csv(raw / "peer-0000-samples.csv", ("t_s", "uploaded_bytes", "downloaded_bytes"), tor.samples)
-        write_csv(raw / "subject-blocks.csv", ("t_s", "peer_ip", "piece", "block", "peer_port"), tor.blocks)
+        write_csv(raw / "subject-blocks.csv", BLOCK_LOG_COLUMNS, tor.blocks)
         write_csv(raw / SENT_FILE, SENT_COLUMNS, tor.sent.rows())
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forensics.lab.peer import DRAIN_AFTER_PAUSE_S
+from forensics.lab.peer import BLOCK_LOG_COLUMNS, DRAIN_AFTER_PAUSE_S
 from sim.layout import BLOCK_BYTES
 from sim.results import FILE_COLUMNS, HEADLINE_FIELDS, LOG_COLUMNS, PEER_COLUMNS, TIMESERIES_COLUMNS
 
@@ -208,6 +208,11 @@ def test_all_blocks_accounts_for_every_download(stop_run):
     from forensics.lab.shares import load_uploads, main as shares_main
 
     raw = stop_run / "replications" / "0000" / "raw"
+    for log in sorted(raw.glob("*-blocks.csv")):  # each row has the fields its header names
+        with open(log, newline="") as f:
+            rows = list(csv.reader(f))
+        assert rows[0] == list(BLOCK_LOG_COLUMNS) and len(rows) > 1, log
+        assert {len(r) for r in rows[1:]} == {len(BLOCK_LOG_COLUMNS)}, log
     up = load_uploads(raw)
     m = up.matrix_bytes()
     peers = read_csv(stop_run / "replications" / "0000" / "peers.csv")
