@@ -199,6 +199,7 @@ class SwarmRun:
         # connections exchanging their first messages: (tick after which it opens, when, seq, u, v)
         self.handshaking: list[tuple[int, float, int, int, int]] = []
         self._handshaking_pairs: set[tuple[int, int]] = set()
+        self._extra_buf: np.ndarray | None = None  # _extra_all's array
         self._last_tick = 0
         # Session hooks (sim/session.py): a callable asked, when the subject's join time comes,
         # whether the session's queue lets this torrent start now; if not, the subject waits until
@@ -428,6 +429,61 @@ class SwarmRun:
             heapq.heappush(self.handshaking, (due, ready, len(self._handshaking_pairs), u, v))
             self._handshaking_pairs.add(pair)
 
+    def _open_tcp_all(self, due: dict[int, list[int]], t: float) -> None:
+        """``_open_tcp(u, v, t)`` for every v queued by every u in ``due`` (emptied), u in increasing
+        order, each u's in the order queued, in one kernel call (connk.open_tcp_batch): the same
+        attempts in the same order, with the same results. The pairs whose handshake was under way
+        before are left out here, as _open_tcp leaves them; those opened within the batch, there.
+        Nothing an attempt changes enters ``_extra`` or the subject's session channel, so both are
+        read once."""
+        hs = self._handshaking_pairs
+        us: list[int] = []
+        vs: list[int] = []
+        for u in sorted(due):
+            for v in due[u]:
+                if ((u, v) if u < v else (v, u)) not in hs:
+                    us.append(u)
+                    vs.append(v)
+        due.clear()
+        if not us:
+            return
+        m = len(us)
+        u_arr = np.array(us, np.int64)
+        v_arr = np.array(vs, np.int64)
+        code = np.empty(m, np.int64)
+        ready = np.empty(m, np.float64)
+        extra = self._extra_all()
+        sub, limit, bank = -1, 0.0, 0.0
+        if self.subject_channel is not None:
+            sub, limit, bank = self._subject_hook(SUBJECT, SUBJECT)
+        pa = self.pa
+        n_open = self._call(
+            connk.open_tcp_batch, pa.active, pa.is_seed, pa.deg, pa.handshakes, pa.up_cap, pa.up_quota,
+            pa.tick_phase, self.ea.nbr, self.pex_state.refused, self.pop.connectable, self.pop.conn_limit,
+            self.pop.join_s, u_arr, v_arr, float(t), self._last_tick * self.dt, self.dt, QUOTA_BURST_S, extra,
+            self.pex, float(self.env.now), sub, limit, bank, code, ready)
+        if n_open:
+            for i in np.flatnonzero(code == connk.OPENED).tolist():
+                u = us[i]
+                v = vs[i]
+                r = float(ready[i])
+                due_tick = max(math.ceil(r / self.dt - 1e-9) - 1, self._last_tick)
+                heapq.heappush(self.handshaking, (due_tick, r, len(self._handshaking_pairs), u, v))
+                hs.add((u, v) if u < v else (v, u))
+
+    def _extra_all(self) -> np.ndarray:
+        """``_extra(u)`` for every peer u, as an array (zero for most)."""
+        extra = self._extra_buf
+        if extra is None or extra.shape[0] != self.pop.size:
+            extra = self._extra_buf = np.zeros(self.pop.size, np.int64)
+        else:
+            extra[:] = 0
+        for u in list(self.self_slots):
+            extra[u] = self._slots_to_self(u)
+        if self.others_held is not None:
+            extra[SUBJECT] += self.others_held()
+        return extra
+
     def _handshake_done(self, u: int, v: int, t: float) -> float:
         """When the downloader's INTERESTED reaches its peer on a connection u opened to v at t.
         The messages go in turn: u's handshake; v's handshake, then v's bitfield; u's bitfield and
@@ -463,9 +519,7 @@ class SwarmRun:
             self._pex_deliver(tick)
         due = self.pending_connects[-tick % self.ticks_per_s]  # the peers whose second tick this is
         if due:
-            for u in sorted(due):
-                for v in due.pop(u):
-                    self._open_tcp(u, v, now)
+            self._open_tcp_all(due, now)
         if self.handshaking and self.handshaking[0][0] <= tick:
             through = []
             while self.handshaking and self.handshaking[0][0] <= tick:
@@ -520,8 +574,14 @@ class SwarmRun:
         while True:
             m, w, x = self._call(pexk.pex_deliver, self.pex_state, pa.deg, self.ea.nbr, pa.active, pa.is_seed,
                                  self.pop.connectable, tick, now, self.dt, out_w, out_x)
-            for i in range(m):
-                self._queue_connects(int(out_w[i])).append(int(out_x[i]))
+            if m:  # _queue_connects(w).append(x) for each, in order (millions in a large swarm)
+                pending = self.pending_connects
+                for wi, xi, phase in zip(out_w[:m].tolist(), out_x[:m].tolist(), pa.sec_phase[out_w[:m]].tolist()):
+                    queued = pending[phase].get(wi)
+                    if queued is None:
+                        pending[phase][wi] = [xi]
+                    else:
+                        queued.append(xi)
             if w >= 0:
                 self._open_tcp(w, x, now)
             elif m < len(out_w):

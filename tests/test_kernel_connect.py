@@ -278,3 +278,53 @@ def test_connections_through_at_a_tick_in_one_call_as_one_by_one(seed, pex_on):
         codes = seq1
     assert codes > 10 and stops > 0  # connections opened, and a call stopped for a draw mid-list
     assert (len(pex.pending_events(ps1)) > 0) == pex_on
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_second_ticks_attempts_in_one_call_as_one_by_one(seed):
+    """open_tcp_batch against open_tcp called attempt by attempt, as the engine's _open_tcp made
+    them (a pair whose handshake is under way - opened earlier in the same second tick - is not
+    tried again): the same codes and times, the same opening counts, the same refusals noted for
+    peer exchange. The attempts repeat pairs both ways round, so an opened pair comes again; some
+    sessions count extra connections; with a seed, the subject's channel is its session's."""
+    rng = np.random.default_rng(700 + seed)
+    n, k, P = 12, 6, 8
+    pa, ea, pc = _swarm(rng, n, k, P)
+    connectable = rng.random(n) < 0.8
+    conn_limit = rng.integers(1, 5, size=n).astype(np.int64)
+    join_s = rng.random(n) * 5.0
+    extra = rng.integers(0, 2, size=n).astype(np.int64)
+    subject, sub_limit, sub_bank = (0, 250_000.0, 400_000.0) if seed % 2 else (-1, 0.0, 0.0)
+    m = 60
+    us = rng.integers(0, n, size=m).astype(np.int64)
+    vs = (us + rng.integers(1, n, size=m)) % n
+    vs[m // 2:] = np.where(rng.random(m - m // 2) < 0.5, us[:m - m // 2], vs[m // 2:])  # pairs again, ...
+    us[m // 2:] = np.where(vs[m // 2:] == us[:m - m // 2], vs[:m - m // 2], us[m // 2:])  # ... both ways round
+    t, base = 3.2, 3.0
+    hs_one, ps_one = pa.handshakes.copy(), pex.new_pex_state(n)
+    want_code, want_ready, under_way = [], [], set()
+    for u, v in zip(us.tolist(), vs.tolist()):
+        if (min(u, v), max(u, v)) in under_way:
+            want_code.append(connk.NOTHING)
+            want_ready.append(0.0)
+            continue
+        sub = subject if subject >= 0 and subject in (u, v) else -1
+        c, r = connk.open_tcp(pa.active, pa.is_seed, pa.deg, hs_one, pa.up_cap, pa.up_quota, pa.tick_phase,
+                              ea.nbr, ps_one.refused, connectable, conn_limit, join_s, u, v, t, base, 0.5,
+                              QUOTA_BURST_S, int(extra[u]), int(extra[v]), True, t, sub,
+                              sub_limit if sub >= 0 else 0.0, sub_bank if sub >= 0 else 0.0)
+        want_code.append(c)
+        want_ready.append(r)
+        if c == connk.OPENED:
+            under_way.add((min(u, v), max(u, v)))
+    hs_batch, ps_batch = pa.handshakes.copy(), pex.new_pex_state(n)
+    code, ready = np.empty(m, np.int64), np.empty(m)
+    n_open = connk.open_tcp_batch(pa.active, pa.is_seed, pa.deg, hs_batch, pa.up_cap, pa.up_quota, pa.tick_phase,
+                                  ea.nbr, ps_batch.refused, connectable, conn_limit, join_s, us, vs, t, base, 0.5,
+                                  QUOTA_BURST_S, extra, True, t, subject, sub_limit, sub_bank, code, ready)
+    assert code.tolist() == want_code
+    assert ready.tolist() == want_ready
+    assert n_open == want_code.count(connk.OPENED) == len(under_way) > 0
+    assert np.array_equal(hs_batch, hs_one)
+    assert dict(ps_batch.refused) == dict(ps_one.refused)
+    assert {connk.NOTHING, connk.REFUSED, connk.OPENED} <= set(want_code)

@@ -124,6 +124,46 @@ def open_tcp(active, is_seed, deg, handshakes, up_cap, up_quota, tick_phase, nbr
     return OPENED, ready
 
 
+@njit(cache=True)
+def open_tcp_batch(active, is_seed, deg, handshakes, up_cap, up_quota, tick_phase, nbr, refused, connectable,
+                   conn_limit, join_s, us, vs, t, base, dt, burst_s, extra, pex, now, subject, sub_limit, sub_bank,
+                   code, ready):
+    """open_tcp for each attempt (us[i], vs[i]) in turn, as the engine made them one call each (its
+    queued connects at a second tick: thousands a tick in a swarm of ten thousand, most refused by
+    a full session). ``extra[p]``: what else p's session counts against its connections_limit (the
+    engine's ``_extra``, which nothing here changes). ``subject`` >= 0: the subject's upload channel
+    is its session's (``sub_limit``, ``sub_bank``) for attempts it takes part in. The engine leaves
+    out the pairs whose handshake was already under way; a pair opened earlier in the batch is
+    skipped as it would be there (code NOTHING). Writes each attempt's code and, if OPENED, when its
+    first messages are through."""
+    m = us.shape[0]
+    opened = np.empty(m, np.int64)  # the attempts opened so far in this batch (few)
+    n_open = 0
+    for i in range(m):
+        u = us[i]
+        v = vs[i]
+        code[i] = NOTHING
+        ready[i] = 0.0
+        skip = False
+        for jj in range(n_open):
+            j = opened[jj]
+            if (us[j] == u and vs[j] == v) or (us[j] == v and vs[j] == u):
+                skip = True
+                break
+        if skip:
+            continue
+        sub = subject if subject >= 0 and (u == subject or v == subject) else -1
+        c, r = open_tcp(active, is_seed, deg, handshakes, up_cap, up_quota, tick_phase, nbr, refused, connectable,
+                        conn_limit, join_s, u, v, t, base, dt, burst_s, extra[u], extra[v], pex, now, sub,
+                        sub_limit, sub_bank)
+        code[i] = c
+        ready[i] = r
+        if c == OPENED:
+            opened[n_open] = i
+            n_open += 1
+    return n_open
+
+
 @njit(cache=True, inline="always")
 def _fast_set(fast, have, is_seed, fast_n, fast_rows, fast_drawn, u, v, k):
     """u's allowed fast set for v in u's slot k (the engine's ``_allow_fast``): the first
