@@ -43,3 +43,36 @@ def test_grant_pairs_by_hand():
 def test_missing_peer_log_is_a_clear_error(tmp_path, capsys):
     assert grants.main([str(tmp_path), "1"]) == 2
     assert "no peer log" in capsys.readouterr().err
+
+
+def test_request_waits_by_hand():
+    """Requests granted at the next quota tick against those that waited longer: each request is
+    paired with the next grant on its connection; a request outside the window, or with no grant
+    after it, is not counted."""
+    a, r = "ASSIGN_BANDWIDTH", "REQUEST_BANDWIDTH"
+    log = _log([
+        (10.00, 1, 7, ">>>", r, "bytes: 100 quota: 0"),
+        (10.46, 1, 7, ">>>", a, "bytes: 100"),  # next tick: 0.46 s
+        (10.47, 1, 7, ">>>", r, "bytes: 200 quota: 100"),
+        (11.46, 1, 7, ">>>", a, "bytes: 200"),  # two ticks: 0.99 s
+        (11.47, 1, 8, ">>>", r, "bytes: 300 quota: 0"),
+        (12.05, 1, 8, ">>>", a, "bytes: 300"),  # 0.58 s: still the next tick (0.5 + 0.1)
+        (12.10, 1, 8, ">>>", r, "bytes: 300 quota: 0"),  # never granted: left out
+        (9.00, 1, 9, ">>>", r, "bytes: 1 quota: 0"),  # before the window
+        (10.80, 1, 9, ">>>", a, "bytes: 1"),
+        (10.00, 2, 7, ">>>", r, "bytes: 5 quota: 0"),  # another uploader
+        (12.00, 2, 7, ">>>", a, "bytes: 5"),
+    ])
+    assert grants.request_waits(log, 1, 10.0, 40.0) == {"requests": 3, "waited_longer": 1}
+    assert grants.request_waits(log, 2, 10.0, 40.0) == {"requests": 1, "waited_longer": 1}
+    assert grants.request_waits(log, 1, 10.0, 40.0, tick_s=1.0) == {"requests": 3, "waited_longer": 0}
+
+
+def test_model_waits_counts_what_a_limited_channel_carries():
+    """The model's count for v06's 1 MB/s seed, one replication, 10-40 s: its seven connections'
+    requests queue on its channel every tick, and a few of them - a large request when the
+    quota tick's equal share is less - wait past a quota tick. The two counts are of different
+    requests' states, so neither can reach the other."""
+    root = Path(__file__).parents[1]
+    seed = grants.model_waits(root / "validation/v06-seed-after.toml", 1, 1, 10.0, 40.0)
+    assert seed["requests"] > 100 and 0 < seed["waited_longer"] < seed["requests"] / 10
