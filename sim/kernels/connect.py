@@ -6,7 +6,8 @@ then on, and its handshake, bitfields and INTERESTED pass both ends' upload rate
 ``handshake_ready``), then, once those messages are through, the connection carries requests
 (``open_connection``: the connection's state in both peers' rows and its allowed fast sets, then
 ``pex_after_connect``: its peer-exchange timing; ``connect_through`` runs both for every
-connection through at a tick). A connection that finds a peer's session at its limit is closed at its
+connection through at a tick). The attempts a peer queued for its second tick (its tracker
+replies' peers and peer exchange's) go to ``open_tcp`` in one call, ``open_tcp_batch``. A connection that finds a peer's session at its limit is closed at its
 handshake (refused: peer exchange then keeps away from the pair for min_reconnect_time).
 
 These were Python methods of the engine; in a swarm of a thousand peers they ran a third of a
