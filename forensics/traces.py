@@ -12,6 +12,7 @@ Standard library only: cheap to import from the validation scripts and the lab's
 
 from __future__ import annotations
 
+import csv
 import gzip
 import lzma
 from pathlib import Path
@@ -50,7 +51,8 @@ def open_by_suffix(path: str | Path) -> TextIO:
     return open(path, newline="")
 
 
-BLOCK_LOG_NAMES = ("t_s", "peer_ip", "piece", "block", "peer_port")
+# A lab block log's columns (forensics/lab/peer.py writes them): one row per block_uploaded_alert.
+BLOCK_LOG_COLUMNS = ("t_s", "peer_ip", "piece", "block", "peer_port")
 
 
 def read_block_log(path: str | Path) -> list[tuple[float, str, int, int]]:
@@ -62,14 +64,12 @@ def read_block_log(path: str | Path) -> list[tuple[float, str, int, int]]:
     that also carry the receiver's port, so a reader going by the header alone (pandas) shifts
     every column by one. A header that does not start with these four names is an error naming
     the file."""
-    import csv
-
     with open_by_suffix(path) as f:
         rows = csv.reader(f)
         header = next(rows, None)
-        if header is None or tuple(header[:4]) != BLOCK_LOG_NAMES[:4]:
+        if header is None or tuple(header[:4]) != BLOCK_LOG_COLUMNS[:4]:
             raise ValueError(f"{path}: not a block log (expected a header starting "
-                             f"{','.join(BLOCK_LOG_NAMES[:4])}, got {header})")
+                             f"{','.join(BLOCK_LOG_COLUMNS[:4])}, got {header})")
         out = []
         for line, r in enumerate(rows, start=2):
             try:

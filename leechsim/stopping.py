@@ -13,7 +13,7 @@ import signal
 import threading
 from typing import Iterator
 
-from forensics.errors import Interrupted, note_stop
+from forensics.errors import Interrupted, note_stop, stop_requested
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -25,13 +25,9 @@ def stop_on_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread; leave them alone
         return
-    stopping = False
-
     def handler(signum, frame):
-        nonlocal stopping
-        if stopping:
+        if stop_requested() is not None:
             return
-        stopping = True
         note_stop(signum)  # read by whatever unwinds if the raise below is turned into another error
         raise Interrupted(signum)
 
@@ -39,6 +35,7 @@ def stop_on_signals() -> Iterator[None]:
     try:
         yield
     finally:
+        stopping = stop_requested() is not None
         note_stop(None)
         for sig, h in old.items():
             # once stopping, the process is on its way out: a late press must not kill it mid-exit

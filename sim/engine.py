@@ -425,9 +425,14 @@ class SwarmRun:
             float(t), self._last_tick * self.dt, self.dt, QUOTA_BURST_S, self._extra(u), self._extra(v), self.pex,
             float(self.env.now), sub, limit, bank)
         if code == connk.OPENED:
-            due = max(math.ceil(ready / self.dt - 1e-9) - 1, self._last_tick)
-            heapq.heappush(self.handshaking, (due, ready, len(self._handshaking_pairs), u, v))
-            self._handshaking_pairs.add(pair)
+            self._handshake_under_way(u, v, ready)
+
+    def _handshake_under_way(self, u: int, v: int, ready: float) -> None:
+        """u opened a connection to v whose first messages are through at ``ready``: it opens at the
+        tick that ends after then (_connect_pending), in the order the attempts were opened."""
+        due = max(math.ceil(ready / self.dt - 1e-9) - 1, self._last_tick)
+        heapq.heappush(self.handshaking, (due, ready, len(self._handshaking_pairs), u, v))
+        self._handshaking_pairs.add((u, v) if u < v else (v, u))
 
     def _open_tcp_all(self, due: dict[int, list[int]], t: float) -> None:
         """``_open_tcp(u, v, t)`` for every v queued by every u in ``due`` (emptied), u in increasing
@@ -464,24 +469,20 @@ class SwarmRun:
             self.pex, float(self.env.now), sub, limit, bank, code, ready)
         if n_open:
             for i in np.flatnonzero(code == connk.OPENED).tolist():
-                u = us[i]
-                v = vs[i]
-                r = float(ready[i])
-                due_tick = max(math.ceil(r / self.dt - 1e-9) - 1, self._last_tick)
-                heapq.heappush(self.handshaking, (due_tick, r, len(self._handshaking_pairs), u, v))
-                hs.add((u, v) if u < v else (v, u))
+                self._handshake_under_way(us[i], vs[i], float(ready[i]))
 
     def _extra_all(self) -> np.ndarray:
-        """``_extra(u)`` for every peer u, as an array (zero for most)."""
+        """``_extra(u)`` for every peer u, as an array (zero but for the peers connected to
+        themselves and a session's subject)."""
         extra = self._extra_buf
         if extra is None or extra.shape[0] != self.pop.size:
             extra = self._extra_buf = np.zeros(self.pop.size, np.int64)
         else:
             extra[:] = 0
         for u in list(self.self_slots):
-            extra[u] = self._slots_to_self(u)
+            extra[u] = self._extra(u)
         if self.others_held is not None:
-            extra[SUBJECT] += self.others_held()
+            extra[SUBJECT] = self._extra(SUBJECT)
         return extra
 
     def _handshake_done(self, u: int, v: int, t: float) -> float:
@@ -536,11 +537,13 @@ class SwarmRun:
         yet are written once it is. Each pair's ``extra`` is what it was pair by pair: nothing the
         connections change enters it (a peer's connection to itself, the subject's other torrents)."""
         pa = self.pa
-        us = np.array([u for u, _ in through], np.int64)
-        vs = np.array([v for _, v in through], np.int64)
+        pairs = np.array(through, np.int64).reshape(-1, 2)
+        us = np.ascontiguousarray(pairs[:, 0])
+        vs = np.ascontiguousarray(pairs[:, 1])
         if self.self_slots or self.others_held is not None:
-            extra_u = np.array([self._extra(u) for u, _ in through], np.int64)
-            extra_v = np.array([self._extra(v) for _, v in through], np.int64)
+            extra = self._extra_all()
+            extra_u = extra[us]
+            extra_v = extra[vs]
         else:
             extra_u = extra_v = np.zeros(len(through), np.int64)
         i = 0

@@ -32,15 +32,12 @@ import threading
 import time
 from pathlib import Path
 
+from ..traces import BLOCK_LOG_COLUMNS  # the subject's and (--all-blocks) every other peer's block log
 from .peerlog import PEER_LOG_ALERT_QUEUE, parse_message, raw_log_path, write_raw_log
 from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
 from .trace import TRACE_INTERVAL_S, ConnectionSampler
 
 SAMPLE_INTERVAL_S = 0.5
-# One row per block_uploaded_alert, the subject's and (--all-blocks) every other peer's. Until
-# 2026-12-06 the other peers' files were headed without peer_port although their rows had it
-# (recordings of 2026-11-30 to 2026-12-06): read them by position (forensics.traces.read_block_log).
-BLOCK_LOG_COLUMNS = ("t_s", "peer_ip", "piece", "block", "peer_port")
 DRAIN_AFTER_PAUSE_S = 1.0
 
 

@@ -25,7 +25,8 @@ import threading
 import time
 from pathlib import Path
 
-from .peer import BLOCK_LOG_COLUMNS, DRAIN_AFTER_PAUSE_S, SAMPLE_INTERVAL_S, emit, stop_on_stdin
+from ..traces import BLOCK_LOG_COLUMNS
+from .peer import DRAIN_AFTER_PAUSE_S, SAMPLE_INTERVAL_S, emit, stop_on_stdin
 from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
 from .trace import TRACE_INTERVAL_S as READ_INTERVAL_S  # each connection's sent count, as often as peer.py
 from .trace import ConnectionSampler

@@ -18,9 +18,9 @@ twin and tests/test_kernel_pex.py compares the two.
 The peers told of and not yet arrived wait in a binary heap kept in an int64 array (one row an
 event: tick, sequence number, receiver, peer named, sender), ordered by (tick, sequence number). The
 sequence numbers are unique, so the events leave in one order whatever the heap's layout. (It was a
-typed list under ``heapq``: each of its element reads and writes counted references on the list:
-29 % of the runtime helpers' samples in the 1,000-peer benchmark, perf, forty-third session.) The array
-sits in a one-element typed list so that a push can replace it with a larger one.
+typed list under ``heapq``: each of its element reads and writes counted references on the list,
+which Linux perf showed among the runtime helpers' largest callers in the 1,000-peer benchmark.)
+The array sits in a one-element typed list so that a push can replace it with a larger one.
 """
 
 from __future__ import annotations

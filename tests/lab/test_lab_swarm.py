@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forensics.lab.peer import BLOCK_LOG_COLUMNS, DRAIN_AFTER_PAUSE_S
+from forensics.lab.peer import DRAIN_AFTER_PAUSE_S
+from forensics.traces import BLOCK_LOG_COLUMNS
 from sim.layout import BLOCK_BYTES
 from sim.results import FILE_COLUMNS, HEADLINE_FIELDS, LOG_COLUMNS, PEER_COLUMNS, TIMESERIES_COLUMNS
 

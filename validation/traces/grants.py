@@ -30,16 +30,23 @@ from pathlib import Path
 
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root: sim (--model)
+
 BYTES = re.compile(r"bytes: (\d+)")
 QUOTA = re.compile(r"quota: (\d+)")
+
+
+def _upload_grants(log: pd.DataFrame, uploader: int) -> pd.DataFrame:
+    """The uploader's upload-channel requests and grants (its ``>>>`` REQUEST_/ASSIGN_BANDWIDTH lines)."""
+    return log[(log.local == uploader) & log.event.isin(["ASSIGN_BANDWIDTH", "REQUEST_BANDWIDTH"])
+               & (log.direction == ">>>")]
 
 
 def grant_pairs(log: pd.DataFrame, uploader: int, t0: float, t1: float) -> pd.DataFrame:
     """Per connection of ``uploader``: pairs of consecutive grants, the larger one's share, and
     the requests made before a write and after writes."""
     rows = []
-    mine = log[(log.local == uploader) & log.event.isin(["ASSIGN_BANDWIDTH", "REQUEST_BANDWIDTH"])
-               & (log.direction == ">>>")]
+    mine = _upload_grants(log, uploader)
     for remote, g in mine.groupby("remote"):
         g = g[(g.t_s >= t0) & (g.t_s < t1)]
         grants = [int(BYTES.search(d).group(1)) for e, d in zip(g.event, g.detail) if e == "ASSIGN_BANDWIDTH"]
@@ -67,8 +74,7 @@ def request_waits(log: pd.DataFrame, uploader: int, t0: float, t1: float, tick_s
     """The uploader's queued requests made in [t0, t1): how many, and how many were granted more
     than one quota tick (``tick_s``, plus 0.1 s for the tick's own spread) after they were made. A
     request is followed by the next ASSIGN_BANDWIDTH on its connection; one with none is left out."""
-    mine = log[(log.local == uploader) & log.event.isin(["ASSIGN_BANDWIDTH", "REQUEST_BANDWIDTH"])
-               & (log.direction == ">>>")]
+    mine = _upload_grants(log, uploader)
     asked = waited = 0
     for _, g in mine.groupby("remote"):
         made = None
@@ -86,13 +92,15 @@ def model_waits(scenario: Path, runs: int, uploader: int, t0: float, t1: float) 
     """The same count in the model: replications 0..runs-1 of ``scenario`` stepped tick by tick;
     after each tick from t0 to t1, the uploader's requests made at it (queued, not yet at a quota
     tick: ``bw_ttl`` at its start value) and those that a quota tick left waiting, part-granted."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from sim.engine import SwarmRun
     from sim.kernels.bandwidth import REQUEST_TTL_TICKS
     from sim.montecarlo import replication_seeds
     from sim.scenario import load_scenario
 
     sc = load_scenario(scenario)
+    if not 1 <= runs <= sc.simulation.replications:
+        raise ValueError(f"--runs {runs}: between 1 and the scenario's simulation.replications "
+                         f"({sc.simulation.replications}, {scenario})")
     seeds = replication_seeds(sc.simulation.seed, sc.simulation.replications)
     asked = waited = 0
     for rep in range(runs):
@@ -123,7 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=10, help="replications (--model)")
     a = ap.parse_args(argv)
     if a.waits and a.model is not None:
-        w = model_waits(a.model, a.runs, a.uploader, a.t0, a.t1)
+        from sim.scenario import ScenarioError
+
+        try:
+            w = model_waits(a.model, a.runs, a.uploader, a.t0, a.t1)
+        except (ScenarioError, ValueError) as e:
+            print(e, file=sys.stderr)
+            return 2
         print(f"model, {a.runs} replications: {w['requests']} requests, {w['waited_longer']} waited past a quota "
               f"tick ({w['waited_longer'] / max(w['requests'], 1):.3f})")
         return 0

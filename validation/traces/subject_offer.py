@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from forensics.traces import connections_file  # noqa: E402
+from forensics.traces import connections_file, read_block_log  # noqa: E402
 
 SECONDS = list(range(0, 70, 5))
 
@@ -49,8 +49,7 @@ def _has(run: str, name: str) -> bool:
 def lab_pieces(lab_dir: str) -> dict[int, list]:
     out: dict[int, list] = collections.defaultdict(list)
     for run in sorted(glob.glob(lab_dir + "/replications/*")):
-        blocks = pd.concat([pd.read_csv(f, header=None, skiprows=1, usecols=[0, 1, 2, 3],
-                                        names=["t_s", "ip", "piece", "block"])
+        blocks = pd.concat([pd.DataFrame(read_block_log(f), columns=["t_s", "ip", "piece", "block"])
                             for f in glob.glob(run + "/blocks/*-blocks.csv.gz")])
         blocks["peer"] = blocks.ip.str.split(".").str[-1].astype(int) - 2
         per_piece = blocks.groupby("piece").block.max() + 1  # blocks in each piece (all are sent to someone)
