@@ -270,16 +270,20 @@ def connect_through(pa, ea, pc, ps, pex, connectable, conn_limit, fast_n, fast_r
     3 % of that benchmark, measured side by side (`python -m benchmarks.scaling
     benchmarks/scenarios/peers-1000.toml`, alternating runs). What is left here is the work
     itself: topology.connect's availability counts and peer exchange's bookkeeping."""
+    # the arrays read for every pair, taken out of the state tuples once: this kernel runs with
+    # numba's runtime (peer exchange's typed dictionaries), under which each read of a member
+    # counts references on it
+    handshakes, deg, nbr, active, is_seed, sec_phase = pa.handshakes, pa.deg, ea.nbr, pa.active, pa.is_seed, pa.sec_phase
     for i in range(start, us.shape[0]):
         u = us[i]
         v = vs[i]
-        pa.handshakes[u] -= 1
-        pa.handshakes[v] -= 1
+        handshakes[u] -= 1
+        handshakes[v] -= 1
         code, need = open_connection(pa, ea, pc, connectable, conn_limit, fast_n, fast_rows, fast_drawn, u, v,
                                      extra_u[i], extra_v[i], seq + 1)
         if pex and code != NOTHING:
-            pex_after_connect(ps, code, pa.deg, ea.nbr, pa.active, pa.is_seed, connectable, conn_limit,
-                              pa.handshakes, pa.sec_phase, ticks_per_s, per, u, v, tick, now)
+            pex_after_connect(ps, code, deg, nbr, active, is_seed, connectable, conn_limit, handshakes, sec_phase,
+                              ticks_per_s, per, u, v, tick, now)
         if code == OPENED:
             seq += 1
             if need != 0:

@@ -77,7 +77,7 @@ def new_pex_state(n):
 @njit(cache=True)
 def next_event_tick(ps):
     """The tick of the next peer to arrive (-1: none). The kernels that change the heap keep it in
-    ``ps.next_at`` too (_sync_next), which the engine reads at every tick: a call passing the
+    ``ps.next_at`` too (_sync), which the engine reads at every tick: a call passing the
     state's typed dictionaries cost about ten microseconds."""
     return ps.heap[0][0, 0] if ps.n_events[0] > 0 else -1
 
@@ -103,22 +103,22 @@ def _swap(h, i, j):
         h[j, c] = t
 
 
-@njit(cache=True)
-def _heap_push(ps, at, seq, w, x, a):
-    """Add an event to the heap (growing its array when full) and sift it up."""
-    n = ps.n_events[0]
-    h = ps.heap[0]
+@njit(cache=True, inline="always")
+def _push(heap, n_events, at, seq, w, x, a):
+    """Add an event to the heap (``heap[0]``, grown when full) and sift it up."""
+    n = n_events[0]
+    h = heap[0]
     if n == h.shape[0]:
         bigger = np.zeros((2 * n, EVENT_FIELDS), np.int64)
         bigger[:n] = h
-        ps.heap[0] = bigger
+        heap[0] = bigger
         h = bigger
     h[n, 0] = at
     h[n, 1] = seq
     h[n, 2] = w
     h[n, 3] = x
     h[n, 4] = a
-    ps.n_events[0] = n + 1
+    n_events[0] = n + 1
     i = n
     while i > 0:
         parent = (i - 1) // 2
@@ -129,14 +129,19 @@ def _heap_push(ps, at, seq, w, x, a):
 
 
 @njit(cache=True)
-def _heap_pop(ps):
-    """Take the first event (the heap is not empty): (tick, receiver, peer named, sender)."""
-    h = ps.heap[0]
-    n = ps.n_events[0] - 1
+def _heap_push(ps, at, seq, w, x, a):
+    """Add an event to the heap (growing its array when full) and sift it up."""
+    _push(ps.heap, ps.n_events, at, seq, w, x, a)
+
+
+@njit(cache=True, inline="always")
+def _pop(h, n_events):
+    """Take the first event of the heap array ``h`` (not empty): (tick, receiver, peer named, sender)."""
+    n = n_events[0] - 1
     at, w, x, a = h[0, 0], h[0, 2], h[0, 3], h[0, 4]
     for c in range(EVENT_FIELDS):
         h[0, c] = h[n, c]
-    ps.n_events[0] = n
+    n_events[0] = n
     i = 0
     while True:
         first = i
@@ -152,9 +157,16 @@ def _heap_pop(ps):
     return at, w, x, a
 
 
+@njit(cache=True)
+def _heap_pop(ps):
+    """Take the first event (the heap is not empty): (tick, receiver, peer named, sender)."""
+    return _pop(ps.heap[0], ps.n_events)
+
+
 @njit(cache=True, inline="always")
-def _sync_next(ps):
-    ps.next_at[0] = next_event_tick(ps)
+def _sync(heap, n_events, next_at):
+    """``next_at`` set to the heap's first tick (next_event_tick, on the members)."""
+    next_at[0] = heap[0][0, 0] if n_events[0] > 0 else -1
 
 
 @njit(cache=True, inline="always")
@@ -182,33 +194,48 @@ def ceil_div(p, q):
     return -((-p) // q)
 
 
+@njit(cache=True, inline="always")
+def _when(first_of, r0, n, a, w, since, per):
+    """pex_when on the members (``first_of``: ``PexState.first``)."""
+    first = first_of[a * n + w]
+    if since < first:
+        return first
+    r = r0[a]
+    rebuild = r if since < r else r + per * ((since - r) // per + 1)
+    return first + per * max(1, ceil_div(rebuild - first, per))
+
+
 @njit(cache=True)
 def pex_when(ps, a, w, since, per):
     """The tick at which a names to w a peer connected to a since tick ``since``: in its first
     message to w (the full list of its connections) if it connected before it, else in the
     first message after a's next rebuild of its "added" list (the torrent's extension ticks
     before its connections', so a message in the rebuild's own tick carries it)."""
-    n = ps.r0.shape[0]
-    first = ps.first[a * n + w]
-    if since < first:
-        return first
-    r0 = ps.r0[a]
-    rebuild = r0 if since < r0 else r0 + per * ((since - r0) // per + 1)
-    return first + per * max(1, ceil_div(rebuild - first, per))
+    return _when(ps.first, ps.r0, ps.r0.shape[0], a, w, since, per)
+
+
+# ``PexState.due``'s default for a pair with no event on its way: after every tick a run has
+NOT_DUE = 1 << 62
+
+
+@njit(cache=True, inline="always")
+def _schedule(due, seq, pending, heap, n_events, next_at, n, w, x, a, at):
+    """pex_schedule on the members (``n`` peers)."""
+    key = w * n + x
+    if due.get(key, NOT_DUE) <= at:  # (one lookup: ``key in due and due[key] <= at``)
+        return
+    due[key] = at
+    seq[0] += 1
+    pending[w] += 1
+    _push(heap, n_events, at, seq[0], w, x, a)
+    _sync(heap, n_events, next_at)
 
 
 @njit(cache=True)
 def pex_schedule(ps, w, x, a, at):
     """w is told of x by a at tick ``at``; a peer already on its way to w from an earlier or
     the same tick is followed once, from the first to name it."""
-    key = w * ps.r0.shape[0] + x
-    if key in ps.due and ps.due[key] <= at:
-        return
-    ps.due[key] = at
-    ps.seq[0] += 1
-    ps.pending[w] += 1
-    _heap_push(ps, at, ps.seq[0], w, x, a)
-    _sync_next(ps)
+    _schedule(ps.due, ps.seq, ps.pending, ps.heap, ps.n_events, ps.next_at, ps.r0.shape[0], w, x, a, at)
 
 
 @njit(cache=True)
@@ -246,25 +273,32 @@ def pex_connected(ps, deg, nbr, active, is_seed, connectable, conn_limit, handsh
     lists the sender's connected peers. Later ones, a minute apart, carry the peers added at the
     sender's last rebuild (every minute from its torrent's first tick). Only the peers the
     receiver could connect to, is not connected to and has room for are followed; whether they
-    still are is checked again when they arrive (pex_deliver)."""
+    still are is checked again when they arrive (pex_deliver).
+
+    The state's members are taken out of ``ps`` once (here and in pex_deliver), and the helpers
+    they call take the members, not ``ps``: under numba's runtime each read of a member counted
+    references on it, and numba's reference counting was among the largest costs of the
+    10,000-peer benchmark outside the tick (`perf record python -m benchmarks.perf_symbols
+    benchmarks/scenarios/peers-10000.toml`, docs/benchmarks.md)."""
     n = deg.shape[0]
+    r0, first_of, pending, mark = ps.r0, ps.first, ps.pending, ps.mark
+    due, seq, heap, n_events, next_at = ps.due, ps.seq, ps.heap, ps.n_events, ps.next_at
     for side in range(2):
         a, b = (u, v) if side == 0 else (v, u)
-        if ps.r0[a] < 0:
+        if r0[a] < 0:
             # the torrent's rebuilds of its list run every minute from its first tick with a
             # connection: a torrent with none goes inactive and is not ticked (torrent::want_tick)
             # until one comes, and its first tick then rebuilds at once
-            ps.r0[a] = second_tick_from(sec_phase, ticks_per_s, a, tick)
+            r0[a] = second_tick_from(sec_phase, ticks_per_s, a, tick)
         first_tick = second_tick_from(sec_phase, ticks_per_s, a, tick + 1)
         if deg[a] >= 2:
-            ps.first[a * n + b] = first_tick
+            first_of[a * n + b] = first_tick
             if deg[a] == 2:  # a's first connection waited for a second one: its message goes now
                 other = nbr[a, 0] if nbr[a, 0] != b else nbr[a, 1]
-                if ps.first.get(a * n + other, 0) < 0:
-                    ps.first[a * n + other] = first_tick
+                if first_of.get(a * n + other, 0) < 0:
+                    first_of[a * n + other] = first_tick
         else:
-            ps.first[a * n + b] = -1
-    mark = ps.mark
+            first_of[a * n + b] = -1
     for side in range(2):
         a, b = (u, v) if side == 0 else (v, u)
         if deg[a] < 2:
@@ -276,11 +310,12 @@ def pex_connected(ps, deg, nbr, active, is_seed, connectable, conn_limit, handsh
                 w = nbr[a, k]
                 if w == b or not active[w] or (is_seed[b] and is_seed[w]) or mark[w]:
                     continue
-                if (_room(conn_limit, deg, handshakes, ps.pending, w) > 0 and ps.first[a * n + w] >= 0):
-                    pex_schedule(ps, w, b, a, pex_when(ps, a, w, tick, per))
-        first = ps.first[a * n + b]
+                if _room(conn_limit, deg, handshakes, pending, w) > 0 and first_of[a * n + w] >= 0:
+                    _schedule(due, seq, pending, heap, n_events, next_at, n, w, b, a,
+                              _when(first_of, r0, n, a, w, tick, per))
+        first = first_of[a * n + b]
         if first >= 0:  # ... and its other peers to b, in its first message
-            room = min(_room(conn_limit, deg, handshakes, ps.pending, b), MAX_PEX_PEERS)
+            room = min(_room(conn_limit, deg, handshakes, pending, b), MAX_PEX_PEERS)
             told = 0
             for k in range(deg[a]):
                 if told >= room:
@@ -289,7 +324,7 @@ def pex_connected(ps, deg, nbr, active, is_seed, connectable, conn_limit, handsh
                 # _usable(b, x), with b's connections marked
                 if (x != b and active[x] and connectable[x] and not (is_seed[b] and is_seed[x])
                         and not mark[x]):
-                    pex_schedule(ps, b, x, a, first)
+                    _schedule(due, seq, pending, heap, n_events, next_at, n, b, x, a, first)
                     told += 1
         for j in range(deg[b]):
             mark[nbr[b, j]] = False
@@ -305,40 +340,44 @@ def pex_deliver(ps, deg, nbr, active, is_seed, connectable, tick, now, dt, out_w
     and the engine connects it and calls again; (-1, -1) when done or the buffers are full
     (then the engine calls again once it has read them)."""
     n = deg.shape[0]
+    due, told, told_n, refused = ps.due, ps.told, ps.told_n, ps.refused
+    seq, pending, heap, n_events, next_at, boost_left = ps.seq, ps.pending, ps.heap, ps.n_events, ps.next_at, ps.boost_left
+    h = heap[0]  # (read again after a push, which may replace it with a larger array)
     m = 0
-    while ps.n_events[0] > 0 and ps.heap[0][0, 0] <= tick:
+    while n_events[0] > 0 and h[0, 0] <= tick:
         if m >= out_w.shape[0]:
-            _sync_next(ps)
+            _sync(heap, n_events, next_at)
             return m, -1, -1
-        at, w, x, a = _heap_pop(ps)
-        ps.pending[w] -= 1
+        at, w, x, a = _pop(h, n_events)
+        pending[w] -= 1
         key = w * n + x
-        if key not in ps.due or ps.due[key] != at:
+        if due.get(key, NOT_DUE) != at:
             continue  # superseded by an earlier message naming x to w
-        del ps.due[key]
+        del due[key]
         if not (active[a] and active[w]) or not _linked(deg, nbr, a, w):
             continue  # the sender's connection to w has closed
-        pair = refused_key(n, w, x)
-        if pair in ps.refused:
-            closed = ps.refused[pair]
+        closed = refused.get(refused_key(n, w, x), -np.inf)
+        if closed != -np.inf:
             if now < closed + MIN_RECONNECT_TIME_S - 1e-9:
                 # in w's peer list, not a connect candidate before its reconnect time: tried then
-                pex_schedule(ps, w, x, a, math.ceil((closed + MIN_RECONNECT_TIME_S) / dt - 1e-9))
+                _schedule(due, seq, pending, heap, n_events, next_at, n, w, x, a,
+                          math.ceil((closed + MIN_RECONNECT_TIME_S) / dt - 1e-9))
+                h = heap[0]
                 continue
         conn = w * n + a
-        told = ps.told_n.get(conn, 0)
-        if conn * n + x in ps.told or told >= MAX_PEX_PEERS:
+        n_told = told_n.get(conn, 0)
+        if conn * n + x in told or n_told >= MAX_PEX_PEERS:
             continue
-        ps.told[conn * n + x] = 1
-        ps.told_n[conn] = told + 1
+        told[conn * n + x] = 1
+        told_n[conn] = n_told + 1
         if not _usable(deg, nbr, active, is_seed, connectable, w, x):
             continue
-        if ps.boost_left[w] > 0:
-            ps.boost_left[w] -= 1
-            _sync_next(ps)
+        if boost_left[w] > 0:
+            boost_left[w] -= 1
+            _sync(heap, n_events, next_at)
             return m, w, x
         out_w[m] = w
         out_x[m] = x
         m += 1
-    _sync_next(ps)
+    _sync(heap, n_events, next_at)
     return m, -1, -1

@@ -196,18 +196,20 @@ def collect_flows(pa, ea, pc, src, dst, slot, dt):
             u = ea.nbr[v, k]
             ea.rate_avg[v, k] = keep * ea.rate_avg[v, k] + (1.0 - keep) * ea.tick_bytes[v, k] / dt
             ea.tick_bytes[v, k] = 0
-            ku = ea.rev[v, k]
-            unchoked = ea.unchoked[u, ku]
-            if not unchoked and (ea.run_end[v, k] >= 0 or ea.held[v, k] > 0):
-                release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k,
-                                   pc.asked, ea.held, pc.recv, pc.blocks, pc.partials)
-            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0 and (
-                    unchoked or pick_fast(pc.have, pc.recv, pc.blocks, pc.owner, pc.pos, ea.fast, u, ku, v) >= 0):
-                src[F] = u
-                dst[F] = v
-                slot[F] = k
-                F += 1
+            if ea.wants[v, k] > 0 and pa.up_cap[u] > 0.0:
+                ku = ea.rev[v, k]
+                unchoked = ea.unchoked[u, ku]
+                if not unchoked and (ea.run_end[v, k] >= 0 or ea.held[v, k] > 0):
+                    release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k,
+                                       pc.asked, ea.held, pc.recv, pc.blocks, pc.partials)
+                if unchoked or pick_fast(pc.have, pc.recv, pc.blocks, pc.owner, pc.pos, ea.fast, u, ku, v) >= 0:
+                    src[F] = u
+                    dst[F] = v
+                    slot[F] = k
+                    F += 1
             elif ea.run_end[v, k] >= 0 or ea.held[v, k] > 0:
+                # (released whether u unchokes v or not: u's row of ``unchoked``, a read far from
+                # v's rows, is left unread for the connections v is not interested in)
                 release_run_arrays(pc.owner, ea.nbr, ea.cur_piece, ea.run_end, ea.next_start, ea.next_end, v, k,
                                    pc.asked, ea.held, pc.recv, pc.blocks, pc.partials)
     return F
