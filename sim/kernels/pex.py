@@ -214,7 +214,7 @@ def pex_when(ps, a, w, since, per):
     return _when(ps.first, ps.r0, ps.r0.shape[0], a, w, since, per)
 
 
-# ``PexState.due``'s default for a pair with no event on its way: after every tick a run has
+# ``PexState.due``'s default for a pair with no event on its way: later than any tick of a run
 NOT_DUE = 1 << 62
 
 
@@ -279,7 +279,7 @@ def pex_connected(ps, deg, nbr, active, is_seed, connectable, conn_limit, handsh
     they call take the members, not ``ps``: under numba's runtime each read of a member counted
     references on it, and numba's reference counting was among the largest costs of the
     10,000-peer benchmark outside the tick (`perf record python -m benchmarks.perf_symbols
-    benchmarks/scenarios/peers-10000.toml`, docs/benchmarks.md)."""
+    benchmarks/scenarios/peers-10000.toml`, then `perf report --sort sym`)."""
     n = deg.shape[0]
     r0, first_of, pending, mark = ps.r0, ps.first, ps.pending, ps.mark
     due, seq, heap, n_events, next_at = ps.due, ps.seq, ps.heap, ps.n_events, ps.next_at
@@ -356,7 +356,7 @@ def pex_deliver(ps, deg, nbr, active, is_seed, connectable, tick, now, dt, out_w
         del due[key]
         if not (active[a] and active[w]) or not _linked(deg, nbr, a, w):
             continue  # the sender's connection to w has closed
-        closed = refused.get(refused_key(n, w, x), -np.inf)
+        closed = refused.get(refused_key(n, w, x), -np.inf)  # (a refusal's time is never negative)
         if closed != -np.inf:
             if now < closed + MIN_RECONNECT_TIME_S - 1e-9:
                 # in w's peer list, not a connect candidate before its reconnect time: tried then
