@@ -94,15 +94,23 @@ if not problems:
     c = lab["conservation"]
     if row["subject_completed"] != "1":
         problems.append("the subject did not complete")
-    if abs(c["difference_bytes"]) > 4 * 16384 * len(peers):
-        problems.append(f"conservation: uploads - downloads = {c['difference_bytes']} bytes")
+    # blocks in the transport when a peer's totals were last read count as sent, not as received:
+    # the lab bounds them from each peer's request queues at that read (docs/lab.md, conservation)
+    slack = 4 * 16384 * len(peers)
+    to_r, from_r = c.get("max_in_flight_to_readers_bytes"), c.get("max_in_flight_from_readers_bytes")
+    if to_r is None or from_r is None:
+        problems.append("conservation: the lab did not record the in-flight bounds")
+    elif not -(from_r + slack) <= c["difference_bytes"] <= to_r + slack:
+        problems.append(f"conservation: uploads - downloads = {c['difference_bytes']} bytes, outside "
+                        f"[-{from_r} - {slack}, {to_r} + {slack}]")
     if not all(p["complete_s"] for p in peers if p["role"] != "seed"):
         problems.append("a downloader did not complete")
     if man.get("kind") != "lab" or not man["lab"]["versions"].get("opentracker"):
         problems.append("manifest lacks the lab versions")
     print(f"ci-container: subject uploaded {row['subject_upload_leech_bytes']} B while leeching, "
           f"{row['subject_upload_seed_bytes']} B after; download time {float(row['subject_download_time_s']):.1f} s; "
-          f"uploads - downloads = {c['difference_bytes']} B; libtorrent {man['lab']['versions']['libtorrent']}, "
+          f"uploads - downloads = {c['difference_bytes']} B (in flight at most {c.get('max_in_flight_to_readers_bytes')} "
+          f"to, {c.get('max_in_flight_from_readers_bytes')} from the last reads); libtorrent {man['lab']['versions']['libtorrent']}, "
           f"opentracker {man['lab']['versions']['opentracker']}", file=sys.stderr)
 for p in problems:
     print(f"ci-container: FAILED: {p}", file=sys.stderr)

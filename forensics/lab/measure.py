@@ -81,6 +81,20 @@ def _pause_lag(rec: dict) -> float | None:
     return None if math.isnan(lag) else round(lag, 6)
 
 
+def _in_flight_bounds(recs: list[dict]) -> dict:
+    """What the difference of uploads and downloads may be without a byte lost: every peer's totals
+    are read once at its end (its pause, or the run's end), and a block written to a socket counts
+    as sent at once but as received only when read. So the difference lies between minus what was
+    requested of the peers at their last reads (sent after a receiver read its totals) and what the
+    peers had requested of others then (in the transport when a receiver paused). None for raw files
+    written before the lab recorded it (``in_flight_at_last_read``, forensics/lab/peer.py)."""
+    reads = [r.get("in_flight_at_last_read") for r in recs]
+    if any(x is None for x in reads):
+        return {"max_in_flight_to_readers_bytes": None, "max_in_flight_from_readers_bytes": None}
+    return {"max_in_flight_to_readers_bytes": sum(x["requested_of_others_bytes"] for x in reads),
+            "max_in_flight_from_readers_bytes": sum(x["requested_of_it_bytes"] for x in reads)}
+
+
 def collect_replication(plan: RunPlan, layout: Layout, raw_dir: Path, end_s: float) -> ReplicationResult:
     pop = plan.population
     recs = [read_peer(raw_dir, p.index) for p in plan.peers]
@@ -112,7 +126,8 @@ def collect_replication(plan: RunPlan, layout: Layout, raw_dir: Path, end_s: flo
                                    float(complete[SUBJECT_ROW]), peers, timeseries, float(end_s))
     up, down = int(peers["uploaded_bytes"].sum()), int(peers["downloaded_bytes"].sum())
     result.extra.update({
-        "conservation": {"uploaded_bytes": up, "downloaded_bytes": down, "difference_bytes": up - down},
+        "conservation": {"uploaded_bytes": up, "downloaded_bytes": down, "difference_bytes": up - down,
+                         **_in_flight_bounds(recs)},
         "subject_check": {
             "status_uploaded_bytes": int(subj["uploaded_bytes"]),
             "status_uploaded_at_complete_bytes": subj["uploaded_at_complete_bytes"],

@@ -32,6 +32,8 @@ import threading
 import time
 from pathlib import Path
 
+from sim.protocol import BLOCK_BYTES
+
 from ..traces import BLOCK_LOG_COLUMNS  # the subject's and (--all-blocks) every other peer's block log
 from .peerlog import PEER_LOG_ALERT_QUEUE, parse_message, raw_log_path, write_raw_log
 from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
@@ -97,6 +99,8 @@ class Peer:
         self.up_at_complete = self.down_at_complete = None
         # subject: payload bytes sent per connected peer (peer_info.total_upload), by moment
         self.sent_per_peer: dict[str, dict[str, int]] = {}
+        # what may still move after this peer's totals are last read (docs/lab.md, conservation)
+        self.in_flight: dict[str, int] | None = None
         self.incoming: dict[str, int] = {}
         self.tracker_replies = 0
         self.tracker_errors: list[str] = []
@@ -220,6 +224,20 @@ class Peer:
         if self.sent is not None:
             self.sent.update(infos, t)
 
+    def _read_in_flight(self) -> None:
+        """Bound what may still move after the last read of this peer's totals, from its connections
+        just before that read. Requested of others: every block its connections have asked for and
+        not fully received (``download_queue_length``: requests sent and still to send) — a sender
+        counts a block once it is written to the socket, this peer only once it has read it, so
+        blocks in the transport when the torrent pauses count as sent and never as received.
+        Requested of it: the blocks it owes (``upload_queue_length``) and what is already in its send
+        buffer (``used_send_buffer``), which it counts only when the socket takes them."""
+        req_others = req_it = 0
+        for pi in self.handle.get_peer_info():
+            req_others += int(pi.download_queue_length) * BLOCK_BYTES
+            req_it += int(pi.upload_queue_length) * BLOCK_BYTES + int(pi.used_send_buffer)
+        self.in_flight = {"requested_of_others_bytes": req_others, "requested_of_it_bytes": req_it}
+
     def _sample(self) -> None:
         st = self.handle.status()
         self.last_up, self.last_down = int(st.total_payload_upload), int(st.total_payload_download)
@@ -298,6 +316,7 @@ class Peer:
             return
         # each connection's last totals, just before the torrent's: a stats tick between them adds, never removes
         self._read_connections(self.now())
+        self._read_in_flight()
         self._sample()  # totals are reset by a pause: read them first
         self._record_sent_per_peer("at_leave")
         self.handle.pause()
@@ -313,6 +332,7 @@ class Peer:
         if self.active:
             self._alerts()
             self._read_connections(self.now())
+            self._read_in_flight()
             self._sample()
             self._record_sent_per_peer("at_end")
         if self.tracer is not None:
@@ -351,6 +371,7 @@ class Peer:
             "complete_s": self.complete_s, "leave_s": self.leave_s, "paused_s": self.paused_s,
             "uploaded_bytes": self.last_up, "downloaded_bytes": self.last_down,
             "uploaded_at_complete_bytes": self.up_at_complete,
+            "in_flight_at_last_read": self.in_flight,
             "downloaded_at_complete_bytes": self.down_at_complete,
             "upload_limit_bps": self.spec["settings"]["upload_rate_limit"],
             "download_limit_bps": self.spec["settings"]["download_rate_limit"],

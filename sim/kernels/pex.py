@@ -220,7 +220,8 @@ NOT_DUE = 1 << 62
 
 @njit(cache=True, inline="always")
 def _schedule(due, seq, pending, heap, n_events, next_at, n, w, x, a, at):
-    """pex_schedule on the members (``n`` peers)."""
+    """w is told of x by a at tick ``at`` (PexState's members, ``n`` peers); a peer already on its
+    way to w from an earlier or the same tick is followed once, from the first to name it."""
     key = w * n + x
     if due.get(key, NOT_DUE) <= at:  # (one lookup: ``key in due and due[key] <= at``)
         return
@@ -229,13 +230,6 @@ def _schedule(due, seq, pending, heap, n_events, next_at, n, w, x, a, at):
     pending[w] += 1
     _push(heap, n_events, at, seq[0], w, x, a)
     _sync(heap, n_events, next_at)
-
-
-@njit(cache=True)
-def pex_schedule(ps, w, x, a, at):
-    """w is told of x by a at tick ``at``; a peer already on its way to w from an earlier or
-    the same tick is followed once, from the first to name it."""
-    _schedule(ps.due, ps.seq, ps.pending, ps.heap, ps.n_events, ps.next_at, ps.r0.shape[0], w, x, a, at)
 
 
 @njit(cache=True)
