@@ -22,7 +22,7 @@ from simpy.core import StopSimulation
 from .kernels import connect as connk
 from .kernels import pex as pexk
 from .kernels import topology
-from .kernels.bandwidth import QUOTA_BURST_S
+from .kernels.bandwidth import QUOTA_BURST_S, traced_send_buffers
 from .kernels.pex import PEX_INTERVAL_S
 from .kernels.transfer import queued_blocks
 from .kernels.tick import SampleBuffers, new_flow_buffers, new_log_buffers, new_sample_buffers, swarm_tick, swarm_ticks
@@ -795,11 +795,12 @@ class SwarmRun:
         v, kv = ea.nbr[u, k], ea.rev[u, k]
         blank = np.full(len(u), np.nan)
         flag = lambda a: a.astype(np.int8)  # noqa: E731 - 0/1 as the lab writes them
+        sbuf = traced_send_buffers(pa, ea, u, k)  # the model has no allocation: capacity = use
         self._trace_parts.append({
             "t_s": np.full(len(u), now), "local": u, "remote": v,
             "payload_up_bps": ea.up_avg[u, k].astype(np.int64), "payload_down_bps": ea.rate_avg[u, k].astype(np.int64),
             "total_up_bytes": ea.up_conn_total[u, k], "total_down_bytes": ea.up_conn_total[v, kv],
-            "send_buffer_size": blank, "used_send_buffer": blank, "queue_bytes": blank,
+            "send_buffer_size": sbuf, "used_send_buffer": sbuf, "queue_bytes": blank,
             "download_queue_length": queued_blocks(self.pc, ea, u, k), "target_dl_queue_length": ea.dq_size[u, k],
             "upload_queue_length": np.where(ea.cur_piece[v, kv] >= 0, np.floor(
                 np.maximum(ea.rq_open[v, kv] - ea.credit[v, kv], 0.0) / BLOCK_BYTES), 0.0),

@@ -93,6 +93,28 @@ def buffer_with_headers(send_buffer):
     return send_buffer + PIECE_HEADER_BYTES * (send_buffer / BLOCK_BYTES)
 
 
+@njit(cache=True)
+def traced_send_buffers(pa, ea, local, slot):
+    """For each connection end (local[i], its slot[i]): its send buffer as connections.csv's
+    ``used_send_buffer`` counts it (libtorrent's ``m_send_buffer.size()``), as the model's writes
+    take it (grant_sends_into): whole blocks read to the watermark from the connection's last
+    second of upload (send_buffer_bytes), no more than the remote's requests that have reached the
+    local end and are not yet sent, each block behind its PIECE header; 0 while the remote asks
+    nothing."""
+    out = np.zeros(local.shape[0], dtype=np.int64)
+    for i in range(local.shape[0]):
+        u = local[i]
+        k = slot[i]
+        v = ea.nbr[u, k]
+        kv = ea.rev[u, k]
+        if ea.cur_piece[v, kv] < 0:
+            continue
+        asked = np.floor(max(ea.rq_open[v, kv] - ea.credit[v, kv], 0.0) / BLOCK_BYTES) * BLOCK_BYTES
+        sb = min(send_buffer_bytes(ea.up_last_s[u, k], pa.sb_low[u], pa.sb_high[u], pa.sb_factor[u]), asked)
+        out[i] = int(buffer_with_headers(sb))
+    return out
+
+
 @njit(cache=True, inline="always")
 def after_writes(quota, wanted, send_buffer, sent):
     """Bytes written, of ``sent`` this tick, when a connection holding ``quota`` (and no request
