@@ -214,17 +214,19 @@ class Peer:
             if not self.active:
                 break
 
-    def _read_connections(self, t: float) -> None:
-        """The connection trace's sample and the subject's per-connection sent counts, from one read."""
+    def _read_connections(self, t: float, infos=None) -> None:
+        """The connection trace's sample and the subject's per-connection sent counts, from one read
+        (``infos``: get_peer_info()'s answer when the caller has it already)."""
         if self.tracer is None and self.sent is None:
             return
-        infos = self.handle.get_peer_info()
+        if infos is None:
+            infos = self.handle.get_peer_info()
         if self.tracer is not None:
             self.tracer.sample(t, self.handle, infos)
         if self.sent is not None:
             self.sent.update(infos, t)
 
-    def _read_in_flight(self) -> None:
+    def _read_in_flight(self, infos) -> None:
         """Bound what may still move after the last read of this peer's totals, from its connections
         just before that read. Requested of others: every block its connections have asked for and
         not fully received (``download_queue_length``: requests sent and still to send) — a sender
@@ -233,7 +235,7 @@ class Peer:
         Requested of it: the blocks it owes (``upload_queue_length``) and what is already in its send
         buffer (``used_send_buffer``), which it counts only when the socket takes them."""
         req_others = req_it = 0
-        for pi in self.handle.get_peer_info():
+        for pi in infos:
             req_others += int(pi.download_queue_length) * BLOCK_BYTES
             req_it += int(pi.upload_queue_length) * BLOCK_BYTES + int(pi.used_send_buffer)
         self.in_flight = {"requested_of_others_bytes": req_others, "requested_of_it_bytes": req_it}
@@ -315,8 +317,9 @@ class Peer:
         if not self.active:
             return
         # each connection's last totals, just before the torrent's: a stats tick between them adds, never removes
-        self._read_connections(self.now())
-        self._read_in_flight()
+        infos = self.handle.get_peer_info()
+        self._read_connections(self.now(), infos)
+        self._read_in_flight(infos)
         self._sample()  # totals are reset by a pause: read them first
         self._record_sent_per_peer("at_leave")
         self.handle.pause()
@@ -331,8 +334,9 @@ class Peer:
     def _finish(self) -> None:
         if self.active:
             self._alerts()
-            self._read_connections(self.now())
-            self._read_in_flight()
+            infos = self.handle.get_peer_info()
+            self._read_connections(self.now(), infos)
+            self._read_in_flight(infos)
             self._sample()
             self._record_sent_per_peer("at_end")
         if self.tracer is not None:
