@@ -5,7 +5,9 @@ Run:  python -m benchmarks.report [--lab-run RUN_DIR | --with-lab] [--skip-10000
 Measures, on this machine: each kernel against its pure-Python twin (pytest-benchmark), whole
 replications at 10, 100, 1,000 and 10,000 peers (wall time, ticks/s, simulated s per wall s, peak
 memory, where the time goes), numba compile time cold and cached, the simulator against the real
-lab on the lab-sized scenario, and parallel efficiency on 2 local workers.
+lab on the lab-sized scenario, and parallel efficiency on 2 local workers; and, at the start and the
+end, the machine's own speed on fixed work (benchmarks/yardstick.py), so that its times can be
+compared with another report's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,8 +58,10 @@ def kernel_speedups() -> list[dict]:
 def scaling(scales: tuple[int, ...]) -> list[dict]:
     rows = []
     for n in scales:
+        y = yardstick()  # the machine's speed just before this replication
         line = sh([sys.executable, "-m", "benchmarks.scaling", f"benchmarks/scenarios/peers-{n}.toml", "--breakdown"])
-        rows.append({"scale": n, **json.loads(line.strip().splitlines()[-1])})
+        rows.append({"scale": n, **json.loads(line.strip().splitlines()[-1]),
+                     "yardstick_cache_ms": y["compiled_cache_ms"], "yardstick_memory_ms": y["compiled_memory_ms"]})
     return rows
 
 
@@ -221,6 +226,28 @@ def cycles_section(c: dict) -> list[str]:
             *(f"| {name} | {share:.1%} |" for name, share in top), ""]
 
 
+def yardstick() -> dict:
+    """The machine's speed now, on fixed work (benchmarks/yardstick.py), in its own process."""
+    return json.loads(sh([sys.executable, "-m", "benchmarks.yardstick"]).strip().splitlines()[-1])
+
+
+def yardstick_line(readings: list[dict]) -> str:
+    """The report's yardstick sentence: each workload's median and range over the readings taken
+    before the first step and after every step (the machine's speed moves within minutes too)."""
+    def one(key: str, label: str) -> str:
+        v = [y[key] for y in readings]
+        return f"{label} {statistics.median(v):.0f} ms [{min(v):.0f}–{max(v):.0f}]"
+    return (f"Yardstick (`python -m benchmarks.yardstick`, workload version {readings[0]['workload_version']}: "
+            "fixed work that no change of leechsim touches, each reading the median of 5 rounds; here the "
+            f"median [range] of {len(readings)} readings, one before the report's first step and one after "
+            "each step): " + "; ".join([one("compiled_cache_ms", "compiled, in the caches"),
+                                        one("compiled_memory_ms", "compiled, memory-bound"),
+                                        one("interpreter_ms", "interpreted")])
+            + ". Times on this page are this machine's at this hour: compare them with another report's "
+            "only next to its yardstick (unchanged code takes about as much longer as the yardstick does; "
+            "README \"Speed\").")
+
+
 def machine() -> dict:
     from forensics.provenance import software_stack
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -257,13 +284,14 @@ def verdict(ok: bool) -> str:
 
 def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dict | None, par: dict, cmd: str,
            pcap: list[dict], corpus: dict | None = None, cycles: dict | None = None,
-           profile: list[str] | None = None) -> str:
+           profile: list[str] | None = None, yard: list[dict] | None = None) -> str:
     L = ["# Benchmarks", "",
          f"Produced by `{cmd}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
          "Every number on this page comes from that one command; re-run it after changing the code.", "",
          f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; Python {m['python']}, numpy {m['numpy']}, "
          f"numba {m['numba']}, simpy {m['simpy']}, libtorrent {m['libtorrent']}; leechsim {m['leechsim']} "
-         f"(commit {m['git_commit']}).", "", "## Kernels against their pure-Python twins", "",
+         f"(commit {m['git_commit']}).", "", *([yardstick_line(yard), ""] if yard else []),
+         "## Kernels against their pure-Python twins", "",
          "| kernel | kernel (ms) | twin (ms) | speed-up | target 50x |", "|---|---:|---:|---:|---|"]
     for k in kernels:
         L.append(f"| {k['kernel']} | {k['kernel_ms']:.3f} | {k['twin_ms']:.1f} | {k['speedup']:.0f}x | "
@@ -281,11 +309,14 @@ def render(m: dict, kernels: list[dict], scale: list[dict], comp: dict, lab: dic
           "first (compiled), then the median of 50 rounds. Kernel and twin get the same input, warm-up and "
           "rounds.",
           "", "## Whole replications", "",
-          "| scenario | peers | pieces | simulated s | wall s | ticks/s | simulated s per wall s | peak memory (MiB) |",
-          "|---|---:|---:|---:|---:|---:|---:|---:|"]
+          "| scenario | peers | pieces | simulated s | wall s | ticks/s | simulated s per wall s | peak memory (MiB) "
+          "| yardstick just before: in the caches / memory-bound (ms) |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in scale:
+        yard_cell = (f"{r['yardstick_cache_ms']:.0f} / {r['yardstick_memory_ms']:.0f}"
+                     if "yardstick_cache_ms" in r else "")
         L.append(f"| {r['scenario']} | {r['peers']:,} | {r['pieces']:,} | {r['simulated_s']:,.0f} | {r['wall_s']:.2f} | "
-                 f"{r['ticks_per_s']:,.0f} | {r['sim_s_per_wall_s']:,.0f} | {r['peak_rss_mib']:,.0f} |")
+                 f"{r['ticks_per_s']:,.0f} | {r['sim_s_per_wall_s']:,.0f} | {r['peak_rss_mib']:,.0f} | {yard_cell} |")
     L += ["", "Each row is one replication in its own process (`python -m benchmarks.scaling SCENARIO --breakdown`), "
           "after a tiny warm-up replication; peak memory is that process's peak resident size when the measured "
           "replication has ended, before the breakdown's second replication below starts.",
@@ -362,17 +393,24 @@ def main() -> None:
     cmd = "python -m benchmarks.report" + (" --with-lab" if a.with_lab else "") + (" --skip-10000" if a.skip_10000 else "")
     scales = tuple(s for s in SCALES if not (a.skip_10000 and s == 10000))
     m = machine()
-    kernels = kernel_speedups()
-    comp = compile_times()
-    lab = lab_comparison(a.lab_run, a.with_lab)
-    par = parallel_efficiency()
-    scale = scaling(scales)
-    pcap = capture_reader()
-    corpus = corpus_throughput()
-    cycles = tick_cycles()
-    profile = profile_section(kernel_profile())
+    yard = [yardstick()]
+
+    def step(fn, *args):
+        out = fn(*args)
+        yard.append(yardstick())
+        return out
+
+    kernels = step(kernel_speedups)
+    comp = step(compile_times)
+    lab = step(lab_comparison, a.lab_run, a.with_lab)
+    par = step(parallel_efficiency)
+    scale = step(scaling, scales)
+    pcap = step(capture_reader)
+    corpus = step(corpus_throughput)
+    cycles = step(tick_cycles)
+    profile = profile_section(step(kernel_profile))
     plot(scale, DOCS / "benchmarks-scaling.png")
-    text = render(m, kernels, scale, comp, lab, par, cmd, pcap, corpus, cycles, profile)
+    text = render(m, kernels, scale, comp, lab, par, cmd, pcap, corpus, cycles, profile, yard)
     tmp = DOCS / "benchmarks.md.tmp"
     tmp.write_text(text)
     os.replace(tmp, DOCS / "benchmarks.md")
