@@ -7,7 +7,8 @@ replications at 10, 100, 1,000 and 10,000 peers (wall time, ticks/s, simulated s
 memory, where the time goes), numba compile time cold and cached, the simulator against the real
 lab on the lab-sized scenario, and parallel efficiency on 2 local workers; and, at the start and the
 end, the machine's own speed on fixed work (benchmarks/yardstick.py), so that its times can be
-compared with another report's.
+compared with another report's. Each step's result is written to .benchmarks/report-steps.json as
+soon as it is measured, so a step that fails does not take the earlier ones with it.
 """
 
 from __future__ import annotations
@@ -394,10 +395,17 @@ def main() -> None:
     scales = tuple(s for s in SCALES if not (a.skip_10000 and s == 10000))
     m = machine()
     yard = [yardstick()]
+    done: dict = {"command": cmd, "yardstick": yard}
+    partial = ROOT / ".benchmarks" / "report-steps.json"  # what is measured so far, kept if a later step fails
 
     def step(fn, *args):
         out = fn(*args)
         yard.append(yardstick())
+        done[fn.__name__] = out
+        partial.parent.mkdir(exist_ok=True)
+        tmp = partial.with_suffix(".tmp")
+        tmp.write_text(json.dumps(done, indent=1, default=str))
+        os.replace(tmp, partial)
         return out
 
     kernels = step(kernel_speedups)
