@@ -22,7 +22,7 @@ from simpy.core import StopSimulation
 from .kernels import connect as connk
 from .kernels import pex as pexk
 from .kernels import topology
-from .kernels.bandwidth import QUOTA_BURST_S, traced_send_buffers
+from .kernels.bandwidth import QUOTA_BURST_S, traced_send_buffers, traced_upload_queues
 from .kernels.pex import PEX_INTERVAL_S
 from .kernels.transfer import queued_blocks
 from .kernels.tick import SampleBuffers, new_flow_buffers, new_log_buffers, new_sample_buffers, swarm_tick, swarm_ticks
@@ -802,8 +802,7 @@ class SwarmRun:
             "total_up_bytes": ea.up_conn_total[u, k], "total_down_bytes": ea.up_conn_total[v, kv],
             "send_buffer_size": sbuf, "used_send_buffer": sbuf, "queue_bytes": blank,
             "download_queue_length": queued_blocks(self.pc, ea, u, k), "target_dl_queue_length": ea.dq_size[u, k],
-            "upload_queue_length": np.where(ea.cur_piece[v, kv] >= 0, np.floor(
-                np.maximum(ea.rq_open[v, kv] - ea.credit[v, kv], 0.0) / BLOCK_BYTES), 0.0),
+            "upload_queue_length": traced_upload_queues(ea, u, k),
             "send_quota": ea.bw_quota[u, k].astype(np.int64), "receive_quota": ea.dl_held[u, k].astype(np.int64),
             "read_state": np.where(ea.dl_req[u, k] > 0, "limit", "idle"),
             "write_state": np.where(ea.bw_req[u, k] > 0, "limit", "idle"),

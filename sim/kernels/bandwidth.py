@@ -93,6 +93,29 @@ def buffer_with_headers(send_buffer):
     return send_buffer + PIECE_HEADER_BYTES * (send_buffer / BLOCK_BYTES)
 
 
+@njit(cache=True, inline="always")
+def asked_blocks_at_uploader(ea, v, kv):
+    """Blocks downloader v has asked of the uploader on its connection in slot kv that have reached
+    the uploader and are not yet sent (libtorrent's upload_queue_length at the uploader's end): its
+    REQUESTs there (rq_open) less the credit it holds towards the next block, in whole blocks; 0
+    while v asks nothing (cur_piece < 0)."""
+    if ea.cur_piece[v, kv] < 0:
+        return 0.0
+    return np.floor(max(ea.rq_open[v, kv] - ea.credit[v, kv], 0.0) / BLOCK_BYTES)
+
+
+@njit(cache=True)
+def traced_upload_queues(ea, local, slot):
+    """For each connection end (local[i], its slot[i]): connections.csv's ``upload_queue_length``,
+    the remote's requests waiting at the local end (asked_blocks_at_uploader)."""
+    out = np.zeros(local.shape[0], dtype=np.float64)
+    for i in range(local.shape[0]):
+        u = local[i]
+        k = slot[i]
+        out[i] = asked_blocks_at_uploader(ea, ea.nbr[u, k], ea.rev[u, k])
+    return out
+
+
 @njit(cache=True)
 def traced_send_buffers(pa, ea, local, slot):
     """For each connection end (local[i], its slot[i]): its send buffer as connections.csv's
@@ -109,7 +132,7 @@ def traced_send_buffers(pa, ea, local, slot):
         kv = ea.rev[u, k]
         if ea.cur_piece[v, kv] < 0:
             continue
-        asked = np.floor(max(ea.rq_open[v, kv] - ea.credit[v, kv], 0.0) / BLOCK_BYTES) * BLOCK_BYTES
+        asked = asked_blocks_at_uploader(ea, v, kv) * BLOCK_BYTES
         sb = min(send_buffer_bytes(ea.up_last_s[u, k], pa.sb_low[u], pa.sb_high[u], pa.sb_factor[u]), asked)
         out[i] = int(buffer_with_headers(sb))
     return out
