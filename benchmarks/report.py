@@ -5,9 +5,9 @@ Run:  python -m benchmarks.report [--lab-run RUN_DIR | --with-lab] [--skip-10000
 Measures, on this machine: each kernel against its pure-Python twin (pytest-benchmark), whole
 replications at 10, 100, 1,000 and 10,000 peers (wall time, ticks/s, simulated s per wall s, peak
 memory, where the time goes), numba compile time cold and cached, the simulator against the real
-lab on the lab-sized scenario, and parallel efficiency on 2 local workers; and, at the start and the
-end, the machine's own speed on fixed work (benchmarks/yardstick.py), so that its times can be
-compared with another report's. Each step's result is written to .benchmarks/report-steps.json as
+lab on the lab-sized scenario, and parallel efficiency on 2 local workers; and, before the first
+step, after each and just before each whole replication, the machine's own speed on fixed work
+(benchmarks/yardstick.py), so that its times can be compared with another report's. Each step's result is written to .benchmarks/report-steps.json as
 soon as it is measured, so a step that fails does not take the earlier ones with it.
 """
 
@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from forensics import atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -402,10 +404,7 @@ def main() -> None:
         out = fn(*args)
         yard.append(yardstick())
         done[fn.__name__] = out
-        partial.parent.mkdir(exist_ok=True)
-        tmp = partial.with_suffix(".tmp")
-        tmp.write_text(json.dumps(done, indent=1, default=str))
-        os.replace(tmp, partial)
+        atomic.write_json(partial, done)
         return out
 
     kernels = step(kernel_speedups)
@@ -419,9 +418,7 @@ def main() -> None:
     profile = profile_section(step(kernel_profile))
     plot(scale, DOCS / "benchmarks-scaling.png")
     text = render(m, kernels, scale, comp, lab, par, cmd, pcap, corpus, cycles, profile, yard)
-    tmp = DOCS / "benchmarks.md.tmp"
-    tmp.write_text(text)
-    os.replace(tmp, DOCS / "benchmarks.md")
+    atomic.write_text(DOCS / "benchmarks.md", text)
     print(text)
 
 

@@ -105,14 +105,14 @@ def _timed(fn, rounds: int) -> float:
 
 def measure(rounds: int = 5) -> dict:
     """The three workloads' median times (ms) on this machine, now."""
-    small = _arrays(2)
+    small, interpreted = _arrays(2), _arrays(2)
     large = _arrays(MEMORY_ROWS)
     return {
         "workload_version": WORKLOAD_VERSION,
         "rounds": rounds,
         "compiled_cache_ms": _timed(lambda: _moves_compiled(*small, CACHE_MOVES, SEED), rounds),
         "compiled_memory_ms": _timed(lambda: _moves_compiled(*large, MEMORY_MOVES, SEED), rounds),
-        "interpreter_ms": _timed(lambda: _moves(*_arrays(2), INTERPRETER_MOVES, SEED), rounds),
+        "interpreter_ms": _timed(lambda: _moves(*interpreted, INTERPRETER_MOVES, SEED), rounds),
     }
 
 
