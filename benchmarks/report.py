@@ -14,6 +14,7 @@ soon as it is measured, so a step that fails does not take the earlier ones with
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -276,9 +277,10 @@ def plot(rows: list[dict], path: Path) -> None:
     ax.legend(fontsize=8)
     ax.set_title("leechsim scaling (benchmarks/scenarios/peers-*.toml)", fontsize=9)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
-    os.replace(tmp, path)
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
+    atomic.write_bytes(path, png.getvalue())
 
 
 def verdict(ok: bool) -> str:
