@@ -1,0 +1,162 @@
+"""How soon a leecher is sent a piece the subject has just completed: the chain from the subject's
+completion to its first block of that piece reaching each leecher, in a peer-logged lab run, and
+the same lag in the model.
+
+    python validation/traces/request_chain.py RUN_DIR [RUN_DIR ...]
+    python validation/traces/request_chain.py --model SCENARIO [--runs 20]
+
+RUN_DIR: a lab run with libtorrent's peer log (``leechsim lab SCENARIO --peer-log --out RUN_DIR``:
+replications/NNNN/peer_log.csv and peers.csv). Only the pieces the subject completes before every
+other leecher count (it is their first source apart from the seeds), and, for each, the leechers
+that did not have it. Lags are seconds after the subject's ``RECEIVED`` (its hash check passed):
+
+- ``have_out``: the subject writes HAVE to the leecher;
+- ``have_in``: the leecher reads it;
+- ``request_out``: the leecher writes its first REQUEST for a block of the piece to the subject
+  (its picker chose the piece; the message enters its send buffer);
+- ``request_in``: the subject reads that REQUEST;
+- ``piece_out``: the subject writes its first block of the piece to the leecher.
+
+Each is given as its 10th, 50th and 90th percentile over the (piece, leecher) pairs that reached
+that step. ``--model``: the model stepped one quota tick at a time (sim.engine.SwarmRun, the same
+replications as ``leechsim simulate``), the lag from the tick in which the subject completed the
+piece to the tick of its first block of it to each leecher (the engine's time of each tick, its
+end, as the transfer log has it): 0.5 s is the next tick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+STEPS = ("have_out", "have_in", "request_out", "request_in", "piece_out")
+NEEDED = ("t_s", "local", "remote", "direction", "event", "detail")
+
+
+def _first(log: pd.DataFrame, local: int, remote: int, direction: str, event: str, piece: int) -> float:
+    s = log[(log.local == local) & (log.remote == remote) & (log.direction == direction) & (log.event == event)
+            & (log.piece == piece)]
+    return float(s.t_s.min()) if len(s) else math.nan
+
+
+def chains(log: pd.DataFrame, peers: pd.DataFrame) -> pd.DataFrame:
+    """One row per (piece the subject completed before every other leecher, leecher lacking it
+    then): each step's lag after the subject's completion (NaN: never)."""
+    log = log.assign(piece=pd.to_numeric(log.detail.astype(str).str.extract(r"piece: (\d+)")[0], errors="coerce"))
+    subject = int(peers.loc[peers.role == "subject", "peer"].iloc[0])
+    leechers = [int(p) for p in peers.loc[peers.role == "leecher", "peer"]]
+    got = log[log.event == "RECEIVED"].groupby(["local", "piece"]).t_s.min()
+    rows = []
+    for (peer, piece), t0 in got.items():
+        if peer != subject:
+            continue
+        others = {q: got.get((q, piece), math.inf) for q in leechers}
+        if any(t <= t0 for t in others.values()):
+            continue  # another leecher had it first
+        for q in leechers:
+            row = {"piece": int(piece), "leecher": q}
+            row["have_out"] = _first(log, subject, q, "==>", "HAVE", piece) - t0
+            row["have_in"] = _first(log, q, subject, "<==", "HAVE", piece) - t0
+            row["request_out"] = _first(log, q, subject, "==>", "REQUEST", piece) - t0
+            row["request_in"] = _first(log, subject, q, "<==", "REQUEST", piece) - t0
+            row["piece_out"] = _first(log, subject, q, "==>", "PIECE", piece) - t0
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["piece", "leecher", *STEPS])
+
+
+def lab_chains(run_dir: Path) -> pd.DataFrame:
+    if not (run_dir / "replications").is_dir():
+        raise SystemExit(f"{run_dir}: no such run directory (replications/ missing)")
+    parts = []
+    for rep in sorted((run_dir / "replications").iterdir()):
+        path = rep / "peer_log.csv"
+        if not path.exists():
+            raise SystemExit(f"{path}: no peer log; record the run with `leechsim lab SCENARIO --peer-log`")
+        log = pd.read_csv(path)
+        missing = [c for c in NEEDED if c not in log.columns]
+        if missing:
+            raise SystemExit(f"{path}: no column {', '.join(missing)}")
+        parts.append(chains(log, pd.read_csv(rep / "peers.csv")))
+    if not parts:
+        raise SystemExit(f"{run_dir}: no replications")
+    return pd.concat(parts, ignore_index=True)
+
+
+def model_lags(scenario: Path, runs: int) -> np.ndarray:
+    """The model's lags, seconds: subject's completion tick's end to the tick of its first block of
+    the piece to each leecher that lacked it (pieces the subject completed before every leecher)."""
+    sys.path.append(str(Path(__file__).resolve().parents[2]))  # the source tree's sim/ (PYTHONPATH first)
+    from sim.engine import SUBJECT, SwarmRun
+    from sim.montecarlo import replication_seeds
+    from sim.results import ROLE_LEECHER
+    from sim.scenario import ScenarioError, load_scenario
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as e:
+        raise SystemExit(str(e)) from None
+    seeds = replication_seeds(sc.simulation.seed, runs)
+    lags = []
+    for rep in range(runs):
+        run = SwarmRun(sc, rep, seeds[rep], max_batch_ticks=1)
+        ticker = run.start()
+        pc = run.pc
+        leech = np.flatnonzero(run.pop.role == ROLE_LEECHER)
+        firsts = {}  # piece -> (time, leechers lacking it)
+        before = pc.have[SUBJECT].copy()
+        k = 1
+        while ticker.is_alive and (k == 1 or run.pa.active[SUBJECT]):
+            run.env.run(until=k * run.dt + run.dt / 2)  # everything of the tick that ends at k * dt
+            now_have = pc.have[SUBJECT]
+            for p in np.flatnonzero(now_have & ~before):
+                if not pc.have[leech, p].any():
+                    firsts[int(p)] = (k * run.dt, [int(q) for q in leech if not pc.have[q, p]])
+            before = now_have.copy()
+            k += 1
+        if run._log_parts:
+            t, peer, piece = (np.concatenate([part[i] for part in run._log_parts]) for i in range(3))
+            sent = pd.DataFrame({"t": t, "peer": peer, "piece": piece}).groupby(["piece", "peer"]).t.min()
+            for p, (t0, lacking) in firsts.items():
+                for q in lacking:
+                    if (p, q) in sent.index:
+                        lags.append(float(sent[(p, q)]) - t0)  # both times: the end of their ticks
+    return np.array(lags)
+
+
+def _pct(x) -> str:
+    x = np.asarray(x, float)
+    x = x[~np.isnan(x)]
+    if not len(x):
+        return "never"
+    a, b, c = np.percentile(x, [10, 50, 90])
+    return f"{a:.2f} / {b:.2f} / {c:.2f} s (n={len(x)})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run_dirs", nargs="*", type=Path)
+    ap.add_argument("--model", type=Path, help="a scenario file: the model's lag instead")
+    ap.add_argument("--runs", type=int, default=20, help="replications (--model; default 20)")
+    a = ap.parse_args(argv)
+    if a.runs < 1:
+        ap.error("--runs: at least 1")
+    if a.model is None and not a.run_dirs:
+        ap.error("give RUN_DIR(s) or --model SCENARIO")
+    for d in a.run_dirs:
+        c = lab_chains(d)
+        print(f"{d.name}: {c.piece.nunique()} pieces the subject completed first, {len(c)} (piece, leecher) pairs;"
+              " after the subject's completion (10th / 50th / 90th percentile):")
+        for s in STEPS:
+            print(f"  {s}: {_pct(c[s])}")
+    if a.model is not None:
+        print(f"{a.model.stem} (model, {a.runs} replications): first block of the piece to a leecher after the "
+              f"subject's completion: {_pct(model_lags(a.model, a.runs))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
