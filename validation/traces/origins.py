@@ -26,6 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from request_chain import stepped_runs  # noqa: E402  (this directory's script, beside this one)
+
 
 def _peer_of(ip: str) -> int:
     """Peer number of a lab address: the lab gives peer i the host address i + 2 (docs/lab.md)."""
@@ -87,21 +90,10 @@ def lab_origins(run_dir: Path, margin: float = 0.0) -> tuple[list[int], list[flo
 
 
 def model_origins(scenario: Path, runs: int, margin: float = 0.0) -> tuple[list[int], list[float]]:
-    sys.path.append(str(Path(__file__).resolve().parents[2]))  # the source tree's sim/ (PYTHONPATH first)
-    from sim.engine import SUBJECT, SwarmRun
-    from sim.montecarlo import replication_seeds
-    from sim.results import ROLE_LEECHER
-    from sim.scenario import ScenarioError, load_scenario
-    try:
-        sc = load_scenario(scenario)
-    except ScenarioError as e:
-        raise SystemExit(str(e)) from None
-    seeds = replication_seeds(sc.simulation.seed, runs)
     counts, lags = [], []
-    for rep in range(runs):
-        run = SwarmRun(sc, rep, seeds[rep], max_batch_ticks=1)
-        ticker = run.start()
-        leechers = [int(q) for q in np.flatnonzero(run.pop.role == ROLE_LEECHER)]
+    for run, ticker, leech in stepped_runs(scenario, runs):
+        from sim.engine import SUBJECT  # importable once stepped_runs has put the source tree's sim/ on the path
+        leechers = [int(q) for q in leech]
         peers = [SUBJECT] + leechers
         have = run.pc.have
         t_done = np.full((len(peers), have.shape[1]), np.nan)

@@ -21,7 +21,8 @@ Each is given as its 10th, 50th and 90th percentile over the (piece, leecher) pa
 that step. ``--model``: the model stepped one quota tick at a time (sim.engine.SwarmRun, the same
 replications as ``leechsim simulate``), the lag from the tick in which the subject completed the
 piece to the tick of its first block of it to each leecher (the engine's time of each tick, its
-end, as the transfer log has it): 0.5 s is the next tick.
+end, as the transfer log has it): 0.5 s is the next tick, 0 the same tick (a transfer served after
+the one that completed the piece).
 """
 
 from __future__ import annotations
@@ -87,11 +88,12 @@ def lab_chains(run_dir: Path) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def model_lags(scenario: Path, runs: int) -> np.ndarray:
-    """The model's lags, seconds: subject's completion tick's end to the tick of its first block of
-    the piece to each leecher that lacked it (pieces the subject completed before every leecher)."""
+def stepped_runs(scenario: Path, runs: int):
+    """Yield (SwarmRun, its ticker, the leechers' peer numbers) for each of the scenario's first
+    ``runs`` replications, set up to be stepped one quota tick at a time (the same replications as
+    ``leechsim simulate``)."""
     sys.path.append(str(Path(__file__).resolve().parents[2]))  # the source tree's sim/ (PYTHONPATH first)
-    from sim.engine import SUBJECT, SwarmRun
+    from sim.engine import SwarmRun
     from sim.montecarlo import replication_seeds
     from sim.results import ROLE_LEECHER
     from sim.scenario import ScenarioError, load_scenario
@@ -100,12 +102,19 @@ def model_lags(scenario: Path, runs: int) -> np.ndarray:
     except ScenarioError as e:
         raise SystemExit(str(e)) from None
     seeds = replication_seeds(sc.simulation.seed, runs)
-    lags = []
     for rep in range(runs):
         run = SwarmRun(sc, rep, seeds[rep], max_batch_ticks=1)
         ticker = run.start()
+        yield run, ticker, np.flatnonzero(run.pop.role == ROLE_LEECHER)
+
+
+def model_lags(scenario: Path, runs: int) -> np.ndarray:
+    """The model's lags, seconds: subject's completion tick's end to the tick of its first block of
+    the piece to each leecher that lacked it (pieces the subject completed before every leecher)."""
+    lags = []
+    for run, ticker, leech in stepped_runs(scenario, runs):
+        from sim.engine import SUBJECT  # importable once stepped_runs has put the source tree's sim/ on the path
         pc = run.pc
-        leech = np.flatnonzero(run.pop.role == ROLE_LEECHER)
         firsts = {}  # piece -> (time, leechers lacking it)
         before = pc.have[SUBJECT].copy()
         k = 1
