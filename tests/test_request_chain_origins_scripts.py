@@ -57,6 +57,9 @@ def test_request_chain_bad_input(tmp_path, capsys):
     (tmp_path / "run" / "replications" / "0000").mkdir(parents=True)
     with pytest.raises(SystemExit, match="--peer-log"):
         request_chain.lab_chains(tmp_path / "run")
+    pd.DataFrame(columns=LOG_COLS).to_csv(tmp_path / "run" / "replications" / "0000" / "peer_log.csv", index=False)
+    with pytest.raises(SystemExit, match="peers.csv: missing"):
+        request_chain.lab_chains(tmp_path / "run")
     with pytest.raises(SystemExit):
         request_chain.main([])
     assert "RUN_DIR" in capsys.readouterr().err

@@ -80,6 +80,8 @@ def lab_origins(run_dir: Path, margin: float = 0.0) -> tuple[list[int], list[flo
             except ValueError:
                 raise SystemExit(f"{f}: expected the columns t_s, peer_ip, piece, block") from None
             parts.append(d.assign(peer=d.ip.map(_peer_of))[["t_s", "peer", "piece", "block"]])
+        if not (rep / "peers.csv").exists():
+            raise SystemExit(f"{rep / 'peers.csv'}: missing (each replication of a lab run has one)")
         peers = pd.read_csv(rep / "peers.csv")
         subject = int(peers.loc[peers.role == "subject", "peer"].iloc[0])
         leechers = [int(p) for p in peers.loc[peers.role == "leecher", "peer"]]

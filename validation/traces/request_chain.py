@@ -82,6 +82,8 @@ def lab_chains(run_dir: Path) -> pd.DataFrame:
         missing = [c for c in NEEDED if c not in log.columns]
         if missing:
             raise SystemExit(f"{path}: no column {', '.join(missing)}")
+        if not (rep / "peers.csv").exists():
+            raise SystemExit(f"{rep / 'peers.csv'}: missing (each replication of a lab run has one)")
         parts.append(chains(log, pd.read_csv(rep / "peers.csv")))
     if not parts:
         raise SystemExit(f"{run_dir}: no replications")
