@@ -108,3 +108,10 @@ def test_model_modes_run_the_model(tmp_path):
     counts, med = origins.model_origins(path, 2)
     assert len(counts) == 2 and all(0 <= n <= 64 for n in counts) and sum(counts) > 0
     assert all(x >= 0 for x in med)
+
+
+def test_peer_index_inverts_peer_ip():
+    from forensics.lab.plan import peer_ip, peer_index
+    for i in (0, 1, 7, 249, 250, 251, 999, 12_345):
+        assert peer_index(peer_ip(9, i)) == i
+        assert peer_index(peer_ip(9, i, outgoing=True)) == i  # a non-connectable peer's second address

@@ -65,6 +65,13 @@ def peer_ip(base_octet: int, index: int, outgoing: bool = False) -> str:
     return f"127.{base_octet}.{index // 250 + (128 if outgoing else 0)}.{index % 250 + 2}"
 
 
+def peer_index(ip: str) -> int:
+    """The peer whose address ``ip`` is (``peer_ip``'s inverse, either of a peer's two addresses);
+    how the block logs, which name receivers by address, are read by peer number."""
+    _, _, x, y = str(ip).split(".")
+    return (int(x) % 128) * 250 + int(y) - 2
+
+
 def expected_duration_s(sc: Scenario, pop: Population) -> float:
     """A rough lower bound on how long the swarm needs (fluid limit), capped by the horizon."""
     size = sc.torrent.size_bytes

@@ -6,8 +6,8 @@ lab against model.
     python validation/traces/origins.py --model SCENARIO [--runs 20]
 
 RUN_DIR: a lab recording with every peer's block log (``leechsim lab ... --all-blocks``:
-replications/NNNN/blocks/*-blocks.csv.gz, the receiver's address in its second column; the lab
-gives peer i the host address i + 2, docs/lab.md) and peers.csv. A peer completes a piece when
+replications/NNNN/blocks/*-blocks.csv.gz, read by ``forensics.traces.read_block_log``; each
+receiver's address read back to its peer number by ``forensics.lab.plan.peer_index``) and peers.csv. A peer completes a piece when
 the last of its blocks not yet received is sent to it (the sender's log time; a block sent twice
 counts once). ``--model``: the model stepped one quota tick at a time (sim.engine.SwarmRun, the same
 replications as ``leechsim simulate``), a piece complete at the end of the tick it completed in.
@@ -26,13 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the source tree's forensics/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from request_chain import stepped_runs  # noqa: E402  (this directory's script, beside this one)
 
-
-def _peer_of(ip: str) -> int:
-    """Peer number of a lab address: the lab gives peer i the host address i + 2 (docs/lab.md)."""
-    return int(str(ip).rsplit(".", 1)[1]) - 2
+from forensics.lab.plan import peer_index  # noqa: E402
+from forensics.traces import read_block_log  # noqa: E402
 
 
 def completions(blocks: pd.DataFrame) -> pd.DataFrame:
@@ -75,11 +74,11 @@ def lab_origins(run_dir: Path, margin: float = 0.0) -> tuple[list[int], list[flo
             raise SystemExit(f"{rep}: no block logs; record with `leechsim lab ... --all-blocks`")
         parts = []
         for f in logs:
-            try:  # t_s, peer_ip, piece, block (and, in later recordings, the peer's port)
-                d = pd.read_csv(f, header=None, skiprows=1, usecols=[0, 1, 2, 3], names=["t_s", "ip", "piece", "block"])
-            except ValueError:
-                raise SystemExit(f"{f}: expected the columns t_s, peer_ip, piece, block") from None
-            parts.append(d.assign(peer=d.ip.map(_peer_of))[["t_s", "peer", "piece", "block"]])
+            try:
+                d = pd.DataFrame(read_block_log(f), columns=["t_s", "ip", "piece", "block"])
+            except ValueError as e:
+                raise SystemExit(str(e)) from None
+            parts.append(d.assign(peer=d.ip.map(peer_index))[["t_s", "peer", "piece", "block"]])
         if not (rep / "peers.csv").exists():
             raise SystemExit(f"{rep / 'peers.csv'}: missing (each replication of a lab run has one)")
         peers = pd.read_csv(rep / "peers.csv")

@@ -43,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sim.engine import layout_of  # noqa: E402
 from sim.scenario import ScenarioError, load_scenario  # noqa: E402
+from forensics.lab.plan import peer_index  # noqa: E402
 from forensics.traces import connections_file, open_by_suffix  # noqa: E402
 
 
@@ -134,9 +135,6 @@ def _sender(name: str) -> int:
     return 0 if name.startswith("subject-") else int(name.split("-")[1])
 
 
-def _receiver(ip: str) -> int:
-    """Peer number of a lab address: the lab gives peer i the host address i + 2 (docs/lab.md)."""
-    return int(ip.rsplit(".", 1)[1]) - 2
 
 
 def _queues(path: Path) -> dict[tuple[int, int], tuple[list[float], list[float]]]:
@@ -181,7 +179,7 @@ def copy_timing(run_dir: Path) -> dict:
         for f in logs:
             who = _sender(f.name)
             for t, ip, p, b in _rows(f):
-                sent[(_receiver(ip), p, b)].append((t, who))
+                sent[(peer_index(ip), p, b)].append((t, who))
         conns = connections_file(rep)
         queues = _queues(conns) if conns is not None else {}
         for (receiver, _p, _b), c in sent.items():

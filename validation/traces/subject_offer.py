@@ -29,7 +29,10 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from forensics.lab.plan import peer_index  # noqa: E402
 from forensics.traces import connections_file, read_block_log  # noqa: E402
+from origins import completions  # noqa: E402  (this directory's script, beside this one)
 
 SECONDS = list(range(0, 70, 5))
 
@@ -51,14 +54,9 @@ def lab_pieces(lab_dir: str) -> dict[int, list]:
     for run in sorted(glob.glob(lab_dir + "/replications/*")):
         blocks = pd.concat([pd.DataFrame(read_block_log(f), columns=["t_s", "ip", "piece", "block"])
                             for f in glob.glob(run + "/blocks/*-blocks.csv.gz")])
-        blocks["peer"] = blocks.ip.str.split(".").str[-1].astype(int) - 2
-        per_piece = blocks.groupby("piece").block.max() + 1  # blocks in each piece (all are sent to someone)
-        done: dict[int, dict[int, float]] = {}
-        for peer, b in blocks.groupby("peer"):
-            b = b.sort_values("t_s").drop_duplicates(["piece", "block"])
-            g = b.groupby("piece")
-            n, t = g.block.count(), g.t_s.max()
-            done[peer] = {p: t[p] for p in n.index if n[p] == per_piece[p]}
+        blocks["peer"] = blocks.ip.map(peer_index)
+        comp = completions(blocks)  # each peer's completion time of each piece (origins.py)
+        done: dict[int, dict[int, float]] = {int(peer): comp[peer].dropna().to_dict() for peer in comp.columns}
         c = _connections(run)
         c = c[(c.local == 0) & (c.remote >= 2)]
         for s in SECONDS:
