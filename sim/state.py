@@ -127,8 +127,13 @@ class PieceArrays(NamedTuple):
     # u's pieces in libtorrent's "downloading" state (picker.is_partial: some blocks asked or received,
     # some still free), kept up to date at every change of owner or recv; picker.partials_first reads it
     partials: np.ndarray  # i8 [N, 2 + picker.PARTIAL_LIST]: count, listed, the list
+    # the quota tick in which u completed the piece (round(now / dt); NEVER_GOT: had it from the start): a
+    # peer's REQUEST for it can reach u only after u's HAVE, behind what that peer's send buffer to u
+    # already holds (transfer.request_lag_ticks)
+    got_tick: np.ndarray  # i4 [N,P]
 
 
+NEVER_GOT = np.iinfo(np.int32).min  # PieceArrays.got_tick of a piece a peer had from the start
 _F8, _I8, _B = np.float64, np.int64, np.bool_
 _PEER_FIELDS = {  # dtype and initial value of each PeerArrays field (0 unless given)
     "active": _B, "is_seed": _B, "up_cap": _F8, "down_cap": _F8, "n_have": _I8, "slots": _I8, "opt_slots": _I8,
@@ -186,4 +191,4 @@ def new_pieces(n: int, blocks: np.ndarray, last_block_bytes: int, k: int) -> Pie
     return PieceArrays(np.zeros((n, p), np.bool_), np.zeros((n, p), np.int32), np.zeros((n, p), np.int32),
                        np.ascontiguousarray(blocks, dtype=np.int32), int(last_block_bytes),
                        order, order.copy(), bound, np.zeros((n, p), np.int32), np.zeros((n, p), np.int32),
-                       np.zeros((n, 2 + PARTIAL_LIST), np.int64))
+                       np.zeros((n, 2 + PARTIAL_LIST), np.int64), np.full((n, p), NEVER_GOT, np.int32))

@@ -48,6 +48,8 @@ def test_request_chain_by_hand():
     assert c.loc[2, "have_out"] == 0.0 and c.loc[2, "have_in"] == pytest.approx(0.1)
     assert c.loc[2, "request_out"] == pytest.approx(0.3) and c.loc[2, "request_in"] == pytest.approx(1.2)
     assert c.loc[2, "piece_out"] == pytest.approx(1.25)
+    assert c.loc[2, "in_buffer"] == pytest.approx(0.9)  # written at 10.3, read at 11.2
+    assert pd.isna(c.loc[3, "in_buffer"])
     assert c.loc[3, "have_out"] == 0.0 and pd.isna(c.loc[3, "request_out"]) and pd.isna(c.loc[3, "piece_out"])
 
 

@@ -15,7 +15,10 @@ that did not have it. Lags are seconds after the subject's ``RECEIVED`` (its has
 - ``request_out``: the leecher writes its first REQUEST for a block of the piece to the subject
   (its picker chose the piece; the message enters its send buffer);
 - ``request_in``: the subject reads that REQUEST;
-- ``piece_out``: the subject writes its first block of the piece to the leecher.
+- ``piece_out``: the subject writes its first block of the piece to the leecher;
+- ``in_buffer``: not a lag but ``request_in - request_out``, how long that REQUEST took from the
+  leecher's send buffer to the subject, with the share of them read within ``TICK_S / 5`` (0.1 s:
+  out at once, the leecher's rate limiter granting its channel's messages without a quota tick).
 
 Each is given as its 10th, 50th and 90th percentile over the (piece, leecher) pairs that reached
 that step. ``--model``: the model stepped one quota tick at a time (sim.engine.SwarmRun, the same
@@ -36,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 STEPS = ("have_out", "have_in", "request_out", "request_in", "piece_out")
+TICK_S = 0.5  # libtorrent's tick_interval: the rate limiter's quota tick
 NEEDED = ("t_s", "local", "remote", "direction", "event", "detail")
 
 
@@ -67,7 +71,9 @@ def chains(log: pd.DataFrame, peers: pd.DataFrame) -> pd.DataFrame:
             row["request_in"] = _first(log, subject, q, "<==", "REQUEST", piece) - t0
             row["piece_out"] = _first(log, subject, q, "==>", "PIECE", piece) - t0
             rows.append(row)
-    return pd.DataFrame(rows, columns=["piece", "leecher", *STEPS])
+    out = pd.DataFrame(rows, columns=["piece", "leecher", *STEPS])
+    out["in_buffer"] = out.request_in - out.request_out
+    return out
 
 
 def lab_chains(run_dir: Path) -> pd.DataFrame:
@@ -163,9 +169,17 @@ def main(argv: list[str] | None = None) -> int:
               " after the subject's completion (10th / 50th / 90th percentile):")
         for s in STEPS:
             print(f"  {s}: {_pct(c[s])}")
+        sent = c.piece_out.dropna()
+        if len(sent):
+            print(f"  piece_out within one quota tick ({TICK_S} s): {(sent <= TICK_S).mean():.0%}")
+        at_once = c.in_buffer.dropna() < TICK_S / 5
+        print(f"  in_buffer (request_in - request_out): {_pct(c.in_buffer)}; read within {TICK_S / 5:.1f} s: "
+              f"{at_once.mean():.0%} of {len(at_once)}" if len(at_once) else "  in_buffer: never")
     if a.model is not None:
+        lags = model_lags(a.model, a.runs)
         print(f"{a.model.stem} (model, {a.runs} replications): first block of the piece to a leecher after the "
-              f"subject's completion: {_pct(model_lags(a.model, a.runs))}")
+              f"subject's completion: {_pct(lags)}; within one quota tick: "
+              f"{(lags <= TICK_S + 1e-9).mean():.0%}" if len(lags) else f"{a.model.stem}: no such piece")
     return 0
 
 
