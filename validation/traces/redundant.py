@@ -135,8 +135,6 @@ def _sender(name: str) -> int:
     return 0 if name.startswith("subject-") else int(name.split("-")[1])
 
 
-
-
 def _queues(path: Path) -> dict[tuple[int, int], tuple[list[float], list[float]]]:
     """(receiver, sender) -> (sample times, receiver's download_queue_length), from connections.csv."""
     out: dict[tuple[int, int], tuple[list[float], list[float]]] = {}

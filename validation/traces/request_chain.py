@@ -100,7 +100,11 @@ def stepped_runs(scenario: Path, runs: int):
     """Yield (SwarmRun, its ticker, the leechers' peer numbers) for each of the scenario's first
     ``runs`` replications, set up to be stepped one quota tick at a time (the same replications as
     ``leechsim simulate``)."""
-    sys.path.append(str(Path(__file__).resolve().parents[2]))  # the source tree's sim/ (PYTHONPATH first)
+    # this source tree's sim/ first, as the other scripts here do: a scenario is measured on the
+    # model beside the script, not on whichever copy of the project is installed
+    root = str(Path(__file__).resolve().parents[2])
+    if sys.path[0] != root:
+        sys.path.insert(0, root)
     from sim.engine import SwarmRun
     from sim.montecarlo import replication_seeds
     from sim.results import ROLE_LEECHER
