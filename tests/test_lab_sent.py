@@ -60,6 +60,54 @@ def test_the_torrent_counter_tops_up_the_connections_read_last():
     assert top_up_to_counter({"a": B}, {"a": 1.0}, {"a": 3 * B}, 0) == {"a": B}
 
 
+def test_bytes_a_closed_connection_sent_unread_go_to_it_not_to_one_read_later():
+    """The torrent's counter says 2 blocks went unread. Connection a closed at 1.0 s with 2 blocks
+    queued and unread (the readings say so: ``unread``); b, still open, was read last, just before the
+    counter, and has 6 blocks left in its send buffer. a gets both blocks; before 2026-12-07 b took
+    them (read last first), which a CI run's capture showed wrong by two blocks."""
+    sent = {"a": 3 * B, "b": 74 * B}
+    last = {"a": 0.9, "b": 9.2}
+    logs = {"a": 5 * B, "b": 80 * B}
+    got = top_up_to_counter(sent, last, logs, 79 * B, {"a": (1.0, 2 * B)})
+    assert got == {"a": 5 * B, "b": 74 * B}
+    # what the readings put down to closed connections is more than their logs hold: the rest of
+    # the counter's shortfall goes the old way (the last read first)
+    got = top_up_to_counter(sent, last, {"a": 4 * B, "b": 80 * B}, 79 * B, {"a": (1.0, 2 * B)})
+    assert got == {"a": 4 * B, "b": 75 * B}
+    # two intervals, each its own amount; within one, the connection read last first
+    sent = {"a": B, "c": B, "d": B, "b": B}
+    last = {"a": 0.9, "c": 1.8, "d": 1.85, "b": 3.0}
+    logs = {"a": 3 * B, "c": 3 * B, "d": 2 * B, "b": 9 * B}
+    unread = {"a": (1.0, B), "c": (1.9, 2 * B), "d": (1.9, 2 * B)}
+    got = top_up_to_counter(sent, last, logs, 4 * B + 3 * B, unread)
+    assert got == {"a": 2 * B, "c": 2 * B, "d": 2 * B, "b": B}
+
+
+def test_the_counter_names_the_connections_that_closed_with_bytes_unread(tmp_path):
+    """Readings with the torrent's counter: a connection gone since the previous reading takes what
+    the counter holds beyond every reading; open ones take nothing (their second read is after the
+    counter); a reading at which nothing closed attributes nothing. The file round-trips."""
+    from forensics.atomic import write_csv
+    from forensics.lab.sent import SENT_COLUMNS, read_sent_file
+    c = SentCounter()
+    a, b = ("127.0.0.2", 6881), ("127.0.0.3", 7000)
+    c.update([_Info(*a, B), _Info(*b, B)], 0.1, 2 * B, [_Info(*a, B), _Info(*b, B)])
+    # b sent one more block between the first read and the counter: the second read has it
+    c.update([_Info(*a, 2 * B), _Info(*b, B)], 0.2, 4 * B, [_Info(*a, 2 * B), _Info(*b, 2 * B)])
+    assert c.unread == {}
+    # a closed after sending 3 blocks more (read: 2); b sent one more
+    c.update([_Info(*b, 3 * B)], 0.3, 8 * B, [_Info(*b, 3 * B)])
+    assert c.unread == {0.3: 3 * B}
+    rows = c.rows()
+    assert rows == [("127.0.0.2", 6881, 2 * B, "0.2000", "0.3000", 3 * B), ("127.0.0.3", 7000, 3 * B, "0.3000", "", "")]
+    write_csv(tmp_path / "s.csv", SENT_COLUMNS, rows)
+    sent, last, unread = read_sent_file(tmp_path / "s.csv")
+    assert sent == {a: 2 * B, b: 3 * B} and last == {a: 0.2, b: 0.3} and unread == {a: (0.3, 3 * B)}
+    # an older file (no such columns): nothing is known of closed connections
+    (tmp_path / "old.csv").write_text("peer_ip,peer_port,sent_bytes,last_read_s\n127.0.0.2,6881,5,0.1000\n")
+    assert read_sent_file(tmp_path / "old.csv") == ({a: 5}, {a: 0.1}, {})
+
+
 class _Info:
     def __init__(self, ip, port, up):
         self.ip, self.total_upload = (ip, port), up
@@ -70,7 +118,7 @@ def test_subject_counter_adds_a_reused_port_s_connections():
     c.update([_Info("127.0.0.2", 6881, 3 * B)], 0.1)
     c.update([_Info("127.0.0.2", 6881, B)], 0.2)  # the count dropped: a new connection, same port
     c.update([_Info("127.0.0.2", 6881, 2 * B), _Info("127.0.0.3", 7000, 5)], 0.3)
-    assert c.rows() == [("127.0.0.2", 6881, 5 * B, "0.3000"), ("127.0.0.3", 7000, 5, "0.3000")]
+    assert c.rows() == [("127.0.0.2", 6881, 5 * B, "0.3000", "", ""), ("127.0.0.3", 7000, 5, "0.3000", "", "")]
 
 
 def test_cut_log_tops_up_then_cuts():

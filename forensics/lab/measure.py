@@ -71,8 +71,8 @@ def sent_log(raw_dir: Path, log: TransferLog, conn: list, counter_bytes: int) ->
     queued = int(log.bytes.sum())
     if not path.is_file():  # a raw directory from before the subject read its connections
         return log, {"cut_to_sent": False, "log_bytes_queued": queued}
-    sent, last = read_sent_file(path)
-    cut, dropped = cut_log(log, conn, sent, last, counter_bytes)
+    sent, last, unread = read_sent_file(path)
+    cut, dropped = cut_log(log, conn, sent, last, counter_bytes, unread)
     return cut, {"cut_to_sent": True, "log_bytes_queued": queued, "blocks_queued_never_sent": dropped}
 
 

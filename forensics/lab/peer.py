@@ -36,7 +36,7 @@ from sim.protocol import BLOCK_BYTES
 
 from ..traces import BLOCK_LOG_COLUMNS  # the subject's and (--all-blocks) every other peer's block log
 from .peerlog import PEER_LOG_ALERT_QUEUE, parse_message, raw_log_path, write_raw_log
-from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
+from .sent import SENT_COLUMNS, SENT_FILE, SentCounter, read_connections
 from .trace import TRACE_INTERVAL_S, ConnectionSampler
 
 SAMPLE_INTERVAL_S = 0.5
@@ -223,8 +223,8 @@ class Peer:
             infos = self.handle.get_peer_info()
         if self.tracer is not None:
             self.tracer.sample(t, self.handle, infos)
-        if self.sent is not None:
-            self.sent.update(infos, t)
+        if self.sent is not None:  # the torrent's counter and the connections again (sent.py)
+            read_connections(self.sent, self.handle, t, infos)
 
     def _read_in_flight(self, infos) -> None:
         """Bound what may still move after the last read of this peer's totals, from its connections

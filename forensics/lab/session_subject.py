@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..traces import BLOCK_LOG_COLUMNS
 from .peer import DRAIN_AFTER_PAUSE_S, SAMPLE_INTERVAL_S, emit, stop_on_stdin
-from .sent import SENT_COLUMNS, SENT_FILE, SentCounter
+from .sent import SENT_COLUMNS, SENT_FILE, SentCounter, read_connections
 from .trace import TRACE_INTERVAL_S as READ_INTERVAL_S  # each connection's sent count, as often as peer.py
 from .trace import ConnectionSampler
 
@@ -98,8 +98,7 @@ class SessionSubject:
             if t >= next_read:
                 for tor in self.torrents:
                     if tor.active:
-                        infos = tor.handle.get_peer_info()
-                        tor.sent.update(infos, t)
+                        infos = read_connections(tor.sent, tor.handle, t)
                         if tor.tracer is not None:
                             tor.tracer.sample(t, tor.handle, infos)
                 next_read = max(next_read + READ_INTERVAL_S, t)
@@ -198,7 +197,7 @@ class SessionSubject:
         """Stop the torrent as a client does: out of the queue's hands (auto-managed off), paused."""
         if not tor.active:
             return
-        tor.sent.update(tor.handle.get_peer_info(), self.now())
+        read_connections(tor.sent, tor.handle, self.now())
         self._sample(tor)
         tor.handle.unset_flags(self.lt.torrent_flags.auto_managed)
         tor.handle.pause()
@@ -219,7 +218,7 @@ class SessionSubject:
         self._alerts()
         for tor in self.torrents:
             if tor.active:
-                tor.sent.update(tor.handle.get_peer_info(), self.now())
+                read_connections(tor.sent, tor.handle, self.now())
                 self._sample(tor)
             self._write_raw(tor)
         self.ses.pause()
