@@ -35,7 +35,10 @@ def test_request_chain_by_hand():
     log = _log([
         (10.0, 0, 1, "<<<", "RECEIVED", "piece: 7"),
         (10.0, 0, 2, "==>", "HAVE", "piece: 7"), (10.0, 0, 3, "==>", "HAVE", "piece: 7"),
+        (10.05, 2, 0, "***", "PIECE_PICKER", "dlq: 0 rqq: 0 target: 4 req: 4 endgame: 0"),
         (10.1, 2, 0, "<==", "HAVE", "piece: 7"),
+        (10.2999, 2, 0, "***", "UPDATE_INTEREST", "interesting, piece: 7"),
+        (10.2999, 2, 0, "***", "PIECE_PICKER", "prefer_contiguous: 0 picked: 4"),
         (10.3, 2, 0, "==>", "REQUEST", "piece: 7 s: 0 l: 4000"),
         (10.4, 2, 0, "==>", "REQUEST", "piece: 7 s: 4000 l: 4000"),
         (11.2, 0, 2, "<==", "REQUEST", "piece: 7 s: 0 l: 4000"),
@@ -51,6 +54,23 @@ def test_request_chain_by_hand():
     assert c.loc[2, "in_buffer"] == pytest.approx(0.9)  # written at 10.3, read at 11.2
     assert pd.isna(c.loc[3, "in_buffer"])
     assert c.loc[3, "have_out"] == 0.0 and pd.isna(c.loc[3, "request_out"]) and pd.isna(c.loc[3, "piece_out"])
+    # leecher 2 had asked the subject for nothing, and picked the piece when it completed one of its own
+    assert c.loc[2, "trigger"] == "its own piece completed" and c.loc[2, "idle"] is True
+    assert pd.isna(c.loc[3, "trigger"]) and pd.isna(c.loc[3, "idle"])
+
+
+def test_request_trigger_is_the_nearest_within_10_ms():
+    """A block from the subject 1 ms before the REQUEST made it (PIECE_PICKER and REQUEST lines in
+    between are not triggers); one 20 ms before did not ("other"); a queue not empty is not idle."""
+    rows = [(4.98, 2, 0, "<==", "PIECE", "piece: 3 s: 0 l: 4000"),
+            (4.99, 2, 0, "***", "PIECE_PICKER", "dlq: 2 rqq: 1 target: 4 req: 1 endgame: 0"),
+            (5.0, 2, 0, "<==", "HAVE", "piece: 7")]
+    c = _log(rows + [(5.199, 2, 0, "<==", "PIECE", "piece: 3 s: 4000 l: 4000"),
+                     (5.1995, 2, 0, "***", "PIECE_PICKER", "prefer_contiguous: 0 picked: 1"),
+                     (5.2, 2, 0, "==>", "REQUEST", "piece: 9 s: 0 l: 4000")])
+    assert request_chain._trigger(c, 7, 5.0, 5.2) == ("a block from the subject", False)
+    c = _log(rows + [(5.18, 2, 0, "<==", "PIECE", "piece: 3 s: 4000 l: 4000")])
+    assert request_chain._trigger(c, 7, 5.0, 5.2) == ("other", False)
 
 
 def test_request_chain_bad_input(tmp_path, capsys):

@@ -21,7 +21,13 @@ that did not have it. Lags are seconds after the subject's ``RECEIVED`` (its has
   out at once, the leecher's rate limiter granting its channel's messages without a quota tick).
 
 Each is given as its 10th, 50th and 90th percentile over the (piece, leecher) pairs that reached
-that step. ``--model``: the model stepped one quota tick at a time (sim.engine.SwarmRun, the same
+that step. And what made the leecher write that REQUEST (``trigger``): libtorrent picks blocks for a
+connection (``request_a_block``) when a block arrives on it, when the peer completes a piece of its
+own (``we_have`` re-checks every connection's interest: ``UPDATE_INTEREST``), when it is unchoked,
+or when a HAVE makes the other end interesting — not on a HAVE from an end it is already interested
+in (``peer_connection::incoming_have``). The trigger is the nearest of those lines on the connection
+at most 10 ms before the REQUEST (``other`` if none); ``idle``: the leecher had asked the subject for
+nothing (its last ``PIECE_PICKER`` line on the connection before the HAVE: ``dlq: 0 rqq: 0``). ``--model``: the model stepped one quota tick at a time (sim.engine.SwarmRun, the same
 replications as ``leechsim simulate``), the lag from the tick in which the subject completed the
 piece to the tick of its first block of it to each leecher (the engine's time of each tick, its
 end, as the transfer log has it): 0.5 s is the next tick, 0 the same tick (a transfer served after
@@ -39,6 +45,10 @@ import numpy as np
 import pandas as pd
 
 STEPS = ("have_out", "have_in", "request_out", "request_in", "piece_out")
+# what makes libtorrent's leecher pick blocks for a connection, as its peer log shows it
+TRIGGERS = {("<==", "PIECE"): "a block from the subject", ("***", "UPDATE_INTEREST"): "its own piece completed",
+            ("<==", "UNCHOKE"): "unchoked", ("<==", "HAVE"): "the HAVE"}
+TRIGGER_WINDOW_S = 0.01
 TICK_S = 0.5  # libtorrent's tick_interval: the rate limiter's quota tick
 NEEDED = ("t_s", "local", "remote", "direction", "event", "detail")
 
@@ -56,6 +66,7 @@ def chains(log: pd.DataFrame, peers: pd.DataFrame) -> pd.DataFrame:
     subject = int(peers.loc[peers.role == "subject", "peer"].iloc[0])
     leechers = [int(p) for p in peers.loc[peers.role == "leecher", "peer"]]
     got = log[log.event == "RECEIVED"].groupby(["local", "piece"]).t_s.min()
+    conn = {key: g for key, g in log.groupby(["local", "remote"]) if key[1] == subject}
     rows = []
     for (peer, piece), t0 in got.items():
         if peer != subject:
@@ -70,10 +81,32 @@ def chains(log: pd.DataFrame, peers: pd.DataFrame) -> pd.DataFrame:
             row["request_out"] = _first(log, q, subject, "==>", "REQUEST", piece) - t0
             row["request_in"] = _first(log, subject, q, "<==", "REQUEST", piece) - t0
             row["piece_out"] = _first(log, subject, q, "==>", "PIECE", piece) - t0
+            row["trigger"], row["idle"] = _trigger(conn.get((q, subject)), piece, t0 + row["have_in"],
+                                                   t0 + row["request_out"])
             rows.append(row)
-    out = pd.DataFrame(rows, columns=["piece", "leecher", *STEPS])
+    out = pd.DataFrame(rows, columns=["piece", "leecher", *STEPS, "trigger", "idle"])
     out["in_buffer"] = out.request_in - out.request_out
     return out
+
+
+def _trigger(c: pd.DataFrame | None, piece: int, t_have: float, t_req: float) -> tuple[object, object]:
+    """(what made the leecher pick the piece's first REQUEST, whether it had asked the subject for
+    nothing before the HAVE) from its log lines on its connection to the subject."""
+    if c is None:
+        return None, None
+    idle = None
+    if not math.isnan(t_have):
+        pk = c[(c.event == "PIECE_PICKER") & (c.t_s <= t_have) & c.detail.astype(str).str.startswith("dlq:")]
+        if len(pk):
+            f = str(pk.detail.iloc[-1]).split()
+            idle = int(f[1]) + int(f[3]) == 0  # "dlq: N rqq: M ..."
+    if math.isnan(t_req):
+        return None, idle
+    before = c[(c.t_s <= t_req) & (c.t_s >= t_req - TRIGGER_WINDOW_S)]
+    for d, e in zip(before.direction.iloc[::-1], before.event.iloc[::-1]):
+        if (d, e) in TRIGGERS:
+            return TRIGGERS[(d, e)], idle
+    return "other", idle
 
 
 def lab_chains(run_dir: Path) -> pd.DataFrame:
@@ -176,6 +209,14 @@ def main(argv: list[str] | None = None) -> int:
         sent = c.piece_out.dropna()
         if len(sent):
             print(f"  piece_out within one quota tick ({TICK_S} s): {(sent <= TICK_S).mean():.0%}")
+        asked = c.dropna(subset=["request_out"])
+        if len(asked):
+            parts = []
+            for name, g in sorted(asked.groupby("trigger"), key=lambda kv: -len(kv[1])):
+                parts.append(f"{name} {len(g) / len(asked):.0%} (median {g.request_out.median():.2f} s)")
+            idle = asked.idle.dropna().astype(bool)
+            print(f"  request_out trigger: {'; '.join(parts)}; nothing asked of the subject before the HAVE: "
+                  f"{idle.mean():.0%} of {len(idle)}" if len(idle) else f"  request_out trigger: {'; '.join(parts)}")
         at_once = c.in_buffer.dropna() < TICK_S / 5
         print(f"  in_buffer (request_in - request_out): {_pct(c.in_buffer)}; read within {TICK_S / 5:.1f} s: "
               f"{at_once.mean():.0%} of {len(at_once)}" if len(at_once) else "  in_buffer: never")
