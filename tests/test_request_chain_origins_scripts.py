@@ -127,6 +127,12 @@ def test_model_modes_run_the_model(tmp_path):
     # the subject never sends a piece before the tick it completed it in (0: later in that tick)
     assert len(lags) > 0 and (lags >= 0).all()
     assert ((lags / 0.5) - (lags / 0.5).round() == 0).all()  # whole ticks
+    assert request_chain.model_tick_s(path) == 0.5  # the default quota tick
+    data["simulation"]["tick_s"] = 0.25
+    path.write_bytes(tomli_w.dumps(data).encode())
+    assert request_chain.model_tick_s(path) == 0.25  # the scenario's own, not the lab's
+    data["simulation"]["tick_s"] = 0.5
+    path.write_bytes(tomli_w.dumps(data).encode())
     counts, med = origins.model_origins(path, 2)
     assert len(counts) == 2 and all(0 <= n <= 64 for n in counts) and sum(counts) > 0
     assert all(x >= 0 for x in med)

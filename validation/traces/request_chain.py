@@ -129,23 +129,34 @@ def lab_chains(run_dir: Path) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _load(scenario: Path):
+    """The scenario, loaded by this source tree's sim/ (put first on the path, as the other scripts
+    here do: a scenario is measured on the model beside the script, not on whichever copy of the
+    project is installed)."""
+    root = str(Path(__file__).resolve().parents[2])
+    if sys.path[0] != root:
+        sys.path.insert(0, root)
+    from sim.scenario import ScenarioError, load_scenario
+    try:
+        return load_scenario(scenario)
+    except ScenarioError as e:
+        raise SystemExit(str(e)) from None
+
+
+def model_tick_s(scenario: Path) -> float:
+    """The model's quota tick for the scenario (``simulation.tick_s``; the lab's libtorrent keeps
+    its default ``tick_interval``, TICK_S)."""
+    return float(_load(scenario).simulation.tick_s)
+
+
 def stepped_runs(scenario: Path, runs: int):
     """Yield (SwarmRun, its ticker, the leechers' peer numbers) for each of the scenario's first
     ``runs`` replications, set up to be stepped one quota tick at a time (the same replications as
     ``leechsim simulate``)."""
-    # this source tree's sim/ first, as the other scripts here do: a scenario is measured on the
-    # model beside the script, not on whichever copy of the project is installed
-    root = str(Path(__file__).resolve().parents[2])
-    if sys.path[0] != root:
-        sys.path.insert(0, root)
+    sc = _load(scenario)
     from sim.engine import SwarmRun
     from sim.montecarlo import replication_seeds
     from sim.results import ROLE_LEECHER
-    from sim.scenario import ScenarioError, load_scenario
-    try:
-        sc = load_scenario(scenario)
-    except ScenarioError as e:
-        raise SystemExit(str(e)) from None
     seeds = replication_seeds(sc.simulation.seed, runs)
     for rep in range(runs):
         run = SwarmRun(sc, rep, seeds[rep], max_batch_ticks=1)
@@ -222,9 +233,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{at_once.mean():.0%} of {len(at_once)}" if len(at_once) else "  in_buffer: never")
     if a.model is not None:
         lags = model_lags(a.model, a.runs)
+        tick = model_tick_s(a.model)
         print(f"{a.model.stem} (model, {a.runs} replications): first block of the piece to a leecher after the "
-              f"subject's completion: {_pct(lags)}; within one quota tick: "
-              f"{(lags <= TICK_S + 1e-9).mean():.0%}" if len(lags) else f"{a.model.stem}: no such piece")
+              f"subject's completion: {_pct(lags)}; within one quota tick ({tick} s): "
+              f"{(lags <= tick + 1e-9).mean():.0%}" if len(lags) else f"{a.model.stem}: no such piece")
     return 0
 
 
