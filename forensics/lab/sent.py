@@ -84,12 +84,12 @@ class SentCounter:
             self._count(after, t_s, seen)
         gone = self.present - seen
         self.present = seen
-        if total is None:
+        if total is None or not gone:
             return
         for key in gone:
             self.vanished[key] = t_s
         unread = total - sum(self.now.values()) - sum(self.closed.values()) - self.attributed
-        if gone and unread > 0:
+        if unread > 0:
             self.unread[t_s] = unread
             self.attributed += unread
 
@@ -169,29 +169,20 @@ def top_up_to_counter(sent: dict, last_read: dict, log_bytes: dict, counter_byte
     known = sum(min(log_bytes.get(k, 0), v) for k, v in sent.items())
     known += sum(b for k, b in log_bytes.items() if k not in sent)
     short = counter_bytes - known
-    order = sorted(sent, key=lambda k: (-last_read.get(k, 0.0), str(k)))
-    groups: dict[float, int] = {}
-    for k, (when, nbytes) in (unread or {}).items():
-        if k in sent:
-            groups[when] = nbytes
-    for when in sorted(groups):
-        left = min(groups[when], short)
-        for k in order:
-            if left <= 0:
-                break
-            if k in unread and unread[k][0] == when:
-                add = min(left, log_bytes.get(k, 0) - out[k])
-                if add > 0:
-                    out[k] += add
-                    left -= add
-                    short -= add
-    for k in order:
-        if short <= 0:
-            break
-        add = min(short, log_bytes.get(k, 0) - out[k])
-        if add > 0:
-            out[k] += add
-            short -= add
+
+    def give(k, most: int) -> int:
+        add = max(0, min(most, short, log_bytes.get(k, 0) - out[k]))
+        out[k] += add
+        return add
+
+    unread = {k: w for k, w in (unread or {}).items() if k in sent}
+    left = {when: nbytes for when, nbytes in unread.values()}  # what each interval has still to place
+    for k in sorted(unread, key=lambda k: (unread[k][0], -last_read.get(k, 0.0), str(k))):
+        add = give(k, left[unread[k][0]])
+        left[unread[k][0]] -= add
+        short -= add
+    for k in sorted(sent, key=lambda k: (-last_read.get(k, 0.0), str(k))):
+        short -= give(k, short)
     return out
 
 
