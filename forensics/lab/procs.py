@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
+from pathlib import Path
 
 from sim.worker_pool import die_with_parent
 
@@ -36,8 +38,26 @@ def popen_guarded(cmd: list[str], **kw) -> subprocess.Popen:
     return popen_child(["/bin/sh", "-c", _GUARD, "lab-guard", *cmd], death_signal=signal.SIGTERM, **kw)
 
 
+def group_members_alive(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` that have not died (a zombie has: a killed orphan waits for init
+    to reap it), from /proc."""
+    live = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            live.append(int(stat.parent.name))
+    return live
+
+
 def stop_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
-    """SIGTERM, wait, then SIGKILL the child's whole process group; always reaps it."""
+    """SIGTERM, wait, then SIGKILL the child's whole process group; always reaps it, and returns
+    only once no process of the group is running (or 5 s after the SIGKILL): the kernel carries a
+    SIGKILL out asynchronously, so a grandchild of a guard shell (whose own death ``wait`` sees) may
+    still be running, holding its ports and files, for a moment after the shell is reaped (CI
+    once saw it: tests/test_lab_procs.py)."""
     if proc.poll() is None:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -55,3 +75,6 @@ def stop_process(proc: subprocess.Popen, grace_s: float = 5.0) -> None:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
+    deadline = time.monotonic() + 5.0
+    while group_members_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
