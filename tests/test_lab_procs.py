@@ -5,6 +5,7 @@ whether the capture is whole. A guard shell that exited the moment it was signal
 ``stop_process``'s follow-up SIGKILL of the group cut the program short, now and then.
 """
 
+import os
 import subprocess
 import sys
 
@@ -49,7 +50,6 @@ def test_a_program_that_ignores_sigterm_is_still_killed():
     SIGKILL asynchronously, and a process killed while it runs takes a moment to go; with the
     stop that returned at the reaping, 9 and 10 of 60 stops in a row, each right after the
     program said it was ready, left it running). Twenty such stops, each with a short grace."""
-    import os
     stubborn = "import signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nsys.stderr.write('ready\\n'); sys.stderr.flush()\nwhile True: time.sleep(0.05)\n"
     for i in range(20):
         r, w = os.pipe()
@@ -64,8 +64,11 @@ def test_a_program_that_ignores_sigterm_is_still_killed():
         assert proc.returncode is not None
         assert _live_members(proc.pid) == [], f"stop {i}: a process of the guarded group is still running"
 
+
 def _live_members(pgid: int) -> list[int]:
-    """Processes of group ``pgid`` that are not zombies (a killed orphan waits for init to reap it)."""
+    """Processes of group ``pgid`` that are not zombies (a killed orphan waits for init to reap it).
+    Read here on its own, not through procs.group_members_alive, so the check does not rest on the
+    code it checks."""
     from pathlib import Path
     live = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
