@@ -78,7 +78,11 @@ class Peer:
             settings["alert_queue_size"] = max(int(settings.get("alert_queue_size", 0)), PEER_LOG_ALERT_QUEUE)
         self.alerts_dropped = 0
         settings["alert_mask"] = int(mask)
+        # the plan's wait before the session exists: it sets the phase of the session's quota ticks
+        # (plan.session_delays); when the session was created is kept with the run's raw files
+        time.sleep(float(spec.get("session_delay_s", 0.0)))
         self.ses = lt.session(settings)
+        self.session_created_unix = time.time()
         # The localhost trap: 127/8 peers land in libtorrent's "local" peer class, which ignores
         # rate limits and unchoke slots. Map every address to the global class instead.
         f = lt.ip_filter()
@@ -372,6 +376,10 @@ class Peer:
             "index": self.index, "role": self.spec["role"], "ip": self.spec["ip"], "out_ip": self.spec["out_ip"],
             "listen_port": self.ses.listen_port(),
             "planned_join_s": self.spec["join_s"], "join_s": self.join_s,
+            # when the session was created, on the run's clock (its quota ticks fall every tick
+            # interval from about then: plan.session_delays), and the wait that placed it
+            "session_created_s": self.session_created_unix - self.t0,
+            "session_delay_s": float(self.spec.get("session_delay_s", 0.0)),
             "complete_s": self.complete_s, "leave_s": self.leave_s, "paused_s": self.paused_s,
             "uploaded_bytes": self.last_up, "downloaded_bytes": self.last_down,
             "uploaded_at_complete_bytes": self.up_at_complete,

@@ -53,6 +53,10 @@ class PeerPlan:
     connectable: bool
     free_rider: bool
     settings: dict = field(default_factory=dict)
+    # how long the process waits before it creates its libtorrent session (session_delay_s): the
+    # session's quota ticks fall every tick_interval from its creation, so this sets the phase of
+    # its ticks, which decides which message waits for which tick (docs/lab.md, "Tick phases")
+    session_delay_s: float = 0.0
 
     @property
     def is_subject(self) -> bool:
@@ -186,6 +190,7 @@ def plan_run(sc: Scenario, replication: int, seed: np.random.SeedSequence, base_
     pop = draw_population(sc, rng)
     payload_seed = int(rng.integers(0, 2**63))
     policy = CompletionPolicy.of(sc.subject)
+    delays = session_delays(payload_seed, pop.size)
     peers = []
     for i in range(pop.size):
         ip = peer_ip(base_octet, i)
@@ -198,8 +203,26 @@ def plan_run(sc: Scenario, replication: int, seed: np.random.SeedSequence, base_
             seed_time_s=seed_time, leave_at_s=float(pop.leave_at_s[i]), connectable=bool(pop.connectable[i]),
             free_rider=role == ROLE_SUBJECT and sc.subject.profile == "free_rider",
             settings=session_settings(sc, pop, i, ip, out_ip),
+            session_delay_s=float(delays[i]),
         ))
     return RunPlan(replication, pop, tuple(peers), payload_seed)
+
+
+# libtorrent's tick_interval default (settings_pack::tick_interval, 500 ms), which the lab leaves as it is
+LAB_TICK_INTERVAL_S = 0.5
+# the stream of session_delays, apart from the payload's own (an arbitrary constant: "tick")
+_DELAY_STREAM = 0x7469636B
+
+
+def session_delays(payload_seed: int, n: int) -> np.ndarray:
+    """Each peer's wait before it creates its session, uniform over one tick interval and drawn
+    from the run's payload seed: the phases of the sessions' quota ticks are then independent of
+    one another and of the order the processes were started in, as between real clients. (Created
+    as each process starts, the sessions of a run would tick in the order they were launched,
+    within a few hundred milliseconds of each other — the subject just after the seed: docs/lab.md,
+    "Tick phases".) The model draws its peers' tick phases the same way (sim/engine.py, tick_phase)."""
+    rng = np.random.default_rng([payload_seed, _DELAY_STREAM])
+    return rng.uniform(0.0, LAB_TICK_INTERVAL_S, n)
 
 
 def base_octet_for_this_process() -> int:

@@ -196,6 +196,7 @@ def run_session_swarms(session: Session, plans: list[RunPlan], raws: list[Path],
         sc0 = session.scenarios[0]
         subject = _SubjectProc(work, {
             "ip": subject_ip, "out_ip": plans[0].peers[0].out_ip, "settings": subject_settings(session, plans[0]),
+            "session_delay_s": plans[0].peers[0].session_delay_s,  # plan.session_delays: its ticks' phase
             "auto_managed": session.settings.auto_managed, "trace_connections": opts.trace_connections,
             "seed_time_s": plans[0].peers[0].seed_time_s if plans[0].peers[0].seed_time_s != float("inf") else None,
             "policy": {**_policy(sc0), "ratio": _policy(sc0)["ratio"] if _policy(sc0)["ratio"] != float("inf") else 1e18},

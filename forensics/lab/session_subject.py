@@ -57,6 +57,7 @@ class SessionSubject:
         settings = dict(spec["settings"])
         cat = lt.alert_category
         settings["alert_mask"] = int(cat.status | cat.error | cat.tracker | cat.upload)
+        time.sleep(float(spec.get("session_delay_s", 0.0)))  # the phase of its quota ticks (plan.session_delays)
         self.ses = lt.session(settings)
         f = lt.ip_filter()  # the localhost trap (peer.py): every address in the global peer class
         f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)

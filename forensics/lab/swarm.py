@@ -214,6 +214,7 @@ class _PeerProcs:
             save = self.seed_dir if p.role == ROLE_SEED else self.work / f"peer-{p.index:04d}"
             spec = {
                 "index": p.index, "role": p.role, "ip": p.ip, "out_ip": p.out_ip, "join_s": p.join_s,
+                "session_delay_s": p.session_delay_s,
                 "seed_time_s": finite_or_none(p.seed_time_s), "leave_at_s": finite_or_none(p.leave_at_s),
                 "connectable": p.connectable,
                 "settings": p.settings, "torrent": str(self.work / "payload.torrent"), "save_path": str(save),
