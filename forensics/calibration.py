@@ -134,6 +134,17 @@ def check_same_libtorrent(dest: Path, man: dict) -> None:
                         f"runs of another libtorrent cannot join a recording: record it again with --record")
 
 
+def check_same_session_phases(dest: Path, man: dict) -> None:
+    """Only a recording whose sessions ticked at independent phases, as the lab's now do, may take
+    more runs: one made before ticked in the order its processes started (docs/lab.md, "Tick
+    phases"), and runs of both kinds in one recording would judge the model against a mixture."""
+    from .lab.plan import SESSION_PHASES
+    if man.get("lab", {}).get("session_phases") != SESSION_PHASES:
+        raise UserError(f"{dest}: recorded before the lab's sessions ticked at independent phases (its manifest.json "
+                        f"has no lab.session_phases = {SESSION_PHASES!r}); new runs cannot join it: record it "
+                        f"again with --record (docs/lab.md, 'Tick phases')")
+
+
 def with_extension(man: dict, have: int, lab_runs: int, command: list[str], new_man: dict) -> dict:
     """A recording's manifest after runs ``have`` .. ``lab_runs``-1 were added: its run count, and
     the addition listed in ``extensions`` (runs, command, times, software, lab) from the new runs'
@@ -221,6 +232,7 @@ def extend_recording(matrix: Path, scenario_file: Path, lab_runs: int, run_more:
                         f"against {man['scenario_sha256'][:12]}); runs of another scenario cannot join a "
                         f"recording: record it again with --record")
     check_same_libtorrent(dest, man)
+    check_same_session_phases(dest, man)
     more, stage = extension_dirs(dest)
     new_man = run_more(scenario_file, lab_runs, more, have, int(man["master_seed"]))
     _keep_measured(more)

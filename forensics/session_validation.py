@@ -172,7 +172,8 @@ def extend_session_recording(directory: Path, path: Path, lab_runs: int, run_mor
     before, runs after)."""
     import hashlib
 
-    from .calibration import check_same_libtorrent, extension_dirs, swap_in_extension, with_extension
+    from .calibration import (check_same_libtorrent, check_same_session_phases, extension_dirs, swap_in_extension,
+                              with_extension)
     from .rundir import MANIFEST
 
     dest = recorded_session_dir(directory, path)
@@ -195,6 +196,7 @@ def extend_session_recording(directory: Path, path: Path, lab_runs: int, run_mor
         raise UserError(f"{path}: differs from the session {dest} was recorded with ({', '.join(said) or 'the file'}"
                         f" changed); runs of another session cannot join a recording: record it again with --record")
     check_same_libtorrent(dest, man)
+    check_same_session_phases(dest, man)
     more, stage = extension_dirs(dest)
     new_man = run_more(path, lab_runs, more, have, int(man["master_seed"]))
     strip_raw(more)

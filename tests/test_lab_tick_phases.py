@@ -47,3 +47,30 @@ def test_each_planned_peer_carries_its_delay_and_the_population_is_unchanged():
     assert [p.join_s for p in again.peers] == [p.join_s for p in plan.peers]
     other = plan_run(sc, 1, seeds[1], 100)
     assert [p.session_delay_s for p in other.peers] != delays
+
+
+def test_the_swarm_start_is_offset_within_one_tick_from_its_own_stream():
+    from forensics.lab.plan import start_offset
+    offs = [start_offset(s) for s in range(200)]
+    assert all(0.0 <= o < LAB_TICK_INTERVAL_S for o in offs)
+    assert start_offset(7) == start_offset(7)
+    assert np.histogram(offs, bins=5, range=(0.0, LAB_TICK_INTERVAL_S))[0].min() > 20
+    # not any peer's delay: its own stream
+    assert start_offset(7) not in session_delays(7, 50).tolist()
+
+
+def test_runs_cannot_join_a_recording_made_before_the_phases_were_independent(tmp_path):
+    """calibration.check_same_session_phases: a recording whose manifest lacks lab.session_phases
+    (made while the sessions ticked in their start order) takes no more runs; the error names the
+    file, the key and what to do. One with it passes."""
+    import pytest
+
+    from forensics.calibration import check_same_session_phases
+    from forensics.errors import UserError
+    from forensics.lab.plan import SESSION_PHASES
+
+    with pytest.raises(UserError) as e:
+        check_same_session_phases(tmp_path / "v06-seed-after", {"lab": {"tracker": "opentracker"}})
+    msg = str(e.value)
+    assert "v06-seed-after" in msg and "session_phases" in msg and "--record" in msg
+    check_same_session_phases(tmp_path / "x", {"lab": {"session_phases": SESSION_PHASES}})

@@ -214,6 +214,21 @@ LAB_TICK_INTERVAL_S = 0.5
 _DELAY_STREAM = 0x7469636B
 
 
+# what a recording's manifest says of its sessions' tick phases (manifest lab.session_phases); a
+# recording without it was made before: its sessions ticked in the order their processes started
+SESSION_PHASES = ("independent: each peer's session created after a delay uniform over one tick interval, "
+                  "the swarm's start a further such delay after the last is ready (forensics/lab/plan.py)")
+
+
+def start_offset(payload_seed: int) -> float:
+    """How long after the last peer process is ready (plus the half second the lab always leaves)
+    the run's clock starts, uniform over one tick interval and drawn from the run's payload seed:
+    so no session's ticks are tied to the joins (without it the last session to be created would
+    tick just before every join at 0 s, in every run)."""
+    rng = np.random.default_rng([payload_seed, _DELAY_STREAM, 1])
+    return float(rng.uniform(0.0, LAB_TICK_INTERVAL_S))
+
+
 def session_delays(payload_seed: int, n: int) -> np.ndarray:
     """Each peer's wait before it creates its session, uniform over one tick interval and drawn
     from the run's payload seed: the phases of the sessions' quota ticks are then independent of

@@ -32,7 +32,7 @@ from ..provenance import utc_now
 from ..runs import safe_name
 from .capture import tcpdump_path, tcpdump_version
 from .errors import LabRunError
-from .plan import MAX_EXPECTED_S, base_octet_for_this_process, check_fits_machine, plan_run
+from .plan import MAX_EXPECTED_S, SESSION_PHASES, base_octet_for_this_process, check_fits_machine, plan_run
 from .swarm import LabOptions, SwarmProgress, run_swarm
 from .tracker import opentracker_path, opentracker_version
 
@@ -182,6 +182,7 @@ def run_lab(scenario: str | Path, out: str | Path | None = None, *, runs: int = 
                 "timeout_s": options.timeout_s, "max_duration_s": max_duration_s,
                 "pcap": options.pcap, "utp": options.utp, "save_resume": options.save_resume,
                 "peer_log": options.peer_log,
+                "session_phases": SESSION_PHASES,
                 "versions": {**lab_versions(), **({"tcpdump": tcpdump_version()} if options.pcap else {})},
                 "peer_process_model": "one OS process and one libtorrent session per peer",
                 # a real swarm shares the machine: what else ran beside it (the lab's own peers

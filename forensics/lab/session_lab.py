@@ -41,7 +41,8 @@ from ..session_runs import SessionRunDir, write_session_inputs, write_session_re
 from .errors import LabRunError
 from .measure import collect_replication
 from .payload import check_layout, make_torrent, write_payload
-from .plan import MAX_EXPECTED_S, MAX_PEERS, RunPlan, base_octet_for_this_process, check_fits_machine, peer_ip, plan_run, session_settings
+from .plan import (MAX_EXPECTED_S, MAX_PEERS, SESSION_PHASES, RunPlan, base_octet_for_this_process, check_fits_machine,
+                   peer_ip, plan_run, session_settings, start_offset)
 from .procs import popen_child, stop_process
 from .run import LabRunFailed, default_lab_out, lab_versions
 from .swarm import END_GRACE_S, READY_TIMEOUT_S, STOP_TIMEOUT_S, PROJECT_ROOT, LabOptions, _PeerProcs, _policy
@@ -209,7 +210,7 @@ def run_session_swarms(session: Session, plans: list[RunPlan], raws: list[Path],
         stack.callback(subject.kill)
         subject_port = subject.wait_ready(READY_TIMEOUT_S)
         ports = [s.wait_ready(READY_TIMEOUT_S) for s in swarms]
-        t0 = time.time() + 0.5
+        t0 = time.time() + 0.5 + start_offset(plans[0].payload_seed)  # plan.start_offset: no tick tied to the joins
         subject.send(json.dumps({"t0": t0, "peers": []}))
         for j, s in enumerate(swarms):
             s.go(t0, [[subject_ip, subject_port, True]] + [[p.ip, ports[j][p.index], p.connectable]
@@ -335,6 +336,7 @@ def run_session_lab(path: str | Path, out: str | Path | None = None, *, runs: in
             session_name=session.name, input_sha256=hashes, torrents=list(session.labels), replications=runs - first,
             **({"first_replication": first} if first else {}), master_seed=seed, seed_rule=SEED_RULE + "; torrent j of it: sim.session.torrent_seed",
             lab={"tracker": "opentracker", "versions": lab_versions(), "timeout_s": options.timeout_s,
+                 "session_phases": SESSION_PHASES,
                  "all_blocks": options.all_blocks, "trace_connections": options.trace_connections,
                  "peer_process_model": "the subject: one OS process, one libtorrent session holding every torrent; "
                                        "every other peer: one process and one session per peer"}))

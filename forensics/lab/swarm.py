@@ -37,7 +37,7 @@ from .errors import LabRunError, LabTimeout
 from .measure import collect_replication
 from .payload import check_layout, make_torrent, write_payload
 from .peerlog import PEER_LOG_FILE, merge_peer_logs
-from .plan import RunPlan, finite_or_none
+from .plan import RunPlan, finite_or_none, start_offset
 from .procs import popen_child, stop_process
 from .trace import merge_connection_traces
 from .tracker import Opentracker
@@ -111,7 +111,7 @@ def run_swarm(sc: Scenario, plan: RunPlan, layout: Layout, raw_dir: Path, opts: 
             capture = stack.enter_context(LoopbackCapture(
                 raw_dir / "capture.pcap", plan.peers[0].ip.rsplit(".", 2)[0],
                 sorted(set(ports.values()) | ({tracker.port} if tracker else set()))))
-        t0 = time.time() + 0.5
+        t0 = time.time() + 0.5 + start_offset(plan.payload_seed)  # plan.start_offset: no tick tied to the joins
         peers.go(t0, [[p.ip, ports[p.index], p.connectable] for p in plan.peers])
         end_s = _watch(sc, plan, peers, tracker, t0, wall_deadline, on_progress)
         peers.stop_all()
