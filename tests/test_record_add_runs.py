@@ -82,10 +82,35 @@ def test_refuses_an_altered_recording(matrix):
         extend_recording(matrix, matrix / f"{NAME}.toml", 99, _never, ["test"])
 
 
+def _set_session_phases(rec: Path, value) -> None:
+    """The recording's manifest says (value) or does not say (None) lab.session_phases."""
+    man = json.loads((rec / "manifest.json").read_text())
+    man["lab"].pop("session_phases", None)
+    if value is not None:
+        man["lab"]["session_phases"] = value
+    atomic.write_json(rec / "manifest.json", man)
+    atomic.write_text(rec / HASH_FILE, hash_list(rec))
+
+
+def test_refuses_a_recording_made_before_the_phases_were_independent(matrix):
+    """A recording made while the lab's sessions ticked in the order their processes started (no
+    lab.session_phases in its manifest) takes no new runs, whose sessions tick at independent
+    phases (docs/lab.md, "Tick phases"): refused before any lab run, the recording untouched."""
+    rec = matrix / "recorded" / NAME
+    _set_session_phases(rec, None)
+    before = _hashes(rec)
+    with pytest.raises(UserError, match=rf"{NAME}: recorded before the lab's sessions ticked at independent phases"):
+        extend_recording(matrix, matrix / f"{NAME}.toml", 99, _never, ["test"])
+    assert _hashes(rec) == before
+
+
 def test_refuses_runs_made_with_other_lab_options(matrix):
     """A lab run directory made with other options (here: with a capture) does not join; the
     recording stays as it was and the new runs stay where the message says."""
+    from forensics.lab.plan import SESSION_PHASES
+
     rec = matrix / "recorded" / NAME
+    _set_session_phases(rec, SESSION_PHASES)  # recorded with independent phases, as the new runs are
     n = recorded_runs(matrix, matrix / f"{NAME}.toml")
     before = _hashes(rec)
 
