@@ -31,7 +31,7 @@ def comparison(tmp_path_factory):
 
 def test_every_holdout_scenario_has_five_recorded_lab_runs_or_more():
     names = sorted(p.stem for p in HOLDOUT.glob("*.toml"))
-    assert len(names) == 17
+    assert len(names) == 20
     for name in names:
         runs = list((HOLDOUT / "recorded" / name / "replications").glob("*/peers.csv"))
         assert len(runs) >= 5, name
@@ -40,7 +40,7 @@ def test_every_holdout_scenario_has_five_recorded_lab_runs_or_more():
 def test_documented_holdout_is_the_current_models(comparison):
     documented = json.loads((ROOT / "docs" / "validation-holdout.json").read_text())
     assert comparison["summary"] == documented["summary"]
-    assert len(comparison["rows"]) == len(documented["rows"]) == 51
+    assert len(comparison["rows"]) == len(documented["rows"]) == 60
     for got, doc in zip(comparison["rows"], documented["rows"]):
         bad = {k: (got[k], doc[k]) for k in got if not _same(got[k], doc[k])}
         assert not bad, (got["scenario"], got["quantity"], bad)
