@@ -5,7 +5,8 @@ each peer process starts, a run's sessions ticked in the order the processes wer
 a few hundred milliseconds of each other (a v06 run's peer log: the seed's ticks at 0.28 s past
 each half second, the subject's at 0.34, the leechers' at 0.41-0.51), which hands the subject the
 seed's first burst more often than chance (docs/lab.md, "Tick phases"). Each process now waits a
-delay drawn from the run's payload seed before it creates its session."""
+delay drawn from the run's payload seed before it creates its session. (That a recording made
+before takes no new runs is tested in test_record_add_runs.py, on a real recording.)"""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from forensics.lab.plan import LAB_TICK_INTERVAL_S, plan_run, session_delays
+from forensics.lab.plan import LAB_TICK_INTERVAL_S, plan_run, session_delays, start_offset
 from sim.montecarlo import replication_seeds
+from sim.population import draw_population
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,15 +44,16 @@ def test_each_planned_peer_carries_its_delay_and_the_population_is_unchanged():
     assert delays == session_delays(plan.payload_seed, len(plan.peers)).tolist()
     assert len(set(delays)) == len(delays)
     # the delays come from their own stream: the population and payload seed are what they were
-    again = plan_run(sc, 0, seeds[0], 100)
-    assert again.payload_seed == plan.payload_seed
-    assert [p.join_s for p in again.peers] == [p.join_s for p in plan.peers]
+    # before the delays existed - the replication's generator's first draws, and nothing after
+    rng = np.random.default_rng(seeds[0])
+    pop = draw_population(sc, rng)
+    assert [p.join_s for p in plan.peers] == pop.join_s.tolist()
+    assert plan.payload_seed == int(rng.integers(0, 2**63))
     other = plan_run(sc, 1, seeds[1], 100)
     assert [p.session_delay_s for p in other.peers] != delays
 
 
 def test_the_swarm_start_is_offset_within_one_tick_from_its_own_stream():
-    from forensics.lab.plan import start_offset
     offs = [start_offset(s) for s in range(200)]
     assert all(0.0 <= o < LAB_TICK_INTERVAL_S for o in offs)
     assert start_offset(7) == start_offset(7)
@@ -58,19 +61,3 @@ def test_the_swarm_start_is_offset_within_one_tick_from_its_own_stream():
     # not any peer's delay: its own stream
     assert start_offset(7) not in session_delays(7, 50).tolist()
 
-
-def test_runs_cannot_join_a_recording_made_before_the_phases_were_independent(tmp_path):
-    """calibration.check_same_session_phases: a recording whose manifest lacks lab.session_phases
-    (made while the sessions ticked in their start order) takes no more runs; the error names the
-    file, the key and what to do. One with it passes."""
-    import pytest
-
-    from forensics.calibration import check_same_session_phases
-    from forensics.errors import UserError
-    from forensics.lab.plan import SESSION_PHASES
-
-    with pytest.raises(UserError) as e:
-        check_same_session_phases(tmp_path / "v06-seed-after", {"lab": {"tracker": "opentracker"}})
-    msg = str(e.value)
-    assert "v06-seed-after" in msg and "session_phases" in msg and "--record" in msg
-    check_same_session_phases(tmp_path / "x", {"lab": {"session_phases": SESSION_PHASES}})

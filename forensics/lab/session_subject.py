@@ -59,6 +59,7 @@ class SessionSubject:
         settings["alert_mask"] = int(cat.status | cat.error | cat.tracker | cat.upload)
         time.sleep(float(spec.get("session_delay_s", 0.0)))  # the phase of its quota ticks (plan.session_delays)
         self.ses = lt.session(settings)
+        self.session_created_unix = time.time()
         f = lt.ip_filter()  # the localhost trap (peer.py): every address in the global peer class
         f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
         self.ses.set_peer_class_filter(f)
@@ -234,6 +235,9 @@ class SessionSubject:
         write_json(raw / "peer-0000.json", {
             "index": 0, "role": 0, "ip": self.spec["ip"], "out_ip": self.spec["out_ip"],
             "listen_port": self.ses.listen_port(), "planned_join_s": tor.spec["added_s"],
+            # when the session was created, on the run's clock, and the wait that placed it (peer.py)
+            "session_created_s": self.session_created_unix - self.t0,
+            "session_delay_s": float(self.spec.get("session_delay_s", 0.0)),
             "join_s": none(tor.join_s), "complete_s": none(tor.complete_s), "leave_s": none(tor.leave_s),
             "uploaded_bytes": tor.last_up, "downloaded_bytes": tor.last_down,
             "uploaded_at_complete_bytes": tor.up_at_complete, "downloaded_at_complete_bytes": tor.down_at_complete,
