@@ -1,7 +1,8 @@
-"""The same model against two sets of recordings of the matrix: per scenario, the lab median of
+"""The same model against two sets of recordings (of the matrix, or of the hold-outs): per scenario, the lab median of
 upload while leeching and of download time in each, the model's median, and its error against
 each — from two validation.json files written by `leechsim validate --matrix`. Prints a Markdown
-table (validation/ANALYSIS.md, "The matrix re-recorded with independent tick phases").
+table (validation/ANALYSIS.md, "The matrix re-recorded with independent tick phases" and "The
+hold-outs recorded again with independent tick phases").
 
     git show 3f6bd3c9:docs/validation.json > /tmp/old.json
     python validation/recordings_compare.py /tmp/old.json docs/validation.json
@@ -35,7 +36,7 @@ def table(old: dict, new: dict) -> list[str]:
     lines = ["| scenario | upload while leeching: lab then (runs) | lab now (runs) [range] | model | error then → now "
              "| download time: lab then → now | model | error then → now |",
              "|---|---|---|---|---|---|---|---|"]
-    for sc, q in sorted(k for k in new if k[1] == UP and k in old):
+    for sc in sorted(k[0] for k in new if k[1] == UP and k in old):
         o, n, od, nd = old[(sc, UP)], new[(sc, UP)], old[(sc, DOWN)], new[(sc, DOWN)]
         lines.append(
             f"| {sc[:3]} | {o['lab_median'] / 2**20:.2f} MiB ({o['lab_runs']}) | {n['lab_median'] / 2**20:.2f} MiB "

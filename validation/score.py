@@ -7,8 +7,10 @@ flips on noise (validation/exact_model.py); the CRPS uses all of them.
 Run after the matrix command for each variant (each writes DIR/validation.json, whose rows carry
 each comparison's ``crps_scaled``):
     python validation/score.py runs/validation [OTHER_DIR ...]
+    python validation/score.py runs/holdout OTHER_DIR --only h18 --only h19 --only h20
 
-Printed per quantity: for each run directory the median over scenarios of the mean CRPS of the
+``--only PREFIX`` (repeatable) keeps the scenarios whose name starts with one of them. Printed per
+quantity: for each run directory the median (and the mean) over scenarios of the mean CRPS of the
 scenario's lab runs, divided by the lab median (by 1 % of the torrent for a byte quantity whose
 lab median is smaller); and, for every directory after the first, per scenario how its CRPS
 compares with the first's, and in how many scenarios it is more than 5 % better or worse.
@@ -29,18 +31,23 @@ QUANTITIES = ("subject_upload_leech_bytes", "subject_download_time_s", "subject_
 CHANGE = 0.05
 
 
-def scenario_scores(run_dir: Path, quantity: str) -> dict[str, float]:
+def scenario_scores(run_dir: Path, quantity: str, only: tuple[str, ...] = ()) -> dict[str, float]:
     """Each scenario's scaled mean CRPS of its lab runs, as the run's validation.json states it
-    (forensics.analysis.sim_vs_lab computes it with the comparison)."""
+    (forensics.analysis.sim_vs_lab computes it with the comparison); with ``only``, the scenarios
+    whose name starts with one of those prefixes."""
     rows = json.loads((run_dir / "validation.json").read_text())["rows"]
     return {r["scenario"]: float(r["crps_scaled"]) for r in rows
-            if r["quantity"] == quantity and r.get("crps_scaled") is not None and np.isfinite(r["crps_scaled"])}
+            if r["quantity"] == quantity and r.get("crps_scaled") is not None and np.isfinite(r["crps_scaled"])
+            and (not only or r["scenario"].startswith(only))}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run_dirs", nargs="+", type=Path)
+    ap.add_argument("--only", action="append", default=[], metavar="PREFIX",
+                    help="only the scenarios whose name starts with PREFIX (repeatable)")
     ns = ap.parse_args(argv)
+    only = tuple(ns.only)
     for d in ns.run_dirs:
         try:
             rows = json.loads((d / "validation.json").read_text())["rows"]
@@ -52,11 +59,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"score: {d / 'validation.json'}: no crps_scaled (written by an older leechsim validate: run it "
                   "again)", file=sys.stderr)
             return 2
+    if only and not any(scenario_scores(ns.run_dirs[0], q, only) for q in QUANTITIES):
+        print(f"score: no scenario in {ns.run_dirs[0] / 'validation.json'} starts with {' or '.join(only)}",
+              file=sys.stderr)
+        return 2
     for q in QUANTITIES:
-        scores = [scenario_scores(d, q) for d in ns.run_dirs]
+        scores = [scenario_scores(d, q, only) for d in ns.run_dirs]
+        if not scores[0]:
+            continue  # no scored comparison of this quantity (in these scenarios)
         print(q)
         for d, s in zip(ns.run_dirs, scores):
-            print(f"  {d}: median scaled CRPS {np.median(list(s.values())):.4f} over {len(s)} scenarios")
+            v = list(s.values())
+            print(f"  {d}: median scaled CRPS {np.median(v):.4f} (mean {np.mean(v):.4f}) over {len(s)} scenarios")
         base = scores[0]
         for d, s in zip(ns.run_dirs[1:], scores[1:]):
             common = [k for k in base if k in s]
