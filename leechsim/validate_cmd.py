@@ -28,6 +28,7 @@ from forensics.calibration import (add_runs_evenly, extend_recording, record_lab
 from forensics.errors import UserError
 from forensics.lab.run import LabRunFailed, busy_warning, run_lab
 from forensics.lab.swarm import LabOptions
+from forensics.session_validation import check_only
 from forensics.report.validation_md import fmt_quantity as _fmt
 from forensics.report.validation_md import validation_markdown
 
@@ -84,6 +85,7 @@ def _scenarios(ns: argparse.Namespace) -> list[Path]:
             raise UserError("give a scenario file or --matrix, not both")
         files = sorted(p for p in ns.matrix.glob("*.toml"))
         if ns.only:
+            check_only(ns.matrix, "scenario", ns.only)
             files = [p for p in files if p.stem in ns.only]
         if not files:
             raise UserError(f"{ns.matrix}: no scenario files (*.toml){' matching --only' if ns.only else ''}")

@@ -150,3 +150,20 @@ def test_a_recording_left_aside_by_a_stopped_addition_comes_back(matrix):
     rec.rename(rec.with_name(f".{NAME}.replaced"))
     assert extend_recording(matrix, matrix / f"{NAME}.toml", n, _never, ["test"]) == (n, n)
     assert _hashes(rec) == before
+
+
+def test_an_only_name_that_names_no_file_is_refused_before_anything_runs(matrix, tmp_path):
+    # one right name beside a mistyped one: the mistyped one must not be skipped without a word
+    before = _hashes(matrix)
+    code, err = _cli(["validate", "--matrix", matrix, "--record", "--add-runs", "--lab-runs", "9",
+                      "--only", NAME, "--only", "v14-uncapped-fast"])
+    assert code == 2 and "Traceback" not in err
+    assert "--only v14-uncapped-fast: no such scenario file" in err and str(matrix) in err
+    assert f"allowed: {NAME}" in err
+    assert _hashes(matrix) == before
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    (sessions / "s01-three.toml").write_text("")
+    code, err = _cli(["validate", "--sessions", sessions, "--only", "s01-thre"])
+    assert code == 2 and "Traceback" not in err
+    assert "--only s01-thre: no such session file" in err and "allowed: s01-three" in err

@@ -38,3 +38,15 @@ def test_a_prefix_matching_nothing_is_named(tmp_path, capsys):
     assert main([str(a), "--only", "v99"]) == 2
     err = capsys.readouterr().err
     assert "v99" in err and "validation.json" in err
+
+
+def test_a_change_from_a_score_of_zero_is_shown_as_such_and_counted_worse(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "validation"))
+    from score import main
+
+    a = _run(tmp_path, "a", {"h01-x": 0.0, "h02-y": 0.0, "h03-z": 0.2})
+    b = _run(tmp_path, "b", {"h01-x": 0.0, "h02-y": 0.0037, "h03-z": 0.2})
+    assert main([str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "better in 0, worse in 1 of 3" in out
+    assert "h01 +0%" in out and "h02 0 → 0.0037" in out and "h03 +0%" in out

@@ -28,6 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 QUANTITIES = ("subject_upload_leech_bytes", "subject_download_time_s", "subject_upload_seed_bytes")
+ZERO = 1e-12  # a scaled CRPS at or below this is 0
 CHANGE = 0.05
 
 
@@ -74,11 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         base = scores[0]
         for d, s in zip(ns.run_dirs[1:], scores[1:]):
             common = [k for k in base if k in s]
-            rel = {k: (s[k] - base[k]) / max(base[k], 1e-12) for k in common}
+            # a relative change from a score of 0 (lab and model both all zero) means nothing: shown as
+            # "0 → new" and counted worse if the new score is not 0
+            rel = {k: (s[k] - base[k]) / base[k] if base[k] > ZERO else (np.inf if s[k] > ZERO else 0.0)
+                   for k in common}
             better = sum(r < -CHANGE for r in rel.values())
             worse = sum(r > CHANGE for r in rel.values())
             print(f"  {d} against {ns.run_dirs[0]}: better in {better}, worse in {worse} of {len(common)} "
-                  f"(by more than {CHANGE:.0%}): " + ", ".join(f"{k.split('-')[0]} {r:+.0%}" for k, r in rel.items()))
+                  f"(by more than {CHANGE:.0%}): " + ", ".join(
+                      f"{k.split('-')[0]} " + (f"{r:+.0%}" if np.isfinite(r) else f"0 → {s[k]:.4f}")
+                      for k, r in rel.items()))
     return 0
 
 
