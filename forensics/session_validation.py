@@ -55,24 +55,6 @@ def compare_session(name: str, lab_dir: Path, sim_dir: Path, sizes: list[int]) -
     return rows
 
 
-def check_only(directory: Path, kind: str, only: list[str]) -> None:
-    """Refuse an --only name that names no file of ``directory``: a mistyped name would otherwise be
-    skipped without a word while the others run (and a recording would miss it)."""
-    stems = sorted(p.stem for p in Path(directory).glob("*.toml"))
-    unknown = [n for n in dict.fromkeys(only) if n not in stems]
-    if unknown:
-        raise UserError(f"{directory}: --only {', '.join(unknown)}: no such {kind} file (NAME.toml); "
-                        f"allowed: {', '.join(stems) if stems else 'none (the directory holds no *.toml)'}")
-
-
-def session_files(directory: Path, only: list[str]) -> list[Path]:
-    check_only(directory, "session", only)
-    files = sorted(p for p in Path(directory).glob("*.toml") if not only or p.stem in only)
-    if not files:
-        raise UserError(f"{directory}: no session files (*.toml){' matching --only' if only else ''}")
-    return files
-
-
 def record_session_runs(directory: Path, files: list[Path], runs: int, run_lab: Callable[[Path, int, Path], None],
                         on_recorded: Callable[[str, Path], None] | None = None) -> None:
     """Run the lab for every session file and replace its recording (without raw/ files)."""

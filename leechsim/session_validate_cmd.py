@@ -19,9 +19,10 @@ from forensics.lab.session_lab import run_session_lab
 from forensics.report.validation_md import fmt_quantity as _fmt
 from forensics import atomic
 from forensics.session_validation import (extend_session_recording, record_session_runs, recorded_session_dir,
-                                          recorded_session_runs, session_files, sessions_markdown, validate_sessions)
+                                          recorded_session_runs, sessions_markdown, validate_sessions)
 from sim.session_config import load_session
 
+from .argtypes import named_files
 from .env import Environment, ExitStatus
 
 
@@ -50,7 +51,7 @@ def _add_runs(ns: argparse.Namespace, env: Environment, files: list[Path]) -> Ex
 def run_sessions(ns: argparse.Namespace, env: Environment) -> ExitStatus:
     if ns.matrix or ns.scenario or ns.live:
         raise UserError("--sessions goes alone (not with a scenario, --matrix or --live)")
-    files = session_files(ns.sessions, ns.only)
+    files = named_files(ns.sessions, "session", ns.only)
     for f in files:
         load_session(f)  # every session valid before anything runs
     if ns.add_runs and not ns.record:

@@ -28,12 +28,11 @@ from forensics.calibration import (add_runs_evenly, extend_recording, record_lab
 from forensics.errors import UserError
 from forensics.lab.run import LabRunFailed, busy_warning, run_lab
 from forensics.lab.swarm import LabOptions
-from forensics.session_validation import check_only
 from forensics.report.validation_md import fmt_quantity as _fmt
 from forensics.report.validation_md import validation_markdown
 
 from .env import Environment, ExitStatus
-from .argtypes import positive_int, replications
+from .argtypes import named_files, positive_int, replications
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -83,13 +82,7 @@ def _scenarios(ns: argparse.Namespace) -> list[Path]:
     if ns.matrix:
         if ns.scenario:
             raise UserError("give a scenario file or --matrix, not both")
-        files = sorted(p for p in ns.matrix.glob("*.toml"))
-        if ns.only:
-            check_only(ns.matrix, "scenario", ns.only)
-            files = [p for p in files if p.stem in ns.only]
-        if not files:
-            raise UserError(f"{ns.matrix}: no scenario files (*.toml){' matching --only' if ns.only else ''}")
-        return files
+        return named_files(ns.matrix, "scenario", ns.only)
     if not ns.scenario:
         raise UserError("give a scenario file or --matrix DIR")
     if ns.record or ns.live:

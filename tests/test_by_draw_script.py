@@ -53,3 +53,13 @@ def test_a_missing_column_names_the_file_and_what_is_allowed(tmp_path):
     with pytest.raises(SystemExit) as e:
         main([str(lab), str(lab), "--of", "no_such"])
     assert "results.csv: no column 'no_such'" in str(e.value) and "subject_upload_leech_bytes" in str(e.value)
+
+
+def test_a_role_no_peer_has_names_the_file_and_the_roles_allowed(tmp_path):
+    sys.path.insert(0, str(ROOT / "validation" / "traces"))
+    from by_draw import main
+
+    lab = _run(tmp_path, "lab", [((300000,), 1.0)])
+    with pytest.raises(SystemExit) as e:
+        main([str(lab), str(lab), "--role", "seeds"])
+    assert "peers.csv: --role 'seeds': no such peer; allowed: leecher, seed" in str(e.value)

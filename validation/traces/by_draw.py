@@ -15,7 +15,7 @@ median; their median) beside the plain lab and model medians.
 
 Both directories hold results.csv and replications/NNNN/peers.csv (a lab recording; `leechsim
 simulate --out`). ``--role``: only this role's capacities make the configuration (default: every
-role but the subject's). Values in MiB for byte quantities, as they are otherwise.
+role but the subject's). Byte quantities are printed in MiB, the others in their own unit.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 
@@ -33,6 +32,9 @@ def configurations(run_dir: Path, role: str | None) -> dict[int, str]:
     out = {}
     for peers in sorted(Path(run_dir).glob("replications/*/peers.csv")):
         p = pd.read_csv(peers)
+        if role is not None and role not in set(p.role):
+            raise SystemExit(f"by_draw: {peers}: --role {role!r}: no such peer; allowed: "
+                             f"{', '.join(sorted(set(p.role) - {'subject'}))}")
         p = p[p.role != "subject"] if role is None else p[p.role == role]
         parts = []
         for r, g in p.groupby("role", sort=True):
